@@ -1,0 +1,50 @@
+"""Settings from the environment (``FIELDSYNC_*``), with laptop-friendly defaults.
+
+Flags of the command line override the environment by setting these same
+variables before the app is built, so there is one path for configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Settings:
+    data_dir: Path = Path("data")
+    store: str = "sqlite"
+    couchdb_url: str | None = None
+    secret_key: str = ""
+    admin: tuple[str, str] | None = None
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_feed_seconds: float = 3600.0
+    default_changes_timeout_ms: int = 60_000
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        admin = None
+        if env.get("FIELDSYNC_ADMIN"):
+            name, sep, password = env["FIELDSYNC_ADMIN"].partition(":")
+            if not sep or not name or not password:
+                raise ValueError("FIELDSYNC_ADMIN must be name:password")
+            admin = (name, password)
+        return cls(
+            data_dir=Path(env.get("FIELDSYNC_DATA_DIR", "data")),
+            store=env.get("FIELDSYNC_STORE", "sqlite"),
+            couchdb_url=env.get("FIELDSYNC_COUCHDB_URL"),
+            secret_key=env.get("FIELDSYNC_SECRET_KEY") or "",
+            admin=admin,
+            max_body_bytes=int(env.get("FIELDSYNC_MAX_BODY_BYTES", 64 * 1024 * 1024)),
+            max_feed_seconds=float(env.get("FIELDSYNC_MAX_FEED_SECONDS", 3600)),
+        )
+
+    def resolved_secret(self) -> str:
+        """The signing key; a random one only suits a single process (tests, demo)."""
+        if not self.secret_key:
+            self.secret_key = secrets.token_hex(32)
+        return self.secret_key

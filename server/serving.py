@@ -1,0 +1,40 @@
+"""Running the app under gunicorn from our own command line.
+
+Threads (gthread) rather than sync workers: a long-polling replica holds its
+request open for up to a minute, and it must not starve the others.
+"""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+
+class GunicornServer(BaseApplication):
+    def __init__(self, app_factory, options: dict):
+        self.app_factory = app_factory
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self):
+        return self.app_factory()
+
+
+def serve(app_factory, host: str, port: int, workers: int, threads: int, quiet: bool = False) -> None:
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": 0 if threads > 1 else 120,
+        "graceful_timeout": 5,
+        "keepalive": 5,
+        "accesslog": None if quiet else "-",
+        "errorlog": "-",
+        "loglevel": "warning" if quiet else "info",
+    }
+    GunicornServer(app_factory, options).run()

@@ -1,0 +1,23 @@
+"""Scope names: what may name a database.
+
+Area scopes are area codes (``[a-z0-9-]``); system scopes start with ``_`` so
+that no area can ever collide with them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import BadRequest
+
+SCOPE_RE = re.compile(r"^_?[a-z0-9][a-z0-9_-]{0,127}$")
+GLOBAL = "global"
+
+
+def check_scope_name(name: str) -> str:
+    if not SCOPE_RE.match(name or ""):
+        raise BadRequest(
+            "Name must be lowercase letters, digits, '-' or '_' (starting with a letter or digit)",
+            error="illegal_database_name",
+        )
+    return name

@@ -1,0 +1,832 @@
+"""The embedded Store: one SQLite file per scope, WAL mode.
+
+Why it is shaped this way:
+
+* ``docs`` holds one row per document: its revision tree, its leaves (winner
+  first) and the sequence of its latest change. The changes feed is simply the
+  ``docs`` rows ordered by ``seq``, so a document appears once, at its newest
+  change, as CouchDB's feed does.
+* Only leaf revisions keep a body (``revs``); a revision that gets a child loses
+  its body, as after CouchDB's compaction, so storage follows live data.
+* Attachment bytes live once per digest in ``atts`` with a reference count, so
+  a photo carried through many revisions is stored once.
+* Each ``bulk_docs`` batch is one ``BEGIN IMMEDIATE`` transaction with
+  ``synchronous=FULL``: when the client hears ``201``, the batch is on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .docs import md5_digest
+from .errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from .revtree import DEFAULT_REVS_LIMIT, RevTree, new_rev_id, parse_rev, rev_gen
+from .scopes import check_scope_name
+from .store import Database, Doc, Store
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS docs (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    tree BLOB NOT NULL,
+    leaves BLOB NOT NULL,
+    deleted INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS revs (
+    id TEXT NOT NULL,
+    rev TEXT NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (id, rev)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS atts (
+    digest TEXT PRIMARY KEY,
+    data BLOB NOT NULL,
+    refs INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS local (id TEXT PRIMARY KEY, rev INTEGER NOT NULL, body BLOB NOT NULL)
+    WITHOUT ROWID;
+"""
+
+PAGE = 500
+_dumps = orjson.dumps
+_loads = orjson.loads
+
+
+class _Notifier:
+    """Wakes in-process long-polls on commit; other processes are polled."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+
+    def notify(self) -> None:
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        with self.cond:
+            self.cond.wait(timeout)
+
+
+class SQLiteDatabase(Database):
+    def __init__(self, store: SQLiteStore, name: str, path: Path):
+        self.store = store
+        self.name = name
+        self.path = path
+        self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._notifier = _Notifier()
+        self.revs_limit = DEFAULT_REVS_LIMIT
+
+    # -- connections -------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA synchronous=FULL")
+        return conn
+
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = self._pool.get_nowait()
+        except queue.Empty:
+            conn = self._connect()
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._pool.put(conn)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._conn() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        self._notifier.notify()
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._pool.get_nowait().close()
+            except queue.Empty:
+                return
+
+    def _meta(self, conn: sqlite3.Connection, key: str, default: Any = None) -> Any:
+        row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    # -- database ----------------------------------------------------------
+    def info(self) -> dict:
+        with self._conn() as conn:
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        size = sum(os.path.getsize(p) for p in _files(self.path) if p.exists())
+        return {
+            "db_name": self.name,
+            "doc_count": meta.get("doc_count", 0),
+            "doc_del_count": meta.get("doc_del_count", 0),
+            "update_seq": meta.get("update_seq", 0),
+            "purge_seq": 0,
+            "compact_running": False,
+            "sizes": {"file": size, "active": size, "external": size},
+            "disk_format_version": 8,
+            "instance_start_time": "0",
+            "uuid": meta.get("uuid"),
+        }
+
+    def update_seq(self) -> int:
+        with self._conn() as conn:
+            return self._meta(conn, "update_seq", 0)
+
+    def parse_since(self, value: Any) -> int:
+        if value is None or value == "":
+            return 0
+        if isinstance(value, int) and not isinstance(value, bool):
+            seq = value
+        elif isinstance(value, str):
+            head = value.split("-", 1)[0]
+            if not head.lstrip("-").isdigit():
+                raise BadRequest(f"Invalid since sequence: {value[:60]!r}")
+            seq = int(head)
+        else:
+            raise BadRequest("Invalid since sequence")
+        return max(seq, 0)
+
+    # -- writes ------------------------------------------------------------
+    def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
+        results: list[dict] = []
+        with self._write() as conn:
+            state = _BatchState(conn, self.revs_limit)
+            ids = list({d["_id"] for d in docs})
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                for docid, tree, deleted in conn.execute(
+                    f"SELECT id, tree, deleted FROM docs WHERE id IN ({marks})", chunk
+                ):
+                    state.trees[docid] = RevTree.from_json(_loads(tree))
+                    state.was_deleted[docid] = bool(deleted)
+            for doc in docs:
+                try:
+                    if new_edits:
+                        results.append(state.edit(doc))
+                    else:
+                        state.replicate(doc)
+                except (Conflict, PreconditionFailed, BadRequest, NotFound) as exc:
+                    results.append({"id": doc["_id"], "error": exc.error, "reason": exc.reason})
+            state.flush()
+        return results
+
+    # -- reads -------------------------------------------------------------
+    def _load(self, conn: sqlite3.Connection, docid: str) -> tuple[RevTree, int] | None:
+        row = conn.execute("SELECT tree, seq FROM docs WHERE id=?", (docid,)).fetchone()
+        if row is None:
+            return None
+        return RevTree.from_json(_loads(row[0])), row[1]
+
+    def _body(self, conn: sqlite3.Connection, docid: str, rev: str) -> dict | None:
+        row = conn.execute("SELECT body FROM revs WHERE id=? AND rev=?", (docid, rev)).fetchone()
+        return _loads(row[0]) if row else None
+
+    def _att_data(self, conn: sqlite3.Connection, digest: str) -> bytes:
+        row = conn.execute("SELECT data FROM atts WHERE digest=?", (digest,)).fetchone()
+        if row is None:  # pragma: no cover - refcounts keep this from happening
+            raise NotFound(f"attachment data {digest} is missing")
+        return row[0]
+
+    def _render(
+        self,
+        conn: sqlite3.Connection,
+        docid: str,
+        rev: str,
+        tree: RevTree,
+        body: dict,
+        *,
+        revs: bool = False,
+        revs_info: bool = False,
+        conflicts: bool = False,
+        deleted_conflicts: bool = False,
+        attachments: bool = False,
+        atts_since: list[str] | None = None,
+        local_seq: int | None = None,
+    ) -> Doc:
+        doc: Doc = {"_id": docid, "_rev": rev}
+        doc.update(body)
+        if tree.is_deleted(rev):
+            doc["_deleted"] = True
+        atts = doc.get("_attachments")
+        if atts:
+            since_pos = _atts_since_pos(tree, rev, atts_since) if attachments else None
+            rendered = {}
+            for name, meta in atts.items():
+                meta = dict(meta)
+                if attachments and meta["revpos"] > (since_pos or 0):
+                    meta["data"] = self._att_data(conn, meta["digest"])
+                else:
+                    meta["stub"] = True
+                rendered[name] = meta
+            doc["_attachments"] = rendered
+        if conflicts:
+            c = tree.conflicts()
+            if c:
+                doc["_conflicts"] = c
+        if deleted_conflicts:
+            c = tree.deleted_conflicts()
+            if c:
+                doc["_deleted_conflicts"] = c
+        if revs:
+            path = tree.ancestry(rev)
+            doc["_revisions"] = {"start": rev_gen(rev), "ids": [r.split("-", 1)[1] for r in path]}
+        if revs_info:
+            info = []
+            for r in tree.ancestry(rev):
+                if tree.is_deleted(r):
+                    status = "deleted"
+                elif r == rev or tree.is_leaf(r):
+                    status = "available"
+                else:
+                    status = "missing"
+                info.append({"rev": r, "status": status})
+            doc["_revs_info"] = info
+        if local_seq is not None:
+            doc["_local_seq"] = local_seq
+        return doc
+
+    def get(
+        self,
+        docid: str,
+        *,
+        rev: str | None = None,
+        revs: bool = False,
+        revs_info: bool = False,
+        conflicts: bool = False,
+        deleted_conflicts: bool = False,
+        attachments: bool = False,
+        atts_since: list[str] | None = None,
+        local_seq: bool = False,
+    ) -> Doc:
+        with self._conn() as conn:
+            loaded = self._load(conn, docid)
+            if loaded is None:
+                raise NotFound("missing")
+            tree, seq = loaded
+            if rev is None:
+                rev, deleted = tree.winner()
+                if deleted:
+                    raise NotFound("deleted")
+            else:
+                parse_rev(rev)
+            body = self._body(conn, docid, rev)
+            if body is None:
+                raise NotFound("missing")
+            return self._render(
+                conn, docid, rev, tree, body, revs=revs, revs_info=revs_info,
+                conflicts=conflicts, deleted_conflicts=deleted_conflicts,
+                attachments=attachments, atts_since=atts_since,
+                local_seq=seq if local_seq else None,
+            )
+
+    def open_revs(
+        self,
+        docid: str,
+        revs: list[str] | None,
+        *,
+        latest: bool = False,
+        revisions: bool = False,
+        attachments: bool = False,
+        atts_since: list[str] | None = None,
+    ) -> list[dict]:
+        with self._conn() as conn:
+            loaded = self._load(conn, docid)
+            if loaded is None:
+                if revs is None:
+                    raise NotFound("missing")
+                return [{"missing": r} for r in revs]
+            tree, _ = loaded
+            if revs is None:
+                wanted = [r for r, _ in tree.leaves()]
+            else:
+                wanted = []
+                for r in revs:
+                    parse_rev(r)
+                    if latest and r in tree:
+                        wanted.extend(x for x in tree.leaves_under(r) if x not in wanted)
+                    else:
+                        wanted.append(r)
+            out = []
+            for r in wanted:
+                body = self._body(conn, docid, r) if r in tree else None
+                if body is None:
+                    out.append({"missing": r})
+                else:
+                    out.append({"ok": self._render(
+                        conn, docid, r, tree, body, revs=revisions,
+                        attachments=attachments, atts_since=atts_since,
+                    )})
+            return out
+
+    def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        with self._conn() as conn:
+            for docid, revs in request.items():
+                loaded = self._load(conn, docid)
+                if loaded is None:
+                    missing = list(dict.fromkeys(revs))
+                    out[docid] = {"missing": missing}
+                    continue
+                tree = loaded[0]
+                missing = list(dict.fromkeys(tree.missing(revs)))
+                if missing:
+                    entry: dict = {"missing": missing}
+                    top = max(missing, key=rev_gen)
+                    anc = tree.possible_ancestors(top)
+                    if anc:
+                        entry["possible_ancestors"] = anc
+                    out[docid] = entry
+        return out
+
+    def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
+        doc = self.get(docid, rev=rev)
+        meta = (doc.get("_attachments") or {}).get(name)
+        if meta is None:
+            raise NotFound("Document is missing attachment")
+        with self._conn() as conn:
+            data = self._att_data(conn, meta["digest"])
+        return {k: v for k, v in meta.items() if k != "stub"}, data
+
+    # -- feeds -------------------------------------------------------------
+    def changes(
+        self,
+        since: Any = 0,
+        *,
+        limit: int | None = None,
+        style: str = "main_only",
+        include_docs: bool = False,
+        conflicts: bool = False,
+        attachments: bool = False,
+        doc_ids: Iterable[str] | None = None,
+        descending: bool = False,
+    ) -> Iterator[dict]:
+        since = self.parse_since(since)
+        remaining = limit if limit is not None else -1
+        ids = list(doc_ids) if doc_ids is not None else None
+        cursor = since
+        if descending:
+            cursor = None
+        while remaining != 0:
+            page = PAGE if remaining < 0 else min(PAGE, remaining)
+            with self._conn() as conn:
+                if ids is not None:
+                    marks = ",".join("?" * len(ids)) or "NULL"
+                    order = "DESC" if descending else "ASC"
+                    cmp = "<" if descending and cursor is not None else ">"
+                    bound = cursor if cursor is not None else (since if not descending else 1 << 62)
+                    rows = conn.execute(
+                        f"SELECT id, seq, leaves, deleted FROM docs WHERE id IN ({marks}) "
+                        f"AND seq {cmp} ? ORDER BY seq {order} LIMIT ?",
+                        [*ids, bound, page],
+                    ).fetchall()
+                elif descending:
+                    bound = cursor if cursor is not None else 1 << 62
+                    rows = conn.execute(
+                        "SELECT id, seq, leaves, deleted FROM docs WHERE seq < ? AND seq > ? "
+                        "ORDER BY seq DESC LIMIT ?", (bound, since, page),
+                    ).fetchall()
+                else:
+                    rows = conn.execute(
+                        "SELECT id, seq, leaves, deleted FROM docs WHERE seq > ? ORDER BY seq LIMIT ?",
+                        (cursor, page),
+                    ).fetchall()
+                if not rows:
+                    return
+                out = []
+                for docid, seq, leaves_blob, deleted in rows:
+                    leaves = _loads(leaves_blob)
+                    revs = leaves if style == "all_docs" else leaves[:1]
+                    row: dict = {"seq": seq, "id": docid, "changes": [{"rev": r} for r, _ in revs]}
+                    if deleted:
+                        row["deleted"] = True
+                    if include_docs:
+                        tree = RevTree.from_json(
+                            _loads(conn.execute("SELECT tree FROM docs WHERE id=?", (docid,)).fetchone()[0])
+                        )
+                        winner = leaves[0][0]
+                        body = self._body(conn, docid, winner) or {}
+                        row["doc"] = self._render(
+                            conn, docid, winner, tree, body, conflicts=conflicts,
+                            attachments=attachments,
+                        )
+                    out.append(row)
+            for row in out:
+                yield row
+            cursor = rows[-1][1]
+            if remaining > 0:
+                remaining -= len(rows)
+            if len(rows) < page:
+                return
+
+    def wait_for_change(self, since: Any, timeout: float) -> bool:
+        since = self.parse_since(since)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.update_seq() > since:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            # Other processes (gunicorn workers) write too: poll at least twice a second.
+            self._notifier.wait(min(left, 0.5))
+
+    def all_docs(
+        self,
+        *,
+        keys: list[str] | None = None,
+        startkey: str | None = None,
+        endkey: str | None = None,
+        inclusive_end: bool = True,
+        descending: bool = False,
+        limit: int | None = None,
+        skip: int = 0,
+        include_docs: bool = False,
+        conflicts: bool = False,
+        attachments: bool = False,
+    ) -> Iterator[dict]:
+        if keys is not None:
+            yield from self._all_docs_keys(keys, include_docs, conflicts, attachments)
+            return
+        remaining = limit if limit is not None else -1
+        to_skip = skip
+        cursor, first = startkey, True
+        while remaining != 0:
+            clauses, params = ["deleted=0"], []
+            lo, hi = (">", "<") if not descending else ("<", ">")
+            if cursor is not None:
+                clauses.append(f"id {lo}{'=' if first else ''} ?")
+                params.append(cursor)
+            if endkey is not None:
+                clauses.append(f"id {hi}{'=' if inclusive_end else ''} ?")
+                params.append(endkey)
+            page = PAGE if remaining < 0 else min(PAGE, remaining + to_skip)
+            order = "DESC" if descending else "ASC"
+            with self._conn() as conn:
+                rows = conn.execute(
+                    f"SELECT id, leaves FROM docs WHERE {' AND '.join(clauses)} ORDER BY id {order} LIMIT ?",
+                    [*params, page],
+                ).fetchall()
+                out = []
+                for docid, leaves_blob in rows:
+                    if to_skip:
+                        to_skip -= 1
+                        continue
+                    if remaining == 0:
+                        break
+                    rev = _loads(leaves_blob)[0][0]
+                    row: dict = {"id": docid, "key": docid, "value": {"rev": rev}}
+                    if include_docs:
+                        row["doc"] = self._doc_for_row(conn, docid, rev, conflicts, attachments)
+                    out.append(row)
+                    if remaining > 0:
+                        remaining -= 1
+            yield from out
+            if len(rows) < page or not rows:
+                return
+            cursor, first = rows[-1][0], False
+
+    def _doc_for_row(self, conn, docid, rev, conflicts, attachments) -> Doc:
+        tree, _ = self._load(conn, docid)
+        body = self._body(conn, docid, rev) or {}
+        return self._render(conn, docid, rev, tree, body, conflicts=conflicts, attachments=attachments)
+
+    def _all_docs_keys(self, keys, include_docs, conflicts, attachments) -> Iterator[dict]:
+        for key in keys:
+            with self._conn() as conn:
+                if not isinstance(key, str):
+                    row: dict = {"key": key, "error": "not_found"}
+                else:
+                    loaded = self._load(conn, key)
+                    if loaded is None:
+                        row = {"key": key, "error": "not_found"}
+                    else:
+                        tree = loaded[0]
+                        rev, deleted = tree.winner()
+                        row = {"id": key, "key": key, "value": {"rev": rev}}
+                        if deleted:
+                            row["value"]["deleted"] = True
+                            if include_docs:
+                                row["doc"] = None
+                        elif include_docs:
+                            row["doc"] = self._doc_for_row(conn, key, rev, conflicts, attachments)
+            yield row
+
+    # -- _local ------------------------------------------------------------
+    def get_local(self, docid: str) -> Doc:
+        with self._conn() as conn:
+            row = conn.execute("SELECT rev, body FROM local WHERE id=?", (docid,)).fetchone()
+        if row is None:
+            raise NotFound("missing")
+        doc = {"_id": f"_local/{docid}", "_rev": f"0-{row[0]}"}
+        doc.update(_loads(row[1]))
+        return doc
+
+    def put_local(self, docid: str, body: Doc) -> str:
+        given = body.get("_rev")
+        clean = {k: v for k, v in body.items() if not k.startswith("_")}
+        with self._write() as conn:
+            row = conn.execute("SELECT rev FROM local WHERE id=?", (docid,)).fetchone()
+            current = row[0] if row else 0
+            if row is not None and given != f"0-{current}":
+                raise Conflict()
+            if row is None and given not in (None, "0-0"):
+                raise Conflict()
+            conn.execute(
+                "INSERT OR REPLACE INTO local (id, rev, body) VALUES (?, ?, ?)",
+                (docid, current + 1, _dumps(clean)),
+            )
+        return f"0-{current + 1}"
+
+    def delete_local(self, docid: str, rev: str | None) -> str:
+        with self._write() as conn:
+            row = conn.execute("SELECT rev FROM local WHERE id=?", (docid,)).fetchone()
+            if row is None:
+                raise NotFound("missing")
+            if rev != f"0-{row[0]}":
+                raise Conflict()
+            conn.execute("DELETE FROM local WHERE id=?", (docid,))
+        return "0-0"
+
+
+def _atts_since_pos(tree: RevTree, rev: str, atts_since: list[str] | None) -> int | None:
+    """The generation of the newest ``atts_since`` revision that is an ancestor of ``rev``.
+
+    Attachments with a revpos at or below it are already on the client.
+    """
+    if not atts_since:
+        return None
+    ancestry = set(tree.ancestry(rev))
+    known = [rev_gen(r) for r in atts_since if r in ancestry]
+    return max(known) if known else None
+
+
+def _files(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+class _BatchState:
+    """The documents of one ``bulk_docs`` batch, applied inside its transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, revs_limit: int):
+        self.conn = conn
+        self.revs_limit = revs_limit
+        self.trees: dict[str, RevTree] = {}
+        self.was_deleted: dict[str, bool] = {}
+        self.dirty: set[str] = set()
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        self.seq = meta.get("update_seq", 0)
+        self.doc_count = meta.get("doc_count", 0)
+        self.del_count = meta.get("doc_del_count", 0)
+
+    # new_edits=true: the server makes the revision
+    def edit(self, doc: Doc) -> dict:
+        docid = doc["_id"]
+        tree = self.trees.get(docid)
+        given = doc.get("_rev")
+        deleted = bool(doc.get("_deleted"))
+        if tree is None or not len(tree):
+            if given is not None:
+                raise Conflict()
+            parent = None
+        else:
+            if given is None:
+                rev, was_del = tree.winner()
+                if not was_del:
+                    raise Conflict()
+                parent = rev
+            else:
+                if not tree.is_leaf(given):
+                    raise Conflict()
+                if tree.is_deleted(given) and deleted:
+                    raise Conflict()
+                parent = given
+        body = _user_body(doc)
+        atts = self._attachments(doc, [parent] if parent else [], None)
+        gen = (rev_gen(parent) + 1) if parent else 1
+        for meta in atts.values():
+            meta.setdefault("revpos", gen)
+        if atts:
+            body["_attachments"] = atts
+        digest_view = {**body, "_attachments": {k: v["digest"] for k, v in atts.items()}}
+        rev = f"{gen}-{new_rev_id(digest_view, parent, deleted)}"
+        path = [rev, parent] if parent else [rev]
+        if rev in (tree or ()):
+            return {"ok": True, "id": docid, "rev": rev}
+        self._apply(docid, path, deleted, body)
+        return {"ok": True, "id": docid, "rev": rev}
+
+    # new_edits=false: the replica made the revision
+    def replicate(self, doc: Doc) -> None:
+        docid = doc["_id"]
+        path = doc["_revisions"]
+        tree = self.trees.get(docid)
+        if tree is not None and path[0] in tree:
+            return  # already have it: replication is idempotent
+        body = _user_body(doc)
+        atts = self._attachments(doc, path[1:], rev_gen(path[0]))
+        if atts:
+            body["_attachments"] = atts
+        self._apply(docid, path, bool(doc.get("_deleted")), body)
+
+    def _attachments(self, doc: Doc, ancestors: list[str], default_revpos: int | None) -> dict:
+        """Store new attachment bytes and resolve stubs against an ancestor's."""
+        given = doc.get("_attachments") or {}
+        if not given:
+            return {}
+        parent_atts: dict | None = None
+        out = {}
+        for name, att in given.items():
+            if att.get("stub"):
+                if parent_atts is None:
+                    parent_atts = self._ancestor_atts(doc["_id"], ancestors)
+                meta = parent_atts.get(name)
+                if meta is None and isinstance(att.get("digest"), str) and self._has_att(att["digest"]):
+                    meta = {k: att[k] for k in ("content_type", "digest", "length", "revpos") if k in att}
+                    meta.setdefault("revpos", default_revpos or 1)
+                    meta.setdefault("content_type", "application/octet-stream")
+                    if "length" not in meta:
+                        meta["length"] = len(self._att_bytes(att["digest"]))
+                if meta is None:
+                    raise PreconditionFailed(
+                        f"Invalid attachment stub in {doc['_id']} for {name}", error="missing_stub"
+                    )
+                out[name] = dict(meta)
+                continue
+            data = bytes(att["data"])
+            digest = md5_digest(data)
+            self.conn.execute(
+                "INSERT INTO atts (digest, data, refs) VALUES (?, ?, 0) ON CONFLICT(digest) DO NOTHING",
+                (digest, data),
+            )
+            meta = {
+                "content_type": att.get("content_type") or "application/octet-stream",
+                "digest": digest,
+                "length": len(data),
+            }
+            revpos = att.get("revpos")
+            if default_revpos is not None:
+                ok = isinstance(revpos, int) and not isinstance(revpos, bool) and 0 < revpos <= default_revpos
+                meta["revpos"] = revpos if ok else default_revpos
+            out[name] = meta
+        return out
+
+    def _has_att(self, digest: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM atts WHERE digest=?", (digest,)).fetchone() is not None
+
+    def _att_bytes(self, digest: str) -> bytes:
+        return self.conn.execute("SELECT data FROM atts WHERE digest=?", (digest,)).fetchone()[0]
+
+    def _ancestor_atts(self, docid: str, ancestors: list[str]) -> dict:
+        for rev in ancestors:
+            row = self.conn.execute("SELECT body FROM revs WHERE id=? AND rev=?", (docid, rev)).fetchone()
+            if row:
+                return _loads(row[0]).get("_attachments") or {}
+        return {}
+
+    def _apply(self, docid: str, path: list[str], deleted: bool, body: dict) -> None:
+        tree = self.trees.get(docid)
+        if tree is None:
+            tree = self.trees[docid] = RevTree()
+        old_leaves = {r for r, _ in tree.leaves()} if len(tree) else set()
+        tree.merge(path, deleted)
+        dropped = tree.stem(self.revs_limit)
+        new_leaves = {r for r, _ in tree.leaves()}
+        conn = self.conn
+        conn.execute("INSERT OR REPLACE INTO revs (id, rev, body) VALUES (?, ?, ?)", (docid, path[0], _dumps(body)))
+        self._ref(body, +1)
+        for rev in (old_leaves - new_leaves) | (set(dropped) & old_leaves):
+            row = conn.execute("DELETE FROM revs WHERE id=? AND rev=? RETURNING body", (docid, rev)).fetchone()
+            if row:
+                self._ref(_loads(row[0]), -1)
+        self.dirty.add(docid)
+
+    def _ref(self, body: dict, delta: int) -> None:
+        for meta in (body.get("_attachments") or {}).values():
+            self.conn.execute("UPDATE atts SET refs = refs + ? WHERE digest=?", (delta, meta["digest"]))
+            if delta < 0:
+                self.conn.execute("DELETE FROM atts WHERE digest=? AND refs <= 0", (meta["digest"],))
+
+    def flush(self) -> None:
+        conn = self.conn
+        for docid in self.dirty:
+            tree = self.trees[docid]
+            leaves = tree.leaves()
+            deleted = leaves[0][1]
+            previously = self.was_deleted.get(docid)
+            if previously is None:
+                if deleted:
+                    self.del_count += 1
+                else:
+                    self.doc_count += 1
+            elif previously != deleted:
+                self.doc_count += -1 if deleted else 1
+                self.del_count += 1 if deleted else -1
+            self.seq += 1
+            conn.execute(
+                "INSERT OR REPLACE INTO docs (id, seq, tree, leaves, deleted) VALUES (?, ?, ?, ?, ?)",
+                (docid, self.seq, _dumps(tree.to_json()), _dumps(leaves), int(deleted)),
+            )
+        if self.dirty:
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [("update_seq", self.seq), ("doc_count", self.doc_count), ("doc_del_count", self.del_count)],
+            )
+
+
+def _user_body(doc: Doc) -> dict:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+class SQLiteStore(Store):
+    """Scopes as ``<data_dir>/<scope>.sqlite`` files."""
+
+    def __init__(self, data_dir: str | os.PathLike):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._dbs: dict[str, SQLiteDatabase] = {}
+        self._lock = threading.Lock()
+
+    def _path(self, name: str) -> Path:
+        return self.data_dir / f"{check_scope_name(name)}.sqlite"
+
+    def exists(self, name: str) -> bool:
+        try:
+            return self._path(name).exists()
+        except BadRequest:
+            return False
+
+    def open(self, name: str) -> SQLiteDatabase:
+        path = self._path(name)
+        with self._lock:
+            db = self._dbs.get(name)
+            if db is not None and path.exists():
+                return db
+            if not path.exists():
+                self._dbs.pop(name, None)
+                raise NotFound("Database does not exist.")
+            db = self._dbs[name] = SQLiteDatabase(self, name, path)
+            return db
+
+    def create(self, name: str) -> SQLiteDatabase:
+        path = self._path(name)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+            conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [("update_seq", 0), ("doc_count", 0), ("doc_del_count", 0), ("uuid", uuid.uuid4().hex)],
+            )
+        finally:
+            conn.close()
+        try:
+            # link() fails if the name exists: creation is atomic across processes.
+            os.link(tmp, path)
+        except FileExistsError:
+            raise PreconditionFailed(
+                "The database could not be created, the file already exists."
+            ) from None
+        finally:
+            for p in _files(tmp):
+                p.unlink(missing_ok=True)
+        return self.open(name)
+
+    def delete(self, name: str) -> None:
+        path = self._path(name)
+        with self._lock:
+            if not path.exists():
+                raise NotFound("Database does not exist.")
+            db = self._dbs.pop(name, None)
+            if db is not None:
+                db.close()
+            for p in _files(path):
+                p.unlink(missing_ok=True)
+
+    def names(self) -> list[str]:
+        return sorted(p.stem for p in self.data_dir.glob("*.sqlite") if not p.name.startswith("."))
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._dbs.values():
+                db.close()
+            self._dbs.clear()

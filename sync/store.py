@@ -1,0 +1,186 @@
+"""The Store interface: what fieldsync needs from a database engine.
+
+A Store holds scope databases; a Database is one scope with CouchDB's document
+semantics (revision trees, a changes feed, ``_local`` documents, attachments
+by digest). Every backend implements exactly this interface and passes the one
+conformance suite in ``tests/store_conformance.py``; nothing above ``sync/``
+knows which backend it talks to.
+
+Conventions every method follows:
+
+* Documents go in and come out as plain dicts shaped as CouchDB's JSON API
+  shapes them. Attachment data is ``bytes`` on both sides (the HTTP layer does
+  base64 and multipart); an attachment without data is a stub.
+* Sequences are opaque: a backend returns them, and accepts back what it
+  returned (``parse_since`` turns a client's string into one). SQLite uses
+  integers, CouchDB its own strings.
+* Errors are ``sync.errors.CouchError`` subclasses carrying CouchDB's status.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+Seq = Any
+Doc = dict[str, Any]
+
+
+class Database(ABC):
+    """One scope database."""
+
+    name: str
+
+    # -- database ----------------------------------------------------------
+    @abstractmethod
+    def info(self) -> dict:
+        """``GET /db``: at least ``db_name``, ``doc_count``, ``doc_del_count``, ``update_seq``."""
+
+    @abstractmethod
+    def update_seq(self) -> Seq:
+        """The sequence of the latest change (what ``since=now`` means)."""
+
+    @abstractmethod
+    def parse_since(self, value: Any) -> Seq:
+        """Turn a client-supplied ``since`` into a sequence, or raise BadRequest."""
+
+    # -- documents ---------------------------------------------------------
+    @abstractmethod
+    def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
+        """Write a batch in one transaction; one result per document, in order.
+
+        Documents must have passed ``sync.docs.check_doc``. A result is
+        ``{"id", "rev"}`` or ``{"id", "error", "reason"}`` (a per-document
+        ``conflict`` does not stop the others). With ``new_edits=False`` the
+        revisions are stored as given (``_revisions`` holds the path) and the
+        result list carries only errors, as CouchDB's does.
+        """
+
+    @abstractmethod
+    def get(
+        self,
+        docid: str,
+        *,
+        rev: str | None = None,
+        revs: bool = False,
+        revs_info: bool = False,
+        conflicts: bool = False,
+        deleted_conflicts: bool = False,
+        attachments: bool = False,
+        atts_since: list[str] | None = None,
+        local_seq: bool = False,
+    ) -> Doc:
+        """One revision (the winner unless ``rev``); NotFound if missing or deleted without rev."""
+
+    @abstractmethod
+    def open_revs(
+        self,
+        docid: str,
+        revs: list[str] | None,
+        *,
+        latest: bool = False,
+        revisions: bool = False,
+        attachments: bool = False,
+        atts_since: list[str] | None = None,
+    ) -> list[dict]:
+        """``open_revs``: ``[{"ok": doc} | {"missing": rev}]``; ``revs=None`` means all leaves."""
+
+    @abstractmethod
+    def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
+        """``_revs_diff``: per id, the ``missing`` revisions and ``possible_ancestors``."""
+
+    @abstractmethod
+    def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
+        """An attachment's metadata (``content_type``, ``digest``, ``length``) and bytes."""
+
+    # -- feeds -------------------------------------------------------------
+    @abstractmethod
+    def changes(
+        self,
+        since: Seq = 0,
+        *,
+        limit: int | None = None,
+        style: str = "main_only",
+        include_docs: bool = False,
+        conflicts: bool = False,
+        attachments: bool = False,
+        doc_ids: Iterable[str] | None = None,
+        descending: bool = False,
+    ) -> Iterator[dict]:
+        """Change rows after ``since`` in sequence order, streamed (memory flat).
+
+        A row is ``{"seq", "id", "changes": [{"rev"}], "deleted"?, "doc"?}``;
+        ``style="all_docs"`` lists every leaf, winner first.
+        """
+
+    @abstractmethod
+    def wait_for_change(self, since: Seq, timeout: float) -> bool:
+        """Block until a change after ``since`` exists or ``timeout`` passes (longpoll)."""
+
+    @abstractmethod
+    def all_docs(
+        self,
+        *,
+        keys: list[str] | None = None,
+        startkey: str | None = None,
+        endkey: str | None = None,
+        inclusive_end: bool = True,
+        descending: bool = False,
+        limit: int | None = None,
+        skip: int = 0,
+        include_docs: bool = False,
+        conflicts: bool = False,
+        attachments: bool = False,
+    ) -> Iterator[dict]:
+        """``_all_docs`` rows in raw id order (or ``keys`` order), streamed."""
+
+    # -- _local documents (never in the changes feed) ------------------------
+    @abstractmethod
+    def get_local(self, docid: str) -> Doc:
+        """A ``_local/`` document (``docid`` without the prefix); NotFound if absent."""
+
+    @abstractmethod
+    def put_local(self, docid: str, body: Doc) -> str:
+        """Store a ``_local/`` document; returns its new ``0-N`` rev. Conflict on a stale ``_rev``."""
+
+    @abstractmethod
+    def delete_local(self, docid: str, rev: str | None) -> str:
+        """Delete a ``_local/`` document."""
+
+
+class Store(ABC):
+    """A collection of scope databases."""
+
+    @abstractmethod
+    def open(self, name: str) -> Database:
+        """An existing scope; NotFound otherwise."""
+
+    @abstractmethod
+    def create(self, name: str) -> Database:
+        """A new scope; PreconditionFailed (``file_exists``) if it exists."""
+
+    @abstractmethod
+    def delete(self, name: str) -> None:
+        """Remove a scope and everything in it; NotFound if absent."""
+
+    @abstractmethod
+    def exists(self, name: str) -> bool:
+        """Whether a scope exists."""
+
+    @abstractmethod
+    def names(self) -> list[str]:
+        """All scope names, sorted."""
+
+    def ensure(self, name: str) -> Database:
+        """The scope, created first if needed (system scopes are made on demand)."""
+        if not self.exists(name):
+            try:
+                return self.create(name)
+            except Exception:
+                if not self.exists(name):
+                    raise
+        return self.open(name)
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the default has nothing to release."""
