@@ -7,12 +7,12 @@ directories side by side.
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
 
 from . import compression, errors
-from .auth import Authenticator
+from .auth import COOKIE
 from .config import Settings
-from .services import Services, make_store
+from .services import Services
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -20,14 +20,25 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["SECRET_KEY"] = settings.resolved_secret()
-    app.json.sort_keys = False
-    store = make_store(settings)
-    app.extensions["fieldsync"] = Services(settings, store, Authenticator(settings.admin))
+    services = Services.build(settings)
+    services.bootstrap_admin()
+    app.extensions["fieldsync"] = services
 
-    from .routes import replication, root
+    from .routes import replication, root, session, user_replica
 
     app.register_blueprint(root.bp)
+    app.register_blueprint(session.bp)
     app.register_blueprint(replication.bp)
+    app.register_blueprint(user_replica.bp)
     errors.register(app)
+
+    @app.after_request
+    def refresh_session(resp):
+        cookie = g.get("refresh_cookie")
+        if cookie:
+            resp.set_cookie(COOKIE, cookie, max_age=settings.session_seconds, httponly=True,
+                            samesite="Lax", path="/")
+        return resp
+
     compression.register(app)
     return app

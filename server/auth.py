@@ -1,45 +1,103 @@
-"""Who is asking: HTTP Basic (and, from the users issue on, cookie sessions).
+"""Who is asking: HTTP Basic or a CouchDB-style ``AuthSession`` cookie.
 
-Until user accounts exist, the only account is the admin named by
-``FIELDSYNC_ADMIN``. Lookups go through ``Authenticator`` so that the users
-store can replace it without touching the routes.
+Replicators use both: PouchDB sends Basic credentials with every request,
+others log in once at ``/_session``. A session cookie is signed (HMAC with the
+server secret and a piece of the user's password hash, so a new password ends
+old sessions), expires, and is refreshed while in use. The account is read
+from the store on every request, so a disabled user is refused at once, on
+every app server. Failed logins are counted per name and per address, slowed
+down, then refused for a while with ``429``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
-from dataclasses import dataclass, field
+import time
 
 from flask import g, request
 
-from sync.errors import Forbidden, Unauthorized
+from sync.errors import Forbidden, TooManyRequests, Unauthorized
+from sync.throttle import LoginThrottle
+from sync.users import User, UserDirectory
 
-
-@dataclass(frozen=True)
-class User:
-    name: str
-    roles: tuple[str, ...] = ()
-    areas: tuple[str, ...] = field(default=())
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
+COOKIE = "AuthSession"
 
 
 class Authenticator:
-    """Checks a name and password; the base class knows only the configured admin."""
+    def __init__(self, users: UserDirectory, throttle: LoginThrottle, secret: str,
+                 session_seconds: int = 3600):
+        self.users = users
+        self.throttle = throttle
+        self.secret = secret.encode()
+        self.session_seconds = session_seconds
 
-    def __init__(self, admin: tuple[str, str] | None):
-        self.admin = admin
+    # -- passwords --------------------------------------------------------------------
+    def login(self, name: str, password: str) -> User:
+        keys = {"name": name, "addr": request.remote_addr or "?"}
+        wait = self.throttle.retry_after(keys)
+        if wait:
+            raise TooManyRequests("Too many failed logins; try again later.", wait)
+        user = self.users.verify(name, password)
+        if user is None:
+            failures = self.throttle.failed(keys)
+            time.sleep(self.throttle.delay_for(failures))
+            wait = self.throttle.retry_after(keys)
+            if wait:
+                raise TooManyRequests("Too many failed logins; try again later.", wait)
+            raise Unauthorized("Name or password is incorrect.")
+        self.throttle.succeeded(name)
+        return user
 
-    def check_password(self, name: str, password: str) -> User | None:
-        if self.admin is None:
+    # -- sessions ----------------------------------------------------------------------
+    def _sign(self, name: str, issued: int, salt: str) -> str:
+        msg = f"{name}:{issued:x}:{salt}".encode()
+        return hmac.new(self.secret, msg, hashlib.sha256).hexdigest()[:40]
+
+    def make_cookie(self, user: User) -> str:
+        issued = int(time.time())
+        salt = self.users.session_salt(user.name) or ""
+        raw = f"{user.name}:{issued:x}:{self._sign(user.name, issued, salt)}"
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    def from_cookie(self, value: str) -> tuple[User, int] | None:
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+            name, issued_hex, sig = raw.rsplit(":", 2)
+            issued = int(issued_hex, 16)
+        except (ValueError, binascii.Error, UnicodeDecodeError):
             return None
-        ok_name = hmac.compare_digest(name.encode(), self.admin[0].encode())
-        ok_pw = hmac.compare_digest(password.encode(), self.admin[1].encode())
-        return User(name, ("admin",)) if ok_name and ok_pw else None
+        if time.time() - issued > self.session_seconds:
+            return None
+        salt = self.users.session_salt(name)
+        if salt is None or not hmac.compare_digest(sig, self._sign(name, issued, salt)):
+            return None
+        user = self.users.get(name)
+        if user is None or user.disabled:
+            return None
+        return user, issued
+
+    # -- per request ---------------------------------------------------------------------
+    def current_user(self) -> User | None:
+        if "user" in g:
+            return g.user
+        user = None
+        creds = basic_credentials()
+        if creds is not None:
+            user = self.login(*creds)
+            g.auth_method = "default"
+        elif request.cookies.get(COOKIE):
+            found = self.from_cookie(request.cookies[COOKIE])
+            if found is None:
+                raise Unauthorized("Your session has expired or is invalid; log in again.")
+            user, issued = found
+            g.auth_method = "cookie"
+            if time.time() - issued > self.session_seconds / 10:
+                g.refresh_cookie = self.make_cookie(user)
+        g.user = user
+        return user
 
 
 def basic_credentials() -> tuple[str, str] | None:
@@ -56,28 +114,15 @@ def basic_credentials() -> tuple[str, str] | None:
     return name, password
 
 
-def current_user(authenticator: Authenticator) -> User | None:
-    if "user" in g:
-        return g.user
-    creds = basic_credentials()
-    user = None
-    if creds is not None:
-        user = authenticator.check_password(*creds)
-        if user is None:
-            raise Unauthorized("Name or password is incorrect.")
-    g.user = user
-    return user
-
-
-def require_user(authenticator: Authenticator) -> User:
-    user = current_user(authenticator)
+def require_user(auth: Authenticator) -> User:
+    user = auth.current_user()
     if user is None:
         raise Unauthorized("You are not authorized to access this db.")
     return user
 
 
-def require_admin(authenticator: Authenticator) -> User:
-    user = require_user(authenticator)
+def require_admin(auth: Authenticator) -> User:
+    user = require_user(auth)
     if not user.is_admin:
         raise Forbidden("You are not a server admin.")
     return user

@@ -109,11 +109,7 @@ def normal_body(db: Database, opts: FeedOptions, since: object) -> Iterator[byte
 
 
 def _max_seq(db: Database, a: object, b: object) -> object:
-    """The later of two sequences of the same database."""
-    try:
-        return b if db.parse_since(b) >= db.parse_since(a) else a
-    except TypeError:
-        return b
+    return db.later_seq(a, b)
 
 
 def continuous_body(db: Database, opts: FeedOptions, since: object) -> Iterator[bytes]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 import uuid
+import zlib
 from collections.abc import Iterator
 
 import orjson
+from flask import current_app
 
-from sync.errors import BadRequest
+from sync.errors import BadRequest, TooLarge
 
 from .jsonio import dumps
 
@@ -131,13 +133,33 @@ def parse_related_doc(body: bytes, content_type: str) -> dict:
                 raise BadRequest(f"no part carries attachment {name!r}")
             data = unnamed.pop(0)
         att = atts[name]
-        length = att.get("length")
-        if isinstance(length, int) and length != len(data) and not att.get("encoding"):
-            raise BadRequest(f"attachment {name!r} is {len(data)} bytes, the document says {length}")
-        att.pop("encoding", None)
+        data = _decode(name, data, att.pop("encoding", None))
         att.pop("encoded_length", None)
+        length = att.get("length")
+        if isinstance(length, int) and length != len(data):
+            raise BadRequest(f"attachment {name!r} is {len(data)} bytes, the document says {length}")
         att["data"] = data
     return doc
+
+
+def _decode(name: str, data: bytes, encoding: object) -> bytes:
+    """Undo ``"encoding": "gzip"``: the CouchDB replicator pushes compressible
+    attachments as CouchDB stores them, and ``length`` is the decoded size."""
+    if encoding in (None, "identity"):
+        return data
+    if encoding != "gzip":
+        raise BadRequest(f"attachment {name!r}: unsupported encoding {encoding!r}")
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 64 * 1024 * 1024
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error:
+        raise BadRequest(f"attachment {name!r} is not valid gzip data") from None
+    if len(out) > limit:
+        raise TooLarge("an attachment is larger than this server accepts")
+    if not inflater.eof:
+        raise BadRequest(f"attachment {name!r} is not valid gzip data")
+    return out
 
 
 def new_boundary() -> str:

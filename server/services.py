@@ -1,21 +1,43 @@
-"""The objects a request needs, built once per app from its settings."""
+"""The objects a request needs, built once per app from its settings.
+
+They hold no state of their own beyond caches keyed by what is in the store,
+so several app servers can run side by side on one store.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from flask import current_app
 
+from sync.access import Access
+from sync.areas import AreaRegistry
+from sync.errors import Conflict
+from sync.forms import FormRegistry
+from sync.gate import WriteGate
+from sync.quarantine import Quarantine
 from sync.sqlite_store import SQLiteStore
 from sync.store import Store
+from sync.synclog import SyncLog
+from sync.throttle import LoginThrottle
+from sync.users import UserDirectory
 
 from .auth import Authenticator
 from .config import Settings
+
+log = logging.getLogger("fieldsync")
 
 
 def make_store(settings: Settings) -> Store:
     if settings.store == "sqlite":
         return SQLiteStore(settings.data_dir)
+    if settings.store == "couchdb":
+        from sync.couch_store import CouchStore  # noqa: PLC0415 - optional backend
+
+        if not settings.couchdb_url:
+            raise ValueError("FIELDSYNC_STORE=couchdb needs FIELDSYNC_COUCHDB_URL")
+        return CouchStore(settings.couchdb_url)
     raise ValueError(f"unknown store {settings.store!r} (FIELDSYNC_STORE is sqlite or couchdb)")
 
 
@@ -23,7 +45,42 @@ def make_store(settings: Settings) -> Store:
 class Services:
     settings: Settings
     store: Store
+    users: UserDirectory
+    areas: AreaRegistry
+    forms: FormRegistry
+    quarantine: Quarantine
+    access: Access
+    gate: WriteGate
+    synclog: SyncLog
     auth: Authenticator
+
+    @classmethod
+    def build(cls, settings: Settings, store: Store | None = None) -> Services:
+        store = store or make_store(settings)
+        secret = settings.resolved_secret()
+        users = UserDirectory(store, secret)
+        areas = AreaRegistry(store)
+        forms = FormRegistry(store)
+        quarantine = Quarantine(store)
+        access = Access(areas, forms)
+        gate = WriteGate(forms, quarantine, access)
+        auth = Authenticator(users, LoginThrottle(store), secret, settings.session_seconds)
+        return cls(settings, store, users, areas, forms, quarantine, access, gate, SyncLog(store), auth)
+
+    def bootstrap_admin(self) -> None:
+        """``FIELDSYNC_ADMIN`` creates the first admin when none exists."""
+        if not self.settings.admin:
+            return
+        name, password = self.settings.admin
+        if self.users.get(name) is not None:
+            return
+        if any(u.is_admin for u in self.users.list()):
+            return
+        try:
+            self.users.add(name, "admin", [], password, enforce_policy=False)
+            log.info("created admin %s from FIELDSYNC_ADMIN", name)
+        except Conflict:
+            pass  # another worker process made it a moment ago
 
 
 def services() -> Services:

@@ -6,6 +6,8 @@ request open for up to a minute, and it must not starve the others.
 
 from __future__ import annotations
 
+import os
+
 from gunicorn.app.base import BaseApplication
 
 
@@ -31,9 +33,11 @@ def serve(app_factory, host: str, port: int, workers: int, threads: int, quiet: 
         "threads": threads,
         "worker_class": "gthread",
         "timeout": 0 if threads > 1 else 120,
-        "graceful_timeout": 5,
+        "graceful_timeout": 2,
+        "control_socket_disable": True,
         "keepalive": 5,
         "accesslog": None if quiet else "-",
+        "access_log_format": os.environ.get("FIELDSYNC_ACCESS_LOG_FORMAT"),
         "errorlog": "-",
         "loglevel": "warning" if quiet else "info",
     }

@@ -1,42 +1,188 @@
-"""A small, realistic demo data set, so a first run has something to sync.
+"""A realistic demo: two aimags with a few soums, workers, a coordinator, an
+admin, the bundled forms and a few hundred submissions with Mongolian names.
 
-Idempotent: revision ids are derived from content, so seeding twice writes
-nothing new.
+Idempotent: ids and revisions derive from a fixed seed, so running it twice
+adds nothing. The submission generators are also what the tests and
+benchmarks use for realistic, valid documents.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
+from schemas.examples import bundled_forms
+
+from .areas import AreaRegistry
 from .docs import check_doc
+from .errors import Conflict
+from .forms import FormRegistry
 from .store import Store
+from .users import User, UserDirectory
+
+DEMO_PASSWORD = "fieldsync-demo"
 
 AREAS = [
-    ("uvs-tes", "Uvs, Tes soum", "Увс, Тэс сум"),
-    ("uvs-naranbulag", "Uvs, Naranbulag soum", "Увс, Наранбулаг сум"),
-    ("ovr-kharkhorin", "Övörkhangai, Kharkhorin soum", "Өвөрхангай, Хархорин сум"),
+    # code, English, Mongolian, parent, level, holds data, centre (lat, lon)
+    ("uvs", "Uvs aimag", "Увс аймаг", None, "aimag", False, (49.98, 92.07)),
+    ("uvs-tes", "Tes soum", "Тэс сум", "uvs", "soum", True, (50.47, 93.60)),
+    ("uvs-naranbulag", "Naranbulag soum", "Наранбулаг сум", "uvs", "soum", True, (49.38, 92.56)),
+    ("uvs-zavkhan", "Zavkhan soum", "Завхан сум", "uvs", "soum", True, (48.83, 93.10)),
+    ("ovr", "Övörkhangai aimag", "Өвөрхангай аймаг", None, "aimag", False, (46.27, 102.78)),
+    ("ovr-kharkhorin", "Kharkhorin soum", "Хархорин сум", "ovr", "soum", True, (47.20, 102.82)),
+    ("ovr-bat-ulzii", "Bat-Ölzii soum", "Бат-Өлзий сум", "ovr", "soum", True, (46.82, 102.23)),
+    ("ovr-kharkhorin-1", "Kharkhorin 1st bag", "Хархорин 1-р баг", "ovr-kharkhorin", "bag", False,
+     (47.19, 102.80)),
 ]
-FAMILY_NAMES = ["Батбаяр", "Должин", "Ганбаатар", "Сарангэрэл", "Мөнхбат", "Оюунчимэг", "Төмөрбаатар", "Нарантуяа"]
+USERS = [
+    ("bolormaa", "worker", ["uvs-tes"]),
+    ("ganzorig", "worker", ["uvs-naranbulag"]),
+    ("tsetseg", "worker", ["ovr-kharkhorin"]),
+    ("batbold", "worker", ["ovr-bat-ulzii", "ovr-kharkhorin"]),
+    ("oyunaa", "coordinator", ["uvs"]),
+    ("enkhjargal", "coordinator", ["ovr-kharkhorin", "ovr-bat-ulzii"]),
+    ("admin", "admin", []),
+]
+GIVEN = ["Батбаяр", "Должинсүрэн", "Ганбаатар", "Сарангэрэл", "Мөнхбат", "Оюунчимэг",
+         "Төмөрбаатар", "Нарантуяа", "Энхтуяа", "Болд", "Цэцэгмаа", "Хишигт", "Алтанцэцэг", "Тэмүүлэн"]
+FAMILY = ["Дорж", "Бат", "Гомбо", "Цэрэн", "Очир", "Пүрэв", "Жамбал", "Лхагва", "Сүх", "Нямаа"]
 
 
-def seed_demo(store: Store, submissions_per_area: int = 100) -> str:
-    rng = random.Random(42)
-    store.ensure("global")
+def person(rng: random.Random) -> str:
+    return f"{rng.choice(FAMILY)}ийн {rng.choice(GIVEN)}"
+
+
+def _point(rng: random.Random, centre: tuple[float, float]) -> dict:
+    return {"lat": round(centre[0] + rng.uniform(-0.3, 0.3), 5),
+            "lon": round(centre[1] + rng.uniform(-0.3, 0.3), 5), "accuracy": rng.randint(3, 30)}
+
+
+def household_visit(rng: random.Random, centre=(47.9, 106.9), day: date | None = None) -> dict:
+    """Data of a valid household_visit v1 submission."""
+    day = day or date(2026, 10, 1) + timedelta(days=rng.randint(0, 40))
+    members = []
+    for i in range(rng.randint(1, 5)):
+        age = rng.randint(0, 80)
+        m = {"member_name": person(rng), "member_relation": "head" if i == 0 else rng.choice(
+            ["spouse", "child", "grandchild", "parent", "other"]),
+             "member_sex": rng.choice(["female", "male"]), "member_age": age}
+        if 2 <= age <= 18:
+            m["in_school"] = rng.choice(["yes", "no"])
+        members.append(m)
+    water = rng.choice(["piped", "well", "spring", "delivered", "snow_ice"])
+    data = {
+        "consent": "yes", "visit_date": day.isoformat(), "location": _point(rng, centre),
+        "bag": f"{rng.randint(1, 5)}-р баг",
+        "head": {"head_name": members[0]["member_name"], "head_sex": members[0]["member_sex"],
+                 "head_age": max(members[0]["member_age"], 18)},
+        "dwelling": rng.choice(["ger", "house", "winter_shelter"]),
+        "migration": rng.choice(["settled", "seasonal", "new"]),
+        "household_size": len(members) + rng.randint(0, 2), "members": members,
+        "herder": "yes", "livestock": {"sheep": rng.randint(0, 600), "goats": rng.randint(0, 500),
+                                       "cattle": rng.randint(0, 60), "horses": rng.randint(0, 40)},
+        "water_source": water, "heating_fuel": rng.sample(["dung", "wood", "coal"], k=rng.randint(1, 2)),
+        "needs": rng.sample(["food", "fuel", "health", "school", "fodder"], k=rng.randint(0, 3)),
+        "welfare": rng.choice(["yes", "no"]), "remarks": "Өвөлжөөндөө бэлтгэлтэй, хүүхдүүд эрүүл.",
+    }
+    data["head"]["head_age"] = max(data["head"]["head_age"], 14)
+    if water != "piped":
+        data["water_distance_km"] = round(rng.uniform(0.1, 12), 1)
+    return data
+
+
+def child_growth(rng: random.Random, centre=(47.9, 106.9), day: date | None = None) -> dict:
+    """Data of a valid child_growth v1 submission."""
+    day = day or date(2026, 10, 1) + timedelta(days=rng.randint(0, 40))
+    months = rng.randint(1, 58)
+    birth = day - timedelta(days=int(months * 30.4375) + 5)
+    data = {
+        "measure_date": day.isoformat(), "location": _point(rng, centre), "child_name": person(rng),
+        "child_sex": rng.choice(["female", "male"]), "birth_date": birth.isoformat(),
+        "age_months": months, "weight_kg": round(3 + months * 0.25 + rng.uniform(-0.5, 0.5), 1),
+        "height_position": "lying" if months < 24 else "standing",
+        "height_cm": round(max(50 + months * 0.9, 61), 1), "oedema": "no",
+        "vaccinations": [{"vaccine": v, "vaccine_date": (birth + timedelta(days=3 + i * 30)).isoformat()}
+                         for i, v in enumerate(rng.sample(["bcg", "hepb", "penta", "polio"], k=2))],
+        "referral": "none",
+    }
+    if months >= 6:
+        data["muac_mm"] = rng.randint(125, 170)
+    if months < 24:
+        data["foods_yesterday"] = rng.sample(["breastmilk", "porridge", "meat", "dairy"], k=2)
+    return data
+
+
+def protection_referral(rng: random.Random, centre=(47.9, 106.9)) -> dict:
+    """Data of a valid child_protection_referral v1 submission (a sensitive form)."""
+    return {
+        "referral_time": "2026-10-12T14:30:00+08:00", "location": _point(rng, centre),
+        "case_code": f"CP-2026-{rng.randint(0, 999):03d}", "child_sex": rng.choice(["girl", "boy"]),
+        "child_age": rng.randint(3, 15), "reported_by": "worker", "concerns": ["neglect"],
+        "urgency": "routine", "safe_now": "yes", "referred_to": ["social_worker"],
+        "contacts": [{"contact_agency": "social_worker", "contact_time": "2026-10-12T16:00:00+08:00",
+                      "contact_outcome": "Нийгмийн ажилтанд мэдэгдсэн."}],
+        "consent_obtained": "no", "summary": "Хүүхэд өдөржин ганцаараа үлддэг; гэр бүлтэй ярилцсан.",
+    }
+
+
+def submission(docid: str, form: str, author: str, data: dict, created_at: str) -> dict:
+    return {"_id": docid, "type": "submission", "form": form, "form_version": 1, "author": author,
+            "created_at": created_at, "data": data}
+
+
+@dataclass
+class Summary:
+    text: str
+    users: list[User] = field(default_factory=list)
+
+
+def seed_demo(store: Store, areas: AreaRegistry, forms: FormRegistry, users: UserDirectory,
+              per_soum: int = 60) -> Summary:
+    rng = random.Random(2026)
+    for code, en, mn, parent, level, holds, _ in AREAS:
+        if code not in areas.tree().areas:
+            areas.add(code, name_en=en, name_mn=mn, parent=parent, level=level, holds_data=holds)
+    for definition in bundled_forms():
+        if forms.get(definition["form"], definition["version"]) is None:
+            forms.publish(definition)
+    made = []
+    for name, role, assigned in USERS:
+        existing = users.get(name)
+        if existing is None:
+            try:
+                existing = users.add(name, role, assigned, DEMO_PASSWORD)
+            except Conflict:
+                existing = users.get(name)
+        made.append(existing)
+    centres = {code: centre for code, *_, centre in AREAS}
+    workers = {u.areas[0]: u.name for u in made if u.role == "worker"}
     written = 0
-    for code, en, mn in AREAS:
+    for code in areas.tree().data_scopes():
+        author = workers.get(code, "batbold")
         db = store.ensure(code)
         docs = []
-        for i in range(submissions_per_area):
-            name = rng.choice(FAMILY_NAMES)
-            docs.append(check_doc({
-                "_id": f"{code}:sub:{i:026d}",
-                "type": "submission",
-                "form": "household_visit",
-                "form_version": 1,
-                "author": "demo",
-                "created_at": f"2026-10-{1 + i % 28:02d}T10:00:00+08:00",
-                "data": {"head_of_household": f"{name}ын гэр бүл", "members": rng.randint(1, 9),
-                         "area_name": {"en": en, "mn": mn}},
-            }, new_edits=True))
+        for i in range(per_soum):
+            day = date(2026, 9, 1) + timedelta(days=i % 60)
+            key = demo_ulid(rng)
+            if i % 3 == 0:
+                form, data = "child_growth", child_growth(rng, centres[code], day)
+            elif i % 20 == 7:
+                form, data = "child_protection_referral", protection_referral(rng, centres[code])
+            else:
+                form, data = "household_visit", household_visit(rng, centres[code], day)
+            doc = submission(f"{code}:sub:{key}", form, author, data, f"{day.isoformat()}T10:00:00+08:00")
+            problems = forms.check_submission(doc)
+            if problems:  # the demo must only hold what the gate would accept
+                raise ValueError(f"demo submission {doc['_id']} is invalid: {problems}")
+            docs.append(check_doc(doc, new_edits=True))
         written += sum(1 for r in db.bulk_docs(docs) if "rev" in r)
-    return f"{len(AREAS)} areas, {written} new submissions"
+    return Summary(f"{len(AREAS)} areas, {len(made)} users, {written} new submissions", made)
+
+
+def demo_ulid(rng: random.Random) -> str:
+    """A ULID-shaped key from the seeded generator, so reruns make the same ids."""
+    return "01J" + "".join(rng.choice(CROCKFORD) for _ in range(23))
+
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

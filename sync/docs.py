@@ -20,7 +20,7 @@ from .revtree import parse_rev, path_from_revisions
 WRITABLE_SPECIALS = {"_id", "_rev", "_deleted", "_attachments", "_revisions"}
 IGNORED_SPECIALS = {"_conflicts", "_deleted_conflicts", "_revs_info", "_local_seq"}
 MAX_ID_LENGTH = 512
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1 controls
 
 
 def check_doc_id(docid: object) -> str:
@@ -106,6 +106,10 @@ def check_doc(doc: object, *, new_edits: bool) -> dict:
             check_attachment_name(name)
             if not isinstance(att, dict):
                 raise BadRequest(f"Attachment {name!r} must be an object", error="doc_validation")
+            ct = att.get("content_type", "application/octet-stream")
+            # served back as a Content-Type header: ASCII, no line breaks
+            if not isinstance(ct, str) or not ct.isascii() or _CONTROL.search(ct):
+                raise BadRequest(f"Attachment {name!r}: content_type must be a printable ASCII string")
             if att.get("stub"):
                 continue
             if att.get("follows"):
@@ -116,7 +120,4 @@ def check_doc(doc: object, *, new_edits: bool) -> dict:
                 raise BadRequest(f"Attachment {name!r} has neither data nor stub", error="doc_validation")
             if not isinstance(att["data"], bytes | bytearray):
                 att["data"] = decode_base64(att["data"], name)
-            ct = att.get("content_type", "application/octet-stream")
-            if not isinstance(ct, str):
-                raise BadRequest(f"Attachment {name!r}: content_type must be a string")
     return doc

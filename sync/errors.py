@@ -75,3 +75,14 @@ class StoreUnavailable(CouchError):
 
     status = 503
     error = "service_unavailable"
+
+
+class TooManyRequests(CouchError):
+    """Too many failed logins: try again after ``retry_after`` seconds."""
+
+    status = 429
+    error = "too_many_requests"
+
+    def __init__(self, reason: str, retry_after: int):
+        super().__init__(reason)
+        self.headers = {"Retry-After": str(max(int(retry_after), 1))}

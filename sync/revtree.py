@@ -21,7 +21,7 @@ import orjson
 
 from .errors import BadRequest
 
-REV_RE = re.compile(r"^([1-9][0-9]{0,8})-([0-9a-zA-Z]{1,64})$")
+REV_RE = re.compile(r"^([1-9][0-9]{0,8})-([0-9a-zA-Z]{1,64})\Z")
 DEFAULT_REVS_LIMIT = 1000
 
 
@@ -177,8 +177,11 @@ class RevTree:
 
         A path may extend a leaf, start a new branch, or bring back ancestors
         that were stemmed (a node with an unknown parent learns it). A revision
-        already present keeps its recorded parent and deletion flag, so merging
-        is idempotent.
+        already present keeps its recorded parent, so merging is idempotent.
+        Only a path's head says whether that revision is a deletion (ancestors
+        arrive as bare ids), so a head marked deleted marks a revision that was
+        known only as an ancestor: as in CouchDB, what is known wins over what
+        is not, whatever the order of arrival.
         """
         if not path:
             raise ValueError("empty revision path")
@@ -188,8 +191,12 @@ class RevTree:
             existing = self.nodes.get(rev)
             if existing is None:
                 self.nodes[rev] = (parent, deleted if i == 0 else False)
-            elif existing[0] is None and parent is not None:
-                self.nodes[rev] = (parent, existing[1])
+                continue
+            old_parent, old_deleted = existing
+            new_parent = parent if old_parent is None else old_parent
+            new_deleted = old_deleted or (i == 0 and deleted)
+            if (new_parent, new_deleted) != existing:
+                self.nodes[rev] = (new_parent, new_deleted)
         return head_is_new
 
     def stem(self, limit: int = DEFAULT_REVS_LIMIT) -> list[str]:

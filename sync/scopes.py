@@ -10,7 +10,7 @@ import re
 
 from .errors import BadRequest
 
-SCOPE_RE = re.compile(r"^_?[a-z0-9][a-z0-9_-]{0,127}$")
+SCOPE_RE = re.compile(r"^_?[a-z0-9][a-z0-9_-]{0,127}\Z")
 GLOBAL = "global"
 
 

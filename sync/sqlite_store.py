@@ -33,7 +33,7 @@ from .docs import md5_digest
 from .errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from .revtree import DEFAULT_REVS_LIMIT, RevTree, new_rev_id, parse_rev, rev_gen
 from .scopes import check_scope_name
-from .store import Database, Doc, Store
+from .store import Database, Doc, Store, bulk_get_result
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -116,6 +116,7 @@ class SQLiteDatabase(Database):
             yield conn
             conn.execute("COMMIT")
         self._notifier.notify()
+        self.store._any_change.notify()
 
     def close(self) -> None:
         while True:
@@ -157,12 +158,12 @@ class SQLiteDatabase(Database):
             seq = value
         elif isinstance(value, str):
             head = value.split("-", 1)[0]
-            if not head.lstrip("-").isdigit():
+            if not (head.isascii() and head.isdigit()):
                 raise BadRequest(f"Invalid since sequence: {value[:60]!r}")
             seq = int(head)
         else:
             raise BadRequest("Invalid since sequence")
-        return max(seq, 0)
+        return min(max(seq, 0), (1 << 63) - 1)  # SQLite integers are 64-bit
 
     # -- writes ------------------------------------------------------------
     def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
@@ -337,25 +338,92 @@ class SQLiteDatabase(Database):
                     )})
             return out
 
+    def _load_many(self, conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, RevTree]:
+        ids = list(dict.fromkeys(ids))
+        trees: dict[str, RevTree] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for docid, tree in conn.execute(f"SELECT id, tree FROM docs WHERE id IN ({marks})", chunk):
+                trees[docid] = RevTree.from_json(_loads(tree))
+        return trees
+
+    def _bodies(self, conn: sqlite3.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+        out: dict[tuple[str, str], dict] = {}
+        for i in range(0, len(keys), 400):
+            chunk = keys[i : i + 400]
+            marks = ",".join("(?,?)" * 1 for _ in chunk)
+            flat = [x for key in chunk for x in key]
+            for docid, rev, body in conn.execute(
+                f"SELECT id, rev, body FROM revs WHERE (id, rev) IN (VALUES {marks})", flat
+            ):
+                out[(docid, rev)] = _loads(body)
+        return out
+
     def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
         out: dict[str, dict] = {}
         with self._conn() as conn:
-            for docid, revs in request.items():
-                loaded = self._load(conn, docid)
-                if loaded is None:
-                    missing = list(dict.fromkeys(revs))
-                    out[docid] = {"missing": missing}
-                    continue
-                tree = loaded[0]
-                missing = list(dict.fromkeys(tree.missing(revs)))
-                if missing:
-                    entry: dict = {"missing": missing}
-                    top = max(missing, key=rev_gen)
-                    anc = tree.possible_ancestors(top)
-                    if anc:
-                        entry["possible_ancestors"] = anc
-                    out[docid] = entry
+            trees = self._load_many(conn, request)
+        for docid, revs in request.items():
+            tree = trees.get(docid)
+            if tree is None:
+                out[docid] = {"missing": list(dict.fromkeys(revs))}
+                continue
+            missing = list(dict.fromkeys(tree.missing(revs)))
+            if missing:
+                entry: dict = {"missing": missing}
+                top = max(missing, key=rev_gen)
+                anc = tree.possible_ancestors(top)
+                if anc:
+                    entry["possible_ancestors"] = anc
+                out[docid] = entry
         return out
+
+    def bulk_get(
+        self,
+        items: list[dict],
+        *,
+        revisions: bool = False,
+        attachments: bool = False,
+        latest: bool = False,
+    ) -> Iterator[dict]:
+        for start in range(0, len(items), 200):
+            chunk = items[start : start + 200]
+            with self._conn() as conn:
+                trees = self._load_many(conn, (item["id"] for item in chunk))
+                plans: list[tuple[dict, list[str]]] = []
+                for item in chunk:
+                    tree, rev = trees.get(item["id"]), item.get("rev")
+                    if tree is None:
+                        wanted = [rev or "undefined"]
+                    elif rev is None:
+                        wanted = [tree.winner()[0]]
+                    elif latest and rev in tree:
+                        wanted = tree.leaves_under(rev)
+                    else:
+                        wanted = [rev]
+                    plans.append((item, wanted))
+                bodies = self._bodies(conn, [
+                    (item["id"], r) for item, wanted in plans for r in wanted if item["id"] in trees
+                ])
+                results = []
+                for item, wanted in plans:
+                    docid = item["id"]
+                    tree = trees.get(docid)
+                    found = []
+                    for r in wanted:
+                        body = bodies.get((docid, r))
+                        if body is None or tree is None:
+                            found.append({"missing": r})
+                        elif item.get("rev") is None and tree.is_deleted(r):
+                            found.append({"missing": "undefined", "reason": "deleted"})
+                        else:
+                            found.append({"ok": self._render(
+                                conn, docid, r, tree, body, revs=revisions,
+                                attachments=attachments, atts_since=item.get("atts_since"),
+                            )})
+                    results.append(bulk_get_result(docid, found))
+            yield from results
 
     def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
         doc = self.get(docid, rev=rev)
@@ -391,12 +459,16 @@ class SQLiteDatabase(Database):
                 if ids is not None:
                     marks = ",".join("?" * len(ids)) or "NULL"
                     order = "DESC" if descending else "ASC"
-                    cmp = "<" if descending and cursor is not None else ">"
-                    bound = cursor if cursor is not None else (since if not descending else 1 << 62)
+                    if descending:
+                        bound = cursor if cursor is not None else 1 << 62
+                        where = "seq < ? AND seq > ?"
+                        params = [bound, since]
+                    else:
+                        where, params = "seq > ?", [cursor]
                     rows = conn.execute(
                         f"SELECT id, seq, leaves, deleted FROM docs WHERE id IN ({marks}) "
-                        f"AND seq {cmp} ? ORDER BY seq {order} LIMIT ?",
-                        [*ids, bound, page],
+                        f"AND {where} ORDER BY seq {order} LIMIT ?",
+                        [*ids, *params, page],
                     ).fetchall()
                 elif descending:
                     bound = cursor if cursor is not None else 1 << 62
@@ -591,7 +663,9 @@ class _BatchState:
         self.revs_limit = revs_limit
         self.trees: dict[str, RevTree] = {}
         self.was_deleted: dict[str, bool] = {}
-        self.dirty: set[str] = set()
+        self.dirty: dict[str, None] = {}
+        self.pending: dict[tuple[str, str], dict] = {}
+        self.new_digests: set[str] = set()  # bytes this batch wrote, referenced or not
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         self.seq = meta.get("update_seq", 0)
         self.doc_count = meta.get("doc_count", 0)
@@ -608,15 +682,16 @@ class _BatchState:
                 raise Conflict()
             parent = None
         else:
-            if given is None:
-                rev, was_del = tree.winner()
-                if not was_del:
+            winner, all_deleted = tree.winner()
+            if all_deleted:
+                # CouchDB's merge_rev_tree: a deleted document is only recreated,
+                # without a _rev, and the new revision extends the deleted winner.
+                if given is not None or deleted:
                     raise Conflict()
-                parent = rev
+                parent = winner
             else:
-                if not tree.is_leaf(given):
-                    raise Conflict()
-                if tree.is_deleted(given) and deleted:
+                # Any leaf may be extended, a deleted losing branch included.
+                if given is None or not tree.is_leaf(given):
                     raise Conflict()
                 parent = given
         body = _user_body(doc)
@@ -659,12 +734,24 @@ class _BatchState:
                 if parent_atts is None:
                     parent_atts = self._ancestor_atts(doc["_id"], ancestors)
                 meta = parent_atts.get(name)
-                if meta is None and isinstance(att.get("digest"), str) and self._has_att(att["digest"]):
-                    meta = {k: att[k] for k in ("content_type", "digest", "length", "revpos") if k in att}
-                    meta.setdefault("revpos", default_revpos or 1)
-                    meta.setdefault("content_type", "application/octet-stream")
-                    if "length" not in meta:
-                        meta["length"] = len(self._att_bytes(att["digest"]))
+                if meta is not None and "revpos" in att and att["revpos"] != meta.get("revpos"):
+                    meta = None  # CouchDB: a stub's revpos, when given, must match
+                replicated = default_revpos is not None
+                if (
+                    meta is None
+                    and replicated  # an interactive edit's stubs name the parent's attachments
+                    and isinstance(att.get("digest"), str)
+                    and self._has_att(att["digest"])
+                ):
+                    # the stub's metadata comes from the client: keep only what checks out
+                    revpos = att.get("revpos")
+                    ok = isinstance(revpos, int) and not isinstance(revpos, bool) and 0 < revpos <= default_revpos
+                    meta = {
+                        "content_type": att.get("content_type") or "application/octet-stream",
+                        "digest": att["digest"],
+                        "length": len(self._att_bytes(att["digest"])),
+                        "revpos": revpos if ok else default_revpos,
+                    }
                 if meta is None:
                     raise PreconditionFailed(
                         f"Invalid attachment stub in {doc['_id']} for {name}", error="missing_stub"
@@ -677,6 +764,7 @@ class _BatchState:
                 "INSERT INTO atts (digest, data, refs) VALUES (?, ?, 0) ON CONFLICT(digest) DO NOTHING",
                 (digest, data),
             )
+            self.new_digests.add(digest)
             meta = {
                 "content_type": att.get("content_type") or "application/octet-stream",
                 "digest": digest,
@@ -697,9 +785,12 @@ class _BatchState:
 
     def _ancestor_atts(self, docid: str, ancestors: list[str]) -> dict:
         for rev in ancestors:
-            row = self.conn.execute("SELECT body FROM revs WHERE id=? AND rev=?", (docid, rev)).fetchone()
-            if row:
-                return _loads(row[0]).get("_attachments") or {}
+            body = self.pending.get((docid, rev))
+            if body is None:
+                row = self.conn.execute("SELECT body FROM revs WHERE id=? AND rev=?", (docid, rev)).fetchone()
+                body = _loads(row[0]) if row else None
+            if body is not None:
+                return body.get("_attachments") or {}
         return {}
 
     def _apply(self, docid: str, path: list[str], deleted: bool, body: dict) -> None:
@@ -709,15 +800,21 @@ class _BatchState:
         old_leaves = {r for r, _ in tree.leaves()} if len(tree) else set()
         tree.merge(path, deleted)
         dropped = tree.stem(self.revs_limit)
-        new_leaves = {r for r, _ in tree.leaves()}
-        conn = self.conn
-        conn.execute("INSERT OR REPLACE INTO revs (id, rev, body) VALUES (?, ?, ?)", (docid, path[0], _dumps(body)))
+        # Bodies are written in one executemany at flush; until then they wait here.
+        self.pending[(docid, path[0])] = body
         self._ref(body, +1)
-        for rev in (old_leaves - new_leaves) | (set(dropped) & old_leaves):
-            row = conn.execute("DELETE FROM revs WHERE id=? AND rev=? RETURNING body", (docid, rev)).fetchone()
-            if row:
-                self._ref(_loads(row[0]), -1)
-        self.dirty.add(docid)
+        if old_leaves:
+            new_leaves = {r for r, _ in tree.leaves()}
+            for rev in (old_leaves - new_leaves) | (set(dropped) & old_leaves):
+                gone = self.pending.pop((docid, rev), None)
+                if gone is None:
+                    row = self.conn.execute(
+                        "DELETE FROM revs WHERE id=? AND rev=? RETURNING body", (docid, rev)
+                    ).fetchone()
+                    gone = _loads(row[0]) if row else None
+                if gone is not None:
+                    self._ref(gone, -1)
+        self.dirty[docid] = None
 
     def _ref(self, body: dict, delta: int) -> None:
         for meta in (body.get("_attachments") or {}).values():
@@ -727,6 +824,16 @@ class _BatchState:
 
     def flush(self) -> None:
         conn = self.conn
+        # Bytes of a document refused after they were written (missing_stub) belong to nobody.
+        for digest in self.new_digests:
+            conn.execute("DELETE FROM atts WHERE digest=? AND refs <= 0", (digest,))
+        self.new_digests.clear()
+        if self.pending:
+            conn.executemany(
+                "INSERT OR REPLACE INTO revs (id, rev, body) VALUES (?, ?, ?)",
+                [(docid, rev, _dumps(body)) for (docid, rev), body in self.pending.items()],
+            )
+        rows = []
         for docid in self.dirty:
             tree = self.trees[docid]
             leaves = tree.leaves()
@@ -740,12 +847,13 @@ class _BatchState:
             elif previously != deleted:
                 self.doc_count += -1 if deleted else 1
                 self.del_count += 1 if deleted else -1
+            self.was_deleted[docid] = deleted
             self.seq += 1
-            conn.execute(
-                "INSERT OR REPLACE INTO docs (id, seq, tree, leaves, deleted) VALUES (?, ?, ?, ?, ?)",
-                (docid, self.seq, _dumps(tree.to_json()), _dumps(leaves), int(deleted)),
+            rows.append((docid, self.seq, _dumps(tree.to_json()), _dumps(leaves), int(deleted)))
+        if rows:
+            conn.executemany(
+                "INSERT OR REPLACE INTO docs (id, seq, tree, leaves, deleted) VALUES (?, ?, ?, ?, ?)", rows
             )
-        if self.dirty:
             conn.executemany(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                 [("update_seq", self.seq), ("doc_count", self.doc_count), ("doc_del_count", self.del_count)],
@@ -764,6 +872,11 @@ class SQLiteStore(Store):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._dbs: dict[str, SQLiteDatabase] = {}
         self._lock = threading.Lock()
+        self._any_change = _Notifier()
+
+    def wait_for_any_change(self, timeout: float) -> None:
+        # Woken by this process's commits; other processes are caught by the cap.
+        self._any_change.wait(min(timeout, 0.5))
 
     def _path(self, name: str) -> Path:
         return self.data_dir / f"{check_scope_name(name)}.sqlite"

@@ -45,6 +45,10 @@ class Database(ABC):
     def parse_since(self, value: Any) -> Seq:
         """Turn a client-supplied ``since`` into a sequence, or raise BadRequest."""
 
+    def later_seq(self, a: Seq, b: Seq) -> Seq:
+        """The later of two sequences this database returned (for ``last_seq``)."""
+        return b if self.parse_since(b) >= self.parse_since(a) else a
+
     # -- documents ---------------------------------------------------------
     @abstractmethod
     def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
@@ -85,6 +89,36 @@ class Database(ABC):
         atts_since: list[str] | None = None,
     ) -> list[dict]:
         """``open_revs``: ``[{"ok": doc} | {"missing": rev}]``; ``revs=None`` means all leaves."""
+
+    def bulk_get(
+        self,
+        items: list[dict],
+        *,
+        revisions: bool = False,
+        attachments: bool = False,
+        latest: bool = False,
+    ) -> Iterator[dict]:
+        """``_bulk_get``: per requested ``{"id", "rev"?, "atts_since"?}`` one result.
+
+        A result is ``{"id", "docs": [{"ok": doc} | {"error": {"id", "rev",
+        "error", "reason"}}]}``, in request order. Backends may override this to
+        fetch a whole batch at once; this default goes document by document.
+        """
+        from .errors import BadRequest, NotFound
+
+        for item in items:
+            docid, rev = item["id"], item.get("rev")
+            since = item.get("atts_since")
+            try:
+                if rev is None:
+                    found = [{"ok": self.get(docid, revs=revisions, attachments=attachments,
+                                             atts_since=since)}]
+                else:
+                    found = self.open_revs(docid, [rev], latest=latest, revisions=revisions,
+                                           attachments=attachments, atts_since=since)
+            except (NotFound, BadRequest) as exc:
+                found = [{"missing": rev or "undefined", "reason": exc.reason}]
+            yield bulk_get_result(docid, found)
 
     @abstractmethod
     def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
@@ -149,6 +183,18 @@ class Database(ABC):
         """Delete a ``_local/`` document."""
 
 
+def bulk_get_result(docid: str, found: list[dict]) -> dict:
+    """Shape ``open_revs`` answers as one ``_bulk_get`` result."""
+    docs = []
+    for f in found:
+        if "ok" in f:
+            docs.append({"ok": f["ok"]})
+        else:
+            docs.append({"error": {"id": docid, "rev": f["missing"], "error": "not_found",
+                                   "reason": f.get("reason", "missing")}})
+    return {"id": docid, "docs": docs}
+
+
 class Store(ABC):
     """A collection of scope databases."""
 
@@ -171,6 +217,16 @@ class Store(ABC):
     @abstractmethod
     def names(self) -> list[str]:
         """All scope names, sorted."""
+
+    def wait_for_any_change(self, timeout: float) -> None:
+        """Sleep until some scope may have changed, at most ``timeout`` seconds.
+
+        Feeds over several scopes use it between polls; a backend that can be
+        woken by its writes should override it.
+        """
+        import time
+
+        time.sleep(min(timeout, 0.5))
 
     def ensure(self, name: str) -> Database:
         """The scope, created first if needed (system scopes are made on demand)."""

@@ -102,11 +102,17 @@ def get_document(db: Database, docid: str) -> Response:
             revs = parse_json(open_revs_raw.encode())
             if not isinstance(revs, list) or not all(isinstance(r, str) for r in revs):
                 raise BadRequest("open_revs must be `all` or a JSON list of revisions")
+        multipart = _accepts("multipart/mixed")
+        if multipart:
+            # CouchDB always sends attachment bytes in a multipart answer (less
+            # what atts_since says the client has): the replicator asks for no
+            # attachments=true and expects them.
+            attachments = True
         results = db.open_revs(
             docid, revs, latest=query_bool("latest"), revisions=query_bool("revs"),
             attachments=attachments, atts_since=atts_since,
         )
-        if _accepts("multipart/mixed"):
+        if multipart:
             boundary = new_boundary()
             return Response(
                 mixed_open_revs(results, boundary),
@@ -165,8 +171,10 @@ def attachment(db: Database, docid: str, name: str) -> Response:
         meta, data = db.get_attachment(docid, name, _rev_param())
         resp = Response(data if method == "GET" else b"", content_type=meta.get("content_type"))
         resp.headers["Content-Length"] = str(meta.get("length", len(data)))
-        resp.headers["ETag"] = f'"{meta["digest"]}"'
-        resp.headers["Content-MD5"] = meta["digest"].split("-", 1)[1]
+        # CouchDB: the ETag is the quoted base64 MD5, without the "md5-" prefix.
+        md5 = meta["digest"].split("-", 1)[1]
+        resp.headers["ETag"] = f'"{md5}"'
+        resp.headers["Content-MD5"] = md5
         return resp
     if method == "PUT":
         rev = _rev_param()

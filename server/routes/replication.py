@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Response, request
+from werkzeug.routing import PathConverter
 
 from sync.docs import check_doc, check_local_id
 from sync.errors import BadRequest, NotFound
+from sync.gate import GatedDatabase
+from sync.revtree import parse_rev
 from sync.scopes import check_scope_name
 from sync.store import Database
 
@@ -33,14 +36,28 @@ from . import documents
 
 bp = Blueprint("replication", __name__)
 
+
+class AnyPath(PathConverter):
+    """A path that may hold line breaks too (werkzeug's ``path`` stops at them), so
+    that a bad document id or attachment name gets its 400 rather than a 404."""
+
+    regex = "[^/][\\s\\S]*?"
+
+
+@bp.record_once
+def _register_converter(state) -> None:  # runs before the routes below are added
+    state.app.url_map.converters.setdefault("anypath", AnyPath)
+
+
 ALL = ["GET", "HEAD", "PUT", "POST", "DELETE", "COPY"]
 
 
 def resolve_scope(name: str) -> Database:
+    """A scope database for an admin; its writes still pass the write gate."""
     svc = services()
-    require_admin(svc.auth)
+    admin = require_admin(svc.auth)
     check_scope_name(name)
-    return svc.store.open(name)
+    return GatedDatabase(svc.store.open(name), svc.gate, admin)
 
 
 @bp.route("/db/<scope>", methods=ALL)
@@ -60,7 +77,7 @@ def scope_root(scope: str):
     return database_root(resolve_scope(scope))
 
 
-@bp.route("/db/<scope>/<path:rest>", methods=ALL)
+@bp.route("/db/<scope>/<anypath:rest>", methods=ALL)
 def scope_path(scope: str, rest: str):
     db = resolve_scope(scope)
     segments = raw_segments()[2:]
@@ -86,6 +103,9 @@ def dispatch(db: Database, segments: list[str]) -> Response:
     if not segments:
         return database_root(db)
     head = segments[0]
+    if head.startswith(("_design/", "_local/")):  # the prefix's slash sent as %2F
+        segments = head.split("/", 1) + segments[1:]
+        head = segments[0]
     handler = DB_HANDLERS.get(head)
     if handler is not None:
         if len(segments) != 1:
@@ -127,6 +147,7 @@ def changes(db: Database) -> Response:
         raise BadRequest(f"unsupported filter {filt!r}; only _doc_ids is served")
     settings = services().settings
     since_raw = args.get("since", body.get("since", 0) if isinstance(body, dict) else 0)
+    # Checked here, before the response starts: an error in a stream cannot be a 400.
     since = db.update_seq() if since_raw == "now" else db.parse_since(since_raw)
     opts = FeedOptions(
         feed=feed,
@@ -201,6 +222,8 @@ def revs_diff(db: Database) -> Response:
     for docid, revs in body.items():
         if not isinstance(revs, list) or not all(isinstance(r, str) for r in revs):
             raise BadRequest(f"revisions of {docid!r} must be a list of strings")
+        for rev in revs:
+            parse_rev(rev)  # CouchDB: 400 "Invalid rev format"
     return json_response(db.revs_diff(body))
 
 
@@ -219,32 +242,21 @@ def bulk_get(db: Database) -> Response:
             raise BadRequest("rev must be a string")
         if "atts_since" in item and not isinstance(item["atts_since"], list):
             raise BadRequest("atts_since must be a list")
-    revs = query_bool("revs")
-    attachments = query_bool("attachments")
-    latest = query_bool("latest")
+    results = db.bulk_get(wanted, revisions=query_bool("revs"),
+                          attachments=query_bool("attachments"), latest=query_bool("latest"))
 
     def generate() -> Iterator[bytes]:
         yield b'{"results":['
-        for i, item in enumerate(wanted):
-            docid, rev = item["id"], item.get("rev")
-            try:
-                if rev is None:
-                    found = [{"ok": db.get(docid, revs=revs, attachments=attachments,
-                                           atts_since=item.get("atts_since"))}]
-                else:
-                    found = db.open_revs(docid, [rev], latest=latest, revisions=revs,
-                                         attachments=attachments, atts_since=item.get("atts_since"))
-            except (NotFound, BadRequest) as exc:
-                found = [{"missing": rev or "undefined", "_reason": exc.reason}]
-            docs = []
-            for f in found:
-                if "ok" in f:
-                    docs.append({"ok": f["ok"]})
-                else:
-                    docs.append({"error": {"id": docid, "rev": f["missing"], "error": "not_found",
-                                           "reason": f.get("_reason", "missing")}})
-            yield (b"," if i else b"") + dumps({"id": docid, "docs": docs})
-        yield b"]}\n"
+        buf = bytearray()
+        for i, result in enumerate(results):
+            if i:
+                buf += b",\n"
+            buf += dumps(result)
+            if len(buf) > 65536:
+                yield bytes(buf)
+                buf.clear()
+        buf += b"]}\n"
+        yield bytes(buf)
 
     return Response(generate(), mimetype="application/json")
 

@@ -6,6 +6,8 @@ import uuid
 
 from flask import Blueprint
 
+from sync.errors import Conflict, NotFound
+
 from ..jsonio import json_response, query_int
 from ..services import services
 
@@ -13,16 +15,38 @@ bp = Blueprint("root", __name__)
 VERSION = "0.1.0"
 
 
-@bp.get("/")
-def welcome():
-    # Replicators read "couchdb" and "version" to decide which protocol features to use.
-    return json_response({
+def welcome_body() -> dict:
+    """What CouchDB answers at ``/``; replicators read ``version`` and ``uuid``.
+
+    PouchDB builds its replication ids from the server ``uuid`` when it finds
+    one, so it must be stable (kept in the store) for checkpoints to survive a
+    device reaching the server under another host name.
+    """
+    return {
         "couchdb": "Welcome",
         "version": "3.3.3",
+        "uuid": server_uuid(),
         "vendor": {"name": "fieldsync", "version": VERSION},
         "features": ["partitioned"],
-        "fieldsync": {"version": VERSION},
-    })
+    }
+
+
+def server_uuid() -> str:
+    db = services().store.ensure("_server")
+    try:
+        return db.get_local("identity")["uuid"]
+    except NotFound:
+        try:
+            db.put_local("identity", {"uuid": uuid.uuid4().hex})
+        except Conflict:
+            pass
+        return db.get_local("identity")["uuid"]
+
+
+@bp.get("/")
+@bp.get("/db/")
+def welcome():
+    return json_response(welcome_body())
 
 
 @bp.get("/_up")

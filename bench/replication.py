@@ -1,0 +1,196 @@
+"""Replication throughput of a real PouchDB replica against fieldsync, with references.
+
+Prints figures, asserts nothing about speed (timed assertions make flaky
+tests). Three runs of the same submission-like documents (1-2 KB each):
+
+- ceiling: PouchDB replicating between two local databases, no network: no
+  server can beat it, so fieldsync/ceiling says how much the HTTP path costs;
+- pouchdb-server: another CouchDB-protocol server over the same HTTP path,
+  so fieldsync/pouchdb-server says whether fieldsync is in the usual range;
+- fieldsync: `fieldsync serve` (gunicorn, SQLite) as deployed.
+
+Each server's peak RSS (its process and all children: gunicorn workers) is
+sampled during the run, because memory must stay flat as data grows.
+
+    .venv/bin/python bench/replication.py --docs 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "interop")]
+
+from pouch import NodeDriver, PouchReplica  # noqa: E402
+from servers import Peer, ServerStartError, fieldsync_missing, fieldsync_server, pouchdb_server  # noqa: E402
+from submissions import submissions  # noqa: E402
+
+
+def tree_rss(pid: int) -> int:
+    """RSS of a process and all its descendants, in bytes (0 if it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+class PeakRss:
+    """Samples a process tree's RSS in the background and keeps the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.start = tree_rss(pid)
+        self.peak = self.start
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, tree_rss(self.pid))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def timed(label: str, run: Callable[[], dict[str, Any]], expected: int) -> float:
+    """Run one replication; return docs/s, refusing figures from a run that lost docs."""
+    started = time.perf_counter()
+    report = run()
+    elapsed = time.perf_counter() - started
+    result = report["result"]
+    if report["errors"] or report["denied"] or result["docs_written"] != expected:
+        raise SystemExit(f"{label}: wrote {result['docs_written']}/{expected} docs, "
+                         f"errors={report['errors'][:3]} denied={report['denied'][:3]}")
+    return expected / elapsed
+
+
+def open_replica(driver: NodeDriver, tmp: Path, name: str, adapter: str) -> PouchReplica:
+    if adapter == "memory":
+        return driver.open_replica(memory=True)
+    return driver.open_replica(tmp / name)
+
+
+def bench_ceiling(driver: NodeDriver, source: PouchReplica, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    middle = open_replica(driver, tmp, "ceiling-middle", args.adapter)
+    fresh = open_replica(driver, tmp, "ceiling-fresh", args.adapter)
+    push = timed("ceiling push", lambda: source.replicate_local("to", middle, batch_size=args.batch_size), args.docs)
+    pull = timed("ceiling pull", lambda: fresh.replicate_local("from", middle, batch_size=args.batch_size),
+                 args.docs)
+    middle.destroy()
+    fresh.destroy()
+    return {"push": push, "pull": pull}
+
+
+def bench_peer(
+    driver: NodeDriver,
+    source: PouchReplica,
+    tmp: Path,
+    start: Callable[[], AbstractContextManager[Peer]],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    with start() as peer:
+        with PeakRss(peer.pid) as rss:
+            db = peer.new_db("bench")
+            push = timed(f"{peer.name} push", lambda: source.push(db.url, batch_size=args.batch_size,
+                                                                  timeout=args.timeout), args.docs)
+            fresh = open_replica(driver, tmp, f"{peer.name}-fresh", args.adapter)
+            pull = timed(f"{peer.name} pull", lambda: fresh.pull(db.url, batch_size=args.batch_size,
+                                                                 timeout=args.timeout), args.docs)
+            fresh.destroy()
+        return {"push": push, "pull": pull, "rss_start": rss.start, "rss_peak": rss.peak}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=10_000, help="documents to replicate (default 10000)")
+    parser.add_argument("--batch-size", type=int, default=100, help="PouchDB batch_size (default 100)")
+    parser.add_argument("--adapter", choices=["leveldb", "memory"], default="leveldb",
+                        help="local PouchDB adapter (default leveldb, as on a device)")
+    parser.add_argument("--peers", default="fieldsync,pouchdb-server",
+                        help="comma-separated servers to run (default both)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per replication")
+    parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+    args = parser.parse_args(argv)
+
+    peers: dict[str, Callable[[], AbstractContextManager[Peer]]] = {
+        "fieldsync": fieldsync_server, "pouchdb-server": pouchdb_server,
+    }
+    wanted = [p.strip() for p in args.peers.split(",") if p.strip()]
+    for name in wanted:
+        if name not in peers:
+            parser.error(f"unknown peer {name!r}; choose from {', '.join(peers)}")
+
+    docs = submissions("uvs-tes", args.docs, seed=42, size="bench")
+    avg_kb = sum(len(json.dumps(d, ensure_ascii=False).encode()) for d in docs) / len(docs) / 1024
+    figures: dict[str, dict[str, Any]] = {}
+    skipped: dict[str, str] = {}
+
+    with tempfile.TemporaryDirectory(prefix="fieldsync-bench-") as tmpdir, NodeDriver(timeout=120) as driver:
+        tmp = Path(tmpdir)
+        source = open_replica(driver, tmp, "source", args.adapter)
+        for i in range(0, len(docs), 1000):
+            source.bulk_docs(docs[i:i + 1000])
+        print(f"{args.docs} submissions, avg {avg_kb:.2f} KB, batch_size {args.batch_size}, "
+              f"PouchDB adapter {args.adapter}", flush=True)
+
+        figures["ceiling (local)"] = bench_ceiling(driver, source, tmp, args)
+        for name in wanted:
+            if name == "fieldsync" and (why := fieldsync_missing()):
+                skipped[name] = why
+                continue
+            print(f"running {name} ...", flush=True)
+            try:
+                figures[name] = bench_peer(driver, source, tmp, peers[name], args)
+            except ServerStartError as exc:
+                print(exc, file=sys.stderr)
+                skipped[name] = "did not start (log above)"
+
+    print()
+    print(f"{'':18} {'push docs/s':>12} {'pull docs/s':>12} {'RSS start':>10} {'RSS peak':>10}")
+    for name, fig in figures.items():
+        rss = (f"{fig['rss_start'] / 2**20:8.0f}MB {fig['rss_peak'] / 2**20:8.0f}MB"
+               if "rss_peak" in fig else f"{'-':>10} {'-':>10}")
+        print(f"{name:18} {fig['push']:12.0f} {fig['pull']:12.0f} {rss}")
+    for name, why in skipped.items():
+        print(f"{name:18} skipped: {why}")
+    if "fieldsync" in figures:
+        fs = figures["fieldsync"]
+        print()
+        for ref in ("ceiling (local)", "pouchdb-server"):
+            if ref in figures:
+                print(f"fieldsync / {ref:16} push {fs['push'] / figures[ref]['push']:.2f}   "
+                      f"pull {fs['pull'] / figures[ref]['pull']:.2f}")
+    if args.json:
+        print(json.dumps({"docs": args.docs, "avg_kb": round(avg_kb, 3), "figures": figures, "skipped": skipped}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,280 @@
+"""Checks of one answer against its question's type and limits.
+
+Each `make_*` function runs once per question when a form is compiled and returns
+a small closure specialised to that question (its bounds, its choice set, its
+pattern), so that checking a submission does no per-question set-up at all.
+A closure records what is wrong through `run.add(path, message_key, **params)`
+and returns True when the answer is usable for the question's constraint.
+
+Answer formats (JSON as the device sends it):
+- integer: a JSON integer (not 3.5, "3" or true); decimal: any JSON number;
+- text: a string;  date: "YYYY-MM-DD";  datetime: ISO 8601 with a time, with an
+  offset or "Z" or neither (then read as UTC when compared);
+- select_one: a choice name; select_multiple: a list of distinct choice names
+  (not the space-separated string of ODK: JSON has lists, exports need no parsing);
+- geopoint: {"lat", "lon"[, "alt", "accuracy"]} or ODK's "lat lon [alt [accuracy]]";
+- image: the name of an attachment of the submission document (`_attachments`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from schemas.evaluation import date_number
+
+Check = Callable[[Any, Any, str], bool]
+
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DATETIME = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2})?)(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
+_GEO_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_GEO_KEYS = frozenset({"lat", "lon", "alt", "accuracy"})
+_SHOWN_CHOICES = 12
+
+
+def show(number: Any) -> str:
+    """A bound as people write it: 5, not 5.0."""
+    if type(number) is float and number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return str(number)
+
+
+def make_text(field: dict) -> Check:
+    shortest = field.get("min_length")
+    longest = field.get("max_length")
+    pattern = re.compile(field["pattern"]) if "pattern" in field else None
+
+    def check(value: Any, run: Any, path: str) -> bool:
+        if type(value) is not str:
+            run.add(path, "text")
+            return False
+        ok = True
+        if shortest is not None and len(value) < shortest:
+            ok = run.add(path, "min_length", n=shortest)
+        if longest is not None and len(value) > longest:
+            ok = run.add(path, "max_length", n=longest)
+        if pattern is not None and pattern.fullmatch(value) is None:
+            ok = run.add_custom(path, field.get("constraint_message"), "pattern")
+        return ok
+
+    return check
+
+
+def _make_range(field: dict, low_key: str, high_key: str) -> Callable[[Any, Any, str], bool]:
+    low, high = field.get("min"), field.get("max")
+    shown_low, shown_high = show(low), show(high)
+
+    if low is None and high is None:
+        return lambda value, run, path: True
+
+    def in_range(value: Any, run: Any, path: str) -> bool:
+        if low is not None and value < low:
+            return run.add(path, low_key, min=shown_low)
+        if high is not None and value > high:
+            return run.add(path, high_key, max=shown_high)
+        return True
+
+    return in_range
+
+
+def make_integer(field: dict) -> Check:
+    in_range = _make_range(field, "min", "max")
+
+    def check(value: Any, run: Any, path: str) -> bool:
+        if type(value) is not int:
+            run.add(path, "integer")
+            return False
+        return in_range(value, run, path)
+
+    return check
+
+
+def make_decimal(field: dict) -> Check:
+    in_range = _make_range(field, "min", "max")
+
+    def check(value: Any, run: Any, path: str) -> bool:
+        kind = type(value)
+        if (kind is not float and kind is not int) or (kind is float and not math.isfinite(value)):
+            run.add(path, "decimal")
+            return False
+        return in_range(value, run, path)
+
+    return check
+
+
+def valid_date(value: Any) -> bool:
+    if type(value) is not str or DATE.fullmatch(value) is None:
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def make_date(field: dict) -> Check:
+    # ISO dates compare correctly as strings.
+    in_range = _make_range(field, "min_date", "max_date")
+
+    def check(value: Any, run: Any, path: str) -> bool:
+        if not valid_date(value):
+            run.add(path, "date")
+            return False
+        return in_range(value, run, path)
+
+    return check
+
+
+def valid_datetime(value: Any) -> bool:
+    if type(value) is not str:
+        return False
+    match = DATETIME.fullmatch(value)
+    if match is None:
+        return False
+    base, fraction, offset = match.groups()
+    # fromisoformat wants at most 6 fraction digits; devices may send 9.
+    try:
+        datetime.fromisoformat(base + (fraction or "")[:7] + (offset or ""))
+    except ValueError:
+        return False
+    return True
+
+
+def make_datetime(field: dict) -> Check:
+    low = date_number(field["min"]) if "min" in field else None
+    high = date_number(field["max"]) if "max" in field else None
+
+    def check(value: Any, run: Any, path: str) -> bool:
+        if not valid_datetime(value):
+            run.add(path, "datetime")
+            return False
+        if low is None and high is None:
+            return True
+        moment = date_number(_without_long_fraction(value))
+        if low is not None and moment < low:
+            return run.add(path, "min_date", min=field["min"])
+        if high is not None and moment > high:
+            return run.add(path, "max_date", max=field["max"])
+        return True
+
+    return check
+
+
+def _without_long_fraction(value: str) -> str:
+    base, fraction, offset = DATETIME.fullmatch(value).groups()
+    return base + (fraction or "")[:7] + (offset or "")
+
+
+def _choice_list(names: list[str]) -> str:
+    shown = ", ".join(names[:_SHOWN_CHOICES])
+    return shown + (", ..." if len(names) > _SHOWN_CHOICES else "")
+
+
+def make_select_one(field: dict, choice_names: list[str]) -> Check:
+    allowed = frozenset(choice_names)
+    listed = _choice_list(choice_names)
+
+    def check(value: Any, run: Any, path: str) -> bool:
+        if type(value) is not str:
+            run.add(path, "choice_type")
+            return False
+        if value not in allowed:
+            return run.add(path, "choice", value=value[:100], choices=listed)
+        return True
+
+    return check
+
+
+def make_select_multiple(field: dict, choice_names: list[str]) -> Check:
+    allowed = frozenset(choice_names)
+    listed = _choice_list(choice_names)
+
+    def check(value: Any, run: Any, path: str) -> bool:
+        if type(value) is not list or any(type(item) is not str for item in value):
+            run.add(path, "choices_type")
+            return False
+        ok = True
+        for item in value:
+            if item not in allowed:
+                ok = run.add(path, "choice", value=item[:100], choices=listed)
+        if ok and len(set(value)) != len(value):
+            seen: set[str] = set()
+            for item in value:
+                if item in seen:
+                    return run.add(path, "choice_twice", value=item)
+                seen.add(item)
+        return ok
+
+    return check
+
+
+def valid_geopoint(value: Any) -> bool:
+    if type(value) is dict:
+        if not value.keys() <= _GEO_KEYS or "lat" not in value or "lon" not in value:
+            return False
+        numbers = {k: v for k, v in value.items()}
+        if any(type(v) not in (int, float) or not math.isfinite(v) for v in numbers.values()):
+            return False
+    elif type(value) is str:
+        parts = value.split()
+        if not 2 <= len(parts) <= 4 or any(_GEO_NUMBER.fullmatch(p) is None for p in parts):
+            return False
+        numbers = dict(zip(("lat", "lon", "alt", "accuracy"), map(float, parts), strict=False))
+    else:
+        return False
+    return (
+        -90 <= numbers["lat"] <= 90
+        and -180 <= numbers["lon"] <= 180
+        and numbers.get("accuracy", 0) >= 0
+    )
+
+
+def make_geopoint(field: dict) -> Check:
+    def check(value: Any, run: Any, path: str) -> bool:
+        if not valid_geopoint(value):
+            run.add(path, "geopoint")
+            return False
+        return True
+
+    return check
+
+
+def make_image(field: dict) -> Check:
+    def check(value: Any, run: Any, path: str) -> bool:
+        if type(value) is not str:
+            run.add(path, "image_type")
+            return False
+        attachment = run.attachments.get(value)
+        if attachment is None:
+            return run.add(path, "image_missing", value=value[:200])
+        kind = attachment.get("content_type") if type(attachment) is dict else None
+        if isinstance(kind, str) and not kind.startswith("image/"):
+            return run.add(path, "image_kind", value=value[:200], content_type=kind[:100])
+        return True
+
+    return check
+
+
+def is_empty(value: Any) -> bool:
+    """No answer: missing, null, "", [] or a group/repeat holding only those.
+
+    Iterative, so that a hostile, deeply nested answer cannot exhaust the stack.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if item is None or item == "":
+            continue
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        else:
+            return False
+    return True

@@ -1,0 +1,77 @@
+"""``serve``, ``init`` and ``demo``."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from .context import data_option, read_password, services_for, settings_for
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=5985, show_default=True, type=int, help="Port to bind.")
+@data_option
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
+@click.option("--threads", default=16, show_default=True, type=int, help="Threads per worker.")
+@click.option("--quiet", is_flag=True, help="No access log.")
+def serve(host: str, port: int, data: str | None, workers: int, threads: int, quiet: bool) -> None:
+    """Serve the replication protocol and API with gunicorn."""
+    settings = settings_for(data)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("FIELDSYNC_SECRET_KEY"):
+        # All workers of this server must sign sessions alike.
+        os.environ["FIELDSYNC_SECRET_KEY"] = settings.resolved_secret()
+    from .. import create_app
+    from ..serving import serve as run
+
+    create_app()  # fail here, in one line, rather than in every worker
+    run(create_app, host, port, workers, threads, quiet)
+
+
+@click.command()
+@data_option
+@click.option("--admin", "admin_name", default="admin", show_default=True, help="First admin's name.")
+@click.option("--password-stdin", is_flag=True, help="Read the admin password from standard input.")
+def init(data: str | None, admin_name: str, password_stdin: bool) -> None:
+    """Create the data directory and the first admin."""
+    svc = services_for(data)
+    svc.store.ensure("global")
+    if any(u.is_admin for u in svc.users.list()):
+        click.echo(f"{svc.settings.data_dir} already has an admin; nothing to do.")
+        return
+    password = read_password(f"Password for {admin_name}", password_stdin)
+    svc.users.add(admin_name, "admin", [], password)
+    click.echo(f"Initialised {svc.settings.data_dir} with admin {admin_name!r}.")
+
+
+@click.command()
+@data_option
+@click.option("--serve", "then_serve", is_flag=True, help="Start the server afterwards.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5985, show_default=True, type=int)
+def demo(data: str | None, then_serve: bool, host: str, port: int) -> None:
+    """Seed the demo data set (idempotent) and optionally serve it."""
+    from sync.demo import DEMO_PASSWORD, seed_demo
+
+    svc = services_for(data)
+    summary = seed_demo(svc.store, svc.areas, svc.forms, svc.users)
+    base = f"http://{host}:{port}"
+    click.echo(f"Demo data in {svc.settings.data_dir}: {summary.text}")
+    click.echo(f"Every demo account's password: {DEMO_PASSWORD}")
+    for user in summary.users:
+        click.echo(f"  {user.role:<11} {user.name:<10} replica: {base}/sync/{user.name}"
+                   + (f"  ({', '.join(user.areas)})" if user.areas else ""))
+    click.echo(f"  scope databases (admins): {base}/db/<scope>")
+    if then_serve:
+        click.echo(f"Serving on {base} (Ctrl-C stops)")
+        from .. import create_app
+        from ..serving import serve as run
+
+        if not os.environ.get("FIELDSYNC_SECRET_KEY"):
+            os.environ["FIELDSYNC_SECRET_KEY"] = svc.settings.resolved_secret()
+        run(create_app, host, port, 2, 16, quiet=True)
+
+
+COMMANDS = [serve, init, demo]

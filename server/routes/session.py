@@ -1,0 +1,59 @@
+"""``/_session``: CouchDB's cookie login, as replicators and the web pages use it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, request
+
+from sync.errors import BadRequest, Unauthorized
+
+from ..auth import COOKIE
+from ..jsonio import json_response, parse_json
+from ..services import services
+
+bp = Blueprint("session", __name__)
+
+
+def _user_ctx(user) -> dict:
+    return {"name": user.name if user else None, "roles": list(user.roles) if user else []}
+
+
+@bp.post("/_session")
+def login():
+    if request.mimetype == "application/x-www-form-urlencoded":
+        name, password = request.form.get("name"), request.form.get("password")
+    elif request.mimetype in ("application/json", ""):
+        body = parse_json(request.get_data(cache=False) or b"{}")
+        if not isinstance(body, dict):
+            raise BadRequest("Request body must be a JSON object")
+        name, password = body.get("name"), body.get("password")
+    else:
+        from sync.errors import UnsupportedMediaType
+
+        raise UnsupportedMediaType("Content-Type must be application/json or a form")
+    if not isinstance(name, str) or not isinstance(password, str) or not name:
+        raise Unauthorized("Name or password is incorrect.")
+    svc = services()
+    user = svc.auth.login(name, password)
+    resp = json_response({"ok": True, "name": user.name, "roles": list(user.roles)})
+    resp.set_cookie(COOKIE, svc.auth.make_cookie(user), max_age=svc.settings.session_seconds,
+                    httponly=True, samesite="Lax", path="/")
+    return resp
+
+
+@bp.get("/_session")
+def whoami():
+    svc = services()
+    user = svc.auth.current_user()
+    return json_response({
+        "ok": True,
+        "userCtx": _user_ctx(user),
+        "info": {"authentication_handlers": ["cookie", "default"],
+                 **({"authenticated": g.get("auth_method")} if user else {})},
+    })
+
+
+@bp.delete("/_session")
+def logout():
+    resp = json_response({"ok": True})
+    resp.delete_cookie(COOKIE, path="/")
+    return resp

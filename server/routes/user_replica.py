@@ -1,0 +1,103 @@
+"""``/sync/<user>``: a worker's whole replica behind one URL.
+
+The user (or an admin) replicates with it exactly as with a CouchDB database;
+``sync.replica.UserReplica`` does the union, filtering and routing, and the
+protocol handlers are the same ones ``/db/<scope>`` uses. Each request is
+added to the user's sync log when its response has been sent.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from sync.errors import Forbidden, NotFound, PreconditionFailed
+from sync.replica import UserReplica
+from sync.users import check_name
+
+from ..auth import require_user
+from ..jsonio import json_response
+from ..paths import raw_segments
+from ..services import services
+from .replication import ALL, dispatch
+
+bp = Blueprint("user_replica", __name__)
+
+
+class CountingReplica(UserReplica):
+    """Counts what a request moved, for the sync log."""
+
+    read = written = refused = 0
+
+    def bulk_docs(self, docs, *, new_edits=True):
+        results = super().bulk_docs(docs, new_edits=new_edits)
+        refused = sum(1 for r in results if r.get("error") == "forbidden")
+        failed = sum(1 for r in results if "error" in r)
+        self.refused += refused
+        self.written += len(docs) - failed
+        return results
+
+    def bulk_get(self, items, **opts):
+        for result in super().bulk_get(items, **opts):
+            self.read += sum(1 for d in result["docs"] if "ok" in d)
+            yield result
+
+    def open_revs(self, docid, revs, **opts):
+        found = super().open_revs(docid, revs, **opts)
+        self.read += sum(1 for f in found if "ok" in f)
+        return found
+
+
+def _replica(name: str) -> CountingReplica:
+    svc = services()
+    actor = require_user(svc.auth)
+    check_name(name) if name else None
+    if actor.name != name and not actor.is_admin:
+        raise Forbidden("You may only sync your own replica.")
+    owner = actor if actor.name == name else svc.users.get(name)
+    if owner is None:
+        raise NotFound("Database does not exist.")
+    if owner.disabled:
+        raise Forbidden("This account is disabled.")
+    return CountingReplica(svc.store, owner, actor, svc.access, svc.gate)
+
+
+def _logged(replica: CountingReplica, resp):
+    svc = services()
+    user_agent = request.headers.get("User-Agent")
+    device = request.headers.get("X-Device-Id") or request.args.get("device_id")
+
+    def record() -> None:
+        try:
+            svc.synclog.record(replica.owner.name, user_agent=user_agent, device_id=device,
+                               read=replica.read, written=replica.written, refused=replica.refused)
+        except Exception:  # the log is bookkeeping; a failure must not fail the sync
+            import logging
+
+            logging.getLogger("fieldsync").exception("sync log write failed")
+
+    resp.call_on_close(record)
+    return resp
+
+
+@bp.route("/sync/", methods=["GET", "HEAD"])
+def sync_root():
+    from .root import welcome_body
+
+    return json_response(welcome_body())
+
+
+@bp.route("/sync/<name>", methods=ALL)
+@bp.route("/sync/<name>/", methods=ALL)
+def replica_root(name: str):
+    replica = _replica(name)
+    if request.method == "PUT":
+        raise PreconditionFailed("The database could not be created, the file already exists.")
+    if request.method == "DELETE":
+        raise Forbidden("A user's replica cannot be deleted.")
+    return _logged(replica, dispatch(replica, []))
+
+
+@bp.route("/sync/<name>/<path:rest>", methods=ALL)
+def replica_path(name: str, rest: str):
+    replica = _replica(name)
+    return _logged(replica, dispatch(replica, raw_segments()[2:]))

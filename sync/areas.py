@@ -1,0 +1,162 @@
+"""The administrative tree (aimag > soum > bag; city > district > khoroo).
+
+Areas are documents of the ``global`` scope (``global:area:<code>``), so every
+device knows the tree. An area that ``holds_data`` is also a scope of its own.
+Reading the whole tree on every request would cost a scan, so the parsed tree
+is reused while the ``global`` scope's update sequence has not moved: the store
+stays the only source of truth.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import threading
+from dataclasses import dataclass
+
+from . import records
+from .clock import now_iso
+from .errors import BadRequest, Conflict, NotFound
+from .scopes import GLOBAL
+from .store import Store
+
+AREA_PREFIX = "global:area:"
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
+LEVELS = ("country", "aimag", "soum", "bag", "city", "district", "khoroo")
+
+
+@dataclass(frozen=True)
+class Area:
+    code: str
+    name: dict
+    parent: str | None
+    level: str | None
+    holds_data: bool
+
+
+class AreaTree:
+    def __init__(self, areas: dict[str, Area]):
+        self.areas = areas
+        self.children: dict[str, list[str]] = {}
+        for a in areas.values():
+            if a.parent:
+                self.children.setdefault(a.parent, []).append(a.code)
+        for kids in self.children.values():
+            kids.sort()
+
+    def covered(self, codes) -> set[str]:
+        """The areas named and everything below them (an aimag covers its soums)."""
+        out: set[str] = set()
+        stack = [c for c in codes if c in self.areas]
+        while stack:
+            code = stack.pop()
+            if code not in out:
+                out.add(code)
+                stack.extend(self.children.get(code, ()))
+        return out
+
+    def data_scopes(self, codes=None) -> list[str]:
+        pool = self.areas if codes is None else self.covered(codes)
+        return sorted(c for c in pool if self.areas[c].holds_data)
+
+    def roots(self) -> list[str]:
+        return sorted(c for c, a in self.areas.items() if not a.parent or a.parent not in self.areas)
+
+
+def area_doc_id(code: str) -> str:
+    return AREA_PREFIX + code
+
+
+class AreaRegistry:
+    def __init__(self, store: Store):
+        self.store = store
+        self._cache: tuple[object, AreaTree] | None = None
+        self._lock = threading.Lock()
+
+    def tree(self) -> AreaTree:
+        db = self.store.ensure(GLOBAL)
+        seq = db.update_seq()
+        with self._lock:
+            if self._cache and self._cache[0] == seq:
+                return self._cache[1]
+        areas = {}
+        for doc in records.iter_docs(db, AREA_PREFIX):
+            areas[doc["code"]] = Area(doc["code"], doc.get("name") or {}, doc.get("parent"),
+                                      doc.get("level"), bool(doc.get("holds_data")))
+        tree = AreaTree(areas)
+        with self._lock:
+            self._cache = (seq, tree)
+        return tree
+
+    def add(self, code: str, *, name_en: str, name_mn: str | None = None, parent: str | None = None,
+            level: str | None = None, holds_data: bool = False, replace: bool = False) -> Area:
+        if not isinstance(code, str) or not CODE_RE.match(code) or code == GLOBAL:
+            raise BadRequest(f"Area code {code!r} must be lowercase letters, digits and '-'")
+        if not name_en:
+            raise BadRequest(f"Area {code!r} needs an English name")
+        if level is not None and level not in LEVELS:
+            raise BadRequest(f"level must be one of {', '.join(LEVELS)}")
+        tree = self.tree()
+        if parent is not None:
+            if parent not in tree.areas:
+                raise NotFound(f"parent area {parent!r} does not exist")
+            if code in tree.covered([code]) and parent in tree.covered([code]):
+                raise BadRequest(f"{parent!r} is inside {code!r}: an area cannot be its own ancestor")
+        if code in tree.areas and not replace:
+            raise Conflict(f"area {code!r} already exists")
+        db = self.store.ensure(GLOBAL)
+        doc = {"type": "area", "code": code, "name": {"en": name_en, "mn": name_mn or name_en},
+               "parent": parent, "level": level, "holds_data": holds_data, "updated_at": now_iso()}
+        records.upsert(db, area_doc_id(code), lambda current: {**current, **doc})
+        if holds_data:
+            self.store.ensure(code)
+        return Area(code, doc["name"], parent, level, holds_data)
+
+    def import_csv(self, text: str) -> int:
+        """Add or update areas from CSV (``code,name_en,name_mn,parent,level,holds_data``).
+
+        Rows are checked all first, so a bad file changes nothing; parents may
+        come later in the file than their children.
+        """
+        reader = csv.DictReader(io.StringIO(text))
+        need = {"code", "name_en"}
+        if not reader.fieldnames or not need <= set(reader.fieldnames):
+            raise BadRequest("CSV needs at least the columns code,name_en")
+        rows = []
+        for lineno, row in enumerate(reader, start=2):
+            code = (row.get("code") or "").strip()
+            if not CODE_RE.match(code):
+                raise BadRequest(f"line {lineno}: bad area code {code!r}")
+            flag = (row.get("holds_data") or "").strip().lower()
+            if flag not in ("", "0", "1", "true", "false", "yes", "no"):
+                raise BadRequest(f"line {lineno}: holds_data must be true or false")
+            rows.append({
+                "code": code, "name_en": (row.get("name_en") or "").strip(),
+                "name_mn": (row.get("name_mn") or "").strip() or None,
+                "parent": (row.get("parent") or "").strip() or None,
+                "level": (row.get("level") or "").strip() or None,
+                "holds_data": flag in ("1", "true", "yes"),
+            })
+        known = set(self.tree().areas) | {r["code"] for r in rows}
+        for r in rows:
+            if r["parent"] and r["parent"] not in known:
+                raise BadRequest(f"area {r['code']!r}: parent {r['parent']!r} is not in the file or the store")
+            if not r["name_en"]:
+                raise BadRequest(f"area {r['code']!r} needs name_en")
+            if r["level"] is not None and r["level"] not in LEVELS:
+                raise BadRequest(f"area {r['code']!r}: level must be one of {', '.join(LEVELS)}")
+        done: set[str] = set(self.tree().areas)
+        pending = list(rows)
+        while pending:
+            progressed = False
+            for r in list(pending):
+                if r["parent"] is None or r["parent"] in done:
+                    code = r.pop("code")
+                    self.add(code, replace=True, **r)
+                    done.add(code)
+                    pending.remove(r)
+                    progressed = True
+            if not progressed:
+                raise BadRequest("the CSV's parent links form a cycle")
+        return len(rows)

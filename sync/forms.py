@@ -1,0 +1,134 @@
+"""Form versions as documents of the ``global`` scope, and the check a submission passes.
+
+Each version is its own document, ``global:form:<name>:<version>``, so that
+devices replicate every version they may still hold submissions for, and a new
+version never touches an old one. A published version's fields never change;
+only its status may move on to ``retired``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemas import FormDefinitionError, compile_form, load_definition, submission_deadline
+
+from . import records
+from .clock import now, now_iso, parse_iso
+from .errors import BadRequest, Conflict, NotFound
+from .scopes import GLOBAL
+from .store import Database, Store
+
+FORM_PREFIX = "global:form:"
+_DOC_FIELDS = ("type", "published_at", "updated_at")
+
+
+def form_doc_id(name: str, version: int) -> str:
+    return f"{FORM_PREFIX}{name}:{version}"
+
+
+def definition_of(doc: dict) -> dict:
+    """The form definition inside a form document (without CouchDB and bookkeeping fields)."""
+    return {k: v for k, v in doc.items() if not k.startswith("_") and k not in _DOC_FIELDS}
+
+
+class FormRegistry:
+    def __init__(self, store: Store):
+        self.store = store
+        self._sensitive: tuple[object, frozenset[str]] | None = None
+
+    def sensitive_forms(self) -> frozenset[str]:
+        """Names of forms any version of which is sensitive (reused while ``global`` is unchanged)."""
+        db = self.db()
+        seq = db.update_seq()
+        cached = self._sensitive
+        if cached and cached[0] == seq:
+            return cached[1]
+        names = frozenset(d["form"] for d in self.all() if d.get("sensitive"))
+        self._sensitive = (seq, names)
+        return names
+
+    def db(self) -> Database:
+        return self.store.ensure(GLOBAL)
+
+    # -- admin operations -----------------------------------------------------
+    def publish(self, definition: dict, *, status: str = "published") -> dict:
+        """Check and store a form version; refuse to change a published one."""
+        definition = dict(definition)
+        definition["status"] = status
+        normalized = load_definition(definition)
+        docid = form_doc_id(normalized["form"], normalized["version"])
+        db = self.db()
+        current = records.read(db, docid)
+        if current is not None and current.get("status") != "draft":
+            if definition_of(current) | {"status": current["status"]} == normalized | {
+                "status": current["status"]
+            }:
+                return current  # the same version published again: nothing to do
+            raise Conflict(
+                f"Version {normalized['version']} of form {normalized['form']!r} is already "
+                f"{current.get('status')}; publish it as version {self.next_version(normalized['form'])}"
+            )
+        doc = {"_id": docid, "type": "form", **normalized, "updated_at": now_iso()}
+        if status == "published":
+            doc["published_at"] = now_iso()
+        if current is not None:
+            doc["_rev"] = current["_rev"]
+        records.write(db, doc)
+        return doc
+
+    def retire(self, name: str, version: int | None = None, *, grace_days: int = 30) -> list[dict]:
+        """Stop new submissions of a form (all its published versions unless one is named)."""
+        if grace_days < 0:
+            raise BadRequest("grace days cannot be negative")
+        targets = [d for d in self.versions(name) if d.get("status") == "published"]
+        if version is not None:
+            targets = [d for d in targets if d["version"] == version]
+        if not targets:
+            raise NotFound(f"no published version of form {name!r}" + (f" v{version}" if version else ""))
+        out = []
+        for doc in targets:
+            doc = dict(doc)
+            doc.update(status="retired", retired_at=now_iso(), grace_days=grace_days, updated_at=now_iso())
+            records.write(self.db(), doc)
+            out.append(doc)
+        return out
+
+    # -- reading ----------------------------------------------------------------
+    def all(self) -> Iterator[dict]:
+        return records.iter_docs(self.db(), FORM_PREFIX)
+
+    def versions(self, name: str) -> list[dict]:
+        return list(records.iter_docs(self.db(), f"{FORM_PREFIX}{name}:"))
+
+    def next_version(self, name: str) -> int:
+        return max((d["version"] for d in self.versions(name)), default=0) + 1
+
+    def get(self, name: str, version: int) -> dict | None:
+        return records.read(self.db(), form_doc_id(name, version))
+
+    # -- the check every submission passes ----------------------------------------
+    def check_submission(self, doc: dict, *, lang: str = "en") -> list[dict]:
+        """Everything that stops this submission from being stored: ``[{"field", "message"}]``."""
+        name, version = doc.get("form"), doc.get("form_version")
+        if not isinstance(name, str) or not name:
+            return [{"field": "form", "message": "A submission must name its form."}]
+        if not isinstance(version, int) or isinstance(version, bool):
+            return [{"field": "form_version", "message": "A submission must name its form version (a whole number)."}]
+        form = self.get(name, version)
+        if form is None or form.get("status") == "draft":
+            return [{"field": "form_version", "message": f"Form {name!r} has no published version {version}."}]
+        if form.get("status") == "retired":
+            deadline = submission_deadline(definition_of(form))
+            created = parse_iso(doc.get("created_at"))
+            retired_at = parse_iso(form.get("retired_at"))
+            in_flight = created is not None and retired_at is not None and created <= retired_at
+            if deadline is not None and now() > deadline and not in_flight:
+                return [{"field": "form_version",
+                         "message": f"Form {name!r} version {version} was retired on "
+                                    f"{form.get('retired_at', '')[:10]}; update the form on the device."}]
+        try:
+            validator = compile_form(definition_of(form))
+        except FormDefinitionError as exc:  # a stored form that no longer compiles is our bug
+            return [{"field": "form", "message": f"Form {name!r} v{version} cannot be used: {exc}"}]
+        return validator.validate(doc.get("data"), doc.get("_attachments"), lang=lang)
+

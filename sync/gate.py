@@ -1,0 +1,169 @@
+"""The write gate: every document a client writes passes here, in order:
+access, validation of submissions against the exact form version they name,
+then the store.
+
+A refused document is answered with CouchDB's per-document ``forbidden`` error
+(so replicators report it as ``denied``), kept in the quarantine with its
+reasons, and announced by a feedback document in its area, which reaches the
+worker's device on the next pull. The valid documents of the same batch are
+stored all the same. Nothing a worker sends is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from . import ids, records
+from .access import Access
+from .clock import now_iso
+from .forms import FormRegistry
+from .quarantine import Quarantine
+from .store import Database
+from .users import User
+
+log = logging.getLogger("fieldsync.gate")
+MAX_REASON = 900
+
+
+def is_submission(doc: dict) -> bool:
+    if doc.get("type") == "submission":
+        return True
+    parsed = ids.parse_doc_id(doc["_id"])
+    return parsed is not None and parsed.kind == ids.SUBMISSION
+
+
+def reason_text(doc: dict, reasons: list[dict]) -> str:
+    """One line a person can act on: what is wrong, field by field."""
+    parts = [f"{r['field']}: {r['message']}" if r.get("field") else r["message"] for r in reasons]
+    head = ""
+    if is_submission(doc) and doc.get("form"):
+        head = f"Form {doc.get('form')} v{doc.get('form_version')}: "
+    text = head + "; ".join(parts)
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
+
+
+class WriteGate:
+    def __init__(self, forms: FormRegistry, quarantine: Quarantine, access: Access | None):
+        self.forms = forms
+        self.quarantine = quarantine
+        self.access = access
+
+    def write(self, user: User, db: Database, docs: list[dict], *, new_edits: bool) -> list[dict]:
+        """``_bulk_docs`` through the gate; the answer is shaped as CouchDB's."""
+        scope = db.name
+        existing = self._existing(db, docs) if not user.is_admin else {}
+        verdicts: list[list[dict] | None] = []
+        for doc in docs:
+            reasons = None
+            denial = self.access.write_denial(user, scope, doc, existing.get(doc["_id"])) if self.access else None
+            if denial:
+                reasons = [{"field": "", "message": denial}]
+            elif is_submission(doc) and not doc.get("_deleted"):
+                if doc.get("type") != "submission":
+                    reasons = [{"field": "type", "message": "A submission's type must be \"submission\"."}]
+                else:
+                    reasons = self.forms.check_submission(doc) or None
+            verdicts.append(reasons)
+
+        accepted = [d for d, r in zip(docs, verdicts, strict=True) if r is None]
+        stored = db.bulk_docs(accepted, new_edits=new_edits) if accepted else []
+
+        results: list[dict] = []
+        stored_iter = iter(stored)
+        refused_results = []
+        for doc, reasons in zip(docs, verdicts, strict=True):
+            if reasons is None:
+                if new_edits:
+                    results.append(next(stored_iter))
+                continue
+            entry = self._refuse(user, scope, db, doc, reasons, new_edits)
+            result = {"id": doc["_id"], "error": "forbidden", "reason": reason_text(doc, reasons)}
+            if doc.get("_rev") and not new_edits:
+                result["rev"] = doc["_rev"]
+            result["quarantine"] = entry
+            if new_edits:
+                results.append(result)
+            else:
+                refused_results.append(result)
+        if not new_edits:
+            results = list(stored) + refused_results
+        self._clear_feedback(db, user, [d for d in accepted if is_submission(d)], stored, new_edits)
+        return results
+
+    def refuse(self, user: User, docs: list[dict], *, new_edits: bool, reason: str) -> list[dict]:
+        """Refuse documents that name no scope this user may write (kept in the quarantine)."""
+        results = []
+        for doc in docs:
+            reasons = [{"field": "", "message": reason}]
+            eid = self.quarantine.hold(doc=doc, scope=None, user=user.name, reasons=reasons,
+                                       new_edits=new_edits)
+            result = {"id": doc["_id"], "error": "forbidden", "reason": reason, "quarantine": eid}
+            if doc.get("_rev") and not new_edits:
+                result["rev"] = doc["_rev"]
+            results.append(result)
+        return results
+
+    # -- helpers ---------------------------------------------------------------------
+    def _existing(self, db: Database, docs: list[dict]) -> dict[str, dict]:
+        """Current winners of submissions being written, to check who owns them."""
+        wanted = [d["_id"] for d in docs if is_submission(d)]
+        if not wanted:
+            return {}
+        out = {}
+        for row in db.all_docs(keys=wanted, include_docs=True):
+            if row.get("doc"):
+                out[row["id"]] = row["doc"]
+        return out
+
+    def _refuse(self, user: User, scope: str, db: Database, doc: dict, reasons: list[dict],
+                new_edits: bool) -> str:
+        eid = self.quarantine.hold(doc=doc, scope=scope, user=user.name, reasons=reasons,
+                                   new_edits=new_edits)
+        fid = ids.feedback_id(doc["_id"])
+        if fid is not None and fid.split(":", 1)[0] == scope:
+            def apply(current: dict) -> dict:
+                return {**current, "type": "feedback", "about": doc["_id"], "rev": doc.get("_rev"),
+                        "author": user.name, "status": "refused", "reasons": reasons,
+                        "quarantine": eid, "updated_at": now_iso()}
+            try:
+                records.upsert(db, fid, apply)
+            except Exception:  # the refusal itself is already safe in the quarantine
+                log.exception("could not write feedback %s", fid)
+        return eid
+
+    def _clear_feedback(self, db: Database, user: User, accepted: list[dict], stored: list[dict],
+                        new_edits: bool) -> None:
+        """A submission accepted after a refusal: tell the device the matter is settled."""
+        failed = {r["id"] for r in stored if "error" in r}
+        fids = {}
+        for doc in accepted:
+            fid = ids.feedback_id(doc["_id"])
+            if fid and doc["_id"] not in failed and fid.split(":", 1)[0] == db.name:
+                fids[fid] = doc
+        if not fids:
+            return
+        for row in db.all_docs(keys=list(fids), include_docs=True):
+            current = row.get("doc")
+            if current and current.get("status") == "refused":
+                def apply(cur: dict, doc=fids[row["id"]]) -> dict:
+                    return {**cur, "status": "accepted", "rev": doc.get("_rev"), "updated_at": now_iso()}
+                try:
+                    records.upsert(db, row["id"], apply)
+                except Exception:
+                    log.exception("could not settle feedback %s", row["id"])
+
+
+class GatedDatabase:
+    """A Database whose writes pass the gate for one user; reads go straight through."""
+
+    def __init__(self, db: Database, gate: WriteGate, user: User):
+        self._db = db
+        self._gate = gate
+        self._user = user
+        self.name = db.name
+
+    def bulk_docs(self, docs: list[dict], *, new_edits: bool = True) -> list[dict]:
+        return self._gate.write(self._user, self._db, docs, new_edits=new_edits)
+
+    def __getattr__(self, name: str):
+        return getattr(self._db, name)

@@ -1,0 +1,57 @@
+"""Document ids: ``<area code>:<kind>:<ulid>``.
+
+The prefix routes a write to its scope without a lookup (like CouchDB's
+partitioned databases); the ULID keeps ids unique across offline devices and
+sortable by time. Documents of the ``global`` scope use ``global:<kind>:<key>``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ulid import ULID
+
+ID_RE = re.compile(r"^([a-z0-9][a-z0-9-]{0,62}):([a-z][a-z0-9_-]{0,31}):([^:\s][^\s]{0,200})\Z")
+ULID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}\Z")
+
+SUBMISSION = "sub"
+REVIEW = "review"
+FEEDBACK = "feedback"
+FAMILY = "fam"
+KINDERGARTEN = "kg"
+FIELD_KINDS = {SUBMISSION, FAMILY, KINDERGARTEN}
+
+
+@dataclass(frozen=True)
+class DocId:
+    scope: str
+    kind: str
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.kind}:{self.key}"
+
+
+def parse_doc_id(docid: str) -> DocId | None:
+    m = ID_RE.match(docid)
+    return DocId(m.group(1), m.group(2), m.group(3)) if m else None
+
+
+def new_ulid() -> str:
+    return str(ULID())
+
+
+def feedback_id(docid: str) -> str | None:
+    """Where the device learns why a document was refused: same area, same key."""
+    parsed = parse_doc_id(docid)
+    if parsed is None or parsed.scope == "global":
+        return None
+    return f"{parsed.scope}:{FEEDBACK}:{parsed.key}"
+
+
+def review_id(submission_id: str) -> str | None:
+    parsed = parse_doc_id(submission_id)
+    if parsed is None or parsed.kind != SUBMISSION:
+        return None
+    return f"{parsed.scope}:{REVIEW}:{parsed.key}"

@@ -1,0 +1,77 @@
+"""What a coordinator does with a quarantined document: release it or discard it.
+
+Releasing re-validates the document against a chosen form version (by default
+the one it names). When the version changes, the device's revision is stored
+as it came and a server revision on top of it names the new version: the
+device keeps its history and receives the fix on its next pull.
+"""
+
+from __future__ import annotations
+
+from . import ids, records
+from .clock import now_iso
+from .errors import BadRequest, Conflict, NotFound
+from .forms import FormRegistry
+from .gate import is_submission, reason_text
+from .quarantine import Quarantine
+from .store import Store
+
+
+def _settle_feedback(store: Store, doc_id: str, status: str, note: str | None) -> None:
+    fid = ids.feedback_id(doc_id)
+    if fid is None:
+        return
+    scope = fid.split(":", 1)[0]
+    if not store.exists(scope):
+        return
+    db = store.open(scope)
+    if records.read(db, fid) is None:
+        return
+    records.upsert(db, fid, lambda cur: {**cur, "status": status, "note": note, "updated_at": now_iso()})
+
+
+def release(store: Store, forms: FormRegistry, quarantine: Quarantine, eid: str, *, by: str,
+            form_version: int | None = None) -> dict:
+    entry = quarantine.get(eid)
+    if entry.get("status") != "held":
+        raise Conflict(f"entry {eid} is already {entry.get('status')}")
+    scope = entry.get("scope") or (ids.parse_doc_id(entry["doc_id"]) or ids.DocId("", "", "")).scope
+    if not scope or not store.exists(scope):
+        raise NotFound(f"area {scope!r} of {entry['doc_id']} does not hold data; nowhere to release it")
+    doc = quarantine.original(eid)
+    fixed = dict(doc)
+    if form_version is not None:
+        fixed["form_version"] = form_version
+    if is_submission(fixed) and not fixed.get("_deleted"):
+        problems = forms.check_submission(fixed)
+        if problems:
+            raise BadRequest("Still invalid: " + reason_text(fixed, problems))
+    db = store.open(scope)
+    new_edits = bool(entry.get("new_edits", True))
+    if new_edits:
+        fixed.pop("_rev", None)
+        fixed.pop("_revisions", None)
+        rev = records.write(db, fixed)
+    else:
+        result = db.bulk_docs([dict(doc)], new_edits=False)
+        if result:
+            raise BadRequest(f"could not store {doc['_id']}: {result[0].get('reason')}")
+        rev = doc["_rev"]
+        if form_version is not None and form_version != doc.get("form_version"):
+            on_top = {k: v for k, v in fixed.items() if k != "_revisions"}
+            on_top["_rev"] = rev
+            for att in (on_top.get("_attachments") or {}).values():
+                att.pop("data", None)
+                att["stub"] = True
+            rev = records.write(db, on_top)
+    quarantine.mark(eid, "released", by=by, released_rev=rev, form_version=fixed.get("form_version"))
+    _settle_feedback(store, entry["doc_id"], "released", None)
+    return {"id": entry["doc_id"], "rev": rev, "scope": scope}
+
+
+def discard(store: Store, quarantine: Quarantine, eid: str, *, by: str, reason: str) -> dict:
+    if not reason or not reason.strip():
+        raise BadRequest("say why the document is discarded")
+    entry = quarantine.mark(eid, "discarded", by=by, note=reason.strip())
+    _settle_feedback(store, entry["doc_id"], "discarded", reason.strip())
+    return entry

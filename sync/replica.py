@@ -1,0 +1,334 @@
+"""``/sync/<user>``: one replication target that is the union of the scopes a user
+may read, filtered document by document.
+
+Sequences are opaque composites of the member scopes' sequences (as a CouchDB
+cluster's are composites of its shards'): ``<n>-<base64url JSON {scope: seq}>``,
+where ``n`` is only a progress hint. The changes feed walks the members one
+after the other, and every row carries the whole vector as it stands after
+that row, so resuming from any ``seq`` it returned loses nothing. A scope the
+user gains later is simply absent from old vectors, so it is read from its
+beginning on the next pull.
+
+Hidden documents behave as if they did not exist, on every endpoint: absent
+from ``_changes`` and ``_all_docs``, ``not_found`` for reads, all revisions
+"missing" in ``_revs_diff``.
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from . import ids
+from .access import Access
+from .errors import BadRequest, NotFound
+from .gate import WriteGate
+from .scopes import GLOBAL
+from .store import Database, Doc, Store, bulk_get_result
+from .users import User
+
+CHECKPOINT_SCOPE = "_checkpoints"
+
+
+def encode_seq(vector: dict[str, Any]) -> str:
+    hint = 0
+    for seq in vector.values():
+        head = str(seq).split("-", 1)[0]
+        hint += int(head) if head.isdigit() else 0
+    blob = base64.urlsafe_b64encode(orjson.dumps(vector, option=orjson.OPT_SORT_KEYS)).rstrip(b"=")
+    return f"{hint}-{blob.decode()}"
+
+
+def decode_seq(value: Any) -> dict[str, Any]:
+    if value in (None, "", 0, "0"):
+        return {}
+    if not isinstance(value, str) or "-" not in value:
+        raise BadRequest("Invalid since sequence for this replica; start again from 0")
+    blob = value.split("-", 1)[1]
+    try:
+        vector = orjson.loads(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
+    except (ValueError, orjson.JSONDecodeError):
+        raise BadRequest("Invalid since sequence for this replica; start again from 0") from None
+    if not isinstance(vector, dict) or not all(
+        isinstance(k, str) and isinstance(v, int | str) and not isinstance(v, bool) for k, v in vector.items()
+    ):
+        raise BadRequest("Invalid since sequence for this replica; start again from 0")
+    return vector
+
+
+def scope_of(docid: str) -> str | None:
+    parsed = ids.parse_doc_id(docid)
+    return parsed.scope if parsed else None
+
+
+class UserReplica(Database):
+    def __init__(self, store: Store, owner: User, actor: User, access: Access, gate: WriteGate):
+        self.store = store
+        self.owner = owner
+        self.actor = actor
+        self.access = access
+        self.gate = gate
+        self.name = f"sync/{owner.name}"
+        self.members = [s for s in access.readable_scopes(owner) if s == GLOBAL or store.exists(s)]
+        store.ensure(GLOBAL)
+        self.dbs = {s: store.open(s) for s in self.members}
+        self.writable = set(access.data_scopes(actor)) if not actor.is_admin else None
+        # Workers' filters need document bodies; coordinators' and admins' only for global.
+        self._needs_body = owner.role == "worker"
+
+    # -- visibility -------------------------------------------------------------------
+    def _visible(self, scope: str, docid: str, doc: dict | None) -> bool:
+        return self.access.visible(self.owner, scope, doc, docid)
+
+    def _needs_doc(self, scope: str) -> bool:
+        return not self.owner.is_admin and (scope == GLOBAL or self._needs_body)
+
+    def _winner(self, scope: str, docid: str) -> dict | None:
+        try:
+            return self.dbs[scope].get(docid)
+        except NotFound:
+            try:
+                found = self.dbs[scope].open_revs(docid, None)
+            except NotFound:
+                return None
+            oks = [f["ok"] for f in found if "ok" in f]
+            return oks[0] if oks else None
+
+    def _reachable(self, docid: str) -> str:
+        """The member scope of a document the owner may see; NotFound otherwise."""
+        scope = scope_of(docid)
+        if scope not in self.dbs:
+            raise NotFound("missing")
+        if self._needs_doc(scope) or self.owner.role == "worker":
+            doc = self._winner(scope, docid)
+            if doc is None or not self._visible(scope, docid, doc):
+                raise NotFound("missing")
+        return scope
+
+    # -- database -----------------------------------------------------------------------
+    def info(self) -> dict:
+        vector = {s: db.update_seq() for s, db in self.dbs.items()}
+        info: dict = {"db_name": self.name, "update_seq": encode_seq(vector), "purge_seq": 0,
+                      "instance_start_time": "0", "members": list(self.members)}
+        if self.owner.role == "worker":
+            info.update(doc_count=None, doc_del_count=None)  # counts would reveal hidden documents
+        else:
+            infos = [db.info() for db in self.dbs.values()]
+            info.update(doc_count=sum(i["doc_count"] for i in infos),
+                        doc_del_count=sum(i["doc_del_count"] for i in infos))
+        return info
+
+    def update_seq(self) -> str:
+        return encode_seq({s: db.update_seq() for s, db in self.dbs.items()})
+
+    def _vector(self, value: Any) -> dict[str, Any]:
+        vector = decode_seq(value)
+        return {s: self.dbs[s].parse_since(v) for s, v in vector.items() if s in self.dbs}
+
+    def parse_since(self, value: Any) -> str:
+        """A client's ``since`` checked and in canonical form (scopes no longer readable dropped)."""
+        return encode_seq(self._vector(value))
+
+    def later_seq(self, a: Any, b: Any) -> Any:
+        va, vb = self._vector(a), self._vector(b)
+        merged = dict(va)
+        for scope, seq in vb.items():
+            merged[scope] = self.dbs[scope].later_seq(merged[scope], seq) if scope in merged else seq
+        return encode_seq(merged)
+
+    # -- writes ---------------------------------------------------------------------------
+    def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
+        groups: dict[str | None, list[int]] = {}
+        for i, doc in enumerate(docs):
+            scope = scope_of(doc["_id"])
+            if scope not in self.dbs or (self.writable is not None and scope not in self.writable):
+                scope = None if scope is None or scope not in self.dbs else scope
+            groups.setdefault(scope if scope in self.dbs else None, []).append(i)
+        answers: dict[int, dict] = {}
+        errors: list[dict] = []
+        for scope, idxs in groups.items():
+            batch = [docs[i] for i in idxs]
+            if scope is None:
+                results = self.gate.refuse(self.actor, batch, new_edits=new_edits,
+                                           reason=self._no_scope_reason(batch))
+            else:
+                results = self.gate.write(self.actor, self.dbs[scope], batch, new_edits=new_edits)
+            if new_edits:
+                answers.update(zip(idxs, results, strict=True))
+            else:
+                errors.extend(results)
+        return [answers[i] for i in range(len(docs))] if new_edits else errors
+
+    def _no_scope_reason(self, batch: list[dict]) -> str:
+        docid = batch[0]["_id"]
+        scope = scope_of(docid)
+        if scope is None:
+            return (f"Document id {docid!r} must look like <area>:<kind>:<id>; this replica "
+                    f"writes to {', '.join(s for s in self.members if s != GLOBAL) or 'no area'}.")
+        return f"You are not assigned to area {scope!r}."
+
+    # -- reads ----------------------------------------------------------------------------
+    def get(self, docid: str, **opts) -> Doc:
+        scope = self._reachable(docid)
+        return self.dbs[scope].get(docid, **opts)
+
+    def open_revs(self, docid: str, revs: list[str] | None, **opts) -> list[dict]:
+        try:
+            scope = self._reachable(docid)
+        except NotFound:
+            if revs is None:
+                raise
+            return [{"missing": r} for r in revs]
+        return self.dbs[scope].open_revs(docid, revs, **opts)
+
+    def bulk_get(self, items: list[dict], *, revisions: bool = False, attachments: bool = False,
+                 latest: bool = False) -> Iterator[dict]:
+        by_scope: dict[str, list[int]] = {}
+        hidden: set[int] = set()
+        for i, item in enumerate(items):
+            try:
+                by_scope.setdefault(self._reachable(item["id"]), []).append(i)
+            except NotFound:
+                hidden.add(i)
+        answers: dict[int, dict] = {}
+        for scope, idxs in by_scope.items():
+            got = self.dbs[scope].bulk_get([items[i] for i in idxs], revisions=revisions,
+                                           attachments=attachments, latest=latest)
+            answers.update(zip(idxs, got, strict=True))
+        for i, item in enumerate(items):
+            if i in hidden:
+                yield bulk_get_result(item["id"], [{"missing": item.get("rev") or "undefined"}])
+            else:
+                yield answers[i]
+
+    def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
+        by_scope: dict[str, dict[str, list[str]]] = {}
+        out: dict[str, dict] = {}
+        for docid, revs in request.items():
+            scope = scope_of(docid)
+            if scope in self.dbs:
+                by_scope.setdefault(scope, {})[docid] = revs
+            else:
+                out[docid] = {"missing": list(dict.fromkeys(revs))}
+        for scope, part in by_scope.items():
+            diff = self.dbs[scope].revs_diff(part)
+            if self.owner.role == "worker" or self._needs_doc(scope):
+                for docid, revs in part.items():
+                    known = docid not in diff or set(diff[docid]["missing"]) != set(revs)
+                    if known and not self._visible(scope, docid, self._winner(scope, docid)):
+                        diff[docid] = {"missing": list(dict.fromkeys(revs))}
+            out.update(diff)
+        return out
+
+    def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
+        scope = self._reachable(docid)
+        return self.dbs[scope].get_attachment(docid, name, rev)
+
+    # -- feeds ----------------------------------------------------------------------------
+    def changes(self, since: Any = 0, *, limit: int | None = None, style: str = "main_only",
+                include_docs: bool = False, conflicts: bool = False, attachments: bool = False,
+                doc_ids: Iterable[str] | None = None, descending: bool = False) -> Iterator[dict]:
+        vector = self._vector(since)
+        wanted = set(doc_ids) if doc_ids is not None else None
+        sent = 0
+        for scope in self.members:
+            db = self.dbs[scope]
+            scoped_ids = None
+            if wanted is not None:
+                scoped_ids = [d for d in wanted if scope_of(d) == scope or (scope != GLOBAL and scope_of(d) is None)]
+                if not scoped_ids:
+                    continue
+            need_doc = self._needs_doc(scope)
+            rows = db.changes(vector.get(scope, 0), style=style, include_docs=include_docs or need_doc,
+                              conflicts=conflicts, attachments=attachments, doc_ids=scoped_ids)
+            for row in rows:
+                vector[scope] = row["seq"]
+                if need_doc and not self._visible(scope, row["id"], row.get("doc")):
+                    continue
+                out = {**row, "seq": encode_seq(vector)}
+                if not include_docs:
+                    out.pop("doc", None)
+                yield out
+                sent += 1
+                if limit is not None and sent >= limit:
+                    return
+
+    def wait_for_change(self, since: Any, timeout: float) -> bool:
+        vector = self._vector(since)
+        deadline = time.monotonic() + timeout
+        while True:
+            for scope, db in self.dbs.items():
+                if scope not in vector or db.later_seq(vector[scope], db.update_seq()) != vector[scope]:
+                    if scope not in vector and db.update_seq() in (0, None):
+                        continue
+                    return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.store.wait_for_any_change(min(left, 0.5))
+
+    def all_docs(self, *, keys: list[str] | None = None, startkey: str | None = None,
+                 endkey: str | None = None, inclusive_end: bool = True, descending: bool = False,
+                 limit: int | None = None, skip: int = 0, include_docs: bool = False,
+                 conflicts: bool = False, attachments: bool = False) -> Iterator[dict]:
+        if keys is not None:
+            for key in keys:
+                try:
+                    if not isinstance(key, str):
+                        raise NotFound()
+                    scope = self._reachable(key)
+                except NotFound:
+                    yield {"key": key, "error": "not_found"}
+                    continue
+                yield from self.dbs[scope].all_docs(keys=[key], include_docs=include_docs,
+                                                    conflicts=conflicts, attachments=attachments)
+            return
+        streams = []
+        for scope, db in self.dbs.items():
+            need_doc = self._needs_doc(scope)
+            rows = db.all_docs(startkey=startkey, endkey=endkey, inclusive_end=inclusive_end,
+                               descending=descending, include_docs=include_docs or need_doc,
+                               conflicts=conflicts, attachments=attachments)
+            streams.append(self._filtered_rows(scope, rows, need_doc, include_docs))
+        merged = heapq.merge(*streams, key=lambda r: r["id"], reverse=descending)
+        to_skip, sent = skip, 0
+        for row in merged:
+            if to_skip:
+                to_skip -= 1
+                continue
+            yield row
+            sent += 1
+            if limit is not None and sent >= limit:
+                return
+
+    def _filtered_rows(self, scope: str, rows: Iterator[dict], need_doc: bool,
+                       include_docs: bool) -> Iterator[dict]:
+        for row in rows:
+            if need_doc and not self._visible(scope, row["id"], row.get("doc")):
+                continue
+            if not include_docs:
+                row.pop("doc", None)
+            yield row
+
+    # -- _local: checkpoints are the user's own -------------------------------------------
+    def _local_db(self) -> Database:
+        return self.store.ensure(CHECKPOINT_SCOPE)
+
+    def _local_id(self, docid: str) -> str:
+        return f"{self.owner.name}/{docid}"
+
+    def get_local(self, docid: str) -> Doc:
+        doc = self._local_db().get_local(self._local_id(docid))
+        doc["_id"] = f"_local/{docid}"
+        return doc
+
+    def put_local(self, docid: str, body: Doc) -> str:
+        return self._local_db().put_local(self._local_id(docid), body)
+
+    def delete_local(self, docid: str, rev: str | None) -> str:
+        return self._local_db().delete_local(self._local_id(docid), rev)

@@ -1,0 +1,71 @@
+"""Slowing down and then refusing repeated failed logins, per name and per address.
+
+Counters live in the ``_auth`` system scope so that every app server sees the
+same ones. Only failures write; a success clears the name's counter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from . import records
+from .clock import now, now_iso, parse_iso
+from .store import Store
+
+AUTH_SCOPE = "_auth"
+
+
+class LoginThrottle:
+    def __init__(self, store: Store, *, window_seconds: int = 900, lock_after: int = 10,
+                 slow_after: int = 3, lock_seconds: int = 900):
+        self.store = store
+        self.window = timedelta(seconds=window_seconds)
+        self.lock_after = lock_after
+        self.slow_after = slow_after
+        self.lock_seconds = lock_seconds
+
+    def _id(self, kind: str, key: str) -> str:
+        return f"fail:{kind}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+    def retry_after(self, keys: dict[str, str]) -> int:
+        """Seconds until a locked name or address may try again (0: not locked)."""
+        db = self.store.ensure(AUTH_SCOPE)
+        worst = 0
+        for kind, key in keys.items():
+            doc = records.read(db, self._id(kind, key))
+            until = parse_iso(doc.get("locked_until")) if doc else None
+            if until and until > now():
+                worst = max(worst, int((until - now()).total_seconds()) + 1)
+        return worst
+
+    def failed(self, keys: dict[str, str]) -> int:
+        """Count a failure; returns how many failures the worst key has in the window."""
+        db = self.store.ensure(AUTH_SCOPE)
+        worst = 0
+        for kind, key in keys.items():
+            def bump(doc: dict) -> dict:
+                first = parse_iso(doc.get("first_at"))
+                if first is None or now() - first > self.window:
+                    doc.update(count=0, first_at=now_iso())
+                doc["count"] = doc.get("count", 0) + 1
+                doc["type"] = "login_failures"
+                if doc["count"] >= self.lock_after:
+                    doc["locked_until"] = (now() + timedelta(seconds=self.lock_seconds)).isoformat()
+                return doc
+            doc = records.upsert(db, self._id(kind, key), bump)
+            worst = max(worst, doc.get("count", 0))
+        return worst
+
+    def delay_for(self, failures: int) -> float:
+        """Seconds to hold a wrong answer back: nothing at first, then growing."""
+        if failures <= self.slow_after:
+            return 0.0
+        return min(0.25 * 2 ** (failures - self.slow_after - 1), 2.0)
+
+    def succeeded(self, name: str) -> None:
+        db = self.store.ensure(AUTH_SCOPE)
+        docid = self._id("name", name)
+        doc = records.read(db, docid)
+        if doc and doc.get("count"):
+            records.upsert(db, docid, lambda d: {**d, "count": 0, "locked_until": None})

@@ -1,0 +1,172 @@
+"""User accounts, kept in the ``_users`` system scope.
+
+Passwords are hashed with argon2id. Verifying one costs tens of milliseconds
+on purpose, and replicators send Basic credentials with every request, so a
+successful check is remembered (in memory, keyed by a digest of name,
+password and stored hash): a password change or a new hash invalidates it at
+once, and the account itself is read from the store on every request, so a
+disabled user is refused at once on every app server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from . import records
+from .clock import now_iso
+from .errors import BadRequest, Conflict, NotFound
+from .store import Database, Store
+
+USERS_SCOPE = "_users"
+ROLES = ("worker", "coordinator", "admin")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    areas: tuple[str, ...] = ()
+    disabled: bool = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return (self.role,)
+
+
+def user_doc_id(name: str) -> str:
+    return f"user:{name}"
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise BadRequest("User names are 1-64 lowercase letters, digits, '.', '_' or '-'")
+    return name
+
+
+def check_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < 8:
+        raise BadRequest("Passwords need at least 8 characters")
+    if len(password) > 1024:
+        raise BadRequest("Passwords are at most 1024 characters")
+    return password
+
+
+def _user_from(doc: dict) -> User:
+    return User(doc["name"], doc["role"], tuple(doc.get("areas") or ()), bool(doc.get("disabled")))
+
+
+class UserDirectory:
+    def __init__(self, store: Store, secret: str):
+        self.store = store
+        self._secret = secret.encode()
+        self._verified: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def db(self) -> Database:
+        return self.store.ensure(USERS_SCOPE)
+
+    def _doc(self, name: str) -> dict | None:
+        return records.read(self.db(), user_doc_id(name))
+
+    def get(self, name: str) -> User | None:
+        doc = self._doc(name)
+        return _user_from(doc) if doc else None
+
+    def list(self) -> Iterator[User]:
+        for doc in records.iter_docs(self.db(), "user:"):
+            yield _user_from(doc)
+
+    def count(self) -> int:
+        return sum(1 for _ in self.list())
+
+    def add(self, name: str, role: str, areas: list[str], password: str, *,
+            enforce_policy: bool = True) -> User:
+        """Create an account; ``enforce_policy=False`` only for the operator's bootstrap admin."""
+        check_name(name)
+        if role not in ROLES:
+            raise BadRequest(f"role must be one of {', '.join(ROLES)}")
+        if enforce_policy:
+            check_password(password)
+        elif not password:
+            raise BadRequest("the admin password cannot be empty")
+        if self._doc(name) is not None:
+            raise Conflict(f"user {name!r} already exists")
+        doc = {
+            "_id": user_doc_id(name), "type": "user", "name": name, "role": role,
+            "areas": sorted(set(areas)), "password_hash": _hasher.hash(password),
+            "disabled": False, "created_at": now_iso(),
+        }
+        records.write(self.db(), doc)
+        return _user_from(doc)
+
+    def update(self, name: str, **changes) -> User:
+        if self._doc(name) is None:
+            raise NotFound(f"no user {name!r}")
+        if "role" in changes and changes["role"] not in ROLES:
+            raise BadRequest(f"role must be one of {', '.join(ROLES)}")
+        if "password" in changes:
+            changes["password_hash"] = _hasher.hash(check_password(changes.pop("password")))
+        if "areas" in changes:
+            changes["areas"] = sorted(set(changes["areas"]))
+
+        def apply(doc: dict) -> dict:
+            doc.update(changes)
+            doc["updated_at"] = now_iso()
+            return doc
+
+        return _user_from(records.upsert(self.db(), user_doc_id(name), apply))
+
+    def verify(self, name: str, password: str) -> User | None:
+        """The user if the password is right and the account enabled; None otherwise."""
+        if not isinstance(name, str) or not NAME_RE.match(name) or len(password) > 1024:
+            return None
+        doc = self._doc(name)
+        if doc is None:
+            _burn_time(password)  # an unknown name costs what a wrong password costs
+            return None
+        stored = doc.get("password_hash", "")
+        key = hmac.new(self._secret, f"{name}\0{password}\0{stored}".encode(), hashlib.sha256).hexdigest()
+        with self._lock:
+            known = key in self._verified
+        if not known:
+            try:
+                _hasher.verify(stored, password)
+            except (VerificationError, InvalidHashError):
+                return None
+            with self._lock:
+                if len(self._verified) > 10_000:
+                    self._verified.clear()
+                self._verified[key] = 1.0
+        user = _user_from(doc)
+        return None if user.disabled else user
+
+    def session_salt(self, name: str) -> str | None:
+        """Part of what signs a session, so a new password ends old sessions."""
+        doc = self._doc(name)
+        return doc.get("password_hash", "")[-16:] if doc else None
+
+
+_dummy: list[str] = []
+
+
+def _burn_time(password: str) -> None:
+    if not _dummy:
+        _dummy.append(_hasher.hash("not a real password"))
+    try:
+        _hasher.verify(_dummy[0], password)
+    except (VerificationError, InvalidHashError):
+        pass

@@ -1,0 +1,54 @@
+"""Fixtures for real servers and real PouchDB replicas (tests/servers.py, tests/interop/pouch.py)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# tests/ and tests/interop/ hold helper modules, not packages; bench/ imports them too.
+for _path in (Path(__file__).parent, Path(__file__).parent / "interop"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from pouch import NodeDriver, PouchReplica  # noqa: E402
+from servers import PEERS, Peer, fieldsync_missing  # noqa: E402
+
+
+@pytest.fixture(scope="session", params=sorted(PEERS))
+def peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
+    """Each CouchDB-protocol server in turn, started once for the session."""
+    if request.param == "fieldsync":
+        missing = fieldsync_missing()
+        if missing:
+            pytest.skip(f"fieldsync server not runnable yet: {missing}")
+    with PEERS[request.param]() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def node_driver() -> Iterator[NodeDriver]:
+    """One Node.js process holds every replica of the session (spawning is slow)."""
+    with NodeDriver() as driver:
+        yield driver
+
+
+@pytest.fixture
+def new_replica(node_driver: NodeDriver, tmp_path: Path) -> Iterator[Callable[[], PouchReplica]]:
+    """Factory of fresh leveldb replicas on disk, as a field device keeps them."""
+    opened: list[PouchReplica] = []
+
+    def make() -> PouchReplica:
+        replica = node_driver.open_replica(tmp_path / f"replica-{len(opened) + 1}")
+        replica.replicate_timeout = 30.0  # a hung sync fails its test, not the whole suite
+        opened.append(replica)
+        return replica
+
+    yield make
+    for replica in opened:
+        try:
+            replica.close()
+        except Exception:  # noqa: BLE001 - already closed or driver gone; tmp_path is removed anyway
+            pass

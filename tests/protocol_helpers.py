@@ -1,0 +1,182 @@
+"""Shared pieces of the HTTP protocol tests (``tests/test_protocol_*.py``).
+
+Every test talks to a real app (``server.create_app``) over Flask's test client,
+with a real SQLite data directory under ``tmp_path``: nothing is mocked. The
+helpers here only save typing: an admin client that sends Basic credentials,
+a scope created for the test, and readers for CouchDB's answers (the JSON
+error shape, multipart bodies).
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from server import create_app
+from server.config import Settings
+
+ADMIN = ("admin", "secret")
+SCOPE = "s"
+
+
+def basic(name: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{name}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def make_app(data_dir: Path, **settings: Any) -> Flask:
+    app = create_app(Settings(data_dir=data_dir, admin=ADMIN, **settings))
+    app.testing = True
+    return app
+
+
+class Couch:
+    """Flask's test client, with the admin's credentials on every request.
+
+    ``json=`` bodies are sent as ``application/json``; ``data=`` bodies as given.
+    ``headers`` are added to (and may override) the credentials.
+    """
+
+    def __init__(self, client: FlaskClient, auth: tuple[str, str] | None = ADMIN):
+        self.client = client
+        self.auth = auth
+
+    def request(self, method: str, path: str, **kw: Any) -> TestResponse:
+        headers = dict(basic(*self.auth)) if self.auth else {}
+        headers.update(kw.pop("headers", None) or {})
+        if "json" in kw:
+            kw["data"] = json.dumps(kw.pop("json"))
+            kw.setdefault("content_type", "application/json")
+        return self.client.open(path, method=method, headers=headers, **kw)
+
+    def get(self, path: str, **kw: Any) -> TestResponse:
+        return self.request("GET", path, **kw)
+
+    def head(self, path: str, **kw: Any) -> TestResponse:
+        return self.request("HEAD", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> TestResponse:
+        return self.request("PUT", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> TestResponse:
+        return self.request("POST", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> TestResponse:
+        return self.request("DELETE", path, **kw)
+
+    # -- shortcuts for setting up a test's data --------------------------------
+    def create_doc(self, db: str, doc: dict) -> str:
+        """Write ``doc`` (``_id`` required) and return its new rev."""
+        resp = self.put(f"{db}/{doc['_id']}", json={k: v for k, v in doc.items() if k != "_id"})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        return resp.json["rev"]
+
+    def bulk(self, db: str, docs: list[dict], new_edits: bool = True) -> list[dict]:
+        resp = self.post(f"{db}/_bulk_docs", json={"docs": docs, "new_edits": new_edits})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        return resp.json
+
+    def info(self, db: str) -> dict:
+        resp = self.get(db)
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return resp.json
+
+    def doc(self, db: str, docid: str, **params: str) -> TestResponse:
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        return self.get(f"{db}/{docid}" + (f"?{query}" if query else ""))
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One app and data directory for the session (hashing the admin's password
+    is deliberately slow); ``couch`` gives each test an empty server."""
+    app = make_app(tmp_path_factory.mktemp("protocol") / "data")
+    yield app
+    app.extensions["fieldsync"].store.close()
+
+
+@pytest.fixture
+def couch(app: Flask) -> Iterator[Couch]:
+    yield Couch(app.test_client())
+    store = app.extensions["fieldsync"].store
+    for name in store.names():
+        if not name.startswith("_"):  # scopes a test made; system scopes stay
+            store.delete(name)
+
+
+@pytest.fixture
+def db(couch: Couch) -> str:
+    """A fresh, empty scope; the value is its URL path."""
+    resp = couch.put(f"/db/{SCOPE}")
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    return f"/db/{SCOPE}"
+
+
+# -- reading answers -----------------------------------------------------------
+def assert_error(resp: TestResponse, status: int, error: str | None = None) -> dict:
+    """CouchDB's error shape: the status, JSON ``{"error", "reason"}``, both strings."""
+    body_text = resp.get_data(as_text=True)
+    assert resp.status_code == status, f"{resp.status_code} != {status}: {body_text[:500]}"
+    assert resp.mimetype == "application/json", resp.mimetype
+    body = json.loads(body_text)
+    assert isinstance(body, dict), body
+    assert isinstance(body.get("error"), str) and body["error"], body
+    assert isinstance(body.get("reason"), str) and body["reason"], body
+    if error is not None:
+        assert body["error"] == error, body
+    return body
+
+
+def md5_digest(data: bytes) -> str:
+    """CouchDB's attachment digest: ``md5-`` and the base64 of the MD5."""
+    return "md5-" + base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def parse_multipart(content_type: str, body: bytes) -> email.message.Message:
+    """A multipart HTTP body as an ``email`` message tree (an independent MIME parser)."""
+    raw = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode() + body
+    msg = email.message_from_bytes(raw, policy=email.policy.HTTP)
+    assert msg.is_multipart(), content_type
+    assert not msg.defects, msg.defects
+    return msg
+
+
+def part_json(part: email.message.Message) -> Any:
+    return json.loads(part.get_payload(decode=True))
+
+
+def related_body(doc: dict, attachments: list[tuple[str, str, bytes]], boundary: str = "abc123XYZ") -> tuple[str, bytes]:
+    """A ``multipart/related`` document write as the CouchDB replicator sends it.
+
+    ``attachments`` are ``(name, content_type, bytes)``; the JSON part must already
+    mark them ``"follows": true``. Returns ``(content_type, body)``.
+    """
+    out = [f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode(), json.dumps(doc).encode()]
+    for name, ctype, data in attachments:
+        out.append(
+            f"\r\n--{boundary}\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n"
+            f"Content-Type: {ctype}\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+        )
+        out.append(data)
+    out.append(f"\r\n--{boundary}--".encode())
+    return f'multipart/related; boundary="{boundary}"', b"".join(out)
+
+
+def seq_num(seq: Any) -> int:
+    """The numeric prefix of an opaque sequence, for ordering checks only."""
+    return int(str(seq).split("-", 1)[0])

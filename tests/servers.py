@@ -1,0 +1,329 @@
+"""Start real CouchDB-protocol servers on free local ports, for tests and benchmarks.
+
+Two peers speak the same protocol: fieldsync itself (`fieldsync serve`,
+gunicorn, SQLite files in a temporary data directory) and pouchdb-server
+(in memory), the reference peer. Running the same interop checks against both
+tells a fieldsync bug apart from a mistaken test: if pouchdb-server passes and
+fieldsync fails, the fault is fieldsync's.
+
+Both run as separate process groups so that stopping one also stops its
+workers (gunicorn forks), and their output goes to a log file whose tail is
+shown when a server fails to start.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+TESTS_DIR = Path(__file__).resolve().parent
+INTEROP_DIR = TESTS_DIR / "interop"
+POUCHDB_SERVER_BIN = INTEROP_DIR / "node_modules" / ".bin" / "pouchdb-server"
+
+FIELDSYNC_ADMIN = ("admin", "secret")
+START_TIMEOUT = 30.0
+
+
+class ServerStartError(RuntimeError):
+    """A server did not answer in time; the message holds its log tail."""
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (the server binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fieldsync_bin() -> Path:
+    """The `fieldsync` console script of the running interpreter's environment."""
+    override = os.environ.get("FIELDSYNC_BIN")
+    if override:
+        return Path(override)
+    return Path(sys.executable).parent / "fieldsync"
+
+
+def fieldsync_missing() -> str | None:
+    """Why `fieldsync serve` cannot run here, or None when it can."""
+    exe = fieldsync_bin()
+    if not exe.exists():
+        return f"{exe} does not exist (is the package installed with pip install -e .?)"
+    try:
+        proc = subprocess.run([str(exe), "serve", "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"`fieldsync serve --help` failed: {exc}"
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
+        return f"`fieldsync serve --help` exits {proc.returncode}: {tail[0]}"
+    return None
+
+
+class ServerProcess:
+    """A server running in its own process group."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+        self.proc = proc
+        self.log_path = log_path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log_tail(self, lines: int = 80) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """SIGTERM the whole group (gunicorn master and workers), SIGKILL if it lingers."""
+        if self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=5)
+
+
+@contextmanager
+def _running(
+    cmd: list[str], *, cwd: Path, env: dict[str, str], health_url: str, auth: Any = None
+) -> Iterator[ServerProcess]:
+    log_path = cwd / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = ServerProcess(proc, log_path)
+    try:
+        _wait_healthy(server, health_url, auth)
+        yield server
+    finally:
+        server.stop()
+
+
+def _wait_healthy(server: ServerProcess, url: str, auth: Any) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise ServerStartError(
+                f"server exited with {server.proc.returncode} before answering {url}:\n{server.log_tail()}"
+            )
+        try:
+            response = requests.get(url, auth=auth, timeout=2)
+            if response.status_code == 200:
+                return
+            last = f"HTTP {response.status_code}: {response.text[:200]}"
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        time.sleep(0.1)
+    raise ServerStartError(f"{url} not healthy after {START_TIMEOUT}s ({last}):\n{server.log_tail()}")
+
+
+class RemoteDb:
+    """One database on a peer, read over plain HTTP: the server's own view."""
+
+    def __init__(self, peer: Peer, name: str, path: str) -> None:
+        self.peer = peer
+        self.name = name
+        self.path = path  # e.g. "/db/uvs-tes-1" or "/uvs-tes-1"
+        self.url = peer.url_with_auth + path  # what a replica is configured with
+
+    def __repr__(self) -> str:
+        return f"RemoteDb({self.peer.name}:{self.path})"
+
+    def http(self, method: str, subpath: str = "", **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 30)
+        return self.peer.session.request(method, self.peer.root + self.path + subpath, **kwargs)
+
+    @staticmethod
+    def doc_path(doc_id: str) -> str:
+        if doc_id.startswith(("_design/", "_local/")):
+            prefix, rest = doc_id.split("/", 1)
+            return f"/{prefix}/{quote(rest, safe='')}"
+        return "/" + quote(doc_id, safe="")
+
+    def get_doc(self, doc_id: str, **params: Any) -> dict[str, Any] | None:
+        """GET /{db}/{id} with CouchDB query params; None on 404."""
+        response = self.http("GET", self.doc_path(doc_id), params=_params(params),
+                             headers={"Accept": "application/json"})
+        if response.status_code == 404:
+            return None
+        _check(response)
+        return response.json()
+
+    def put_doc(self, doc: dict[str, Any]) -> dict[str, Any]:
+        response = self.http("PUT", self.doc_path(doc["_id"]), json=doc)
+        _check(response)
+        return response.json()
+
+    def delete_doc(self, doc_id: str, rev: str) -> dict[str, Any]:
+        response = self.http("DELETE", self.doc_path(doc_id), params={"rev": rev})
+        _check(response)
+        return response.json()
+
+    def attachment(self, doc_id: str, name: str) -> requests.Response:
+        response = self.http("GET", f"{self.doc_path(doc_id)}/{quote(name, safe='')}")
+        _check(response)
+        return response
+
+    def all_docs(self, **params: Any) -> dict[str, Any]:
+        response = self.http("GET", "/_all_docs", params=_params(params))
+        _check(response)
+        return response.json()
+
+    def changes(self, **params: Any) -> dict[str, Any]:
+        response = self.http("GET", "/_changes", params=_params(params))
+        _check(response)
+        return response.json()
+
+    def info(self) -> dict[str, Any]:
+        response = self.http("GET", "/")
+        _check(response)
+        return response.json()
+
+    def revs(self) -> dict[str, str]:
+        """id -> winning rev of every live document (design docs included)."""
+        return {row["id"]: row["value"]["rev"] for row in self.all_docs()["rows"]}
+
+
+def _params(params: dict[str, Any]) -> dict[str, str]:
+    """CouchDB query values are JSON: true, not True; lists as JSON arrays."""
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, list | dict):
+            out[key] = json.dumps(value)
+        else:
+            out[key] = str(value)
+    return out
+
+
+def _check(response: requests.Response) -> None:
+    if response.status_code >= 400:
+        raise AssertionError(
+            f"{response.request.method} {response.url} -> {response.status_code}: {response.text[:500]}"
+        )
+
+
+class Peer:
+    """A CouchDB-protocol server that replicas sync with."""
+
+    name = "peer"
+    db_prefix = ""
+
+    _counter = itertools.count(1)
+
+    def __init__(self, server: ServerProcess, port: int, auth: tuple[str, str] | None) -> None:
+        self.server = server
+        self.port = port
+        self.auth = auth
+        self.root = f"http://127.0.0.1:{port}"
+        creds = f"{quote(auth[0], safe='')}:{quote(auth[1], safe='')}@" if auth else ""
+        self.url_with_auth = f"http://{creds}127.0.0.1:{port}"
+        self.session = requests.Session()
+        self.session.auth = auth
+
+    def __repr__(self) -> str:
+        return f"<{self.name} on {self.root}>"
+
+    @property
+    def pid(self) -> int:
+        return self.server.pid
+
+    def new_db(self, name: str = "db") -> RemoteDb:
+        """Create a fresh, uniquely named database (a scope on fieldsync).
+
+        Names are lowercase letters, digits and '-', starting with a letter,
+        so that they are valid as CouchDB database names, fieldsync scope
+        names and area codes alike: tests use the name as the doc id prefix.
+        """
+        slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-") or "db"
+        if not slug[0].isalpha():
+            slug = "d" + slug
+        unique = f"{slug}-{next(self._counter)}{secrets.token_hex(2)}"
+        path = f"{self.db_prefix}/{unique}"
+        response = self.session.put(self.root + path, timeout=30)
+        if response.status_code not in (201, 202):
+            raise AssertionError(f"PUT {path} on {self.name} -> {response.status_code}: {response.text[:300]}")
+        return RemoteDb(self, unique, path)
+
+    def new_db_url(self, name: str = "db") -> str:
+        return self.new_db(name).url
+
+
+class PouchDBServerPeer(Peer):
+    name = "pouchdb-server"
+    db_prefix = ""
+
+
+class FieldsyncPeer(Peer):
+    name = "fieldsync"
+    db_prefix = "/db"
+
+
+@contextmanager
+def pouchdb_server() -> Iterator[PouchDBServerPeer]:
+    """pouchdb-server --in-memory, the reference peer (admin party: no auth)."""
+    if not POUCHDB_SERVER_BIN.exists():
+        raise ServerStartError(f"{POUCHDB_SERVER_BIN} missing: run `npm ci` in {INTEROP_DIR}")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="pouchdb-server-") as tmp:
+        # It writes config.json and log.txt into its working directory.
+        cmd = [
+            str(POUCHDB_SERVER_BIN), "--in-memory", "--host", "127.0.0.1", "--port", str(port),
+            "--no-color",
+        ]
+        with _running(cmd, cwd=Path(tmp), env=dict(os.environ), health_url=f"http://127.0.0.1:{port}/") as srv:
+            yield PouchDBServerPeer(srv, port, None)
+
+
+@contextmanager
+def fieldsync_server(data_dir: Path | None = None) -> Iterator[FieldsyncPeer]:
+    """`fieldsync serve` with a fresh SQLite data directory and an admin user."""
+    exe = fieldsync_bin()
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="fieldsync-") as tmp:
+        data = data_dir or Path(tmp) / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "FIELDSYNC_ADMIN": ":".join(FIELDSYNC_ADMIN),
+            "FIELDSYNC_DATA_DIR": str(data),
+            "FIELDSYNC_STORE": "sqlite",
+            "FIELDSYNC_SECRET_KEY": secrets.token_hex(16),
+        }
+        cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data)]
+        with _running(cmd, cwd=Path(tmp), env=env, health_url=f"http://127.0.0.1:{port}/") as srv:
+            yield FieldsyncPeer(srv, port, FIELDSYNC_ADMIN)
+
+
+PEERS = {"pouchdb-server": pouchdb_server, "fieldsync": fieldsync_server}

@@ -1,0 +1,69 @@
+"""The SQLite backend: the shared conformance suite, plus what only SQLite can show."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from store_conformance import *  # noqa: F403
+from store_conformance import DB, PHOTO, b64, put, write
+
+from sync.errors import PreconditionFailed
+from sync.sqlite_store import SQLiteStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A fresh SQLite store in its own data directory."""
+    s = SQLiteStore(tmp_path)
+    yield s
+    s.close()
+
+
+def _att_rows(store) -> list[tuple]:
+    """The attachment table of the test scope's file, read directly."""
+    conn = sqlite3.connect(store.data_dir / f"{DB}.sqlite")
+    try:
+        return conn.execute("SELECT digest, refs FROM atts").fetchall()
+    finally:
+        conn.close()
+
+
+def test_same_attachment_bytes_are_stored_once(store):
+    """A photo attached to two documents and carried through revisions is one row."""
+    db = store.create(DB)
+    r1 = put(db, {"_id": "one", "_attachments": {"p.png": {"data": b64(PHOTO)}}})
+    put(db, {"_id": "two", "_attachments": {"copy.png": {"data": b64(PHOTO)}}})
+    put(db, {"_id": "one", "_rev": r1, "v": 2, "_attachments": {"p.png": {"stub": True}}})
+    assert len(_att_rows(store)) == 1
+
+
+def test_attachment_bytes_go_when_no_revision_needs_them(store):
+    db = store.create(DB)
+    r1 = put(db, {"_id": "one", "_attachments": {"p.png": {"data": b64(PHOTO)}}})
+    put(db, {"_id": "one", "_rev": r1, "v": 2})
+    assert _att_rows(store) == []
+
+
+def test_bytes_of_a_refused_document_are_not_kept(store):
+    """A document refused with missing_stub must not leave its new photo behind."""
+    db = store.create(DB)
+    [result] = write(db, {"_id": "bad", "_attachments": {
+        "new.png": {"data": b64(PHOTO)}, "ghost.png": {"stub": True},
+    }})
+    assert result["error"] == "missing_stub"
+    assert _att_rows(store) == []
+
+
+def test_a_second_store_on_the_same_directory_sees_the_data(store):
+    """Gunicorn workers each open their own store over the same files."""
+    db = store.create(DB)
+    r = put(db, {"_id": "doc", "v": 1})
+    other = SQLiteStore(store.data_dir)
+    try:
+        assert other.names() == [DB]
+        assert other.open(DB).get("doc")["_rev"] == r
+        with pytest.raises(PreconditionFailed):
+            other.create(DB)
+    finally:
+        other.close()
