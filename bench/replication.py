@@ -31,7 +31,8 @@ from typing import Any
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "interop")]
+# The repository first, so that tests/schemas/ (test modules) cannot shadow the schemas package.
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "interop")]
 
 from pouch import NodeDriver, PouchReplica  # noqa: E402
 from servers import Peer, ServerStartError, fieldsync_missing, fieldsync_server, pouchdb_server  # noqa: E402

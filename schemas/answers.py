@@ -217,9 +217,11 @@ def valid_geopoint(value: Any) -> bool:
     if type(value) is dict:
         if not value.keys() <= _GEO_KEYS or "lat" not in value or "lon" not in value:
             return False
-        numbers = {k: v for k, v in value.items()}
-        if any(type(v) not in (int, float) or not math.isfinite(v) for v in numbers.values()):
+        if any(
+            not (type(v) is int or (type(v) is float and math.isfinite(v))) for v in value.values()
+        ):
             return False
+        numbers = value
     elif type(value) is str:
         parts = value.split()
         if not 2 <= len(parts) <= 4 or any(_GEO_NUMBER.fullmatch(p) is None for p in parts):

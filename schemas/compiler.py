@@ -57,7 +57,9 @@ def _schema_class(definition: dict) -> type[Schema]:
 
         @validates_schema
         def _check_answers(self, data: dict, **kwargs: Any) -> None:
-            call = Context[_Call].get(_NO_CALL)
+            call = Context.get(_NO_CALL)
+            if type(call) is not _Call:  # another library's marshmallow context
+                call = _NO_CALL
             run = Run(data, call.attachments, catalog(call.lang), call.lang)
             checker(run)
             if run.problems:

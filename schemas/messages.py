@@ -39,8 +39,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "group": "The answers of this section must be grouped together (an object).",
         "repeat": "The entries of this section must be a list.",
         "entry": "Each entry of this section must be a group of answers (an object).",
-        "min_count": "Add at least {n} entries.",
-        "max_count": "Add at most {n} entries.",
+        "min_count": "Add more entries: at least {n} are needed.",
+        "max_count": "Too many entries: at most {n} are allowed.",
         "constraint": "This answer breaks a rule of the form.",
     },
     "mn": {
@@ -73,7 +73,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "repeat": "Энэ хэсгийн бичлэгүүд жагсаалт байх ёстой.",
         "entry": "Энэ хэсгийн бичлэг бүр хариултуудын бүлэг (объект) байх ёстой.",
         "min_count": "Хамгийн багадаа {n} бичлэг нэмнэ үү.",
-        "max_count": "Хамгийн ихдээ {n} бичлэг байна.",
+        "max_count": "Бичлэг хэт олон байна: хамгийн ихдээ {n} байж болно.",
         "constraint": "Энэ хариулт маягтын дүрэмд нийцэхгүй байна.",
     },
 }

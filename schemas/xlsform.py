@@ -23,14 +23,13 @@ from __future__ import annotations
 import os
 import re
 import zipfile
-from typing import IO, Any
-
-from pyxform.errors import PyXFormError
-from pyxform.xls2json import workbook_to_json
-from pyxform.xls2json_backends import DefinitionData, get_xlsform
+from typing import IO, TYPE_CHECKING, Any
 
 from schemas.definition import load_definition
 from schemas.errors import FormDefinitionError
+
+if TYPE_CHECKING:
+    from pyxform.xls2json_backends import DefinitionData
 
 _TYPES = {
     "text": "text",
@@ -99,6 +98,11 @@ def read_xlsform(source: str | os.PathLike | bytes | IO[bytes]) -> dict:
 
 
 def _parse(source: Any) -> tuple[DefinitionData, dict]:
+    # pyxform takes a fifth of a second to import: only pay for it when importing.
+    from pyxform.errors import PyXFormError
+    from pyxform.xls2json import workbook_to_json
+    from pyxform.xls2json_backends import get_xlsform
+
     if isinstance(source, os.PathLike):
         source = os.fspath(source)
     try:

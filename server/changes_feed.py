@@ -130,12 +130,13 @@ def continuous_body(db: Database, opts: FeedOptions, since: object) -> Iterator[
             idle_since = time.monotonic()
         if opts.limit is not None and sent >= opts.limit:
             break
-        if time.monotonic() - started > opts.max_seconds:
+        left = opts.max_seconds - (time.monotonic() - started)
+        if left <= 0:
             break
         if heartbeat:
-            wait = heartbeat
+            wait = min(heartbeat, left)  # a long heartbeat must not outlive max_seconds
         else:
-            wait = opts.timeout_ms / 1000 - (time.monotonic() - idle_since)
+            wait = min(opts.timeout_ms / 1000 - (time.monotonic() - idle_since), left)
             if wait <= 0:
                 break
         if not db.wait_for_change(since, wait) and heartbeat:

@@ -35,6 +35,7 @@ class FormRegistry:
     def __init__(self, store: Store):
         self.store = store
         self._sensitive: tuple[object, frozenset[str]] | None = None
+        self._snapshot: tuple[object, dict[str, dict]] | None = None
 
     def sensitive_forms(self) -> frozenset[str]:
         """Names of forms any version of which is sensitive (reused while ``global`` is unchanged)."""
@@ -43,7 +44,7 @@ class FormRegistry:
         cached = self._sensitive
         if cached and cached[0] == seq:
             return cached[1]
-        names = frozenset(d["form"] for d in self.all() if d.get("sensitive"))
+        names = frozenset(d["form"] for d in self.snapshot().values() if d.get("sensitive"))
         self._sensitive = (seq, names)
         return names
 
@@ -104,17 +105,37 @@ class FormRegistry:
         return max((d["version"] for d in self.versions(name)), default=0) + 1
 
     def get(self, name: str, version: int) -> dict | None:
-        return records.read(self.db(), form_doc_id(name, version))
+        return self.snapshot().get(form_doc_id(name, version))
+
+    def snapshot(self) -> dict[str, dict]:
+        """Every form document by id, re-read only when ``global`` has changed.
+
+        A batch of a hundred submissions then costs one sequence check, not a
+        hundred reads; published versions are immutable, and a retirement
+        moves the sequence, so nothing stale is ever used.
+        """
+        db = self.db()
+        seq = db.update_seq()
+        cached = self._snapshot
+        if cached is not None and cached[0] == seq:
+            return cached[1]
+        docs = {d["_id"]: d for d in self.all()}
+        self._snapshot = (seq, docs)
+        return docs
 
     # -- the check every submission passes ----------------------------------------
-    def check_submission(self, doc: dict, *, lang: str = "en") -> list[dict]:
-        """Everything that stops this submission from being stored: ``[{"field", "message"}]``."""
+    def check_submission(self, doc: dict, *, lang: str = "en",
+                         forms: dict[str, dict] | None = None) -> list[dict]:
+        """Everything that stops this submission from being stored: ``[{"field", "message"}]``.
+
+        ``forms`` is a ``snapshot()`` taken once for a whole batch.
+        """
         name, version = doc.get("form"), doc.get("form_version")
         if not isinstance(name, str) or not name:
             return [{"field": "form", "message": "A submission must name its form."}]
         if not isinstance(version, int) or isinstance(version, bool):
             return [{"field": "form_version", "message": "A submission must name its form version (a whole number)."}]
-        form = self.get(name, version)
+        form = (forms if forms is not None else self.snapshot()).get(form_doc_id(name, version))
         if form is None or form.get("status") == "draft":
             return [{"field": "form_version", "message": f"Form {name!r} has no published version {version}."}]
         if form.get("status") == "retired":
@@ -127,7 +148,8 @@ class FormRegistry:
                          "message": f"Form {name!r} version {version} was retired on "
                                     f"{form.get('retired_at', '')[:10]}; update the form on the device."}]
         try:
-            validator = compile_form(definition_of(form))
+            # With its _rev the compiled validator is found without hashing the definition.
+            validator = compile_form({**definition_of(form), "_rev": form["_rev"]})
         except FormDefinitionError as exc:  # a stored form that no longer compiles is our bug
             return [{"field": "form", "message": f"Form {name!r} v{version} cannot be used: {exc}"}]
         return validator.validate(doc.get("data"), doc.get("_attachments"), lang=lang)

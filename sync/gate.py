@@ -53,6 +53,7 @@ class WriteGate:
         scope = db.name
         existing = self._existing(db, docs) if not user.is_admin else {}
         verdicts: list[list[dict] | None] = []
+        forms = self.forms.snapshot() if any(is_submission(d) for d in docs) else {}
         for doc in docs:
             reasons = None
             denial = self.access.write_denial(user, scope, doc, existing.get(doc["_id"])) if self.access else None
@@ -62,7 +63,7 @@ class WriteGate:
                 if doc.get("type") != "submission":
                     reasons = [{"field": "type", "message": "A submission's type must be \"submission\"."}]
                 else:
-                    reasons = self.forms.check_submission(doc) or None
+                    reasons = self.forms.check_submission(doc, forms=forms) or None
             verdicts.append(reasons)
 
         accepted = [d for d, r in zip(docs, verdicts, strict=True) if r is None]

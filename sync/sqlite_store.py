@@ -582,25 +582,29 @@ class SQLiteDatabase(Database):
         return self._render(conn, docid, rev, tree, body, conflicts=conflicts, attachments=attachments)
 
     def _all_docs_keys(self, keys, include_docs, conflicts, attachments) -> Iterator[dict]:
-        for key in keys:
+        """Rows for ``keys``, in their order, fetched a page of keys at a time."""
+        for start in range(0, len(keys), PAGE):
+            chunk = keys[start : start + PAGE]
             with self._conn() as conn:
-                if not isinstance(key, str):
-                    row: dict = {"key": key, "error": "not_found"}
-                else:
-                    loaded = self._load(conn, key)
-                    if loaded is None:
-                        row = {"key": key, "error": "not_found"}
-                    else:
-                        tree = loaded[0]
-                        rev, deleted = tree.winner()
-                        row = {"id": key, "key": key, "value": {"rev": rev}}
-                        if deleted:
-                            row["value"]["deleted"] = True
-                            if include_docs:
-                                row["doc"] = None
-                        elif include_docs:
-                            row["doc"] = self._doc_for_row(conn, key, rev, conflicts, attachments)
-            yield row
+                trees = self._load_many(conn, [k for k in chunk if isinstance(k, str)])
+                out = []
+                for key in chunk:
+                    tree = trees.get(key) if isinstance(key, str) else None
+                    if tree is None:
+                        out.append({"key": key, "error": "not_found"})
+                        continue
+                    rev, deleted = tree.winner()
+                    row: dict = {"id": key, "key": key, "value": {"rev": rev}}
+                    if deleted:
+                        row["value"]["deleted"] = True
+                        if include_docs:
+                            row["doc"] = None
+                    elif include_docs:
+                        body = self._body(conn, key, rev) or {}
+                        row["doc"] = self._render(conn, key, rev, tree, body, conflicts=conflicts,
+                                                  attachments=attachments)
+                    out.append(row)
+            yield from out
 
     # -- _local ------------------------------------------------------------
     def get_local(self, docid: str) -> Doc:

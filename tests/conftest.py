@@ -14,16 +14,12 @@ for _path in (Path(__file__).parent, Path(__file__).parent / "interop"):
         sys.path.insert(0, str(_path))
 
 from pouch import NodeDriver, PouchReplica  # noqa: E402
-from servers import PEERS, Peer, fieldsync_missing  # noqa: E402
+from servers import PEERS, Peer  # noqa: E402
 
 
 @pytest.fixture(scope="session", params=sorted(PEERS))
 def peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
     """Each CouchDB-protocol server in turn, started once for the session."""
-    if request.param == "fieldsync":
-        missing = fieldsync_missing()
-        if missing:
-            pytest.skip(f"fieldsync server not runnable yet: {missing}")
     with PEERS[request.param]() as started:
         yield started
 

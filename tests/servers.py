@@ -33,6 +33,7 @@ from urllib.parse import quote
 import requests
 
 TESTS_DIR = Path(__file__).resolve().parent
+REPO = TESTS_DIR.parent
 INTEROP_DIR = TESTS_DIR / "interop"
 POUCHDB_SERVER_BIN = INTEROP_DIR / "node_modules" / ".bin" / "pouchdb-server"
 
@@ -321,6 +322,10 @@ def fieldsync_server(data_dir: Path | None = None) -> Iterator[FieldsyncPeer]:
             "FIELDSYNC_STORE": "sqlite",
             "FIELDSYNC_SECRET_KEY": secrets.token_hex(16),
         }
+        # Submissions are validated by the write gate: the bundled forms must be published.
+        forms = sorted(str(p) for p in (REPO / "schemas" / "forms").glob("*.json"))
+        subprocess.run([str(exe), "form", "publish", *forms, "--data", str(data)], env=env,
+                       check=True, capture_output=True, timeout=60)
         cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data)]
         with _running(cmd, cwd=Path(tmp), env=env, health_url=f"http://127.0.0.1:{port}/") as srv:
             yield FieldsyncPeer(srv, port, FIELDSYNC_ADMIN)

@@ -10,6 +10,7 @@ which every test checks by reading the scope back.
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -298,6 +299,12 @@ def test_bodies_over_the_limit_are_413(tmp_path: Path) -> None:
         [("a.bin", "application/octet-stream", b"\0" * 4096)])
     assert_error(couch.put(f"{db}/x?new_edits=false", data=body, headers={"Content-Type": ctype}), 413)
     assert_error(couch.post(f"{db}/_revs_diff", json={"x": ["1-" + "a" * 32] * 100}), 413)
+    # a gzip-encoded part that inflates past the limit (a "zip bomb") is refused too
+    bomb = gzip.compress(b"\0" * 1_000_000)
+    assert len(bomb) < 2048
+    ctype, body = related_body({"_id": "x", "_rev": "1-a", "_attachments": {"a.txt": {
+        "follows": True, "content_type": "text/plain", "encoding": "gzip"}}}, [("a.txt", "text/plain", bomb)])
+    assert_error(couch.put(f"{db}/x?new_edits=false", data=body, headers={"Content-Type": ctype}), 413)
     assert _state(couch, db) == before
     small.extensions["fieldsync"].store.close()
 

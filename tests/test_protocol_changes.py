@@ -14,7 +14,7 @@ import json
 import threading
 import time
 
-from protocol_helpers import Couch, app, assert_error, couch, db, seq_num  # noqa: F401
+from protocol_helpers import Couch, app, assert_error, couch, db, make_app, seq_num  # noqa: F401
 
 
 def _fill(couch: Couch, db: str, n: int) -> list[str]:
@@ -321,6 +321,21 @@ def test_continuous_doc_ids_filter(couch: Couch, db: str) -> None:
                       json={"doc_ids": ["doc02"]})
     lines = _lines(resp.get_data())
     assert [row.get("id") for row in lines] == ["doc02", None]
+
+
+def test_feeds_end_after_max_feed_seconds_whatever_the_heartbeat(tmp_path) -> None:
+    """No request lives forever: a server-side cap ends even heartbeat-kept feeds."""
+    capped = make_app(tmp_path / "capped", max_feed_seconds=0.3)
+    couch = Couch(capped.test_client())
+    couch.put("/db/s")
+    for feed in ("continuous", "longpoll"):
+        started = time.monotonic()
+        resp = couch.get(f"/db/s/_changes?feed={feed}&since=now&heartbeat=3600000")
+        raw = resp.get_data()
+        assert time.monotonic() - started < 3, feed
+        last = _lines(raw)[-1] if feed == "continuous" else json.loads(raw)
+        assert "last_seq" in last, feed
+    capped.extensions["fieldsync"].store.close()
 
 
 # -- bad parameters ------------------------------------------------------------------------

@@ -16,9 +16,10 @@ from typing import Any
 
 from ulid import ULID
 
+from sync import demo
+
 FAMILY = "Өвөрхангай аймаг, Хархорин сум — Батбаярын гэр бүл"
 AUTHORS = ["bat.erdene", "oyunaa", "tsetseg.b", "munkh-od"]
-FORMS = [("household-visit", 3), ("kindergarten-check", 1), ("child-referral", 2)]
 GIVEN_NAMES = ["Батбаяр", "Оюунаа", "Цэцэг", "Мөнх-Од", "Сарангэрэл", "Төмөр", "Энхжаргал", "Болд"]
 NOTES = [
     "Гэр бүл намрын отор руу нүүхээр бэлтгэж байна.",
@@ -35,31 +36,21 @@ def new_id(area: str, kind: str = "sub", when: datetime | None = None) -> str:
 
 
 def submission(area: str, n: int = 0, *, rng: random.Random | None = None, size: str = "small") -> dict[str, Any]:
-    """One submission document for `area`; size="bench" pads it to 1-2 KB of JSON."""
+    """One valid submission document for `area` (a bundled form, version 1).
+
+    The data come from the demo generators, which the write gate accepts;
+    a household visit is 1-2 KB of JSON.
+    """
     rng = rng or random.Random(n)
-    form, version = FORMS[n % len(FORMS)]
-    created = datetime(2024, 10, 1, 8, 0, tzinfo=UTC) + timedelta(minutes=17 * n + rng.randint(0, 16))
-    data: dict[str, Any] = {
-        "family": FAMILY,
-        "head_of_household": rng.choice(GIVEN_NAMES),
-        "household_size": rng.randint(1, 11),
-        "visit_date": created.date().isoformat(),
-        "location": {"lat": round(46.9 + rng.random(), 6), "lon": round(102.8 + rng.random(), 6)},
-        "livestock": {k: rng.randint(0, 400) for k in ("sheep", "goat", "horse", "cattle", "camel")},
-        "needs": rng.sample(["water", "fuel", "medicine", "school", "fodder"], k=2),
-        "note": rng.choice(NOTES),
-    }
-    if size == "bench":
-        data["children"] = [
-            {"name": rng.choice(GIVEN_NAMES), "age": rng.randint(0, 15), "enrolled": rng.random() < 0.7,
-             "note": rng.choice(NOTES)}
-            for _ in range(rng.randint(4, 8))
-        ]
+    # In the past whatever n is: forms refuse visits dated in the future.
+    created = datetime(2025, 3, 1, 8, 0, tzinfo=UTC) + timedelta(minutes=3 * n + rng.randint(0, 2))
+    form, data = "household_visit", demo.household_visit(rng, day=created.date())
+    data["remarks"] = f"{FAMILY}. {rng.choice(NOTES)}"
     return {
         "_id": new_id(area, when=created),
         "type": "submission",
         "form": form,
-        "form_version": version,
+        "form_version": 1,
         "author": AUTHORS[n % len(AUTHORS)],
         "created_at": created.isoformat().replace("+00:00", "Z"),
         "data": data,

@@ -35,7 +35,7 @@ NewReplica = Callable[[], PouchReplica]
 def clean(report: dict[str, Any]) -> dict[str, Any]:
     """Assert a replication ended normally with nothing refused; return its result."""
     assert report["errors"] == [], report["errors"]
-    assert report["denied"] == [], report["denied"]
+    assert report["denied"] == [], [d.get("reason") for d in report["denied"]]
     result = report["result"]
     assert result is not None, report
     parts = [result["push"], result["pull"]] if "push" in result else [result]
@@ -55,9 +55,10 @@ def seed(replica: PouchReplica, area: str, count: int, seed: int = 1) -> list[di
     return docs
 
 
-def edit(replica: PouchReplica, doc_id: str, **data: Any) -> str:
+def edit(replica: PouchReplica, doc_id: str, **changes: Any) -> str:
+    """A worker's correction: the remarks of the household visit change (still a valid submission)."""
     doc = replica.get(doc_id)
-    doc["data"].update(data)
+    doc["data"]["remarks"] = "; ".join(f"{k}: {v}" for k, v in sorted(changes.items()))
     return replica.put(doc)["rev"]
 
 
@@ -205,22 +206,23 @@ def test_mongolian_cyrillic_is_byte_identical(peer: Peer, new_replica: NewReplic
     decomposed = unicodedata.normalize("NFD", "Төмөрбаатарын хүү Энхтөр, Хархорин сум, йөтөл")
     assert decomposed != unicodedata.normalize("NFC", decomposed)
     doc = submission(db.name)
-    doc["data"].update(family=FAMILY, note=decomposed, label={"mn": "Өрхийн айлчлал", "en": "Household visit"})
+    doc["data"].update(bag=FAMILY[:60], remarks=decomposed)
+    doc["label"] = {"mn": "Өрхийн айлчлал", "en": "Household visit"}
     device.put(doc)
     clean(device.push(db.url))
 
     on_server = db.get_doc(doc["_id"])
-    assert on_server["data"]["family"].encode() == FAMILY.encode()
-    assert on_server["data"]["note"].encode() == decomposed.encode()
-    assert on_server["data"]["label"]["mn"] == "Өрхийн айлчлал"
+    assert on_server["data"]["bag"].encode() == FAMILY[:60].encode()
+    assert on_server["data"]["remarks"].encode() == decomposed.encode()
+    assert on_server["label"]["mn"] == "Өрхийн айлчлал"
     clean(other.pull(db.url))
     assert other.get(doc["_id"])["data"] == device.get(doc["_id"])["data"]
 
     server_doc = submission(db.name, 2)
-    server_doc["data"]["note"] = decomposed + " — " + FAMILY
+    server_doc["data"]["remarks"] = decomposed + " — " + FAMILY
     db.put_doc(server_doc)
     clean(device.pull(db.url))
-    assert device.get(server_doc["_id"])["data"]["note"].encode() == (decomposed + " — " + FAMILY).encode()
+    assert device.get(server_doc["_id"])["data"]["remarks"].encode() == (decomposed + " — " + FAMILY).encode()
 
 
 @pytest.mark.parametrize("direction", ["push", "pull"])
@@ -284,7 +286,7 @@ def test_incremental_sync_moves_exactly_the_changed_docs(peer: Peer, new_replica
     # Coordinator-side edits on the server come back just as precisely.
     for doc in docs[10:14] + added[:1]:
         current = db.get_doc(doc["_id"])
-        current["data"]["reviewed"] = True
+        current["reviewed_by"] = "Оюунаа"
         db.put_doc(current)
     back = device.pull(db.url)
     assert clean(back)["docs_written"] == 5

@@ -176,7 +176,7 @@ def test_health_scorecard_needs_reasons_for_low_scores_and_enough_people():
 
     assert broken("health_scorecard", change) == {
         "participants.men": "A scorecard needs at least 5 participants.",
-        "scores": "Add at least 3 entries.",
+        "scores": "Add more entries: at least 3 are needed.",
         "scores[0].reason": "This question is required.",
         "action_deadline": "The deadline is before the meeting.",
     }

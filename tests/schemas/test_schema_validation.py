@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import Schema, ValidationError
+from marshmallow.experimental.context import Context
 
 from schemas import FormDefinitionError, compile_form
 from schemas.compiler import clear_cache
@@ -114,6 +115,9 @@ def problems(validator, data, attachments=None, lang="en") -> dict[str, str]:
                 "north",
                 "1 2 3 4 5",
                 [49.98, 92.07],
+                {"lat": 10**400, "lon": 0},
+                "1e999 0",
+                "9" * 400 + " 0",
             ],
             "Record the location again: it needs a latitude between -90 and 90 and a longitude between -180 and 180.",
         ),
@@ -388,11 +392,11 @@ def test_repeat_counts_and_constraints_over_repeats():
         {"household_size": 3, "household": {"head_name": "Болд", "children": too_many}},
     ) == {
         "household_size": "This answer breaks a rule of the form.",
-        "household.children": "Add at most 4 entries.",
+        "household.children": "Too many entries: at most 4 are allowed.",
     }
     assert problems(
         household_with_members(), {"household_size": 3, "household": {"head_name": "Болд"}}
-    ) == {"household.children": "Add at least 1 entries."}
+    ) == {"household.children": "Add more entries: at least 1 are needed."}
 
 
 def test_groups_must_be_objects_and_repeats_lists_of_objects():
@@ -415,7 +419,7 @@ def test_groups_must_be_objects_and_repeats_lists_of_objects():
 def test_a_missing_group_is_an_empty_group():
     assert problems(household_with_members(), {"household_size": 1}) == {
         "household.head_name": "This question is required.",
-        "household.children": "Add at least 1 entries.",
+        "household.children": "Add more entries: at least 1 are needed.",
     }
 
 
@@ -509,6 +513,47 @@ def test_any_json_gets_a_list_of_problems_never_an_exception(data):
     assert all(set(p) == {"field", "message"} for p in found)
 
 
+def every_type():
+    return validator_for(
+        q("t", "text", pattern="[a-z]+", max_length=5, constraint="string-length(.) > 1"),
+        q("i", "integer", min=0, max=10, constraint=". != ${d}"),
+        q("d", "decimal", min=-1.5, max=1e6),
+        q("day", "date", min="2020-01-01", constraint=". <= today()"),
+        q("at", "datetime", max="2030-01-01T00:00:00Z"),
+        q("one", "select_one", list_name="yes_no", relevant="${i} > 2"),
+        q("many", "select_multiple", list_name="needs", constraint="count-selected(.) < 3"),
+        q("where", "geopoint", constraint="${one} = 'yes' or . != ''"),
+        q("photo", "image"),
+        q("note", "note"),
+        {
+            "name": "g",
+            "type": "group",
+            "relevant": "not(${t} = 'x')",
+            "fields": [
+                {
+                    "name": "r",
+                    "type": "repeat",
+                    "max_count": 3,
+                    "fields": [q("ri", "integer", constraint=". < ${i}")],
+                },
+            ],
+        },
+    )
+
+
+_NAMES = st.sampled_from(
+    ["t", "i", "d", "day", "at", "one", "many", "where", "photo", "note", "g", "other"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_NAMES, _JSON), st.dictionaries(st.text(max_size=8), _JSON, max_size=3))
+def test_any_answers_to_every_type_get_problems_never_an_exception(data, attachments):
+    for lang in ("en", "mn"):
+        found = every_type().validate(data, attachments, lang=lang)
+        assert all(set(p) == {"field", "message"} and p["message"] for p in found)
+
+
 # -- the generated marshmallow schema and the cache -------------------------------------------------------
 
 
@@ -528,6 +573,16 @@ def test_the_validator_is_a_generated_marshmallow_schema():
         )
         == {}
     )
+
+
+def test_another_librarys_marshmallow_context_does_not_confuse_the_schema():
+    validator = household_with_members()
+    with Context({"request_id": "abc"}):
+        assert validator.schema.validate({"household_size": "two"}) == {
+            "household_size": ["Enter a whole number, such as 12."],
+            "household.head_name": ["This question is required."],
+            "household.children": ["Add more entries: at least 1 are needed."],
+        }
 
 
 def test_a_form_version_is_compiled_once():
