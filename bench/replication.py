@@ -31,7 +31,7 @@ from typing import Any
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-# The repository first, so that tests/schemas/ (test modules) cannot shadow the schemas package.
+# The repository first, so the packages under test are found before any test folder.
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "interop")]
 
 from pouch import NodeDriver, PouchReplica  # noqa: E402
