@@ -35,30 +35,38 @@ from .users import User
 CHECKPOINT_SCOPE = "_checkpoints"
 
 
-def encode_seq(vector: dict[str, Any]) -> str:
+def encode_seq(vector: dict[str, Any], epochs: dict[str, str] | None = None) -> str:
+    """``<progress hint>-<base64url JSON {scope: [epoch, seq]}>``."""
     hint = 0
     for seq in vector.values():
         head = str(seq).split("-", 1)[0]
         hint += int(head) if head.isdigit() else 0
-    blob = base64.urlsafe_b64encode(orjson.dumps(vector, option=orjson.OPT_SORT_KEYS)).rstrip(b"=")
+    body = {s: [(epochs or {}).get(s, ""), seq] for s, seq in vector.items()}
+    blob = base64.urlsafe_b64encode(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).rstrip(b"=")
     return f"{hint}-{blob.decode()}"
 
 
-def decode_seq(value: Any) -> dict[str, Any]:
+def decode_seq(value: Any) -> dict[str, tuple[str, Any]]:
+    """``{scope: (epoch, seq)}`` from a composite sequence; 400 if it is not one."""
     if value in (None, "", 0, "0"):
         return {}
-    if not isinstance(value, str) or "-" not in value:
-        raise BadRequest("Invalid since sequence for this replica; start again from 0")
+    bad = BadRequest("Invalid since sequence for this replica; start again from 0")
+    if not isinstance(value, str) or "-" not in value or len(value) > 100_000:
+        raise bad
     blob = value.split("-", 1)[1]
     try:
         vector = orjson.loads(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
     except (ValueError, orjson.JSONDecodeError):
-        raise BadRequest("Invalid since sequence for this replica; start again from 0") from None
-    if not isinstance(vector, dict) or not all(
-        isinstance(k, str) and isinstance(v, int | str) and not isinstance(v, bool) for k, v in vector.items()
-    ):
-        raise BadRequest("Invalid since sequence for this replica; start again from 0")
-    return vector
+        raise bad from None
+    if not isinstance(vector, dict):
+        raise bad
+    out = {}
+    for scope, entry in vector.items():
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
+                and isinstance(entry[1], int | str) and not isinstance(entry[1], bool)):
+            raise bad
+        out[scope] = (entry[0], entry[1])
+    return out
 
 
 def scope_of(docid: str) -> str | None:
@@ -77,6 +85,7 @@ class UserReplica(Database):
         self.members = [s for s in access.readable_scopes(owner) if s == GLOBAL or store.exists(s)]
         store.ensure(GLOBAL)
         self.dbs = {s: store.open(s) for s in self.members}
+        self._epoch_cache: dict[str, str] | None = None
         self.writable = set(access.data_scopes(actor)) if not actor.is_admin else None
         # Workers' filters need document bodies; coordinators' and admins' only for global.
         self._needs_body = owner.role == "worker"
@@ -113,7 +122,7 @@ class UserReplica(Database):
     # -- database -----------------------------------------------------------------------
     def info(self) -> dict:
         vector = {s: db.update_seq() for s, db in self.dbs.items()}
-        info: dict = {"db_name": self.name, "update_seq": encode_seq(vector), "purge_seq": 0,
+        info: dict = {"db_name": self.name, "update_seq": self._encode(vector), "purge_seq": 0,
                       "instance_start_time": "0", "members": list(self.members)}
         if self.owner.role == "worker":
             info.update(doc_count=None, doc_del_count=None)  # counts would reveal hidden documents
@@ -124,22 +133,47 @@ class UserReplica(Database):
         return info
 
     def update_seq(self) -> str:
-        return encode_seq({s: db.update_seq() for s, db in self.dbs.items()})
+        return self._encode({s: db.update_seq() for s, db in self.dbs.items()})
+
+    def _epochs(self) -> dict[str, str]:
+        if self._epoch_cache is None:
+            self._epoch_cache = {s: db.epoch() for s, db in self.dbs.items()}
+        return self._epoch_cache
 
     def _vector(self, value: Any) -> dict[str, Any]:
-        vector = decode_seq(value)
-        return {s: self.dbs[s].parse_since(v) for s, v in vector.items() if s in self.dbs}
+        """``{scope: seq}`` to resume from; an entry of another epoch is translated or dropped.
+
+        Dropping means reading that scope from its beginning: the replica gets
+        documents it may already have (``_revs_diff`` makes that cheap), never
+        fewer than it should.
+        """
+        epochs = self._epochs()
+        vector = {}
+        for scope, (epoch, seq) in decode_seq(value).items():
+            db = self.dbs.get(scope)
+            if db is None:
+                continue
+            if epoch == epochs[scope]:
+                vector[scope] = db.parse_since(seq)
+            else:
+                translated = db.translate_seq(epoch, seq)
+                if translated is not None:
+                    vector[scope] = db.parse_since(translated)
+        return vector
+
+    def _encode(self, vector: dict[str, Any]) -> str:
+        return encode_seq(vector, self._epochs())
 
     def parse_since(self, value: Any) -> str:
         """A client's ``since`` checked and in canonical form (scopes no longer readable dropped)."""
-        return encode_seq(self._vector(value))
+        return self._encode(self._vector(value))
 
     def later_seq(self, a: Any, b: Any) -> Any:
         va, vb = self._vector(a), self._vector(b)
         merged = dict(va)
         for scope, seq in vb.items():
             merged[scope] = self.dbs[scope].later_seq(merged[scope], seq) if scope in merged else seq
-        return encode_seq(merged)
+        return self._encode(merged)
 
     # -- writes ---------------------------------------------------------------------------
     def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
@@ -250,7 +284,7 @@ class UserReplica(Database):
                 vector[scope] = row["seq"]
                 if need_doc and not self._visible(scope, row["id"], row.get("doc")):
                     continue
-                out = {**row, "seq": encode_seq(vector)}
+                out = {**row, "seq": self._encode(vector)}
                 if not include_docs:
                     out.pop("doc", None)
                 yield out
@@ -332,3 +366,9 @@ class UserReplica(Database):
 
     def delete_local(self, docid: str, rev: str | None) -> str:
         return self._local_db().delete_local(self._local_id(docid), rev)
+
+    def local_docs(self) -> Iterator[Doc]:
+        prefix = f"_local/{self.owner.name}/"
+        for doc in self._local_db().local_docs():
+            if doc["_id"].startswith(prefix):
+                yield {**doc, "_id": "_local/" + doc["_id"][len(prefix):]}

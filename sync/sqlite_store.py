@@ -87,6 +87,7 @@ class SQLiteDatabase(Database):
         self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._notifier = _Notifier()
         self.revs_limit = DEFAULT_REVS_LIMIT
+        self._epoch: str | None = None
 
     # -- connections -------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -146,6 +147,13 @@ class SQLiteDatabase(Database):
             "instance_start_time": "0",
             "uuid": meta.get("uuid"),
         }
+
+    def epoch(self) -> str:
+        # The uuid written when the file was created: a recreated scope is a new epoch.
+        if self._epoch is None:
+            with self._conn() as conn:
+                self._epoch = str(self._meta(conn, "uuid", ""))[:12]
+        return self._epoch
 
     def update_seq(self) -> int:
         with self._conn() as conn:
@@ -631,6 +639,19 @@ class SQLiteDatabase(Database):
                 (docid, current + 1, _dumps(clean)),
             )
         return f"0-{current + 1}"
+
+    def local_docs(self) -> Iterator[Doc]:
+        cursor = ""
+        while True:
+            with self._conn() as conn:
+                rows = conn.execute(
+                    "SELECT id, rev, body FROM local WHERE id > ? ORDER BY id LIMIT ?", (cursor, PAGE)
+                ).fetchall()
+            for docid, rev, body in rows:
+                yield {"_id": f"_local/{docid}", "_rev": f"0-{rev}", **_loads(body)}
+            if len(rows) < PAGE:
+                return
+            cursor = rows[-1][0]
 
     def delete_local(self, docid: str, rev: str | None) -> str:
         with self._write() as conn:

@@ -25,6 +25,7 @@ from typing import Any
 
 Seq = Any
 Doc = dict[str, Any]
+EPOCH_DOC = "fieldsync-epoch"
 
 
 class Database(ABC):
@@ -48,6 +49,55 @@ class Database(ABC):
     def later_seq(self, a: Seq, b: Seq) -> Seq:
         """The later of two sequences this database returned (for ``last_seq``)."""
         return b if self.parse_since(b) >= self.parse_since(a) else a
+
+    def epoch(self) -> str:
+        """A stable id of this database's sequence space.
+
+        Composite sequences record it next to each scope's sequence: a scope
+        deleted and recreated, or moved to another backend, starts a new
+        epoch, and an old sequence is then translated (``translate_seq``) or
+        read from the beginning, never trusted blindly. Kept in a ``_local``
+        document so that every backend has it; backends may override.
+        """
+        cached = getattr(self, "_epoch", None)
+        if cached:
+            return cached
+        import uuid
+
+        from .errors import Conflict, NotFound
+
+        try:
+            value = self.get_local(EPOCH_DOC)["epoch"]
+        except NotFound:
+            try:
+                self.put_local(EPOCH_DOC, {"epoch": uuid.uuid4().hex[:12]})
+            except Conflict:
+                pass
+            value = self.get_local(EPOCH_DOC)["epoch"]
+        self._epoch = value
+        return value
+
+    def translate_seq(self, epoch: str, seq: Seq) -> Seq | None:
+        """A sequence of an earlier epoch (before a migration) in this database's terms.
+
+        ``fieldsync migrate`` leaves ``_local/fieldsync-seqmap-<epoch>`` with
+        ``pairs`` of (old sequence, this database's sequence once everything up
+        to the old one was copied). None: unknown epoch, read from the start.
+        """
+        from .errors import NotFound
+
+        try:
+            pairs = self.get_local(f"fieldsync-seqmap-{epoch}")["pairs"]
+        except (NotFound, KeyError):
+            return None
+        best = None
+        for old, new in pairs:
+            try:
+                if int(str(old).split("-", 1)[0]) <= int(str(seq).split("-", 1)[0]):
+                    best = new
+            except ValueError:
+                return None
+        return best
 
     # -- documents ---------------------------------------------------------
     @abstractmethod
@@ -181,6 +231,10 @@ class Database(ABC):
     @abstractmethod
     def delete_local(self, docid: str, rev: str | None) -> str:
         """Delete a ``_local/`` document."""
+
+    @abstractmethod
+    def local_docs(self) -> Iterator[Doc]:
+        """Every ``_local/`` document (ids with the prefix), for backups and migration."""
 
 
 def bulk_get_result(docid: str, found: list[dict]) -> dict:

@@ -8,6 +8,8 @@ non-zero exit.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import sys
 
 import click
@@ -15,7 +17,7 @@ import click
 from schemas import FormDefinitionError
 from sync.errors import CouchError
 
-from . import areas, forms, operations, quarantine, running, users
+from . import areas, forms, migrating, operations, quarantine, running, users
 
 
 class FieldsyncGroup(click.Group):
@@ -32,7 +34,16 @@ class FieldsyncGroup(click.Group):
             for problem in exc.problems:
                 click.echo(f"  {problem['path']}: {problem['message']}", err=True)
             sys.exit(1)
-        except (OSError, ValueError) as exc:
+        except sqlite3.Error as exc:
+            data_dir = os.environ.get("FIELDSYNC_DATA_DIR", "data")
+            click.echo(f"Error: the SQLite store in {data_dir} failed: {exc}", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            # "[Errno 2] No such file or directory: 'x'" reads better as "x: No such file or directory".
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(1)
+        except ValueError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
 
@@ -43,7 +54,7 @@ def main() -> None:
     """fieldsync: an offline-first field data sync server (CouchDB replication protocol)."""
 
 
-for module in (running, forms, areas, users, quarantine, operations):
+for module in (running, forms, areas, users, quarantine, operations, migrating):
     for command in module.COMMANDS:
         main.add_command(command)
 

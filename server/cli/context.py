@@ -20,9 +20,12 @@ def settings_for(data: str | None) -> Settings:
     if data:
         os.environ["FIELDSYNC_DATA_DIR"] = data
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    if settings.store == "sqlite" and settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise click.ClickException(f"data directory {settings.data_dir} is not a directory")
+    return settings
 
 
 def services_for(data: str | None) -> Services:

@@ -26,7 +26,9 @@ def serve(host: str, port: int, data: str | None, workers: int, threads: int, qu
     from .. import create_app
     from ..serving import serve as run
 
-    create_app()  # fail here, in one line, rather than in every worker
+    # Fail here, in one line, rather than in every worker; then close the store,
+    # as SQLite connections must not cross the fork into gunicorn's workers.
+    create_app().extensions["fieldsync"].store.close()
     run(create_app, host, port, workers, threads, quiet)
 
 
@@ -71,6 +73,7 @@ def demo(data: str | None, then_serve: bool, host: str, port: int) -> None:
 
         if not os.environ.get("FIELDSYNC_SECRET_KEY"):
             os.environ["FIELDSYNC_SECRET_KEY"] = svc.settings.resolved_secret()
+        svc.store.close()  # SQLite connections must not cross the fork into the workers
         run(create_app, host, port, 2, 16, quiet=True)
 
 

@@ -1,0 +1,105 @@
+"""``fieldsync migrate``: every scope copied with all revisions, resumably, verified.
+
+The copy is interrupted half way and resumed; then both sides are compared
+revision by revision, and a worker's replica resumes from its old sequence
+without reading everything again.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from click.testing import CliRunner
+
+from server.cli import main
+from server.config import Settings
+from server.services import Services
+from sync.demo import household_visit, seed_demo, submission
+from sync.docs import check_doc
+from sync.migrate import copy_scope, migrate, verify_scope
+from sync.replica import UserReplica
+from sync.sqlite_store import SQLiteStore
+
+
+@pytest.fixture
+def source(tmp_path):
+    svc = Services.build(Settings(data_dir=tmp_path / "src", admin=("admin", "secret-pass")))
+    seed_demo(svc.store, svc.areas, svc.forms, svc.users, per_soum=30)
+    db = svc.store.open("uvs-tes")
+    # A conflict, a deletion and an attachment, so the copy has more than plain documents.
+    doc = check_doc(submission("uvs-tes:sub:01JCONFLICT0000000000000001", "household_visit", "bolormaa",
+                               household_visit(random.Random(1)), "2026-10-01T10:00:00Z"), new_edits=True)
+    rev = db.bulk_docs([doc])[0]["rev"]
+    for i, remark in enumerate(["Тэмдэглэл А", "Тэмдэглэл Б"]):
+        branch = dict(doc, _rev=f"2-{i}abc", _revisions={"start": 2, "ids": [f"{i}abc", rev.split("-")[1]]})
+        branch["data"] = dict(doc["data"], remarks=remark)
+        db.bulk_docs([check_doc(branch, new_edits=False)], new_edits=False)
+    photo = check_doc({"_id": "uvs-tes:fam:01JFAMILY000000000000000001", "name": "Батбаярын гэр бүл",
+                       "_attachments": {"ger.jpg": {"content_type": "image/jpeg", "data": b"\xff\xd8" * 5000}}},
+                      new_edits=True)
+    fam_rev = db.bulk_docs([photo])[0]["rev"]
+    db.bulk_docs([check_doc({"_id": photo["_id"], "_rev": fam_rev, "_deleted": True}, new_edits=True)])
+    db.put_local("device-checkpoint", {"last_seq": 7})
+    return svc
+
+
+def test_an_interrupted_migration_resumes_and_both_sides_match(source, tmp_path):
+    target = SQLiteStore(tmp_path / "dst")
+    src = source.store.open("uvs-tes")
+    first = copy_scope(src, target.ensure("uvs-tes"), stop_after=1, batch=10)
+    assert 0 < first.copied_docs < src.info()["doc_count"]
+
+    reports = migrate(source.store, target)
+    by_scope = {r.scope: r for r in reports}
+    assert by_scope["uvs-tes"].resumed_from != 0, "the rerun starts where the interrupted one stopped"
+    assert all(not r.problems for r in reports), [r.problems for r in reports]
+    assert sorted(target.names()) == sorted(source.store.names())
+
+    dst = target.open("uvs-tes")
+    for row in src.changes(0, style="all_docs"):
+        revs = [c["rev"] for c in row["changes"]]
+        ours = src.open_revs(row["id"], revs, revisions=True, attachments=True)
+        theirs = dst.open_revs(row["id"], revs, revisions=True, attachments=True)
+        assert ours == theirs, row["id"]
+    conflicted = dst.get("uvs-tes:sub:01JCONFLICT0000000000000001", conflicts=True)
+    assert conflicted["_conflicts"], "the losing branch travels too"
+    assert dst.get_local("device-checkpoint")["last_seq"] == 7
+    assert verify_scope(src, dst) == []
+
+
+def test_running_it_again_after_it_finished_copies_nothing_new(source, tmp_path):
+    target = SQLiteStore(tmp_path / "dst")
+    migrate(source.store, target)
+    seq = target.open("uvs-tes").update_seq()
+    again = migrate(source.store, target)
+    assert target.open("uvs-tes").update_seq() == seq
+    assert all(r.copied_docs == 0 and not r.problems for r in again)
+
+
+def test_a_workers_replica_resumes_after_the_move_without_a_full_resync(source, tmp_path):
+    worker = source.users.get("bolormaa")
+    before = UserReplica(source.store, worker, worker, source.access, source.gate)
+    seen = list(before.changes(0))
+    checkpoint = seen[-1]["seq"]
+
+    target_dir = tmp_path / "dst"
+    moved = Services.build(Settings(data_dir=target_dir, admin=("admin", "secret-pass")))
+    migrate(source.store, moved.store)
+    moved.store.open("uvs-tes").bulk_docs([check_doc(
+        submission("uvs-tes:sub:01JAFTERMOVE00000000000001", "household_visit", "bolormaa",
+                   household_visit(random.Random(2)), "2026-10-02T10:00:00Z"), new_edits=True)])
+
+    after = UserReplica(moved.store, worker, worker, moved.access, moved.gate)
+    resumed = [row["id"] for row in after.changes(checkpoint)]
+    assert "uvs-tes:sub:01JAFTERMOVE00000000000001" in resumed
+    assert len(resumed) < len(seen) / 2, f"resumed with {len(resumed)} of {len(seen)} rows"
+
+
+def test_the_command_line_reports_each_scope_verified(source, tmp_path):
+    result = CliRunner().invoke(main, ["migrate", "--from", f"sqlite:{source.settings.data_dir}",
+                                       "--to", f"sqlite:{tmp_path / 'dst'}", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "uvs-tes" in result.output and "verified" in result.output
+    bad = CliRunner().invoke(main, ["migrate", "--from", "postgres:x", "--to", f"sqlite:{tmp_path}"])
+    assert bad.exit_code == 1 and "must be sqlite or couchdb" in bad.output
