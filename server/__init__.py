@@ -41,4 +41,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         return resp
 
     compression.register(app)
+    if settings.trusted_proxies:
+        # Login throttling counts per client address: behind a proxy, take it from X-Forwarded-For.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=1, x_host=1)
     return app

@@ -23,6 +23,7 @@ class Settings:
     max_feed_seconds: float = 3600.0
     default_changes_timeout_ms: int = 60_000
     session_seconds: int = 3600
+    trusted_proxies: int = 0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -43,6 +44,7 @@ class Settings:
             max_body_bytes=int(env.get("FIELDSYNC_MAX_BODY_BYTES", 64 * 1024 * 1024)),
             max_feed_seconds=float(env.get("FIELDSYNC_MAX_FEED_SECONDS", 3600)),
             session_seconds=int(env.get("FIELDSYNC_SESSION_SECONDS", 3600)),
+            trusted_proxies=int(env.get("FIELDSYNC_TRUSTED_PROXIES", 0)),
         )
 
     def resolved_secret(self) -> str:
