@@ -77,7 +77,7 @@ class WriteGate:
                 if new_edits:
                     results.append(next(stored_iter))
                 continue
-            entry = self._refuse(user, scope, db, doc, reasons, new_edits)
+            entry = self._refuse(user, scope, db, doc, reasons, new_edits, existing.get(doc["_id"]))
             result = {"id": doc["_id"], "error": "forbidden", "reason": reason_text(doc, reasons)}
             if doc.get("_rev") and not new_edits:
                 result["rev"] = doc["_rev"]
@@ -117,12 +117,24 @@ class WriteGate:
         return out
 
     def _refuse(self, user: User, scope: str, db: Database, doc: dict, reasons: list[dict],
-                new_edits: bool) -> str:
+                new_edits: bool, existing: dict | None = None) -> str:
         eid = self.quarantine.hold(doc=doc, scope=scope, user=user.name, reasons=reasons,
                                    new_edits=new_edits)
-        fid = ids.feedback_id(doc["_id"])
-        if fid is not None and fid.split(":", 1)[0] == scope:
-            def apply(current: dict) -> dict:
+        # Feedback only about the sender's own field documents: a feedback id is
+        # <area>:feedback:<key>, and a review shares its submission's key, so
+        # feedback about a refused review, feedback document or someone else's
+        # submission would overwrite the feedback of another document or user.
+        parsed = ids.parse_doc_id(doc["_id"])
+        owner = (existing or {}).get("author")
+        if (parsed is not None and parsed.scope == scope and parsed.kind in ids.FIELD_KINDS
+                and owner in (None, user.name)):
+            fid = ids.feedback_id(doc["_id"])
+
+            def apply(current: dict) -> dict | None:
+                if current.get("author") not in (None, user.name):
+                    return None  # another user's feedback stays theirs
+                if current.get("quarantine") == eid:
+                    return None  # the same revision sent again: the device was told already
                 return {**current, "type": "feedback", "about": doc["_id"], "rev": doc.get("_rev"),
                         "author": user.name, "status": "refused", "reasons": reasons,
                         "quarantine": eid, "updated_at": now_iso()}

@@ -49,7 +49,7 @@ def release(store: Store, forms: FormRegistry, quarantine: Quarantine, eid: str,
     db = store.open(scope)
     new_edits = bool(entry.get("new_edits", True))
     if new_edits:
-        fixed.pop("_rev", None)
+        # An edit keeps the revision it was based on, so it lands on top of it.
         fixed.pop("_revisions", None)
         rev = records.write(db, fixed)
     else:

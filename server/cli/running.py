@@ -18,7 +18,10 @@ from .context import data_option, read_password, services_for, settings_for
 @click.option("--quiet", is_flag=True, help="No access log.")
 def serve(host: str, port: int, data: str | None, workers: int, threads: int, quiet: bool) -> None:
     """Serve the replication protocol and API with gunicorn."""
+    from ..serving import check_can_listen
+
     settings = settings_for(data)
+    check_can_listen(host, port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not os.environ.get("FIELDSYNC_SECRET_KEY"):
         # All workers of this server must sign sessions alike.
@@ -58,6 +61,10 @@ def demo(data: str | None, then_serve: bool, host: str, port: int) -> None:
     from sync.demo import DEMO_PASSWORD, seed_demo
 
     svc = services_for(data)
+    if then_serve:
+        from ..serving import check_can_listen
+
+        check_can_listen(host, port)
     summary = seed_demo(svc.store, svc.areas, svc.forms, svc.users)
     base = f"http://{host}:{port}"
     click.echo(f"Demo data in {svc.settings.data_dir}: {summary.text}")

@@ -7,7 +7,7 @@ replica at ``/sync/<user>``. The handlers below never know which.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from flask import Blueprint, Response, request
 from werkzeug.routing import PathConverter
@@ -29,6 +29,7 @@ from ..jsonio import (
     query_json,
     query_str_json,
     read_json,
+    stream_array,
 )
 from ..paths import raw_segments
 from ..services import services
@@ -245,20 +246,7 @@ def bulk_get(db: Database) -> Response:
     results = db.bulk_get(wanted, revisions=query_bool("revs"),
                           attachments=query_bool("attachments"), latest=query_bool("latest"))
 
-    def generate() -> Iterator[bytes]:
-        yield b'{"results":['
-        buf = bytearray()
-        for i, result in enumerate(results):
-            if i:
-                buf += b",\n"
-            buf += dumps(result)
-            if len(buf) > 65536:
-                yield bytes(buf)
-                buf.clear()
-        buf += b"]}\n"
-        yield bytes(buf)
-
-    return Response(generate(), mimetype="application/json")
+    return Response(stream_array(b'{"results":[', results, b"]}\n"), mimetype="application/json")
 
 
 def all_docs(db: Database) -> Response:
@@ -285,23 +273,10 @@ def all_docs(db: Database) -> Response:
     total = db.info()["doc_count"]
     update_seq = query_bool("update_seq")
 
-    def generate() -> Iterator[bytes]:
-        head = b'{"total_rows":' + dumps(total) + b',"offset":' + dumps(skip if keys is None else 0)
-        if update_seq:
-            head += b',"update_seq":' + dumps(db.update_seq())
-        yield head + b',"rows":[\n'
-        buf = bytearray()
-        for i, row in enumerate(rows):
-            if i:
-                buf += b",\n"
-            buf += dumps(row)
-            if len(buf) > 65536:
-                yield bytes(buf)
-                buf.clear()
-        buf += b"\n]}\n"
-        yield bytes(buf)
-
-    return Response(generate(), mimetype="application/json")
+    head = b'{"total_rows":' + dumps(total) + b',"offset":' + dumps(skip if keys is None else 0)
+    if update_seq:
+        head += b',"update_seq":' + dumps(db.update_seq())
+    return Response(stream_array(head + b',"rows":[\n', rows, b"\n]}\n"), mimetype="application/json")
 
 
 def revs_limit(db: Database) -> Response:
