@@ -19,8 +19,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.config["SECRET_KEY"] = settings.resolved_secret()
     services = Services.build(settings)
+    services.store.ensure("global")  # every replica reads it, from the first request on
     services.bootstrap_admin()
     app.extensions["fieldsync"] = services
 

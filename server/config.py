@@ -7,7 +7,6 @@ variables before the app is built, so there is one path for configuration.
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,14 +40,21 @@ class Settings:
             couchdb_url=env.get("FIELDSYNC_COUCHDB_URL"),
             secret_key=env.get("FIELDSYNC_SECRET_KEY") or "",
             admin=admin,
-            max_body_bytes=int(env.get("FIELDSYNC_MAX_BODY_BYTES", 64 * 1024 * 1024)),
-            max_feed_seconds=float(env.get("FIELDSYNC_MAX_FEED_SECONDS", 3600)),
-            session_seconds=int(env.get("FIELDSYNC_SESSION_SECONDS", 3600)),
-            trusted_proxies=int(env.get("FIELDSYNC_TRUSTED_PROXIES", 0)),
+            max_body_bytes=_number(env, "FIELDSYNC_MAX_BODY_BYTES", 64 * 1024 * 1024, int),
+            max_feed_seconds=_number(env, "FIELDSYNC_MAX_FEED_SECONDS", 3600, float),
+            session_seconds=_number(env, "FIELDSYNC_SESSION_SECONDS", 3600, int),
+            trusted_proxies=_number(env, "FIELDSYNC_TRUSTED_PROXIES", 0, int),
         )
 
-    def resolved_secret(self) -> str:
-        """The signing key; a random one only suits a single process (tests, demo)."""
-        if not self.secret_key:
-            self.secret_key = secrets.token_hex(32)
-        return self.secret_key
+
+def _number(env: dict[str, str], name: str, default: float, kind: type) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return kind(default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} cannot be negative")
+    return value

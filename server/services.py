@@ -7,13 +7,14 @@ so several app servers can run side by side on one store.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 
 from flask import current_app
 
 from sync.access import Access
 from sync.areas import AreaRegistry
-from sync.errors import Conflict
+from sync.errors import Conflict, NotFound
 from sync.forms import FormRegistry
 from sync.gate import WriteGate
 from sync.quarantine import Quarantine
@@ -57,7 +58,8 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, store: Store | None = None) -> Services:
         store = store or make_store(settings)
-        secret = settings.resolved_secret()
+        secret = settings.secret_key or stored_secret(store)
+        settings.secret_key = secret
         users = UserDirectory(store, secret)
         areas = AreaRegistry(store)
         forms = FormRegistry(store)
@@ -81,6 +83,25 @@ class Services:
             log.info("created admin %s from FIELDSYNC_ADMIN", name)
         except Conflict:
             pass  # another worker process made it a moment ago
+
+
+def stored_secret(store: Store) -> str:
+    """The signing key kept in the store when ``FIELDSYNC_SECRET_KEY`` is not set.
+
+    Every worker process and app server on the same store then signs sessions
+    alike without further set-up; setting the variable keeps the key out of
+    the database.
+    """
+    db = store.ensure("_server")
+    for _ in range(3):
+        try:
+            return db.get_local("secret")["key"]
+        except NotFound:
+            try:
+                db.put_local("secret", {"key": secrets.token_hex(32)})
+            except Conflict:
+                pass
+    return db.get_local("secret")["key"]
 
 
 def services() -> Services:

@@ -86,7 +86,8 @@ class Access:
             return None if user.role == "coordinator" else "Only coordinators review submissions."
         if parsed.kind == ids.SUBMISSION:
             if existing is not None and existing.get("author") not in (None, user.name):
-                return f"Submission {docid!r} belongs to {existing.get('author')!r}; you cannot change it."
+                # Not naming the owner: the submission may be a case this user may not see.
+                return f"Submission {docid!r} belongs to another user; you cannot change it."
             if not doc.get("_deleted") and doc.get("author") != user.name:
                 return f"A submission's author must be you ({user.name!r}), not {doc.get('author')!r}."
             return None

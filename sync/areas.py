@@ -138,25 +138,39 @@ class AreaRegistry:
                 "level": (row.get("level") or "").strip() or None,
                 "holds_data": flag in ("1", "true", "yes"),
             })
-        known = set(self.tree().areas) | {r["code"] for r in rows}
+        tree = self.tree()
+        seen: set[str] = set()
         for r in rows:
-            if r["parent"] and r["parent"] not in known:
-                raise BadRequest(f"area {r['code']!r}: parent {r['parent']!r} is not in the file or the store")
+            if r["code"] == GLOBAL:
+                raise BadRequest(f"area code {GLOBAL!r} is reserved")
+            if r["code"] in seen:
+                raise BadRequest(f"area {r['code']!r} appears twice in the file")
+            seen.add(r["code"])
             if not r["name_en"]:
                 raise BadRequest(f"area {r['code']!r} needs name_en")
             if r["level"] is not None and r["level"] not in LEVELS:
                 raise BadRequest(f"area {r['code']!r}: level must be one of {', '.join(LEVELS)}")
-        done: set[str] = set(self.tree().areas)
-        pending = list(rows)
-        while pending:
-            progressed = False
-            for r in list(pending):
-                if r["parent"] is None or r["parent"] in done:
-                    code = r.pop("code")
-                    self.add(code, replace=True, **r)
-                    done.add(code)
-                    pending.remove(r)
-                    progressed = True
-            if not progressed:
-                raise BadRequest("the CSV's parent links form a cycle")
+        # The tree as it will be once the file is in: the file's parent links replace the store's.
+        parents = {code: a.parent for code, a in tree.areas.items()}
+        parents.update({r["code"]: r["parent"] for r in rows})
+        for r in rows:
+            if r["parent"] and r["parent"] not in parents:
+                raise BadRequest(f"area {r['code']!r}: parent {r['parent']!r} is not in the file or the store")
+            chain, code = {r["code"]}, r["parent"]
+            while code is not None:
+                if code in chain:
+                    raise BadRequest(f"area {r['code']!r}: its parent links form a cycle")
+                chain.add(code)
+                code = parents.get(code)
+        # Shallowest first in the tree to be: every add() then finds its parent, and the
+        # links above it are already the final ones, so nothing can fail from here on.
+        def depth(code: str | None) -> int:
+            n = 0
+            while code is not None:
+                code, n = parents.get(code), n + 1
+            return n
+
+        for r in sorted(rows, key=lambda r: depth(r["code"])):
+            code = r.pop("code")
+            self.add(code, replace=True, **r)
         return len(rows)

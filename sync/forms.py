@@ -36,6 +36,8 @@ class FormRegistry:
         self.store = store
         self._sensitive: tuple[object, frozenset[str]] | None = None
         self._snapshot: tuple[object, dict[str, dict]] | None = None
+        # Compiled validators by (form document id, _rev): a revision's content never changes.
+        self._validators: dict[tuple[str, str], object] = {}
 
     def sensitive_forms(self) -> frozenset[str]:
         """Names of forms any version of which is sensitive (reused while ``global`` is unchanged)."""
@@ -121,7 +123,17 @@ class FormRegistry:
             return cached[1]
         docs = {d["_id"]: d for d in self.all()}
         self._snapshot = (seq, docs)
+        self._validators = {}  # forget revisions that are gone (edited drafts, retirements)
         return docs
+
+    def _validator(self, form: dict):
+        key = (form["_id"], form["_rev"])
+        validator = self._validators.get(key)
+        if validator is None:
+            # With its _rev the compiled validator is found without hashing the definition.
+            validator = compile_form({**definition_of(form), "_rev": form["_rev"]})
+            self._validators[key] = validator
+        return validator
 
     # -- the check every submission passes ----------------------------------------
     def check_submission(self, doc: dict, *, lang: str = "en",
@@ -148,8 +160,7 @@ class FormRegistry:
                          "message": f"Form {name!r} version {version} was retired on "
                                     f"{form.get('retired_at', '')[:10]}; update the form on the device."}]
         try:
-            # With its _rev the compiled validator is found without hashing the definition.
-            validator = compile_form({**definition_of(form), "_rev": form["_rev"]})
+            validator = self._validator(form)
         except FormDefinitionError as exc:  # a stored form that no longer compiles is our bug
             return [{"field": "form", "message": f"Form {name!r} v{version} cannot be used: {exc}"}]
         return validator.validate(doc.get("data"), doc.get("_attachments"), lang=lang)

@@ -32,14 +32,32 @@ def is_submission(doc: dict) -> bool:
     return parsed is not None and parsed.kind == ids.SUBMISSION
 
 
-def reason_text(doc: dict, reasons: list[dict]) -> str:
-    """One line a person can act on: what is wrong, field by field."""
+def reason_text(doc: dict, reasons: list[dict], *, about_form: bool = True) -> str:
+    """One line a person can act on: what is wrong, field by field.
+
+    ``about_form=False`` for access denials, which are not about the form's answers.
+    """
     parts = [f"{r['field']}: {r['message']}" if r.get("field") else r["message"] for r in reasons]
     head = ""
-    if is_submission(doc) and doc.get("form"):
+    if about_form and is_submission(doc) and doc.get("form"):
         head = f"Form {doc.get('form')} v{doc.get('form_version')}: "
     text = head + "; ".join(parts)
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
+
+
+class _BatchAccess(Access):
+    """The gate's ``Access`` for one batch: a user's data scopes are looked up once,
+    not once per document (the area tree is the same for the whole batch)."""
+
+    def __init__(self, access: Access):
+        self.__dict__.update(access.__dict__)
+        self._scopes: dict[User, list[str]] = {}
+
+    def data_scopes(self, user: User) -> list[str]:
+        found = self._scopes.get(user)
+        if found is None:
+            found = self._scopes[user] = super().data_scopes(user)
+        return found
 
 
 class WriteGate:
@@ -53,12 +71,15 @@ class WriteGate:
         scope = db.name
         existing = self._existing(db, docs) if not user.is_admin else {}
         verdicts: list[list[dict] | None] = []
+        denied: set[int] = set()
         forms = self.forms.snapshot() if any(is_submission(d) for d in docs) else {}
-        for doc in docs:
+        access = _BatchAccess(self.access) if self.access and not user.is_admin else self.access
+        for i, doc in enumerate(docs):
             reasons = None
-            denial = self.access.write_denial(user, scope, doc, existing.get(doc["_id"])) if self.access else None
+            denial = access.write_denial(user, scope, doc, existing.get(doc["_id"])) if access else None
             if denial:
                 reasons = [{"field": "", "message": denial}]
+                denied.add(i)
             elif is_submission(doc) and not doc.get("_deleted"):
                 if doc.get("type") != "submission":
                     reasons = [{"field": "type", "message": "A submission's type must be \"submission\"."}]
@@ -72,13 +93,14 @@ class WriteGate:
         results: list[dict] = []
         stored_iter = iter(stored)
         refused_results = []
-        for doc, reasons in zip(docs, verdicts, strict=True):
+        for i, (doc, reasons) in enumerate(zip(docs, verdicts, strict=True)):
             if reasons is None:
                 if new_edits:
                     results.append(next(stored_iter))
                 continue
             entry = self._refuse(user, scope, db, doc, reasons, new_edits, existing.get(doc["_id"]))
-            result = {"id": doc["_id"], "error": "forbidden", "reason": reason_text(doc, reasons)}
+            result = {"id": doc["_id"], "error": "forbidden",
+                      "reason": reason_text(doc, reasons, about_form=i not in denied)}
             if doc.get("_rev") and not new_edits:
                 result["rev"] = doc["_rev"]
             result["quarantine"] = entry
@@ -148,6 +170,8 @@ class WriteGate:
                         new_edits: bool) -> None:
         """A submission accepted after a refusal: tell the device the matter is settled."""
         failed = {r["id"] for r in stored if "error" in r}
+        # With new_edits the revision accepted is the one the store made, not the parent sent.
+        made = {r["id"]: r["rev"] for r in stored if "rev" in r and "error" not in r} if new_edits else {}
         fids = {}
         for doc in accepted:
             fid = ids.feedback_id(doc["_id"])
@@ -159,7 +183,8 @@ class WriteGate:
             current = row.get("doc")
             if current and current.get("status") == "refused":
                 def apply(cur: dict, doc=fids[row["id"]]) -> dict:
-                    return {**cur, "status": "accepted", "rev": doc.get("_rev"), "updated_at": now_iso()}
+                    return {**cur, "status": "accepted", "rev": made.get(doc["_id"], doc.get("_rev")),
+                            "updated_at": now_iso()}
                 try:
                     records.upsert(db, row["id"], apply)
                 except Exception:

@@ -92,7 +92,17 @@ class UserReplica(Database):
 
     # -- visibility -------------------------------------------------------------------
     def _visible(self, scope: str, docid: str, doc: dict | None) -> bool:
-        return self.access.visible(self.owner, scope, doc, docid)
+        if not self.access.visible(self.owner, scope, doc, docid):
+            return False
+        if self.owner.role == "worker" and scope != GLOBAL:
+            # A review is as sensitive as the submission it reviews, whatever fields
+            # the reviewer put in it: the worker sees it only with that submission.
+            parsed = ids.parse_doc_id(docid)
+            if parsed is not None and parsed.kind == ids.REVIEW:
+                sub_id = f"{parsed.scope}:{ids.SUBMISSION}:{parsed.key}"
+                sub = self._winner(scope, sub_id)
+                return sub is not None and self.access.visible(self.owner, scope, sub, sub_id)
+        return True
 
     def _needs_doc(self, scope: str) -> bool:
         return not self.owner.is_admin and (scope == GLOBAL or self._needs_body)
@@ -188,8 +198,8 @@ class UserReplica(Database):
         for scope, idxs in groups.items():
             batch = [docs[i] for i in idxs]
             if scope is None:
-                results = self.gate.refuse(self.actor, batch, new_edits=new_edits,
-                                           reason=self._no_scope_reason(batch))
+                results = [r for doc in batch for r in self.gate.refuse(
+                    self.actor, [doc], new_edits=new_edits, reason=self._no_scope_reason(doc["_id"]))]
             else:
                 results = self.gate.write(self.actor, self.dbs[scope], batch, new_edits=new_edits)
             if new_edits:
@@ -198,9 +208,10 @@ class UserReplica(Database):
                 errors.extend(results)
         return [answers[i] for i in range(len(docs))] if new_edits else errors
 
-    def _no_scope_reason(self, batch: list[dict]) -> str:
-        docid = batch[0]["_id"]
+    def _no_scope_reason(self, docid: str) -> str:
         scope = scope_of(docid)
+        if docid.startswith("_design/"):
+            return "Only admins write design documents, into a scope at /db/<scope>."
         if scope is None:
             return (f"Document id {docid!r} must look like <area>:<kind>:<id>; this replica "
                     f"writes to {', '.join(s for s in self.members if s != GLOBAL) or 'no area'}.")
@@ -267,9 +278,10 @@ class UserReplica(Database):
     def changes(self, since: Any = 0, *, limit: int | None = None, style: str = "main_only",
                 include_docs: bool = False, conflicts: bool = False, attachments: bool = False,
                 doc_ids: Iterable[str] | None = None, descending: bool = False) -> Iterator[dict]:
-        vector = self._vector(since)
+        vector = self._resume_vector(since)
         wanted = set(doc_ids) if doc_ids is not None else None
         sent = 0
+        last_sent = since
         for scope in self.members:
             db = self.dbs[scope]
             scoped_ids = None
@@ -280,20 +292,31 @@ class UserReplica(Database):
             need_doc = self._needs_doc(scope)
             rows = db.changes(vector.get(scope, 0), style=style, include_docs=include_docs or need_doc,
                               conflicts=conflicts, attachments=attachments, doc_ids=scoped_ids)
+            filtered = need_doc or not self.owner.is_admin
             for row in rows:
                 vector[scope] = row["seq"]
-                if need_doc and not self._visible(scope, row["id"], row.get("doc")):
+                if filtered and not self._visible(scope, row["id"], row.get("doc")):
                     continue
                 out = {**row, "seq": self._encode(vector)}
                 if not include_docs:
                     out.pop("doc", None)
+                last_sent = out["seq"]
                 yield out
                 sent += 1
                 if limit is not None and sent >= limit:
                     return
+        # Every row after the last one sent was hidden: resuming from that seq may
+        # start after them (a continuous feed would otherwise rescan them forever).
+        self._scanned = (last_sent, dict(vector)) if doc_ids is None else None
+
+    def _resume_vector(self, since: Any) -> dict[str, Any]:
+        scanned = getattr(self, "_scanned", None)
+        if scanned is not None and scanned[0] == since:
+            return dict(scanned[1])
+        return self._vector(since)
 
     def wait_for_change(self, since: Any, timeout: float) -> bool:
-        vector = self._vector(since)
+        vector = self._resume_vector(since)
         deadline = time.monotonic() + timeout
         while True:
             for scope, db in self.dbs.items():
@@ -342,8 +365,9 @@ class UserReplica(Database):
 
     def _filtered_rows(self, scope: str, rows: Iterator[dict], need_doc: bool,
                        include_docs: bool) -> Iterator[dict]:
+        filtered = need_doc or not self.owner.is_admin
         for row in rows:
-            if need_doc and not self._visible(scope, row["id"], row.get("doc")):
+            if filtered and not self._visible(scope, row["id"], row.get("doc")):
                 continue
             if not include_docs:
                 row.pop("doc", None)

@@ -14,6 +14,7 @@ the shape every command shares:
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from importlib.metadata import version
@@ -99,17 +100,18 @@ def test_version_is_the_installed_package_version() -> None:
     assert result.stdout == f"fieldsync, version {version('fieldsync')}\n"
 
 
-def all_command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[str]:
-    paths = []
+def all_commands(group: click.Group = main, prefix: str = "") -> dict[str, click.Command]:
+    """Every command and group by its path: {"form publish": <Command publish>, ...}."""
+    found: dict[str, click.Command] = {}
     for name, command in group.commands.items():
-        paths.append(" ".join((*prefix, name)))
+        found[prefix + name] = command
         if isinstance(command, click.Group):
-            paths.extend(all_command_paths(command, (*prefix, name)))
-    return paths
+            found.update(all_commands(command, f"{prefix}{name} "))
+    return found
 
 
 def test_the_list_of_commands_here_is_complete() -> None:
-    assert sorted(all_command_paths(main)) == sorted(COMMANDS)
+    assert sorted(all_commands()) == sorted(COMMANDS)
 
 
 @pytest.mark.parametrize("path", COMMANDS)
@@ -121,6 +123,12 @@ def test_every_command_has_help(path: str) -> None:
     assert summary, f"`fieldsync {path}` has no description"
     if "--data" in result.stdout:
         assert "overrides FIELDSYNC_DATA_DIR" in " ".join(result.stdout.split())
+
+
+def test_every_option_is_explained() -> None:
+    unexplained = [f"fieldsync {path} {param.opts[0]}" for path, command in all_commands().items()
+                   for param in command.params if isinstance(param, click.Option) and not param.help]
+    assert unexplained == []
 
 
 def test_serve_help_shows_the_documented_defaults() -> None:
@@ -255,3 +263,26 @@ def test_fieldsync_admin_creates_the_first_admin_when_the_server_starts(tmp_path
     listed = run("user", "list", "--data", str(data))
     assert listed.exit_code == 0
     assert listed.stdout.split() == ["nomin", "admin", "active"]
+
+
+# -- docs/cli.md stays true ----------------------------------------------------------------
+
+CLI_DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+
+
+def test_docs_cover_every_command() -> None:
+    text = CLI_DOC.read_text(encoding="utf-8")
+    missing = [path for path in COMMANDS if f"fieldsync {path}" not in text]
+    assert missing == []
+
+
+def test_help_quoted_in_the_docs_is_the_real_help() -> None:
+    """Each `Usage: fieldsync ...` block in docs/cli.md is that command's --help, verbatim."""
+    blocks = re.findall(r"```\n(Usage: fieldsync .*?)```", CLI_DOC.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) >= 4
+    for block in blocks:
+        path = re.match(r"Usage: fieldsync ([a-z -]*?) ?\[OPTIONS\]", block).group(1).split()
+        # What an 80-column terminal shows (click leaves two columns free).
+        in_80_columns = CliRunner().invoke(main, [*path, "--help"], prog_name="fieldsync",
+                                           terminal_width=78).stdout
+        assert in_80_columns.strip() == block.strip(), f"docs/cli.md: fieldsync {' '.join(path)}"

@@ -18,7 +18,7 @@ def quarantine() -> None:
 
 @quarantine.command(name="list")
 @click.option("--status", type=click.Choice(["held", "released", "discarded", "all"]), default="held",
-              show_default=True)
+              show_default=True, help="Which entries to list.")
 @data_option
 def list_entries(status: str, data: str | None) -> None:
     """List quarantined documents with who sent them and why."""
@@ -59,7 +59,7 @@ def release(entry: str, form_version: int | None, by: str, data: str | None) -> 
 @quarantine.command()
 @click.argument("entry")
 @click.option("--reason", required=True, help="Why (shown to the worker).")
-@click.option("--by", default="cli", show_default=True)
+@click.option("--by", default="cli", show_default=True, help="Who decided.")
 @data_option
 def discard(entry: str, reason: str, by: str, data: str | None) -> None:
     """Discard a document with a reason."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from .context import data_option, read_password, services_for, settings_for
@@ -23,9 +21,6 @@ def serve(host: str, port: int, data: str | None, workers: int, threads: int, qu
     settings = settings_for(data)
     check_can_listen(host, port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if not os.environ.get("FIELDSYNC_SECRET_KEY"):
-        # All workers of this server must sign sessions alike.
-        os.environ["FIELDSYNC_SECRET_KEY"] = settings.resolved_secret()
     from .. import create_app
     from ..serving import serve as run
 
@@ -54,8 +49,10 @@ def init(data: str | None, admin_name: str, password_stdin: bool) -> None:
 @click.command()
 @data_option
 @click.option("--serve", "then_serve", is_flag=True, help="Start the server afterwards.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5985, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind with --serve (and to print in the replica URLs).")
+@click.option("--port", default=5985, show_default=True, type=int,
+              help="Port to bind with --serve (and to print in the replica URLs).")
 def demo(data: str | None, then_serve: bool, host: str, port: int) -> None:
     """Seed the demo data set (idempotent) and optionally serve it."""
     from sync.demo import DEMO_PASSWORD, seed_demo
@@ -78,8 +75,6 @@ def demo(data: str | None, then_serve: bool, host: str, port: int) -> None:
         from .. import create_app
         from ..serving import serve as run
 
-        if not os.environ.get("FIELDSYNC_SECRET_KEY"):
-            os.environ["FIELDSYNC_SECRET_KEY"] = svc.settings.resolved_secret()
         svc.store.close()  # SQLite connections must not cross the fork into the workers
         run(create_app, host, port, 2, 16, quiet=True)
 

@@ -25,7 +25,7 @@ def _check_areas(svc, areas: tuple[str, ...]) -> list[str]:
 
 @user.command()
 @click.argument("name")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What the account may do.")
 @click.option("--area", "areas", multiple=True, help="Assigned area code (repeatable).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @data_option
@@ -42,7 +42,7 @@ def add(name: str, role: str, areas: tuple[str, ...], password_stdin: bool, data
 
 @user.command()
 @click.argument("name")
-@click.option("--password-stdin", is_flag=True)
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
 @data_option
 def passwd(name: str, password_stdin: bool, data: str | None) -> None:
     """Set a new password (ends the user's open sessions)."""

@@ -1,0 +1,277 @@
+"""The real server, started the ways people start it.
+
+* `fieldsync serve` (what the README shows), as a subprocess on a free port
+  with a temporary data directory and FIELDSYNC_ADMIN;
+* `fieldsync demo --serve` (what `make demo` runs);
+* the Procfile's gunicorn command line (what a PaaS runs), read from the
+  Procfile itself so that this test follows it.
+
+Each runs in its own process group so a failing test never leaves workers behind.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+from servers import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+FIELDSYNC = str(BIN / "fieldsync")
+ADMIN = ("nomin", "admin-password-1")
+FORMS = sorted(str(p) for p in (REPO / "schemas" / "forms").glob("*.json"))
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDSYNC_")}
+    env.update(extra)
+    return env
+
+
+class Running:
+    """A server process (its own process group) and where it listens."""
+
+    def __init__(self, proc: subprocess.Popen[str], base: str, log: Path) -> None:
+        self.proc, self.base, self.log = proc, base, log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_until_up(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.output()}")
+            try:
+                if requests.get(self.base + "/_up", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"{self.base} did not come up in {timeout}s:\n{self.output()}")
+
+    def kill_group(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+@contextmanager
+def started(cmd: list[str], base: str, env: dict[str, str], cwd: Path,
+            log_dir: Path | None = None) -> Iterator[Running]:
+    log = (log_dir or cwd) / f"server-{secrets.token_hex(3)}.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    server = Running(proc, base, log)
+    try:
+        server.wait_until_up()
+        yield server
+    finally:
+        server.kill_group()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """`fieldsync serve --host 127.0.0.1 --port P --data D` with FIELDSYNC_ADMIN and the bundled forms.
+
+    FIELDSYNC_DATA_DIR points elsewhere: the --data flag must win.
+    """
+    tmp = tmp_path_factory.mktemp("serve")
+    env = clean_env(FIELDSYNC_ADMIN=":".join(ADMIN), FIELDSYNC_DATA_DIR=str(tmp / "not-this-one"))
+    subprocess.run([FIELDSYNC, "form", "publish", *FORMS, "--data", str(tmp / "data")],
+                   env=env, check=True, capture_output=True, timeout=60)
+    port = free_port()
+    cmd = [FIELDSYNC, "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(tmp / "data")]
+    with started(cmd, f"http://127.0.0.1:{port}", env, tmp) as running:
+        yield running
+
+
+# -- fieldsync serve ---------------------------------------------------------------------
+
+
+def test_welcome_document(server: Running) -> None:
+    response = requests.get(server.base + "/", timeout=10)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["couchdb"] == "Welcome"
+    assert body["vendor"]["name"] == "fieldsync"
+    assert re.fullmatch(r"[0-9a-f]{32}", body["uuid"])
+    assert response.headers["Server"].startswith("gunicorn")
+
+
+def test_health_check(server: Running) -> None:
+    response = requests.get(server.base + "/_up", timeout=10)
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_scope_database_with_basic_auth_of_the_fieldsync_admin(server: Running) -> None:
+    response = requests.get(server.base + "/db/global", auth=ADMIN, timeout=10)
+    assert response.status_code == 200
+    assert response.json()["db_name"] == "global"
+    assert response.json()["doc_count"] == len(FORMS)
+
+
+def test_scope_database_refuses_strangers(server: Running) -> None:
+    anonymous = requests.get(server.base + "/db/global", timeout=10)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"] == "unauthorized"
+    assert anonymous.headers["WWW-Authenticate"].startswith("Basic")
+    wrong = requests.get(server.base + "/db/global", auth=(ADMIN[0], "wrong-password"), timeout=10)
+    assert wrong.status_code == 401
+
+
+def test_gzip_when_asked(server: Running) -> None:
+    url = server.base + "/db/global/_all_docs?include_docs=true"
+    raw = requests.get(url, auth=ADMIN, headers={"Accept-Encoding": "gzip"}, stream=True, timeout=10)
+    assert raw.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in raw.headers["Vary"]
+    compressed = raw.raw.read(decode_content=False)
+    rows = json.loads(gzip.decompress(compressed))["rows"]
+    assert len(rows) == len(FORMS)
+
+    plain = requests.get(url, auth=ADMIN, headers={"Accept-Encoding": "identity"}, timeout=10)
+    assert "Content-Encoding" not in plain.headers
+    assert plain.json()["rows"] == rows
+    assert len(compressed) < len(plain.content) / 3
+
+
+def test_data_flag_beats_fieldsync_data_dir(server: Running) -> None:
+    tmp = server.log.parent
+    assert (tmp / "data" / "global.sqlite").exists()
+    assert not (tmp / "not-this-one").exists()
+
+
+# -- host, port, and stopping -----------------------------------------------------------------
+
+
+def wait_for_workers(server: Running, count: int) -> list[psutil.Process]:
+    deadline = time.monotonic() + 10
+    while True:
+        workers = psutil.Process(server.proc.pid).children(recursive=True)
+        if len(workers) >= count or time.monotonic() > deadline:
+            assert len(workers) == count, workers
+            return workers
+        time.sleep(0.05)
+
+
+def test_host_and_port_are_honoured_and_sigterm_stops_it_promptly(tmp_path: Path) -> None:
+    """Bound to 127.0.0.2 only; SIGTERM to the main process stops it and its workers
+    within a few seconds, even while a replica holds a long-poll feed open."""
+    port = free_port()
+    env = clean_env(FIELDSYNC_ADMIN=":".join(ADMIN))
+    cmd = [FIELDSYNC, "serve", "--host", "127.0.0.2", "--port", str(port), "--data", str(tmp_path / "d")]
+    with started(cmd, f"http://127.0.0.2:{port}", env, tmp_path) as server:
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/_up", timeout=5)
+        workers = wait_for_workers(server, 2)  # --workers defaults to 2
+
+        answered = threading.Event()
+
+        def long_poll() -> None:
+            try:
+                requests.get(server.base + f"/sync/{ADMIN[0]}/_changes?feed=longpoll&since=now&timeout=60000",
+                             auth=ADMIN, timeout=30)
+            except requests.RequestException:
+                pass  # the server went away mid-feed: the replica retries later
+            answered.set()
+
+        poller = threading.Thread(target=long_poll, daemon=True)
+        poller.start()
+        assert not answered.wait(0.5), "the long poll should still be waiting for changes"
+
+        began = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        code = server.proc.wait(timeout=10)
+        stopped_in = time.monotonic() - began
+        assert code == 0, server.output()
+        assert stopped_in < 5, f"took {stopped_in:.1f}s to stop"
+        gone, alive = psutil.wait_procs(workers, timeout=2)
+        assert alive == []
+        assert "Traceback" not in server.output()
+        poller.join(timeout=5)
+
+
+def test_a_busy_port_is_one_line_not_five_retries(server: Running, tmp_path: Path) -> None:
+    port = server.base.rsplit(":", 1)[1]
+    proc = subprocess.run([FIELDSYNC, "serve", "--port", port, "--data", str(tmp_path / "d")],
+                          env=clean_env(), capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1
+    assert proc.stderr == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_serve_with_a_bad_fieldsync_admin_fails_before_starting(tmp_path: Path) -> None:
+    proc = subprocess.run([FIELDSYNC, "serve", "--port", str(free_port()), "--data", str(tmp_path / "d")],
+                          env=clean_env(FIELDSYNC_ADMIN="just-a-name"), capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 1
+    assert proc.stderr == "Error: FIELDSYNC_ADMIN must be name:password\n"
+
+
+# -- make demo's command ---------------------------------------------------------------------
+
+
+def test_demo_serve_serves_the_replicas_it_prints(tmp_path: Path) -> None:
+    port = free_port()
+    cmd = [FIELDSYNC, "demo", "--serve", "--port", str(port), "--data", str(tmp_path / "data")]
+    with started(cmd, f"http://127.0.0.1:{port}", clean_env(), tmp_path) as server:
+        out = server.output()
+        assert f"Serving on http://127.0.0.1:{port}" in out
+        password = re.search(r"password: (\S+)", out).group(1)
+        url = re.search(r"worker\s+(\w+)\s+replica: (\S+)", out)
+        name, replica = url.group(1), url.group(2)
+        info = requests.get(replica, auth=(name, password), timeout=10)
+        assert info.status_code == 200, info.text
+        assert "global" in info.json()["members"]
+        docs = requests.get(replica + "/_all_docs", auth=(name, password), timeout=10).json()["rows"]
+        assert any(":sub:" in row["id"] for row in docs)
+
+
+# -- the Procfile ------------------------------------------------------------------------------
+
+
+def procfile_command(port: int) -> list[str]:
+    """The Procfile's web command, bound to 127.0.0.1:port, with the environment's gunicorn."""
+    line = next(x for x in (REPO / "Procfile").read_text().splitlines() if x.startswith("web:"))
+    args = shlex.split(line.removeprefix("web:"))
+    assert args[0] == "gunicorn"
+    assert args[-1] == "server:create_app()"
+    assert args[args.index("--worker-class") + 1] == "gthread"  # long polls must not starve others
+    bind = args.index("--bind")
+    assert args[bind + 1] == "0.0.0.0:${PORT:-5985}"
+    args[bind + 1] = f"127.0.0.1:{port}"
+    return [str(BIN / "gunicorn"), *args[1:]]
+
+
+def test_the_procfile_command_serves(tmp_path: Path) -> None:
+    """Configured only by FIELDSYNC_* variables, as on a PaaS; forms published beforehand
+    (a release step), so /db/global exists."""
+    port = free_port()
+    env = clean_env(FIELDSYNC_DATA_DIR=str(tmp_path / "data"), FIELDSYNC_ADMIN=":".join(ADMIN),
+                    FIELDSYNC_SECRET_KEY=secrets.token_hex(32))
+    subprocess.run([FIELDSYNC, "form", "publish", *FORMS], env=env, check=True, capture_output=True,
+                   timeout=60)
+    with started(procfile_command(port), f"http://127.0.0.1:{port}", env, REPO, tmp_path) as server:
+        assert requests.get(server.base + "/", timeout=10).json()["couchdb"] == "Welcome"
+        response = requests.get(server.base + "/db/global", auth=ADMIN, timeout=10)
+        assert response.status_code == 200
+        assert response.json()["doc_count"] == len(FORMS)
+        assert requests.get(server.base + "/db/global", auth=(ADMIN[0], "nope"), timeout=10).status_code == 401
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=10) == 0
