@@ -187,6 +187,9 @@ class WriteGate:
                             "updated_at": now_iso()}
                 try:
                     records.upsert(db, row["id"], apply)
+                    if current.get("quarantine"):
+                        # The worker fixed it on the device: nobody needs to decide on the old revision.
+                        self.quarantine.supersede(current["quarantine"], by=user.name)
                 except Exception:
                     log.exception("could not settle feedback %s", row["id"])
 

@@ -20,7 +20,7 @@ from .errors import BadRequest, Conflict, NotFound
 from .store import Database, Store
 
 QUARANTINE_SCOPE = "_quarantine"
-STATUSES = ("held", "released", "discarded")
+STATUSES = ("held", "released", "discarded", "superseded")
 
 
 def entry_id(doc: dict) -> str:
@@ -113,3 +113,12 @@ class Quarantine:
 
         self.get(eid)
         return records.upsert(self.db(), eid, apply)
+
+    def supersede(self, eid: str, *, by: str) -> None:
+        """A later revision of the same document was accepted: the entry needs no decision."""
+        entry = records.read(self.db(), eid)
+        if entry is not None and entry.get("status") == "held":
+            try:
+                self.mark(eid, "superseded", by=by, note="a corrected revision was accepted")
+            except Conflict:
+                pass  # decided meanwhile by someone else

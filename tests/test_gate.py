@@ -195,7 +195,8 @@ def test_a_fixed_revision_is_accepted_and_the_feedback_says_so(svc, new_edits):
     feedback = stored(svc, feedback_id(bad["_id"]))
     assert feedback["status"] == "accepted"
     assert feedback["rev"] == doc["_rev"]
-    assert len(entries_for(svc, bad["_id"])) == 1  # the refused revision is still kept
+    [entry] = entries_for(svc, bad["_id"])  # the refused revision is still kept...
+    assert entry["status"] == "superseded"  # ...but needs no coordinator's decision any more
 
 
 # -- which form version --------------------------------------------------------------------

@@ -17,7 +17,7 @@ def quarantine() -> None:
 
 
 @quarantine.command(name="list")
-@click.option("--status", type=click.Choice(["held", "released", "discarded", "all"]), default="held",
+@click.option("--status", type=click.Choice(["held", "released", "discarded", "superseded", "all"]), default="held",
               show_default=True, help="Which entries to list.")
 @data_option
 def list_entries(status: str, data: str | None) -> None:
