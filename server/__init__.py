@@ -24,12 +24,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     services.bootstrap_admin()
     app.extensions["fieldsync"] = services
 
-    from .routes import replication, root, session, user_replica
+    from .routes import api, replication, root, session, user_replica
 
     app.register_blueprint(root.bp)
     app.register_blueprint(session.bp)
     app.register_blueprint(replication.bp)
     app.register_blueprint(user_replica.bp)
+    app.register_blueprint(api.bp)
     errors.register(app)
 
     @app.after_request

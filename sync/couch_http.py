@@ -1,0 +1,241 @@
+"""Talking HTTP to CouchDB: one pooled session, timeouts, retries, CouchDB's errors.
+
+Why retries are shaped this way:
+
+* A connection error (refused, reset, a pooled keep-alive connection the
+  server already closed) is retried with backoff for every request. Most of
+  them happen before CouchDB read anything; if a write did land, retrying it
+  answers ``conflict`` for that document, exactly what CouchDB tells any client
+  that retries, and nothing is stored twice.
+* A ``5xx`` answer or a read timeout is retried only for requests that are
+  safe to repeat (reads, ``new_edits=false`` writes, which are idempotent). An
+  interactive ``_bulk_docs`` may have been partly applied before a 500, so it
+  reports the error instead of guessing.
+* A ``4xx`` is CouchDB's considered answer and is never retried.
+
+Errors become ``sync.errors`` classes carrying CouchDB's own ``error`` token
+and ``reason``, so the HTTP layer answers clients as CouchDB would have.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+
+from .errors import (
+    BadRequest,
+    Conflict,
+    CouchError,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    StoreUnavailable,
+    TooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+
+_BY_STATUS: dict[int, type[CouchError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    412: PreconditionFailed,
+    413: TooLarge,
+    415: UnsupportedMediaType,
+    502: StoreUnavailable,
+    503: StoreUnavailable,
+    504: StoreUnavailable,
+}
+
+JSON_HEADERS = {"Accept": "application/json"}
+
+
+def doc_path(docid: str) -> str:
+    """A document's URL path segment: ``_design/`` and ``_local/`` keep their slash.
+
+    Everything else is quoted with ``safe=""``, so ids holding ``/``, ``:``,
+    ``?`` or Cyrillic reach CouchDB as one path segment.
+    """
+    for prefix in ("_design/", "_local/"):
+        if docid.startswith(prefix):
+            return prefix + quote(docid[len(prefix):], safe="")
+    return quote(docid, safe="")
+
+
+def attachment_path(name: str) -> str:
+    """An attachment name's path: each ``/``-separated part quoted, as PouchDB does."""
+    return "/".join(quote(part, safe="") for part in name.split("/"))
+
+
+def query(**params: Any) -> dict[str, str]:
+    """CouchDB query values are JSON-ish: ``true`` not ``True``; ``None`` is left out."""
+    out = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        else:
+            out[key] = str(value)
+    return out
+
+
+def json_param(value: Any) -> str:
+    """A query value CouchDB parses as JSON (``startkey``, ``open_revs``, ``atts_since``)."""
+    return orjson.dumps(value).decode()
+
+
+def error_from(resp: requests.Response) -> CouchError:
+    """The ``sync.errors`` class for a CouchDB error answer, keeping its error and reason."""
+    status = resp.status_code
+    error, reason = None, ""
+    try:
+        body = orjson.loads(resp.content)
+        if isinstance(body, dict):
+            error, reason = body.get("error"), body.get("reason") or ""
+    except (orjson.JSONDecodeError, requests.RequestException):
+        reason = resp.reason or ""
+    if not isinstance(reason, str):
+        reason = str(reason)
+    cls = _BY_STATUS.get(status, CouchError)
+    kwargs: dict[str, Any] = {}
+    if isinstance(error, str) and error:
+        kwargs["error"] = error
+    if cls is CouchError:
+        kwargs["status"] = status
+    return cls(reason or (error if isinstance(error, str) else "") or f"CouchDB answered {status}", **kwargs)
+
+
+class CouchClient:
+    """One CouchDB server: base URL, credentials and a pooled ``requests.Session``.
+
+    Credentials may be given in the URL (``http://admin:secret@host:5984``);
+    they are moved to the session so that they never appear in error messages.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        retries: int = 3,
+        backoff: float = 0.2,
+        pool_size: int = 32,
+    ):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not a CouchDB URL: {url!r}")
+        netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        if parts.port:
+            netloc += f":{parts.port}"
+        self.root = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.session = requests.Session()
+        if parts.username is not None:
+            self.session.auth = (unquote(parts.username), unquote(parts.password or ""))
+        self.session.headers.update(JSON_HEADERS)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _sleep(self, attempt: int) -> None:
+        time.sleep(self.backoff * (2**attempt) * (0.5 + random.random() / 2))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+        timeout: tuple[float, float] | None = None,
+        idempotent: bool = True,
+    ) -> requests.Response:
+        """Send one request (``path`` already quoted); a CouchError for any error status.
+
+        ``body`` is sent as JSON. With ``stream=True`` the caller must close the
+        response. See the module docstring for what is retried.
+        """
+        url = self.root + path
+        data = None
+        hdrs = dict(headers or {})
+        if body is not None:
+            data = orjson.dumps(body)
+            hdrs["Content-Type"] = "application/json"
+        attempt = 0
+        while True:
+            try:
+                resp = self.session.request(
+                    method, url, params=params, data=data, headers=hdrs, stream=stream,
+                    timeout=timeout or self.timeout,
+                )
+            except requests.ConnectionError as exc:
+                if attempt < self.retries:
+                    self._sleep(attempt)
+                    attempt += 1
+                    continue
+                raise StoreUnavailable(f"CouchDB at {self.root} is unreachable: {type(exc).__name__}") from None
+            except requests.Timeout:
+                if idempotent and attempt < self.retries:
+                    self._sleep(attempt)
+                    attempt += 1
+                    continue
+                raise StoreUnavailable(f"CouchDB at {self.root} did not answer in time") from None
+            if resp.status_code >= 500 and idempotent and attempt < self.retries:
+                resp.close()
+                self._sleep(attempt)
+                attempt += 1
+                continue
+            if resp.status_code >= 400:
+                try:
+                    raise error_from(resp)
+                finally:
+                    resp.close()
+            return resp
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """``request`` and the decoded JSON answer."""
+        resp = self.request(method, path, **kwargs)
+        try:
+            return orjson.loads(resp.content)
+        except requests.RequestException:
+            raise StoreUnavailable(f"CouchDB at {self.root} broke off its answer") from None
+        finally:
+            resp.close()
+
+    def longpoll(self, path: str, params: dict[str, str], seconds: float) -> Any | None:
+        """A long-poll GET: its JSON answer, or None when ``seconds`` pass without one.
+
+        The read timeout is the poll's own length plus a margin, so a server that
+        ignores ``timeout=`` (pouchdb-server does) still returns control in time.
+        """
+        try:
+            resp = self.session.get(self.root + path, params=params, stream=True,
+                                    timeout=(self.timeout[0], seconds + 1.0))
+        except requests.Timeout:
+            return None
+        except requests.ConnectionError as exc:
+            raise StoreUnavailable(f"CouchDB at {self.root} is unreachable: {type(exc).__name__}") from None
+        try:
+            if resp.status_code >= 400:
+                raise error_from(resp)
+            return orjson.loads(resp.content)
+        except (requests.ConnectionError, requests.Timeout):
+            return None  # the read timed out while the body trickled in
+        finally:
+            resp.close()
