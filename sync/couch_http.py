@@ -224,13 +224,20 @@ class CouchClient:
         The read timeout is the poll's own length plus a margin, so a server that
         ignores ``timeout=`` (pouchdb-server does) still returns control in time.
         """
-        try:
-            resp = self.session.get(self.root + path, params=params, stream=True,
-                                    timeout=(self.timeout[0], seconds + 1.0))
-        except requests.Timeout:
-            return None
-        except requests.ConnectionError as exc:
-            raise StoreUnavailable(f"CouchDB at {self.root} is unreachable: {type(exc).__name__}") from None
+        attempt = 0
+        while True:
+            try:
+                resp = self.session.get(self.root + path, params=params, stream=True,
+                                        timeout=(self.timeout[0], seconds + 1.0))
+                break
+            except requests.ReadTimeout:
+                return None
+            except requests.ConnectionError as exc:  # ConnectTimeout included
+                if attempt < self.retries:
+                    self._sleep(attempt)
+                    attempt += 1
+                    continue
+                raise StoreUnavailable(f"CouchDB at {self.root} is unreachable: {type(exc).__name__}") from None
         try:
             if resp.status_code >= 400:
                 raise error_from(resp)

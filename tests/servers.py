@@ -308,8 +308,13 @@ def pouchdb_server() -> Iterator[PouchDBServerPeer]:
 
 
 @contextmanager
-def fieldsync_server(data_dir: Path | None = None) -> Iterator[FieldsyncPeer]:
-    """`fieldsync serve` with a fresh SQLite data directory and an admin user."""
+def fieldsync_server(data_dir: Path | None = None, extra_env: dict[str, str | None] | None = None,
+                     publish_forms: bool = True) -> Iterator[FieldsyncPeer]:
+    """`fieldsync serve` with a fresh SQLite data directory and an admin user.
+
+    ``extra_env`` adds (or, with None, removes) FIELDSYNC_* variables, e.g. to
+    run on the CouchDB store or to leave the signing key to the store.
+    """
     exe = fieldsync_bin()
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="fieldsync-") as tmp:
@@ -322,10 +327,16 @@ def fieldsync_server(data_dir: Path | None = None) -> Iterator[FieldsyncPeer]:
             "FIELDSYNC_STORE": "sqlite",
             "FIELDSYNC_SECRET_KEY": secrets.token_hex(16),
         }
-        # Submissions are validated by the write gate: the bundled forms must be published.
-        forms = sorted(str(p) for p in (REPO / "schemas" / "forms").glob("*.json"))
-        subprocess.run([str(exe), "form", "publish", *forms, "--data", str(data)], env=env,
-                       check=True, capture_output=True, timeout=60)
+        for key, value in (extra_env or {}).items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+        if publish_forms:
+            # Submissions are validated by the write gate: the bundled forms must be published.
+            forms = sorted(str(p) for p in (REPO / "schemas" / "forms").glob("*.json"))
+            subprocess.run([str(exe), "form", "publish", *forms, "--data", str(data)], env=env,
+                           check=True, capture_output=True, timeout=60)
         cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data)]
         with _running(cmd, cwd=Path(tmp), env=env, health_url=f"http://127.0.0.1:{port}/") as srv:
             yield FieldsyncPeer(srv, port, FIELDSYNC_ADMIN)

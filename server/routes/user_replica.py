@@ -97,7 +97,7 @@ def replica_root(name: str):
     return _logged(replica, dispatch(replica, []))
 
 
-@bp.route("/sync/<name>/<path:rest>", methods=ALL)
+@bp.route("/sync/<name>/<anypath:rest>", methods=ALL)  # as /db/: a bad id gets its 400
 def replica_path(name: str, rest: str):
     replica = _replica(name)
     return _logged(replica, dispatch(replica, raw_segments()[2:]))

@@ -1,0 +1,87 @@
+"""Two app servers on one store serve the same users consistently.
+
+fieldsync keeps no state outside the store (DESIGN.md, Scopes), so separate
+gunicorn processes, each with several workers, behave as one server: a session
+cookie issued by one is honoured by the other, a write through one is in the
+other's ``_changes`` at once, and a user disabled through one is refused by
+the other.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import threading
+from contextlib import ExitStack
+
+import pytest
+import requests
+from servers import fieldsync_bin, fieldsync_server
+
+from sync.demo import DEMO_PASSWORD, household_visit, submission
+from sync.ids import new_ulid
+
+
+@pytest.fixture(scope="module")
+def two_servers(tmp_path_factory):
+    data = tmp_path_factory.mktemp("shared") / "data"
+    subprocess.run([str(fieldsync_bin()), "demo", "--data", str(data)], check=True, capture_output=True,
+                   timeout=120)
+    # No FIELDSYNC_SECRET_KEY: both servers take the signing key from the store.
+    shared = {"FIELDSYNC_SECRET_KEY": None}
+    with ExitStack() as stack:
+        a = stack.enter_context(fieldsync_server(data, extra_env=shared, publish_forms=False))
+        b = stack.enter_context(fieldsync_server(data, extra_env=shared, publish_forms=False))
+        yield a, b
+
+
+def test_a_session_cookie_from_one_server_is_honoured_by_the_other(two_servers):
+    a, b = two_servers
+    login = requests.post(f"{a.root}/_session", json={"name": "bolormaa", "password": DEMO_PASSWORD})
+    assert login.status_code == 200
+    cookie = login.cookies["AuthSession"]
+    who = requests.get(f"{b.root}/_session", cookies={"AuthSession": cookie}).json()
+    assert who["userCtx"]["name"] == "bolormaa"
+    feed = requests.get(f"{b.root}/sync/bolormaa/_changes?limit=1", cookies={"AuthSession": cookie})
+    assert feed.status_code == 200
+
+
+def test_a_write_through_one_is_in_the_others_changes_at_once(two_servers):
+    a, b = two_servers
+    auth = ("bolormaa", DEMO_PASSWORD)
+    since = requests.get(f"{b.root}/sync/bolormaa", auth=auth).json()["update_seq"]
+    doc = submission(f"uvs-tes:sub:{new_ulid()}", "household_visit", "bolormaa",
+                     household_visit(random.Random(3)), "2026-10-03T09:00:00+08:00")
+    put = requests.put(f"{a.root}/sync/bolormaa/{doc['_id']}", json=doc, auth=auth)
+    assert put.status_code == 201, put.text
+    feed = requests.get(f"{b.root}/sync/bolormaa/_changes", params={"since": since}, auth=auth).json()
+    assert [r["id"] for r in feed["results"]] == [doc["_id"]]
+    # A long-poll waiting on B wakes for a write through A (another process entirely).
+    since = feed["last_seq"]
+    doc2 = dict(doc, _id=f"uvs-tes:sub:{new_ulid()}")
+    with requests.Session() as s:
+        result = {}
+
+        def wait() -> None:
+            result["feed"] = s.get(f"{b.root}/sync/bolormaa/_changes",
+                                   params={"since": since, "feed": "longpoll", "timeout": 10000},
+                                   auth=auth, timeout=20).json()
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        requests.put(f"{a.root}/sync/bolormaa/{doc2['_id']}", json=doc2, auth=auth).raise_for_status()
+        waiter.join(20)
+    assert [r["id"] for r in result["feed"]["results"]] == [doc2["_id"]]
+
+
+def test_a_user_disabled_through_one_is_refused_by_the_other(two_servers):
+    a, b = two_servers
+    auth = ("ganzorig", DEMO_PASSWORD)
+    login = requests.post(f"{b.root}/_session", json={"name": "ganzorig", "password": DEMO_PASSWORD})
+    cookie = {"AuthSession": login.cookies["AuthSession"]}
+    assert requests.get(f"{b.root}/sync/ganzorig", auth=auth).status_code == 200
+    off = requests.patch(f"{a.root}/api/users/ganzorig", json={"disabled": True},
+                         auth=("admin", DEMO_PASSWORD))
+    assert off.status_code == 200, off.text
+    assert requests.get(f"{b.root}/sync/ganzorig", auth=auth).status_code == 401
+    assert requests.get(f"{b.root}/sync/ganzorig", cookies=cookie).status_code == 401
