@@ -121,8 +121,13 @@ def continuous_body(db: Database, opts: FeedOptions, since: object) -> Iterator[
     while True:
         got = False
         remaining = None if opts.limit is None else opts.limit - sent
+        # Read before the scan: once it is done, everything up to here has been
+        # seen, shown or filtered out, so the next wait starts after it. Without
+        # this, changes hidden from this reader would wake the feed forever.
+        snapshot = db.update_seq()
         for row in _rows(db, opts, since, remaining):
-            since = row["seq"]
+            if row["seq"] is not None:
+                since = row["seq"]
             sent += 1
             got = True
             yield dumps(row) + b"\n"
@@ -130,6 +135,7 @@ def continuous_body(db: Database, opts: FeedOptions, since: object) -> Iterator[
             idle_since = time.monotonic()
         if opts.limit is not None and sent >= opts.limit:
             break
+        since = db.later_seq(since, snapshot)
         left = opts.max_seconds - (time.monotonic() - started)
         if left <= 0:
             break

@@ -16,6 +16,7 @@ class Settings:
     data_dir: Path = Path("data")
     store: str = "sqlite"
     couchdb_url: str | None = None
+    couchdb_prefix: str = "fieldsync-"
     secret_key: str = ""
     admin: tuple[str, str] | None = None
     max_body_bytes: int = 64 * 1024 * 1024
@@ -38,6 +39,7 @@ class Settings:
             data_dir=Path(env.get("FIELDSYNC_DATA_DIR", "data")),
             store=env.get("FIELDSYNC_STORE", "sqlite"),
             couchdb_url=env.get("FIELDSYNC_COUCHDB_URL"),
+            couchdb_prefix=env.get("FIELDSYNC_COUCHDB_PREFIX") or "fieldsync-",
             secret_key=env.get("FIELDSYNC_SECRET_KEY") or "",
             admin=admin,
             max_body_bytes=_number(env, "FIELDSYNC_MAX_BODY_BYTES", 64 * 1024 * 1024, int),

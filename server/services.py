@@ -38,7 +38,7 @@ def make_store(settings: Settings) -> Store:
 
         if not settings.couchdb_url:
             raise ValueError("FIELDSYNC_STORE=couchdb needs FIELDSYNC_COUCHDB_URL")
-        return CouchStore(settings.couchdb_url)
+        return CouchStore(settings.couchdb_url, prefix=settings.couchdb_prefix)
     raise ValueError(f"unknown store {settings.store!r} (FIELDSYNC_STORE is sqlite or couchdb)")
 
 

@@ -26,6 +26,8 @@ def to_couch(doc: dict[str, Any], *, new_edits: bool) -> dict[str, Any]:
             data = att.get("data")
             if isinstance(data, bytes | bytearray | memoryview):
                 att["data"] = base64.b64encode(data).decode("ascii")
+                # CouchDB's own default, said out loud so every server stores the same
+                att.setdefault("content_type", "application/octet-stream")
             encoded[name] = att
         out["_attachments"] = encoded
     if new_edits:

@@ -19,6 +19,7 @@ and ``reason``, so the HTTP layer answers clients as CouchDB would have.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from typing import Any
@@ -96,7 +97,7 @@ def json_param(value: Any) -> str:
 def error_from(resp: requests.Response) -> CouchError:
     """The ``sync.errors`` class for a CouchDB error answer, keeping its error and reason."""
     status = resp.status_code
-    error, reason = None, ""
+    error, reason, body = None, "", None
     try:
         body = orjson.loads(resp.content)
         if isinstance(body, dict):
@@ -111,7 +112,9 @@ def error_from(resp: requests.Response) -> CouchError:
         kwargs["error"] = error
     if cls is CouchError:
         kwargs["status"] = status
-    return cls(reason or (error if isinstance(error, str) else "") or f"CouchDB answered {status}", **kwargs)
+    exc = cls(reason or (error if isinstance(error, str) else "") or f"CouchDB answered {status}", **kwargs)
+    exc.body = body  # type: ignore[attr-defined] - e.g. _bulk_docs' per-document results with a 500
+    return exc
 
 
 class CouchClient:
@@ -140,16 +143,34 @@ class CouchClient:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
-        self.session = requests.Session()
+        self._auth = None
         if parts.username is not None:
-            self.session.auth = (unquote(parts.username), unquote(parts.password or ""))
-        self.session.headers.update(JSON_HEADERS)
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+            self._auth = (unquote(parts.username), unquote(parts.password or ""))
+        self._pool_size = pool_size
+        self._pid = -1
+        self._session: requests.Session | None = None
+
+    @property
+    def session(self) -> requests.Session:
+        """The pooled session of this process.
+
+        A session made before a fork (gunicorn ``--preload``, the CLI) would
+        share its sockets with the children; each process gets its own.
+        """
+        if self._session is None or self._pid != os.getpid():
+            session = requests.Session()
+            session.auth = self._auth
+            session.headers.update(JSON_HEADERS)
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_size, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._session, self._pid = session, os.getpid()
+        return self._session
 
     def close(self) -> None:
-        self.session.close()
+        if self._session is not None and self._pid == os.getpid():
+            self._session.close()
+        self._session = None
 
     def _sleep(self, attempt: int) -> None:
         time.sleep(self.backoff * (2**attempt) * (0.5 + random.random() / 2))

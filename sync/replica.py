@@ -146,8 +146,14 @@ class UserReplica(Database):
         return self._encode({s: db.update_seq() for s, db in self.dbs.items()})
 
     def _epochs(self) -> dict[str, str]:
+        """Each scope's epoch, with the role the sequence is issued to (``<epoch>/<role>``).
+
+        What a user sees of a scope depends on the role: after a role change every
+        scope is read again from its beginning, so that a worker made coordinator
+        gets the cases that were hidden from her.
+        """
         if self._epoch_cache is None:
-            self._epoch_cache = {s: db.epoch() for s, db in self.dbs.items()}
+            self._epoch_cache = {s: f"{db.epoch()}/{self.owner.role}" for s, db in self.dbs.items()}
         return self._epoch_cache
 
     def _vector(self, value: Any) -> dict[str, Any]:
@@ -163,10 +169,14 @@ class UserReplica(Database):
             db = self.dbs.get(scope)
             if db is None:
                 continue
-            if epoch == epochs[scope]:
+            base, _, role = epoch.partition("/")
+            current, _, my_role = epochs[scope].partition("/")
+            if role != my_role:
+                continue  # issued under another role: read the scope again
+            if base == current:
                 vector[scope] = db.parse_since(seq)
             else:
-                translated = db.translate_seq(epoch, seq)
+                translated = db.translate_seq(base, seq)
                 if translated is not None:
                     vector[scope] = db.parse_since(translated)
         return vector
@@ -187,6 +197,8 @@ class UserReplica(Database):
 
     # -- writes ---------------------------------------------------------------------------
     def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
+        if not new_edits:
+            docs = self._not_yet_stored(docs)
         groups: dict[str | None, list[int]] = {}
         for i, doc in enumerate(docs):
             scope = scope_of(doc["_id"])
@@ -207,6 +219,32 @@ class UserReplica(Database):
             else:
                 errors.extend(results)
         return [answers[i] for i in range(len(docs))] if new_edits else errors
+
+    def _not_yet_stored(self, docs: list[Doc]) -> list[Doc]:
+        """Drop replicated revisions the server already holds: storing them is a no-op anyway.
+
+        ``_revs_diff`` calls every document outside the replica "missing", so a device
+        that moved to another soum, or lost sight of some documents, sends back what it
+        holds of them; refusing those would fill the quarantine with copies of documents
+        the server has. Naming an existing revision id takes having had the document,
+        so accepting it silently tells nothing new.
+        """
+        by_scope: dict[str, dict[str, list[str]]] = {}
+        for doc in docs:
+            scope = scope_of(doc["_id"])
+            if scope is not None and doc.get("_rev"):
+                by_scope.setdefault(scope, {}).setdefault(doc["_id"], []).append(doc["_rev"])
+        stored: set[tuple[str, str]] = set()
+        for scope, wanted in by_scope.items():
+            db = self.dbs.get(scope)
+            if db is None:
+                if not self.store.exists(scope):
+                    continue
+                db = self.store.open(scope)
+            missing = db.revs_diff(wanted)
+            stored |= {(docid, rev) for docid, revs in wanted.items() for rev in revs
+                       if rev not in missing.get(docid, {}).get("missing", ())}
+        return [d for d in docs if (d["_id"], d.get("_rev")) not in stored] if stored else docs
 
     def _no_scope_reason(self, docid: str) -> str:
         scope = scope_of(docid)

@@ -18,10 +18,13 @@ AUTH_SCOPE = "_auth"
 
 class LoginThrottle:
     def __init__(self, store: Store, *, window_seconds: int = 900, lock_after: int = 10,
-                 slow_after: int = 3, lock_seconds: int = 900):
+                 slow_after: int = 3, lock_seconds: int = 900, address_factor: int = 5):
         self.store = store
         self.window = timedelta(seconds=window_seconds)
         self.lock_after = lock_after
+        # A soum centre's workers often share one address (NAT): an address is
+        # locked only after several names' worth of failures.
+        self.address_factor = address_factor
         self.slow_after = slow_after
         self.lock_seconds = lock_seconds
 
@@ -44,13 +47,14 @@ class LoginThrottle:
         db = self.store.ensure(AUTH_SCOPE)
         worst = 0
         for kind, key in keys.items():
-            def bump(doc: dict) -> dict:
+            def bump(doc: dict, kind: str = kind) -> dict:
                 first = parse_iso(doc.get("first_at"))
                 if first is None or now() - first > self.window:
                     doc.update(count=0, first_at=now_iso())
                 doc["count"] = doc.get("count", 0) + 1
                 doc["type"] = "login_failures"
-                if doc["count"] >= self.lock_after:
+                limit = self.lock_after * (self.address_factor if kind == "addr" else 1)
+                if doc["count"] >= limit:
                     doc["locked_until"] = (now() + timedelta(seconds=self.lock_seconds)).isoformat()
                 return doc
             doc = records.upsert(db, self._id(kind, key), bump)

@@ -14,7 +14,7 @@ for _path in (Path(__file__).parent, Path(__file__).parent / "interop"):
         sys.path.insert(0, str(_path))
 
 from pouch import NodeDriver, PouchReplica  # noqa: E402
-from servers import PEERS, Peer  # noqa: E402
+from servers import PEERS, Peer, couchdb_for_store_tests  # noqa: E402
 
 
 @pytest.fixture(scope="session", params=sorted(PEERS))
@@ -22,6 +22,13 @@ def peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
     """Each CouchDB-protocol server in turn, started once for the session."""
     with PEERS[request.param]() as started:
         yield started
+
+
+@pytest.fixture(scope="session")
+def couchdb_url() -> Iterator[str]:
+    """A CouchDB-protocol server for CouchStore, once per session (see servers.couchdb_for_store_tests)."""
+    with couchdb_for_store_tests() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

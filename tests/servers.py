@@ -343,3 +343,50 @@ def fieldsync_server(data_dir: Path | None = None, extra_env: dict[str, str | No
 
 
 PEERS = {"pouchdb-server": pouchdb_server, "fieldsync": fieldsync_server}
+
+
+@contextmanager
+def fieldsync_demo_server(data_dir: Path | None = None) -> Iterator[FieldsyncPeer]:
+    """`fieldsync demo --data DIR`, then `fieldsync serve` on that directory.
+
+    The demo's users, areas, forms and submissions are there (every account's
+    password is ``sync.demo.DEMO_PASSWORD``); the peer speaks as the demo's
+    admin, and its ``data_dir`` is the directory, for commands run beside the
+    server (``fieldsync user assign ...``) or for reading the store directly.
+    """
+    from sync.demo import DEMO_PASSWORD
+
+    with tempfile.TemporaryDirectory(prefix="fieldsync-demo-") as tmp:
+        data = data_dir or Path(tmp) / "data"
+        env = {**os.environ, "FIELDSYNC_DATA_DIR": str(data)}
+        env.pop("FIELDSYNC_ADMIN", None)
+        subprocess.run([str(fieldsync_bin()), "demo", "--data", str(data)], env=env, check=True,
+                       capture_output=True, timeout=120)
+        with fieldsync_server(data_dir=data, extra_env={"FIELDSYNC_ADMIN": None}, publish_forms=False) as peer:
+            demo = FieldsyncPeer(peer.server, peer.port, ("admin", DEMO_PASSWORD))
+            demo.data_dir = data
+            yield demo
+
+COUCHDB_URL_ENV = "FIELDSYNC_TEST_COUCHDB_URL"
+
+
+def real_couchdb_url() -> str | None:
+    """``FIELDSYNC_TEST_COUCHDB_URL``: an Apache CouchDB 3.x (admin credentials in the URL), if set."""
+    url = os.environ.get(COUCHDB_URL_ENV, "").strip()
+    return url.rstrip("/") or None
+
+
+@contextmanager
+def couchdb_for_store_tests() -> Iterator[str]:
+    """The server the CouchStore tests run against, as a URL.
+
+    Apache CouchDB 3.x when ``FIELDSYNC_TEST_COUCHDB_URL`` is set (e.g.
+    ``http://admin:secret@127.0.0.1:5984``); otherwise pouchdb-server in memory,
+    started here and stopped when the block ends.
+    """
+    url = real_couchdb_url()
+    if url:
+        yield url
+        return
+    with pouchdb_server() as peer:
+        yield peer.root

@@ -324,6 +324,21 @@ def test_an_area_added_to_a_worker_later_is_read_from_its_beginning(app: Flask, 
     assert device.ids(since=middle) == rest_of_first | naranbulag
 
 
+def test_a_worker_made_coordinator_gets_the_cases_hidden_from_her_before(app: Flask, svc: Services) -> None:
+    svc.users.add("altai", "worker", ["ovr-kharkhorin"], DEMO_PASSWORD)
+    device = Device(app, "altai")
+    before = device.changes()
+    kharkhorin = {r["id"]: r["doc"] for r in svc.store.open("ovr-kharkhorin").all_docs(include_docs=True)}
+    cases = {i for i, d in kharkhorin.items() if d.get("form") == "child_protection_referral"
+             and d["author"] != "altai"}
+    assert cases and not cases & {r["id"] for r in before["results"]}
+    assert device.ids(since=before["last_seq"]) == set()
+
+    svc.users.update("altai", role="coordinator")
+    assert device.ids(since=before["last_seq"]) == expected_ids(svc, "altai")  # everything, read again
+    assert cases <= expected_ids(svc, "altai")
+
+
 def test_a_soum_added_under_a_coordinators_aimag_is_read_from_its_beginning(app: Flask, svc: Services) -> None:
     device = Device(app, "oyunaa")
     before = device.changes()["last_seq"]
@@ -378,6 +393,43 @@ def test_a_replicated_batch_is_judged_document_by_document(app: Flask, svc: Serv
     assert svc.store.open("uvs-tes").get(good["_id"])["_rev"] == good["_rev"]
     assert forged["_id"] not in {r["id"] for r in svc.store.open("uvs-tes").all_docs()}
     assert elsewhere["_id"] not in {r["id"] for r in svc.store.open("uvs-naranbulag").all_docs()}
+
+
+def test_revisions_the_server_holds_are_not_refused_when_a_device_sends_them_back(
+    app: Flask, svc: Services
+) -> None:
+    """A worker moved away from a soum still holds its documents; ``_revs_diff`` calls them
+    missing (they are outside her replica now), so her device sends them back. What the
+    server already has is a no-op, as in CouchDB, and must not flood the quarantine."""
+    db = svc.store.open("uvs-naranbulag")
+    held = [db.get(r["id"], revs=True) for r in list(db.all_docs())[:3]]
+    forged_body = {**held[2], "data": {"remarks": "replaced?"}}  # an existing revision id, other content
+    new_revision = {**held[0], "_rev": "2-" + "9" * 32,
+                    "_revisions": {"start": 2, "ids": ["9" * 32, held[0]["_rev"].split("-")[1]]}}
+    quarantined = sum(1 for _ in svc.quarantine.list())
+    before = db.update_seq()
+
+    response = Device(app, "bolormaa").request(
+        "POST", "/_bulk_docs", json={"docs": [*held[:2], forged_body, new_revision], "new_edits": False})
+
+    assert response.status_code == 201
+    assert [(r["id"], r["error"]) for r in response.json] == [(held[0]["_id"], "forbidden")]
+    assert db.update_seq() == before and db.get(held[2]["_id"]) == {
+        k: v for k, v in held[2].items() if k != "_revisions"}
+    assert sum(1 for _ in svc.quarantine.list()) == quarantined + 1
+
+
+def test_each_refused_document_gets_its_own_reason(app: Flask) -> None:
+    docs = [{"_id": "_design/mine", "views": {}}, new_submission("uvs-naranbulag", "bolormaa", n=320),
+            {"_id": "a-plain-id", "note": "no area"}, new_submission("uvs-tes", "bolormaa", n=321)]
+    response = Device(app, "bolormaa").request("POST", "/_bulk_docs", json={"docs": docs})
+    assert response.status_code == 201
+    answers = response.json
+    assert [a["id"] for a in answers] == [d["_id"] for d in docs]
+    assert answers[0]["reason"].startswith("Only admins write design documents")
+    assert answers[1]["reason"] == "You are not assigned to area 'uvs-naranbulag'."
+    assert answers[2]["reason"].startswith("Document id 'a-plain-id' must look like <area>:<kind>:<id>")
+    assert answers[3]["ok"] is True
 
 
 @pytest.mark.parametrize(("doc", "reason"), [

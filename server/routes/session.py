@@ -6,7 +6,7 @@ from flask import Blueprint, g, request
 
 from sync.errors import BadRequest, Unauthorized
 
-from ..auth import COOKIE
+from ..auth import COOKIE, basic_credentials
 from ..jsonio import json_response, parse_json
 from ..services import services
 
@@ -43,13 +43,22 @@ def login():
 @bp.get("/_session")
 def whoami():
     svc = services()
-    user = svc.auth.current_user()
-    return json_response({
+    stale = False
+    try:
+        user = svc.auth.current_user()
+    except Unauthorized:
+        if basic_credentials() is not None:
+            raise  # wrong Basic credentials are an error, as in CouchDB
+        user, stale = None, True  # an expired cookie: CouchDB answers with an anonymous session
+    resp = json_response({
         "ok": True,
         "userCtx": _user_ctx(user),
         "info": {"authentication_handlers": ["cookie", "default"],
                  **({"authenticated": g.get("auth_method")} if user else {})},
     })
+    if stale:
+        resp.delete_cookie(COOKIE, path="/")
+    return resp
 
 
 @bp.delete("/_session")

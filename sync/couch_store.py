@@ -1,0 +1,623 @@
+"""The CouchDB 3.x Store: one CouchDB database per scope, over HTTP.
+
+Why it is shaped this way:
+
+* CouchDB already has the semantics the interface asks for (revision trees,
+  winners, ``_changes``, ``_local``), so this backend translates shapes and
+  never re-implements them: ``new_edits=true`` lets CouchDB compute revisions,
+  ``new_edits=false`` hands it the replica's ``_revisions`` unchanged.
+* Scope ``s`` lives in database ``<prefix>s``. The prefix (default
+  ``fieldsync-``) keeps fieldsync's databases apart from others on the server,
+  and, since it starts with a letter, also makes system scopes valid CouchDB
+  names: ``_users`` becomes ``fieldsync-_users``. The name is used verbatim,
+  not rewritten (``fieldsync-sys-users`` would collide with an area scope
+  called ``sys-users``).
+* Large answers (``_changes``, ``_all_docs``, ``_bulk_get``) are read item by
+  item (``sync.couch_json``) and requested in pages, so memory stays flat
+  however big a scope grows.
+* Sequences are CouchDB's own opaque strings (pouchdb-server's integers),
+  carried unchanged; only their numeric prefix is ever compared.
+* Scope databases are made with one shard (``q=1``) unless told otherwise.
+  CouchDB documents ``_changes`` of a sharded database as only partially
+  ordered (shards are merged as they answer); with one shard a scope's feed is
+  in write order, as on SQLite, which paging, resuming and the per-user
+  replica's merged feed rely on. A scope is one area's data, well within what
+  one shard serves; ``n`` (copies across a cluster) is not affected.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from .couch_docs import from_couch, to_couch
+from .couch_http import CouchClient, attachment_path, doc_path, json_param, query
+from .couch_json import ObjectStream
+from .errors import BadRequest, Conflict, CouchError, NotFound, PreconditionFailed, StoreUnavailable
+from .revtree import parse_rev
+from .scopes import check_scope_name
+from .store import Database, Doc, Seq, Store
+
+PAGE = 500  # rows per _changes / _all_docs request
+ATT_PAGE = 50  # rows per request when documents come with their attachments
+BULK_GET_PAGE = 100
+OPEN_REVS_PAGE = 100  # revisions per open_revs URL (CouchDB limits a request line to 8 KB)
+CHUNK = 1 << 16
+DEFAULT_PREFIX = "fieldsync-"
+_DB_NAME = re.compile(r"^[a-z][a-z0-9_$()+/-]*\Z")  # CouchDB's rule for database names
+
+
+def seq_number(seq: Any) -> int:
+    """The ordering part of a sequence: CouchDB 3's ``"<N>-<opaque>"`` or an integer."""
+    return int(str(seq).split("-", 1)[0])
+
+
+def _winner_only(docid: str, found: list[dict]) -> list[dict]:
+    """The winning leaf among ``open_revs=all`` answers: live first, then generation, then rev id."""
+    leaves = [entry["ok"] for entry in found if "ok" in entry]
+    if not leaves:
+        return found  # CouchDB's own not_found/missing error
+    winner = max(leaves, key=lambda d: (not d.get("_deleted"), *_rev_key(d["_rev"])))
+    if winner.get("_deleted"):
+        return [{"error": {"id": docid, "rev": "undefined", "error": "not_found", "reason": "deleted"}}]
+    return [{"ok": winner}]
+
+
+def _rev_key(rev: str) -> tuple[int, str]:
+    gen, _, rid = rev.partition("-")
+    return int(gen), rid
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class CouchDatabase(Database):
+    """One scope: a CouchDB database reached through the store's client."""
+
+    def __init__(self, store: CouchStore, name: str, dbname: str):
+        self.store = store
+        self.name = name
+        self.dbname = dbname
+        self._client = store.client
+        self._path = "/" + quote(dbname, safe="")
+
+    def __repr__(self) -> str:
+        return f"CouchDatabase({self.name!r} at {self._client.root}{self._path})"
+
+    # -- plumbing ------------------------------------------------------------
+    def _json(self, method: str, sub: str = "", **kwargs: Any) -> Any:
+        return self._client.json(method, self._path + sub, **kwargs)
+
+    def _stream(
+        self, method: str, sub: str, field: str, *, params: dict[str, str], body: Any = None,
+        idempotent: bool = True,
+    ) -> Iterator[Any]:
+        """The items of ``field`` in a streamed answer; the response is closed however iteration ends."""
+        resp = self._client.request(method, self._path + sub, params=params, body=body, stream=True,
+                                    idempotent=idempotent)
+        try:
+            yield from ObjectStream(resp.iter_content(CHUNK), field)
+        except (requests.ConnectionError, requests.Timeout):
+            raise StoreUnavailable(f"CouchDB broke off its answer to {sub or '/'}") from None
+        finally:
+            resp.close()
+
+    # -- database ------------------------------------------------------------
+    def info(self) -> dict:
+        info = self._json("GET")
+        info["db_name"] = self.name  # the scope, as clients address it; not the prefixed name
+        return info
+
+    def update_seq(self) -> Seq:
+        return self._json("GET")["update_seq"]
+
+    def parse_since(self, value: Any) -> Seq:
+        """What ``changes``/``update_seq`` returned, unchanged; ``"0"`` and digits become ints."""
+        if value is None or value == "":
+            return 0
+        if isinstance(value, int) and not isinstance(value, bool):
+            return max(value, 0)
+        if isinstance(value, str):
+            head = value.split("-", 1)[0]
+            if not (head.isascii() and head.isdigit()):
+                raise BadRequest(f"Invalid since sequence: {value[:60]!r}")
+            return int(value) if head == value else value
+        raise BadRequest("Invalid since sequence")
+
+    def later_seq(self, a: Seq, b: Seq) -> Seq:
+        return b if seq_number(b) >= seq_number(a) else a
+
+    # -- writes --------------------------------------------------------------
+    def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
+        """``_bulk_docs``; a batch refused whole for one bad stub is retried document by document.
+
+        CouchDB answers a stub it cannot resolve with ``412 missing_stub`` for
+        the whole request, whereas the interface wants a per-document error, as
+        for ``conflict``. CouchDB's ``_bulk_docs`` is per document anyway (no
+        ``all_or_nothing`` since 2.0), so sending the documents one by one gives
+        each the answer CouchDB would give it alone.
+        """
+        if not docs:
+            return []
+        try:
+            results = self._write(docs, new_edits)
+        except PreconditionFailed as exc:
+            if exc.error != "missing_stub":
+                raise
+            if len(docs) == 1:
+                results = [{"id": docs[0]["_id"], "error": exc.error, "reason": exc.reason}]
+            else:
+                results = [r for doc in docs for r in self.bulk_docs([doc], new_edits=new_edits)]
+                return results
+        if new_edits:
+            return results
+        return [r for r in results if "error" in r]
+
+    def _write(self, docs: list[Doc], new_edits: bool) -> list[dict]:
+        """One ``_bulk_docs`` request; its per-document results even when it answers 500 or 417.
+
+        CouchDB answers 500 when some documents could not reach their write
+        quorum, and 417 when a validation function refused some; either way the
+        body lists each document's result, which is what the caller needs.
+        """
+        body: dict[str, Any] = {"docs": [to_couch(d, new_edits=new_edits) for d in docs]}
+        if not new_edits:
+            body["new_edits"] = False
+        try:
+            # Replicated writes are idempotent and may be retried after a 5xx; interactive ones not.
+            return self._json("POST", "/_bulk_docs", body=body, idempotent=not new_edits)
+        except CouchError as exc:
+            results = getattr(exc, "body", None)
+            if exc.status in (417, 500) and isinstance(results, list):
+                return results
+            raise
+
+    # -- reads ---------------------------------------------------------------
+    def get(
+        self,
+        docid: str,
+        *,
+        rev: str | None = None,
+        revs: bool = False,
+        revs_info: bool = False,
+        conflicts: bool = False,
+        deleted_conflicts: bool = False,
+        attachments: bool = False,
+        atts_since: list[str] | None = None,
+        local_seq: bool = False,
+    ) -> Doc:
+        if docid.startswith("_") and not docid.startswith("_design/"):
+            raise NotFound("missing")  # _all_docs, _local/...: endpoints, not documents
+        if rev is not None:
+            parse_rev(rev)
+        params = query(
+            rev=rev, revs=revs or None, revs_info=revs_info or None, conflicts=conflicts or None,
+            deleted_conflicts=deleted_conflicts or None, attachments=attachments or None,
+            atts_since=json_param(atts_since) if attachments and atts_since else None,
+            local_seq=local_seq or None,
+        )
+        return from_couch(self._json("GET", "/" + doc_path(docid), params=params))
+
+    def open_revs(
+        self,
+        docid: str,
+        revs: list[str] | None,
+        *,
+        latest: bool = False,
+        revisions: bool = False,
+        attachments: bool = False,
+        atts_since: list[str] | None = None,
+    ) -> list[dict]:
+        if docid.startswith("_") and not docid.startswith("_design/"):
+            if revs is None:
+                raise NotFound("missing")
+            return [{"missing": r} for r in revs]
+        for r in revs or ():
+            parse_rev(r)
+        base = query(
+            latest=latest or None, revs=revisions or None, attachments=attachments or None,
+            atts_since=json_param(atts_since) if attachments and atts_since else None,
+        )
+        batches = [None] if revs is None else list(_chunks(list(revs), OPEN_REVS_PAGE))
+        out: list[dict] = []
+        for batch in batches:
+            params = {**base, "open_revs": "all" if batch is None else json_param(batch)}
+            for entry in self._json("GET", "/" + doc_path(docid), params=params):
+                if "ok" in entry:
+                    from_couch(entry["ok"])
+                out.append(entry)
+        return out
+
+    def bulk_get(
+        self,
+        items: list[dict],
+        *,
+        revisions: bool = False,
+        attachments: bool = False,
+        latest: bool = False,
+    ) -> Iterator[dict]:
+        """CouchDB's ``_bulk_get``, a page of items per request, results read one by one.
+
+        For an item without ``rev`` CouchDB answers every leaf (``open_revs=all``,
+        tombstones included); the interface answers the winner, as ``GET
+        /{db}/{id}`` does, and ``not_found``/``deleted`` when the winner is a
+        tombstone. The winner is picked here by CouchDB's own rule, from the
+        leaves CouchDB sent.
+        """
+        params = query(revs=revisions or None, attachments=attachments or None, latest=latest or None)
+        for batch in _chunks(items, BULK_GET_PAGE):
+            wanted = []
+            for item in batch:
+                entry: dict[str, Any] = {"id": item["id"]}
+                if item.get("rev") is not None:
+                    entry["rev"] = item["rev"]
+                if item.get("atts_since"):
+                    entry["atts_since"] = item["atts_since"]
+                wanted.append(entry)
+            results = self._stream("POST", "/_bulk_get", "results", params=params, body={"docs": wanted})
+            for item, result in zip(batch, results, strict=False):
+                for entry in result.get("docs", ()):
+                    if "ok" in entry:
+                        from_couch(entry["ok"])
+                if item.get("rev") is None:
+                    result["docs"] = _winner_only(result["id"], result.get("docs", []))
+                yield result
+
+    def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
+        if not request:
+            return {}
+        return self._json("POST", "/_revs_diff", body=request)
+
+    def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
+        meta, chunks = self.open_attachment(docid, name, rev)
+        buf = io.BytesIO()
+        for chunk in chunks:
+            buf.write(chunk)
+        return meta, buf.getvalue()
+
+    def open_attachment(
+        self, docid: str, name: str, rev: str | None = None
+    ) -> tuple[dict, Iterator[bytes]]:
+        """An attachment's metadata and its bytes as a stream of chunks (not held in memory).
+
+        The metadata comes from the document's stub and the bytes are then asked
+        for at that exact revision, so the two always agree.
+        """
+        doc = self.get(docid, rev=rev)
+        meta = (doc.get("_attachments") or {}).get(name)
+        if meta is None:
+            raise NotFound("Document is missing attachment")
+        meta = {k: v for k, v in meta.items() if k != "stub"}
+        resp = self._client.request(
+            "GET", f"{self._path}/{doc_path(docid)}/{attachment_path(name)}",
+            params={"rev": doc["_rev"]}, headers={"Accept": "*/*"}, stream=True,
+        )
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                yield from resp.iter_content(CHUNK)
+            except (requests.ConnectionError, requests.Timeout):
+                raise StoreUnavailable("CouchDB broke off an attachment download") from None
+            finally:
+                resp.close()
+
+        return meta, chunks()
+
+    # -- feeds ---------------------------------------------------------------
+    def changes(
+        self,
+        since: Seq = 0,
+        *,
+        limit: int | None = None,
+        style: str = "main_only",
+        include_docs: bool = False,
+        conflicts: bool = False,
+        attachments: bool = False,
+        doc_ids: Iterable[str] | None = None,
+        descending: bool = False,
+    ) -> Iterator[dict]:
+        """``_changes`` in pages of ``limit`` rows, each page read row by row.
+
+        A page resumes from the last row's ``seq``, which CouchDB documents as a
+        valid ``since``. ``doc_ids`` go in a POST body (``filter=_doc_ids``), so
+        any number of them fits.
+        """
+        since = self.parse_since(since)
+        ids = list(doc_ids) if doc_ids is not None else None
+        if ids is not None and not ids:
+            return
+        base = query(style=style, include_docs=include_docs or None,
+                     conflicts=(conflicts and include_docs) or None,
+                     attachments=(attachments and include_docs) or None)
+        if ids is not None:
+            base["filter"] = "_doc_ids"
+        if descending:
+            yield from self._changes_descending(since, limit, base, ids)
+            return
+        size = ATT_PAGE if include_docs and attachments else PAGE
+        remaining = limit
+        cursor = since
+        while remaining is None or remaining > 0:
+            page = size if remaining is None else min(size, remaining)
+            count = 0
+            for row in self._changes_page({**base, "since": str(cursor), "limit": str(page)}, ids):
+                count += 1
+                cursor = row["seq"]
+                yield row
+            if remaining is not None:
+                remaining -= count
+            if count < page:
+                return
+
+    def _changes_descending(
+        self, since: Seq, limit: int | None, base: dict[str, str], ids: list[str] | None
+    ) -> Iterator[dict]:
+        """Newest first, in one streamed request; rows at or before ``since`` end it."""
+        params = {**base, "descending": "true"}
+        if limit is not None:
+            if limit <= 0:
+                return
+            params["limit"] = str(limit)
+        floor = seq_number(since)
+        for row in self._changes_page(params, ids):
+            if floor and seq_number(row["seq"]) <= floor:
+                return
+            yield row
+
+    def _changes_page(self, params: dict[str, str], ids: list[str] | None) -> Iterator[dict]:
+        if ids is None:
+            rows = self._stream("GET", "/_changes", "results", params=params)
+        else:
+            rows = self._stream("POST", "/_changes", "results", params=params, body={"doc_ids": ids})
+        for row in rows:
+            if "doc" in row:
+                from_couch(row["doc"])
+            yield row
+
+    def wait_for_change(self, since: Seq, timeout: float) -> bool:
+        """CouchDB's long-poll: one request that returns at the first change after ``since``."""
+        since = self.parse_since(since)
+        params = {"since": str(since), "limit": "1"}
+        if timeout <= 0:
+            answer = self._json("GET", "/_changes", params=params)
+            return bool(answer.get("results"))
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            answer = self._client.longpoll(
+                self._path + "/_changes",
+                {**params, "feed": "longpoll", "timeout": str(max(int(left * 1000), 1))},
+                left,
+            )
+            if answer is None:
+                return False
+            if answer.get("results"):
+                return True
+            # CouchDB's timeout came first (or a spurious empty answer): poll what is left.
+
+    def all_docs(
+        self,
+        *,
+        keys: list[str] | None = None,
+        startkey: str | None = None,
+        endkey: str | None = None,
+        inclusive_end: bool = True,
+        descending: bool = False,
+        limit: int | None = None,
+        skip: int = 0,
+        include_docs: bool = False,
+        conflicts: bool = False,
+        attachments: bool = False,
+    ) -> Iterator[dict]:
+        """``_all_docs`` in pages: each next page starts at the last id seen, skipping it."""
+        base = query(include_docs=include_docs or None,
+                     conflicts=(conflicts and include_docs) or None,
+                     attachments=(attachments and include_docs) or None)
+        size = ATT_PAGE if include_docs and attachments else PAGE
+        if keys is not None:
+            for batch in _chunks(list(keys), size):
+                yield from self._all_docs_page("POST", base, {"keys": batch})
+            return
+        base.update(query(
+            endkey=json_param(endkey) if endkey is not None else None,
+            inclusive_end=None if inclusive_end else False,
+            descending=descending or None,
+        ))
+        remaining = limit
+        cursor, to_skip = startkey, skip
+        while remaining is None or remaining > 0:
+            page = size if remaining is None else min(size, remaining)
+            params = {**base, "limit": str(page)}
+            if cursor is not None:
+                params["startkey"] = json_param(cursor)
+            if to_skip:
+                params["skip"] = str(to_skip)
+            count = 0
+            for row in self._all_docs_page("GET", params, None):
+                count += 1
+                cursor = row["id"]
+                yield row
+            if remaining is not None:
+                remaining -= count
+            if count < page:
+                return
+            to_skip = 1  # the next page starts at the last id seen
+
+    def _all_docs_page(self, method: str, params: dict[str, str], body: Any) -> Iterator[dict]:
+        for row in self._stream(method, "/_all_docs", "rows", params=params, body=body):
+            if row.get("doc") is not None:
+                from_couch(row["doc"])
+            yield row
+
+    # -- _local ----------------------------------------------------------------
+    # CouchDB 3 does not check a _local document's _rev (couch_db_updater only
+    # increments it: "we don't do all the MVCC stuff for them"), while the interface
+    # promises Conflict on a stale one, as CouchDB documents and the SQLite store
+    # enforces. So the current rev is read first and the write names it. Two
+    # writers racing within that window both succeed, the later one winning, which
+    # is CouchDB 3's own behaviour; replication checkpoints tolerate it.
+    def _local_path(self, docid: str) -> str:
+        return "/_local/" + quote(docid, safe="")
+
+    def _local_rev(self, docid: str) -> str | None:
+        try:
+            return self.get_local(docid)["_rev"]
+        except NotFound:
+            return None
+
+    def get_local(self, docid: str) -> Doc:
+        return self._json("GET", self._local_path(docid))
+
+    def put_local(self, docid: str, body: Doc) -> str:
+        given = body.get("_rev")
+        current = self._local_rev(docid)
+        if current is None and given not in (None, "0-0"):
+            raise Conflict()
+        if current is not None and given != current:
+            raise Conflict()
+        clean = {k: v for k, v in body.items() if not k.startswith("_")}
+        if current is not None:
+            clean["_rev"] = current
+        return self._json("PUT", self._local_path(docid), body=clean, idempotent=False)["rev"]
+
+    def delete_local(self, docid: str, rev: str | None) -> str:
+        current = self._local_rev(docid)
+        if current is None:
+            raise NotFound("missing")
+        if rev != current:
+            raise Conflict()
+        answer = self._json("DELETE", self._local_path(docid), params={"rev": current}, idempotent=False)
+        return answer.get("rev", "0-0")
+
+    def local_docs(self) -> Iterator[Doc]:
+        """CouchDB's ``_local_docs`` (2.2 and later), paged by id."""
+        cursor = None
+        while True:
+            params = query(include_docs=True, limit=PAGE)
+            if cursor is not None:
+                params.update(startkey=json_param(cursor), skip="1")
+            count = 0
+            for row in self._stream("GET", "/_local_docs", "rows", params=params):
+                count += 1
+                cursor = row["id"]
+                if row.get("doc") is not None:
+                    yield row["doc"]
+            if count < PAGE:
+                return
+
+
+class CouchStore(Store):
+    """Scopes as databases ``<prefix><scope>`` on one CouchDB server (or cluster).
+
+    ``url`` may carry credentials (``http://admin:secret@couchdb:5984``); a server
+    admin is needed to create databases and list them. ``prefix`` defaults to
+    ``FIELDSYNC_COUCHDB_PREFIX`` or ``fieldsync-``. ``shards`` is CouchDB's ``q``
+    for new scope databases (None: the server's default); see the module docstring.
+    """
+
+    EXISTS_TTL = 5.0  # seconds a database seen to exist is trusted without asking again
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str | None = None,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        retries: int = 3,
+        backoff: float = 0.2,
+        pool_size: int = 32,
+        shards: int | None = 1,
+    ):
+        if prefix is None:
+            prefix = os.environ.get("FIELDSYNC_COUCHDB_PREFIX") or DEFAULT_PREFIX
+        if not _DB_NAME.match(prefix):
+            raise ValueError(f"CouchDB database prefix {prefix!r} must start with a lowercase letter "
+                             "and hold only a-z, 0-9 and _$()+-/")
+        self.prefix = prefix
+        self.shards = shards
+        self.client = CouchClient(url, timeout=timeout, retries=retries, backoff=backoff,
+                                  pool_size=pool_size)
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"CouchStore({self.client.root!r}, prefix={self.prefix!r})"
+
+    def dbname(self, scope: str) -> str:
+        """The CouchDB database holding ``scope`` (BadRequest for an illegal scope name)."""
+        return self.prefix + check_scope_name(scope)
+
+    def _path(self, scope: str) -> str:
+        return "/" + quote(self.dbname(scope), safe="")
+
+    def _remember(self, scope: str, exists: bool) -> None:
+        with self._lock:
+            if exists:
+                self._seen[scope] = time.monotonic() + self.EXISTS_TTL
+            else:
+                self._seen.pop(scope, None)
+
+    def _recently_seen(self, scope: str) -> bool:
+        with self._lock:
+            return self._seen.get(scope, 0.0) > time.monotonic()
+
+    def exists(self, name: str) -> bool:
+        try:
+            path = self._path(name)
+        except BadRequest:
+            return False
+        if self._recently_seen(name):
+            return True
+        try:
+            self.client.request("HEAD", path).close()
+        except NotFound:
+            self._remember(name, False)
+            return False
+        self._remember(name, True)
+        return True
+
+    def open(self, name: str) -> CouchDatabase:
+        dbname = self.dbname(name)
+        if not self.exists(name):
+            raise NotFound("Database does not exist.")
+        return CouchDatabase(self, name, dbname)
+
+    def create(self, name: str) -> CouchDatabase:
+        dbname = self.dbname(name)
+        # Not retried after a 5xx: a create that landed would then answer file_exists.
+        params = {"q": str(self.shards)} if self.shards else None
+        self.client.request("PUT", self._path(name), params=params, idempotent=False).close()
+        self._remember(name, True)
+        return CouchDatabase(self, name, dbname)
+
+    def delete(self, name: str) -> None:
+        path = self._path(name)
+        self._remember(name, False)
+        self.client.request("DELETE", path, idempotent=False).close()
+
+    def names(self) -> list[str]:
+        params = {"startkey": json_param(self.prefix), "endkey": json_param(self.prefix + "\ufff0")}
+        out = []
+        for dbname in self.client.json("GET", "/_all_dbs", params=params):
+            if dbname.startswith(self.prefix):
+                scope = dbname[len(self.prefix):]
+                try:
+                    out.append(check_scope_name(scope))
+                except BadRequest:
+                    continue  # another application's database that shares the prefix
+        return sorted(out)
+
+    def close(self) -> None:
+        self.client.close()
