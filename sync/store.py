@@ -151,7 +151,9 @@ class Database(ABC):
         """``_bulk_get``: per requested ``{"id", "rev"?, "atts_since"?}`` one result.
 
         A result is ``{"id", "docs": [{"ok": doc} | {"error": {"id", "rev",
-        "error", "reason"}}]}``, in request order. Backends may override this to
+        "error", "reason"}}]}``, in request order. An item without ``rev`` gets
+        the winning revision only (CouchDB 3 would list every leaf); a deleted
+        winner is ``not_found`` with reason ``deleted``. Backends may override this to
         fetch a whole batch at once; this default goes document by document.
         """
         from .errors import BadRequest, NotFound
@@ -226,7 +228,11 @@ class Database(ABC):
 
     @abstractmethod
     def put_local(self, docid: str, body: Doc) -> str:
-        """Store a ``_local/`` document; returns its new ``0-N`` rev. Conflict on a stale ``_rev``."""
+        """Store a ``_local/`` document; returns its new ``0-N`` rev.
+
+        Conflict when the document exists and ``_rev`` is not its current one,
+        or when ``_rev`` names a revision of a document that does not exist.
+        """
 
     @abstractmethod
     def delete_local(self, docid: str, rev: str | None) -> str:
