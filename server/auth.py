@@ -37,7 +37,7 @@ class Authenticator:
     # -- passwords --------------------------------------------------------------------
     def login(self, name: str, password: str) -> User:
         keys = {"name": name, "addr": request.remote_addr or "?"}
-        wait = self.throttle.retry_after(keys)
+        wait, counted = self.throttle.status(keys)
         if wait:
             raise TooManyRequests("Too many failed logins; try again later.", wait)
         user = self.users.verify(name, password)
@@ -48,7 +48,8 @@ class Authenticator:
             if wait:
                 raise TooManyRequests("Too many failed logins; try again later.", wait)
             raise Unauthorized("Name or password is incorrect.")
-        self.throttle.succeeded(name)
+        if "name" in counted:  # only a name with failures counted has anything to clear
+            self.throttle.succeeded(name)
         return user
 
     # -- sessions ----------------------------------------------------------------------

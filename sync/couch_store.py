@@ -51,6 +51,7 @@ ATT_PAGE = 50  # rows per request when documents come with their attachments
 BULK_GET_PAGE = 100
 OPEN_REVS_PAGE = 100  # revisions per open_revs URL (CouchDB limits a request line to 8 KB)
 CHUNK = 1 << 16
+MAX_SEQ = (1 << 63) - 1  # the largest integer sequence taken from a client
 DEFAULT_PREFIX = "fieldsync-"
 _DB_NAME = re.compile(r"^[a-z][a-z0-9_$()+/-]*\Z")  # CouchDB's rule for database names
 
@@ -122,17 +123,28 @@ class CouchDatabase(Database):
         return self._json("GET")["update_seq"]
 
     def parse_since(self, value: Any) -> Seq:
-        """What ``changes``/``update_seq`` returned, unchanged; ``"0"`` and digits become ints."""
+        """What ``changes``/``update_seq`` returned, unchanged; ``"0"`` and digits become ints.
+
+        A number beyond 64 bits is no sequence any server issued (CouchDB 3
+        answers 400 for a ``since`` it cannot unpack), and could not be carried
+        back as a JSON ``last_seq`` either.
+        """
         if value is None or value == "":
             return 0
         if isinstance(value, int) and not isinstance(value, bool):
-            return max(value, 0)
-        if isinstance(value, str):
+            seq = value
+        elif isinstance(value, str):
             head = value.split("-", 1)[0]
             if not (head.isascii() and head.isdigit()):
                 raise BadRequest(f"Invalid since sequence: {value[:60]!r}")
-            return int(value) if head == value else value
-        raise BadRequest("Invalid since sequence")
+            if head != value:
+                return value
+            seq = int(value)
+        else:
+            raise BadRequest("Invalid since sequence")
+        if seq > MAX_SEQ:
+            raise BadRequest("Malformed sequence supplied in 'since' parameter.")
+        return max(seq, 0)
 
     def later_seq(self, a: Seq, b: Seq) -> Seq:
         return b if seq_number(b) >= seq_number(a) else a

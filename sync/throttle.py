@@ -33,14 +33,28 @@ class LoginThrottle:
 
     def retry_after(self, keys: dict[str, str]) -> int:
         """Seconds until a locked name or address may try again (0: not locked)."""
+        return self.status(keys)[0]
+
+    def status(self, keys: dict[str, str]) -> tuple[int, set[str]]:
+        """``retry_after`` and the kinds of ``keys`` that have failures counted.
+
+        Every login asks this, so the counters are read in one request (one
+        ``_all_docs`` with keys), not one per key: on the CouchDB store each is
+        a round trip.
+        """
         db = self.store.ensure(AUTH_SCOPE)
-        worst = 0
-        for kind, key in keys.items():
-            doc = records.read(db, self._id(kind, key))
-            until = parse_iso(doc.get("locked_until")) if doc else None
+        ids = {self._id(kind, key): kind for kind, key in keys.items()}
+        worst, counted = 0, set()
+        for row in db.all_docs(keys=list(ids), include_docs=True):
+            doc = row.get("doc")
+            if not doc:
+                continue
+            if doc.get("count"):
+                counted.add(ids[row["id"]])
+            until = parse_iso(doc.get("locked_until"))
             if until and until > now():
                 worst = max(worst, int((until - now()).total_seconds()) + 1)
-        return worst
+        return worst, counted
 
     def failed(self, keys: dict[str, str]) -> int:
         """Count a failure; returns how many failures the worst key has in the window."""
@@ -68,6 +82,7 @@ class LoginThrottle:
         return min(0.25 * 2 ** (failures - self.slow_after - 1), 2.0)
 
     def succeeded(self, name: str) -> None:
+        """Clear the name's counter (a login that saw none counted need not call this)."""
         db = self.store.ensure(AUTH_SCOPE)
         docid = self._id("name", name)
         doc = records.read(db, docid)

@@ -19,7 +19,15 @@ from servers import PEERS, Peer, couchdb_for_store_tests  # noqa: E402
 
 @pytest.fixture(scope="session", params=sorted(PEERS))
 def peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
-    """Each CouchDB-protocol server in turn, started once for the session."""
+    """Each CouchDB-protocol server in turn, started once for the session.
+
+    ``fieldsync-couchdb`` is fieldsync on its CouchDB store, kept in the
+    session's CouchDB-compatible server (``couchdb_url``) under a prefix of its own.
+    """
+    if request.param == "fieldsync-couchdb":
+        with PEERS[request.param](request.getfixturevalue("couchdb_url")) as started:
+            yield started
+        return
     with PEERS[request.param]() as started:
         yield started
 

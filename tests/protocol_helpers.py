@@ -1,10 +1,17 @@
 """Shared pieces of the HTTP protocol tests (``tests/test_protocol_*.py``).
 
 Every test talks to a real app (``server.create_app``) over Flask's test client,
-with a real SQLite data directory under ``tmp_path``: nothing is mocked. The
-helpers here only save typing: an admin client that sends Basic credentials,
-a scope created for the test, and readers for CouchDB's answers (the JSON
-error shape, multipart bodies).
+with a real store behind it: nothing is mocked. The ``app`` fixture is
+parametrized over both Store backends, so every protocol test runs twice:
+``sqlite`` (a data directory under ``tmp_path``) and ``couchdb``
+(pouchdb-server in memory, or the Apache CouchDB 3.x that
+``FIELDSYNC_TEST_COUCHDB_URL`` names; see ``tests/conftest.py``). Where
+pouchdb-server is not CouchDB 3, the test is marked xfail for that run only,
+from the catalogue in ``tests/couch_gaps.py``.
+
+The helpers here only save typing: an admin client that sends Basic
+credentials, a scope created for the test, and readers for CouchDB's answers
+(the JSON error shape, multipart bodies).
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ import email
 import email.policy
 import hashlib
 import json
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +31,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from couch_gaps import mark_pouchdb_server_gaps
 from server import create_app
 from server.config import Settings
 
 ADMIN = ("admin", "secret")
 SCOPE = "s"
+BACKENDS = ["sqlite", "couchdb"]
 
 
 def basic(name: str, password: str) -> dict[str, str]:
@@ -38,6 +48,35 @@ def basic(name: str, password: str) -> dict[str, str]:
 def make_app(data_dir: Path, **settings: Any) -> Flask:
     app = create_app(Settings(data_dir=data_dir, admin=ADMIN, **settings))
     app.testing = True
+    return app
+
+
+def backend_settings(request: pytest.FixtureRequest, backend: str) -> dict[str, Any]:
+    """``make_app`` settings for ``backend``: CouchDB gets the session's server and a fresh prefix."""
+    if backend == "sqlite":
+        return {}
+    url = request.getfixturevalue("couchdb_url")
+    return {"store": "couchdb", "couchdb_url": url, "couchdb_prefix": f"proto{secrets.token_hex(4)}-"}
+
+
+def close_app(app: Flask) -> None:
+    """Release the app's store; on CouchDB also drop its databases (system scopes too),
+    so that a shared CouchDB is left as it was found."""
+    store = app.extensions["fieldsync"].store
+    try:
+        if app.config.get("FIELDSYNC_BACKEND") == "couchdb":
+            for name in store.names():
+                try:
+                    store.delete(name)
+                except Exception:  # noqa: BLE001 - cleanup must not hide the test's own failure
+                    pass
+    finally:
+        store.close()
+
+
+def make_backend_app(request: pytest.FixtureRequest, backend: str, data_dir: Path, **settings: Any) -> Flask:
+    app = make_app(data_dir, **backend_settings(request, backend), **settings)
+    app.config["FIELDSYNC_BACKEND"] = backend
     return app
 
 
@@ -97,17 +136,34 @@ class Couch:
         return self.get(f"{db}/{docid}" + (f"?{query}" if query else ""))
 
 
-@pytest.fixture(scope="session")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    """One app and data directory for the session (hashing the admin's password
-    is deliberately slow); ``couch`` gives each test an empty server."""
-    app = make_app(tmp_path_factory.mktemp("protocol") / "data")
+@pytest.fixture(scope="session", params=BACKENDS)
+def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One app and data directory per backend for the session (hashing the admin's
+    password is deliberately slow); ``couch`` gives each test an empty server."""
+    app = make_backend_app(request, request.param, tmp_path_factory.mktemp("protocol") / "data")
     yield app
-    app.extensions["fieldsync"].store.close()
+    close_app(app)
+
+
+@pytest.fixture(params=BACKENDS)
+def new_app(request: pytest.FixtureRequest) -> Iterator[Callable[..., Flask]]:
+    """For tests that need their own settings: ``new_app(data_dir, **settings)`` on each backend."""
+    made: list[Flask] = []
+
+    def make(data_dir: Path, **settings: Any) -> Flask:
+        app = make_backend_app(request, request.param, data_dir, **settings)
+        made.append(app)
+        return app
+
+    mark_pouchdb_server_gaps(request.node, request.param)
+    yield make
+    for app in made:
+        close_app(app)
 
 
 @pytest.fixture
-def couch(app: Flask) -> Iterator[Couch]:
+def couch(request: pytest.FixtureRequest, app: Flask) -> Iterator[Couch]:
+    mark_pouchdb_server_gaps(request.node, app.config["FIELDSYNC_BACKEND"])
     yield Couch(app.test_client())
     store = app.extensions["fieldsync"].store
     for name in store.names():

@@ -1,10 +1,11 @@
 """Start real CouchDB-protocol servers on free local ports, for tests and benchmarks.
 
-Two peers speak the same protocol: fieldsync itself (`fieldsync serve`,
-gunicorn, SQLite files in a temporary data directory) and pouchdb-server
-(in memory), the reference peer. Running the same interop checks against both
-tells a fieldsync bug apart from a mistaken test: if pouchdb-server passes and
-fieldsync fails, the fault is fieldsync's.
+Three peers speak the same protocol: fieldsync itself (`fieldsync serve`,
+gunicorn) on each of its stores, SQLite files in a temporary data directory or
+the CouchDB store on a CouchDB-compatible server, and pouchdb-server (in
+memory), the reference peer. Running the same interop checks against all of
+them tells a fieldsync bug apart from a mistaken test: if pouchdb-server passes
+and fieldsync fails, the fault is fieldsync's.
 
 Both run as separate process groups so that stopping one also stops its
 workers (gunicorn forks), and their output goes to a log file whose tail is
@@ -27,10 +28,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
+
+if TYPE_CHECKING:
+    from server.services import Services
+    from sync.store import Store
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO = TESTS_DIR.parent
@@ -287,8 +292,42 @@ class PouchDBServerPeer(Peer):
 
 
 class FieldsyncPeer(Peer):
+    """``fieldsync serve``; ``env`` holds its FIELDSYNC_* settings, for commands run beside it."""
+
     name = "fieldsync"
     db_prefix = "/db"
+
+    def __init__(self, server: ServerProcess, port: int, auth: tuple[str, str] | None, *,
+                 data_dir: Path | None = None, env: dict[str, str] | None = None) -> None:
+        super().__init__(server, port, auth)
+        self.data_dir = data_dir
+        self.env = dict(env if env is not None else os.environ)
+        self.backend = self.env.get("FIELDSYNC_STORE", "sqlite")
+        if self.backend == "couchdb":
+            self.name = "fieldsync-couchdb"
+
+    def as_user(self, auth: tuple[str, str]) -> FieldsyncPeer:
+        """The same server, spoken to with other credentials."""
+        return FieldsyncPeer(self.server, self.port, auth, data_dir=self.data_dir, env=self.env)
+
+    def cli(self, *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """``fieldsync ARGS --data DIR`` beside the server, on its store, as an operator runs it."""
+        return subprocess.run([str(fieldsync_bin()), *args, "--data", str(self.data_dir)], input=stdin,
+                              env=self.env, capture_output=True, text=True, timeout=timeout)
+
+    def open_store(self) -> Store:
+        """The server's store, opened directly (SQLite files or the CouchDB databases); close it after."""
+        from server.config import Settings
+        from server.services import make_store
+
+        return make_store(Settings.from_env(self.env))
+
+    def services(self) -> Services:
+        """fieldsync's services on the server's store (``.store.close()`` when done)."""
+        from server.config import Settings
+        from server.services import Services
+
+        return Services.build(Settings.from_env(self.env))
 
 
 @contextmanager
@@ -309,11 +348,13 @@ def pouchdb_server() -> Iterator[PouchDBServerPeer]:
 
 @contextmanager
 def fieldsync_server(data_dir: Path | None = None, extra_env: dict[str, str | None] | None = None,
-                     publish_forms: bool = True) -> Iterator[FieldsyncPeer]:
+                     publish_forms: bool = True, workers: int | None = None) -> Iterator[FieldsyncPeer]:
     """`fieldsync serve` with a fresh SQLite data directory and an admin user.
 
     ``extra_env`` adds (or, with None, removes) FIELDSYNC_* variables, e.g. to
-    run on the CouchDB store or to leave the signing key to the store.
+    run on the CouchDB store (see ``couchdb_env``) or to leave the signing key
+    to the store. ``workers``: gunicorn workers (``fieldsync serve``'s default
+    when None).
     """
     exe = fieldsync_bin()
     port = free_port()
@@ -338,21 +379,61 @@ def fieldsync_server(data_dir: Path | None = None, extra_env: dict[str, str | No
             subprocess.run([str(exe), "form", "publish", *forms, "--data", str(data)], env=env,
                            check=True, capture_output=True, timeout=60)
         cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data)]
+        if workers is not None:
+            cmd += ["--workers", str(workers)]
         with _running(cmd, cwd=Path(tmp), env=env, health_url=f"http://127.0.0.1:{port}/") as srv:
-            yield FieldsyncPeer(srv, port, FIELDSYNC_ADMIN)
+            yield FieldsyncPeer(srv, port, FIELDSYNC_ADMIN, data_dir=data, env=env)
 
 
-PEERS = {"pouchdb-server": pouchdb_server, "fieldsync": fieldsync_server}
+def couchdb_env(url: str, prefix: str | None = None) -> dict[str, str | None]:
+    """FIELDSYNC_* settings for the CouchDB store on ``url``, in databases of their own.
+
+    ``prefix`` names the databases (``<prefix><scope>``); by default a fresh one,
+    so that servers sharing one CouchDB never see each other's scopes.
+    """
+    return {
+        "FIELDSYNC_STORE": "couchdb",
+        "FIELDSYNC_COUCHDB_URL": url,
+        "FIELDSYNC_COUCHDB_PREFIX": prefix or new_couchdb_prefix(),
+    }
+
+
+def new_couchdb_prefix() -> str:
+    return f"fs{secrets.token_hex(4)}-"
 
 
 @contextmanager
-def fieldsync_demo_server(data_dir: Path | None = None) -> Iterator[FieldsyncPeer]:
+def fieldsync_couchdb_server(couchdb_url: str | None = None, **kwargs: Any) -> Iterator[FieldsyncPeer]:
+    """`fieldsync serve` on the CouchDB store, with a fresh database prefix.
+
+    ``couchdb_url``: the CouchDB-compatible server to use; by default the one
+    ``couchdb_for_store_tests`` gives (Apache CouchDB when
+    ``FIELDSYNC_TEST_COUCHDB_URL`` is set, else a pouchdb-server started here).
+    """
+    if couchdb_url is not None:
+        with fieldsync_server(extra_env=couchdb_env(couchdb_url), **kwargs) as peer:
+            yield peer
+        return
+    with couchdb_for_store_tests() as url, fieldsync_server(extra_env=couchdb_env(url), **kwargs) as peer:
+        yield peer
+
+
+PEERS = {"pouchdb-server": pouchdb_server, "fieldsync": fieldsync_server,
+         "fieldsync-couchdb": fieldsync_couchdb_server}
+BACKENDS = ("sqlite", "couchdb")
+
+
+@contextmanager
+def fieldsync_demo_server(data_dir: Path | None = None, extra_env: dict[str, str | None] | None = None,
+                          workers: int | None = None) -> Iterator[FieldsyncPeer]:
     """`fieldsync demo --data DIR`, then `fieldsync serve` on that directory.
 
     The demo's users, areas, forms and submissions are there (every account's
     password is ``sync.demo.DEMO_PASSWORD``); the peer speaks as the demo's
     admin, and its ``data_dir`` is the directory, for commands run beside the
-    server (``fieldsync user assign ...``) or for reading the store directly.
+    server (``peer.cli("user", "assign", ...)``) or for reading the store
+    directly (``peer.open_store()``). ``extra_env`` as for ``fieldsync_server``
+    (``couchdb_env(url)`` puts the demo in the CouchDB store).
     """
     from sync.demo import DEMO_PASSWORD
 
@@ -360,12 +441,34 @@ def fieldsync_demo_server(data_dir: Path | None = None) -> Iterator[FieldsyncPee
         data = data_dir or Path(tmp) / "data"
         env = {**os.environ, "FIELDSYNC_DATA_DIR": str(data)}
         env.pop("FIELDSYNC_ADMIN", None)
+        for key, value in (extra_env or {}).items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         subprocess.run([str(fieldsync_bin()), "demo", "--data", str(data)], env=env, check=True,
                        capture_output=True, timeout=120)
-        with fieldsync_server(data_dir=data, extra_env={"FIELDSYNC_ADMIN": None}, publish_forms=False) as peer:
-            demo = FieldsyncPeer(peer.server, peer.port, ("admin", DEMO_PASSWORD))
-            demo.data_dir = data
-            yield demo
+        with fieldsync_server(data_dir=data, extra_env={**(extra_env or {}), "FIELDSYNC_ADMIN": None},
+                              publish_forms=False, workers=workers) as peer:
+            yield peer.as_user(("admin", DEMO_PASSWORD))
+
+
+@contextmanager
+def fieldsync_demo_on(backend: str, couchdb_url: str | None = None, **kwargs: Any) -> Iterator[FieldsyncPeer]:
+    """``fieldsync_demo_server`` on the ``sqlite`` or ``couchdb`` store (see ``fieldsync_couchdb_server``)."""
+    if backend == "sqlite":
+        with fieldsync_demo_server(**kwargs) as peer:
+            yield peer
+        return
+    if backend != "couchdb":
+        raise ValueError(f"unknown backend {backend!r}")
+    if couchdb_url is not None:
+        with fieldsync_demo_server(extra_env=couchdb_env(couchdb_url), **kwargs) as peer:
+            yield peer
+        return
+    with couchdb_for_store_tests() as url, fieldsync_demo_server(extra_env=couchdb_env(url), **kwargs) as peer:
+        yield peer
+
 
 COUCHDB_URL_ENV = "FIELDSYNC_TEST_COUCHDB_URL"
 

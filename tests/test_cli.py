@@ -35,7 +35,7 @@ FIELDSYNC_VARS = (
 
 # Every command the console script offers, as `fieldsync <path> --help` reaches it.
 COMMANDS = [
-    "serve", "init", "demo", "sync-status", "migrate",
+    "serve", "init", "demo", "sync-status", "export", "migrate",
     "form", "form validate", "form publish", "form list", "form retire",
     "area", "area add", "area list", "area import",
     "user", "user add", "user passwd", "user disable", "user enable", "user assign", "user list",

@@ -2,7 +2,9 @@
 
 The copy is interrupted half way and resumed; then both sides are compared
 revision by revision, and a worker's replica resumes from its old sequence
-without reading everything again.
+without reading everything again. Both targets are covered: SQLite, and the
+CouchDB store on the session's CouchDB-compatible server (``couchdb_url``:
+pouchdb-server, or Apache CouchDB when ``FIELDSYNC_TEST_COUCHDB_URL`` is set).
 """
 
 from __future__ import annotations
@@ -15,11 +17,17 @@ from click.testing import CliRunner
 from server.cli import main
 from server.config import Settings
 from server.services import Services
+from servers import new_couchdb_prefix
+
+from sync.couch_store import CouchStore
 from sync.demo import household_visit, seed_demo, submission
 from sync.docs import check_doc
 from sync.migrate import copy_scope, migrate, verify_scope
 from sync.replica import UserReplica
 from sync.sqlite_store import SQLiteStore
+from sync.store import Database
+
+PHOTO = b"\xff\xd8\xff\xe0" + random.Random(4).randbytes(20_000) + b"\xff\xd9"
 
 
 @pytest.fixture
@@ -40,8 +48,35 @@ def source(tmp_path):
                       new_edits=True)
     fam_rev = db.bulk_docs([photo])[0]["rev"]
     db.bulk_docs([check_doc({"_id": photo["_id"], "_rev": fam_rev, "_deleted": True}, new_edits=True)])
+    kept = check_doc({"_id": "uvs-tes:fam:01JFAMILY000000000000000002", "name": "Доржийн гэр бүл",
+                      "_attachments": {"ger.jpg": {"content_type": "image/jpeg", "data": PHOTO}}},
+                     new_edits=True)
+    db.bulk_docs([kept])  # an attachment that stays, so its bytes are compared too
     db.put_local("device-checkpoint", {"last_seq": 7})
     return svc
+
+
+@pytest.fixture
+def couch_target(couchdb_url):
+    """An empty CouchDB store (a prefix of its own), its databases dropped afterwards."""
+    prefix = new_couchdb_prefix()
+    store = CouchStore(couchdb_url, prefix=prefix)
+    yield store
+    for name in store.names():
+        store.delete(name)
+    store.close()
+
+
+def assert_same_revisions(src: Database, dst: Database) -> int:
+    """Every leaf of every document, with its history and attachments, is the same on both sides."""
+    compared = 0
+    for row in src.changes(0, style="all_docs"):
+        revs = [c["rev"] for c in row["changes"]]
+        ours = src.open_revs(row["id"], revs, revisions=True, attachments=True)
+        theirs = dst.open_revs(row["id"], revs, revisions=True, attachments=True)
+        assert ours == theirs, row["id"]
+        compared += len(revs)
+    return compared
 
 
 def test_an_interrupted_migration_resumes_and_both_sides_match(source, tmp_path):
@@ -103,3 +138,81 @@ def test_the_command_line_reports_each_scope_verified(source, tmp_path):
     assert "uvs-tes" in result.output and "verified" in result.output
     bad = CliRunner().invoke(main, ["migrate", "--from", "postgres:x", "--to", f"sqlite:{tmp_path}"])
     assert bad.exit_code == 1 and "must be sqlite or couchdb" in bad.output
+
+
+# -- to the CouchDB store ----------------------------------------------------------------------------
+
+
+def test_a_migration_to_couchdb_interrupted_half_way_resumes_and_matches_revision_by_revision(
+    source, couch_target, couchdb_url, monkeypatch
+):
+    scopes = source.store.names()
+    # Cut off once in the middle of the scope with the conflict, the deletion and the photo ...
+    src = source.store.open("uvs-tes")
+    first = copy_scope(src, couch_target.ensure("uvs-tes"), stop_after=1, batch=10)
+    assert 0 < first.copied_docs < src.info()["doc_count"]
+
+    # ... and once half way through the scopes (the operator's Ctrl-C).
+    class Interrupted(Exception):
+        pass
+
+    seen = []
+
+    def progress(message: str) -> None:
+        seen.append(message)
+        if len(seen) == len(scopes) // 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        migrate(source.store, couch_target, progress=progress)
+    assert 0 < len(couch_target.names()) < len(scopes)
+
+    # The operator runs the same command again: it resumes and verifies every scope.
+    monkeypatch.setenv("FIELDSYNC_COUCHDB_PREFIX", couch_target.prefix)
+    result = CliRunner().invoke(main, ["migrate", "--from", f"sqlite:{source.settings.data_dir}",
+                                       "--to", f"couchdb:{couchdb_url}", "--quiet"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.strip()}
+    assert all(lines[scope].endswith("verified") for scope in scopes), result.output
+    assert "(resumed from 0)" not in lines["uvs-tes"], "the rerun starts where the cut one stopped"
+    assert sorted(couch_target.names()) == sorted(scopes)
+
+    compared = 0
+    for scope in scopes:
+        src, dst = source.store.open(scope), couch_target.open(scope)
+        compared += assert_same_revisions(src, dst)
+        assert verify_scope(src, dst) == []
+        assert src.info()["doc_count"] == dst.info()["doc_count"]
+    assert compared >= sum(source.store.open(scope).info()["doc_count"] for scope in scopes) > 100
+
+    dst = couch_target.open("uvs-tes")
+    conflicted = dst.get("uvs-tes:sub:01JCONFLICT0000000000000001", conflicts=True)
+    assert len(conflicted["_conflicts"]) == 1, "the losing branch travels too"
+    gone = "uvs-tes:fam:01JFAMILY000000000000000001"
+    assert [row for row in dst.changes(0, doc_ids=[gone])][0].get("deleted") is True
+    meta, data = dst.get_attachment("uvs-tes:fam:01JFAMILY000000000000000002", "ger.jpg")
+    assert data == PHOTO and meta["content_type"] == "image/jpeg"
+    assert dst.get_local("device-checkpoint")["last_seq"] == 7
+
+
+def test_a_workers_replica_resumes_on_couchdb_without_a_full_resync(source, couch_target, couchdb_url):
+    worker = source.users.get("bolormaa")
+    before = UserReplica(source.store, worker, worker, source.access, source.gate)
+    seen = list(before.changes(0))
+    checkpoint = seen[-1]["seq"]
+
+    migrate(source.store, couch_target)
+    moved = Services.build(Settings(store="couchdb", couchdb_url=couchdb_url, couchdb_prefix=couch_target.prefix,
+                                    admin=("admin", "secret-pass")), store=couch_target)
+    late = "uvs-tes:sub:01JAFTERMOVE00000000000001"
+    moved.store.open("uvs-tes").bulk_docs([check_doc(
+        submission(late, "household_visit", "bolormaa", household_visit(random.Random(2)),
+                   "2026-10-02T10:00:00Z"), new_edits=True)])
+
+    after = UserReplica(moved.store, worker, worker, moved.access, moved.gate)
+    resumed = [row["id"] for row in after.changes(checkpoint)]
+    assert late in resumed
+    assert len(resumed) < len(seen) / 2, f"resumed with {len(resumed)} of {len(seen)} rows"
+    # Nothing the worker had is lost: from the beginning, the CouchDB store gives all of it and the new one.
+    everything = {row["id"] for row in after.changes(0)}
+    assert {row["id"] for row in seen} | {late} <= everything

@@ -5,10 +5,15 @@ gunicorn processes, each with several workers, behave as one server: a session
 cookie issued by one is honoured by the other, a write through one is in the
 other's ``_changes`` at once, and a user disabled through one is refused by
 the other.
+
+Each test runs on both stores: one SQLite data directory shared by the two
+servers, and one CouchDB-compatible server (the session's ``couchdb_url``)
+whose databases both servers reach with the same prefix.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import threading
@@ -16,22 +21,35 @@ from contextlib import ExitStack
 
 import pytest
 import requests
-from servers import fieldsync_bin, fieldsync_server
+from servers import BACKENDS, couchdb_env, fieldsync_bin, fieldsync_server
 
 from sync.demo import DEMO_PASSWORD, household_visit, submission
 from sync.ids import new_ulid
 
 
-@pytest.fixture(scope="module")
-def two_servers(tmp_path_factory):
+WORKERS = 3  # per app server
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def two_servers(request, tmp_path_factory):
     data = tmp_path_factory.mktemp("shared") / "data"
-    subprocess.run([str(fieldsync_bin()), "demo", "--data", str(data)], check=True, capture_output=True,
-                   timeout=120)
     # No FIELDSYNC_SECRET_KEY: both servers take the signing key from the store.
-    shared = {"FIELDSYNC_SECRET_KEY": None}
+    shared: dict[str, str | None] = {"FIELDSYNC_SECRET_KEY": None}
+    if request.param == "couchdb":  # one CouchDB, one database prefix for both servers
+        shared.update(couchdb_env(request.getfixturevalue("couchdb_url")))
+    env = {k: v for k, v in {**os.environ, **shared}.items() if v is not None}
+    subprocess.run([str(fieldsync_bin()), "demo", "--data", str(data)], env=env, check=True,
+                   capture_output=True, timeout=120)
     with ExitStack() as stack:
-        a = stack.enter_context(fieldsync_server(data, extra_env=shared, publish_forms=False))
-        b = stack.enter_context(fieldsync_server(data, extra_env=shared, publish_forms=False))
+        a = stack.enter_context(fieldsync_server(data, extra_env=shared, publish_forms=False, workers=WORKERS))
+        b = stack.enter_context(fieldsync_server(data, extra_env=shared, publish_forms=False, workers=WORKERS))
+        assert a.backend == b.backend == request.param
+        if request.param == "couchdb":  # the demo really is in CouchDB, not in the data directory
+            store = a.open_store()
+            try:
+                assert "uvs-tes" in store.names() and not list(data.glob("*.sqlite"))
+            finally:
+                store.close()
         yield a, b
 
 

@@ -14,7 +14,7 @@ import json
 import threading
 import time
 
-from protocol_helpers import Couch, app, assert_error, couch, db, make_app, seq_num  # noqa: F401
+from protocol_helpers import Couch, app, assert_error, couch, db, new_app, seq_num  # noqa: F401
 
 
 def _fill(couch: Couch, db: str, n: int) -> list[str]:
@@ -323,9 +323,9 @@ def test_continuous_doc_ids_filter(couch: Couch, db: str) -> None:
     assert [row.get("id") for row in lines] == ["doc02", None]
 
 
-def test_feeds_end_after_max_feed_seconds_whatever_the_heartbeat(tmp_path) -> None:
+def test_feeds_end_after_max_feed_seconds_whatever_the_heartbeat(new_app, tmp_path) -> None:
     """No request lives forever: a server-side cap ends even heartbeat-kept feeds."""
-    capped = make_app(tmp_path / "capped", max_feed_seconds=0.3)
+    capped = new_app(tmp_path / "capped", max_feed_seconds=0.3)
     couch = Couch(capped.test_client())
     couch.put("/db/s")
     for feed in ("continuous", "longpoll"):
@@ -335,7 +335,6 @@ def test_feeds_end_after_max_feed_seconds_whatever_the_heartbeat(tmp_path) -> No
         assert time.monotonic() - started < 3, feed
         last = _lines(raw)[-1] if feed == "continuous" else json.loads(raw)
         assert "last_seq" in last, feed
-    capped.extensions["fieldsync"].store.close()
 
 
 # -- bad parameters ------------------------------------------------------------------------

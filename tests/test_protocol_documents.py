@@ -188,7 +188,12 @@ def test_revs_info(couch: Couch, db: str) -> None:
     rev1 = couch.create_doc(db, {"_id": "d", "n": 1})
     rev2 = couch.put(f"{db}/d", json={"_rev": rev1, "n": 2}).json["rev"]
     info = couch.get(f"{db}/d?revs_info=true").json["_revs_info"]
-    assert info == [{"rev": rev2, "status": "available"}, {"rev": rev1, "status": "missing"}]
+    # CouchDB keeps rev1's body until compaction ("available"), then "missing"; the
+    # SQLite store keeps no body of an inner revision. Either way the status must
+    # tell the truth about what GET ?rev= can still read.
+    readable = couch.get(f"{db}/d?rev={rev1}").status_code == 200
+    status1 = "available" if readable else "missing"
+    assert info == [{"rev": rev2, "status": "available"}, {"rev": rev1, "status": status1}]
 
 
 def test_conflicts_and_deleted_conflicts(couch: Couch, db: str) -> None:
@@ -336,8 +341,13 @@ def test_put_get_delete_an_attachment(couch: Couch, db: str) -> None:
     assert resp.json["rev"].startswith("3-")
     assert_error(couch.get(f"{db}/d/photo.png"), 404, "not_found")
     assert "_attachments" not in couch.get(f"{db}/d").json
-    # a revision that has a child keeps no body (as after CouchDB's compaction)
-    assert_error(couch.get(f"{db}/d/photo.png?rev={rev2}"), 404, "not_found")
+    # rev2 now has a child: CouchDB serves its attachment until compaction, the
+    # SQLite store keeps no body of an inner revision (as after compaction)
+    old = couch.get(f"{db}/d/photo.png?rev={rev2}")
+    if old.status_code == 200:
+        assert old.get_data() == data
+    else:
+        assert_error(old, 404, "not_found")
 
 
 def test_attachment_creates_its_document(couch: Couch, db: str) -> None:

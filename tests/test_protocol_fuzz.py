@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from protocol_helpers import Couch, b64, make_app
+from protocol_helpers import BACKENDS, Couch, b64, close_app, make_backend_app
 
 FUZZ = settings(max_examples=120, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -26,9 +26,10 @@ IDS = ["a", "b", "c", "gone", "_design/app", "nope", "a/b"]
 REVS = ["1-a", "2-b", "2-c", "3-x", "1-" + "f" * 32, "garbage", "0-a", "", "1-"]
 
 
-@pytest.fixture(scope="module")
-def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Couch]:
-    app = make_app(tmp_path_factory.mktemp("fuzz"), max_feed_seconds=0.05, default_changes_timeout_ms=20)
+@pytest.fixture(scope="module", params=BACKENDS)
+def fuzz(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Couch]:
+    app = make_backend_app(request, request.param, tmp_path_factory.mktemp("fuzz"), max_feed_seconds=0.05,
+                           default_changes_timeout_ms=20)
     couch = Couch(app.test_client())
     assert couch.put(DB).status_code == 201
     couch.bulk(DB, [
@@ -40,7 +41,7 @@ def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Couch]:
     ], new_edits=False)
     couch.bulk(DB, [{"_id": "b", "n": 1}, {"_id": "_design/app"}, {"_id": "a/b"}])
     yield couch
-    app.extensions["fieldsync"].store.close()
+    close_app(app)
 
 
 def check(resp) -> None:

@@ -12,9 +12,10 @@ afterwards, so a shared CouchDB is left as it was found.
 
 The backend is written to CouchDB 3's documented behaviour. Where
 pouchdb-server 4.2 behaves otherwise, the conformance test is marked
-``xfail(strict=True)`` for the pouchdb-server run only (``POUCHDB_SERVER_GAPS``,
-one reason per gap), and the ``test_difference_*`` tests below record the
-differences that do not fail a conformance test. Strict: when pouchdb-server
+``xfail(strict=True)`` for the pouchdb-server run only (``POUCHDB_SERVER_GAPS``
+in ``tests/couch_gaps.py``, one reason per gap, shared with the protocol
+tests), and the ``test_difference_*`` tests below record the differences that
+do not fail a conformance test. Strict: when pouchdb-server
 is fixed, the xfail turns into a failure and the entry must go.
 """
 
@@ -29,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import store_conformance
-from servers import real_couchdb_url
+from couch_gaps import ON_COUCHDB, POUCHDB_SERVER_CRASHES, POUCHDB_SERVER_GAPS, PROTOCOL_GAPS
 from store_conformance import *  # noqa: F403
 from store_conformance import DB, PHOTO, VOICE, b64, changes, ids_of, md5_digest, put, write
 
@@ -38,7 +39,6 @@ from sync.couch_json import JsonStreamError, ObjectStream
 from sync.couch_store import CouchStore
 from sync.errors import BadRequest, Conflict, NotFound, StoreUnavailable
 
-ON_COUCHDB = real_couchdb_url() is not None
 pouchdb_only = pytest.mark.skipif(ON_COUCHDB, reason="records a pouchdb-server difference")
 
 
@@ -67,81 +67,6 @@ def store(couchdb_url):
 
 
 # -- where pouchdb-server is not CouchDB 3 -----------------------------------------------
-
-POUCHDB_SERVER_GAPS: dict[str, list[str]] = {
-    "DELETE /{db} of a missing database answers 200, CouchDB 3 answers 404": [
-        "test_delete_missing_scope_is_not_found",
-    ],
-    "GET /{db} has no doc_del_count (CouchDB 3 documents it)": [
-        "test_info_of_an_empty_scope",
-        "test_a_document_may_be_created_deleted",
-        "test_info_counts_follow_creates_deletes_and_recreates",
-        "test_new_edits_false_is_idempotent",
-        "test_all_leaves_deleted_means_the_document_is_deleted",
-        "test_deleting_the_winner_promotes_the_other_branch",
-    ],
-    "a deleted document's 404 has reason 'missing', CouchDB 3 says 'deleted'": [
-        "test_create_read_update_delete",
-    ],
-    "a tombstone can be edited through its _rev; CouchDB 3 (couch_db_updater:merge_rev_tree) "
-    "recreates a deleted document only from a revision depth of 1, otherwise conflict": [
-        "test_a_deleted_document_is_recreated_only_without_rev",
-    ],
-    "no deleted_conflicts option (no _deleted_conflicts member)": [
-        "test_a_live_leaf_beats_a_deleted_leaf_of_higher_generation",
-        "test_deleting_the_losing_branch_resolves_the_conflict",
-        "test_a_deleted_losing_branch_can_be_extended_while_the_document_lives",
-    ],
-    "losing leaves come in another order than CouchDB's (live, generation, rev id, descending)": [
-        "test_conflicts_are_listed_in_couchdb_order",
-        "test_changes_style_all_docs_lists_every_leaf_winner_first",
-    ],
-    "revs_info gives a deleted revision status 'available', CouchDB 3 'deleted'": [
-        "test_revs_info_marks_a_deleted_revision",
-    ],
-    "open_revs with latest=true answers one leaf, not every leaf under the revision": [
-        "test_open_revs_latest_turns_an_ancestor_into_its_leaves",
-    ],
-    "_revisions leaves out a hash repeated at two generations (3-c, 2-c)": [
-        "test_open_revs_with_revisions",
-    ],
-    "_bulk_get groups results by id, drops items without rev and reports errors as "
-    "{missing} or {} (a tombstone asked without rev too), not CouchDB 3's "
-    "{error: {id, rev, error, reason}} in request order": [
-        "test_bulk_get_answers_in_request_order",
-        "test_bulk_get_reports_missing_documents_and_revisions",
-        "test_bulk_get_of_a_deleted_document",
-    ],
-    "attachment stubs are looked up by digest, not by name in the parent revision as "
-    "CouchDB does, so a stub without digest is missing_stub and another document's "
-    "digest is accepted": [
-        "test_stub_keeps_the_attachment_in_the_next_revision",
-        "test_atts_since_omits_what_the_client_already_has",
-        "test_open_revs_with_attachments_and_atts_since",
-        "test_stub_with_a_different_revpos_is_missing_stub",
-        "test_stub_cannot_borrow_another_documents_attachment",
-        "test_bulk_get_with_revisions_latest_and_atts_since",
-    ],
-    "new_edits=false replaces a replicated attachment's revpos with the revision's generation": [
-        "test_replicated_attachment_keeps_its_revpos_and_later_stubs_resolve",
-    ],
-    "_revs_diff gives no possible_ancestors (and calls a stored ancestor missing)": [
-        "test_revs_diff_reports_missing_and_possible_ancestors",
-        "test_revs_diff_offers_only_older_leaves_as_ancestors",
-    ],
-    "_all_docs without an endkey stops after U+00FF (ids in Cyrillic are left out)": [
-        "test_all_docs_are_in_raw_codepoint_order",
-    ],
-}
-
-# Not run at all on pouchdb-server: it throws "Unable to resolve latest revision" outside
-# any handler and the process exits, taking every later test down with it.
-POUCHDB_SERVER_CRASHES = {
-    "test_open_revs_latest_of_an_unknown_revision_is_missing":
-        "open_revs with latest=true and an unknown revision kills pouchdb-server "
-        "(uncaught 'Unable to resolve latest revision')",
-}
-
 
 def _expect_failure(test, reason: str, *, run: bool = True):
     """A copy of a shared conformance test marked xfail here only.
@@ -172,6 +97,16 @@ def test_every_listed_gap_names_a_conformance_test():
     listed = [n for names in POUCHDB_SERVER_GAPS.values() for n in names] + list(POUCHDB_SERVER_CRASHES)
     assert len(listed) == len(set(listed))
     assert all(callable(getattr(store_conformance, n, None)) for n in listed)
+
+
+def test_every_listed_protocol_gap_names_a_protocol_test():
+    import importlib
+
+    listed = [n for names in PROTOCOL_GAPS.values() for n in names]
+    assert len(listed) == len(set(listed))
+    for entry in listed:
+        module, _, name = entry.partition("::")
+        assert callable(getattr(importlib.import_module(module), name, None)), entry
 
 
 # -- recorded differences (pouchdb-server against CouchDB 3) ---------------------------------

@@ -193,6 +193,8 @@ def attachment(db: Database, docid: str, name: str) -> Response:
         if name not in (doc.get("_attachments") or {}):
             raise NotFound("Document is missing attachment")
         del doc["_attachments"][name]
+        if not doc["_attachments"]:
+            del doc["_attachments"]  # the last one gone: no member, as CouchDB shows such a document
         result = _write_one(db, doc, True)
         return json_response({"ok": True, "id": docid, "rev": result["rev"]})
     raise _not_allowed()

@@ -4,7 +4,8 @@ Two workers in different soums of Uvs (bolormaa in Tes, ganzorig in
 Naranbulag), a colleague of bolormaa in Tes (tuya, added here) and the aimag's
 coordinator (oyunaa). After a pull, each device holds exactly the documents its
 user may see, with the server's revisions: the expected set is computed here
-from the SQLite files with the rules written out again (global; the user's
+from the store (SQLite files, or the CouchDB store: every test runs on both)
+with the rules written out again (global; the user's
 soums, an aimag covering its soums; of sensitive forms only the worker's own
 cases). A worker moved to another soum with ``fieldsync user assign`` gets
 that soum's documents on his next pull, keeps everything he had, and what he
@@ -18,19 +19,17 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pouch import PouchReplica
-from servers import FieldsyncPeer, fieldsync_bin, fieldsync_demo_server
+from servers import BACKENDS, FieldsyncPeer, fieldsync_demo_on
 
 from sync.demo import DEMO_PASSWORD, household_visit, protection_referral, submission
 from sync.quarantine import Quarantine
 from sync.scopes import GLOBAL
-from sync.sqlite_store import SQLiteStore
 
 pytestmark = pytest.mark.interop
 
@@ -38,18 +37,18 @@ FORMS_DIR = Path(__file__).resolve().parents[2] / "schemas" / "forms"
 SENSITIVE = {d["form"] for d in (json.loads(p.read_text()) for p in FORMS_DIR.glob("*.json")) if d.get("sensitive")}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FieldsyncPeer]:
-    with fieldsync_demo_server() as peer:
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request) -> Iterator[FieldsyncPeer]:
+    url = request.getfixturevalue("couchdb_url") if request.param == "couchdb" else None
+    with fieldsync_demo_on(request.param, url) as peer:
         fieldsync(peer, "user", "add", "tuya", "--role", "worker", "--area", "uvs-tes", "--password-stdin",
                   stdin=DEMO_PASSWORD + "\n")
         yield peer
 
 
 def fieldsync(peer: FieldsyncPeer, *args: str, stdin: str | None = None) -> str:
-    """A command run beside the server, on its data directory, as an operator would."""
-    proc = subprocess.run([str(fieldsync_bin()), *args, "--data", str(peer.data_dir)], input=stdin,
-                          capture_output=True, text=True, timeout=60)
+    """A command run beside the server, on its store, as an operator would."""
+    proc = peer.cli(*args, stdin=stdin)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -71,8 +70,8 @@ def finished(report: dict[str, Any], *, denied: int = 0) -> dict[str, Any]:
 
 
 def visible_revs(peer: FieldsyncPeer, user: str) -> dict[str, str]:
-    """id -> winning rev of every live document ``user`` may see, read from the SQLite files."""
-    store = SQLiteStore(peer.data_dir)
+    """id -> winning rev of every live document ``user`` may see, read from the store."""
+    store = peer.open_store()
     try:
         account = store.open("_users").get(f"user:{user}")
         areas = {r["doc"]["code"]: r["doc"] for r in store.open(GLOBAL).all_docs(include_docs=True)
@@ -105,7 +104,7 @@ def worker_sees(user: str, doc: dict, docs: dict[str, dict]) -> bool:
 
 def sensitive_cases(peer: FieldsyncPeer, scope: str) -> dict[str, str]:
     """id -> author of the sensitive cases of one soum."""
-    store = SQLiteStore(peer.data_dir)
+    store = peer.open_store()
     try:
         return {r["id"]: r["doc"]["author"] for r in store.open(scope).all_docs(include_docs=True)
                 if r["doc"].get("form") in SENSITIVE}
@@ -201,7 +200,7 @@ def test_a_worker_moved_to_another_soum_gets_it_on_the_next_pull_and_loses_nothi
     assert {i: after.get(i) for i in before} == before  # everything he had is still there
     assert late["_id"] in after
 
-    store = SQLiteStore(server.data_dir)
+    store = server.open_store()
     try:
         held = [e for e in Quarantine(store).list() if e["doc_id"] == late["_id"]]
     finally:

@@ -9,40 +9,35 @@ feedback document reaches the device on its next pull. Once she fixes a
 document on the device and syncs again, it is accepted and the feedback says so.
 
 The server's side is read over HTTP with her own credentials and, for the
-quarantine (a system scope no worker reads), from the SQLite files directly.
+quarantine (a system scope no worker reads), from the store directly. It runs
+on both stores: SQLite files and the CouchDB store (on the session's
+CouchDB-compatible server).
 """
 
 from __future__ import annotations
 
 import base64
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 from gate_helpers import PASSWORD, PHOTO, TES, feedback_id, visit
 from pouch import PouchReplica
-from servers import FieldsyncPeer, fieldsync_bin, fieldsync_server
-
-from server.config import Settings
-from server.services import Services
+from servers import BACKENDS, FieldsyncPeer, fieldsync_demo_on
 
 pytestmark = pytest.mark.interop
 
 
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory) -> Iterator[tuple[FieldsyncPeer, Path]]:
-    """`fieldsync demo` then `fieldsync serve` on the same data directory."""
-    data = tmp_path_factory.mktemp("demo") / "data"
-    subprocess.run([str(fieldsync_bin()), "demo", "--data", str(data)], check=True, capture_output=True,
-                   timeout=120)
-    with fieldsync_server(data_dir=data) as peer:
-        yield peer, data
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo_server(request) -> Iterator[FieldsyncPeer]:
+    """`fieldsync demo` then `fieldsync serve` on the same store."""
+    url = request.getfixturevalue("couchdb_url") if request.param == "couchdb" else None
+    with fieldsync_demo_on(request.param, url) as peer:
+        yield peer
 
 
-def quarantined(data: Path, doc_id: str) -> list[dict]:
-    svc = Services.build(Settings(data_dir=data))
+def quarantined(peer: FieldsyncPeer, doc_id: str) -> list[dict]:
+    svc = peer.services()
     try:
         return [e for e in svc.quarantine.list(None) if e["doc_id"] == doc_id]
     finally:
@@ -50,7 +45,7 @@ def quarantined(data: Path, doc_id: str) -> list[dict]:
 
 
 def test_a_worker_pushes_a_mixed_batch_is_told_why_and_fixes_it(demo_server, new_replica):
-    peer, data = demo_server
+    peer = demo_server
     url = f"http://bolormaa:{PASSWORD}@127.0.0.1:{peer.port}/sync/bolormaa"
     server = requests.Session()
     server.auth = ("bolormaa", PASSWORD)
@@ -91,7 +86,7 @@ def test_a_worker_pushes_a_mixed_batch_is_told_why_and_fixes_it(demo_server, new
         assert response.json()["_rev"] == revs[doc["_id"]]
     for doc in invalid:
         assert on_server(doc["_id"]).status_code == 404
-        [entry] = quarantined(data, doc["_id"])
+        [entry] = quarantined(peer, doc["_id"])
         assert (entry["status"], entry["user"], entry["rev"]) == ("held", "bolormaa", revs[doc["_id"]])
         assert reasons[doc["_id"]].endswith(entry["reasons"][0]["message"])
 
