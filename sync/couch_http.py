@@ -56,7 +56,9 @@ _BY_STATUS: dict[int, type[CouchError]] = {
     504: StoreUnavailable,
 }
 
-JSON_HEADERS = {"Accept": "application/json"}
+# Uncompressed answers: CouchDB sits next to the app servers, where gzip only costs
+# CPU on both ends (CouchDB 3 does not compress anyway; pouchdb-server does if asked).
+JSON_HEADERS = {"Accept": "application/json", "Accept-Encoding": "identity"}
 
 
 def doc_path(docid: str) -> str:
@@ -159,7 +161,13 @@ class CouchClient:
         """
         if self._session is None or self._pid != os.getpid():
             session = requests.Session()
-            session.auth = self._auth
+            # What requests would read from the environment (proxies, CA bundle, .netrc) on
+            # every request, costing a scan of os.environ each time, is read once here.
+            env = session.merge_environment_settings(self.root, {}, None, None, None)
+            session.proxies.update(env["proxies"])
+            session.verify, session.cert = env["verify"], env["cert"]
+            session.auth = self._auth or requests.utils.get_netrc_auth(self.root)
+            session.trust_env = False
             session.headers.update(JSON_HEADERS)
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_size, max_retries=0)
             session.mount("http://", adapter)

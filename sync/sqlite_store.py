@@ -766,8 +766,11 @@ class _BatchState:
                     meta is None
                     and replicated  # an interactive edit's stubs name the parent's attachments
                     and isinstance(att.get("digest"), str)
-                    and self._has_att(att["digest"])
+                    and att["digest"] in self._own_digests(doc["_id"])
                 ):
+                    # Only leaf bodies are kept, so the ancestor a replicator names may be
+                    # gone while its bytes live on in another branch of this same document.
+                    # Bytes of other documents are never lent: a digest is no permission.
                     # the stub's metadata comes from the client: keep only what checks out
                     revpos = att.get("revpos")
                     ok = isinstance(revpos, int) and not isinstance(revpos, bool) and 0 < revpos <= default_revpos
@@ -800,6 +803,20 @@ class _BatchState:
                 ok = isinstance(revpos, int) and not isinstance(revpos, bool) and 0 < revpos <= default_revpos
                 meta["revpos"] = revpos if ok else default_revpos
             out[name] = meta
+        return out
+
+    def _own_digests(self, docid: str) -> set[str]:
+        """Digests of the attachments the document's current leaves hold."""
+        tree = self.trees.get(docid)
+        if tree is None or not len(tree):
+            return set()
+        out = set()
+        for rev, _ in tree.leaves():
+            body = self.pending.get((docid, rev))
+            if body is None:
+                row = self.conn.execute("SELECT body FROM revs WHERE id=? AND rev=?", (docid, rev)).fetchone()
+                body = _loads(row[0]) if row else {}
+            out.update(m["digest"] for m in (body.get("_attachments") or {}).values())
         return out
 
     def _has_att(self, digest: str) -> bool:

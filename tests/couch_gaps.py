@@ -166,6 +166,7 @@ PROTOCOL_GAPS: dict[str, list[str]] = {
         # pouchdb-server takes keep's bytes by digest, stores the stub's bad metadata
         # verbatim, then fails to serve the attachment (500).
         "test_protocol_bad_input::test_stub_metadata_cannot_corrupt_a_document",
+        "test_protocol_multipart::test_a_stub_cannot_borrow_another_documents_bytes",
     ],
     REVPOS_REPLACED: [
         "test_protocol_multipart::test_replicator_push_with_attachments",

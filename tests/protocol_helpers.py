@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from couch_gaps import mark_pouchdb_server_gaps
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from couch_gaps import mark_pouchdb_server_gaps
 from server import create_app
 from server.config import Settings
 

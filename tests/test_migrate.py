@@ -13,12 +13,11 @@ import random
 
 import pytest
 from click.testing import CliRunner
+from servers import new_couchdb_prefix
 
 from server.cli import main
 from server.config import Settings
 from server.services import Services
-from servers import new_couchdb_prefix
-
 from sync.couch_store import CouchStore
 from sync.demo import household_visit, seed_demo, submission
 from sync.docs import check_doc

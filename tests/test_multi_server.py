@@ -26,7 +26,6 @@ from servers import BACKENDS, couchdb_env, fieldsync_bin, fieldsync_server
 from sync.demo import DEMO_PASSWORD, household_visit, submission
 from sync.ids import new_ulid
 
-
 WORKERS = 3  # per app server
 
 

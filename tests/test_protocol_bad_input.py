@@ -333,7 +333,13 @@ def test_stub_metadata_cannot_corrupt_a_document(couch: Couch, seeded) -> None:
         doc = {"_id": "x", "_rev": "2-b", "_revisions": {"start": 2, "ids": ["b", "a"]},
                "_attachments": {"a.txt": {"stub": True, "digest": digest, **meta}}}
         resp = couch.post(f"{db}/_bulk_docs", json={"new_edits": False, "docs": [doc]})
-        if resp.status_code == 201:
+        if resp.status_code == 201 and resp.json:
+            # Refused per document (CouchDB's answer when the stub is not the
+            # document's own): an error a client can read, and nothing stored.
+            [error] = resp.json
+            assert error["id"] == "x" and error["error"] == "missing_stub", (meta, error)
+            assert_error(couch.get(f"{db}/x"), 404)
+        elif resp.status_code == 201:
             for query in ("", "?attachments=true", '?open_revs=["2-b"]&revs=true'):
                 read = couch.get(f"{db}/x{query}", headers={"Accept": "multipart/mixed"})
                 assert read.status_code == 200, (meta, read.get_data(as_text=True))

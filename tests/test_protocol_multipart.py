@@ -263,16 +263,34 @@ def test_push_a_child_revision_with_a_stub_for_a_known_attachment(couch: Couch, 
     assert couch.get(f"{db}/d/note.txt").get_data() == NOTE
 
 
-def test_stub_whose_bytes_the_server_holds_under_another_document(couch: Couch, db: str) -> None:
+def test_a_stub_cannot_borrow_another_documents_bytes(couch: Couch, db: str) -> None:
+    """A digest is no permission: as in CouchDB, a replicated stub resolves against
+    the document's own revisions, never against bytes another document holds."""
     couch.create_doc(db, {"_id": "other", "_attachments": {
         "p.jpg": {"content_type": "image/jpeg", "data": b64(PHOTO)}}})
     doc = {"_id": "d", "_rev": "3-c", "_revisions": {"start": 3, "ids": ["c", "b"]},
            "_attachments": {"p.jpg": {"stub": True, "content_type": "image/jpeg", "revpos": 2,
                                       "digest": md5_digest(PHOTO), "length": len(PHOTO)}}}
     ctype, body = related_body(doc, [])
+    before = couch.info(db)["update_seq"]
+    resp = couch.put(f"{db}/d?new_edits=false", data=body, headers={"Content-Type": ctype})
+    assert_error(resp, 412, "missing_stub")
+    assert couch.info(db)["update_seq"] == before
+
+
+def test_a_stub_resolves_against_another_branch_of_the_same_document(couch: Couch, db: str) -> None:
+    """The replicator may name an ancestor whose body is gone; the bytes this
+    document already holds in another branch still resolve its stub."""
+    first = {"_id": "d", "_rev": "2-a", "_revisions": {"start": 2, "ids": ["a", "root"]},
+             "_attachments": {"p.jpg": {"content_type": "image/jpeg", "data": b64(PHOTO)}}}
+    assert couch.post(f"{db}/_bulk_docs", json={"new_edits": False, "docs": [first]}).status_code == 201
+    branch = {"_id": "d", "_rev": "3-z", "_revisions": {"start": 3, "ids": ["z", "y"]},
+              "_attachments": {"p.jpg": {"stub": True, "content_type": "image/jpeg", "revpos": 2,
+                                         "digest": md5_digest(PHOTO), "length": len(PHOTO)}}}
+    ctype, body = related_body(branch, [])
     resp = couch.put(f"{db}/d?new_edits=false", data=body, headers={"Content-Type": ctype})
     assert resp.status_code == 201, resp.get_data(as_text=True)
-    assert couch.get(f"{db}/d/p.jpg").get_data() == PHOTO
+    assert couch.get(f"{db}/d/p.jpg?rev=3-z").get_data() == PHOTO
 
 
 def test_stub_for_bytes_the_server_never_had_is_412(couch: Couch, db: str) -> None:
