@@ -7,7 +7,11 @@ tests). Three runs of the same submission-like documents (1-2 KB each):
   server can beat it, so fieldsync/ceiling says how much the HTTP path costs;
 - pouchdb-server: another CouchDB-protocol server over the same HTTP path,
   so fieldsync/pouchdb-server says whether fieldsync is in the usual range;
-- fieldsync: `fieldsync serve` (gunicorn, SQLite) as deployed.
+- fieldsync: `fieldsync serve` (gunicorn, SQLite) as deployed;
+- fieldsync-couchdb (only when asked for with --peers): the same on the
+  CouchDB store, kept in a pouchdb-server of its own (or the Apache CouchDB
+  of FIELDSYNC_TEST_COUCHDB_URL); bench/couch_gateway.py compares it with
+  PouchDB straight to that server.
 
 Each server's peak RSS (its process and all children: gunicorn workers) is
 sampled during the run, because memory must stay flat as data grows.
@@ -35,7 +39,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "interop")]
 
 from pouch import NodeDriver, PouchReplica  # noqa: E402
-from servers import Peer, ServerStartError, fieldsync_missing, fieldsync_server, pouchdb_server  # noqa: E402
+from servers import (  # noqa: E402
+    Peer,
+    ServerStartError,
+    fieldsync_couchdb_server,
+    fieldsync_missing,
+    fieldsync_server,
+    pouchdb_server,
+)
 from submissions import submissions  # noqa: E402
 
 
@@ -142,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
     peers: dict[str, Callable[[], AbstractContextManager[Peer]]] = {
         "fieldsync": fieldsync_server, "pouchdb-server": pouchdb_server,
+        "fieldsync-couchdb": fieldsync_couchdb_server,
     }
     wanted = [p.strip() for p in args.peers.split(",") if p.strip()]
     for name in wanted:
@@ -163,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
         figures["ceiling (local)"] = bench_ceiling(driver, source, tmp, args)
         for name in wanted:
-            if name == "fieldsync" and (why := fieldsync_missing()):
+            if name.startswith("fieldsync") and (why := fieldsync_missing()):
                 skipped[name] = why
                 continue
             print(f"running {name} ...", flush=True)

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from sync import records
 from sync.access import Access
 from sync.areas import AreaRegistry
-from sync.errors import Conflict, NotFound
+from sync.errors import Conflict
 from sync.forms import FormRegistry
 from sync.gate import WriteGate
 from sync.quarantine import Quarantine
@@ -93,15 +94,21 @@ def stored_secret(store: Store) -> str:
     the database.
     """
     db = store.ensure("_server")
+    # A regular document, not a _local one: CouchDB checks revisions only on
+    # regular documents, so of two servers starting at once exactly one key wins
+    # and the other server reads it back.
     for _ in range(3):
+        found = records.read(db, "signing-key")
+        if found is not None:
+            return found["key"]
         try:
-            return db.get_local("secret")["key"]
-        except NotFound:
-            try:
-                db.put_local("secret", {"key": secrets.token_hex(32)})
-            except Conflict:
-                pass
-    return db.get_local("secret")["key"]
+            records.write(db, {"_id": "signing-key", "key": secrets.token_hex(32)})
+        except Conflict:
+            pass
+    found = records.read(db, "signing-key")
+    if found is None:
+        raise Conflict("could not store a signing key")
+    return found["key"]
 
 
 def services() -> Services:

@@ -51,6 +51,7 @@ ATT_PAGE = 50  # rows per request when documents come with their attachments
 BULK_GET_PAGE = 100
 OPEN_REVS_PAGE = 100  # revisions per open_revs URL (CouchDB limits a request line to 8 KB)
 CHUNK = 1 << 16
+WHOLE_BELOW = 2 << 20  # an answer up to this size is parsed at once, a larger one item by item
 MAX_SEQ = (1 << 63) - 1  # the largest integer sequence taken from a client
 DEFAULT_PREFIX = "fieldsync-"
 _DB_NAME = re.compile(r"^[a-z][a-z0-9_$()+/-]*\Z")  # CouchDB's rule for database names
@@ -107,7 +108,7 @@ class CouchDatabase(Database):
         resp = self._client.request(method, self._path + sub, params=params, body=body, stream=True,
                                     idempotent=idempotent)
         try:
-            yield from ObjectStream(resp.iter_content(CHUNK), field)
+            yield from ObjectStream(resp.iter_content(CHUNK), field, whole_below=WHOLE_BELOW)
         except (requests.ConnectionError, requests.Timeout):
             raise StoreUnavailable(f"CouchDB broke off its answer to {sub or '/'}") from None
         finally:
@@ -540,6 +541,7 @@ class CouchStore(Store):
     """
 
     EXISTS_TTL = 5.0  # seconds a database seen to exist is trusted without asking again
+    concurrent_reads = True  # every read is a round trip: callers may send independent ones together
 
     def __init__(
         self,

@@ -69,6 +69,9 @@ def _user_from(doc: dict) -> User:
     return User(doc["name"], doc["role"], tuple(doc.get("areas") or ()), bool(doc.get("disabled")))
 
 
+_READ = object()  # verify(): read the account document itself
+
+
 class UserDirectory:
     def __init__(self, store: Store, secret: str):
         self.store = store
@@ -130,11 +133,21 @@ class UserDirectory:
 
         return _user_from(records.upsert(self.db(), user_doc_id(name), apply))
 
-    def verify(self, name: str, password: str) -> User | None:
-        """The user if the password is right and the account enabled; None otherwise."""
+    def account(self, name: str) -> dict | None:
+        """The stored account document of a well-formed name (None: no such account)."""
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            return None
+        return self._doc(name)
+
+    def verify(self, name: str, password: str, *, account: dict | None | object = _READ) -> User | None:
+        """The user if the password is right and the account enabled; None otherwise.
+
+        ``account``: the account document as ``account(name)`` just read it, when
+        the caller read it alongside something else; by default it is read here.
+        """
         if not isinstance(name, str) or not NAME_RE.match(name) or len(password) > 1024:
             return None
-        doc = self._doc(name)
+        doc = self._doc(name) if account is _READ else account
         if doc is None:
             _burn_time(password)  # an unknown name costs what a wrong password costs
             return None

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -349,7 +349,7 @@ def pouchdb_server() -> Iterator[PouchDBServerPeer]:
 @contextmanager
 def fieldsync_server(data_dir: Path | None = None, extra_env: dict[str, str | None] | None = None,
                      publish_forms: bool = True, workers: int | None = None) -> Iterator[FieldsyncPeer]:
-    """`fieldsync serve` with a fresh SQLite data directory and an admin user.
+    """`fieldsync serve` with a fresh data directory (the SQLite store by default) and an admin user.
 
     ``extra_env`` adds (or, with None, removes) FIELDSYNC_* variables, e.g. to
     run on the CouchDB store (see ``couchdb_env``) or to leave the signing key
@@ -403,6 +403,28 @@ def new_couchdb_prefix() -> str:
 
 
 @contextmanager
+def dropped_afterwards(env: dict[str, str | None]) -> Iterator[None]:
+    """Delete the CouchDB databases of ``couchdb_env``'s prefix when the block ends.
+
+    pouchdb-server forgets them anyway; an Apache CouchDB given by
+    ``FIELDSYNC_TEST_COUCHDB_URL`` would keep them.
+    """
+    try:
+        yield
+    finally:
+        from sync.couch_store import CouchStore
+
+        store = CouchStore(env["FIELDSYNC_COUCHDB_URL"], prefix=env["FIELDSYNC_COUCHDB_PREFIX"])
+        try:
+            for name in store.names():
+                store.delete(name)
+        except Exception:  # noqa: BLE001 - the server may be gone already (pouchdb-server stopped)
+            pass
+        finally:
+            store.close()
+
+
+@contextmanager
 def fieldsync_couchdb_server(couchdb_url: str | None = None, **kwargs: Any) -> Iterator[FieldsyncPeer]:
     """`fieldsync serve` on the CouchDB store, with a fresh database prefix.
 
@@ -410,12 +432,11 @@ def fieldsync_couchdb_server(couchdb_url: str | None = None, **kwargs: Any) -> I
     ``couchdb_for_store_tests`` gives (Apache CouchDB when
     ``FIELDSYNC_TEST_COUCHDB_URL`` is set, else a pouchdb-server started here).
     """
-    if couchdb_url is not None:
-        with fieldsync_server(extra_env=couchdb_env(couchdb_url), **kwargs) as peer:
-            yield peer
-        return
-    with couchdb_for_store_tests() as url, fieldsync_server(extra_env=couchdb_env(url), **kwargs) as peer:
-        yield peer
+    with ExitStack() as stack:
+        url = couchdb_url or stack.enter_context(couchdb_for_store_tests())
+        env = couchdb_env(url)
+        stack.enter_context(dropped_afterwards(env))
+        yield stack.enter_context(fieldsync_server(extra_env=env, **kwargs))
 
 
 PEERS = {"pouchdb-server": pouchdb_server, "fieldsync": fieldsync_server,
@@ -462,12 +483,11 @@ def fieldsync_demo_on(backend: str, couchdb_url: str | None = None, **kwargs: An
         return
     if backend != "couchdb":
         raise ValueError(f"unknown backend {backend!r}")
-    if couchdb_url is not None:
-        with fieldsync_demo_server(extra_env=couchdb_env(couchdb_url), **kwargs) as peer:
-            yield peer
-        return
-    with couchdb_for_store_tests() as url, fieldsync_demo_server(extra_env=couchdb_env(url), **kwargs) as peer:
-        yield peer
+    with ExitStack() as stack:
+        url = couchdb_url or stack.enter_context(couchdb_for_store_tests())
+        env = couchdb_env(url)
+        stack.enter_context(dropped_afterwards(env))
+        yield stack.enter_context(fieldsync_demo_server(extra_env=env, **kwargs))
 
 
 COUCHDB_URL_ENV = "FIELDSYNC_TEST_COUCHDB_URL"

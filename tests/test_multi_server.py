@@ -21,7 +21,7 @@ from contextlib import ExitStack
 
 import pytest
 import requests
-from servers import BACKENDS, couchdb_env, fieldsync_bin, fieldsync_server
+from servers import BACKENDS, couchdb_env, dropped_afterwards, fieldsync_bin, fieldsync_server
 
 from sync.demo import DEMO_PASSWORD, household_visit, submission
 from sync.ids import new_ulid
@@ -34,12 +34,13 @@ def two_servers(request, tmp_path_factory):
     data = tmp_path_factory.mktemp("shared") / "data"
     # No FIELDSYNC_SECRET_KEY: both servers take the signing key from the store.
     shared: dict[str, str | None] = {"FIELDSYNC_SECRET_KEY": None}
-    if request.param == "couchdb":  # one CouchDB, one database prefix for both servers
-        shared.update(couchdb_env(request.getfixturevalue("couchdb_url")))
-    env = {k: v for k, v in {**os.environ, **shared}.items() if v is not None}
-    subprocess.run([str(fieldsync_bin()), "demo", "--data", str(data)], env=env, check=True,
-                   capture_output=True, timeout=120)
     with ExitStack() as stack:
+        if request.param == "couchdb":  # one CouchDB, one database prefix for both servers
+            shared.update(couchdb_env(request.getfixturevalue("couchdb_url")))
+            stack.enter_context(dropped_afterwards(shared))
+        env = {k: v for k, v in {**os.environ, **shared}.items() if v is not None}
+        subprocess.run([str(fieldsync_bin()), "demo", "--data", str(data)], env=env, check=True,
+                       capture_output=True, timeout=120)
         a = stack.enter_context(fieldsync_server(data, extra_env=shared, publish_forms=False, workers=WORKERS))
         b = stack.enter_context(fieldsync_server(data, extra_env=shared, publish_forms=False, workers=WORKERS))
         assert a.backend == b.backend == request.param
