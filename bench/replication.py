@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import threading
@@ -149,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated servers to run (default both)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per replication")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of every run, interleaved; the median is printed (default 3)")
     args = parser.parse_args(argv)
 
     peers: dict[str, Callable[[], AbstractContextManager[Peer]]] = {
@@ -173,17 +176,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.docs} submissions, avg {avg_kb:.2f} KB, batch_size {args.batch_size}, "
               f"PouchDB adapter {args.adapter}", flush=True)
 
-        figures["ceiling (local)"] = bench_ceiling(driver, source, tmp, args)
-        for name in wanted:
-            if name.startswith("fieldsync") and (why := fieldsync_missing()):
-                skipped[name] = why
-                continue
-            print(f"running {name} ...", flush=True)
-            try:
-                figures[name] = bench_peer(driver, source, tmp, peers[name], args)
-            except ServerStartError as exc:
-                print(exc, file=sys.stderr)
-                skipped[name] = "did not start (log above)"
+        # Rounds interleave every run, so a busy moment on the machine spreads over
+        # all of them instead of spoiling one; the median of each figure is kept.
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for round_no in range(1, max(args.rounds, 1) + 1):
+            print(f"round {round_no}: ceiling", flush=True)
+            runs.setdefault("ceiling (local)", []).append(bench_ceiling(driver, source, tmp, args))
+            for name in wanted:
+                if name in skipped:
+                    continue
+                if name.startswith("fieldsync") and (why := fieldsync_missing()):
+                    skipped[name] = why
+                    continue
+                print(f"round {round_no}: {name}", flush=True)
+                try:
+                    runs.setdefault(name, []).append(bench_peer(driver, source, tmp, peers[name], args))
+                except ServerStartError as exc:
+                    print(exc, file=sys.stderr)
+                    skipped[name] = "did not start (log above)"
+        for name, results in runs.items():
+            figures[name] = {key: (max if key == "rss_peak" else statistics.median)(r[key] for r in results)
+                             for key in results[0]}
 
     print()
     print(f"{'':18} {'push docs/s':>12} {'pull docs/s':>12} {'RSS start':>10} {'RSS peak':>10}")

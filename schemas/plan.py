@@ -41,10 +41,11 @@ _MAKERS = {
 class Run:
     """The state of checking one submission: where we are and what is wrong."""
 
-    __slots__ = ("frames", "current", "attachments", "text", "lang", "problems")
+    __slots__ = ("frames", "current", "attachments", "text", "lang", "problems", "memo")
 
     def __init__(self, data: dict, attachments: dict, text: dict[str, str], lang: str) -> None:
         self.frames = [data]
+        self.memo: dict[tuple[int, int], bool] = {}
         self.current: Any = None
         self.attachments = attachments
         self.text = text
@@ -67,7 +68,7 @@ def build_checker(definition: dict) -> Callable[[Run], None]:
     """The function that checks `run.frames[0]` (the data) against `definition`."""
     index, _ = index_fields(definition["fields"])
     choices = {name: [c["name"] for c in items] for name, items in definition["choices"].items()}
-    root = _container(definition["fields"], index, choices)
+    root = _container(definition["fields"], index, choices, {})
 
     def check(run: Run) -> None:
         root(run.frames[0], run, "")
@@ -76,10 +77,10 @@ def build_checker(definition: dict) -> Callable[[Run], None]:
 
 
 def _container(
-    fields: list[dict], index: dict[str, FieldInfo], choices: dict[str, list[str]]
+    fields: list[dict], index: dict[str, FieldInfo], choices: dict[str, list[str]], shared: dict
 ) -> Node:
     """Checks the answers of a group, a repeat entry or the whole submission."""
-    children = tuple((f["name"], _node(f, index, choices)) for f in fields)
+    children = tuple((f["name"], _node(f, index, choices, shared)) for f in fields)
     known = frozenset(name for name, _ in children)
 
     def check(answers_: dict, run: Run, prefix: str) -> None:
@@ -93,16 +94,16 @@ def _container(
     return check
 
 
-def _node(field: dict, index: dict[str, FieldInfo], choices: dict[str, list[str]]) -> Node:
+def _node(field: dict, index: dict[str, FieldInfo], choices: dict[str, list[str]], shared: dict) -> Node:
     info = index[field["name"]]
     relevant = None
     if "relevant" in field:
-        relevant = compile_condition(field["relevant"], ScopeResolver(index, info.repeats))
+        relevant = _shared_condition(field["relevant"], index, info.repeats, shared)
     kind = field["type"]
     if kind == "group":
-        return _group(field, relevant, _container(field["fields"], index, choices))
+        return _group(field, relevant, _container(field["fields"], index, choices, shared))
     if kind == "repeat":
-        return _repeat(field, relevant, _container(field["fields"], index, choices))
+        return _repeat(field, relevant, _container(field["fields"], index, choices, shared))
     if kind == "note":
         return _note(field["name"], relevant)
     if kind in ("select_one", "select_multiple"):
@@ -116,6 +117,35 @@ def _node(field: dict, index: dict[str, FieldInfo], choices: dict[str, list[str]
             field["constraint"], ScopeResolver(index, info.repeats, read_current)
         )
     return _question(field, relevant, check_value, constraint)
+
+
+def _shared_condition(text: str, index: dict[str, FieldInfo], repeats: Any,
+                      shared: dict) -> Callable[[Run], bool]:
+    """One compiled skip rule per text and repeat scope, evaluated once per frame.
+
+    Forms repeat the same skip logic on many questions (most questions of a
+    household visit ask "${consent} = 'yes'"); ``shared`` belongs to one form's
+    build, so forms never share conditions.
+    """
+    key = (text, repeats)
+    found = shared.get(key)
+    if found is not None:
+        return found
+    condition = compile_condition(text, ScopeResolver(index, repeats))
+    token = len(shared) + 1
+
+    def relevant(run: Run) -> bool:
+        # The innermost frame (the data, or one repeat entry) fixes every value a
+        # skip rule can read, and stays alive for the whole check, so its id is a
+        # sound key within one run.
+        memo_key = (token, id(run.frames[-1]))
+        value = run.memo.get(memo_key)
+        if value is None:
+            value = run.memo[memo_key] = condition(run)
+        return value
+
+    shared[key] = relevant
+    return relevant
 
 
 def _question(
