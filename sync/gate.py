@@ -174,6 +174,11 @@ class WriteGate:
         made = {r["id"]: r["rev"] for r in stored if "rev" in r and "error" not in r} if new_edits else {}
         fids = {}
         for doc in accepted:
+            if not new_edits and len(doc.get("_revisions") or ()) == 1:
+                # A replica's first revision of a document: no earlier revision of it
+                # can have been refused, so there is no feedback to settle. (Most of
+                # a push; the lookup is saved for edits.)
+                continue
             fid = ids.feedback_id(doc["_id"])
             if fid and doc["_id"] not in failed and fid.split(":", 1)[0] == db.name:
                 fids[fid] = doc
