@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,34 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "interop")]
 
 from pouch import NodeDriver, PouchReplica  # noqa: E402
 from servers import (  # noqa: E402
+    FIELDSYNC_ADMIN,
+    FieldsyncPeer,
     Peer,
     ServerStartError,
+    _running,
     fieldsync_couchdb_server,
     fieldsync_missing,
     fieldsync_server,
+    free_port,
     pouchdb_server,
 )
 from submissions import submissions  # noqa: E402
+
+
+@contextmanager
+def fieldsync_without_gate() -> Iterator[FieldsyncPeer]:
+    """The replication core alone: fieldsync with the write gate replaced by a
+    pass-through (bench/gate.py --serve-ungated), to tell the core's cost from
+    the gate's (validation of every submission, issue 3)."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="fieldsync-ungated-") as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        env = {**os.environ, "FIELDSYNC_ADMIN": ":".join(FIELDSYNC_ADMIN), "FIELDSYNC_DATA_DIR": str(data),
+               "FIELDSYNC_STORE": "sqlite"}
+        cmd = [sys.executable, str(ROOT / "bench" / "gate.py"), "--serve-ungated", str(port), str(data)]
+        with _running(cmd, cwd=Path(tmp), env=env, health_url=f"http://127.0.0.1:{port}/") as srv:
+            yield FieldsyncPeer(srv, port, FIELDSYNC_ADMIN)
 
 
 def tree_rss(pid: int) -> int:
@@ -157,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     peers: dict[str, Callable[[], AbstractContextManager[Peer]]] = {
         "fieldsync": fieldsync_server, "pouchdb-server": pouchdb_server,
         "fieldsync-couchdb": fieldsync_couchdb_server,
+        "fieldsync-no-gate": fieldsync_without_gate,
     }
     wanted = [p.strip() for p in args.peers.split(",") if p.strip()]
     for name in wanted:
@@ -206,12 +228,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:18} {fig['push']:12.0f} {fig['pull']:12.0f} {rss}")
     for name, why in skipped.items():
         print(f"{name:18} skipped: {why}")
-    if "fieldsync" in figures:
-        fs = figures["fieldsync"]
+    for name in ("fieldsync", "fieldsync-no-gate", "fieldsync-couchdb"):
+        if name not in figures:
+            continue
+        fs = figures[name]
         print()
         for ref in ("ceiling (local)", "pouchdb-server"):
             if ref in figures:
-                print(f"fieldsync / {ref:16} push {fs['push'] / figures[ref]['push']:.2f}   "
+                print(f"{name} / {ref:16} push {fs['push'] / figures[ref]['push']:.2f}   "
                       f"pull {fs['pull'] / figures[ref]['pull']:.2f}")
     if args.json:
         print(json.dumps({"docs": args.docs, "avg_kb": round(avg_kb, 3), "figures": figures, "skipped": skipped}))
