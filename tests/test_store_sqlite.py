@@ -67,3 +67,17 @@ def test_a_second_store_on_the_same_directory_sees_the_data(store):
             other.create(DB)
     finally:
         other.close()
+
+
+def test_documents_commit_durably_and_checkpoints_leave_the_connection_so(store):
+    """``_local`` checkpoints skip the fsync (a lost one only re-reads a batch);
+    document writes never do, even on a connection a checkpoint used just before."""
+    from sync.errors import Conflict
+
+    db = store.create("durable")
+    rev = db.put_local("cp", {"last_seq": 1})
+    with pytest.raises(Conflict):
+        db.put_local("cp", {"last_seq": 2, "_rev": "0-99"})
+    db.put_local("cp", {"last_seq": 2, "_rev": rev})
+    with db._conn() as conn:
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
