@@ -47,19 +47,18 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import psutil
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "interop"), str(ROOT / "bench")]
 
+from measure import PeakRss, timed, tree_cpu  # noqa: E402
 from pouch import NodeDriver, PouchReplica  # noqa: E402
-from replication import PeakRss, open_replica  # noqa: E402
+from replication import open_replica  # noqa: E402
 from servers import (  # noqa: E402
     FIELDSYNC_ADMIN,
     Peer,
@@ -94,35 +93,6 @@ class UrlPeer(Peer):
         self.url_with_auth = f"{parts.scheme}://{creds}{parts.hostname}:{parts.port}"
         self.session = requests.Session()
         self.session.auth = self.auth
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its living descendants."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
-    for proc in procs:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
-def timed(label: str, run: Callable[[], dict[str, Any]], expected: int) -> float:
-    """Run one replication; seconds taken, refusing a run that lost or refused documents."""
-    started = time.perf_counter()
-    report = run()
-    elapsed = time.perf_counter() - started
-    result = report["result"]
-    if report["errors"] or report["denied"] or result["docs_written"] != expected:
-        raise SystemExit(f"{label}: wrote {result['docs_written']}/{expected} docs, errors={report['errors'][:3]} "
-                         f"denied={[d.get('reason') for d in report['denied'][:3]]}")
-    return elapsed
 
 
 class Phase:

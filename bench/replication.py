@@ -27,19 +27,16 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 ROOT = Path(__file__).resolve().parents[1]
 # The repository first, so the packages under test are found before any test folder.
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "interop")]
 
+from measure import PeakRss, timed  # noqa: E402
 from pouch import NodeDriver, PouchReplica  # noqa: E402
 from servers import (  # noqa: E402
     FIELDSYNC_ADMIN,
@@ -72,59 +69,6 @@ def fieldsync_without_gate() -> Iterator[FieldsyncPeer]:
             yield FieldsyncPeer(srv, port, FIELDSYNC_ADMIN)
 
 
-def tree_rss(pid: int) -> int:
-    """RSS of a process and all its descendants, in bytes (0 if it is gone)."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    total = 0
-    for proc in procs:
-        try:
-            total += proc.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
-class PeakRss:
-    """Samples a process tree's RSS in the background and keeps the peak."""
-
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
-        self.pid = pid
-        self.interval = interval
-        self.start = tree_rss(pid)
-        self.peak = self.start
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss(self.pid))
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def timed(label: str, run: Callable[[], dict[str, Any]], expected: int) -> float:
-    """Run one replication; return docs/s, refusing figures from a run that lost docs."""
-    started = time.perf_counter()
-    report = run()
-    elapsed = time.perf_counter() - started
-    result = report["result"]
-    if report["errors"] or report["denied"] or result["docs_written"] != expected:
-        raise SystemExit(f"{label}: wrote {result['docs_written']}/{expected} docs, "
-                         f"errors={report['errors'][:3]} denied={report['denied'][:3]}")
-    return expected / elapsed
-
-
 def open_replica(driver: NodeDriver, tmp: Path, name: str, adapter: str) -> PouchReplica:
     if adapter == "memory":
         return driver.open_replica(memory=True)
@@ -139,7 +83,7 @@ def bench_ceiling(driver: NodeDriver, source: PouchReplica, tmp: Path, args: arg
                  args.docs)
     middle.destroy()
     fresh.destroy()
-    return {"push": push, "pull": pull}
+    return {"push": args.docs / push, "pull": args.docs / pull}  # docs/s
 
 
 def bench_peer(
@@ -158,7 +102,7 @@ def bench_peer(
             pull = timed(f"{peer.name} pull", lambda: fresh.pull(db.url, batch_size=args.batch_size,
                                                                  timeout=args.timeout), args.docs)
             fresh.destroy()
-        return {"push": push, "pull": pull, "rss_start": rss.start, "rss_peak": rss.peak}
+        return {"push": args.docs / push, "pull": args.docs / pull, "rss_start": rss.start, "rss_peak": rss.peak}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,6 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import threading
@@ -42,7 +41,7 @@ from .couch_docs import from_couch, to_couch
 from .couch_http import CouchClient, attachment_path, doc_path, json_param, query
 from .couch_json import ObjectStream
 from .errors import BadRequest, Conflict, CouchError, NotFound, PreconditionFailed, StoreUnavailable
-from .revtree import parse_rev
+from .revtree import _sort_key, parse_rev
 from .scopes import check_scope_name
 from .store import Database, Doc, Seq, Store
 
@@ -67,15 +66,10 @@ def _winner_only(docid: str, found: list[dict]) -> list[dict]:
     leaves = [entry["ok"] for entry in found if "ok" in entry]
     if not leaves:
         return found  # CouchDB's own not_found/missing error
-    winner = max(leaves, key=lambda d: (not d.get("_deleted"), *_rev_key(d["_rev"])))
+    winner = max(leaves, key=lambda d: _sort_key(d["_rev"], bool(d.get("_deleted"))))
     if winner.get("_deleted"):
         return [{"error": {"id": docid, "rev": "undefined", "error": "not_found", "reason": "deleted"}}]
     return [{"ok": winner}]
-
-
-def _rev_key(rev: str) -> tuple[int, str]:
-    gen, _, rid = rev.partition("-")
-    return int(gen), rid
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -170,8 +164,7 @@ class CouchDatabase(Database):
             if len(docs) == 1:
                 results = [{"id": docs[0]["_id"], "error": exc.error, "reason": exc.reason}]
             else:
-                results = [r for doc in docs for r in self.bulk_docs([doc], new_edits=new_edits)]
-                return results
+                return [r for doc in docs for r in self.bulk_docs([doc], new_edits=new_edits)]
         if new_edits:
             return results
         return [r for r in results if "error" in r]
@@ -293,10 +286,7 @@ class CouchDatabase(Database):
 
     def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
         meta, chunks = self.open_attachment(docid, name, rev)
-        buf = io.BytesIO()
-        for chunk in chunks:
-            buf.write(chunk)
-        return meta, buf.getvalue()
+        return meta, b"".join(chunks)
 
     def open_attachment(
         self, docid: str, name: str, rev: str | None = None
