@@ -48,6 +48,7 @@ def make_text(field: dict) -> Check:
     shortest = field.get("min_length")
     longest = field.get("max_length")
     pattern = re.compile(field["pattern"]) if "pattern" in field else None
+    message = field.get("constraint_message")
 
     def check(value: Any, run: Any, path: str) -> bool:
         if type(value) is not str:
@@ -59,7 +60,7 @@ def make_text(field: dict) -> Check:
         if longest is not None and len(value) > longest:
             ok = run.add(path, "max_length", n=longest)
         if pattern is not None and pattern.fullmatch(value) is None:
-            ok = run.add_custom(path, field.get("constraint_message"), "pattern")
+            ok = run.add_custom(path, message, "pattern")
         return ok
 
     return check
@@ -130,19 +131,25 @@ def make_date(field: dict) -> Check:
     return check
 
 
-def valid_datetime(value: Any) -> bool:
+def _iso_datetime(value: Any) -> str | None:
+    """`value` as fromisoformat reads it (fraction cut to 6 digits), or None if invalid."""
     if type(value) is not str:
-        return False
+        return None
     match = DATETIME.fullmatch(value)
     if match is None:
-        return False
+        return None
     base, fraction, offset = match.groups()
     # fromisoformat wants at most 6 fraction digits; devices may send 9.
+    text = base + (fraction or "")[:7] + (offset or "")
     try:
-        datetime.fromisoformat(base + (fraction or "")[:7] + (offset or ""))
+        datetime.fromisoformat(text)
     except ValueError:
-        return False
-    return True
+        return None
+    return text
+
+
+def valid_datetime(value: Any) -> bool:
+    return _iso_datetime(value) is not None
 
 
 def make_datetime(field: dict) -> Check:
@@ -150,12 +157,13 @@ def make_datetime(field: dict) -> Check:
     high = date_number(field["max"]) if "max" in field else None
 
     def check(value: Any, run: Any, path: str) -> bool:
-        if not valid_datetime(value):
+        text = _iso_datetime(value)
+        if text is None:
             run.add(path, "datetime")
             return False
         if low is None and high is None:
             return True
-        moment = date_number(_without_long_fraction(value))
+        moment = date_number(text)
         if low is not None and moment < low:
             return run.add(path, "min_date", min=field["min"])
         if high is not None and moment > high:
@@ -163,11 +171,6 @@ def make_datetime(field: dict) -> Check:
         return True
 
     return check
-
-
-def _without_long_fraction(value: str) -> str:
-    base, fraction, offset = DATETIME.fullmatch(value).groups()
-    return base + (fraction or "")[:7] + (offset or "")
 
 
 def _choice_list(names: list[str]) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from server.config import Settings
 from server.services import Services
@@ -31,6 +32,8 @@ from sync.store import Database
 
 PASSWORD = DEMO_PASSWORD
 TES = "uvs-tes"  # bolormaa's soum
+# Every write runs twice: a plain client, and a replicator sending revisions it made itself.
+EDITS = pytest.mark.parametrize("new_edits", [True, False], ids=["new_edits", "replicator"])
 PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF" + random.Random(5).randbytes(3000) + b"\xff\xd9"
 
 

@@ -22,6 +22,7 @@ import time
 
 import pytest
 from gate_helpers import (
+    EDITS,
     PHOTO,
     TES,
     as_sent,
@@ -48,8 +49,6 @@ from sync.clock import now_iso
 from sync.demo import protection_referral, submission
 from sync.errors import NotFound
 from sync.replica import UserReplica
-
-EDITS = pytest.mark.parametrize("new_edits", [True, False], ids=["new_edits", "replicator"])
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 from gate_helpers import (
+    EDITS,
     PHOTO,
     TES,
     as_sent,
@@ -37,8 +38,6 @@ from sync import records
 from sync.errors import BadRequest, Conflict, NotFound
 from sync.quarantine_ops import discard, release
 from sync.replica import UserReplica
-
-EDITS = pytest.mark.parametrize("new_edits", [True, False], ids=["new_edits", "replicator"])
 
 
 @pytest.fixture(scope="module")

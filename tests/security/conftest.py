@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +69,21 @@ class World:
         return leaks + (["tuya"] if "case" in keys else [])
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who calls, through whose replica, about which secret, and how the refusal looks.
+
+    ``refusal`` is what each suite expects (see ASKERS, WRITERS); ``hidden`` the
+    secrets this caller may not see (None: all).
+    """
+
+    headers: Callable[[World], dict[str, str]]
+    replica: str
+    secret: str
+    refusal: int
+    hidden: tuple[str, ...] | None = None
+
+
 def _write(svc: Services, scope: str, doc: dict) -> str:
     result = svc.store.open(scope).bulk_docs([check_doc(doc, new_edits=True)])[0]
     assert "rev" in result, result
@@ -76,6 +92,15 @@ def _write(svc: Services, scope: str, doc: dict) -> str:
 
 def _photo(marker: str) -> dict:
     return {"content_type": "image/jpeg", "data": base64.b64encode(b"\xff\xd8" + marker.encode() * 20).decode()}
+
+
+def _submitted(svc: Services, secret: Secret, form: str, author: str, data: dict, created_at: str,
+               photo_marker: str) -> Secret:
+    """``secret`` written as a submission of ``form`` with a marked photo; its revision recorded."""
+    doc = submission(secret.id, form, author, data, created_at)
+    doc["_attachments"] = {"photo.jpg": _photo(photo_marker)}
+    secret.rev = _write(svc, secret.scope, doc)
+    return secret
 
 
 @pytest.fixture(scope="session")
@@ -95,11 +120,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     case = protection_referral(rng)
     case["summary"] = "MARKER-CASE-SUMMARY Хүүхэд"
     case["case_code"] = "CP-2026-777"
-    secret = Secret("uvs-tes", "uvs-tes:sub:01KCASE0000000000000000001", markers=["MARKER-CASE", "CP-2026-777"])
-    doc = submission(secret.id, "child_protection_referral", "tuya", case, "2026-10-12T14:30:00+08:00")
-    doc["_attachments"] = {"photo.jpg": _photo("MARKER-CASE-PHOTO")}
-    secret.rev = _write(svc, secret.scope, doc)
-    secrets["case"] = secret
+    secrets["case"] = _submitted(svc, Secret("uvs-tes", "uvs-tes:sub:01KCASE0000000000000000001",
+                                             markers=["MARKER-CASE", "CP-2026-777"]),
+                                 "child_protection_referral", "tuya", case, "2026-10-12T14:30:00+08:00",
+                                 "MARKER-CASE-PHOTO")
 
     review = Secret("uvs-tes", "uvs-tes:review:01KCASE0000000000000000001", markers=["MARKER-REVIEW"])
     review.rev = _write(svc, "uvs-tes", {
@@ -111,19 +135,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
     visit = household_visit(rng)
     visit["remarks"] = "MARKER-OTHER-AREA remarks"
-    other = Secret("uvs-naranbulag", "uvs-naranbulag:sub:01KVISIT000000000000000001", markers=["MARKER-OTHER-AREA"])
-    doc = submission(other.id, "household_visit", "ganzorig", visit, "2026-10-02T10:00:00+08:00")
-    doc["_attachments"] = {"photo.jpg": _photo("MARKER-OTHER-AREA-PHOTO")}
-    other.rev = _write(svc, other.scope, doc)
-    secrets["other_area"] = other
+    secrets["other_area"] = _submitted(
+        svc, Secret("uvs-naranbulag", "uvs-naranbulag:sub:01KVISIT000000000000000001", markers=["MARKER-OTHER-AREA"]),
+        "household_visit", "ganzorig", visit, "2026-10-02T10:00:00+08:00", "MARKER-OTHER-AREA-PHOTO")
 
     far = protection_referral(rng)
     far["summary"] = "MARKER-OTHER-AIMAG summary"
-    aimag = Secret("ovr-kharkhorin", "ovr-kharkhorin:sub:01KFAR00000000000000000001", markers=["MARKER-OTHER-AIMAG"])
-    doc = submission(aimag.id, "child_protection_referral", "tsetseg", far, "2026-10-12T14:30:00+08:00")
-    doc["_attachments"] = {"photo.jpg": _photo("MARKER-OTHER-AIMAG-PHOTO")}
-    aimag.rev = _write(svc, aimag.scope, doc)
-    secrets["other_aimag"] = aimag
+    secrets["other_aimag"] = _submitted(
+        svc, Secret("ovr-kharkhorin", "ovr-kharkhorin:sub:01KFAR00000000000000000001", markers=["MARKER-OTHER-AIMAG"]),
+        "child_protection_referral", "tsetseg", far, "2026-10-12T14:30:00+08:00", "MARKER-OTHER-AIMAG-PHOTO")
 
     # ganzorig's device checkpoint, and dorj's session opened before his account was disabled
     client = app.test_client(use_cookies=False)

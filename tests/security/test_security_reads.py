@@ -19,19 +19,9 @@ from urllib.parse import quote
 
 import pytest
 from conftest import ADMIN, Secret, World, basic, session_cookie
+from conftest import Caller as Asker
 
-
-@dataclass(frozen=True)
-class Asker:
-    """Who asks, through whose replica, about which secret, and how the refusal looks."""
-
-    headers: Callable[[World], dict[str, str]]
-    replica: str
-    secret: str
-    refusal: int  # 401 or 403 for every endpoint; 404: inside the replica, the document is missing
-    hidden: tuple[str, ...] | None = None  # the secrets this asker may not see (None: all)
-
-
+# refusal: 401 or 403 for every endpoint; 404: inside the replica, the document is missing
 ASKERS = {
     "no credentials": Asker(lambda w: {}, "bolormaa", "case", 401),
     "a wrong password": Asker(lambda w: basic("bolormaa", "not-her-password"), "bolormaa", "case", 401),

@@ -16,18 +16,10 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import pytest
+from conftest import Caller as Writer
 from conftest import Secret, World, basic, session_cookie
 
-
-@dataclass(frozen=True)
-class Writer:
-    headers: Callable[[World], dict[str, str]]
-    replica: str
-    secret: str
-    refusal: int  # 401/403 for every attempt; 0: the replica answers per attempt (see WRITES)
-    hidden: tuple[str, ...] | None = None
-
-
+# refusal: 401/403 for every attempt; 0: the replica answers per attempt (see WRITES)
 WRITERS = {
     "no credentials": Writer(lambda w: {}, "bolormaa", "case", 401),
     "a wrong password": Writer(lambda w: basic("bolormaa", "not-her-password"), "bolormaa", "case", 401),
