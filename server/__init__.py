@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask, g
 
 from . import compression, errors
-from .auth import COOKIE
+from .auth import set_session_cookie
 from .config import Settings
 from .services import Services
 
@@ -37,8 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     def refresh_session(resp):
         cookie = g.get("refresh_cookie")
         if cookie:
-            resp.set_cookie(COOKIE, cookie, max_age=settings.session_seconds, httponly=True,
-                            samesite="Lax", path="/")
+            set_session_cookie(resp, cookie, settings.session_seconds)
         return resp
 
     compression.register(app)

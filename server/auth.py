@@ -138,6 +138,10 @@ def basic_credentials() -> tuple[str, str] | None:
     return name, password
 
 
+def set_session_cookie(resp, value: str, max_age: int) -> None:
+    resp.set_cookie(COOKIE, value, max_age=max_age, httponly=True, samesite="Lax", path="/")
+
+
 def require_user(auth: Authenticator) -> User:
     user = auth.current_user()
     if user is None:

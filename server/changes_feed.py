@@ -106,7 +106,7 @@ def normal_body(db: Database, opts: FeedOptions, since: object) -> Iterator[byte
             scan_since, scan_limit = last_seq, opts.limit - count
         if count or opts.feed != "longpoll":
             break
-        last_seq = since = _max_seq(db, since, snapshot)
+        last_seq = since = db.later_seq(since, snapshot)
         left = end - time.monotonic()
         if left <= 0:
             break
@@ -118,13 +118,9 @@ def normal_body(db: Database, opts: FeedOptions, since: object) -> Iterator[byte
             break
     limited = opts.limit is not None and count >= opts.limit
     if not limited and not opts.descending:
-        last_seq = _max_seq(db, last_seq, snapshot)
+        last_seq = db.later_seq(last_seq, snapshot)
     buf += b'\n],\n"last_seq":' + dumps(last_seq) + b',"pending":0}\n'
     yield bytes(buf)
-
-
-def _max_seq(db: Database, a: object, b: object) -> object:
-    return db.later_seq(a, b)
 
 
 def continuous_body(db: Database, opts: FeedOptions, since: object) -> Iterator[bytes]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
-from sync.errors import BadRequest, Unauthorized
+from sync.errors import BadRequest, Unauthorized, UnsupportedMediaType
 
-from ..auth import COOKIE, basic_credentials
+from ..auth import COOKIE, basic_credentials, set_session_cookie
 from ..jsonio import json_response, parse_json
 from ..services import services
 
@@ -27,16 +27,13 @@ def login():
             raise BadRequest("Request body must be a JSON object")
         name, password = body.get("name"), body.get("password")
     else:
-        from sync.errors import UnsupportedMediaType
-
         raise UnsupportedMediaType("Content-Type must be application/json or a form")
     if not isinstance(name, str) or not isinstance(password, str) or not name:
         raise Unauthorized("Name or password is incorrect.")
     svc = services()
     user = svc.auth.login(name, password)
     resp = json_response({"ok": True, "name": user.name, "roles": list(user.roles)})
-    resp.set_cookie(COOKIE, svc.auth.make_cookie(user), max_age=svc.settings.session_seconds,
-                    httponly=True, samesite="Lax", path="/")
+    set_session_cookie(resp, svc.auth.make_cookie(user), svc.settings.session_seconds)
     return resp
 
 

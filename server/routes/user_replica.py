@@ -8,6 +8,8 @@ added to the user's sync log when its response has been sent.
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, request
 
 from sync.errors import Forbidden, NotFound, PreconditionFailed
@@ -19,6 +21,7 @@ from ..jsonio import json_response
 from ..paths import raw_segments
 from ..services import services
 from .replication import ALL, dispatch
+from .root import welcome_body
 
 bp = Blueprint("user_replica", __name__)
 
@@ -50,7 +53,8 @@ class CountingReplica(UserReplica):
 def _replica(name: str) -> CountingReplica:
     svc = services()
     actor = require_user(svc.auth)
-    check_name(name) if name else None
+    if name:
+        check_name(name)
     if actor.name != name and not actor.is_admin:
         raise Forbidden("You may only sync your own replica.")
     owner = actor if actor.name == name else svc.users.get(name)
@@ -71,8 +75,6 @@ def _logged(replica: CountingReplica, resp):
             svc.synclog.record(replica.owner.name, user_agent=user_agent, device_id=device,
                                read=replica.read, written=replica.written, refused=replica.refused)
         except Exception:  # the log is bookkeeping; a failure must not fail the sync
-            import logging
-
             logging.getLogger("fieldsync").exception("sync log write failed")
 
     resp.call_on_close(record)
@@ -81,8 +83,6 @@ def _logged(replica: CountingReplica, resp):
 
 @bp.route("/sync/", methods=["GET", "HEAD"])
 def sync_root():
-    from .root import welcome_body
-
     return json_response(welcome_body())
 
 
