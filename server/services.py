@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from flask import current_app
@@ -15,7 +16,7 @@ from flask import current_app
 from sync import records
 from sync.access import Access
 from sync.areas import AreaRegistry
-from sync.errors import Conflict
+from sync.errors import Conflict, NotFound
 from sync.forms import FormRegistry
 from sync.gate import WriteGate
 from sync.quarantine import Quarantine
@@ -69,6 +70,27 @@ class Services:
         gate = WriteGate(forms, quarantine, access)
         auth = Authenticator(users, LoginThrottle(store), secret, settings.session_seconds)
         return cls(settings, store, users, areas, forms, quarantine, access, gate, SyncLog(store), auth)
+
+    def identity(self) -> str:
+        """The server's stable uuid, made once and kept in ``_server``.
+
+        It never changes once made, so each app remembers it after the first
+        read instead of asking the store on every welcome request.
+        """
+        cached = self.__dict__.get("_identity")
+        if cached:
+            return cached
+        db = self.store.ensure("_server")
+        try:
+            value = db.get_local("identity")["uuid"]
+        except NotFound:
+            try:
+                db.put_local("identity", {"uuid": uuid.uuid4().hex})
+            except Conflict:
+                pass
+            value = db.get_local("identity")["uuid"]
+        self.__dict__["_identity"] = value
+        return value
 
     def bootstrap_admin(self) -> None:
         """``FIELDSYNC_ADMIN`` creates the first admin when none exists."""

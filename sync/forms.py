@@ -41,13 +41,12 @@ class FormRegistry:
 
     def sensitive_forms(self) -> frozenset[str]:
         """Names of forms any version of which is sensitive (reused while ``global`` is unchanged)."""
-        db = self.db()
-        seq = db.update_seq()
+        docs = self.snapshot()
         cached = self._sensitive
-        if cached and cached[0] == seq:
+        if cached and cached[0] is docs:
             return cached[1]
-        names = frozenset(d["form"] for d in self.snapshot().values() if d.get("sensitive"))
-        self._sensitive = (seq, names)
+        names = frozenset(d["form"] for d in docs.values() if d.get("sensitive"))
+        self._sensitive = (docs, names)
         return names
 
     def db(self) -> Database:

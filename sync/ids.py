@@ -48,10 +48,3 @@ def feedback_id(docid: str) -> str | None:
     if parsed is None or parsed.scope == "global":
         return None
     return f"{parsed.scope}:{FEEDBACK}:{parsed.key}"
-
-
-def review_id(submission_id: str) -> str | None:
-    parsed = parse_doc_id(submission_id)
-    if parsed is None or parsed.kind != SUBMISSION:
-        return None
-    return f"{parsed.scope}:{REVIEW}:{parsed.key}"

@@ -104,6 +104,8 @@ class Quarantine:
             raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
 
         def apply(entry: dict) -> dict:
+            if "_rev" not in entry:  # upsert hands a missing entry over as a bare _id
+                raise NotFound(f"no quarantine entry {eid!r}")
             if entry.get("status") != "held":
                 raise Conflict(f"entry {eid} is already {entry.get('status')}")
             entry.update(status=status, decided_by=by, decided_at=now_iso(), **extra)
@@ -111,7 +113,6 @@ class Quarantine:
                 entry["note"] = note
             return entry
 
-        self.get(eid)
         return records.upsert(self.db(), eid, apply)
 
     def supersede(self, eid: str, *, by: str) -> None:

@@ -24,10 +24,9 @@ def _settle_feedback(store: Store, doc_id: str, status: str, note: str | None) -
     scope = fid.split(":", 1)[0]
     if not store.exists(scope):
         return
-    db = store.open(scope)
-    if records.read(db, fid) is None:
-        return
-    records.upsert(db, fid, lambda cur: {**cur, "status": status, "note": note, "updated_at": now_iso()})
+    # Only settle feedback that exists (upsert hands a missing one over as a bare ``_id``).
+    records.upsert(store.open(scope), fid, lambda cur: {**cur, "status": status, "note": note,
+                                                        "updated_at": now_iso()} if "_rev" in cur else None)
 
 
 def release(store: Store, forms: FormRegistry, quarantine: Quarantine, eid: str, *, by: str,

@@ -86,7 +86,6 @@ class UserReplica(Database):
         store.ensure(GLOBAL)
         self.dbs = {s: store.open(s) for s in self.members}
         self._epoch_cache: dict[str, str] | None = None
-        self.writable = set(access.data_scopes(actor)) if not actor.is_admin else None
         # Workers' filters need document bodies; coordinators' and admins' only for global.
         self._needs_body = owner.role == "worker"
 
@@ -123,7 +122,7 @@ class UserReplica(Database):
         scope = scope_of(docid)
         if scope not in self.dbs:
             raise NotFound("missing")
-        if self._needs_doc(scope) or self.owner.role == "worker":
+        if self._needs_doc(scope):
             doc = self._winner(scope, docid)
             if doc is None or not self._visible(scope, docid, doc):
                 raise NotFound("missing")
@@ -201,9 +200,8 @@ class UserReplica(Database):
             docs = self._not_yet_stored(docs)
         groups: dict[str | None, list[int]] = {}
         for i, doc in enumerate(docs):
+            # Scopes outside the replica are refused below; the gate checks the rest.
             scope = scope_of(doc["_id"])
-            if scope not in self.dbs or (self.writable is not None and scope not in self.writable):
-                scope = None if scope is None or scope not in self.dbs else scope
             groups.setdefault(scope if scope in self.dbs else None, []).append(i)
         answers: dict[int, dict] = {}
         errors: list[dict] = []
@@ -300,7 +298,7 @@ class UserReplica(Database):
                 out[docid] = {"missing": list(dict.fromkeys(revs))}
         for scope, part in by_scope.items():
             diff = self.dbs[scope].revs_diff(part)
-            if self.owner.role == "worker" or self._needs_doc(scope):
+            if self._needs_doc(scope):
                 for docid, revs in part.items():
                     known = docid not in diff or set(diff[docid]["missing"]) != set(revs)
                     if known and not self._visible(scope, docid, self._winner(scope, docid)):
@@ -358,9 +356,11 @@ class UserReplica(Database):
         deadline = time.monotonic() + timeout
         while True:
             for scope, db in self.dbs.items():
-                if scope not in vector or db.later_seq(vector[scope], db.update_seq()) != vector[scope]:
-                    if scope not in vector and db.update_seq() in (0, None):
-                        continue
+                current = db.update_seq()
+                if scope not in vector:
+                    if current not in (0, None):
+                        return True
+                elif db.later_seq(vector[scope], current) != vector[scope]:
                     return True
             left = deadline - time.monotonic()
             if left <= 0:

@@ -377,7 +377,7 @@ class SQLiteDatabase(Database):
         out: dict[tuple[str, str], dict] = {}
         for i in range(0, len(keys), 400):
             chunk = keys[i : i + 400]
-            marks = ",".join("(?,?)" * 1 for _ in chunk)
+            marks = ",".join("(?,?)" for _ in chunk)
             flat = [x for key in chunk for x in key]
             for docid, rev, body in conn.execute(
                 f"SELECT id, rev, body FROM revs WHERE (id, rev) IN (VALUES {marks})", flat
@@ -835,9 +835,6 @@ class _BatchState:
                 body = _loads(row[0]) if row else {}
             out.update(m["digest"] for m in (body.get("_attachments") or {}).values())
         return out
-
-    def _has_att(self, digest: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM atts WHERE digest=?", (digest,)).fetchone() is not None
 
     def _att_bytes(self, digest: str) -> bytes:
         return self.conn.execute("SELECT data FROM atts WHERE digest=?", (digest,)).fetchone()[0]

@@ -84,7 +84,6 @@ class LoginThrottle:
     def succeeded(self, name: str) -> None:
         """Clear the name's counter (a login that saw none counted need not call this)."""
         db = self.store.ensure(AUTH_SCOPE)
-        docid = self._id("name", name)
-        doc = records.read(db, docid)
-        if doc and doc.get("count"):
-            records.upsert(db, docid, lambda d: {**d, "count": 0, "locked_until": None})
+        # upsert reads the document; None leaves it (or its absence) as it is
+        records.upsert(db, self._id("name", name),
+                       lambda d: {**d, "count": 0, "locked_until": None} if d.get("count") else None)

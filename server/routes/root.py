@@ -6,8 +6,6 @@ import uuid
 
 from flask import Blueprint
 
-from sync.errors import Conflict, NotFound
-
 from ..jsonio import json_response, query_int
 from ..services import services
 
@@ -32,15 +30,7 @@ def welcome_body() -> dict:
 
 
 def server_uuid() -> str:
-    db = services().store.ensure("_server")
-    try:
-        return db.get_local("identity")["uuid"]
-    except NotFound:
-        try:
-            db.put_local("identity", {"uuid": uuid.uuid4().hex})
-        except Conflict:
-            pass
-        return db.get_local("identity")["uuid"]
+    return services().identity()
 
 
 @bp.get("/")
