@@ -84,11 +84,11 @@ class Authenticator:
             return None
         if time.time() - issued > self.session_seconds:
             return None
-        salt = self.users.session_salt(name)
-        if salt is None or not hmac.compare_digest(sig, self._sign(name, issued, salt)):
+        found = self.users.with_salt(name)
+        if found is None:
             return None
-        user = self.users.get(name)
-        if user is None or user.disabled:
+        user, salt = found
+        if not hmac.compare_digest(sig, self._sign(name, issued, salt)) or user.disabled:
             return None
         return user, issued
 

@@ -41,7 +41,7 @@ from .couch_docs import from_couch, to_couch
 from .couch_http import CouchClient, attachment_path, doc_path, json_param, query
 from .couch_json import ObjectStream
 from .errors import BadRequest, Conflict, CouchError, NotFound, PreconditionFailed, StoreUnavailable
-from .revtree import _sort_key, parse_rev
+from .revtree import parse_rev, winner_key
 from .scopes import check_scope_name
 from .store import Database, Doc, Seq, Store
 
@@ -66,7 +66,7 @@ def _winner_only(docid: str, found: list[dict]) -> list[dict]:
     leaves = [entry["ok"] for entry in found if "ok" in entry]
     if not leaves:
         return found  # CouchDB's own not_found/missing error
-    winner = max(leaves, key=lambda d: _sort_key(d["_rev"], bool(d.get("_deleted"))))
+    winner = max(leaves, key=lambda d: winner_key(d["_rev"], bool(d.get("_deleted"))))
     if winner.get("_deleted"):
         return [{"error": {"id": docid, "rev": "undefined", "error": "not_found", "reason": "deleted"}}]
     return [{"ok": winner}]

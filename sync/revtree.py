@@ -82,7 +82,8 @@ def _default(obj: object) -> object:
     raise TypeError(f"not serialisable: {type(obj).__name__}")
 
 
-def _sort_key(rev: str, deleted: bool) -> tuple[bool, int, str]:
+def winner_key(rev: str, deleted: bool) -> tuple[bool, int, str]:
+    """CouchDB's order of leaves: the greatest key wins (live, generation, rev id)."""
     gen, rid = rev.split("-", 1)
     return (not deleted, int(gen), rid)
 
@@ -123,7 +124,7 @@ class RevTree:
         """Leaves as ``(rev, deleted)``, the winner first, then CouchDB's order."""
         parents = self._parents()
         leaves = [(r, d) for r, (_, d) in self.nodes.items() if r not in parents]
-        leaves.sort(key=lambda x: _sort_key(*x), reverse=True)
+        leaves.sort(key=lambda x: winner_key(*x), reverse=True)
         return leaves
 
     def winner(self) -> tuple[str, bool]:
@@ -165,7 +166,7 @@ class RevTree:
                 stack.extend(kids)
             else:
                 out.append(cur)
-        out.sort(key=lambda r: _sort_key(r, self.nodes[r][1]), reverse=True)
+        out.sort(key=lambda r: winner_key(r, self.nodes[r][1]), reverse=True)
         return out
 
     def max_generation(self) -> int:

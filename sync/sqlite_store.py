@@ -955,6 +955,17 @@ class SQLiteStore(Store):
             db = self._dbs[name] = SQLiteDatabase(self, name, path)
             return db
 
+    def ensure(self, name: str) -> SQLiteDatabase:
+        # open() already looks at the file; asking exists() first would look twice
+        # on every call, and system scopes are ensured on hot paths.
+        try:
+            return self.open(name)
+        except NotFound:
+            try:
+                return self.create(name)
+            except PreconditionFailed:  # another process made it a moment ago
+                return self.open(name)
+
     def create(self, name: str) -> SQLiteDatabase:
         path = self._path(name)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")

@@ -167,10 +167,15 @@ class UserDirectory:
         user = _user_from(doc)
         return None if user.disabled else user
 
+    def with_salt(self, name: str) -> tuple[User, str] | None:
+        """The account and its session salt, from one read (a cookie needs both)."""
+        doc = self.account(name)
+        return (_user_from(doc), doc.get("password_hash", "")[-16:]) if doc else None
+
     def session_salt(self, name: str) -> str | None:
         """Part of what signs a session, so a new password ends old sessions."""
-        doc = self._doc(name)
-        return doc.get("password_hash", "")[-16:] if doc else None
+        found = self.with_salt(name)
+        return found[1] if found else None
 
 
 _dummy: list[str] = []
