@@ -7,6 +7,12 @@ old sessions), expires, and is refreshed while in use. The account is read
 from the store on every request, so a disabled user is refused at once, on
 every app server. Failed logins are counted per name and per address, slowed
 down, then refused for a while with ``429``.
+
+With ``cache_seconds`` (the CouchDB store's default) a successful Basic login
+is remembered for that long per name, password and address, so a replicator's
+stream of requests does not re-read the account and the login counters each
+time; every app server then notices a disabled account or a lock-out within
+that bound, and this one at once when the change goes through it.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from flask import g, request
 
 from sync.errors import Forbidden, TooManyRequests, Unauthorized
 from sync.throttle import LoginThrottle
+from sync.ttl_cache import TtlCache
 from sync.users import User, UserDirectory
 
 COOKIE = "AuthSession"
@@ -30,16 +37,32 @@ COOKIE = "AuthSession"
 
 class Authenticator:
     def __init__(self, users: UserDirectory, throttle: LoginThrottle, secret: str,
-                 session_seconds: int = 3600):
+                 session_seconds: int = 3600, cache_seconds: float = 0):
         self.users = users
         self.throttle = throttle
         self.secret = secret.encode()
         self.session_seconds = session_seconds
         self.concurrent = bool(getattr(users.store, "concurrent_reads", False))
+        self._logins = TtlCache(cache_seconds)
+        users.on_change.append(self._forget)
+
+    def _forget(self, name: str) -> None:
+        self._logins.drop_where(lambda key: key[0] == name)
 
     # -- passwords --------------------------------------------------------------------
     def login(self, name: str, password: str) -> User:
-        keys = {"name": name, "addr": request.remote_addr or "?"}
+        addr = request.remote_addr or "?"
+        if not self._logins:
+            return self._login(name, password, addr)
+        key = (name, hmac.new(self.secret, f"{name}\0{password}".encode(), hashlib.sha256).digest(), addr)
+        user = self._logins.get(key)
+        if user is None:
+            user = self._login(name, password, addr)
+            self._logins.put(key, user)
+        return user
+
+    def _login(self, name: str, password: str, addr: str) -> User:
+        keys = {"name": name, "addr": addr}
         if self.concurrent:
             # The store is across the network: the counters and the account are read
             # together, one round trip's wait rather than two, on every request.
@@ -54,6 +77,8 @@ class Authenticator:
             raise TooManyRequests("Too many failed logins; try again later.", wait)
         user = self.users.verify(name, password, **checked)
         if user is None:
+            # A lock-out this failure may start, of the name or of the address, holds here at once.
+            self._logins.drop_where(lambda key: key[0] == name or key[2] == addr)
             failures = self.throttle.failed(keys)
             time.sleep(self.throttle.delay_for(failures))
             wait = self.throttle.retry_after(keys)

@@ -24,6 +24,7 @@ class Settings:
     default_changes_timeout_ms: int = 60_000
     session_seconds: int = 3600
     trusted_proxies: int = 0
+    cache_seconds: float | None = None  # None: the store's own default
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -46,6 +47,8 @@ class Settings:
             max_feed_seconds=_number(env, "FIELDSYNC_MAX_FEED_SECONDS", 3600, float),
             session_seconds=_number(env, "FIELDSYNC_SESSION_SECONDS", 3600, int),
             trusted_proxies=_number(env, "FIELDSYNC_TRUSTED_PROXIES", 0, int),
+            cache_seconds=(None if env.get("FIELDSYNC_CACHE_SECONDS", "") == ""
+                           else _number(env, "FIELDSYNC_CACHE_SECONDS", 0, float)),
         )
 
 

@@ -40,7 +40,8 @@ def make_store(settings: Settings) -> Store:
 
         if not settings.couchdb_url:
             raise ValueError("FIELDSYNC_STORE=couchdb needs FIELDSYNC_COUCHDB_URL")
-        return CouchStore(settings.couchdb_url, prefix=settings.couchdb_prefix)
+        return CouchStore(settings.couchdb_url, prefix=settings.couchdb_prefix,
+                          cache_seconds=settings.cache_seconds)
     raise ValueError(f"unknown store {settings.store!r} (FIELDSYNC_STORE is sqlite or couchdb)")
 
 
@@ -62,13 +63,14 @@ class Services:
         store = store or make_store(settings)
         secret = settings.secret_key or stored_secret(store)
         settings.secret_key = secret
-        users = UserDirectory(store, secret)
+        cache = store.default_cache_seconds if settings.cache_seconds is None else settings.cache_seconds
+        users = UserDirectory(store, secret, cache_seconds=cache)
         areas = AreaRegistry(store)
-        forms = FormRegistry(store)
+        forms = FormRegistry(store, cache_seconds=cache)
         quarantine = Quarantine(store)
         access = Access(areas, forms)
         gate = WriteGate(forms, quarantine, access)
-        auth = Authenticator(users, LoginThrottle(store), secret, settings.session_seconds)
+        auth = Authenticator(users, LoginThrottle(store), secret, settings.session_seconds, cache)
         return cls(settings, store, users, areas, forms, quarantine, access, gate, SyncLog(store), auth)
 
     def identity(self) -> str:

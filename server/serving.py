@@ -49,6 +49,8 @@ def serve(app_factory, host: str, port: int, workers: int, threads: int, quiet: 
         "graceful_timeout": 2,
         "control_socket_disable": True,
         "keepalive": 5,
+        # Workers touch a heartbeat file on every loop; in memory that costs nothing.
+        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
         "accesslog": None if quiet else "-",
         "access_log_format": os.environ.get("FIELDSYNC_ACCESS_LOG_FORMAT"),
         "errorlog": "-",

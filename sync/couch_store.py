@@ -44,6 +44,7 @@ from .errors import BadRequest, Conflict, CouchError, NotFound, PreconditionFail
 from .revtree import parse_rev, winner_key
 from .scopes import check_scope_name
 from .store import Database, Doc, Seq, Store
+from .ttl_cache import TtlCache
 
 PAGE = 500  # rows per _changes / _all_docs request
 ATT_PAGE = 50  # rows per request when documents come with their attachments
@@ -468,9 +469,13 @@ class CouchDatabase(Database):
     # CouchDB 3 does not check a _local document's _rev (couch_db_updater only
     # increments it: "we don't do all the MVCC stuff for them"), while the interface
     # promises Conflict on a stale one, as CouchDB documents and the SQLite store
-    # enforces. So the current rev is read first and the write names it. Two
-    # writers racing within that window both succeed, the later one winning, which
-    # is CouchDB 3's own behaviour; replication checkpoints tolerate it.
+    # enforces. So the write names the current rev, read first unless this process
+    # read or wrote that very rev within the store's cache_seconds (a replicator
+    # checkpoints each batch with a GET, then a PUT naming the rev it got: two round
+    # trips, not three). Reads always ask CouchDB: gunicorn's workers each remember
+    # their own, and a replicator's GET and PUT may land on different ones. Two
+    # writers racing within the window both succeed, the later one winning, which is
+    # CouchDB 3's own behaviour; replication checkpoints tolerate it.
     def _local_path(self, docid: str) -> str:
         return "/_local/" + quote(docid, safe="")
 
@@ -481,11 +486,21 @@ class CouchDatabase(Database):
             return None
 
     def get_local(self, docid: str) -> Doc:
-        return self._json("GET", self._local_path(docid))
+        key = (self.dbname, docid)
+        try:
+            doc = self._json("GET", self._local_path(docid))
+        except NotFound:
+            self.store.local_revs.drop(key)
+            raise
+        self.store.local_revs.put(key, doc.get("_rev"))
+        return doc
 
     def put_local(self, docid: str, body: Doc) -> str:
         given = body.get("_rev")
-        current = self._local_rev(docid)
+        key = (self.dbname, docid)
+        current = self.store.local_revs.get(key)
+        if current is None or current != given:
+            current = self._local_rev(docid)
         if current is None and given not in (None, "0-0"):
             raise Conflict()
         if current is not None and given != current:
@@ -493,7 +508,10 @@ class CouchDatabase(Database):
         clean = {k: v for k, v in body.items() if not k.startswith("_")}
         if current is not None:
             clean["_rev"] = current
-        return self._json("PUT", self._local_path(docid), body=clean, idempotent=False)["rev"]
+        self.store.local_revs.drop(key)  # unknown again until the write answers
+        rev = self._json("PUT", self._local_path(docid), body=clean, idempotent=False)["rev"]
+        self.store.local_revs.put(key, rev)
+        return rev
 
     def delete_local(self, docid: str, rev: str | None) -> str:
         current = self._local_rev(docid)
@@ -501,6 +519,7 @@ class CouchDatabase(Database):
             raise NotFound("missing")
         if rev != current:
             raise Conflict()
+        self.store.local_revs.drop((self.dbname, docid))
         answer = self._json("DELETE", self._local_path(docid), params={"rev": current}, idempotent=False)
         return answer.get("rev", "0-0")
 
@@ -532,6 +551,7 @@ class CouchStore(Store):
 
     EXISTS_TTL = 5.0  # seconds a database seen to exist is trusted without asking again
     concurrent_reads = True  # every read is a round trip: callers may send independent ones together
+    default_cache_seconds = 1.0  # see sync.ttl_cache: what a round trip per request would cost
 
     def __init__(
         self,
@@ -543,6 +563,7 @@ class CouchStore(Store):
         backoff: float = 0.2,
         pool_size: int = 32,
         shards: int | None = 1,
+        cache_seconds: float | None = None,
     ):
         if prefix is None:
             prefix = os.environ.get("FIELDSYNC_COUCHDB_PREFIX") or DEFAULT_PREFIX
@@ -555,6 +576,8 @@ class CouchStore(Store):
                                   pool_size=pool_size)
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
+        # The _local revision this process last read or wrote, by (database, id).
+        self.local_revs = TtlCache(self.default_cache_seconds if cache_seconds is None else cache_seconds)
 
     def __repr__(self) -> str:
         return f"CouchStore({self.client.root!r}, prefix={self.prefix!r})"

@@ -8,6 +8,7 @@ only its status may move on to ``retired``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 from schemas import FormDefinitionError, compile_form, load_definition, submission_deadline
@@ -20,6 +21,7 @@ from .store import Database, Store
 
 FORM_PREFIX = "global:form:"
 _DOC_FIELDS = ("type", "published_at", "updated_at")
+RECHECK_SECONDS = 0.1
 
 
 def form_doc_id(name: str, version: int) -> str:
@@ -32,10 +34,12 @@ def definition_of(doc: dict) -> dict:
 
 
 class FormRegistry:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, *, cache_seconds: float = 0):
         self.store = store
+        self.cache_seconds = cache_seconds
         self._sensitive: tuple[object, frozenset[str]] | None = None
         self._snapshot: tuple[object, dict[str, dict]] | None = None
+        self._checked_at = float("-inf")  # when the snapshot was last compared with the store
         # Compiled validators by (form document id, _rev): a revision's content never changes.
         self._validators: dict[tuple[str, str], object] = {}
 
@@ -76,6 +80,7 @@ class FormRegistry:
         if current is not None:
             doc["_rev"] = current["_rev"]
         records.write(db, doc)
+        self._checked_at = float("-inf")
         return doc
 
     def retire(self, name: str, version: int | None = None, *, grace_days: int = 30) -> list[dict]:
@@ -93,6 +98,7 @@ class FormRegistry:
             doc.update(status="retired", retired_at=now_iso(), grace_days=grace_days, updated_at=now_iso())
             records.write(self.db(), doc)
             out.append(doc)
+        self._checked_at = float("-inf")
         return out
 
     # -- reading ----------------------------------------------------------------
@@ -108,16 +114,26 @@ class FormRegistry:
     def get(self, name: str, version: int) -> dict | None:
         return self.snapshot().get(form_doc_id(name, version))
 
-    def snapshot(self) -> dict[str, dict]:
+    def snapshot(self, *, max_age: float | None = None) -> dict[str, dict]:
         """Every form document by id, re-read only when ``global`` has changed.
 
         A batch of a hundred submissions then costs one sequence check, not a
         hundred reads; published versions are immutable, and a retirement
-        moves the sequence, so nothing stale is ever used.
+        moves the sequence. With ``cache_seconds`` (the CouchDB store's default)
+        even that check is skipped for so long after the last one, so a
+        retirement made through another app server takes effect there within
+        that bound; ``check_submission`` looks again before it refuses a
+        version it does not know, so a form just published elsewhere is never
+        refused for being stale. Changes made through this registry are seen
+        at once.
         """
+        max_age = self.cache_seconds if max_age is None else max_age
+        cached = self._snapshot
+        if cached is not None and time.monotonic() - self._checked_at < max_age:
+            return cached[1]
         db = self.db()
         seq = db.update_seq()
-        cached = self._snapshot
+        self._checked_at = time.monotonic()
         if cached is not None and cached[0] == seq:
             return cached[1]
         docs = {d["_id"]: d for d in self.all()}
@@ -146,7 +162,12 @@ class FormRegistry:
             return [{"field": "form", "message": "A submission must name its form."}]
         if not isinstance(version, int) or isinstance(version, bool):
             return [{"field": "form_version", "message": "A submission must name its form version (a whole number)."}]
-        form = (forms if forms is not None else self.snapshot()).get(form_doc_id(name, version))
+        docid = form_doc_id(name, version)
+        form = (forms if forms is not None else self.snapshot()).get(docid)
+        if (form is None or form.get("status") == "draft") and self.cache_seconds:
+            # Perhaps published a moment ago through another app server: look once more
+            # (at most every tenth of a second, however many such submissions a batch has).
+            form = self.snapshot(max_age=RECHECK_SECONDS).get(docid)
         if form is None or form.get("status") == "draft":
             return [{"field": "form_version", "message": f"Form {name!r} has no published version {version}."}]
         if form.get("status") == "retired":

@@ -258,6 +258,11 @@ def bulk_get_result(docid: str, found: list[dict]) -> dict:
 class Store(ABC):
     """A collection of scope databases."""
 
+    # How long an app server on this store may reuse an account, a login or the
+    # form list it read (sync.ttl_cache): 0 reads them on every request, which
+    # costs nothing much when the store is a local file.
+    default_cache_seconds: float = 0.0
+
     @abstractmethod
     def open(self, name: str) -> Database:
         """An existing scope; NotFound otherwise."""

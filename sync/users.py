@@ -4,8 +4,11 @@ Passwords are hashed with argon2id. Verifying one costs tens of milliseconds
 on purpose, and replicators send Basic credentials with every request, so a
 successful check is remembered (in memory, keyed by a digest of name,
 password and stored hash): a password change or a new hash invalidates it at
-once, and the account itself is read from the store on every request, so a
-disabled user is refused at once on every app server.
+once. The account itself is read from the store on every request, so a
+disabled user is refused at once on every app server, unless the directory is
+given ``cache_seconds`` (the CouchDB store's default, see ``sync.ttl_cache``):
+then another app server may take up to that long to notice, while a change
+made through this one is seen at once.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import hashlib
 import hmac
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -24,6 +27,7 @@ from . import records
 from .clock import now_iso
 from .errors import BadRequest, Conflict, NotFound
 from .store import Database, Store
+from .ttl_cache import TtlCache
 
 USERS_SCOPE = "_users"
 ROLES = ("worker", "coordinator", "admin")
@@ -73,11 +77,20 @@ _READ = object()  # verify(): read the account document itself
 
 
 class UserDirectory:
-    def __init__(self, store: Store, secret: str):
+    def __init__(self, store: Store, secret: str, *, cache_seconds: float = 0):
         self.store = store
         self._secret = secret.encode()
         self._verified: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._accounts = TtlCache(cache_seconds)
+        # Called with a user's name after this process changed the account, so that
+        # whatever remembers something about it (the authenticator) forgets it.
+        self.on_change: list[Callable[[str], None]] = []
+
+    def _changed(self, name: str) -> None:
+        self._accounts.drop(name)
+        for listener in self.on_change:
+            listener(name)
 
     def db(self) -> Database:
         return self.store.ensure(USERS_SCOPE)
@@ -114,6 +127,7 @@ class UserDirectory:
             "disabled": False, "created_at": now_iso(),
         }
         records.write(self.db(), doc)
+        self._changed(name)
         return _user_from(doc)
 
     def update(self, name: str, **changes) -> User:
@@ -131,13 +145,20 @@ class UserDirectory:
             doc["updated_at"] = now_iso()
             return doc
 
-        return _user_from(records.upsert(self.db(), user_doc_id(name), apply))
+        try:
+            return _user_from(records.upsert(self.db(), user_doc_id(name), apply))
+        finally:
+            self._changed(name)
 
     def account(self, name: str) -> dict | None:
         """The stored account document of a well-formed name (None: no such account)."""
         if not isinstance(name, str) or not NAME_RE.match(name):
             return None
-        return self._doc(name)
+        doc = self._accounts.get(name)
+        if doc is None:
+            doc = self._doc(name)
+            self._accounts.put(name, doc)
+        return doc
 
     def verify(self, name: str, password: str, *, account: dict | None | object = _READ) -> User | None:
         """The user if the password is right and the account enabled; None otherwise.
@@ -147,7 +168,7 @@ class UserDirectory:
         """
         if not isinstance(name, str) or not NAME_RE.match(name) or len(password) > 1024:
             return None
-        doc = self._doc(name) if account is _READ else account
+        doc = self.account(name) if account is _READ else account
         if doc is None:
             _burn_time(password)  # an unknown name costs what a wrong password costs
             return None

@@ -13,18 +13,22 @@ whose databases both servers reach with the same prefix.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
 import threading
+import time
 from contextlib import ExitStack
 
 import pytest
 import requests
-from servers import BACKENDS, couchdb_env, dropped_afterwards, fieldsync_bin, fieldsync_server
+from servers import BACKENDS, REPO, couchdb_env, dropped_afterwards, fieldsync_bin, fieldsync_server
 
+from sync.couch_store import CouchStore
 from sync.demo import DEMO_PASSWORD, household_visit, submission
 from sync.ids import new_ulid
+from sync.sqlite_store import SQLiteStore
 
 WORKERS = 3  # per app server
 
@@ -92,14 +96,50 @@ def test_a_write_through_one_is_in_the_others_changes_at_once(two_servers):
     assert [r["id"] for r in result["feed"]["results"]] == [doc2["_id"]]
 
 
+def cache_bound(server) -> float:
+    """How long an app server on this store may go on using an account it read (Store.default_cache_seconds)."""
+    return (CouchStore if server.backend == "couchdb" else SQLiteStore).default_cache_seconds
+
+
 def test_a_user_disabled_through_one_is_refused_by_the_other(two_servers):
+    """At once on SQLite; on CouchDB within the store's cache bound (one second).
+
+    On CouchDB each read is a round trip, so an app server remembers a verified
+    login for ``default_cache_seconds`` rather than re-reading the account and
+    the login counters on every request of a replication (DESIGN.md, Accounts).
+    """
     a, b = two_servers
+    bound = cache_bound(b)
+    assert bound == (1.0 if b.backend == "couchdb" else 0.0)
     auth = ("ganzorig", DEMO_PASSWORD)
     login = requests.post(f"{b.root}/_session", json={"name": "ganzorig", "password": DEMO_PASSWORD})
     cookie = {"AuthSession": login.cookies["AuthSession"]}
-    assert requests.get(f"{b.root}/sync/ganzorig", auth=auth).status_code == 200
+    for _ in range(2 * WORKERS):  # every worker of B has it fresh in memory, if it keeps anything
+        assert requests.get(f"{b.root}/sync/ganzorig", auth=auth).status_code == 200
+        assert requests.get(f"{b.root}/sync/ganzorig", cookies=cookie).status_code == 200
     off = requests.patch(f"{a.root}/api/users/ganzorig", json={"disabled": True},
                          auth=("admin", DEMO_PASSWORD))
     assert off.status_code == 200, off.text
-    assert requests.get(f"{b.root}/sync/ganzorig", auth=auth).status_code == 401
-    assert requests.get(f"{b.root}/sync/ganzorig", cookies=cookie).status_code == 401
+    time.sleep(bound + 0.1 if bound else 0)
+    for _ in range(2 * WORKERS):  # on every worker of B, by request and by session cookie
+        assert requests.get(f"{b.root}/sync/ganzorig", auth=auth).status_code == 401
+        assert requests.get(f"{b.root}/sync/ganzorig", cookies=cookie).status_code == 401
+
+
+def test_a_form_published_through_one_is_accepted_by_the_other_at_once(two_servers):
+    """A version B does not know is looked up again before it is refused, cache or not."""
+    a, b = two_servers
+    auth = ("bolormaa", DEMO_PASSWORD)
+    definition = json.loads((REPO / "schemas" / "forms" / "household_visit.json").read_text("utf-8"))
+    doc = submission(f"uvs-tes:sub:{new_ulid()}", "household_visit", "bolormaa",
+                     household_visit(random.Random(5)), "2026-10-05T09:00:00+08:00")
+    assert requests.put(f"{b.root}/sync/bolormaa/{doc['_id']}", json=doc, auth=auth).status_code == 201
+    version = max(f["version"] for f in requests.get(f"{a.root}/api/forms", auth=auth).json()
+                  if f["form"] == "household_visit") + 1
+    published = requests.post(f"{a.root}/api/forms", json={**definition, "version": version},
+                              auth=("admin", DEMO_PASSWORD))
+    assert published.status_code == 201, published.text
+    newer = dict(doc, _id=f"uvs-tes:sub:{new_ulid()}", form_version=version)
+    put = requests.put(f"{b.root}/sync/bolormaa/{newer['_id']}", json=newer, auth=auth)
+    assert put.status_code == 201, put.text
+    assert requests.get(f"{b.root}/sync/bolormaa/{newer['_id']}", auth=auth).json()["form_version"] == version

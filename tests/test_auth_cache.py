@@ -1,0 +1,148 @@
+"""What an app server may remember between requests, and for how long.
+
+On the CouchDB store every read is a round trip, so an app server remembers a
+verified Basic login, an account and the form list for ``FIELDSYNC_CACHE_SECONDS``
+(the store's ``default_cache_seconds``: 1 s on CouchDB, 0 on SQLite). A change
+made through the same app is seen at once; one made elsewhere (another app
+server, the command line) within that bound. These tests run the cache on
+SQLite files, where the bound can be shown with a command-line change, and
+count the store reads a request costs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from test_auth import ADMIN, SECRET, basic, cli
+
+from server import create_app
+from server.config import Settings
+from server.services import Services
+from sync.couch_store import CouchStore
+from sync.sqlite_store import SQLiteStore
+from sync.throttle import LoginThrottle
+from sync.ttl_cache import TtlCache
+
+PASSWORD = "tes-soum-2026"
+CACHE = 1.0
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def app(data_dir: Path) -> Flask:
+    app = create_app(Settings(data_dir=data_dir, admin=ADMIN, secret_key=SECRET, cache_seconds=CACHE))
+    app.testing = True
+    svc: Services = app.extensions["fieldsync"]
+    svc.areas.add("uvs-tes", name_en="Tes soum", level="soum", holds_data=True)
+    for name in ("bolormaa", "ganzorig"):
+        svc.users.add(name, "worker", ["uvs-tes"], PASSWORD)
+    svc.auth.throttle = LoginThrottle(svc.store, slow_after=100, lock_after=2, lock_seconds=60)
+    return app
+
+
+def count_reads(svc: Services) -> dict[str, int]:
+    """Count the account reads and login-counter reads the app makes from now on."""
+    counts = {"account": 0, "counters": 0}
+    read_account, read_counters = svc.users._doc, svc.auth.throttle.status
+
+    def account(name):
+        counts["account"] += 1
+        return read_account(name)
+
+    def counters(keys):
+        counts["counters"] += 1
+        return read_counters(keys)
+
+    svc.users._doc, svc.auth.throttle.status = account, counters
+    return counts
+
+
+def test_the_stores_choose_their_bound() -> None:
+    assert CouchStore.default_cache_seconds == 1.0
+    assert SQLiteStore.default_cache_seconds == 0.0
+    assert Settings.from_env({"FIELDSYNC_CACHE_SECONDS": "2.5"}).cache_seconds == 2.5
+    assert Settings.from_env({}).cache_seconds is None
+    with pytest.raises(ValueError, match="FIELDSYNC_CACHE_SECONDS"):
+        Settings.from_env({"FIELDSYNC_CACHE_SECONDS": "-1"})
+
+
+def test_a_replicators_stream_of_requests_reads_the_account_once_per_bound(app: Flask) -> None:
+    svc: Services = app.extensions["fieldsync"]
+    client = app.test_client()
+    counts = count_reads(svc)
+    for _ in range(20):
+        assert client.get("/sync/bolormaa", headers=basic("bolormaa", PASSWORD)).status_code == 200
+    assert counts == {"account": 1, "counters": 1}
+    time.sleep(CACHE + 0.05)
+    assert client.get("/sync/bolormaa", headers=basic("bolormaa", PASSWORD)).status_code == 200
+    assert counts == {"account": 2, "counters": 2}
+
+
+def test_a_wrong_password_is_never_remembered(app: Flask) -> None:
+    client = app.test_client()
+    assert client.get("/sync/bolormaa", headers=basic("bolormaa", "not-her-password")).status_code == 401
+    assert client.get("/sync/bolormaa", headers=basic("bolormaa", PASSWORD)).status_code == 200
+    assert client.get("/sync/bolormaa", headers=basic("bolormaa", "not-her-password")).status_code == 401
+
+
+def test_a_change_through_this_app_holds_at_once(app: Flask) -> None:
+    client = app.test_client()
+    assert client.get("/sync/bolormaa", headers=basic("bolormaa", PASSWORD)).status_code == 200
+    off = client.patch("/api/users/bolormaa", json={"disabled": True}, headers=basic(*ADMIN))
+    assert off.status_code == 200
+    assert client.get("/sync/bolormaa", headers=basic("bolormaa", PASSWORD)).status_code == 401
+
+
+def test_a_change_made_elsewhere_holds_within_the_bound(app: Flask, data_dir: Path) -> None:
+    client = app.test_client()
+    assert client.get("/sync/ganzorig", headers=basic("ganzorig", PASSWORD)).status_code == 200
+    assert cli(data_dir, "user", "disable", "ganzorig").output == "disabled ganzorig\n"
+    disabled_at = time.monotonic()
+    # The app still goes by what it read (this is the cache: not a wish, a fact to bound)...
+    assert client.get("/sync/ganzorig", headers=basic("ganzorig", PASSWORD)).status_code == 200
+    time.sleep(max(0.0, CACHE + 0.05 - (time.monotonic() - disabled_at)))
+    # ...and no longer once the bound has passed.
+    assert client.get("/sync/ganzorig", headers=basic("ganzorig", PASSWORD)).status_code == 401
+
+
+def test_a_lock_out_holds_at_once_even_for_a_remembered_login(app: Flask) -> None:
+    """Failures forget what this app remembers of the name, so its lock applies at once."""
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "10.0.9.1"
+    assert owner.get("/sync/bolormaa", headers=basic("bolormaa", PASSWORD)).status_code == 200
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "10.0.9.2"
+    statuses = [attacker.get("/sync/bolormaa", headers=basic("bolormaa", f"guess-{i}")).status_code
+                for i in range(2)]
+    assert statuses == [401, 429]
+    assert owner.get("/sync/bolormaa", headers=basic("bolormaa", PASSWORD)).status_code == 429
+
+
+def test_ttl_cache_forgets_after_its_seconds_and_on_demand() -> None:
+    cache = TtlCache(0.2)
+    cache.put(("a", 1), "x")
+    cache.put(("b", 1), "y")
+    cache.put(("c", 1), None)  # nothing to remember: a miss is read again
+    assert cache.get(("a", 1)) == "x" and cache.get(("c", 1)) is None
+    cache.drop_where(lambda key: key[0] == "b")
+    assert cache.get(("b", 1)) is None and cache.get(("a", 1)) == "x"
+    time.sleep(0.25)
+    assert cache.get(("a", 1)) is None
+    off = TtlCache(0)
+    off.put("k", "v")
+    assert not off and off.get("k") is None
+
+
+def test_ttl_cache_stays_bounded() -> None:
+    cache = TtlCache(60, max_entries=10)
+    for i in range(25):
+        cache.put(i, i)
+    assert len(cache._entries) <= 10
+    assert cache.get(24) == 24
