@@ -21,7 +21,6 @@ from .store import Database, Store
 
 FORM_PREFIX = "global:form:"
 _DOC_FIELDS = ("type", "published_at", "updated_at")
-RECHECK_SECONDS = 0.1
 
 
 def form_doc_id(name: str, version: int) -> str:
@@ -151,11 +150,12 @@ class FormRegistry:
         return validator
 
     # -- the check every submission passes ----------------------------------------
-    def check_submission(self, doc: dict, *, lang: str = "en",
-                         forms: dict[str, dict] | None = None) -> list[dict]:
+    def check_submission(self, doc: dict, *, lang: str = "en", forms: dict[str, dict] | None = None,
+                         arrived: float | None = None) -> list[dict]:
         """Everything that stops this submission from being stored: ``[{"field", "message"}]``.
 
-        ``forms`` is a ``snapshot()`` taken once for a whole batch.
+        ``forms`` is a ``snapshot()`` taken once for a whole batch, ``arrived``
+        the ``time.monotonic()`` at which that batch came in.
         """
         name, version = doc.get("form"), doc.get("form_version")
         if not isinstance(name, str) or not name:
@@ -165,9 +165,12 @@ class FormRegistry:
         docid = form_doc_id(name, version)
         form = (forms if forms is not None else self.snapshot()).get(docid)
         if (form is None or form.get("status") == "draft") and self.cache_seconds:
-            # Perhaps published a moment ago through another app server: look once more
-            # (at most every tenth of a second, however many such submissions a batch has).
-            form = self.snapshot(max_age=RECHECK_SECONDS).get(docid)
+            # Perhaps published a moment ago through another app server: unless the store
+            # was asked since this submission arrived, ask it (once for a whole batch).
+            arrived = time.monotonic() if arrived is None else arrived
+            if self._checked_at < arrived:
+                self.snapshot(max_age=0)
+            form = self._snapshot[1].get(docid) if self._snapshot else None
         if form is None or form.get("status") == "draft":
             return [{"field": "form_version", "message": f"Form {name!r} has no published version {version}."}]
         if form.get("status") == "retired":

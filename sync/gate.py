@@ -12,6 +12,7 @@ stored all the same. Nothing a worker sends is lost.
 from __future__ import annotations
 
 import logging
+import time
 
 from . import ids, records
 from .access import Access
@@ -72,6 +73,7 @@ class WriteGate:
         existing = self._existing(db, docs) if not user.is_admin else {}
         verdicts: list[list[dict] | None] = []
         denied: set[int] = set()
+        arrived = time.monotonic()
         forms = self.forms.snapshot() if any(is_submission(d) for d in docs) else {}
         access = _BatchAccess(self.access) if self.access and not user.is_admin else self.access
         for i, doc in enumerate(docs):
@@ -84,7 +86,7 @@ class WriteGate:
                 if doc.get("type") != "submission":
                     reasons = [{"field": "type", "message": "A submission's type must be \"submission\"."}]
                 else:
-                    reasons = self.forms.check_submission(doc, forms=forms) or None
+                    reasons = self.forms.check_submission(doc, forms=forms, arrived=arrived) or None
             verdicts.append(reasons)
 
         accepted = [d for d, r in zip(docs, verdicts, strict=True) if r is None]

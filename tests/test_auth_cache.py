@@ -11,8 +11,11 @@ count the store reads a request costs.
 
 from __future__ import annotations
 
+import json
+import random
 import time
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from flask import Flask
@@ -22,10 +25,14 @@ from server import create_app
 from server.config import Settings
 from server.services import Services
 from sync.couch_store import CouchStore
+from sync.demo import household_visit, submission
+from sync.forms import FormRegistry
+from sync.ids import new_ulid
 from sync.sqlite_store import SQLiteStore
 from sync.throttle import LoginThrottle
 from sync.ttl_cache import TtlCache
 
+REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "tes-soum-2026"
 CACHE = 1.0
 
@@ -146,3 +153,33 @@ def test_ttl_cache_stays_bounded() -> None:
         cache.put(i, i)
     assert len(cache._entries) <= 10
     assert cache.get(24) == 24
+
+
+def test_a_form_published_elsewhere_is_accepted_at_once_and_looked_up_once_per_batch(app: Flask) -> None:
+    """The form list is remembered too, but a version it does not know is asked for again
+    (once per batch, however many submissions name it) before anything is refused."""
+    svc: Services = app.extensions["fieldsync"]
+    definition = json.loads((REPO / "schemas" / "forms" / "household_visit.json").read_text("utf-8"))
+    elsewhere = FormRegistry(svc.store)  # another app server's registry on the same store
+    elsewhere.publish({**definition, "version": 1})
+    svc.forms.snapshot()  # this app now remembers a list with version 1 only
+    elsewhere.publish({**definition, "version": 2})
+    reads = {"n": 0}
+    read_seq = svc.forms.db().__class__.update_seq
+
+    def counted(db):
+        reads["n"] += 1
+        return read_seq(db)
+
+    docs = [submission(f"uvs-tes:sub:{new_ulid()}", "household_visit", "bolormaa",
+                       household_visit(random.Random(i)), "2026-10-05T09:00:00+08:00") for i in range(5)]
+    for doc in docs:
+        doc["form_version"] = 2
+    arrived = time.monotonic()
+    forms = svc.forms.snapshot()
+    with patch.object(svc.forms.db().__class__, "update_seq", counted):
+        problems = [svc.forms.check_submission(doc, forms=forms, arrived=arrived) for doc in docs]
+    assert problems == [[]] * 5
+    assert reads["n"] == 1
+    unknown = dict(docs[0], form_version=9)
+    assert svc.forms.check_submission(unknown)[0]["field"] == "form_version"

@@ -29,7 +29,10 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from gunicorn.workers.gthread import ThreadWorker
 from servers import free_port
+
+from server import serving
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -252,7 +255,9 @@ def procfile_command(port: int) -> list[str]:
     args = shlex.split(line.removeprefix("web:"))
     assert args[0] == "gunicorn"
     assert args[-1] == "server:create_app()"
-    assert args[args.index("--worker-class") + 1] == "gthread"  # long polls must not starve others
+    # Threaded workers: long polls must not starve others (gunicorn's gthread, heartbeat once a second).
+    assert args[args.index("--worker-class") + 1] == "server.serving.Worker"
+    assert issubclass(serving.Worker, ThreadWorker)
     bind = args.index("--bind")
     assert args[bind + 1] == "0.0.0.0:${PORT:-5985}"
     args[bind + 1] = f"127.0.0.1:{port}"
