@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import operator
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -209,8 +210,15 @@ def _fn_round(value: Any, digits: Any = 0.0) -> float:
     return math.floor(scaled) / scale
 
 
+_today: list = [0.0, ""]  # [monotonic second it was read, the date], shared by every form
+
+
 def _fn_today() -> str:
-    return date.today().isoformat()
+    """Today's date, read from the clock at most once a second (constraints ask per answer)."""
+    now = time.monotonic()
+    if now - _today[0] >= 1.0:
+        _today[:] = [now, date.today().isoformat()]
+    return _today[1]
 
 
 def _fn_coalesce(a: Any, b: Any) -> Any:
