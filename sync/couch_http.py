@@ -152,6 +152,11 @@ class CouchClient:
         self._pool_size = pool_size
         self._pid = -1
         self._session: requests.Session | None = None
+        # Set with the session: what every request carries, prepared once per process.
+        self._adapter: HTTPAdapter | None = None
+        self._headers: dict[str, str] = {}
+        self._basic: requests.auth.HTTPBasicAuth | None = None
+        self._verify: bool | str = True
 
     @property
     def session(self) -> requests.Session:
@@ -176,10 +181,7 @@ class CouchClient:
             self._session, self._pid = session, os.getpid()
             self._adapter = adapter
             self._headers = dict(session.headers)
-            if isinstance(session.auth, tuple):
-                auth = requests.auth.HTTPBasicAuth(*session.auth)
-                self._headers["Authorization"] = auth(requests.Request("GET", self.root).prepare()).headers[
-                    "Authorization"]
+            self._basic = requests.auth.HTTPBasicAuth(*session.auth) if isinstance(session.auth, tuple) else None
             # requests looks for a CA bundle on disk per request when verify names one;
             # plain HTTP has no certificate to verify.
             self._verify = session.verify if self.root.startswith("https:") else True
@@ -204,6 +206,8 @@ class CouchClient:
         if data is not None or method in ("POST", "PUT"):
             prep.headers["Content-Length"] = str(len(data or b""))
         prep.hooks = {"response": []}
+        if self._basic is not None:
+            self._basic(prep)
         resp = self._adapter.send(prep, stream=stream, timeout=timeout, verify=self._verify,
                                   cert=session.cert, proxies=session.proxies)
         if not stream:
