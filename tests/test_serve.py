@@ -18,6 +18,7 @@ import re
 import secrets
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -159,6 +160,78 @@ def test_data_flag_beats_fieldsync_data_dir(server: Running) -> None:
     tmp = server.log.parent
     assert (tmp / "data" / "global.sqlite").exists()
     assert not (tmp / "not-this-one").exists()
+
+
+# -- kept-alive connections (server.serving.Worker) --------------------------------------------
+
+
+def http_request(path: str, host: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\n\r\n".encode()
+
+
+def read_response(sock: socket.socket, buffered: bytearray) -> tuple[int, bytes]:
+    """One HTTP/1.1 response off ``sock`` (status, body); what follows it stays in ``buffered``."""
+    while b"\r\n\r\n" not in buffered:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        buffered += chunk
+    head, _, rest = bytes(buffered).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    length = int(headers["content-length"])
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection mid-body"
+        rest += chunk
+    buffered[:] = rest[length:]
+    return int(lines[0].split()[1]), rest[:length]
+
+
+def test_one_connection_carries_a_replicators_requests_sent_back_to_back_or_after_a_pause(
+        server: Running) -> None:
+    """A thread serves the next request of its connection itself when it comes at
+    once; a connection that pauses goes back to the poller and is served as well."""
+    host = server.base.removeprefix("http://")
+    address = host.rsplit(":", 1)
+    with socket.create_connection((address[0], int(address[1])), timeout=10) as sock:
+        buffered = bytearray()
+        for _ in range(20):
+            sock.sendall(http_request("/_up", host))
+            assert read_response(sock, buffered) == (200, b'{"status":"ok"}\n')
+        sock.sendall(http_request("/_up", host) + http_request("/", host))  # pipelined
+        assert read_response(sock, buffered)[0] == 200
+        status, body = read_response(sock, buffered)
+        assert (status, json.loads(body)["couchdb"]) == (200, "Welcome")
+        time.sleep(serving.Worker.LINGER * 3)  # quiet for longer than a thread waits
+        sock.sendall(http_request("/_up", host))
+        assert read_response(sock, buffered) == (200, b'{"status":"ok"}\n')
+        assert buffered == b""
+
+
+def test_quiet_kept_alive_connections_hold_no_thread_from_a_new_one(tmp_path: Path) -> None:
+    """One worker with two threads: connections that made a request and went quiet
+    leave a thread free for the next client, and are served again when they speak."""
+    port = free_port()
+    cmd = [FIELDSYNC, "serve", "--port", str(port), "--workers", "1", "--threads", "2",
+           "--data", str(tmp_path / "d")]
+    host = f"127.0.0.1:{port}"
+    with started(cmd, f"http://{host}", clean_env(FIELDSYNC_ADMIN=":".join(ADMIN)), tmp_path) as server:
+        quiet = []
+        try:
+            for _ in range(4):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                quiet.append(sock)
+                sock.sendall(http_request("/_up", host))
+                assert read_response(sock, bytearray())[0] == 200
+            response = requests.get(server.base + "/", timeout=5)
+            assert response.json()["couchdb"] == "Welcome"
+            for sock in quiet:
+                sock.sendall(http_request("/_up", host))
+                assert read_response(sock, bytearray())[0] == 200
+        finally:
+            for sock in quiet:
+                sock.close()
+        assert "Traceback" not in server.output()
 
 
 # -- host, port, and stopping -----------------------------------------------------------------
