@@ -45,7 +45,7 @@ class Run:
 
     def __init__(self, data: dict, attachments: dict, text: dict[str, str], lang: str) -> None:
         self.frames = [data]
-        self.memo: dict[tuple[int, int], bool] = {}
+        self.memo: dict[int, bool] = {}  # skip rules already evaluated in the innermost frame
         self.current: Any = None
         self.attachments = attachments
         self.text = text
@@ -136,12 +136,11 @@ def _shared_condition(text: str, index: dict[str, FieldInfo], repeats: Any,
 
     def relevant(run: Run) -> bool:
         # The innermost frame (the data, or one repeat entry) fixes every value a
-        # skip rule can read, and stays alive for the whole check, so its id is a
-        # sound key within one run.
-        memo_key = (token, id(run.frames[-1]))
-        value = run.memo.get(memo_key)
+        # skip rule can read; each frame gets a memo of its own (see _repeat).
+        memo = run.memo
+        value = memo.get(token)
         if value is None:
-            value = run.memo[memo_key] = condition(run)
+            value = memo[token] = condition(run)
         return value
 
     shared[key] = relevant
@@ -234,12 +233,15 @@ def _repeat(field: dict, relevant: Callable[[Any], bool] | None, inner: Node) ->
         if most is not None and len(value) > most:
             run.add(path, "max_count", n=most)
         frames = run.frames
+        outer_memo = run.memo
         for i, entry in enumerate(value):
             if type(entry) is not dict:
                 run.add(f"{path}[{i}]", "entry")
                 continue
             frames.append(entry)
+            run.memo = {}
             inner(entry, run, f"{path}[{i}].")
             frames.pop()
+        run.memo = outer_memo
 
     return check
