@@ -379,8 +379,12 @@ class SQLiteDatabase(Database):
             chunk = keys[i : i + 400]
             marks = ",".join("(?,?)" for _ in chunk)
             flat = [x for key in chunk for x in key]
+            # A join, not "(id, rev) IN (VALUES ...)": SQLite answers that row-value
+            # IN with a scan of the whole table, which made every read of a batch
+            # cost as much as the scope is big.
             for docid, rev, body in conn.execute(
-                f"SELECT id, rev, body FROM revs WHERE (id, rev) IN (VALUES {marks})", flat
+                f"WITH k(id, rev) AS (VALUES {marks}) "
+                "SELECT r.id, r.rev, r.body FROM k CROSS JOIN revs r ON r.id = k.id AND r.rev = k.rev", flat
             ):
                 out[(docid, rev)] = _loads(body)
         return out
