@@ -80,11 +80,10 @@ def build_checker(definition: dict) -> Callable[[Run], None]:
 class _Question:
     """A question, for its container to inline (see ``_container``)."""
 
-    __slots__ = ("name", "relevant", "required", "check_value", "constraint", "message")
+    __slots__ = ("relevant", "required", "check_value", "constraint", "message")
 
     def __init__(self, field: dict, relevant: Any, check_value: answers.Check,
                  constraint: Callable[[Any], bool] | None) -> None:
-        self.name = field["name"]
         self.relevant = relevant
         self.required = bool(field.get("required", False))
         self.check_value = check_value
