@@ -9,32 +9,55 @@ from __future__ import annotations
 import gc
 import os
 import select
+import selectors
 import socket
 import threading
 import time
+from collections import deque
 
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http.body import LengthReader
+from gunicorn.workers import gthread
 from gunicorn.workers.gthread import ThreadWorker
+
+# handle()'s answer when the thread has closed the connection itself.
+_CLOSED = object()
 
 
 class Worker(ThreadWorker):
-    """gthread, with three changes that matter to a replicator's stream of small requests.
+    """gthread, changed where a replicator's stream of small requests pays for it.
 
-    * It tells the arbiter it is alive once a second instead of on every event.
-      gunicorn touches its heartbeat file on each turn of its event loop,
-      several times per request; the arbiter only reads it to kill workers
-      silent for ``timeout`` seconds, which threaded workers here switch off (a
-      long-poll is silent on purpose). Measured with py-spy, the touch was 5% of
-      a worker's CPU while proxying to CouchDB.
-    * A thread that has answered a request on a kept-alive connection waits up
-      to ``LINGER`` seconds for the next request on it and serves that too,
-      instead of handing the connection back to the main thread's poller. A
-      replicator sends its next request within milliseconds (revs_diff,
-      bulk_docs, then the checkpoint's GET and PUT, batch after batch); each
-      hand-back cost a pipe wake-up, two poller registrations and a thread-pool
-      round trip, about a third of the CPU of a small request (py-spy, see
-      bench/replication.py). A thread only lingers while another thread of the
-      pool is free, so a waiting connection never holds up a new one.
+    PouchDB in Node.js (node-fetch 2, no agent) sends ``Connection: close`` and
+    opens a new connection for every request; the CouchDB replicator and
+    ``requests`` keep theirs alive. Both patterns were measured with strace and
+    py-spy against plain gthread (see bench/replication.py):
+
+    * A new connection is accepted by one worker, not all. Every worker
+      process polls the shared listening socket, and plain epoll woke them all
+      for each connection (all but one got EAGAIN from accept):
+      ``EPOLLEXCLUSIVE`` wakes one.
+    * A thread that has answered a connection's last request closes it
+      itself. Plain gthread handed every connection back to the main thread
+      to be closed (a pipe wake-up per request), and closed it gracefully
+      there: half-close, then block until the client's FIN, so the next
+      connection waited to be accepted. When the client asked to close and
+      sent nothing more, a plain close is enough (nothing unread, so no RST);
+      otherwise the graceful close happens in the thread, never in the main
+      loop.
+    * A new connection's first bytes are waited for with one poll(), not a
+      fresh epoll selector (four system calls) per connection.
+    * A thread that has answered a request on a kept-alive connection waits
+      up to ``LINGER`` seconds for the next request on it and serves that too,
+      instead of handing the connection back to the main thread's poller: each
+      hand-back cost a pipe wake-up, two poller registrations and a
+      thread-pool round trip, about a third of the CPU of a small request. A
+      thread only lingers while another thread of the pool is free, so a
+      waiting connection never holds up a new one.
+    * It tells the arbiter it is alive once a second instead of on every turn
+      of its event loop (the arbiter only reads the heartbeat to kill workers
+      silent for ``timeout`` seconds, which threaded workers here switch off: a
+      long-poll is silent on purpose). The touch was 5% of a worker's CPU.
     * What the app allocates while loading is frozen out of garbage collection.
     """
 
@@ -42,16 +65,24 @@ class Worker(ThreadWorker):
 
     _notified = 0.0
 
+    def init_process(self) -> None:
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+        # Connections closed by threads, counted off nr_conns by the main thread,
+        # the only one that touches it (a `-= 1` from two threads can lose one).
+        self._closed_by_threads: deque[None] = deque()
+        super().init_process()
+
     def notify(self) -> None:
+        # Called at the top of every turn of the main loop, before it decides
+        # whether it may accept more connections.
+        while self._closed_by_threads:
+            self._closed_by_threads.popleft()
+            self.nr_conns -= 1
         now = time.monotonic()
         if now - self._notified >= 1.0:
             self._notified = now
             super().notify()
-
-    def init_process(self) -> None:
-        self._busy = 0
-        self._busy_lock = threading.Lock()
-        super().init_process()
 
     def run(self) -> None:
         # The app is loaded: what exists now lives as long as the worker. Frozen,
@@ -60,15 +91,39 @@ class Worker(ThreadWorker):
         # that could never be garbage).
         gc.collect()
         gc.freeze()
+        poller = _one_wakes_per_connection(self.sockets)
+        if poller is not None:
+            self.poller.close()
+            self.poller = poller
         super().run()
+
+    def enqueue_req(self, conn) -> None:  # type: ignore[no-untyped-def]
+        done = self.tpool.submit(self.handle, conn)
+        done.add_done_callback(lambda fut: self._handled(conn, fut))
+
+    def _handled(self, conn, fut) -> None:  # type: ignore[no-untyped-def]
+        if not fut.cancelled() and fut.exception() is None and fut.result() is _CLOSED:
+            self._closed_by_threads.append(None)
+        else:
+            self.method_queue.defer(self.finish_request, conn, fut)
 
     def handle(self, conn):  # type: ignore[no-untyped-def]
         with self._busy_lock:
             self._busy += 1
         try:
+            if not conn.initialized and not conn.data_ready:
+                if not _readable(conn.sock, gthread.DEFAULT_WORKER_DATA_TIMEOUT):
+                    return gthread._DEFER  # the main thread's poller waits for it
+                conn.data_ready = True
             keep = super().handle(conn)
             while keep is True and self._next_request_comes(conn):
                 keep = super().handle(conn)
+            if keep is False and not conn.is_http2:
+                if _client_is_done(conn):
+                    conn.sock.close()
+                else:
+                    util.close_graceful(conn.sock)
+                return _CLOSED
             return keep
         finally:
             with self._busy_lock:
@@ -80,12 +135,53 @@ class Worker(ThreadWorker):
             return False
         if conn.parser.unreader.buf.getvalue():
             return True  # read ahead while draining the last body
-        poller = select.poll()
-        poller.register(conn.sock, select.POLLIN)
-        try:
-            return bool(poller.poll(self.LINGER * 1000))
-        except OSError:
-            return False
+        return _readable(conn.sock, self.LINGER)
+
+
+def _readable(sock: socket.socket, timeout: float) -> bool:
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    try:
+        return bool(poller.poll(timeout * 1000))
+    except OSError:
+        return False
+
+
+def _client_is_done(conn) -> bool:  # type: ignore[no-untyped-def]
+    """Whether closing now cannot cut off the response: the client asked to close,
+    its whole request was read, and nothing more has arrived (closing a socket
+    with unread bytes sends RST, which may destroy the response in flight)."""
+    req = conn.parser.mesg if conn.parser is not None else None
+    if req is None or not req.should_close():
+        return False
+    reader = getattr(req.body, "reader", None)
+    if not isinstance(reader, LengthReader) or reader.length or conn.parser.unreader.buf.getvalue():
+        return False
+    try:
+        return not conn.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def _one_wakes_per_connection(listeners: list) -> selectors.BaseSelector | None:
+    """gthread's poller with the listening sockets registered ``EPOLLEXCLUSIVE``
+    (Linux); None where there is no such flag, and gthread keeps its own."""
+    if not hasattr(selectors, "EpollSelector") or not hasattr(select, "EPOLLEXCLUSIVE"):
+        return None
+    exclusive = {id(sock) for sock in listeners}
+
+    class Poller(selectors.EpollSelector):
+        def register(self, fileobj, events, data=None):  # type: ignore[no-untyped-def]
+            key = super().register(fileobj, events, data)
+            if id(fileobj) in exclusive:
+                # The flag can only be given when a descriptor is added.
+                self._selector.unregister(key.fd)
+                self._selector.register(key.fd, select.EPOLLIN | select.EPOLLEXCLUSIVE)
+            return key
+
+    return Poller()
 
 
 class GunicornServer(BaseApplication):

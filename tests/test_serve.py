@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import selectors
 import shlex
 import signal
 import socket
@@ -232,6 +233,70 @@ def test_quiet_kept_alive_connections_hold_no_thread_from_a_new_one(tmp_path: Pa
             for sock in quiet:
                 sock.close()
         assert "Traceback" not in server.output()
+
+
+# -- a new connection per request (PouchDB in Node.js) ------------------------------------------
+
+
+def test_a_new_connection_for_every_request_as_pouchdb_in_node_makes_them(tmp_path: Path) -> None:
+    """PouchDB's fetch in Node.js sends `Connection: close` and connects afresh for
+    every request. The thread that answers closes the connection; one worker keeps
+    accepting far past gunicorn's 1000 connections per worker, so every closed
+    connection was counted off."""
+    port = free_port()
+    cmd = [FIELDSYNC, "serve", "--port", str(port), "--workers", "1", "--threads", "2",
+           "--data", str(tmp_path / "d")]
+    host = f"127.0.0.1:{port}"
+    with started(cmd, f"http://{host}", clean_env(FIELDSYNC_ADMIN=":".join(ADMIN)), tmp_path) as server:
+        request = f"GET /_up HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+        for _ in range(1100):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(request)
+                buffered = bytearray()
+                assert read_response(sock, buffered) == (200, b'{"status":"ok"}\n')
+                assert sock.recv(1) == b"", "the server keeps a connection its client asked to close"
+        assert "Traceback" not in server.output()
+
+
+def test_a_closing_client_still_gets_the_answer_to_a_body_nobody_read(server: Running) -> None:
+    """Refused before its body was read, a request that asked for `Connection: close`
+    gets its answer and then an orderly end of the connection. Closing a socket with
+    unread bytes sends RST, which can destroy an answer still in flight; the server
+    half-closes instead and lets the client finish."""
+    host = server.base.removeprefix("http://")
+    address = host.rsplit(":", 1)
+    head = (f"PUT /db/global/doc-1 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n").encode()
+    with socket.create_connection((address[0], int(address[1])), timeout=10) as sock:
+        sock.sendall(head + b"x" * 10_000)  # the rest of the body never comes
+        status, answer = read_response(sock, buffered := bytearray())
+        assert status == 401  # no credentials: refused before the body is read
+        assert json.loads(answer)["error"] == "unauthorized"
+        assert buffered == b""
+        assert sock.recv(1) == b"", "expected the server's FIN, not a reset"
+
+
+def test_a_new_connection_wakes_one_worker_not_all() -> None:
+    """Every gunicorn worker polls the same listening socket; registered
+    EPOLLEXCLUSIVE, a connection wakes one of them instead of all."""
+    if serving._one_wakes_per_connection([]) is None:
+        pytest.skip("no EPOLLEXCLUSIVE on this platform; gthread's own poller is kept")
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        pollers = [serving._one_wakes_per_connection([listener]) for _ in range(2)]
+        for poller in pollers:
+            poller.register(listener, selectors.EVENT_READ)
+        woken: list[int] = []
+        threads = [threading.Thread(target=lambda p=p: woken.append(len(p.select(timeout=2)))) for p in pollers]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.3)  # both are waiting
+        with socket.create_connection(listener.getsockname(), timeout=5):
+            for thread in threads:
+                thread.join(timeout=5)
+        for poller in pollers:
+            poller.close()
+    assert sorted(woken) == [0, 1]
 
 
 # -- host, port, and stopping -----------------------------------------------------------------
