@@ -12,6 +12,7 @@ Why it is shaped this way:
   a photo carried through many revisions is stored once.
 * Each ``bulk_docs`` batch is one ``BEGIN IMMEDIATE`` transaction with
   ``synchronous=FULL``: when the client hears ``201``, the batch is on disk.
+  Copying the log into the file is left to a thread (``sqlite_checkpoint``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .docs import md5_digest
 from .errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from .revtree import DEFAULT_REVS_LIMIT, RevTree, new_rev_id, parse_rev, rev_gen
 from .scopes import check_scope_name
+from .sqlite_checkpoint import Checkpointer
 from .store import Database, Doc, Store, bulk_get_result
 
 SCHEMA = """
@@ -94,6 +96,7 @@ class SQLiteDatabase(Database):
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # sync.sqlite_checkpoint does it, off the request
         return conn
 
     @contextmanager
@@ -133,6 +136,7 @@ class SQLiteDatabase(Database):
             finally:
                 if not durable:
                     conn.execute("PRAGMA synchronous=FULL")
+        self.store.checkpoints.wrote(self.path)
         self._notifier.notify()
         self.store._any_change.notify()
 
@@ -933,6 +937,7 @@ class SQLiteStore(Store):
         self._dbs: dict[str, SQLiteDatabase] = {}
         self._lock = threading.Lock()
         self._any_change = _Notifier()
+        self.checkpoints = Checkpointer()
 
     def wait_for_any_change(self, timeout: float) -> None:
         # Woken by this process's commits; other processes are caught by the cap.

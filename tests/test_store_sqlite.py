@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 from store_conformance import *  # noqa: F403
@@ -81,6 +82,84 @@ def test_documents_commit_durably_and_checkpoints_leave_the_connection_so(store)
     db.put_local("cp", {"last_seq": 2, "_rev": rev})
     with db._conn() as conn:
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def _in_the_file(store, name: str) -> int:
+    """Documents in a scope's database file itself, not counting its write-ahead log
+    (-1 while a checkpoint is copying pages in: ``immutable`` reads see it torn)."""
+    path = store.data_dir / f"{name}.sqlite"
+    conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return conn.execute("SELECT count(*) FROM docs").fetchone()[0]
+    except sqlite3.DatabaseError:
+        return -1
+    finally:
+        conn.close()
+
+
+def _intact(store, name: str) -> bool:
+    conn = sqlite3.connect(store.data_dir / f"{name}.sqlite")
+    try:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
+
+
+def _until(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_big_batch_is_checkpointed_after_the_request_not_in_it(store):
+    """A batch of 6 MB takes the write-ahead log far past the 1000 pages at which
+    SQLite would checkpoint inside the commit; here the commit returns with the
+    pages still in the log, and a thread of the store copies them into the
+    file a moment later."""
+    store.checkpoints.DELAY = 1.0  # room to look before the thread does
+    db = store.create(DB)
+    docs = [{"_id": f"doc-{i:04d}", "text": f"{i:04d}" * 1000} for i in range(1500)]
+    assert all("error" not in r for r in write(db, *docs))
+    assert _in_the_file(store, DB) == 0
+    assert db.get("doc-1499")["text"].startswith("1499")
+    assert _until(lambda: _in_the_file(store, DB) == 1500)
+    assert _intact(store, DB)
+
+
+def test_the_log_starts_over_while_writes_keep_coming(store, monkeypatch):
+    """A PASSIVE checkpoint between writes that keep coming copies everything, yet
+    the log rarely gets to start over (a write must begin in the moment it is
+    fully copied); past RESTART_FRAMES the checkpoint holds writers off briefly
+    and empties it, so the log does not grow without end."""
+    from sync import sqlite_checkpoint
+
+    monkeypatch.setattr(sqlite_checkpoint, "RESTART_FRAMES", 100)
+    store.checkpoints.DELAY = 0.01
+    db = store.create(DB)
+    wal = store.data_dir / f"{DB}.sqlite-wal"
+    biggest = 0
+    for i in range(150):
+        write(db, {"_id": f"doc-{i:04d}", "text": "x" * 40_000})  # ~10 pages each
+        time.sleep(0.005)  # a replica's next batch, while the thread checkpoints
+        biggest = max(biggest, wal.stat().st_size if wal.exists() else 0)
+    assert _until(lambda: _in_the_file(store, DB) == 150)
+    assert _intact(store, DB)
+    assert biggest < 500 * 4096, biggest  # 1500 pages written in all
+
+
+def test_a_scope_deleted_before_its_checkpoint_stays_deleted(store):
+    """The checkpoint thread opens the file read-write without creating it: a
+    plain connect would bring the deleted scope back as an empty file."""
+    store.checkpoints.DELAY = 0.2
+    db = store.create(DB)
+    put(db, {"_id": "doc", "v": 1})
+    store.delete(DB)
+    time.sleep(0.6)
+    assert not (store.data_dir / f"{DB}.sqlite").exists()
+    assert store.names() == []
 
 
 def _vm_steps(db, read) -> int:
