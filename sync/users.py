@@ -4,7 +4,7 @@ Passwords are hashed with argon2id. Verifying one costs tens of milliseconds
 on purpose, and replicators send Basic credentials with every request, so a
 successful check is remembered (in memory, keyed by a digest of name,
 password and stored hash): a password change or a new hash invalidates it at
-once. The account itself is read from the store on every request, so a
+once. Requests that bring the same credentials at once share one check. The account itself is read from the store on every request, so a
 disabled user is refused at once on every app server, unless the directory is
 given ``cache_seconds`` (the CouchDB store's default, see ``sync.ttl_cache``):
 then another app server may take up to that long to notice, while a change
@@ -81,6 +81,7 @@ class UserDirectory:
         self.store = store
         self._secret = secret.encode()
         self._verified: dict[str, float] = {}
+        self._verifying: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._accounts = TtlCache(cache_seconds)
         # Called with a user's name after this process changed the account, so that
@@ -174,19 +175,46 @@ class UserDirectory:
             return None
         stored = doc.get("password_hash", "")
         key = hmac.new(self._secret, f"{name}\0{password}\0{stored}".encode(), hashlib.sha256).hexdigest()
+        if not self._check_once(key, stored, password):
+            return None
+        user = _user_from(doc)
+        return None if user.disabled else user
+
+    def _check_once(self, key: str, stored: str, password: str) -> bool:
+        """argon2 for these exact credentials, run by one thread while others wait for it.
+
+        A replica opens its sync with several requests at once, all with the same
+        Basic credentials; each argon2 check takes 64 MB and tens of milliseconds,
+        so a worker that met them all unverified paid that three or four times
+        over (bench/replication.py saw a worker's RSS jump by 190 MB).
+        """
         with self._lock:
-            known = key in self._verified
-        if not known:
-            try:
-                _hasher.verify(stored, password)
-            except (VerificationError, InvalidHashError):
-                return None
+            if key in self._verified:
+                return True
+            running = self._verifying.get(key)
+            if running is None:
+                running = self._verifying[key] = threading.Event()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            running.wait(timeout=30)
+            with self._lock:
+                return key in self._verified  # not there: the same password was wrong
+        try:
+            _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        else:
             with self._lock:
                 if len(self._verified) > 10_000:
                     self._verified.clear()
                 self._verified[key] = 1.0
-        user = _user_from(doc)
-        return None if user.disabled else user
+            return True
+        finally:
+            with self._lock:
+                del self._verifying[key]
+            running.set()
 
     def with_salt(self, name: str) -> tuple[User, str] | None:
         """The account and its session salt, from one read (a cookie needs both)."""

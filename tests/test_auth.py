@@ -415,6 +415,46 @@ def test_passwords_are_stored_only_as_argon2id_hashes(svc: Services) -> None:
             assert hasher.verify(doc["password_hash"], password)
 
 
+def test_credentials_arriving_together_are_checked_by_argon2_once(tmp_path: Path, monkeypatch) -> None:
+    """A replica opens its sync with several requests at once. argon2 takes 64 MB and
+    tens of milliseconds a check, so one thread checks and the others wait for it;
+    a wrong password is wrong for all of them, and is checked again next time."""
+    import threading
+
+    from sync import users as users_module
+    from sync.sqlite_store import SQLiteStore
+
+    directory = users_module.UserDirectory(SQLiteStore(tmp_path), "secret")
+    directory.add("saraa", "worker", ["uvs"], "saraa-password-1")
+    checks = []
+    real = users_module._hasher
+
+    class SlowHasher:
+        def verify(self, stored: str, password: str) -> bool:
+            checks.append(password)
+            time.sleep(0.2)
+            return real.verify(stored, password)
+
+    monkeypatch.setattr(users_module, "_hasher", SlowHasher())
+
+    def together(password: str) -> list:
+        results: list = []
+        threads = [threading.Thread(target=lambda: results.append(directory.verify("saraa", password)))
+                   for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return results
+
+    assert [u.name for u in together("saraa-password-1")] == ["saraa"] * 4
+    assert checks == ["saraa-password-1"]
+    assert together("wrong-password-1") == [None] * 4
+    assert checks == ["saraa-password-1", "wrong-password-1"]
+    assert directory.verify("saraa", "wrong-password-1") is None
+    assert checks[-1] == "wrong-password-1" and len(checks) == 3
+
+
 def test_no_file_of_the_data_directory_holds_a_password(data_dir: Path, svc: Services) -> None:
     """Not the users' documents, not the login counters, not an old WAL page: no clear text anywhere."""
     secrets = [*PASSWORDS.values(), ADMIN[1], "a-new-password-2026", "wrong-password", "guess-number-x"]
