@@ -12,7 +12,10 @@ With ``cache_seconds`` (the CouchDB store's default) a successful Basic login
 is remembered for that long per name, password and address, so a replicator's
 stream of requests does not re-read the account and the login counters each
 time; every app server then notices a disabled account or a lock-out within
-that bound, and this one at once when the change goes through it.
+that bound, and this one at once when the change goes through it. On a store
+that can say cheaply whether the accounts or the counters changed (SQLite), a
+login is remembered exactly as long as they have not: a disabled account or a
+lock-out is still refused at once, by every worker.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,11 +32,12 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import g, request
 
 from sync.errors import Forbidden, TooManyRequests, Unauthorized
-from sync.throttle import LoginThrottle
+from sync.throttle import AUTH_SCOPE, LoginThrottle
 from sync.ttl_cache import TtlCache
-from sync.users import User, UserDirectory
+from sync.users import USERS_SCOPE, User, UserDirectory
 
 COOKIE = "AuthSession"
+_LOGIN_SCOPES = [USERS_SCOPE, AUTH_SCOPE]  # what a Basic login reads
 
 
 class Authenticator:
@@ -44,22 +49,39 @@ class Authenticator:
         self.session_seconds = session_seconds
         self.concurrent = bool(getattr(users.store, "concurrent_reads", False))
         self._logins = TtlCache(cache_seconds)
+        # Without cache_seconds: logins kept while the accounts and the login counters
+        # are unchanged (Store.change_marker), where the store can tell cheaply.
+        self._unchanged = TtlCache(math.inf)
         users.on_change.append(self._forget)
 
     def _forget(self, name: str) -> None:
         self._logins.drop_where(lambda key: key[0] == name)
+        self._unchanged.drop_where(lambda key: key[0] == name)
 
     # -- passwords --------------------------------------------------------------------
     def login(self, name: str, password: str) -> User:
         addr = request.remote_addr or "?"
-        if not self._logins:
+        if self._logins:
+            key = self._key(name, password, addr)
+            user = self._logins.get(key)
+            if user is None:
+                user = self._login(name, password, addr)
+                self._logins.put(key, user)
+            return user
+        # Read before the login: a change made while it runs leaves the entry stale.
+        marker = self.users.store.change_marker(_LOGIN_SCOPES)
+        if marker is None:
             return self._login(name, password, addr)
-        key = (name, hmac.new(self.secret, f"{name}\0{password}".encode(), hashlib.sha256).digest(), addr)
-        user = self._logins.get(key)
-        if user is None:
-            user = self._login(name, password, addr)
-            self._logins.put(key, user)
+        key = self._key(name, password, addr)
+        found = self._unchanged.get(key)
+        if found is not None and found[0] == marker:
+            return found[1]
+        user = self._login(name, password, addr)
+        self._unchanged.put(key, (marker, user))
         return user
+
+    def _key(self, name: str, password: str, addr: str) -> tuple:
+        return name, hmac.new(self.secret, f"{name}\0{password}".encode(), hashlib.sha256).digest(), addr
 
     def _login(self, name: str, password: str, addr: str) -> User:
         keys = {"name": name, "addr": addr}

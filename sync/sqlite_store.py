@@ -953,6 +953,9 @@ class SQLiteStore(Store):
             return False
 
     def open(self, name: str) -> SQLiteDatabase:
+        db = self._dbs.get(name)
+        if db is not None and os.path.exists(db.path):  # every request opens a few scopes
+            return db
         path = self._path(name)
         with self._lock:
             db = self._dbs.get(name)
@@ -963,6 +966,19 @@ class SQLiteStore(Store):
                 raise NotFound("Database does not exist.")
             db = self._dbs[name] = SQLiteDatabase(self, name, path)
             return db
+
+    def change_marker(self, names: list[str]) -> tuple:
+        # Each scope's sequence moves with every write to it, from any process; the
+        # uuid tells a scope deleted and made again.
+        marker = []
+        for name in names:
+            try:
+                db = self.open(name)
+            except NotFound:
+                marker.append(None)
+                continue
+            marker.append((db.epoch(), db.update_seq()))
+        return tuple(marker)
 
     def ensure(self, name: str) -> SQLiteDatabase:
         # open() already looks at the file; asking exists() first would look twice

@@ -20,7 +20,7 @@ Conventions every method follows:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from typing import Any
 
 Seq = Any
@@ -282,6 +282,16 @@ class Store(ABC):
     @abstractmethod
     def names(self) -> list[str]:
         """All scope names, sorted."""
+
+    def change_marker(self, names: list[str]) -> Hashable | None:
+        """A value that differs after any write to these scopes, from any process;
+        None when the store cannot tell without a round trip.
+
+        What is derived from a few scopes (a verified login from the accounts and
+        the login counters) can then be kept exactly as long as it holds, with no
+        expiry to tune: cheap to ask for a local file, so the SQLite store does.
+        """
+        return None
 
     def wait_for_any_change(self, timeout: float) -> None:
         """Sleep until some scope may have changed, at most ``timeout`` seconds.

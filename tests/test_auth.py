@@ -312,6 +312,34 @@ def test_a_disabled_user_is_refused_at_once_open_session_included(
     assert fresh.get("/sync/dorj/_changes", headers=basic("dorj", PASSWORDS["dorj"])).status_code == 200
 
 
+def test_a_login_is_remembered_exactly_while_accounts_and_counters_stay_unchanged(tmp_path: Path) -> None:
+    """Two workers on one data directory. A replicator's stream of requests reads
+    the account once; a lock-out made through the other worker (a write to the
+    login counters) is refused by this one at its next request."""
+    first, second = build_app(tmp_path / "d"), build_app(tmp_path / "d")
+    one, two = first.extensions["fieldsync"], second.extensions["fieldsync"]
+    one.areas.add("uvs", name_en="Uvs aimag", level="aimag")
+    one.users.add("saraa", "worker", ["uvs"], "saraa-password-1")
+    for svc in (one, two):
+        svc.auth.throttle = LoginThrottle(svc.store, slow_after=10, lock_after=3, lock_seconds=60)
+    one.store.ensure(AUTH_SCOPE)  # else the first login makes it, which is a change
+    replica = from_address(first, "10.0.9.1")
+    assert replica.get("/sync/saraa", headers=basic("saraa", "saraa-password-1")).status_code == 200
+    reads = []
+    real = one.users.account
+    one.users.account = lambda name: reads.append(name) or real(name)  # type: ignore[method-assign]
+
+    for _ in range(5):
+        assert replica.get("/sync/saraa", headers=basic("saraa", "saraa-password-1")).status_code == 200
+    assert reads == []
+
+    elsewhere = from_address(second, "10.0.9.2")
+    wrong = {"name": "saraa", "password": "not-her-password"}
+    assert [elsewhere.post("/_session", json=wrong).status_code for _ in range(3)][-1] == 429
+    refused = replica.get("/sync/saraa", headers=basic("saraa", "saraa-password-1"))
+    assert refused.status_code == 429
+
+
 # -- throttling -----------------------------------------------------------------------------------
 
 
