@@ -265,6 +265,31 @@ def make_image(field: dict) -> Check:
     return check
 
 
+def quick_test(field: dict, choice_names: list[str] | None, suffix: str) -> tuple[str, dict[str, Any]] | None:
+    """A Python expression over ``v`` that is true only of answers the question's
+    check would pass without a word, with the names it reads (each ending in
+    ``suffix``); None for types that need more than a comparison or two.
+
+    ``schemas.plan`` writes it into its generated code ahead of the check, so
+    the common answer costs neither a call nor the building of its path.
+    """
+    kind = field["type"]
+    if kind == "select_one":
+        return f"type(v) is str and v in Q{suffix}", {f"Q{suffix}": frozenset(choice_names or ())}
+    if kind == "integer":
+        test, names = "type(v) is int", {}
+        if field.get("min") is not None:
+            test += f" and v >= L{suffix}"
+            names[f"L{suffix}"] = field["min"]
+        if field.get("max") is not None:
+            test += f" and v <= H{suffix}"
+            names[f"H{suffix}"] = field["max"]
+        return test, names
+    if kind == "text" and not {"min_length", "max_length", "pattern"} & field.keys():
+        return "type(v) is str", {}
+    return None
+
+
 def is_empty(value: Any) -> bool:
     """No answer: missing, null, "", [] or a group/repeat holding only those.
 

@@ -80,15 +80,20 @@ def build_checker(definition: dict) -> Callable[[Run], None]:
 class _Question:
     """A question, for its container to inline (see ``_container``)."""
 
-    __slots__ = ("relevant", "required", "check_value", "constraint", "message")
+    __slots__ = ("relevant", "required", "check_value", "constraint", "message", "field", "choices")
 
     def __init__(self, field: dict, relevant: Any, check_value: answers.Check,
-                 constraint: Callable[[Any], bool] | None) -> None:
+                 constraint: Callable[[Any], bool] | None, choices: list[str] | None) -> None:
         self.relevant = relevant
         self.required = bool(field.get("required", False))
         self.check_value = check_value
         self.constraint = constraint
         self.message = field.get("constraint_message")
+        self.field = field
+        self.choices = choices
+
+    def quick(self, suffix: str) -> tuple[str, dict[str, Any]] | None:
+        return answers.quick_test(self.field, self.choices, suffix)
 
 
 def _container(
@@ -137,11 +142,17 @@ def _container(
             branch = "elif"
         lines += [f"    {branch} v is None or v == '' or v == []:",
                   f"        run.add(prefix + {key}, 'required')" if part.required else "        pass"]
+        check = f"C{i}(v, run, prefix + {key})"
+        quick = part.quick(str(i))
+        if quick is not None:
+            env.update(quick[1])
         if part.constraint is None:
-            lines += ["    else:", f"        C{i}(v, run, prefix + {key})"]
+            lines += ["    else:", f"        {check}"] if quick is None else [
+                f"    elif not ({quick[0]}):", f"        {check}"]
         else:
             env[f"K{i}"], env[f"M{i}"] = part.constraint, part.message
-            lines += [f"    elif C{i}(v, run, prefix + {key}):",
+            valid = check if quick is None else f"({quick[0]}) or {check}"
+            lines += [f"    elif {valid}:",
                       "        run.current = v",
                       f"        if not K{i}(run):",
                       f"            run.add_custom(prefix + {key}, M{i}, 'constraint')"]
@@ -163,9 +174,11 @@ def _node(field: dict, index: dict[str, FieldInfo], choices: dict[str, list[str]
         return _repeat(field, relevant, _container(field["fields"], index, choices, shared))
     if kind == "note":
         return _note(field["name"], relevant)
+    names = None
     if kind in ("select_one", "select_multiple"):
         make = answers.make_select_one if kind == "select_one" else answers.make_select_multiple
-        check_value = make(field, choices[field["list_name"]])
+        names = choices[field["list_name"]]
+        check_value = make(field, names)
     else:
         check_value = _MAKERS[kind](field)
     constraint = None
@@ -173,7 +186,7 @@ def _node(field: dict, index: dict[str, FieldInfo], choices: dict[str, list[str]
         constraint = compile_condition(
             field["constraint"], ScopeResolver(index, info.repeats, read_current)
         )
-    return _Question(field, relevant, check_value, constraint)
+    return _Question(field, relevant, check_value, constraint, names)
 
 
 def _shared_condition(text: str, index: dict[str, FieldInfo], repeats: Any,
