@@ -80,20 +80,15 @@ def build_checker(definition: dict) -> Callable[[Run], None]:
 class _Question:
     """A question, for its container to inline (see ``_container``)."""
 
-    __slots__ = ("relevant", "required", "check_value", "constraint", "message", "field", "choices")
+    __slots__ = ("field", "relevant", "check_value", "constraint", "choices")
 
     def __init__(self, field: dict, relevant: Any, check_value: answers.Check,
                  constraint: Callable[[Any], bool] | None, choices: list[str] | None) -> None:
+        self.field = field
         self.relevant = relevant
-        self.required = bool(field.get("required", False))
         self.check_value = check_value
         self.constraint = constraint
-        self.message = field.get("constraint_message")
-        self.field = field
         self.choices = choices
-
-    def quick(self, suffix: str) -> tuple[str, dict[str, Any]] | None:
-        return answers.quick_test(self.field, self.choices, suffix)
 
 
 def _container(
@@ -144,16 +139,16 @@ def _container(
                       f"            run.add(prefix + {key}, 'not_relevant')"]
             branch = "elif"
         lines += [f"    {branch} v is None or v == '' or v == []:",
-                  f"        run.add(prefix + {key}, 'required')" if part.required else "        pass"]
+                  f"        run.add(prefix + {key}, 'required')" if part.field.get("required") else "        pass"]
         check = f"C{i}(v, run, prefix + {key})"
-        quick = part.quick(str(i))
+        quick = answers.quick_test(part.field, part.choices, str(i))
         if quick is not None:
             env.update(quick[1])
         if part.constraint is None:
             lines += ["    else:", f"        {check}"] if quick is None else [
                 f"    elif not ({quick[0]}):", f"        {check}"]
         else:
-            env[f"K{i}"], env[f"M{i}"] = part.constraint, part.message
+            env[f"K{i}"], env[f"M{i}"] = part.constraint, part.field.get("constraint_message")
             valid = check if quick is None else f"({quick[0]}) or {check}"
             lines += [f"    elif {valid}:",
                       "        run.current = v",

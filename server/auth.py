@@ -62,22 +62,18 @@ class Authenticator:
     def login(self, name: str, password: str) -> User:
         addr = request.remote_addr or "?"
         if self._logins:
-            key = self._key(name, password, addr)
-            user = self._logins.get(key)
-            if user is None:
-                user = self._login(name, password, addr)
-                self._logins.put(key, user)
-            return user
-        # Read before the login: a change made while it runs leaves the entry stale.
-        marker = self.users.store.change_marker(_LOGIN_SCOPES)
-        if marker is None:
-            return self._login(name, password, addr)
+            remembered, marker = self._logins, None  # kept for cache_seconds, whatever changes
+        else:
+            # Read before the login: a change made while it runs leaves the entry stale.
+            remembered, marker = self._unchanged, self.users.store.change_marker(_LOGIN_SCOPES)
+            if marker is None:
+                return self._login(name, password, addr)
         key = self._key(name, password, addr)
-        found = self._unchanged.get(key)
+        found = remembered.get(key)
         if found is not None and found[0] == marker:
             return found[1]
         user = self._login(name, password, addr)
-        self._unchanged.put(key, (marker, user))
+        remembered.put(key, (marker, user))
         return user
 
     def _key(self, name: str, password: str, addr: str) -> tuple:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
@@ -57,6 +57,7 @@ class Services:
     gate: WriteGate
     synclog: SyncLog
     auth: Authenticator
+    _identity: str = field(default="", init=False)  # see identity()
 
     @classmethod
     def build(cls, settings: Settings, store: Store | None = None) -> Services:
@@ -79,9 +80,8 @@ class Services:
         It never changes once made, so each app remembers it after the first
         read instead of asking the store on every welcome request.
         """
-        cached = self.__dict__.get("_identity")
-        if cached:
-            return cached
+        if self._identity:
+            return self._identity
         db = self.store.ensure("_server")
         try:
             value = db.get_local("identity")["uuid"]
@@ -91,7 +91,7 @@ class Services:
             except Conflict:
                 pass
             value = db.get_local("identity")["uuid"]
-        self.__dict__["_identity"] = value
+        self._identity = value
         return value
 
     def bootstrap_admin(self) -> None:

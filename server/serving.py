@@ -31,7 +31,7 @@ class Worker(ThreadWorker):
     PouchDB in Node.js (node-fetch 2, no agent) sends ``Connection: close`` and
     opens a new connection for every request; the CouchDB replicator and
     ``requests`` keep theirs alive. Both patterns were measured with strace and
-    py-spy against plain gthread (see bench/replication.py):
+    py-spy against plain gthread (bench/small_requests.py, bench/replication.py):
 
     * A new connection is accepted by one worker, not all. Every worker
       process polls the shared listening socket, and plain epoll woke them all

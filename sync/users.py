@@ -4,7 +4,8 @@ Passwords are hashed with argon2id. Verifying one costs tens of milliseconds
 on purpose, and replicators send Basic credentials with every request, so a
 successful check is remembered (in memory, keyed by a digest of name,
 password and stored hash): a password change or a new hash invalidates it at
-once. Requests that bring the same credentials at once share one check. The account itself is read from the store on every request, so a
+once, and requests that bring the same credentials at once share one check.
+The account itself is read from the store whenever it may have changed, so a
 disabled user is refused at once on every app server, unless the directory is
 given ``cache_seconds`` (the CouchDB store's default, see ``sync.ttl_cache``):
 then another app server may take up to that long to notice, while a change
@@ -80,7 +81,7 @@ class UserDirectory:
     def __init__(self, store: Store, secret: str, *, cache_seconds: float = 0):
         self.store = store
         self._secret = secret.encode()
-        self._verified: dict[str, float] = {}
+        self._verified: set[str] = set()
         self._verifying: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._accounts = TtlCache(cache_seconds)
@@ -209,7 +210,7 @@ class UserDirectory:
             with self._lock:
                 if len(self._verified) > 10_000:
                     self._verified.clear()
-                self._verified[key] = 1.0
+                self._verified.add(key)
             return True
         finally:
             with self._lock:

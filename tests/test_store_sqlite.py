@@ -6,6 +6,7 @@ import sqlite3
 import time
 
 import pytest
+from pouch import wait_until
 from store_conformance import *  # noqa: F403
 from store_conformance import DB, PHOTO, b64, put, write
 
@@ -105,15 +106,6 @@ def _intact(store, name: str) -> bool:
         conn.close()
 
 
-def _until(condition, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 def test_a_big_batch_is_checkpointed_after_the_request_not_in_it(store):
     """A batch of 6 MB takes the write-ahead log far past the 1000 pages at which
     SQLite would checkpoint inside the commit; here the commit returns with the
@@ -125,7 +117,7 @@ def test_a_big_batch_is_checkpointed_after_the_request_not_in_it(store):
     assert all("error" not in r for r in write(db, *docs))
     assert _in_the_file(store, DB) == 0
     assert db.get("doc-1499")["text"].startswith("1499")
-    assert _until(lambda: _in_the_file(store, DB) == 1500)
+    assert wait_until(lambda: _in_the_file(store, DB) == 1500)
     assert _intact(store, DB)
 
 
@@ -145,7 +137,7 @@ def test_the_log_starts_over_while_writes_keep_coming(store, monkeypatch):
         write(db, {"_id": f"doc-{i:04d}", "text": "x" * 40_000})  # ~10 pages each
         time.sleep(0.005)  # a replica's next batch, while the thread checkpoints
         biggest = max(biggest, wal.stat().st_size if wal.exists() else 0)
-    assert _until(lambda: _in_the_file(store, DB) == 150)
+    assert wait_until(lambda: _in_the_file(store, DB) == 150)
     assert _intact(store, DB)
     assert biggest < 300 * 4096, biggest  # 1500 pages written in all; ~150 at most with RESTART
 
