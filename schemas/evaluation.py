@@ -2,7 +2,10 @@
 
 A parsed expression is compiled once, by walking its tree, into nested Python
 closures; validating a submission then calls the closures, which is several times
-faster than re-walking the tree for every document and still never `eval`s text.
+faster than re-walking the tree for every document and never runs the author's
+text. `schemas.expression_source` goes one step further for the hot path: the
+same tree as the source of one function, with the closures kept as the
+reference it is tested against and as the fallback.
 
 Values follow XPath 1.0 as ODK Collect and Enketo apply it, so that an XLSForm
 behaves the same here as on a device:
@@ -22,6 +25,7 @@ behaves the same here as on a device:
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import re
@@ -89,10 +93,20 @@ def to_number(value: Any) -> float:
     if kind is bool:
         return 1.0 if value else 0.0
     if kind is str:
-        if _NUMERIC.fullmatch(value):
-            return float(value)
-        return date_number(value)
+        return _short_text_number(value) if len(value) <= 32 else _text_number(value)
     return to_number(to_value(value))
+
+
+def _text_number(text: str) -> float:
+    if _NUMERIC.fullmatch(text):
+        return float(text)
+    return date_number(text)
+
+
+# Constraints such as `. <= today()` read the same few dates (today, this week's
+# visit dates) in every submission; parsing one costs 1 µs, remembering it 60 ns.
+# Only short texts are kept, so the cache stays small whatever answers arrive.
+_short_text_number = functools.lru_cache(maxsize=2048)(_text_number)
 
 
 def date_number(text: str) -> float:
@@ -271,12 +285,31 @@ class Resolver:
 
 def compile_expression(text: str, resolver: Resolver) -> Evaluator:
     """Parse and compile `text`; the result maps an environment to a value."""
-    return _guarded(compile_tree, parse(text), resolver)
+    return _guarded(_fastest(compile_tree, boolean=False), parse(text), resolver)
 
 
 def compile_condition(text: str, resolver: Resolver) -> Callable[[Any], bool]:
     """Like compile_expression, for relevant/constraint: the result is a bool."""
-    return _guarded(_boolean, parse(text), resolver)
+    return _guarded(_fastest(_boolean, boolean=True), parse(text), resolver)
+
+
+def compile_closures(text: str, resolver: Resolver, *, boolean: bool = False) -> Evaluator:
+    """The closures alone, never generated source: the reference the source is tested against."""
+    return _guarded(_boolean if boolean else compile_tree, parse(text), resolver)
+
+
+def _fastest(
+    closures: Callable[[object, Resolver], Evaluator], *, boolean: bool
+) -> Callable[[object, Resolver], Evaluator]:
+    """One generated function (schemas.expression_source), or the closures when
+    Python cannot compile that source."""
+
+    def compile_(tree: object, resolver: Resolver) -> Evaluator:
+        from schemas.expression_source import to_function  # it builds on this module
+
+        return to_function(tree, resolver, boolean=boolean) or closures(tree, resolver)
+
+    return compile_
 
 
 def _guarded(
@@ -491,10 +524,17 @@ class _FlatResolver(Resolver):
         return lambda env: env.current
 
 
-def evaluate(text: str, values: dict[str, Any] | None = None, current: Any = None) -> Any:
+def evaluate(
+    text: str, values: dict[str, Any] | None = None, current: Any = None, *, closures: bool = False
+) -> Any:
     """Evaluate `text` with `${name}` read from `values` and `.` bound to `current`.
 
     Answers are given as they appear in submission JSON (numbers, strings, lists
     of choice names, geopoint objects, lists of repeat entries for count()).
+    `closures=True` evaluates with the reference closures instead of the
+    generated function, so that tests can compare the two.
     """
-    return compile_expression(text, _FlatResolver())(_Values(values or {}, current))
+    env = _Values(values or {}, current)
+    if closures:
+        return compile_closures(text, _FlatResolver())(env)
+    return compile_expression(text, _FlatResolver())(env)

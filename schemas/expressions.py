@@ -5,8 +5,9 @@ subset of the XPath dialect that XLSForm uses, so that XLSForm expressions impor
 unchanged.  Expressions come from admins and from uploaded spreadsheets, so the
 parser treats them as hostile: it is a hand-written recursive-descent parser with
 hard limits on length, nesting and literal size, and every failure is an
-`ExpressionError` that says what is wrong and where.  Nothing is ever `eval`ed;
-`schemas.evaluation` walks the tree this module builds.
+`ExpressionError` that says what is wrong and where.  The author's text is never
+`eval`ed: `schemas.evaluation` and `schemas.expression_source` compile the
+tree this module builds, with literals as values, not as source.
 
 Grammar, loosest binding first::
 

@@ -106,6 +106,7 @@ def frame_reader(depth: int, keys: tuple[str, ...]) -> Evaluator:
         def read_one(env: Any) -> Any:
             return env.frames[depth].get(key)
 
+        read_one.frame_key = (depth, key)  # type: ignore[attr-defined] - written out by expression_source
         return read_one
 
     def read_nested(env: Any) -> Any:
@@ -169,3 +170,6 @@ class ScopeResolver(Resolver):
 def read_current(env: Any) -> Any:
     """`.` in a constraint: the answer being checked, set by the validator."""
     return env.current
+
+
+read_current.reads_current = True  # type: ignore[attr-defined] - written out by expression_source

@@ -26,7 +26,8 @@ from urllib.parse import quote
 
 log = logging.getLogger("fieldsync.sqlite")
 
-# Pages (4 KB) of log beyond which a checkpoint makes it start over: SQLite's own bound.
+# Pages of log beyond which a checkpoint makes it start over: SQLite's own bound
+# (4 MB with its 4 KB pages, 8 MB with the 8 KB pages the store makes scopes with).
 RESTART_FRAMES = 1000
 
 

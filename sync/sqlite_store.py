@@ -81,6 +81,15 @@ class _Notifier:
             self.cond.wait(timeout)
 
 
+# Bodies live in WITHOUT ROWID tables, which keep at most about a quarter of
+# a page in the row itself: with SQLite's 4 KB pages a 1.2 KB submission put
+# its last few hundred bytes on an overflow page of its own, so a scope took
+# 2.7 times the room of its documents and each pushed batch wrote that many
+# more pages. 8 KB pages keep bodies up to 2 KB whole (bench/sqlite_commit.py).
+# Files made before keep the page size they were made with.
+PAGE_SIZE = 8192
+
+
 class SQLiteDatabase(Database):
     def __init__(self, store: SQLiteStore, name: str, path: Path):
         self.store = store
@@ -996,6 +1005,7 @@ class SQLiteStore(Store):
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         conn = sqlite3.connect(tmp, isolation_level=None)
         try:
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
             conn.executemany(

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.evaluation import evaluate
+from schemas.expression_source import to_function
 from schemas.expressions import (
     MAX_DEPTH,
     MAX_LENGTH,
@@ -189,6 +190,42 @@ def test_evaluation_never_raises_whatever_the_answers(pairs, last, a, b, current
     for expression in (text, wrapped):
         evaluate(expression, {"a": a, "b": b, "c": [a, b]}, current)
 
+
+
+_MORE_ATOMS = st.sampled_from(
+    ["${a}", "${b}", "${c}", ".", "1", "-2.5", "'x'", "''", "'2025-10-14'", "true()", "today()",
+     "selected(${c}, 'x')", "count-selected(.)", "regex(${a}, '^[0-9]')", "coalesce(${a}, 'z')",
+     "int(${b})", "-${a}", "not(${b})", "if(${a}, ${b}, .)", "string-length(${a})"]
+)
+_ALL_OPS = st.sampled_from(
+    ["+", "-", "*", "div", "mod", "=", "!=", "<", "<=", ">", ">=", "and", "or"]
+)
+
+
+def _same(x, y):
+    return type(x) is type(y) and (x == y or (x != x and y != y))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.tuples(_MORE_ATOMS, _ALL_OPS), max_size=8), _MORE_ATOMS, _VALUES, _VALUES, _VALUES
+)
+def test_the_generated_function_means_exactly_what_the_closures_mean(pairs, last, a, b, current):
+    """The hot path runs each expression as one generated function; the closures are
+    the reference. Same value and same type, for any expression and any answers."""
+    text = " ".join(f"{atom} {op}" for atom, op in pairs) + " " + last
+    values = {"a": a, "b": b, "c": [a, b] if type(a) is str else ["x", "y"]}
+    for expression in (text, f"({text}) = 'x'", f"({text}) < 3"):
+        generated = evaluate(expression, values, current)
+        reference = evaluate(expression, values, current, closures=True)
+        assert _same(generated, reference), (expression, generated, reference)
+
+
+def test_an_expression_too_deep_for_python_still_runs_on_the_closures():
+    text = "8 div " * 300 + "1"  # a chain of 300 divisions: one node here, 300 calls deep as source
+    assert len(text) <= MAX_LENGTH
+    assert to_function(parse(text), None, boolean=False) is None
+    assert evaluate(text) == 8.0 / 8.0**299
 
 # -- meaning ---------------------------------------------------------------------------------
 
