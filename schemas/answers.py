@@ -18,6 +18,7 @@ Answer formats (JSON as the device sends it):
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -109,10 +110,16 @@ def make_decimal(field: dict) -> Check:
 
 
 def valid_date(value: Any) -> bool:
-    if type(value) is not str or DATE.fullmatch(value) is None:
+    return type(value) is str and len(value) == 10 and _valid_date_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_date_text(text: str) -> bool:
+    # Submissions of a week carry a handful of distinct dates: each is parsed once.
+    if DATE.fullmatch(text) is None:
         return False
     try:
-        date.fromisoformat(value)
+        date.fromisoformat(text)
     except ValueError:
         return False
     return True
@@ -198,6 +205,12 @@ def make_select_multiple(field: dict, choice_names: list[str]) -> Check:
     listed = _choice_list(choice_names)
 
     def check(value: Any, run: Any, path: str) -> bool:
+        if type(value) is list:
+            try:
+                if allowed.issuperset(value) and len(set(value)) == len(value):
+                    return True  # listed names only (so all text), none twice: the usual answer
+            except TypeError:
+                pass  # an item that is a list or an object: said below
         if type(value) is not list or any(type(item) is not str for item in value):
             run.add(path, "choices_type")
             return False
@@ -218,12 +231,11 @@ def make_select_multiple(field: dict, choice_names: list[str]) -> Check:
 
 def valid_geopoint(value: Any) -> bool:
     if type(value) is dict:
-        if not value.keys() <= _GEO_KEYS or "lat" not in value or "lon" not in value:
+        if "lat" not in value or "lon" not in value or not value.keys() <= _GEO_KEYS:
             return False
-        if any(
-            not (type(v) is int or (type(v) is float and math.isfinite(v))) for v in value.values()
-        ):
-            return False
+        for number in value.values():
+            if type(number) is not int and (type(number) is not float or not math.isfinite(number)):
+                return False
         numbers = value
     elif type(value) is str:
         parts = value.split()
@@ -266,9 +278,10 @@ def make_image(field: dict) -> Check:
 
 
 def quick_test(field: dict, choice_names: list[str] | None, suffix: str) -> tuple[str, dict[str, Any]] | None:
-    """A Python expression over ``v`` that is true only of answers the question's
-    check would pass without a word, with the names it reads (each ending in
-    ``suffix``); None for types that need more than a comparison or two.
+    """A Python expression over ``v`` that is true only of answers that are there
+    (not empty) and that the question's check would pass without a word, with
+    the names it reads (each ending in ``suffix``); None for types that need
+    more than a comparison or two.
 
     ``schemas.plan`` writes it into its generated code ahead of the check, so
     the common answer costs neither a call nor the building of its path.
@@ -286,7 +299,7 @@ def quick_test(field: dict, choice_names: list[str] | None, suffix: str) -> tupl
             names[f"H{suffix}"] = field["max"]
         return test, names
     if kind == "text" and not {"min_length", "max_length", "pattern"} & field.keys():
-        return "type(v) is str", {}
+        return "type(v) is str and v != ''", {}
     return None
 
 

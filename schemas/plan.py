@@ -100,14 +100,15 @@ def _container(
     container written out in it, rather than a loop calling a closure per
     question: the loop and the calls were half the cost of checking a typical
     submission. A select_one, integer or plain text answer is first tested
-    right there (``answers.quick_test``); only an answer that fails the test
-    calls its check, which says what is wrong. A skip rule is read from the
+    right there (``answers.quick_test``), before asking whether it is empty;
+    only an answer that fails the test calls its check, which says what is wrong. A skip rule is read from the
     frame's memo once per container and kept in a local, since most questions
     of a form share a few rules.
     Groups, repeats and notes stay closures, called from the generated code.
     """
     parts = [(f["name"], _node(f, index, choices, shared)) for f in fields]
-    env: dict[str, Any] = {"KNOWN": frozenset(name for name, _ in parts), "is_empty": answers.is_empty}
+    env: dict[str, Any] = {"KNOWN": frozenset(name for name, _ in parts), "is_empty": answers.is_empty,
+                           "EMPTY": (None, "", [])}
     lines = [
         "def check(answers_, run, prefix):",
         "    if not KNOWN.issuperset(answers_):",
@@ -138,22 +139,22 @@ def _container(
                       "        if not is_empty(v):",
                       f"            run.add(prefix + {key}, 'not_relevant')"]
             branch = "elif"
-        lines += [f"    {branch} v is None or v == '' or v == []:",
-                  f"        run.add(prefix + {key}, 'required')" if part.field.get("required") else "        pass"]
-        check = f"C{i}(v, run, prefix + {key})"
+        constrained = []
+        if part.constraint is not None:
+            env[f"K{i}"], env[f"M{i}"] = part.constraint, part.field.get("constraint_message")
+            constrained = ["        run.current = v",
+                           f"        if not K{i}(run):",
+                           f"            run.add_custom(prefix + {key}, M{i}, 'constraint')"]
         quick = answers.quick_test(part.field, part.choices, str(i))
         if quick is not None:
+            # The usual answer, present and valid, passes this one test and no other.
             env.update(quick[1])
-        if part.constraint is None:
-            lines += ["    else:", f"        {check}"] if quick is None else [
-                f"    elif not ({quick[0]}):", f"        {check}"]
-        else:
-            env[f"K{i}"], env[f"M{i}"] = part.constraint, part.field.get("constraint_message")
-            valid = check if quick is None else f"({quick[0]}) or {check}"
-            lines += [f"    elif {valid}:",
-                      "        run.current = v",
-                      f"        if not K{i}(run):",
-                      f"            run.add_custom(prefix + {key}, M{i}, 'constraint')"]
+            lines += [f"    {branch} {quick[0]}:", *(constrained or ["        pass"])]
+            branch = "elif"
+        lines += [f"    {branch} v in EMPTY:",
+                  f"        run.add(prefix + {key}, 'required')" if part.field.get("required") else "        pass"]
+        check = f"C{i}(v, run, prefix + {key})"
+        lines += [f"    elif {check}:", *constrained] if constrained else ["    else:", f"        {check}"]
     # Only names made here and repr() of the form's field names reach the source.
     exec(compile("\n".join(lines), "<form container>", "exec"), env)
     return env["check"]
