@@ -105,6 +105,17 @@ def bench_peer(
         return {"push": args.docs / push, "pull": args.docs / pull, "rss_start": rss.start, "rss_peak": rss.peak}
 
 
+def _print_round(round_no: int, name: str, runs: dict[str, list[dict[str, Any]]]) -> None:
+    """One round's figures as they come, with the ratio to that round's ceiling:
+    the ceiling itself moves by a third between runs on a busy machine."""
+    fig = runs[name][-1]
+    line = f"round {round_no}: {name:18} push {fig['push']:6.0f}  pull {fig['pull']:6.0f} docs/s"
+    ceiling = runs["ceiling (local)"][-1]
+    if name != "ceiling (local)":
+        line += f"   / this round's ceiling: push {fig['push'] / ceiling['push']:.2f}  pull {fig['pull'] / ceiling['pull']:.2f}"
+    print(line, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=10_000, help="documents to replicate (default 10000)")
@@ -146,17 +157,17 @@ def main(argv: list[str] | None = None) -> int:
         # all of them instead of spoiling one; the median of each figure is kept.
         runs: dict[str, list[dict[str, Any]]] = {}
         for round_no in range(1, max(args.rounds, 1) + 1):
-            print(f"round {round_no}: ceiling", flush=True)
             runs.setdefault("ceiling (local)", []).append(bench_ceiling(driver, source, tmp, args))
+            _print_round(round_no, "ceiling (local)", runs)
             for name in wanted:
                 if name in skipped:
                     continue
                 if name.startswith("fieldsync") and (why := fieldsync_missing()):
                     skipped[name] = why
                     continue
-                print(f"round {round_no}: {name}", flush=True)
                 try:
                     runs.setdefault(name, []).append(bench_peer(driver, source, tmp, peers[name], args))
+                    _print_round(round_no, name, runs)
                 except ServerStartError as exc:
                     print(exc, file=sys.stderr)
                     skipped[name] = "did not start (log above)"

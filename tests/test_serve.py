@@ -12,6 +12,7 @@ Each runs in its own process group so a failing test never leaves workers behind
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import json
 import os
 import re
@@ -31,6 +32,8 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from gunicorn.config import Config
+from gunicorn.http import message
 from gunicorn.workers.gthread import ThreadWorker
 from servers import free_port
 
@@ -297,6 +300,44 @@ def test_a_new_connection_wakes_one_worker_not_all() -> None:
         for poller in pollers:
             poller.close()
     assert sorted(woken) == [0, 1]
+
+
+def test_a_worker_reads_every_setting_as_gunicorn_gives_it() -> None:
+    """Workers read settings as plain attributes (no __getattr__ per read); the
+    values must be exactly gunicorn's, and the Config's own properties keep working."""
+    cfg = Config()
+    cfg.set("threads", 7)
+    cfg.set("forwarded_allow_ips", "10.0.0.0/8,127.0.0.1")
+    expected = {name: getattr(cfg, name) for name in cfg.settings}
+    serving._freeze_settings(cfg)
+    assert {name: getattr(cfg, name) for name in expected} == expected
+    assert cfg.threads == 7 and "threads" in vars(cfg)
+    assert "worker_class" not in vars(cfg)  # Config's own property still answers (the class, not "sync")
+    assert [str(n) for n in cfg.forwarded_allow_networks()] == ["10.0.0.0/8", "127.0.0.1/32"]
+
+
+def test_who_may_set_forwarded_headers_is_decided_as_gunicorn_decides() -> None:
+    """The decision is remembered per client address; it must be gunicorn's own."""
+    serving._remember_trusted_peers()
+    serving._remember_trusted_peers()  # once is enough: wrapping twice changes nothing
+    decide = message._ip_in_allow_list
+    assert getattr(decide, "remembers", False)
+    cases = [(["127.0.0.1", "::1"], ["127.0.0.1", "::1"]), (["10.0.0.0/8"], ["10.0.0.0/8"]), (["*"], [])]
+    for allow, nets in cases:
+        networks = [ipaddress.ip_network(n) for n in nets]
+        for ip in ("127.0.0.1", "::1", "10.1.2.3", "192.168.0.9", "not-an-address"):
+            for _ in range(2):
+                assert decide(ip, allow, networks) == gunicorn_decides(ip, allow, networks), (ip, allow)
+
+
+def gunicorn_decides(ip: str, allow: list[str], networks: list) -> bool:
+    if "*" in allow:
+        return True
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 # -- host, port, and stopping -----------------------------------------------------------------
