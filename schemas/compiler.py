@@ -34,16 +34,21 @@ CACHE_SIZE = 256
 
 
 class _Call:
-    """What one validation needs besides the data: attachments and language."""
+    """What a validation needs besides the data: each submission's attachments, and the language.
+
+    ``attachments`` maps ``id(data)`` to that submission's attachments: one call
+    may validate a whole batch (``validate_many``), and the hook only sees the data.
+    """
 
     __slots__ = ("attachments", "lang")
 
-    def __init__(self, attachments: dict, lang: str) -> None:
+    def __init__(self, attachments: dict[int, dict], lang: str) -> None:
         self.attachments = attachments
         self.lang = lang
 
 
 _NO_CALL = _Call({}, "en")
+_NONE: dict = {}
 
 
 def _schema_class(definition: dict) -> type[Schema]:
@@ -62,7 +67,7 @@ def _schema_class(definition: dict) -> type[Schema]:
             call = Context.get(_NO_CALL)
             if type(call) is not _Call:  # another library's marshmallow context
                 call = _NO_CALL
-            run = Run(data, call.attachments, catalog(call.lang), call.lang)
+            run = Run(data, call.attachments.get(id(data), _NONE), catalog(call.lang), call.lang)
             checker(run)
             if run.problems:
                 raise ValidationError(run.problems)
@@ -97,17 +102,39 @@ class SubmissionValidator:
         message language ("en" or "mn"); the form's own constraint messages are
         used when it has them.
         """
-        if type(data) is not dict:
-            return [{"field": "", "message": catalog(lang)["data"]}]
-        if type(attachments) is not dict:
-            attachments = {}
+        return self.validate_many([(data, attachments)], lang)[0]
+
+    def validate_many(
+        self, submissions: list[tuple[Any, dict | None]], lang: str = "en"
+    ) -> list[list[dict[str, str]]]:
+        """``validate`` for each ``(data, attachments)``, in one marshmallow pass.
+
+        The write gate checks a pushed batch a form version at a time: one
+        ``validate(many=True)`` costs marshmallow's set-up once, not once per
+        submission (a third of the time of checking a household visit).
+        """
+        out: list[list[dict[str, str]]] = [[] for _ in submissions]
+        batch, where, attachments = [], [], {}
+        for i, (data, atts) in enumerate(submissions):
+            if type(data) is not dict:
+                out[i] = [{"field": "", "message": catalog(lang)["data"]}]
+                continue
+            if id(data) in attachments:  # the same dict twice: check a copy, so ids stay apart
+                data = dict(data)
+            attachments[id(data)] = atts if type(atts) is dict else _NONE
+            batch.append(data)
+            where.append(i)
+        if not batch:
+            return out
         with Context(_Call(attachments, lang)):
-            errors = self.schema.validate(data)
-        return [
-            {"field": path, "message": message}
-            for path, messages in errors.items()
-            for message in messages
-        ]
+            errors = self.schema.validate(batch, many=True)
+        for index, problems in errors.items():
+            out[where[index]] = [
+                {"field": path, "message": message}
+                for path, messages in problems.items()
+                for message in messages
+            ]
+        return out
 
     def __repr__(self) -> str:
         return f"<SubmissionValidator {self.form} v{self.version}>"

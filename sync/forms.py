@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 from schemas import FormDefinitionError, compile_form, load_definition, submission_deadline
+from schemas.compiler import SubmissionValidator
 
 from . import records
 from .clock import now, now_iso, parse_iso
@@ -157,6 +158,30 @@ class FormRegistry:
         ``forms`` is a ``snapshot()`` taken once for a whole batch, ``arrived``
         the ``time.monotonic()`` at which that batch came in.
         """
+        return self.check_submissions([doc], lang=lang, forms=forms, arrived=arrived)[0]
+
+    def check_submissions(self, docs: list[dict], *, lang: str = "en", forms: dict[str, dict] | None = None,
+                          arrived: float | None = None) -> list[list[dict]]:
+        """``check_submission`` for each of ``docs``, the answers of each form version
+        checked together (``SubmissionValidator.validate_many``)."""
+        out: list[list[dict]] = [[] for _ in docs]
+        by_validator: dict[SubmissionValidator, list[int]] = {}
+        for i, doc in enumerate(docs):
+            found = self._form_of(doc, forms, arrived)
+            if isinstance(found, list):
+                out[i] = found
+            else:
+                by_validator.setdefault(found, []).append(i)
+        for validator, where in by_validator.items():
+            checked = validator.validate_many(
+                [(docs[i].get("data"), docs[i].get("_attachments")) for i in where], lang=lang)
+            for i, problems in zip(where, checked, strict=True):
+                out[i] = problems
+        return out
+
+    def _form_of(self, doc: dict, forms: dict[str, dict] | None,
+                 arrived: float | None) -> SubmissionValidator | list[dict]:
+        """The validator of the form version a submission names, or why it cannot be used."""
         name, version = doc.get("form"), doc.get("form_version")
         if not isinstance(name, str) or not name:
             return [{"field": "form", "message": "A submission must name its form."}]
@@ -183,8 +208,7 @@ class FormRegistry:
                          "message": f"Form {name!r} version {version} was retired on "
                                     f"{form.get('retired_at', '')[:10]}; update the form on the device."}]
         try:
-            validator = self._validator(form)
+            return self._validator(form)
         except FormDefinitionError as exc:  # a stored form that no longer compiles is our bug
             return [{"field": "form", "message": f"Form {name!r} v{version} cannot be used: {exc}"}]
-        return validator.validate(doc.get("data"), doc.get("_attachments"), lang=lang)
 

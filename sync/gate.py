@@ -76,6 +76,7 @@ class WriteGate:
         arrived = time.monotonic()
         forms = self.forms.snapshot() if any(is_submission(d) for d in docs) else {}
         access = _BatchAccess(self.access) if self.access and not user.is_admin else self.access
+        to_check: list[int] = []
         for i, doc in enumerate(docs):
             reasons = None
             denial = access.write_denial(user, scope, doc, existing.get(doc["_id"])) if access else None
@@ -86,8 +87,12 @@ class WriteGate:
                 if doc.get("type") != "submission":
                     reasons = [{"field": "type", "message": "A submission's type must be \"submission\"."}]
                 else:
-                    reasons = self.forms.check_submission(doc, forms=forms, arrived=arrived) or None
+                    to_check.append(i)
             verdicts.append(reasons)
+        if to_check:
+            checked = self.forms.check_submissions([docs[i] for i in to_check], forms=forms, arrived=arrived)
+            for i, problems in zip(to_check, checked, strict=True):
+                verdicts[i] = problems or None
 
         accepted = [d for d, r in zip(docs, verdicts, strict=True) if r is None]
         stored = db.bulk_docs(accepted, new_edits=new_edits) if accepted else []

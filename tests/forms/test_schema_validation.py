@@ -605,3 +605,24 @@ def test_a_stored_definition_is_found_by_its_revision():
 def test_an_invalid_definition_is_not_compiled():
     with pytest.raises(FormDefinitionError):
         validator_for(q("x", "integer", min=5, max=1))
+
+
+def test_a_batch_is_checked_in_one_pass_with_each_submission_its_own_attachments():
+    """The write gate checks a pushed batch per form version with validate_many:
+    the answers must be exactly what validate gives each submission alone."""
+    validator = validator_for(q("x", "integer", required=True), q("photo", "image"))
+    good = {"x": 3, "photo": "ger.jpg"}
+    batch = [
+        (good, PHOTO),
+        ({"x": "three"}, None),
+        (good, {}),  # the same answers, but this submission carries no photo
+        ("not an object", PHOTO),
+        (good, PHOTO),
+        ({"y": 1}, PHOTO),
+    ]
+    alone = [validator.validate(data, atts) for data, atts in batch]
+    assert validator.validate_many(batch) == alone
+    assert alone[0] == alone[4] == []
+    assert [problem["field"] for problem in alone[2]] == ["photo"]
+    assert [bool(problems) for problems in alone] == [False, True, True, True, False, True]
+    assert validator.validate_many([]) == []
