@@ -378,6 +378,20 @@ def test_4xx_is_never_retried_and_keeps_couchdbs_error(flaky_url):
     assert _Flaky.hits["/bad"] == 1
 
 
+def test_connections_are_pooled_and_a_closed_client_opens_new_ones(flaky_url, monkeypatch):
+    """One server, one pool: the adapter keeps it rather than looking it up per
+    request, and must not hand out a pool that was closed meanwhile."""
+    monkeypatch.setattr(_Flaky, "fail", 0)
+    client = CouchClient(flaky_url, backoff=0.01, retries=0)
+    assert [client.json("GET", f"/ok{i}", params={"n": str(i)}) for i in range(3)] == [{"ok": True}] * 3
+    adapter = client.session.get_adapter(flaky_url + "/")
+    (pool,) = adapter._pools.values()
+    assert pool.num_connections == 1  # three requests, one connection
+    client.close()
+    assert client.json("GET", "/again") == {"ok": True}
+    assert _Flaky.hits == {"/ok0?n=0": 1, "/ok1?n=1": 1, "/ok2?n=2": 1, "/again": 1}
+
+
 def test_an_unreachable_server_is_store_unavailable():
     from servers import free_port
 
