@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     services = Services.build(settings)
     services.store.ensure("global")  # every replica reads it, from the first request on
     services.bootstrap_admin()
+    services.forms.warm()  # validators compiled before the first push, not during it
     app.extensions["fieldsync"] = services
 
     from .routes import api, replication, root, session, user_replica

@@ -176,6 +176,19 @@ def test_another_app_server_sees_a_new_version_at_once(svc):
     assert other.get("household_visit", 1)["status"] == "retired"
 
 
+def test_an_app_server_compiles_the_published_versions_as_it_starts(svc):
+    """The first pushed batch after a start must not wait for compiling: warm()
+    compiles what may be submitted against (published), not drafts or retired versions."""
+    for form in bundled_forms():
+        svc.forms.publish(form)
+    svc.forms.publish(household_visit(2), status="draft")
+    svc.forms.retire("child_growth", grace_days=30)
+    fresh = FormRegistry(svc.store)  # as a new worker process finds the store
+    assert fresh.warm() == len(bundled_forms()) - 1
+    assert {key[0] for key in fresh._validators} == {
+        f"global:form:{f['form']}:1" for f in bundled_forms() if f["form"] != "child_growth"}
+
+
 # -- the command line -------------------------------------------------------------------------
 
 
