@@ -90,13 +90,13 @@ def check_doc(doc: object, *, new_edits: bool) -> dict:
     if "_deleted" in doc and not isinstance(doc["_deleted"], bool):
         raise BadRequest("_deleted must be a boolean", error="doc_validation")
     rev = doc.get("_rev")
-    if rev is not None:
-        parse_rev(rev)
     if not new_edits:
         if rev is None:
             raise BadRequest("new_edits=false needs a _rev on every document", error="bad_request")
-        doc["_revisions"] = path_from_revisions(doc.get("_revisions"), rev)
+        doc["_revisions"] = path_from_revisions(doc.get("_revisions"), rev)  # checks _rev too
     else:
+        if rev is not None:
+            parse_rev(rev)
         doc.pop("_revisions", None)
     atts = doc.get("_attachments")
     if atts is not None:

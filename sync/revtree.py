@@ -22,6 +22,7 @@ import orjson
 from .errors import BadRequest
 
 REV_RE = re.compile(r"^([1-9][0-9]{0,8})-([0-9a-zA-Z]{1,64})\Z")
+_REV_ID = re.compile(r"[0-9a-zA-Z]{1,64}")  # the part after the dash
 DEFAULT_REVS_LIMIT = 1000
 
 
@@ -60,7 +61,7 @@ def path_from_revisions(revisions: object, rev: str) -> list[str]:
         raise BadRequest("_revisions has more ids than its start allows")
     path = []
     for i, h in enumerate(ids):
-        if not isinstance(h, str) or not REV_RE.match(f"1-{h}"):
+        if not isinstance(h, str) or not _REV_ID.fullmatch(h):
             raise BadRequest("_revisions.ids must be revision hashes")
         path.append(f"{start - i}-{h}")
     return path
