@@ -298,8 +298,18 @@ def quick_test(field: dict, choice_names: list[str] | None, suffix: str) -> tupl
             test += f" and v <= H{suffix}"
             names[f"H{suffix}"] = field["max"]
         return test, names
-    if kind == "text" and not {"min_length", "max_length", "pattern"} & field.keys():
-        return "type(v) is str and v != ''", {}
+    if kind == "text":
+        test, names = "type(v) is str and v != ''", {}
+        if field.get("min_length") is not None:
+            test += f" and len(v) >= A{suffix}"
+            names[f"A{suffix}"] = field["min_length"]
+        if field.get("max_length") is not None:
+            test += f" and len(v) <= B{suffix}"
+            names[f"B{suffix}"] = field["max_length"]
+        if "pattern" in field:
+            test += f" and P{suffix}.fullmatch(v) is not None"
+            names[f"P{suffix}"] = re.compile(field["pattern"])
+        return test, names
     return None
 
 
