@@ -290,27 +290,26 @@ def quick_test(field: dict, choice_names: list[str] | None, suffix: str) -> tupl
     if kind == "select_one":
         return f"type(v) is str and v in Q{suffix}", {f"Q{suffix}": frozenset(choice_names or ())}
     if kind == "integer":
-        test, names = "type(v) is int", {}
-        if field.get("min") is not None:
-            test += f" and v >= L{suffix}"
-            names[f"L{suffix}"] = field["min"]
-        if field.get("max") is not None:
-            test += f" and v <= H{suffix}"
-            names[f"H{suffix}"] = field["max"]
-        return test, names
+        return _bounded("type(v) is int", field, suffix, ("min", "v >=", "L"), ("max", "v <=", "H"))
     if kind == "text":
-        test, names = "type(v) is str and v != ''", {}
-        if field.get("min_length") is not None:
-            test += f" and len(v) >= A{suffix}"
-            names[f"A{suffix}"] = field["min_length"]
-        if field.get("max_length") is not None:
-            test += f" and len(v) <= B{suffix}"
-            names[f"B{suffix}"] = field["max_length"]
+        test, names = _bounded("type(v) is str and v != ''", field, suffix,
+                               ("min_length", "len(v) >=", "A"), ("max_length", "len(v) <=", "B"))
         if "pattern" in field:
             test += f" and P{suffix}.fullmatch(v) is not None"
             names[f"P{suffix}"] = re.compile(field["pattern"])
         return test, names
     return None
+
+
+def _bounded(test: str, field: dict, suffix: str,
+             *limits: tuple[str, str, str]) -> tuple[str, dict[str, Any]]:
+    """``test`` and each limit the field sets, as ``(setting, comparison, name)``."""
+    names: dict[str, Any] = {}
+    for setting, comparison, name in limits:
+        if field.get(setting) is not None:
+            test += f" and {comparison} {name}{suffix}"
+            names[f"{name}{suffix}"] = field[setting]
+    return test, names
 
 
 def is_empty(value: Any) -> bool:

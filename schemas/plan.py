@@ -99,11 +99,11 @@ def _container(
     The check is generated as one Python function with every question of the
     container written out in it, rather than a loop calling a closure per
     question: the loop and the calls were half the cost of checking a typical
-    submission. A select_one, integer or plain text answer is first tested
-    right there (``answers.quick_test``), before asking whether it is empty;
-    only an answer that fails the test calls its check, which says what is wrong. A skip rule is read from the
-    frame's memo once per container and kept in a local, since most questions
-    of a form share a few rules.
+    submission. A select_one, integer or text answer is first tested right
+    there (``answers.quick_test``), before asking whether it is empty; only an
+    answer that fails the test calls its check, which says what is wrong. A
+    skip rule is read from the frame's memo once per container and kept in a
+    local, since most questions of a form share a few rules.
     Groups, repeats and notes stay closures, called from the generated code.
     """
     parts = [(f["name"], _node(f, index, choices, shared)) for f in fields]

@@ -78,7 +78,9 @@ class Worker(ThreadWorker):
         _remember_trusted_peers()
         self._busy = 0
         self._busy_lock = threading.Lock()
-        self._listeners: dict = {}  # listener -> (family, type, proto, address), for accept()
+        # What accept() needs of each listening socket, which never changes.
+        self._listeners = {sock: (int(sock.family), int(sock.type), sock.proto, sock.getsockname())
+                           for sock in self.sockets}
         # Connections closed by threads, counted off nr_conns by the main thread,
         # the only one that touches it (a `-= 1` from two threads can lose one).
         self._closed_by_threads: deque[None] = deque()
@@ -119,16 +121,11 @@ class Worker(ThreadWorker):
             if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 raise
             return
-        family, kind, proto, name = self._listeners.get(listener) or self._remember(listener)
+        family, kind, proto, name = self._listeners[listener]
         client = socket.socket(family, kind, proto, fileno=fd)
         self.nr_conns += 1
         client.setblocking(True)
         self.enqueue_req(gthread.TConn(self.cfg, client, addr, name))
-
-    def _remember(self, listener) -> tuple:  # type: ignore[no-untyped-def]
-        facts = (int(listener.family), int(listener.type), listener.proto, listener.getsockname())
-        self._listeners[listener] = facts
-        return facts
 
     def enqueue_req(self, conn) -> None:  # type: ignore[no-untyped-def]
         done = self.tpool.submit(self.handle, conn)
