@@ -285,6 +285,7 @@ def serve(app_factory, host: str, port: int, workers: int, threads: int, quiet: 
         "workers": workers,
         "threads": threads,
         "worker_class": "server.serving.Worker",
+        "logger_class": "server.access_log.AccessLogger",
         "timeout": 0 if threads > 1 else 120,
         "graceful_timeout": 2,
         "control_socket_disable": True,
