@@ -27,7 +27,7 @@ PouchDB), the requests the CouchDB-compatible server answered per batch
 one thread, same app and store) and prints where the app server's time goes:
 per endpoint, per CouchDB request, and cProfile's top functions.
 
-    .venv/bin/python bench/couch_gateway.py [--docs 10000] [--batch-size 100] [--rounds 2]
+    .venv/bin/python bench/couch_gateway.py [--docs 10000] [--batch-size 100] [--rounds 5]
     .venv/bin/python bench/couch_gateway.py --couchdb-url http://admin:secret@127.0.0.1:5984
     .venv/bin/python bench/couch_gateway.py --docs 3000 --profile pull
 """
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=10_000, help="documents to replicate (default 10000)")
     parser.add_argument("--batch-size", type=int, default=100, help="PouchDB batch_size (default 100)")
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each side, alternating (default 2)")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each side, alternating (default 5)")
     parser.add_argument("--adapter", choices=["leveldb", "memory"], default="leveldb",
                         help="local PouchDB adapter (default leveldb, as on a device)")
     parser.add_argument("--couchdb-url", default=real_couchdb_url(),
