@@ -446,15 +446,47 @@ def _check_arity(node: Call, fewest: int, most: int | None) -> None:
         )
 
 
-def _compile_call(node: Call, resolver: Resolver) -> Evaluator:
+def function_of(node: Call) -> Callable[..., Any] | None:
+    """The implementation a call runs, its arguments counted; None for the special
+    forms (``if``, ``regex``, ``count``), whose arguments are not plain values.
+
+    Both compilers (these closures and ``schemas.expression_source``) ask here,
+    so a form is refused for the same reasons, with the same words, by either.
+    """
     if node.name in _SPECIAL:
         _check_arity(node, _SPECIAL[node.name], _SPECIAL[node.name])
-        return _SPECIAL_COMPILERS[node.name](node, resolver)
+        return None
     if node.name not in _FUNCTIONS:
         known = ", ".join(sorted(KNOWN_FUNCTIONS))
         raise ExpressionError(f"unknown function {node.name}(); known functions: {known}", node.pos)
     fewest, most, implementation = _FUNCTIONS[node.name]
     _check_arity(node, fewest, most)
+    return implementation
+
+
+def regex_pattern(node: Call) -> re.Pattern:
+    """``regex(subject, 'pattern')``'s pattern, compiled once: it must be a quoted string."""
+    pattern = node.args[1]
+    if not isinstance(pattern, String):
+        raise ExpressionError("regex() needs its pattern as a 'quoted string'", node.pos)
+    try:
+        return re.compile(pattern.value)
+    except re.error as err:
+        raise ExpressionError(f"regex() pattern is not valid: {err}", pattern.pos) from None
+
+
+def count_target(node: Call) -> Ref:
+    """``count(${repeat})``'s repeat: it must be a reference."""
+    (target,) = node.args
+    if not isinstance(target, Ref):
+        raise ExpressionError("count() takes a repeat, as in count(${children})", node.pos)
+    return target
+
+
+def _compile_call(node: Call, resolver: Resolver) -> Evaluator:
+    implementation = function_of(node)
+    if implementation is None:
+        return _SPECIAL_COMPILERS[node.name](node, resolver)
     args = tuple(compile_tree(arg, resolver) for arg in node.args)
     if len(args) == 0:
         return lambda env: implementation()
@@ -473,21 +505,13 @@ def _compile_if(node: Call, resolver: Resolver) -> Evaluator:
 
 
 def _compile_regex(node: Call, resolver: Resolver) -> Evaluator:
-    subject, pattern = node.args
-    if not isinstance(pattern, String):
-        raise ExpressionError("regex() needs its pattern as a 'quoted string'", node.pos)
-    try:
-        compiled = re.compile(pattern.value)
-    except re.error as err:
-        raise ExpressionError(f"regex() pattern is not valid: {err}", pattern.pos) from None
-    read = compile_tree(subject, resolver)
+    compiled = regex_pattern(node)
+    read = compile_tree(node.args[0], resolver)
     return lambda env: compiled.search(to_string(read(env))) is not None
 
 
 def _compile_count(node: Call, resolver: Resolver) -> Evaluator:
-    (target,) = node.args
-    if not isinstance(target, Ref):
-        raise ExpressionError("count() takes a repeat, as in count(${children})", node.pos)
+    target = count_target(node)
     entries = resolver.repeat(target.name, target.pos)
 
     def count(env: Any) -> float:

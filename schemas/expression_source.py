@@ -19,7 +19,6 @@ the closures.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -147,32 +146,17 @@ class _Writer:
         return out
 
     def call(self, node: Call) -> str:
-        name = node.name
-        if name in ev._SPECIAL:
-            ev._check_arity(node, ev._SPECIAL[name], ev._SPECIAL[name])
-            if name == "if":
-                condition, then, otherwise = (self.value(arg) for arg in node.args)
-                return f"({then} if to_bool({condition}) else {otherwise})"
-            if name == "regex":
-                subject, pattern = node.args
-                if not isinstance(pattern, String):
-                    raise ev.ExpressionError("regex() needs its pattern as a 'quoted string'", node.pos)
-                try:
-                    compiled = re.compile(pattern.value)
-                except re.error as err:
-                    raise ev.ExpressionError(f"regex() pattern is not valid: {err}", pattern.pos) from None
-                return f"({self.bind(compiled)}.search(to_string({self.value(subject)})) is not None)"
-            (target,) = node.args
-            if not isinstance(target, Ref):
-                raise ev.ExpressionError("count() takes a repeat, as in count(${children})", node.pos)
-            t = self.temp()
-            entries = self.read(self.resolver.repeat(target.name, target.pos))
-            return f"(_float(len({t})) if type({t} := {entries}) is _list else 0.0)"
-        if name not in ev._FUNCTIONS:
-            known = ", ".join(sorted(ev.KNOWN_FUNCTIONS))
-            raise ev.ExpressionError(f"unknown function {name}(); known functions: {known}", node.pos)
-        fewest, most, implementation = ev._FUNCTIONS[name]
-        ev._check_arity(node, fewest, most)
-        args = ", ".join(self.value(arg) for arg in node.args)
-        return f"{self.bind(implementation)}({args})"
-
+        implementation = ev.function_of(node)  # refuses what the closures refuse, in their words
+        if implementation is not None:
+            args = ", ".join(self.value(arg) for arg in node.args)
+            return f"{self.bind(implementation)}({args})"
+        if node.name == "if":
+            condition, then, otherwise = (self.value(arg) for arg in node.args)
+            return f"({then} if to_bool({condition}) else {otherwise})"
+        if node.name == "regex":
+            compiled = self.bind(ev.regex_pattern(node))
+            return f"({compiled}.search(to_string({self.value(node.args[0])})) is not None)"
+        target = ev.count_target(node)
+        t = self.temp()
+        entries = self.read(self.resolver.repeat(target.name, target.pos))
+        return f"(_float(len({t})) if type({t} := {entries}) is _list else 0.0)"

@@ -72,9 +72,7 @@ class RequestAtoms:
             return f"{took.seconds:d}.{took.microseconds:06d}"
         if key == "p":
             return f"<{os.getpid()}>"
-        if key == "l":
-            return _MISSING
-        return _MISSING
+        return _MISSING  # "l" (always "-"), and names gunicorn does not know
 
     def _braced(self, key: str) -> Any:
         """``{name}i`` (request header), ``{name}o`` (response header), ``{name}e`` (environ).
