@@ -4,8 +4,9 @@ Prints figures, asserts nothing (timings belong in benchmarks, not tests).
 The bar (issue 5): the gateway, write gate validating, may cost at most 30%
 of push and of pull throughput.
 
-In one run, against one CouchDB-compatible server (pouchdb-server in memory,
-started here; or ``--couchdb-url`` / ``FIELDSYNC_TEST_COUCHDB_URL``, an Apache
+In one run, against one CouchDB-compatible server (pouchdb-server started here,
+in memory, or with ``--storage disk`` in LevelDB files as a deployed server
+keeps its data; or ``--couchdb-url`` / ``FIELDSYNC_TEST_COUCHDB_URL``, an Apache
 CouchDB 3.x), a real PouchDB 9 replica (Node, ``tests/interop/pouch.py``)
 pushes N valid household visits (``tests/interop/submissions.py``) and a
 fresh replica pulls them back:
@@ -28,6 +29,7 @@ one thread, same app and store) and prints where the app server's time goes:
 per endpoint, per CouchDB request, and cProfile's top functions.
 
     .venv/bin/python bench/couch_gateway.py [--docs 10000] [--batch-size 100] [--rounds 5]
+    .venv/bin/python bench/couch_gateway.py --storage disk
     .venv/bin/python bench/couch_gateway.py --couchdb-url http://admin:secret@127.0.0.1:5984
     .venv/bin/python bench/couch_gateway.py --docs 3000 --profile pull
 """
@@ -168,8 +170,8 @@ def bench(args: argparse.Namespace) -> int:
             couch: Peer = UrlPeer(args.couchdb_url)
             couch_url, server_name = args.couchdb_url, "CouchDB"
         else:
-            couch = stack.enter_context(pouchdb_server())
-            couch_url, server_name = couch.root, "pouchdb-server"
+            couch = stack.enter_context(pouchdb_server(in_memory=args.storage == "memory"))
+            couch_url, server_name = couch.root, f"pouchdb-server ({args.storage})"
         gateway = stack.enter_context(fieldsync_couchdb_server(couch_url, workers=args.workers))
         driver = stack.enter_context(NodeDriver(timeout=120))
         source, avg_kb = load_source(driver, tmp, args)
@@ -334,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--couchdb-url", default=real_couchdb_url(),
                         help="an Apache CouchDB 3.x to use instead of starting pouchdb-server "
                              "(default: FIELDSYNC_TEST_COUCHDB_URL)")
+    parser.add_argument("--storage", choices=["memory", "disk"], default="memory",
+                        help="where the pouchdb-server started here keeps its databases (default memory)")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (fieldsync serve's default)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds allowed per replication")
     parser.add_argument("--profile", choices=["push", "pull"], help="profile the app server in this process")

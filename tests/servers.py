@@ -331,16 +331,21 @@ class FieldsyncPeer(Peer):
 
 
 @contextmanager
-def pouchdb_server() -> Iterator[PouchDBServerPeer]:
-    """pouchdb-server --in-memory, the reference peer (admin party: no auth)."""
+def pouchdb_server(*, in_memory: bool = True) -> Iterator[PouchDBServerPeer]:
+    """pouchdb-server, the reference peer (admin party: no auth).
+
+    In memory by default (tests want speed); ``in_memory=False`` keeps its
+    databases in LevelDB files in a temporary directory, as a deployed server
+    keeps them on disk.
+    """
     if not POUCHDB_SERVER_BIN.exists():
         raise ServerStartError(f"{POUCHDB_SERVER_BIN} missing: run `npm ci` in {INTEROP_DIR}")
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="pouchdb-server-") as tmp:
-        # It writes config.json and log.txt into its working directory.
+        # It writes config.json and log.txt (and, on disk, its databases) into its working directory.
         cmd = [
-            str(POUCHDB_SERVER_BIN), "--in-memory", "--host", "127.0.0.1", "--port", str(port),
-            "--no-color",
+            str(POUCHDB_SERVER_BIN), *(["--in-memory"] if in_memory else []),
+            "--host", "127.0.0.1", "--port", str(port), "--no-color",
         ]
         with _running(cmd, cwd=Path(tmp), env=dict(os.environ), health_url=f"http://127.0.0.1:{port}/") as srv:
             yield PouchDBServerPeer(srv, port, None)
