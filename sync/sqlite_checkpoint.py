@@ -41,6 +41,8 @@ class Checkpointer:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._pid: int | None = None
+        # Held while checkpoints run, so that forget() can wait one out.
+        self._running = threading.Lock()
 
     def wrote(self, path: Path) -> None:
         """Note a commit to the database at ``path``; it is checkpointed shortly."""
@@ -56,10 +58,24 @@ class Checkpointer:
             self._wake.wait()
             time.sleep(self.DELAY)
             self._wake.clear()
+            with self._running:
+                with self._lock:
+                    paths, self._dirty = self._dirty, set()
+                for path in paths:
+                    checkpoint(path)
+
+    def forget(self) -> None:
+        """Drop the checkpoints still to come and wait for one under way to end.
+
+        A store that closes hands its files back: someone may copy or back up
+        the data directory next. A checkpoint after that would open a scope
+        again, which makes SQLite create its -wal and -shm files and delete
+        them on closing, under the copy's feet. Nothing is lost by dropping
+        them: closing a scope's last connection checkpoints it anyway.
+        """
+        with self._running:
             with self._lock:
-                paths, self._dirty = self._dirty, set()
-            for path in paths:
-                checkpoint(path)
+                self._dirty.clear()
 
 
 def checkpoint(path: Path) -> None:

@@ -69,8 +69,8 @@ class Running:
             try:
                 if requests.get(self.base + "/_up", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or its worker still loading the app (a busy machine)
             time.sleep(0.05)
         raise AssertionError(f"{self.base} did not come up in {timeout}s:\n{self.output()}")
 

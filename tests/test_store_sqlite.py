@@ -154,6 +154,26 @@ def test_a_scope_deleted_before_its_checkpoint_stays_deleted(store):
     assert store.names() == []
 
 
+def test_a_closed_store_leaves_its_files_alone(tmp_path):
+    """Once the store is closed its data directory may be copied (tests copy a
+    seeded one; an admin backs one up): a checkpoint still pending must not
+    open a scope again, which creates its -wal and -shm files and deletes them
+    on closing, under the copy's feet."""
+    store = SQLiteStore(tmp_path)
+    store.checkpoints.DELAY = 0.3
+    db = store.create(DB)
+    put(db, {"_id": "doc", "v": 1})  # a checkpoint is due in 0.3 s
+    store.close()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    entries_changed = tmp_path.stat().st_mtime_ns
+    time.sleep(0.8)
+    assert sorted(p.name for p in tmp_path.iterdir()) == files == [f"{DB}.sqlite"]
+    assert tmp_path.stat().st_mtime_ns == entries_changed  # nothing was created and removed meanwhile
+    reopened = SQLiteStore(tmp_path)
+    assert reopened.open(DB).get("doc")["v"] == 1
+    reopened.close()
+
+
 def _vm_steps(db, read) -> int:
     """SQLite virtual-machine steps a read takes: a count that grows with the rows visited."""
     steps = 0
