@@ -1041,7 +1041,7 @@ class SQLiteStore(Store):
         return sorted(p.stem for p in self.data_dir.glob("*.sqlite") if not p.name.startswith("."))
 
     def close(self) -> None:
-        """Close every connection; afterwards the store touches none of its files."""
+        """Close every connection; until it is used again the store touches none of its files."""
         self.checkpoints.forget()
         with self._lock:
             for db in self._dbs.values():

@@ -128,13 +128,15 @@ def _running(
         )
     server = ServerProcess(proc, log_path)
     try:
-        _wait_healthy(server, health_url, auth)
+        wait_healthy(server, health_url, auth)
         yield server
     finally:
         server.stop()
 
 
-def _wait_healthy(server: ServerProcess, url: str, auth: Any) -> None:
+def wait_healthy(server: ServerProcess, url: str, auth: Any = None) -> None:
+    """Until ``url`` answers 200. Refused connections and read timeouts mean not up
+    yet: the port may be bound while a worker is still loading the app."""
     deadline = time.monotonic() + START_TIMEOUT
     last = "no answer"
     while time.monotonic() < deadline:

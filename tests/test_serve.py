@@ -35,7 +35,7 @@ import requests
 from gunicorn.config import Config
 from gunicorn.http import message
 from gunicorn.workers.gthread import ThreadWorker
-from servers import free_port
+from servers import ServerProcess, free_port, wait_healthy
 
 from server import serving
 
@@ -61,18 +61,8 @@ class Running:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def wait_until_up(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                if requests.get(self.base + "/_up", timeout=2).status_code == 200:
-                    return
-            except (requests.ConnectionError, requests.Timeout):
-                pass  # not listening yet, or its worker still loading the app (a busy machine)
-            time.sleep(0.05)
-        raise AssertionError(f"{self.base} did not come up in {timeout}s:\n{self.output()}")
+    def wait_until_up(self) -> None:
+        wait_healthy(ServerProcess(self.proc, self.log), self.base + "/_up")
 
     def kill_group(self) -> None:
         if self.proc.poll() is None:
