@@ -17,6 +17,7 @@ import pytest
 import requests
 from gunicorn import glogging
 from gunicorn.config import AccessLogFormat, Config
+from pouch import wait_until
 from test_serve import Running, server  # noqa: F401 - the module's running server fixture
 
 from server.access_log import AccessLogger
@@ -88,6 +89,13 @@ def test_no_access_log_asked_for_means_no_line(tmp_path: Path) -> None:
 def test_the_running_server_logs_each_request(server: Running) -> None:  # noqa: F811
     path = "/db/no-such-scope-for-the-log/_all_docs"
     assert requests.get(server.base + path, timeout=10).status_code in (401, 404)
-    lines = [line for line in server.output().splitlines() if path in line]
-    assert lines, server.output()[-2000:]
+
+    def logged() -> list[str]:
+        return [line for line in server.output().splitlines() if path in line]
+
+    # gunicorn writes the line after the response has gone, so the client may read the log first.
+    try:
+        lines = wait_until(logged, timeout=5, interval=0.05)
+    except TimeoutError:
+        raise AssertionError(server.output()[-2000:]) from None
     assert f'"GET {path} HTTP/1.1" 40' in lines[-1]
