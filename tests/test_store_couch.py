@@ -172,8 +172,7 @@ def test_local_docs_are_listed_where_the_server_can(db):
     assert {k: v for k, v in got.items() if k.startswith("_local/cp-")} == {f"_local/cp-{i}": i for i in range(3)}
 
 
-@pouchdb_only
-def test_difference_pouchdb_server_refuses_a_whole_batch_for_one_bad_stub(db):
+def test_the_server_refuses_a_whole_batch_for_one_bad_stub(db):
     """Both CouchDB 3 and pouchdb-server answer a stub they cannot resolve with
     ``412 missing_stub`` for the whole ``_bulk_docs`` request (CouchDB throws in
     ``couch_doc:merge_stubs``), so the backend resends such a batch document by
