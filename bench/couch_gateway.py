@@ -230,7 +230,7 @@ def in_process_gateway(couch_url: str, prof: cProfile.Profile, phase: list[str],
     """fieldsync's app on the CouchDB store, served by werkzeug in a thread; yields its root URL."""
     from werkzeug.serving import make_server
 
-    import sync.couch_http as couch_http
+    import sync.stores.couchdb_http as couch_http
     from schemas.examples import bundled_forms
     from server import create_app
     from server.config import Settings

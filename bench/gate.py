@@ -45,9 +45,9 @@ from ulid import ULID  # noqa: E402
 
 from server.config import Settings  # noqa: E402
 from server.services import Services  # noqa: E402
+from sync.accounts.users import User  # noqa: E402
 from sync.demo import DEMO_PASSWORD, household_visit, seed_demo, submission  # noqa: E402
 from sync.docs import check_doc  # noqa: E402
-from sync.users import User  # noqa: E402
 
 AREA, WORKER = "uvs-tes", "bolormaa"
 

@@ -2,7 +2,7 @@
 
 SQLite, left to itself, copies its write-ahead log into the database file
 inside the commit that takes the log past 1000 pages; the store leaves that
-to a thread of its own (sync/sqlite_checkpoint.py). And with SQLite's default
+to a thread of its own (sync/stores/sqlite_checkpoint.py). And with SQLite's default
 4 KB pages, a 1-2 KB body overflows its row of a WITHOUT ROWID table onto a
 page of its own; the store makes its files with 8 KB pages. The three
 variants run here in one process on fresh scopes: 10,000 submissions
@@ -31,9 +31,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "interop")]
 
 from submissions import submissions  # noqa: E402
 
-from sync import sqlite_store  # noqa: E402
 from sync.docs import check_doc  # noqa: E402
-from sync.sqlite_store import SQLiteStore  # noqa: E402
+from sync.stores import sqlite as sqlite_store  # noqa: E402
+from sync.stores.sqlite import SQLiteStore  # noqa: E402
 
 
 def batches_of(docs: list[dict], size: int) -> list[bytes]:

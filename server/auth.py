@@ -31,10 +31,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import g, request
 
+from sync.accounts.throttle import AUTH_SCOPE, LoginThrottle
+from sync.accounts.users import USERS_SCOPE, User, UserDirectory
 from sync.errors import Forbidden, TooManyRequests, Unauthorized
-from sync.throttle import AUTH_SCOPE, LoginThrottle
 from sync.ttl_cache import TtlCache
-from sync.users import USERS_SCOPE, User, UserDirectory
 
 COOKIE = "AuthSession"
 _LOGIN_SCOPES = [USERS_SCOPE, AUTH_SCOPE]  # what a Basic login reads

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sync.store import Database
+from sync.stores.base import Database
 
 from .jsonio import dumps
 

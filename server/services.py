@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from sync import records
-from sync.access import Access
+from sync.accounts.access import Access
+from sync.accounts.throttle import LoginThrottle
+from sync.accounts.users import UserDirectory
 from sync.areas import AreaRegistry
 from sync.errors import Conflict, NotFound
 from sync.forms import FormRegistry
-from sync.gate import WriteGate
-from sync.quarantine import Quarantine
-from sync.sqlite_store import SQLiteStore
-from sync.store import Store
-from sync.synclog import SyncLog
-from sync.throttle import LoginThrottle
-from sync.users import UserDirectory
+from sync.gate.quarantine import Quarantine
+from sync.gate.write_gate import WriteGate
+from sync.replica.synclog import SyncLog
+from sync.stores.base import Store
+from sync.stores.sqlite import SQLiteStore
 
 from .auth import Authenticator
 from .config import Settings
@@ -36,7 +36,7 @@ def make_store(settings: Settings) -> Store:
     if settings.store == "sqlite":
         return SQLiteStore(settings.data_dir)
     if settings.store == "couchdb":
-        from sync.couch_store import CouchStore  # noqa: PLC0415 - optional backend
+        from sync.stores.couchdb import CouchStore  # noqa: PLC0415 - optional backend
 
         if not settings.couchdb_url:
             raise ValueError("FIELDSYNC_STORE=couchdb needs FIELDSYNC_COUCHDB_URL")

@@ -15,11 +15,11 @@ import re
 import threading
 from dataclasses import dataclass
 
-from . import records
-from .clock import now_iso
-from .errors import BadRequest, Conflict, NotFound
-from .scopes import GLOBAL
-from .store import Store
+from sync import records
+from sync.clock import now_iso
+from sync.errors import BadRequest, Conflict, NotFound
+from sync.scopes import GLOBAL
+from sync.stores.base import Store
 
 AREA_PREFIX = "global:area:"
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")

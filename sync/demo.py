@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from schemas.examples import bundled_forms
-
-from .areas import AreaRegistry
-from .docs import check_doc
-from .errors import Conflict
-from .forms import FormRegistry
-from .store import Store
-from .users import User, UserDirectory
+from sync.accounts.users import User, UserDirectory
+from sync.areas import AreaRegistry
+from sync.docs import check_doc
+from sync.errors import Conflict
+from sync.forms import FormRegistry
+from sync.stores.base import Store
 
 DEMO_PASSWORD = "fieldsync-demo"
 

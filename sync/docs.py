@@ -12,8 +12,8 @@ import binascii
 import hashlib
 import re
 
-from .errors import BadRequest
-from .revtree import parse_rev, path_from_revisions
+from sync.errors import BadRequest
+from sync.revtree import parse_rev, path_from_revisions
 
 # Special members CouchDB accepts in a written document. The read-only ones are
 # ignored (clients echo them back), anything else starting with "_" is refused.

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import orjson
 
-from . import records
-from .areas import AreaRegistry
-from .errors import NotFound
-from .forms import FormRegistry
-from .store import Store
+from sync import records
+from sync.areas import AreaRegistry
+from sync.errors import NotFound
+from sync.forms import FormRegistry
+from sync.stores.base import Store
 
 META = ["_id", "_rev", "author", "created_at", "form_version", "area"]
 

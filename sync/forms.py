@@ -13,12 +13,11 @@ from collections.abc import Iterator
 
 from schemas import FormDefinitionError, compile_form, load_definition, submission_deadline
 from schemas.compiler import SubmissionValidator
-
-from . import records
-from .clock import now, now_iso, parse_iso
-from .errors import BadRequest, Conflict, NotFound
-from .scopes import GLOBAL
-from .store import Database, Store
+from sync import records
+from sync.clock import now, now_iso, parse_iso
+from sync.errors import BadRequest, Conflict, NotFound
+from sync.scopes import GLOBAL
+from sync.stores.base import Database, Store
 
 FORM_PREFIX = "global:form:"
 _DOC_FIELDS = ("type", "published_at", "updated_at")

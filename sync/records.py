@@ -6,9 +6,9 @@ real revisions and replicate like everything else.
 
 from __future__ import annotations
 
-from .docs import check_doc
-from .errors import Conflict, CouchError, NotFound
-from .store import Database
+from sync.docs import check_doc
+from sync.errors import Conflict, CouchError, NotFound
+from sync.stores.base import Database
 
 
 def read(db: Database, docid: str) -> dict | None:

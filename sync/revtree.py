@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 
 import orjson
 
-from .errors import BadRequest
+from sync.errors import BadRequest
 
 REV_RE = re.compile(r"^([1-9][0-9]{0,8})-([0-9a-zA-Z]{1,64})\Z")
 _REV_ID = re.compile(r"[0-9a-zA-Z]{1,64}")  # the part after the dash

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import BadRequest
+from sync.errors import BadRequest
 
 SCOPE_RE = re.compile(r"^_?[a-z0-9][a-z0-9_-]{0,127}\Z")
 GLOBAL = "global"

@@ -1,6 +1,6 @@
 """Where pouchdb-server 4.2 is not CouchDB 3: the one catalogue for the CouchDB-backend runs.
 
-The CouchDB backend (``sync/couch_store.py``) is written to CouchDB 3's
+The CouchDB backend (``sync/stores/couchdb.py``) is written to CouchDB 3's
 documented behaviour. Its tests run against pouchdb-server (in memory) by
 default, or against the Apache CouchDB 3.x that ``FIELDSYNC_TEST_COUCHDB_URL``
 names. Where pouchdb-server behaves otherwise, the test is marked

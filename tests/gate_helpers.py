@@ -27,8 +27,8 @@ from server.services import Services
 from sync import ids
 from sync.demo import DEMO_PASSWORD, household_visit, seed_demo, submission
 from sync.docs import check_doc
-from sync.quarantine import QUARANTINE_SCOPE
-from sync.store import Database
+from sync.gate.quarantine import QUARANTINE_SCOPE
+from sync.stores.base import Database
 
 PASSWORD = DEMO_PASSWORD
 TES = "uvs-tes"  # bolormaa's soum

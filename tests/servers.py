@@ -35,7 +35,7 @@ import requests
 
 if TYPE_CHECKING:
     from server.services import Services
-    from sync.store import Store
+    from sync.stores.base import Store
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO = TESTS_DIR.parent
@@ -419,7 +419,7 @@ def dropped_afterwards(env: dict[str, str | None]) -> Iterator[None]:
     try:
         yield
     finally:
-        from sync.couch_store import CouchStore
+        from sync.stores.couchdb import CouchStore
 
         store = CouchStore(env["FIELDSYNC_COUCHDB_URL"], prefix=env["FIELDSYNC_COUCHDB_PREFIX"])
         try:

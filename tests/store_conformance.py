@@ -1,7 +1,7 @@
 """The one conformance suite every Store backend runs unchanged.
 
 A backend's test file provides a ``store`` fixture (a fresh, empty
-``sync.store.Store``) and star-imports this module, as Kinto's storage backends
+``sync.stores.base.Store``) and star-imports this module, as Kinto's storage backends
 share one test module::
 
     from store_conformance import *  # noqa: F403

@@ -16,13 +16,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from server.cli import main
-from sync.access import Access
+from sync.accounts.access import Access
+from sync.accounts.users import User
 from sync.areas import AreaRegistry
 from sync.errors import BadRequest, Conflict, NotFound
 from sync.forms import FormRegistry
 from sync.scopes import GLOBAL
-from sync.sqlite_store import SQLiteStore
-from sync.users import User
+from sync.stores.sqlite import SQLiteStore
 
 
 @pytest.fixture

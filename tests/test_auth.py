@@ -32,8 +32,8 @@ from server.auth import COOKIE
 from server.cli import main
 from server.config import Settings
 from server.services import Services
-from sync.throttle import AUTH_SCOPE, LoginThrottle
-from sync.users import USERS_SCOPE
+from sync.accounts.throttle import AUTH_SCOPE, LoginThrottle
+from sync.accounts.users import USERS_SCOPE
 
 ADMIN = ("admin", "admin-password-1")
 SECRET = "test-secret-for-signing-sessions"
@@ -449,8 +449,8 @@ def test_credentials_arriving_together_are_checked_by_argon2_once(tmp_path: Path
     a wrong password is wrong for all of them, and is checked again next time."""
     import threading
 
-    from sync import users as users_module
-    from sync.sqlite_store import SQLiteStore
+    from sync.accounts import users as users_module
+    from sync.stores.sqlite import SQLiteStore
 
     directory = users_module.UserDirectory(SQLiteStore(tmp_path), "secret")
     directory.add("saraa", "worker", ["uvs"], "saraa-password-1")

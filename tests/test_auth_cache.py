@@ -24,12 +24,12 @@ from test_auth import ADMIN, SECRET, basic, cli
 from server import create_app
 from server.config import Settings
 from server.services import Services
-from sync.couch_store import CouchStore
+from sync.accounts.throttle import LoginThrottle
 from sync.demo import household_visit, submission
 from sync.forms import FormRegistry
 from sync.ids import new_ulid
-from sync.sqlite_store import SQLiteStore
-from sync.throttle import LoginThrottle
+from sync.stores.couchdb import CouchStore
+from sync.stores.sqlite import SQLiteStore
 from sync.ttl_cache import TtlCache
 
 REPO = Path(__file__).resolve().parent.parent

@@ -25,8 +25,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from server.cli import main
+from sync.accounts.users import UserDirectory
 from sync.errors import StoreUnavailable
-from sync.users import UserDirectory
 
 FIELDSYNC_VARS = (
     "FIELDSYNC_DATA_DIR", "FIELDSYNC_STORE", "FIELDSYNC_COUCHDB_URL", "FIELDSYNC_SECRET_KEY",

@@ -48,7 +48,7 @@ from sync import records
 from sync.clock import now_iso
 from sync.demo import protection_referral, submission
 from sync.errors import NotFound
-from sync.replica import UserReplica
+from sync.replica.union import UserReplica
 
 
 @pytest.fixture(scope="module")

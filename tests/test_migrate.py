@@ -18,13 +18,13 @@ from servers import new_couchdb_prefix
 from server.cli import main
 from server.config import Settings
 from server.services import Services
-from sync.couch_store import CouchStore
 from sync.demo import household_visit, seed_demo, submission
 from sync.docs import check_doc
-from sync.migrate import copy_scope, migrate, verify_scope
-from sync.replica import UserReplica
-from sync.sqlite_store import SQLiteStore
-from sync.store import Database
+from sync.replica.union import UserReplica
+from sync.stores.base import Database
+from sync.stores.couchdb import CouchStore
+from sync.stores.migrate import copy_scope, migrate, verify_scope
+from sync.stores.sqlite import SQLiteStore
 
 PHOTO = b"\xff\xd8\xff\xe0" + random.Random(4).randbytes(20_000) + b"\xff\xd9"
 

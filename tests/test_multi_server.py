@@ -25,10 +25,10 @@ import pytest
 import requests
 from servers import BACKENDS, REPO, couchdb_env, dropped_afterwards, fieldsync_bin, fieldsync_server
 
-from sync.couch_store import CouchStore
 from sync.demo import DEMO_PASSWORD, household_visit, submission
 from sync.ids import new_ulid
-from sync.sqlite_store import SQLiteStore
+from sync.stores.couchdb import CouchStore
+from sync.stores.sqlite import SQLiteStore
 
 WORKERS = 3  # per app server
 

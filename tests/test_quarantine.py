@@ -36,8 +36,8 @@ from schemas import bundled_forms
 from server.cli import main
 from sync import records
 from sync.errors import BadRequest, Conflict, NotFound
-from sync.quarantine_ops import discard, release
-from sync.replica import UserReplica
+from sync.gate.quarantine_actions import discard, release
+from sync.replica.union import UserReplica
 
 
 @pytest.fixture(scope="module")

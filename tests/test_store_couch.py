@@ -34,10 +34,10 @@ from couch_gaps import ON_COUCHDB, POUCHDB_SERVER_CRASHES, POUCHDB_SERVER_GAPS, 
 from store_conformance import *  # noqa: F403
 from store_conformance import DB, PHOTO, VOICE, b64, changes, ids_of, md5_digest, put, write
 
-from sync.couch_http import CouchClient, attachment_path, doc_path
-from sync.couch_json import JsonStreamError, ObjectStream
-from sync.couch_store import CouchStore
 from sync.errors import BadRequest, Conflict, NotFound, StoreUnavailable
+from sync.stores.couchdb import CouchStore
+from sync.stores.couchdb_http import CouchClient, attachment_path, doc_path
+from sync.stores.couchdb_json import JsonStreamError, ObjectStream
 
 pouchdb_only = pytest.mark.skipif(ON_COUCHDB, reason="records a pouchdb-server difference")
 
@@ -275,7 +275,7 @@ def test_open_attachment_streams_the_bytes(db):
 
 def test_changes_pages_with_attachments_resume_between_pages(db):
     """Documents with inline attachments come in smaller pages; none is lost between them."""
-    from sync import couch_store
+    from sync.stores import couchdb as couch_store
 
     n = couch_store.ATT_PAGE + 7
     write(db, *({"_id": f"d{i:03d}", "_attachments": {"a": {"data": b64(b"x" * i)}}} for i in range(n)))

@@ -11,7 +11,7 @@ from store_conformance import *  # noqa: F403
 from store_conformance import DB, PHOTO, b64, put, write
 
 from sync.errors import PreconditionFailed
-from sync.sqlite_store import SQLiteStore
+from sync.stores.sqlite import SQLiteStore
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_the_log_starts_over_while_writes_keep_coming(store, monkeypatch):
     the log rarely gets to start over (a write must begin in the moment it is
     fully copied); past RESTART_FRAMES the checkpoint holds writers off briefly
     and starts it over, so the log does not grow without end."""
-    from sync import sqlite_checkpoint
+    from sync.stores import sqlite_checkpoint
 
     monkeypatch.setattr(sqlite_checkpoint, "RESTART_FRAMES", 100)
     store.checkpoints.DELAY = 0.01

@@ -41,7 +41,7 @@ from server.config import Settings
 from server.services import Services
 from sync.demo import DEMO_PASSWORD, household_visit, protection_referral, seed_demo, submission
 from sync.errors import NotFound
-from sync.replica import CHECKPOINT_SCOPE
+from sync.replica.union import CHECKPOINT_SCOPE
 from sync.scopes import GLOBAL
 
 ADMIN = ("root", "root-password-1")

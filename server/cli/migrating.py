@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from sync.errors import BadRequest
-from sync.migrate import migrate as run_migration
-from sync.store import Store
+from sync.stores.base import Store
+from sync.stores.migrate import migrate as run_migration
 
 
 def open_store(spec: str) -> Store:
@@ -15,11 +15,11 @@ def open_store(spec: str) -> Store:
     if not sep or not where:
         raise BadRequest(f"{spec!r}: use sqlite:DIR or couchdb:URL")
     if kind == "sqlite":
-        from sync.sqlite_store import SQLiteStore
+        from sync.stores.sqlite import SQLiteStore
 
         return SQLiteStore(where)
     if kind == "couchdb":
-        from sync.couch_store import CouchStore
+        from sync.stores.couchdb import CouchStore
 
         return CouchStore(where)
     raise BadRequest(f"{spec!r}: the store kind must be sqlite or couchdb")

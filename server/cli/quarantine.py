@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 import orjson
 
-from sync.quarantine_ops import discard as discard_entry
-from sync.quarantine_ops import release as release_entry
+from sync.gate.quarantine_actions import discard as discard_entry
+from sync.gate.quarantine_actions import release as release_entry
 
 from .context import data_option, services_for
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from sync.accounts.users import ROLES
 from sync.errors import BadRequest
-from sync.users import ROLES
 
 from .context import data_option, read_password, services_for
 

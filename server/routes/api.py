@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from sync.accounts.users import User
 from sync.errors import BadRequest, Forbidden, NotFound
-from sync.quarantine_ops import discard, release
-from sync.users import User
+from sync.gate.quarantine_actions import discard, release
 
 from ..auth import require_admin, require_user
 from ..jsonio import json_response, read_json

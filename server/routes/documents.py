@@ -10,7 +10,7 @@ from ulid import ULID
 from sync.docs import check_attachment_name, check_doc, check_doc_id
 from sync.errors import BadRequest, CouchError, NotFound, UnsupportedMediaType
 from sync.revtree import parse_rev
-from sync.store import Database
+from sync.stores.base import Database
 
 from ..jsonio import JSON_TYPE, json_response, parse_json, query_bool, query_json, read_json
 from ..multipart import (

@@ -1,6 +1,6 @@
 """The database-level replication protocol, for any replication target.
 
-A target is anything with the ``sync.store.Database`` interface: a scope
+A target is anything with the ``sync.stores.base.Database`` interface: a scope
 database at ``/db/<scope>`` (admins) and, from the users issue on, a user's
 replica at ``/sync/<user>``. The handlers below never know which.
 """
@@ -14,10 +14,10 @@ from werkzeug.routing import PathConverter
 
 from sync.docs import check_doc, check_local_id
 from sync.errors import BadRequest, NotFound
-from sync.gate import GatedDatabase
+from sync.gate.write_gate import GatedDatabase
 from sync.revtree import parse_rev
 from sync.scopes import check_scope_name
-from sync.store import Database
+from sync.stores.base import Database
 
 from ..auth import require_admin
 from ..changes_feed import FeedOptions, continuous_body, normal_body

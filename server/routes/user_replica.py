@@ -1,7 +1,7 @@
 """``/sync/<user>``: a worker's whole replica behind one URL.
 
 The user (or an admin) replicates with it exactly as with a CouchDB database;
-``sync.replica.UserReplica`` does the union, filtering and routing, and the
+``sync.replica.union.UserReplica`` does the union, filtering and routing, and the
 protocol handlers are the same ones ``/db/<scope>`` uses. Each request is
 added to the user's sync log when its response has been sent.
 """
@@ -12,9 +12,9 @@ import logging
 
 from flask import Blueprint, request
 
+from sync.accounts.users import check_name
 from sync.errors import Forbidden, NotFound, PreconditionFailed
-from sync.replica import UserReplica
-from sync.users import check_name
+from sync.replica.union import UserReplica
 
 from ..auth import require_user
 from ..jsonio import json_response

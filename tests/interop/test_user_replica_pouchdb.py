@@ -28,7 +28,7 @@ from pouch import PouchReplica
 from servers import BACKENDS, FieldsyncPeer, fieldsync_demo_on
 
 from sync.demo import DEMO_PASSWORD, household_visit, protection_referral, submission
-from sync.quarantine import Quarantine
+from sync.gate.quarantine import Quarantine
 from sync.scopes import GLOBAL
 
 pytestmark = pytest.mark.interop

@@ -22,9 +22,9 @@ from server import create_app
 from server.auth import COOKIE
 from server.config import Settings
 from server.services import Services
+from sync.accounts.throttle import LoginThrottle
 from sync.demo import DEMO_PASSWORD, household_visit, protection_referral, seed_demo, submission
 from sync.docs import check_doc
-from sync.throttle import LoginThrottle
 
 ADMIN = ("root", "root-password-1")
 MAX_BODY = 256 * 1024

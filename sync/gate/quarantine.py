@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 import orjson
 
-from . import records
-from .clock import now_iso
-from .errors import BadRequest, Conflict, NotFound
-from .store import Database, Store
+from sync import records
+from sync.clock import now_iso
+from sync.errors import BadRequest, Conflict, NotFound
+from sync.stores.base import Database, Store
 
 QUARANTINE_SCOPE = "_quarantine"
 STATUSES = ("held", "released", "discarded", "superseded")

@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import time
 
-from . import ids, records
-from .access import Access
-from .clock import now_iso
-from .forms import FormRegistry
-from .quarantine import Quarantine
-from .store import Database
-from .users import User
+from sync import ids, records
+from sync.accounts.access import Access
+from sync.accounts.users import User
+from sync.clock import now_iso
+from sync.forms import FormRegistry
+from sync.gate.quarantine import Quarantine
+from sync.stores.base import Database
 
 log = logging.getLogger("fieldsync.gate")
 MAX_REASON = 900

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from . import records
-from .clock import now, now_iso, parse_iso
-from .store import Store
+from sync import records
+from sync.clock import now, now_iso, parse_iso
+from sync.stores.base import Store
 
 AUTH_SCOPE = "_auth"
 

@@ -8,13 +8,13 @@ device keeps its history and receives the fix on its next pull.
 
 from __future__ import annotations
 
-from . import ids, records
-from .clock import now_iso
-from .errors import BadRequest, Conflict, NotFound
-from .forms import FormRegistry
-from .gate import is_submission, reason_text
-from .quarantine import Quarantine
-from .store import Store
+from sync import ids, records
+from sync.clock import now_iso
+from sync.errors import BadRequest, Conflict, NotFound
+from sync.forms import FormRegistry
+from sync.gate.quarantine import Quarantine
+from sync.gate.write_gate import is_submission, reason_text
+from sync.stores.base import Store
 
 
 def _settle_feedback(store: Store, doc_id: str, status: str, note: str | None) -> None:

@@ -24,13 +24,13 @@ from typing import Any
 
 import orjson
 
-from . import ids
-from .access import Access
-from .errors import BadRequest, NotFound
-from .gate import WriteGate
-from .scopes import GLOBAL
-from .store import Database, Doc, Store, bulk_get_result
-from .users import User
+from sync import ids
+from sync.accounts.access import Access
+from sync.accounts.users import User
+from sync.errors import BadRequest, NotFound
+from sync.gate.write_gate import WriteGate
+from sync.scopes import GLOBAL
+from sync.stores.base import Database, Doc, Store, bulk_get_result
 
 CHECKPOINT_SCOPE = "_checkpoints"
 

@@ -30,12 +30,12 @@ from typing import Any
 
 import orjson
 
-from .docs import md5_digest
-from .errors import BadRequest, Conflict, NotFound, PreconditionFailed
-from .revtree import DEFAULT_REVS_LIMIT, RevTree, new_rev_id, parse_rev, rev_gen
-from .scopes import check_scope_name
-from .sqlite_checkpoint import Checkpointer
-from .store import Database, Doc, Store, bulk_get_result
+from sync.docs import md5_digest
+from sync.errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from sync.revtree import DEFAULT_REVS_LIMIT, RevTree, new_rev_id, parse_rev, rev_gen
+from sync.scopes import check_scope_name
+from sync.stores.base import Database, Doc, Store, bulk_get_result
+from sync.stores.sqlite_checkpoint import Checkpointer
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -105,7 +105,7 @@ class SQLiteDatabase(Database):
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA wal_autocheckpoint=0")  # sync.sqlite_checkpoint does it, off the request
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # sync.stores.sqlite_checkpoint does it, off the request
         return conn
 
     @contextmanager

@@ -30,7 +30,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
-from .errors import (
+from sync.errors import (
     BadRequest,
     Conflict,
     CouchError,

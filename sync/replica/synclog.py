@@ -12,9 +12,9 @@ import hashlib
 from collections.abc import Iterator
 from datetime import timedelta
 
-from . import records
-from .clock import now, now_iso, parse_iso
-from .store import Store
+from sync import records
+from sync.clock import now, now_iso, parse_iso
+from sync.stores.base import Store
 
 SYNCLOG_SCOPE = "_synclog"
 

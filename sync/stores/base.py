@@ -64,7 +64,7 @@ class Database(ABC):
             return cached
         import uuid
 
-        from .errors import Conflict, NotFound
+        from sync.errors import Conflict, NotFound
 
         try:
             value = self.get_local(EPOCH_DOC)["epoch"]
@@ -84,7 +84,7 @@ class Database(ABC):
         ``pairs`` of (old sequence, this database's sequence once everything up
         to the old one was copied). None: unknown epoch, read from the start.
         """
-        from .errors import NotFound
+        from sync.errors import NotFound
 
         try:
             pairs = self.get_local(f"fieldsync-seqmap-{epoch}")["pairs"]
@@ -156,7 +156,7 @@ class Database(ABC):
         winner is ``not_found`` with reason ``deleted``. Backends may override this to
         fetch a whole batch at once; this default goes document by document.
         """
-        from .errors import BadRequest, NotFound
+        from sync.errors import BadRequest, NotFound
 
         for item in items:
             docid, rev = item["id"], item.get("rev")

@@ -16,11 +16,11 @@ to the device and keeps it with the quarantined document.
 
 from __future__ import annotations
 
-from . import ids
-from .areas import AreaRegistry
-from .forms import FormRegistry
-from .scopes import GLOBAL
-from .users import User
+from sync import ids
+from sync.accounts.users import User
+from sync.areas import AreaRegistry
+from sync.forms import FormRegistry
+from sync.scopes import GLOBAL
 
 
 class Access:

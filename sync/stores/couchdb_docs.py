@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from .revtree import rev_gen
+from sync.revtree import rev_gen
 
 
 def to_couch(doc: dict[str, Any], *, new_edits: bool) -> dict[str, Any]:

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from .docs import check_doc
-from .errors import Conflict, NotFound
-from .store import EPOCH_DOC, Database, Store
+from sync.docs import check_doc
+from sync.errors import Conflict, NotFound
+from sync.stores.base import EPOCH_DOC, Database, Store
 
 BATCH = 200
 INTERNAL_LOCALS = ("_local/fieldsync-migrate-", "_local/fieldsync-seqmap-", f"_local/{EPOCH_DOC}")

@@ -13,7 +13,7 @@ Why it is shaped this way:
   not rewritten (``fieldsync-sys-users`` would collide with an area scope
   called ``sys-users``).
 * Large answers (``_changes``, ``_all_docs``, ``_bulk_get``) are read item by
-  item (``sync.couch_json``) and requested in pages, so memory stays flat
+  item (``sync.stores.couchdb_json``) and requested in pages, so memory stays flat
   however big a scope grows.
 * Sequences are CouchDB's own opaque strings (pouchdb-server's integers),
   carried unchanged; only their numeric prefix is ever compared.
@@ -37,14 +37,21 @@ from urllib.parse import quote
 
 import requests
 
-from .couch_docs import from_couch, to_couch
-from .couch_http import CouchClient, attachment_path, doc_path, json_param, query
-from .couch_json import ObjectStream
-from .errors import BadRequest, Conflict, CouchError, NotFound, PreconditionFailed, StoreUnavailable
-from .revtree import parse_rev, winner_key
-from .scopes import check_scope_name
-from .store import Database, Doc, Seq, Store
-from .ttl_cache import TtlCache
+from sync.errors import (
+    BadRequest,
+    Conflict,
+    CouchError,
+    NotFound,
+    PreconditionFailed,
+    StoreUnavailable,
+)
+from sync.revtree import parse_rev, winner_key
+from sync.scopes import check_scope_name
+from sync.stores.base import Database, Doc, Seq, Store
+from sync.stores.couchdb_docs import from_couch, to_couch
+from sync.stores.couchdb_http import CouchClient, attachment_path, doc_path, json_param, query
+from sync.stores.couchdb_json import ObjectStream
+from sync.ttl_cache import TtlCache
 
 PAGE = 500  # rows per _changes / _all_docs request
 ATT_PAGE = 50  # rows per request when documents come with their attachments

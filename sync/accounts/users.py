@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from . import records
-from .clock import now_iso
-from .errors import BadRequest, Conflict, NotFound
-from .store import Database, Store
-from .ttl_cache import TtlCache
+from sync import records
+from sync.clock import now_iso
+from sync.errors import BadRequest, Conflict, NotFound
+from sync.stores.base import Database, Store
+from sync.ttl_cache import TtlCache
 
 USERS_SCOPE = "_users"
 ROLES = ("worker", "coordinator", "admin")
