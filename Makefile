@@ -15,7 +15,14 @@ tests/interop/node_modules/.installed: tests/interop/package.json tests/interop/
 	cd tests/interop && npm ci --no-audit --no-fund
 	touch $@
 
-install: $(STAMP) tests/interop/node_modules/.installed
+# Browser tests drive Debian's chromium with Playwright (no browser download). CI runs as root;
+# elsewhere apt-get goes through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+/usr/bin/chromium:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
+
+install: $(STAMP) tests/interop/node_modules/.installed /usr/bin/chromium
 
 demo: $(STAMP)
 	$(VENV)/bin/fieldsync demo --serve

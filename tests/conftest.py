@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,47 @@ for _path in (Path(__file__).parent, Path(__file__).parent / "interop"):
         sys.path.insert(0, str(_path))
 
 from pouch import NodeDriver, PouchReplica  # noqa: E402
-from servers import PEERS, Peer, couchdb_for_store_tests  # noqa: E402
+from servers import (  # noqa: E402
+    COUCH_TARGETS,
+    PEERS,
+    Cluster,
+    Peer,
+    apache_couchdb_cluster,
+    couch_target_banner,
+    couch_url_for,
+    couchdb_for_store_tests,
+    couchdb_package,
+    real_cluster_urls,
+)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return couch_target_banner()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """How many tests ran on each CouchDB target, so a run shows it really covered them."""
+    counts = {target: collections.Counter() for target in COUCH_TARGETS}
+    for outcome in ("passed", "failed", "xfailed", "xpassed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") not in ("call", None) and outcome != "skipped":
+                continue
+            target = _couch_target_of(getattr(report, "nodeid", ""))
+            if target:
+                counts[target][outcome] += 1
+    for target, counter in counts.items():
+        if counter:
+            parts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counter.items()))
+            terminalreporter.write_line(f"CouchDB target {target}: {parts}")
+
+
+def _couch_target_of(nodeid: str) -> str | None:
+    params = nodeid.partition("[")[2]
+    if "couchdb-cluster" in params:
+        return "couchdb-cluster"
+    if "couchdb" in params:
+        return "couchdb"
+    return None
 
 
 @pytest.fixture(scope="session", params=sorted(PEERS))
@@ -22,10 +64,12 @@ def peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
     """Each CouchDB-protocol server in turn, started once for the session.
 
     ``fieldsync-couchdb`` is fieldsync on its CouchDB store, kept in the
-    session's CouchDB-compatible server (``couchdb_url``) under a prefix of its own.
+    session's one-node CouchDB under a prefix of its own;
+    ``fieldsync-couchdb-cluster`` the same on the session's 3-node cluster.
     """
-    if request.param == "fieldsync-couchdb":
-        with PEERS[request.param](request.getfixturevalue("couchdb_url")) as started:
+    if request.param.startswith("fieldsync-couchdb"):
+        target = request.param.removeprefix("fieldsync-")
+        with PEERS[request.param](couch_url_for(request, target)) as started:
             yield started
         return
     with PEERS[request.param]() as started:
@@ -33,10 +77,38 @@ def peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
 
 
 @pytest.fixture(scope="session")
-def couchdb_url() -> Iterator[str]:
-    """A CouchDB-protocol server for CouchStore, once per session (see servers.couchdb_for_store_tests)."""
+def couchdb_node_url() -> Iterator[str]:
+    """One CouchDB node for the session (see servers.couchdb_for_store_tests): Apache
+    CouchDB when there is one, started on first use and stopped at the end."""
     with couchdb_for_store_tests() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def couchdb_cluster() -> Iterator[Cluster]:
+    """A 3-node Apache CouchDB cluster for the session, from ``../shared/couchdb``.
+
+    Shared by every test: a test that stops or kills nodes starts a cluster of its own.
+    """
+    if not couchdb_package():
+        pytest.skip("no ../shared/couchdb here: no Apache CouchDB cluster to start")
+    with apache_couchdb_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def couchdb_cluster_urls(request: pytest.FixtureRequest) -> list[str]:
+    """The session's cluster, one URL per node (``FIELDSYNC_TEST_COUCHDB_CLUSTER_URLS`` if set)."""
+    given = real_cluster_urls()
+    if given:
+        return given
+    return request.getfixturevalue("couchdb_cluster").urls
+
+
+@pytest.fixture(scope="session", params=COUCH_TARGETS)
+def couchdb_url(request: pytest.FixtureRequest) -> str:
+    """Each CouchDB target in turn (one node, then the cluster's first node), for CouchStore tests."""
+    return couch_url_for(request, request.param)
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,11 @@
 """Where pouchdb-server 4.2 is not CouchDB 3: the one catalogue for the CouchDB-backend runs.
 
 The CouchDB backend (``sync/stores/couchdb.py``) is written to CouchDB 3's
-documented behaviour. Its tests run against pouchdb-server (in memory) by
-default, or against the Apache CouchDB 3.x that ``FIELDSYNC_TEST_COUCHDB_URL``
-names. Where pouchdb-server behaves otherwise, the test is marked
+documented behaviour, and its tests run against Apache CouchDB 3.5 (one node
+and a 3-node cluster from ``../shared/couchdb``, or the servers
+``FIELDSYNC_TEST_COUCHDB_URL`` and ``FIELDSYNC_TEST_COUCHDB_CLUSTER_URLS`` name).
+Only on a machine without any of those do they fall back to pouchdb-server (in
+memory). Where pouchdb-server behaves otherwise, the test is marked
 ``xfail(strict=True)`` for the pouchdb-server run only, with one reason per
 gap below; the backend never special-cases the server. Strict: when
 pouchdb-server is fixed (or a test stops depending on the gap), the xfail
@@ -19,9 +21,9 @@ turns into a failure and the entry must go.
 from __future__ import annotations
 
 import pytest
-from servers import real_couchdb_url
+from servers import on_apache_couchdb
 
-ON_COUCHDB = real_couchdb_url() is not None
+ON_COUCHDB = on_apache_couchdb()
 
 # -- the gaps -----------------------------------------------------------------------------
 DELETE_MISSING_DB = "DELETE /{db} of a missing database answers 200, CouchDB 3 answers 404"

@@ -3,11 +3,13 @@
 Every test talks to a real app (``server.create_app``) over Flask's test client,
 with a real store behind it: nothing is mocked. The ``app`` fixture is
 parametrized over both Store backends, so every protocol test runs twice:
-``sqlite`` (a data directory under ``tmp_path``) and ``couchdb``
-(pouchdb-server in memory, or the Apache CouchDB 3.x that
-``FIELDSYNC_TEST_COUCHDB_URL`` names; see ``tests/conftest.py``). Where
-pouchdb-server is not CouchDB 3, the test is marked xfail for that run only,
-from the catalogue in ``tests/couch_gaps.py``.
+``sqlite`` (a data directory under ``tmp_path``), ``couchdb`` (one Apache
+CouchDB 3.5 node from ``../shared/couchdb``, or the one
+``FIELDSYNC_TEST_COUCHDB_URL`` names, or pouchdb-server where there is
+neither) and ``couchdb-cluster`` (a 3-node Apache CouchDB cluster); see
+``tests/servers.py``. Where pouchdb-server stands in and is not CouchDB 3, the
+test is marked xfail for that run only, from the catalogue in
+``tests/couch_gaps.py``.
 
 The helpers here only save typing: an admin client that sends Basic
 credentials, a scope created for the test, and readers for CouchDB's answers
@@ -30,6 +32,7 @@ import pytest
 from couch_gaps import mark_pouchdb_server_gaps
 from flask import Flask
 from flask.testing import FlaskClient
+from servers import BACKENDS, couch_url_for
 from werkzeug.test import TestResponse
 
 from server import create_app
@@ -37,7 +40,6 @@ from server.config import Settings
 
 ADMIN = ("admin", "secret")
 SCOPE = "s"
-BACKENDS = ["sqlite", "couchdb"]
 
 
 def basic(name: str, password: str) -> dict[str, str]:
@@ -55,7 +57,7 @@ def backend_settings(request: pytest.FixtureRequest, backend: str) -> dict[str, 
     """``make_app`` settings for ``backend``: CouchDB gets the session's server and a fresh prefix."""
     if backend == "sqlite":
         return {}
-    url = request.getfixturevalue("couchdb_url")
+    url = couch_url_for(request, backend)
     return {"store": "couchdb", "couchdb_url": url, "couchdb_prefix": f"proto{secrets.token_hex(4)}-"}
 
 
@@ -64,7 +66,7 @@ def close_app(app: Flask) -> None:
     so that a shared CouchDB is left as it was found."""
     store = app.extensions["fieldsync"].store
     try:
-        if app.config.get("FIELDSYNC_BACKEND") == "couchdb":
+        if app.config.get("FIELDSYNC_BACKEND") != "sqlite":
             for name in store.names():
                 try:
                     store.delete(name)

@@ -17,8 +17,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -448,7 +450,6 @@ def fieldsync_couchdb_server(couchdb_url: str | None = None, **kwargs: Any) -> I
 
 PEERS = {"pouchdb-server": pouchdb_server, "fieldsync": fieldsync_server,
          "fieldsync-couchdb": fieldsync_couchdb_server}
-BACKENDS = ("sqlite", "couchdb")
 
 
 @contextmanager
@@ -488,7 +489,7 @@ def fieldsync_demo_on(backend: str, couchdb_url: str | None = None, **kwargs: An
         with fieldsync_demo_server(**kwargs) as peer:
             yield peer
         return
-    if backend != "couchdb":
+    if backend not in COUCH_TARGETS:
         raise ValueError(f"unknown backend {backend!r}")
     with ExitStack() as stack:
         url = couchdb_url or stack.enter_context(couchdb_for_store_tests())
@@ -498,6 +499,9 @@ def fieldsync_demo_on(backend: str, couchdb_url: str | None = None, **kwargs: An
 
 
 COUCHDB_URL_ENV = "FIELDSYNC_TEST_COUCHDB_URL"
+CLUSTER_URLS_ENV = "FIELDSYNC_TEST_COUCHDB_CLUSTER_URLS"
+# A relocatable Apache CouchDB 3.5 beside the repository (its README says how its scripts work).
+COUCHDB_PKG = Path(os.environ.get("FIELDSYNC_COUCHDB_PKG", REPO.parent / "shared" / "couchdb"))
 
 
 def real_couchdb_url() -> str | None:
@@ -506,17 +510,167 @@ def real_couchdb_url() -> str | None:
     return url.rstrip("/") or None
 
 
+def real_cluster_urls() -> list[str]:
+    """``FIELDSYNC_TEST_COUCHDB_CLUSTER_URLS``: the nodes of a CouchDB 3.x cluster, comma-separated."""
+    return [u.strip().rstrip("/") for u in os.environ.get(CLUSTER_URLS_ENV, "").split(",") if u.strip()]
+
+
+def couchdb_package() -> Path | None:
+    """``../shared/couchdb`` when it is there: Apache CouchDB the tests can start themselves."""
+    return COUCHDB_PKG if (COUCHDB_PKG / "start-couchdb.sh").exists() else None
+
+
+def couch_targets() -> list[str]:
+    """The CouchDB servers the CouchDB-backed tests run on, by parameter id.
+
+    ``couchdb`` is one node: Apache CouchDB when one is given or can be started,
+    else pouchdb-server. ``couchdb-cluster`` is a 3-node Apache CouchDB cluster,
+    where sequences are opaque composites and a read may come from a copy that
+    lags a write; it is there only with Apache CouchDB.
+    """
+    targets = ["couchdb"]
+    if real_cluster_urls() or couchdb_package():
+        targets.append("couchdb-cluster")
+    return targets
+
+
+def on_apache_couchdb() -> bool:
+    """Whether the ``couchdb`` target is Apache CouchDB (not pouchdb-server)."""
+    return bool(real_couchdb_url() or couchdb_package())
+
+
+def couch_target_banner() -> str:
+    """One line for the test run's header: which servers the CouchDB-backed tests run on."""
+    if real_couchdb_url():
+        node = f"Apache CouchDB at {COUCHDB_URL_ENV}"
+    elif couchdb_package():
+        node = f"Apache CouchDB 3.5 one node from {COUCHDB_PKG}"
+    else:
+        node = f"pouchdb-server ({COUCHDB_PKG} not found: no Apache CouchDB here)"
+    cluster = ("a 3-node cluster at " + CLUSTER_URLS_ENV if real_cluster_urls()
+               else "a 3-node cluster from the same package" if couchdb_package() else "no cluster")
+    return f"CouchDB-backed tests run on: {node}; and {cluster}"
+
+
+def _run_script(script: str, *args: str, timeout: float = 180) -> str:
+    proc = subprocess.run([str(COUCHDB_PKG / script), *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise ServerStartError(f"{script} {' '.join(args)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+@contextmanager
+def apache_couchdb_node() -> Iterator[str]:
+    """A private Apache CouchDB 3.5 node on a free loopback port, removed when the block ends."""
+    tmp = tempfile.mkdtemp(prefix="couchdb-node-")
+    try:
+        url = _run_script("start-couchdb.sh", "", tmp).strip().splitlines()[-1]
+        try:
+            yield url.rstrip("/")
+        finally:
+            subprocess.run([str(COUCHDB_PKG / "stop-couchdb.sh"), tmp], capture_output=True, timeout=90)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _free_cluster_base() -> int:
+    """A base port with its nodes' HTTP ports (+0..2) and distribution ports (+100..102) free."""
+    for _ in range(50):
+        base = random.randrange(20000, 31800)
+        ports = [base + i for i in range(3)] + [base + 100 + i for i in range(3)]
+        if all(_port_free(p) for p in ports):
+            return base
+    raise ServerStartError("no free ports for a CouchDB cluster")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+class Cluster:
+    """A 3-node Apache CouchDB cluster started from ``../shared/couchdb``; ``urls`` has one per node."""
+
+    def __init__(self, directory: Path, urls: list[str]) -> None:
+        self.directory = directory
+        self.urls = urls
+
+    def stop_node(self, n: int) -> None:
+        """Stop node ``n`` (1-3) cleanly; ``start_stopped`` brings it back with its data."""
+        _run_script("stop-cluster.sh", str(self.directory), str(n), timeout=90)
+
+    def kill_node(self, n: int) -> None:
+        """SIGKILL node ``n``'s Erlang VM, as a crash would."""
+        pid = int((self.directory / f"node{n}" / "couchdb.pid").read_text().strip())
+        os.kill(pid, signal.SIGKILL)
+
+    def start_stopped(self) -> None:
+        """Start again the nodes that are not running (the script skips the running ones)."""
+        base = int(self.urls[0].rsplit(":", 1)[1])
+        _run_script("start-cluster.sh", str(base), str(self.directory))
+
+
+@contextmanager
+def apache_couchdb_cluster() -> Iterator[Cluster]:
+    """A private 3-node Apache CouchDB 3.5 cluster on loopback (n=3, q=2), removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix="couchdb-cluster-"))
+    try:
+        for attempt in range(3):  # another process may take a port between the check and the start
+            try:
+                out = _run_script("start-cluster.sh", str(_free_cluster_base()), str(tmp))
+                break
+            except ServerStartError:
+                subprocess.run([str(COUCHDB_PKG / "stop-cluster.sh"), str(tmp)], capture_output=True,
+                               timeout=90)
+                if attempt == 2:
+                    raise
+        urls = [line.strip().rstrip("/") for line in out.splitlines() if line.startswith("http")]
+        try:
+            yield Cluster(tmp, urls)
+        finally:
+            subprocess.run([str(COUCHDB_PKG / "stop-cluster.sh"), str(tmp)], capture_output=True, timeout=120)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 @contextmanager
 def couchdb_for_store_tests() -> Iterator[str]:
-    """The server the CouchStore tests run against, as a URL.
+    """The one-node server the CouchStore tests run against, as a URL.
 
     Apache CouchDB 3.x when ``FIELDSYNC_TEST_COUCHDB_URL`` is set (e.g.
-    ``http://admin:secret@127.0.0.1:5984``); otherwise pouchdb-server in memory,
-    started here and stopped when the block ends.
+    ``http://admin:secret@127.0.0.1:5984``); else Apache CouchDB 3.5 from
+    ``../shared/couchdb``, started here; else pouchdb-server in memory. Whatever
+    is started here is stopped when the block ends.
     """
     url = real_couchdb_url()
     if url:
         yield url
         return
+    if couchdb_package():
+        with apache_couchdb_node() as started:
+            yield started
+        return
     with pouchdb_server() as peer:
         yield peer.root
+
+
+COUCH_TARGETS = couch_targets()
+# Every test parametrized by store runs on SQLite and on each CouchDB target.
+BACKENDS = ("sqlite", *COUCH_TARGETS)
+if "couchdb-cluster" in COUCH_TARGETS:
+    PEERS["fieldsync-couchdb-cluster"] = fieldsync_couchdb_server
+
+
+def couch_url_for(request: Any, target: str) -> str:
+    """The URL of CouchDB ``target`` (``couchdb`` or ``couchdb-cluster``: its first node),
+    from the session's fixtures, which start the server on first use."""
+    if target == "couchdb":
+        return request.getfixturevalue("couchdb_node_url")
+    if target == "couchdb-cluster":
+        return request.getfixturevalue("couchdb_cluster_urls")[0]
+    raise ValueError(f"not a CouchDB target: {target!r}")

@@ -23,7 +23,15 @@ from contextlib import ExitStack
 
 import pytest
 import requests
-from servers import BACKENDS, REPO, couchdb_env, dropped_afterwards, fieldsync_bin, fieldsync_server
+from servers import (
+    BACKENDS,
+    REPO,
+    couch_url_for,
+    couchdb_env,
+    dropped_afterwards,
+    fieldsync_bin,
+    fieldsync_server,
+)
 
 from sync.demo import DEMO_PASSWORD, household_visit, submission
 from sync.ids import new_ulid
@@ -39,16 +47,22 @@ def two_servers(request, tmp_path_factory):
     # No FIELDSYNC_SECRET_KEY: both servers take the signing key from the store.
     shared: dict[str, str | None] = {"FIELDSYNC_SECRET_KEY": None}
     with ExitStack() as stack:
-        if request.param == "couchdb":  # one CouchDB, one database prefix for both servers
-            shared.update(couchdb_env(request.getfixturevalue("couchdb_url")))
+        # One store, one database prefix for both servers; on a cluster each server
+        # talks to a node of its own, as app servers behind a load balancer would.
+        own_node: list[dict[str, str | None]] = [{}, {}]
+        if request.param != "sqlite":
+            shared.update(couchdb_env(couch_url_for(request, request.param)))
             stack.enter_context(dropped_afterwards(shared))
+            if request.param == "couchdb-cluster":
+                nodes = request.getfixturevalue("couchdb_cluster_urls")
+                own_node = [{"FIELDSYNC_COUCHDB_URL": nodes[0]}, {"FIELDSYNC_COUCHDB_URL": nodes[1]}]
         env = {k: v for k, v in {**os.environ, **shared}.items() if v is not None}
         subprocess.run([str(fieldsync_bin()), "demo", "--data", str(data)], env=env, check=True,
                        capture_output=True, timeout=120)
-        a = stack.enter_context(fieldsync_server(data, extra_env=shared, publish_forms=False, workers=WORKERS))
-        b = stack.enter_context(fieldsync_server(data, extra_env=shared, publish_forms=False, workers=WORKERS))
-        assert a.backend == b.backend == request.param
-        if request.param == "couchdb":  # the demo really is in CouchDB, not in the data directory
+        a, b = (stack.enter_context(fieldsync_server(data, extra_env={**shared, **node}, publish_forms=False,
+                                                     workers=WORKERS)) for node in own_node)
+        assert a.backend == b.backend == ("sqlite" if request.param == "sqlite" else "couchdb")
+        if request.param != "sqlite":  # the demo really is in CouchDB, not in the data directory
             store = a.open_store()
             try:
                 assert "uvs-tes" in store.names() and not list(data.glob("*.sqlite"))

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from pouch import PouchReplica
-from servers import BACKENDS, FieldsyncPeer, fieldsync_demo_on
+from servers import BACKENDS, FieldsyncPeer, couch_url_for, fieldsync_demo_on
 
 from sync.demo import DEMO_PASSWORD, household_visit, protection_referral, submission
 from sync.gate.quarantine import Quarantine
@@ -39,7 +39,7 @@ SENSITIVE = {d["form"] for d in (json.loads(p.read_text()) for p in FORMS_DIR.gl
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(request) -> Iterator[FieldsyncPeer]:
-    url = request.getfixturevalue("couchdb_url") if request.param == "couchdb" else None
+    url = couch_url_for(request, request.param) if request.param != "sqlite" else None
     with fieldsync_demo_on(request.param, url) as peer:
         fieldsync(peer, "user", "add", "tuya", "--role", "worker", "--area", "uvs-tes", "--password-stdin",
                   stdin=DEMO_PASSWORD + "\n")

@@ -23,7 +23,7 @@ import pytest
 import requests
 from gate_helpers import PASSWORD, PHOTO, TES, feedback_id, visit
 from pouch import PouchReplica
-from servers import BACKENDS, FieldsyncPeer, fieldsync_demo_on
+from servers import BACKENDS, FieldsyncPeer, couch_url_for, fieldsync_demo_on
 
 pytestmark = pytest.mark.interop
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.interop
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo_server(request) -> Iterator[FieldsyncPeer]:
     """`fieldsync demo` then `fieldsync serve` on the same store."""
-    url = request.getfixturevalue("couchdb_url") if request.param == "couchdb" else None
+    url = couch_url_for(request, request.param) if request.param != "sqlite" else None
     with fieldsync_demo_on(request.param, url) as peer:
         yield peer
 
