@@ -357,7 +357,8 @@ def pouchdb_server(*, in_memory: bool = True) -> Iterator[PouchDBServerPeer]:
 
 @contextmanager
 def fieldsync_server(data_dir: Path | None = None, extra_env: dict[str, str | None] | None = None,
-                     publish_forms: bool = True, workers: int | None = None) -> Iterator[FieldsyncPeer]:
+                     publish_forms: bool = True, workers: int | None = None,
+                     threads: int | None = None) -> Iterator[FieldsyncPeer]:
     """`fieldsync serve` with a fresh data directory (the SQLite store by default) and an admin user.
 
     ``extra_env`` adds (or, with None, removes) FIELDSYNC_* variables, e.g. to
@@ -390,6 +391,8 @@ def fieldsync_server(data_dir: Path | None = None, extra_env: dict[str, str | No
         cmd = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data)]
         if workers is not None:
             cmd += ["--workers", str(workers)]
+        if threads is not None:
+            cmd += ["--threads", str(threads)]
         with _running(cmd, cwd=Path(tmp), env=env, health_url=f"http://127.0.0.1:{port}/") as srv:
             yield FieldsyncPeer(srv, port, FIELDSYNC_ADMIN, data_dir=data, env=env)
 
