@@ -18,6 +18,8 @@ from sync.accounts.access import Access
 from sync.accounts.throttle import LoginThrottle
 from sync.accounts.users import UserDirectory
 from sync.areas import AreaRegistry
+from sync.audit import Audit
+from sync.conflicts.resolver import Conflicts
 from sync.errors import Conflict, NotFound
 from sync.forms import FormRegistry
 from sync.gate.quarantine import Quarantine
@@ -57,6 +59,8 @@ class Services:
     gate: WriteGate
     synclog: SyncLog
     auth: Authenticator
+    audit: Audit
+    conflicts: Conflicts
     _identity: str = field(default="", init=False)  # see identity()
 
     @classmethod
@@ -70,9 +74,12 @@ class Services:
         forms = FormRegistry(store, cache_seconds=cache)
         quarantine = Quarantine(store)
         access = Access(areas, forms)
-        gate = WriteGate(forms, quarantine, access)
+        audit = Audit(store)
+        conflicts = Conflicts(store, audit, forms)
+        gate = WriteGate(forms, quarantine, access, conflicts)
         auth = Authenticator(users, LoginThrottle(store), secret, settings.session_seconds, cache)
-        return cls(settings, store, users, areas, forms, quarantine, access, gate, SyncLog(store), auth)
+        return cls(settings, store, users, areas, forms, quarantine, access, gate, SyncLog(store), auth,
+                   audit, conflicts)
 
     def identity(self) -> str:
         """The server's stable uuid, made once and kept in ``_server``.

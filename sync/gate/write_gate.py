@@ -7,6 +7,9 @@ A refused document is answered with CouchDB's per-document ``forbidden`` error
 reasons, and announced by a feedback document in its area, which reaches the
 worker's device on the next pull. The valid documents of the same batch are
 stored all the same. Nothing a worker sends is lost.
+
+A write that puts a document in conflict (two devices edited it apart) is
+followed at once by the server's merge of disjoint edits (``sync.conflicts``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sync import ids, records
 from sync.accounts.access import Access
 from sync.accounts.users import User
 from sync.clock import now_iso
+from sync.conflicts.resolver import Conflicts
 from sync.forms import FormRegistry
 from sync.gate.quarantine import Quarantine
 from sync.stores.base import Database
@@ -62,10 +66,12 @@ class _BatchAccess(Access):
 
 
 class WriteGate:
-    def __init__(self, forms: FormRegistry, quarantine: Quarantine, access: Access | None):
+    def __init__(self, forms: FormRegistry, quarantine: Quarantine, access: Access | None,
+                 conflicts: Conflicts | None = None):
         self.forms = forms
         self.quarantine = quarantine
         self.access = access
+        self.conflicts = conflicts  # merges disjoint edits right after the write that conflicts
 
     def write(self, user: User, db: Database, docs: list[dict], *, new_edits: bool) -> list[dict]:
         """``_bulk_docs`` through the gate; the answer is shaped as CouchDB's."""
@@ -95,7 +101,11 @@ class WriteGate:
                 verdicts[i] = problems or None
 
         accepted = [d for d, r in zip(docs, verdicts, strict=True) if r is None]
+        settle = (self.conflicts.before_write(db, accepted, new_edits=new_edits)
+                  if self.conflicts is not None and accepted else [])
         stored = db.bulk_docs(accepted, new_edits=new_edits) if accepted else []
+        if settle:
+            self.conflicts.after_write(db, settle, user=user.name)
 
         results: list[dict] = []
         stored_iter = iter(stored)

@@ -1,0 +1,63 @@
+"""The audit trail: every change a person makes, and every change the server
+makes on their behalf, in the append-only ``_audit`` system scope.
+
+An entry is written once and never changed: its id is ``<scope>:<ulid>``, so
+entries of one area sort by time and a coordinator's page of them is one
+range read, and each is created with no ``_rev`` (a second write of the same
+id would be a conflict, not an edit). Like every system scope it lives in
+the store, so any number of app servers append to the same trail.
+
+An entry says who (``actor``: a user name, or ``"server"`` with
+``on_behalf_of``), what (``action``, e.g. ``conflict.merged``), where
+(``scope``, ``doc_id``) and the facts needed to retrace it (revisions
+before and after, which revision each field came from, the note given).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sync import ids, records
+from sync.clock import now_iso
+from sync.stores.base import Database, Store
+
+AUDIT_SCOPE = "_audit"
+SERVER = "server"
+NO_SCOPE = "_"  # entries about no area (e.g. a refused document that named none)
+
+
+class Audit:
+    def __init__(self, store: Store):
+        self.store = store
+
+    def db(self) -> Database:
+        return self.store.ensure(AUDIT_SCOPE)
+
+    def record(self, *, actor: str, action: str, scope: str | None = None, doc_id: str | None = None,
+               on_behalf_of: str | None = None, **details: Any) -> str:
+        """Append one entry; returns its id."""
+        eid = f"{scope or NO_SCOPE}:{ids.new_ulid()}"
+        entry: dict[str, Any] = {"_id": eid, "type": "audit", "at": now_iso(), "actor": actor,
+                                 "action": action, "scope": scope, "doc_id": doc_id}
+        if on_behalf_of is not None:
+            entry["on_behalf_of"] = on_behalf_of
+        entry.update(details)
+        records.write(self.db(), entry)
+        return eid
+
+    def entries(self, scope: str, *, doc_id: str | None = None, limit: int = 50,
+                before: str | None = None) -> Iterator[dict]:
+        """An area's entries, newest first; ``before`` is the id of the last one already shown."""
+        prefix = f"{scope}:"
+        start = before if before and before.startswith(prefix) else prefix + "\uffff"
+        shown = 0
+        for row in self.db().all_docs(startkey=start, endkey=prefix, descending=True,
+                                      include_docs=True):
+            doc = row.get("doc")
+            if not doc or row["id"] == before or (doc_id is not None and doc.get("doc_id") != doc_id):
+                continue
+            yield doc
+            shown += 1
+            if shown >= limit:
+                return
