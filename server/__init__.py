@@ -25,13 +25,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     services.forms.warm()  # validators compiled before the first push, not during it
     app.extensions["fieldsync"] = services
 
-    from .routes import api, replication, root, session, user_replica
+    from .routes import api, conflicts_api, replication, root, session, user_replica
 
     app.register_blueprint(root.bp)
     app.register_blueprint(session.bp)
     app.register_blueprint(replication.bp)
     app.register_blueprint(user_replica.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(conflicts_api.bp)
     errors.register(app)
 
     @app.after_request

@@ -1,0 +1,98 @@
+"""``/api/conflicts``: documents of a coordinator's areas whose edits overlap,
+and a person's resolution of one (the JSON twin of the conflicts page).
+
+Disjoint edits never show up here: the server merged them when they arrived
+(``sync.conflicts``). A document outside the user's areas answers ``404``,
+as a missing one does.
+
+* ``GET /api/conflicts?area=&after=&limit=``: ``{"conflicts": [...], "next"}``;
+  ``next`` is the ``after`` of the following page.
+* ``GET /api/conflicts/<doc id>``: the live revisions side by side, field by
+  field (JSON pointers), with the base they share and the value the merge rule
+  suggests where it can.
+* ``POST /api/conflicts/<doc id>/resolve`` with ``{"revs": [the revisions
+  compared], "picks": {"/data/bag": "<rev>", ...}, "note"?}``: every field
+  without a suggestion needs a pick; ``409`` when the document changed since
+  ``revs`` were read.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from sync import ids
+from sync.accounts.users import User
+from sync.errors import BadRequest, Conflict, Forbidden, NotFound
+from sync.stores.base import Database
+
+from ..auth import require_user
+from ..jsonio import json_response, query_int, read_json
+from ..services import services
+
+bp = Blueprint("conflicts_api", __name__, url_prefix="/api")
+MAX_PAGE = 200
+
+
+def _coordinator() -> User:
+    user = require_user(services().auth)
+    if user.role not in ("coordinator", "admin"):
+        raise Forbidden("Only coordinators and admins resolve conflicts.")
+    return user
+
+
+def scopes_of(user: User, area: str | None = None) -> list[str]:
+    """The data areas the user coordinates, or the one asked for (404 outside them)."""
+    mine = services().access.data_scopes(user)
+    if area is None:
+        return mine
+    if area not in mine:
+        raise NotFound("missing")
+    return [area]
+
+
+def scope_db(user: User, docid: str) -> Database:
+    """The area scope of ``docid`` when the user coordinates it; 404 otherwise."""
+    parsed = ids.parse_doc_id(docid)
+    svc = services()
+    if parsed is None or parsed.scope not in svc.access.data_scopes(user) or not svc.store.exists(parsed.scope):
+        raise NotFound("missing")
+    return svc.store.open(parsed.scope)
+
+
+@bp.get("/conflicts")
+def list_conflicts():
+    user = _coordinator()
+    limit = min(query_int("limit", 50, minimum=1), MAX_PAGE)
+    after = request.args.get("after") or None
+    entries = services().conflicts.listing(scopes_of(user, request.args.get("area") or None),
+                                           after=after, limit=limit + 1)
+    more = len(entries) > limit
+    entries = entries[:limit]
+    shown = [{k: e.get(k) for k in ("doc_id", "scope", "winner", "conflicts", "overlapping", "reason",
+                                     "noted_at", "by")} for e in entries]
+    return json_response({"conflicts": shown, "next": entries[-1]["_id"] if more else None})
+
+
+@bp.get("/conflicts/<path:docid>")
+def show_conflict(docid: str):
+    user = _coordinator()
+    try:
+        view = services().conflicts.view(scope_db(user, docid), docid)
+    except Conflict as exc:  # no conflict (any more): nothing to show at this address
+        raise NotFound(exc.reason) from None
+    body = view.to_json()
+    body["docs"] = {leaf.rev: leaf.doc for leaf in view.leaves}
+    return json_response(body)
+
+
+@bp.post("/conflicts/<path:docid>/resolve")
+def resolve_conflict(docid: str):
+    user = _coordinator()
+    db = scope_db(user, docid)
+    body = read_json()
+    unknown = set(body) - {"revs", "picks", "note"}
+    if unknown:
+        raise BadRequest(f"unknown member(s): {', '.join(sorted(unknown))}")
+    done = services().conflicts.resolve(db, docid, revs=body.get("revs"), picks=body.get("picks", {}),
+                                        by=user.name, note=body.get("note"))
+    return json_response(done)
