@@ -34,7 +34,12 @@ meaningful on a busy machine when wall times do not.
 from __future__ import annotations
 
 import argparse
+import collections
 import os
+import re
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -168,7 +173,7 @@ def run_device(replica: PouchReplica, url: str, docs: int, go: threading.Event, 
 
 
 def crowd(target: str, urls: list[str], drivers: list[NodeDriver], tmp: Path, soums: int,
-          args: argparse.Namespace, pids: dict[str, int]) -> Result:
+          args: argparse.Namespace, pids: dict[str, int], log: Path | None = None) -> Result:
     """Every device at once: push its documents, then pull its replica."""
     replicas = []
     print(f"{target}: loading {args.devices} replicas ...", flush=True)
@@ -183,12 +188,19 @@ def crowd(target: str, urls: list[str], drivers: list[NodeDriver], tmp: Path, so
     with ThreadPoolExecutor(max_workers=args.devices) as pool, rss:
         futures = [pool.submit(run_device, r, urls[n], args.docs, go, args) for n, r in enumerate(replicas)]
         time.sleep(0.5)
+        spy = start_py_spy(pids[target], args.py_spy, target) if args.py_spy and target != "direct" else None
+        logged = log.stat().st_size if log else 0
         cpu0 = {name: tree_cpu(pid) for name, pid in pids.items()}
         started = time.perf_counter()
         go.set()
         outcomes = [f.result() for f in futures]
         wall = time.perf_counter() - started
         cpu = {name: tree_cpu(pid) - cpu0[name] for name, pid in pids.items()}
+    if spy is not None:
+        stop_py_spy(spy)
+    if log is not None:
+        time.sleep(0.5)  # gunicorn writes a request's line after its response has gone
+        print_requests(log, logged, args.devices)
     for replica in replicas:
         try:
             replica.destroy()
@@ -219,6 +231,51 @@ def print_result(res: Result) -> None:
         print(f"{'':8} failure: {o.failure}", flush=True)
 
 
+ACCESS_FORMAT = '"%(r)s" %(s)s %(D)s'
+_LINE = re.compile(r'"(\w+) /sync/[^/ ?]+/?([^ ?]*)\S* HTTP/[\d.]+" (\d+) (\d+)')
+
+
+def print_requests(log: Path, offset: int, devices: int) -> None:
+    """Requests per device sync and their mean time, by endpoint, from the access log."""
+    with open(log, "rb") as f:
+        f.seek(offset)
+        text = f.read().decode("utf-8", errors="replace")
+    count: collections.Counter[str] = collections.Counter()
+    micros: collections.Counter[str] = collections.Counter()
+    for method, path, status, took in _LINE.findall(text):
+        head = path.split("/", 1)[0]
+        key = f"{method} {head if head.startswith('_') else ('<db>' if not head else '<doc>')}"
+        if not status.startswith("2"):
+            key += f" {status}"
+        count[key] += 1
+        micros[key] += int(took)
+    total = sum(count.values())
+    print(f"{'':8} requests per device {total / devices:.1f}: " + ", ".join(
+        f"{key} {n / devices:.1f} ({micros[key] / n / 1000:.0f} ms)" for key, n in count.most_common()),
+        flush=True)
+
+
+def start_py_spy(pid: int, folder: str, target: str) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server and its gunicorn workers, until stop_py_spy."""
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(exe).exists():
+        print("py-spy not found (pip install py-spy)", file=sys.stderr)
+        return None
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    out = Path(folder) / f"crowd-{target}-{time.strftime('%H%M%S')}.txt"
+    print(f"{'':8} py-spy -> {out}", flush=True)
+    return subprocess.Popen([exe, "record", "-p", str(pid), "--subprocesses", "--format", "raw", "--rate", "50",
+                             "--nonblocking", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_py_spy(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def couchdb_pid(url: str) -> int | None:
     """The Erlang VM listening on ``url``'s port (None if it cannot be told)."""
     port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
@@ -240,6 +297,7 @@ def fieldsync_target(target: str, couch_url: str, args: argparse.Namespace) -> I
         if target == "couchdb":
             extra = couchdb_env(couch_url)
             stack.enter_context(dropped_afterwards(extra))
+        extra["FIELDSYNC_ACCESS_LOG_FORMAT"] = ACCESS_FORMAT
         extra.update(args.env)
         yield stack.enter_context(fieldsync_server(extra_env=extra, workers=args.workers,
                                                    threads=args.threads))
@@ -266,7 +324,7 @@ def run_target(target: str, couch_url: str, couch_pid: int | None, drivers: list
         pids = {target: peer.pid}
         if target == "couchdb" and couch_pid:
             pids["couchdb (its store)"] = couch_pid
-        return crowd(target, urls, drivers, tmp, soums, args, pids)
+        return crowd(target, urls, drivers, tmp, soums, args, pids, peer.server.log_path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="extra FIELDSYNC_* setting for the fieldsync servers (repeatable)")
     parser.add_argument("--couchdb-url", default=None,
                         help="an Apache CouchDB 3.x to use instead of starting one here")
+    parser.add_argument("--py-spy", metavar="DIR", help="sample fieldsync's processes with py-spy into DIR")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per replication")
     args = parser.parse_args(argv)
     args.env = dict(item.split("=", 1) for item in args.env)
