@@ -23,6 +23,8 @@ from gunicorn.http.body import LengthReader
 from gunicorn.workers import gthread
 from gunicorn.workers.gthread import ThreadWorker
 
+from sync.accounts.verified import share_between_processes
+
 # handle()'s answer when the thread has closed the connection itself.
 _CLOSED = object()
 
@@ -280,6 +282,8 @@ def check_can_listen(host: str, port: int) -> None:
 
 
 def serve(app_factory, host: str, port: int, workers: int, threads: int, quiet: bool = False) -> None:
+    # Before the fork: a password one worker has checked is known to all of them.
+    share_between_processes()
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,

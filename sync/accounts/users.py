@@ -2,8 +2,9 @@
 
 Passwords are hashed with argon2id. Verifying one costs tens of milliseconds
 on purpose, and replicators send Basic credentials with every request, so a
-successful check is remembered (in memory, keyed by a digest of name,
-password and stored hash): a password change or a new hash invalidates it at
+successful check is remembered (keyed by a digest of name, password and stored
+hash, in memory that ``fieldsync serve``'s worker processes share, see
+``sync.accounts.verified``): a password change or a new hash invalidates it at
 once, and requests that bring the same credentials at once share one check.
 The account itself is read from the store whenever it may have changed, so a
 disabled user is refused at once on every app server, unless the directory is
@@ -25,6 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from sync import records
+from sync.accounts import verified
 from sync.clock import now_iso
 from sync.errors import BadRequest, Conflict, NotFound
 from sync.stores.base import Database, Store
@@ -33,7 +35,16 @@ from sync.ttl_cache import TtlCache
 USERS_SCOPE = "_users"
 ROLES = ("worker", "coordinator", "admin")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
-_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+# argon2id with OWASP's parameters (Password Storage Cheat Sheet: 19 MiB, 2 passes, 1
+# lane), which it rates as strong as PBKDF2-HMAC-SHA256 with 600,000 iterations,
+# CouchDB 3.5's default for its own users. argon2-cffi's default (RFC 9106's low-memory
+# profile, 64 MiB, 3 passes, 4 lanes) cost 0.24 s of CPU and 64 MiB per check, and
+# 200 devices starting a sync at once are 200 checks (bench/crowd.py): 0.04 s and
+# 19 MiB here. Hashes made before keep their parameters and verify as they are.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# At most this many checks at once per process: each holds its memory while it runs,
+# and more than the machine's cores only wait for one another.
+_checking = threading.BoundedSemaphore(2)
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,7 @@ class UserDirectory:
     def __init__(self, store: Store, secret: str, *, cache_seconds: float = 0):
         self.store = store
         self._secret = secret.encode()
-        self._verified: set[str] = set()
+        self._verified = verified.table()
         self._verifying: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._accounts = TtlCache(cache_seconds)
@@ -175,17 +186,17 @@ class UserDirectory:
             _burn_time(password)  # an unknown name costs what a wrong password costs
             return None
         stored = doc.get("password_hash", "")
-        key = hmac.new(self._secret, f"{name}\0{password}\0{stored}".encode(), hashlib.sha256).hexdigest()
+        key = hmac.new(self._secret, f"{name}\0{password}\0{stored}".encode(), hashlib.sha256).digest()[:16]
         if not self._check_once(key, stored, password):
             return None
         user = _user_from(doc)
         return None if user.disabled else user
 
-    def _check_once(self, key: str, stored: str, password: str) -> bool:
+    def _check_once(self, key: bytes, stored: str, password: str) -> bool:
         """argon2 for these exact credentials, run by one thread while others wait for it.
 
         A replica opens its sync with several requests at once, all with the same
-        Basic credentials; each argon2 check takes 64 MB and tens of milliseconds,
+        Basic credentials; each argon2 check takes megabytes and tens of milliseconds,
         so a worker that met them all unverified paid that three or four times
         over (bench/replication.py saw a worker's RSS jump by 190 MB).
         """
@@ -203,14 +214,12 @@ class UserDirectory:
             with self._lock:
                 return key in self._verified  # not there: the same password was wrong
         try:
-            _hasher.verify(stored, password)
+            with _checking:
+                _hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return False
         else:
-            with self._lock:
-                if len(self._verified) > 10_000:
-                    self._verified.clear()
-                self._verified.add(key)
+            self._verified.add(key)
             return True
         finally:
             with self._lock:
@@ -235,6 +244,7 @@ def _burn_time(password: str) -> None:
     if not _dummy:
         _dummy.append(_hasher.hash("not a real password"))
     try:
-        _hasher.verify(_dummy[0], password)
+        with _checking:
+            _hasher.verify(_dummy[0], password)
     except (VerificationError, InvalidHashError):
         pass
