@@ -12,16 +12,21 @@ class CouchError(Exception):
     status: int = 500
     error: str = "unknown_error"
 
-    def __init__(self, reason: str = "", *, error: str | None = None, status: int | None = None):
+    def __init__(self, reason: str = "", *, error: str | None = None, status: int | None = None,
+                 extra: dict | None = None):
         super().__init__(reason)
         self.reason = reason or self.error
         if error is not None:
             self.error = error
         if status is not None:
             self.status = status
+        self.extra = extra  # members beside error and reason (a refusal's texts per language)
 
     def as_json(self) -> dict:
-        return {"error": self.error, "reason": self.reason}
+        body = {"error": self.error, "reason": self.reason}
+        if self.extra:
+            body.update({k: v for k, v in self.extra.items() if k not in body})
+        return body
 
 
 class BadRequest(CouchError):

@@ -16,6 +16,7 @@ from schemas.compiler import SubmissionValidator
 from sync import records
 from sync.clock import now, now_iso, parse_iso
 from sync.errors import BadRequest, Conflict, NotFound
+from sync.gate.messages import text
 from sync.scopes import GLOBAL
 from sync.stores.base import Database, Store
 
@@ -202,9 +203,9 @@ class FormRegistry:
         """The validator of the form version a submission names, or why it cannot be used."""
         name, version = doc.get("form"), doc.get("form_version")
         if not isinstance(name, str) or not name:
-            return [{"field": "form", "message": "A submission must name its form."}]
+            return [{"field": "form", "message": text("form_missing")}]
         if not isinstance(version, int) or isinstance(version, bool):
-            return [{"field": "form_version", "message": "A submission must name its form version (a whole number)."}]
+            return [{"field": "form_version", "message": text("version_missing")}]
         docid = form_doc_id(name, version)
         form = (forms if forms is not None else self.snapshot()).get(docid)
         if (form is None or form.get("status") == "draft") and self.cache_seconds:
@@ -215,7 +216,7 @@ class FormRegistry:
                 self.snapshot(max_age=0)
             form = self._snapshot[1].get(docid) if self._snapshot else None
         if form is None or form.get("status") == "draft":
-            return [{"field": "form_version", "message": f"Form {name!r} has no published version {version}."}]
+            return [{"field": "form_version", "message": text("no_version", name=name, version=version)}]
         if form.get("status") == "retired":
             deadline = submission_deadline(definition_of(form))
             created = parse_iso(doc.get("created_at"))
@@ -223,10 +224,10 @@ class FormRegistry:
             in_flight = created is not None and retired_at is not None and created <= retired_at
             if deadline is not None and now() > deadline and not in_flight:
                 return [{"field": "form_version",
-                         "message": f"Form {name!r} version {version} was retired on "
-                                    f"{form.get('retired_at', '')[:10]}; update the form on the device."}]
+                         "message": text("retired", name=name, version=version,
+                                         date=form.get("retired_at", "")[:10])}]
         try:
             return self._validator(form)
         except FormDefinitionError as exc:  # a stored form that no longer compiles is our bug
-            return [{"field": "form", "message": f"Form {name!r} v{version} cannot be used: {exc}"}]
+            return [{"field": "form", "message": text("unusable", name=name, version=version, error=exc)}]
 

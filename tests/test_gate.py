@@ -373,7 +373,11 @@ def test_a_worker_cannot_write_what_is_not_theirs(svc, field_data, case, new_edi
     assert {s: state(svc.store.open(s)) for s in scopes} == before  # not a byte written anywhere
     [entry] = entries_for(svc, doc["_id"])
     assert entry["user"] == user
-    assert entry["reasons"] == [{"field": "", "message": reason}]
+    [held] = entry["reasons"]
+    assert (held["field"], held["message"], held["messages"]["en"]) == ("", reason, reason)
+    # The worker's device gets the same in Mongolian, beside the reason CouchDB clients read.
+    assert held["messages"]["mn"] and held["messages"]["mn"] != reason
+    assert answer["messages"] == {"en": reason, "mn": held["messages"]["mn"]}
 
 
 def test_a_submission_signed_with_another_name_is_refused_and_its_sender_told(svc):
@@ -439,7 +443,12 @@ def test_bulk_docs_on_a_workers_replica_over_http(client, new_edits):
     fid = feedback_id(bad["_id"])
     feedback = get(client, "bolormaa", fid).get_json()
     assert (feedback["status"], feedback["about"]) == ("refused", bad["_id"])
-    assert feedback["reasons"] == [{"field": "household_size", "message": "Enter a whole number, such as 12."}]
+    assert feedback["reasons"] == [{"field": "household_size", "message": "Enter a whole number, such as 12.",
+                                    "messages": {"en": "Enter a whole number, such as 12.",
+                                                 "mn": "Бүхэл тоо оруулна уу, жишээ нь 12."}}]
+    assert feedback["summary"] == {
+        "en": "Form household_visit v1: household_size: Enter a whole number, such as 12.",
+        "mn": "Маягт household_visit v1: household_size: Бүхэл тоо оруулна уу, жишээ нь 12."}
     changes = client.get("/sync/bolormaa/_changes", headers=basic("bolormaa")).get_json()
     assert fid in {row["id"] for row in changes["results"]}
     assert get(client, "ganzorig", fid).status_code == 404

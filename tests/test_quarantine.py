@@ -96,9 +96,13 @@ def test_entries_are_listed_with_who_when_and_why(svc):
     assert set(held) == {first, second}
     assert held[first]["user"] == "bolormaa"
     assert held[first]["received_at"]
-    assert held[first]["reasons"] == [{"field": "household_size", "message": "Enter a whole number, such as 12."}]
+    assert held[first]["reasons"] == [{"field": "household_size", "message": "Enter a whole number, such as 12.",
+                                       "messages": {"en": "Enter a whole number, such as 12.",
+                                                    "mn": "Бүхэл тоо оруулна уу, жишээ нь 12."}}]
     assert held[second]["reasons"] == [
-        {"field": "form_version", "message": "Form 'household_visit' has no published version 9."}]
+        {"field": "form_version", "message": "Form 'household_visit' has no published version 9.",
+         "messages": {"en": "Form 'household_visit' has no published version 9.",
+                      "mn": "'household_visit' маягтад нийтлэгдсэн 9-р хувилбар байхгүй."}}]
 
     discard(svc.store, svc.quarantine, second, by="oyunaa", reason="Sent twice.")
     assert [e["_id"] for e in svc.quarantine.list()] == [first]

@@ -37,7 +37,9 @@ def _raise_result(result: dict) -> None:
         status = {"conflict": 409, "forbidden": 403, "missing_stub": 412, "not_found": 404}.get(
             result["error"], 400
         )
-        raise CouchError(result.get("reason", result["error"]), error=result["error"], status=status)
+        extra = {"messages": result["messages"]} if "messages" in result else None
+        raise CouchError(result.get("reason", result["error"]), error=result["error"], status=status,
+                         extra=extra)
 
 
 def _write_one(db: Database, doc: dict, new_edits: bool) -> dict:

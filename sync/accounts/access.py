@@ -10,8 +10,9 @@ Roles (DESIGN.md, Access):
   writes reviews (and families, kindergartens, their own submissions).
 * admin: everything.
 
-Every "no" here is a reason a person can act on; the write gate sends it back
-to the device and keeps it with the quarantined document.
+Every "no" here is a reason a person can act on, in English and Mongolian
+(``sync.gate.messages``); the write gate sends it back to the device and keeps
+it with the quarantined document.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sync import ids
 from sync.accounts.users import User
 from sync.areas import AreaRegistry
 from sync.forms import FormRegistry
+from sync.gate.messages import text
 from sync.scopes import GLOBAL
 
 
@@ -69,28 +71,27 @@ class Access:
         if user.is_admin:
             return None
         if docid.startswith("_design/"):
-            return "Only admins write design documents."
+            return text("design_admin_only")
         if scope == GLOBAL:
-            return "Forms and areas are changed by admins only."
+            return text("global_admin_only")
         parsed = ids.parse_doc_id(docid)
         if parsed is None:
-            return (f"Document id {docid!r} must look like <area>:<kind>:<id>, "
-                    f"for example {scope}:sub:01JDQ7Z3K8M2N4P6Q8R0S2T4V6.")
+            return text("bad_id", docid=docid, scope=scope)
         if parsed.scope != scope:
-            return f"Document {docid!r} belongs to area {parsed.scope!r}, not {scope!r}."
+            return text("other_area", docid=docid, area=parsed.scope, scope=scope)
         if scope not in self.data_scopes(user):
-            return f"You are not assigned to area {scope!r}."
+            return text("not_assigned", scope=scope)
         if parsed.kind == ids.FEEDBACK:
-            return "Feedback documents are written by the server only."
+            return text("feedback_server_only")
         if parsed.kind == ids.REVIEW:
-            return None if user.role == "coordinator" else "Only coordinators review submissions."
+            return None if user.role == "coordinator" else text("review_coordinators_only")
         if parsed.kind == ids.SUBMISSION:
             if existing is not None and existing.get("author") not in (None, user.name):
                 # Not naming the owner: the submission may be a case this user may not see.
-                return f"Submission {docid!r} belongs to another user; you cannot change it."
+                return text("not_your_submission", docid=docid)
             if not doc.get("_deleted") and doc.get("author") != user.name:
-                return f"A submission's author must be you ({user.name!r}), not {doc.get('author')!r}."
+                return text("author_must_be_you", user=user.name, author=doc.get("author"))
             return None
         if parsed.kind in ids.FIELD_KINDS:
             return None
-        return f"Unknown document kind {parsed.kind!r}; use sub, fam or kg."
+        return text("unknown_kind", kind=parsed.kind)

@@ -23,6 +23,7 @@ from sync.accounts.users import User
 from sync.clock import now_iso
 from sync.conflicts.resolver import Conflicts
 from sync.forms import FormRegistry
+from sync.gate.messages import LANGUAGES, MESSAGES, bilingual, text, texts_of
 from sync.gate.quarantine import Quarantine
 from sync.stores.base import Database
 
@@ -37,17 +38,26 @@ def is_submission(doc: dict) -> bool:
     return parsed is not None and parsed.kind == ids.SUBMISSION
 
 
-def reason_text(doc: dict, reasons: list[dict], *, about_form: bool = True) -> str:
-    """One line a person can act on: what is wrong, field by field.
+def reason_text(doc: dict, reasons: list[dict], *, about_form: bool = True, lang: str = "en") -> str:
+    """One line a person can act on: what is wrong, field by field, in ``lang``.
 
     ``about_form=False`` for access denials, which are not about the form's answers.
     """
-    parts = [f"{r['field']}: {r['message']}" if r.get("field") else r["message"] for r in reasons]
+    parts = []
+    for r in reasons:
+        message = (r.get("messages") or {}).get(lang) or r["message"]
+        parts.append(f"{r['field']}: {message}" if r.get("field") else message)
     head = ""
     if about_form and is_submission(doc) and doc.get("form"):
-        head = f"Form {doc.get('form')} v{doc.get('form_version')}: "
+        head = MESSAGES["form_head"].get(lang, MESSAGES["form_head"]["en"]).format(
+            form=doc.get("form"), version=doc.get("form_version"))
     text = head + "; ".join(parts)
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
+
+
+def reason_texts(doc: dict, reasons: list[dict], *, about_form: bool = True) -> dict[str, str]:
+    """``reason_text`` in every language: what a device shows in its user's language."""
+    return {lang: reason_text(doc, reasons, about_form=about_form, lang=lang) for lang in LANGUAGES}
 
 
 class _BatchAccess(Access):
@@ -87,18 +97,24 @@ class WriteGate:
             reasons = None
             denial = access.write_denial(user, scope, doc, existing.get(doc["_id"])) if access else None
             if denial:
-                reasons = [{"field": "", "message": denial}]
+                reasons = bilingual([{"field": "", "message": denial}], None)
                 denied.add(i)
             elif is_submission(doc) and not doc.get("_deleted"):
                 if doc.get("type") != "submission":
-                    reasons = [{"field": "type", "message": "A submission's type must be \"submission\"."}]
+                    reasons = bilingual([{"field": "type", "message": text("submission_type")}], None)
                 else:
                     to_check.append(i)
             verdicts.append(reasons)
         if to_check:
             checked = self.forms.check_submissions([docs[i] for i in to_check], forms=forms, arrived=arrived)
-            for i, problems in zip(to_check, checked, strict=True):
-                verdicts[i] = problems or None
+            refused = [(i, problems) for i, problems in zip(to_check, checked, strict=True) if problems]
+            if refused:
+                # The same check in Mongolian, for the refused ones only (the form's own
+                # constraint messages per language included): what the worker reads.
+                in_mn = self.forms.check_submissions([docs[i] for i, _ in refused], lang="mn",
+                                                     forms=forms, arrived=arrived)
+                for (i, problems), translated in zip(refused, in_mn, strict=True):
+                    verdicts[i] = bilingual(problems, translated)
 
         accepted = [d for d, r in zip(docs, verdicts, strict=True) if r is None]
         settle = (self.conflicts.before_write(db, accepted, new_edits=new_edits)
@@ -115,9 +131,11 @@ class WriteGate:
                 if new_edits:
                     results.append(next(stored_iter))
                 continue
-            entry = self._refuse(user, scope, db, doc, reasons, new_edits, existing.get(doc["_id"]))
-            result = {"id": doc["_id"], "error": "forbidden",
-                      "reason": reason_text(doc, reasons, about_form=i not in denied)}
+            texts = reason_texts(doc, reasons, about_form=i not in denied)
+            entry = self._refuse(user, scope, db, doc, reasons, new_edits, existing.get(doc["_id"]), texts)
+            # ``reason`` is what CouchDB clients read; ``messages`` rides along (PouchDB keeps
+            # an error's other members), for a device to show its user's language.
+            result = {"id": doc["_id"], "error": "forbidden", "reason": texts["en"], "messages": texts}
             if doc.get("_rev") and not new_edits:
                 result["rev"] = doc["_rev"]
             result["quarantine"] = entry
@@ -134,10 +152,11 @@ class WriteGate:
         """Refuse documents that name no scope this user may write (kept in the quarantine)."""
         results = []
         for doc in docs:
-            reasons = [{"field": "", "message": reason}]
+            reasons = bilingual([{"field": "", "message": reason}], None)
             eid = self.quarantine.hold(doc=doc, scope=None, user=user.name, reasons=reasons,
                                        new_edits=new_edits)
-            result = {"id": doc["_id"], "error": "forbidden", "reason": reason, "quarantine": eid}
+            result = {"id": doc["_id"], "error": "forbidden", "reason": str(reason),
+                      "messages": texts_of(reason), "quarantine": eid}
             if doc.get("_rev") and not new_edits:
                 result["rev"] = doc["_rev"]
             results.append(result)
@@ -156,7 +175,8 @@ class WriteGate:
         return out
 
     def _refuse(self, user: User, scope: str, db: Database, doc: dict, reasons: list[dict],
-                new_edits: bool, existing: dict | None = None) -> str:
+                new_edits: bool, existing: dict | None = None,
+                summary: dict[str, str] | None = None) -> str:
         eid = self.quarantine.hold(doc=doc, scope=scope, user=user.name, reasons=reasons,
                                    new_edits=new_edits)
         # Feedback only about the sender's own field documents: a feedback id is
@@ -176,6 +196,7 @@ class WriteGate:
                     return None  # the same revision sent again: the device was told already
                 return {**current, "type": "feedback", "about": doc["_id"], "rev": doc.get("_rev"),
                         "author": user.name, "status": "refused", "reasons": reasons,
+                        "summary": summary or reason_texts(doc, reasons),
                         "quarantine": eid, "updated_at": now_iso()}
             try:
                 records.upsert(db, fid, apply)

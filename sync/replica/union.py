@@ -28,6 +28,7 @@ from sync import ids
 from sync.accounts.access import Access
 from sync.accounts.users import User
 from sync.errors import BadRequest, NotFound
+from sync.gate.messages import text
 from sync.gate.write_gate import WriteGate
 from sync.scopes import GLOBAL
 from sync.stores.base import Database, Doc, Store, bulk_get_result
@@ -247,11 +248,11 @@ class UserReplica(Database):
     def _no_scope_reason(self, docid: str) -> str:
         scope = scope_of(docid)
         if docid.startswith("_design/"):
-            return "Only admins write design documents, into a scope at /db/<scope>."
+            return text("design_scope_only")
         if scope is None:
-            return (f"Document id {docid!r} must look like <area>:<kind>:<id>; this replica "
-                    f"writes to {', '.join(s for s in self.members if s != GLOBAL) or 'no area'}.")
-        return f"You are not assigned to area {scope!r}."
+            return text("bad_id_replica", docid=docid,
+                        areas=", ".join(s for s in self.members if s != GLOBAL) or "-")
+        return text("not_assigned", scope=scope)
 
     # -- reads ----------------------------------------------------------------------------
     def get(self, docid: str, **opts) -> Doc:

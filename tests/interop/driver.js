@@ -72,7 +72,7 @@ function errorJson(err) {
     reason: err.reason ?? null,
     message: err.message ?? null,
   };
-  for (const key of ['id', 'docId', 'rev', 'code', 'result']) {
+  for (const key of ['id', 'docId', 'rev', 'code', 'result', 'messages', 'quarantine']) {
     if (err[key] !== undefined) out[key] = err[key];
   }
   if (err.stack) out.stack = String(err.stack).split('\n').slice(0, 6).join('\n');

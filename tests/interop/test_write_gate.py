@@ -124,3 +124,21 @@ def test_a_worker_pushes_a_mixed_batch_is_told_why_and_fixes_it(demo_server, new
     assert device.get(feedback_id(bad_version["_id"]))["status"] == "refused"  # still to be fixed
     assert all(doc_id.startswith(f"{TES}:") or doc_id.startswith("global:")
                for doc_id in device.revs())
+
+
+def test_a_refusal_reaches_pouchdb_in_english_and_mongolian(demo_server, new_replica):
+    """PouchDB keeps an error's other members: ``denied`` carries the texts per language."""
+    url = f"http://bolormaa:{PASSWORD}@127.0.0.1:{demo_server.port}/sync/bolormaa"
+    device: PouchReplica = new_replica()
+    bad = visit(seed=20, household_size="many")
+    device.bulk_docs([bad])
+    report = device.push(url)
+    [denied] = report["denied"]
+    assert denied["reason"] == "Form household_visit v1: household_size: Enter a whole number, such as 12."
+    assert denied["messages"] == {
+        "en": denied["reason"],
+        "mn": "Маягт household_visit v1: household_size: Бүхэл тоо оруулна уу, жишээ нь 12."}
+    device.pull(url)
+    feedback = device.get(feedback_id(bad["_id"]))
+    assert feedback["summary"] == denied["messages"]
+    assert feedback["reasons"][0]["messages"]["mn"] == "Бүхэл тоо оруулна уу, жишээ нь 12."
