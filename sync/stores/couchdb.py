@@ -80,6 +80,19 @@ def _winner_only(docid: str, found: list[dict]) -> list[dict]:
     return [{"ok": winner}]
 
 
+def _in_request_order(revs: list[str], answer: list[dict]) -> list[dict]:
+    """``open_revs`` entries one per requested revision, in the request's order.
+
+    CouchDB lists the revisions it found first and the missing ones after them;
+    a multipart ``open_revs`` answer, like the SQLite store's, follows the request.
+    """
+    by_rev = {}
+    for entry in answer:
+        rev = entry["ok"].get("_rev") if "ok" in entry else entry.get("missing")
+        by_rev.setdefault(rev, entry)
+    return [by_rev.get(rev) or {"missing": rev} for rev in revs]
+
+
 def _chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -246,10 +259,11 @@ class CouchDatabase(Database):
         out: list[dict] = []
         for batch in batches:
             params = {**base, "open_revs": "all" if batch is None else json_param(batch)}
-            for entry in self._json("GET", "/" + doc_path(docid), params=params):
+            answer = self._json("GET", "/" + doc_path(docid), params=params)
+            for entry in answer:
                 if "ok" in entry:
                     from_couch(entry["ok"])
-                out.append(entry)
+            out.extend(answer if batch is None or latest else _in_request_order(batch, answer))
         return out
 
     def bulk_get(
