@@ -47,6 +47,7 @@ from sync.errors import (
 )
 from sync.revtree import parse_rev, winner_key
 from sync.scopes import check_scope_name
+from sync.stores import couchdb_revs
 from sync.stores.base import Database, Doc, Seq, Store
 from sync.stores.couchdb_docs import from_couch, to_couch
 from sync.stores.couchdb_http import CouchClient, attachment_path, doc_path, json_param, query
@@ -251,6 +252,13 @@ class CouchDatabase(Database):
             return [{"missing": r} for r in revs]
         for r in revs or ():
             parse_rev(r)
+        if revs is not None and not all(couchdb_revs.couch_parses(r) for r in revs):
+            asked = [r for r in revs if couchdb_revs.couch_parses(r)]
+            found = self.open_revs(docid, asked, latest=latest, revisions=revisions,
+                                   attachments=attachments, atts_since=atts_since) if asked else []
+            if latest:
+                return found + [{"missing": r} for r in revs if not couchdb_revs.couch_parses(r)]
+            return _in_request_order(revs, found)
         base = query(
             latest=latest or None, revs=revisions or None, attachments=attachments or None,
             atts_since=json_param(atts_since) if attachments and atts_since else None,
@@ -304,7 +312,7 @@ class CouchDatabase(Database):
     def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
         if not request:
             return {}
-        return self._json("POST", "/_revs_diff", body=request)
+        return couchdb_revs.revs_diff(self, request)
 
     def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
         meta, chunks = self.open_attachment(docid, name, rev)

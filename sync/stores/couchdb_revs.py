@@ -1,0 +1,62 @@
+"""Revision questions CouchDB 3 answers differently from the interface.
+
+* A revision id of 32 characters is read by CouchDB as the hex of an MD5
+  (``couch_doc:parse_revid``); ``3-xxxx…`` (32 non-hex characters) is then
+  "Invalid rev format" and fails the whole request, although the interface
+  (and the SQLite store) treats it as a revision like any other, one CouchDB
+  cannot hold. ``_revs_diff`` and ``open_revs`` answer such revisions as
+  missing without asking CouchDB.
+
+``db`` below is a ``sync.stores.couchdb.CouchDatabase``; these are its helpers,
+kept apart so the store module stays about the store.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sync.revtree import rev_gen
+
+_HEX32 = re.compile(r"[0-9a-fA-F]{32}\Z")
+
+
+def couch_parses(rev: str) -> bool:
+    """Whether CouchDB takes ``rev`` as a revision id (the caller checked its ``N-id`` shape)."""
+    gen, _, rid = rev.partition("-")
+    return gen == "0" or len(rid) != 32 or bool(_HEX32.match(rid))
+
+
+def revs_diff(db: Any, request: dict[str, list[str]]) -> dict[str, dict]:
+    """``_revs_diff`` with the revisions CouchDB cannot parse counted as missing.
+
+    For a document with such revisions, ``possible_ancestors`` are computed as
+    CouchDB does (``couch_db:possible_ancestors``: the leaves older than the
+    newest missing revision), from the document's leaves.
+    """
+    sendable = {docid: [r for r in revs if couch_parses(r)] for docid, revs in request.items()}
+    sendable = {docid: revs for docid, revs in sendable.items() if revs}
+    answer = db._json("POST", "/_revs_diff", body=sendable) if sendable else {}
+    odd = [docid for docid, revs in request.items() if len(sendable.get(docid, ())) < len(revs)]
+    if not odd:
+        return answer
+    leaves = _leaves(db, odd)
+    for docid in odd:
+        revs = request[docid]
+        theirs = set((answer.get(docid) or {}).get("missing", ()))
+        missing = [r for r in dict.fromkeys(revs) if r in theirs or not couch_parses(r)]
+        newest = max(rev_gen(r) for r in missing)
+        older = [r for r in leaves.get(docid, ()) if rev_gen(r) < newest]
+        entry: dict[str, Any] = {"missing": missing}
+        if older:
+            entry["possible_ancestors"] = older
+        answer[docid] = entry
+    return answer
+
+
+def _leaves(db: Any, ids: list[str]) -> dict[str, list[str]]:
+    """Every leaf revision of each document, from one ``_changes`` read of those ids."""
+    answer = db._json("POST", "/_changes", params={"filter": "_doc_ids", "style": "all_docs"},
+                      body={"doc_ids": ids})
+    return {row["id"]: [c["rev"] for c in row["changes"]] for row in answer.get("results", ())}
+
