@@ -228,13 +228,21 @@ class CouchDatabase(Database):
             raise NotFound("missing")  # _all_docs, _local/...: endpoints, not documents
         if rev is not None:
             parse_rev(rev)
+        # CouchDB leaves revs_info out when rev= is given: it is built from the path.
+        info_here = revs_info and rev is not None
         params = query(
-            rev=rev, revs=revs or None, revs_info=revs_info or None, conflicts=conflicts or None,
+            rev=rev, revs=revs or info_here or None, revs_info=revs_info or None,
+            conflicts=conflicts or None,
             deleted_conflicts=deleted_conflicts or None, attachments=attachments or None,
             atts_since=json_param(atts_since) if attachments and atts_since else None,
             local_seq=local_seq or None,
         )
-        return from_couch(self._json("GET", "/" + doc_path(docid), params=params))
+        doc = from_couch(self._json("GET", "/" + doc_path(docid), params=params))
+        if info_here and "_revisions" in doc:
+            doc["_revs_info"] = couchdb_revs.revs_info(self, doc)
+            if not revs:
+                del doc["_revisions"]
+        return doc
 
     def open_revs(
         self,

@@ -6,6 +6,10 @@
   (and the SQLite store) treats it as a revision like any other, one CouchDB
   cannot hold. ``_revs_diff`` and ``open_revs`` answer such revisions as
   missing without asking CouchDB.
+* ``revs_info`` is only computed by CouchDB for the winning revision
+  (``couch_db:doc_meta_info``); with ``rev=`` it is silently left out. The
+  interface gives it for any revision, so it is built here from the revision's
+  path and which of its ancestors still have a body.
 
 ``db`` below is a ``sync.stores.couchdb.CouchDatabase``; these are its helpers,
 kept apart so the store module stays about the store.
@@ -60,3 +64,15 @@ def _leaves(db: Any, ids: list[str]) -> dict[str, list[str]]:
                       body={"doc_ids": ids})
     return {row["id"]: [c["rev"] for c in row["changes"]] for row in answer.get("results", ())}
 
+
+def revs_info(db: Any, doc: dict) -> list[dict]:
+    """``_revs_info`` of the revision ``doc`` is (read with ``revs=true``), newest first."""
+    start, ids = doc["_revisions"]["start"], doc["_revisions"]["ids"]
+    path = [f"{start - i}-{rid}" for i, rid in enumerate(ids)]
+    found = {}
+    if len(path) > 1:
+        for entry in db.open_revs(doc["_id"], path[1:]):
+            if "ok" in entry:
+                found[entry["ok"]["_rev"]] = "deleted" if entry["ok"].get("_deleted") else "available"
+    found[path[0]] = "deleted" if doc.get("_deleted") else "available"
+    return [{"rev": r, "status": found.get(r, "missing")} for r in path]
