@@ -469,7 +469,7 @@ class CouchDatabase(Database):
         size = ATT_PAGE if include_docs and attachments else PAGE
         if keys is not None:
             for batch in _chunks(list(keys), size):
-                yield from self._all_docs_page("POST", base, {"keys": batch})
+                yield from self._all_docs_keys(base, batch)
             return
         base.update(query(
             endkey=json_param(endkey) if endkey is not None else None,
@@ -495,6 +495,20 @@ class CouchDatabase(Database):
             if count < page:
                 return
             to_skip = 1  # the next page starts at the last id seen
+
+    def _all_docs_keys(self, params: dict[str, str], keys: list) -> Iterator[dict]:
+        """Rows for ``keys`` in their order; a key that is no string is no document.
+
+        Only strings go to CouchDB: it answers a list key with a 500 (it takes
+        the list for the characters of an id) and quietly turns ``["a"]`` into ``"a"``.
+        """
+        ids = [k for k in keys if isinstance(k, str)]
+        rows = self._all_docs_page("POST", params, {"keys": ids}) if ids else (r for r in ())
+        try:
+            for key in keys:
+                yield next(rows) if isinstance(key, str) else {"key": key, "error": "not_found"}
+        finally:
+            rows.close()
 
     def _all_docs_page(self, method: str, params: dict[str, str], body: Any) -> Iterator[dict]:
         for row in self._stream(method, "/_all_docs", "rows", params=params, body=body):
