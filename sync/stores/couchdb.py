@@ -168,28 +168,49 @@ class CouchDatabase(Database):
 
     # -- writes --------------------------------------------------------------
     def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
-        """``_bulk_docs``; a batch refused whole for one bad stub is retried document by document.
+        """``_bulk_docs``, with the answers CouchDB gives some documents made the interface's.
 
-        CouchDB answers a stub it cannot resolve with ``412 missing_stub`` for
-        the whole request, whereas the interface wants a per-document error, as
-        for ``conflict``. CouchDB's ``_bulk_docs`` is per document anyway (no
-        ``all_or_nothing`` since 2.0), so sending the documents one by one gives
-        each the answer CouchDB would give it alone.
+        * A ``_rev`` on a document CouchDB has never seen is a ``conflict``. CouchDB
+          checks this only when a validation function is loaded or the batch carries
+          attachments (``couch_db:before_docs_update``); otherwise it stores the
+          document as a child of a revision it does not have. So the ids of such
+          writes are looked up first (one ``_all_docs`` request, only for batches
+          that name revisions).
+        * A batch refused whole (``412 missing_stub``) for one stub is retried
+          document by document, so each gets the answer CouchDB would give it alone
+          (``_bulk_docs`` is per document anyway, no ``all_or_nothing`` since 2.0).
         """
         if not docs:
             return []
+        if not new_edits:
+            return [r for r in self._write_each(docs, False) if "error" in r]
+        unseen = self._unseen_ids([d["_id"] for d in docs if d.get("_rev")])
+        if not unseen:
+            return self._write_each(docs, True)
+        written = iter(self._write_each([d for d in docs if d["_id"] not in unseen], True))
+        return [
+            {"id": d["_id"], "error": "conflict", "reason": "Document update conflict."}
+            if d["_id"] in unseen else next(written)
+            for d in docs
+        ]
+
+    def _unseen_ids(self, ids: list[str]) -> set[str]:
+        """Those of ``ids`` CouchDB holds no document (not even a tombstone) for."""
+        if not ids:
+            return set()
+        rows = self._all_docs_page("POST", {}, {"keys": list(dict.fromkeys(ids))})
+        return {row["key"] for row in rows if row.get("error") == "not_found"}
+
+    def _write_each(self, docs: list[Doc], new_edits: bool) -> list[dict]:
+        """``_bulk_docs`` of ``docs``; after a ``missing_stub`` for the batch, one by one."""
         try:
-            results = self._write(docs, new_edits)
+            return self._write(docs, new_edits)
         except PreconditionFailed as exc:
             if exc.error != "missing_stub":
                 raise
-            if len(docs) == 1:
-                results = [{"id": docs[0]["_id"], "error": exc.error, "reason": exc.reason}]
-            else:
-                return [r for doc in docs for r in self.bulk_docs([doc], new_edits=new_edits)]
-        if new_edits:
-            return results
-        return [r for r in results if "error" in r]
+            if len(docs) > 1:
+                return [r for doc in docs for r in self._write_each([doc], new_edits)]
+            return [{"id": docs[0]["_id"], "error": exc.error, "reason": exc.reason}]
 
     def _write(self, docs: list[Doc], new_edits: bool) -> list[dict]:
         """One ``_bulk_docs`` request; its per-document results even when it answers 500 or 417.
