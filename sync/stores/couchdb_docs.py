@@ -14,9 +14,23 @@ from typing import Any
 from sync.revtree import rev_gen
 
 
+def replicated_revpos(revpos: Any, gen: int) -> int:
+    """The revpos a replicated attachment is stored with: the sender's when it
+    can be true (1..gen), else the revision's generation.
+
+    CouchDB keeps a missing revpos as 0 under ``new_edits=false``, after which
+    no child's stub (which names revpos 1 or more) matches it; the SQLite store
+    applies this same rule, so a revision means the same on both.
+    """
+    if isinstance(revpos, int) and not isinstance(revpos, bool) and 0 < revpos <= gen:
+        return revpos
+    return gen
+
+
 def to_couch(doc: dict[str, Any], *, new_edits: bool) -> dict[str, Any]:
     """A checked document as CouchDB's ``_bulk_docs`` takes it (the input is not changed)."""
     out = dict(doc)
+    path = None if new_edits else (doc.get("_revisions") or [doc["_rev"]])
     atts = doc.get("_attachments")
     if atts:
         encoded = {}
@@ -28,12 +42,13 @@ def to_couch(doc: dict[str, Any], *, new_edits: bool) -> dict[str, Any]:
                 att["data"] = base64.b64encode(data).decode("ascii")
                 # CouchDB's own default, said out loud so every server stores the same
                 att.setdefault("content_type", "application/octet-stream")
+                if isinstance(path, list):
+                    att["revpos"] = replicated_revpos(att.get("revpos"), rev_gen(path[0]))
             encoded[name] = att
         out["_attachments"] = encoded
-    if new_edits:
+    if path is None:
         out.pop("_revisions", None)
     else:
-        path = doc.get("_revisions") or [doc["_rev"]]
         if isinstance(path, list):
             out["_revisions"] = {"start": rev_gen(path[0]), "ids": [r.split("-", 1)[1] for r in path]}
         out["_rev"] = out.get("_rev") or path[0]
