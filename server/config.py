@@ -25,6 +25,7 @@ class Settings:
     session_seconds: int = 3600
     trusted_proxies: int = 0
     cache_seconds: float | None = None  # None: the store's own default
+    stale_days: float = 7.0  # the sync monitor flags workers with no push or pull for this long
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -49,6 +50,7 @@ class Settings:
             trusted_proxies=_number(env, "FIELDSYNC_TRUSTED_PROXIES", 0, int),
             cache_seconds=(None if env.get("FIELDSYNC_CACHE_SECONDS", "") == ""
                            else _number(env, "FIELDSYNC_CACHE_SECONDS", 0, float)),
+            stale_days=_number(env, "FIELDSYNC_STALE_DAYS", 7, float),
         )
 
 

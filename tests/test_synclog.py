@@ -71,7 +71,7 @@ def test_two_processes_counting_one_device_add_up(store: Store) -> None:
 
 def test_a_reader_in_the_same_process_sees_every_request(store: Store) -> None:
     log = SyncLog(store, flush_seconds=60)  # nothing written by the background thread in time
-    log.record("sukh", user_agent="ua", device_id="d1", read=3)
+    log.record("sukh", user_agent="ua", device_id="d1", read=3, pulled=True)  # a pull: a sync
     [session] = list(log.sessions("sukh"))
     assert session["requests"] == 1 and session["read"] == 3
     assert "sukh" in log.last_sync()

@@ -12,9 +12,10 @@ from flask import Blueprint, request
 from sync.accounts.users import User
 from sync.errors import BadRequest, Forbidden, NotFound
 from sync.gate.quarantine_actions import discard, release
+from sync.replica.monitor import SyncMonitor
 
 from ..auth import require_admin, require_user
-from ..jsonio import json_response, read_json
+from ..jsonio import json_response, query_bool, query_int, read_json
 from ..services import services
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -182,13 +183,31 @@ def discard_entry(eid: str):
 # -- sync status -----------------------------------------------------------------------------
 @bp.get("/sync-status")
 def sync_status():
+    """Per user in reach and per device: last push and pull, documents up and down,
+    refusals, each replication's backlog, and ``stale`` (no sync for ``days``)."""
     user = _coordinator()
     svc = services()
+    days = query_float("days", svc.settings.stale_days)
+    after = request.args.get("after") or ""
+    limit = query_int("limit", 100, minimum=1)
+    with_backlog = query_bool("backlog", True)
     mine = None if user.is_admin else set(svc.access.data_scopes(user))
-    last = svc.synclog.last_sync()
-    out = []
-    for u in svc.users.list():
-        if mine is not None and not (set(svc.access.data_scopes(u)) & mine):
-            continue
-        out.append({**_user_json(u), "last_sync": last.get(u.name)})
-    return json_response(out)
+    users = [u for u in sorted(svc.users.list(), key=lambda u: u.name)
+             if u.name > after and (mine is None or set(svc.access.data_scopes(u)) & mine)][:limit]
+    monitor = SyncMonitor(svc.store, svc.synclog, svc.access)
+    return json_response([{**_user_json(s.user), "last_sync": s.last_sync, "stale": s.stale,
+                           "devices": [d.to_json() for d in s.devices]}
+                          for s in monitor.status(users, stale_days=days, backlog=with_backlog)])
+
+
+def query_float(name: str, default: float) -> float:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"Query parameter {name!r} must be a number") from None
+    if not 0 <= value <= 36500:
+        raise BadRequest(f"Query parameter {name!r} must be between 0 and 36500")
+    return value

@@ -14,6 +14,7 @@ from flask import Blueprint, request
 
 from sync.accounts.users import check_name
 from sync.errors import Forbidden, NotFound, PreconditionFailed
+from sync.replica.monitor import checkpoint_direction
 from sync.replica.union import UserReplica
 
 from ..auth import require_user
@@ -27,11 +28,50 @@ bp = Blueprint("user_replica", __name__)
 
 
 class CountingReplica(UserReplica):
-    """Counts what a request moved, for the sync log."""
+    """Counts what a request moved, and which way, for the sync log.
+
+    A request is part of a pull when it reads the changes feed or documents in
+    bulk, of a push when it diffs or writes revisions; reading or writing a
+    replication checkpoint tells which replication it belongs to. Anything else
+    (a plain ``GET`` of the replica, one document) is no sync.
+    """
 
     read = written = refused = 0
+    pushed = pulled = False
+    checkpoint: tuple[str, str | None] | None = None
+
+    def _checkpointed(self, docid: str, last_seq: object) -> None:
+        direction = checkpoint_direction(last_seq)
+        self.checkpoint = (docid, direction)
+        if direction == "push":
+            self.pushed = True
+        elif direction == "pull":
+            self.pulled = True
+
+    def get_local(self, docid):
+        try:
+            doc = super().get_local(docid)
+        except NotFound:
+            self.checkpoint = (docid, None)
+            raise
+        self._checkpointed(docid, doc.get("last_seq"))
+        return doc
+
+    def put_local(self, docid, body):
+        rev = super().put_local(docid, body)
+        self._checkpointed(docid, body.get("last_seq") if isinstance(body, dict) else None)
+        return rev
+
+    def changes(self, *args, **kwargs):
+        self.pulled = True
+        return super().changes(*args, **kwargs)
+
+    def revs_diff(self, request):
+        self.pushed = True
+        return super().revs_diff(request)
 
     def bulk_docs(self, docs, *, new_edits=True):
+        self.pushed = True
         results = super().bulk_docs(docs, new_edits=new_edits)
         refused = sum(1 for r in results if r.get("error") == "forbidden")
         failed = sum(1 for r in results if "error" in r)
@@ -40,11 +80,13 @@ class CountingReplica(UserReplica):
         return results
 
     def bulk_get(self, items, **opts):
+        self.pulled = True
         for result in super().bulk_get(items, **opts):
             self.read += sum(1 for d in result["docs"] if "ok" in d)
             yield result
 
     def open_revs(self, docid, revs, **opts):
+        self.pulled = True
         found = super().open_revs(docid, revs, **opts)
         self.read += sum(1 for f in found if "ok" in f)
         return found
@@ -73,7 +115,9 @@ def _logged(replica: CountingReplica, resp):
     def record() -> None:
         try:
             svc.synclog.record(replica.owner.name, user_agent=user_agent, device_id=device,
-                               read=replica.read, written=replica.written, refused=replica.refused)
+                               read=replica.read, written=replica.written, refused=replica.refused,
+                               pushed=replica.pushed, pulled=replica.pulled,
+                               checkpoint=replica.checkpoint)
         except Exception:  # the log is bookkeeping; a failure must not fail the sync
             logging.getLogger("fieldsync").exception("sync log write failed")
 

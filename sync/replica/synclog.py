@@ -5,6 +5,14 @@ than ``gap``; it is what answers "who has not synced for two weeks". The open
 session of each (user, device) is ``cur:<user>:<device>``; when a pause ends it,
 it is copied to ``log:<user>:<started_at>:<device>`` and a new one begins.
 
+The ``cur:`` document is also the device's record across sessions (what the
+sync monitor shows, ``sync.replica.monitor``): when it last pushed and last
+pulled (a request that moved documents or checkpoints that way; a plain
+``GET`` of the replica is no sync), its totals, and the replication
+checkpoints (``_local/<id>``) it used, each with its direction and time: a
+replicator keeps one checkpoint per replication, so two devices that send
+the same user agent are still told apart by their checkpoint ids.
+
 Requests are counted in memory and written a moment later (``flush_seconds``),
 all (user, device) sessions of that moment in one read and one batch. Writing
 each request's line as it came made every request of every device a write to
@@ -27,7 +35,7 @@ import os
 import threading
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sync import records
@@ -36,6 +44,9 @@ from sync.docs import check_doc
 from sync.stores.base import Store
 
 SYNCLOG_SCOPE = "_synclog"
+MAX_CHECKPOINTS = 8  # replications remembered per device (a reinstalled app starts new ones)
+DEVICE_FIELDS = {"first_seen", "last_push_at", "last_pull_at", "checkpoints", "total_read",
+                 "total_written", "total_refused"}
 MAX_FAILURES = 5  # writes failed in a row after which what is pending is given up (the store is gone)
 log = logging.getLogger("fieldsync")
 
@@ -59,6 +70,9 @@ class _Pending:
     written: int = 0
     refused: int = 0
     requests: int = 0
+    pushed: datetime | None = None  # the last request that was part of a push
+    pulled: datetime | None = None
+    checkpoints: dict[str, dict] = field(default_factory=dict)  # replication id -> direction, at
 
     def merge(self, other: _Pending) -> None:
         self.first = min(self.first, other.first)
@@ -68,6 +82,16 @@ class _Pending:
         self.written += other.written
         self.refused += other.refused
         self.requests += other.requests
+        self.pushed = _latest(self.pushed, other.pushed)
+        self.pulled = _latest(self.pulled, other.pulled)
+        for rid, seen in other.checkpoints.items():
+            mine = self.checkpoints.get(rid)
+            if mine is None or seen["at"] >= mine["at"]:
+                self.checkpoints[rid] = {**seen, "direction": seen["direction"] or (mine or {}).get("direction")}
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 def _iso(moment: datetime) -> str:
@@ -87,8 +111,14 @@ class SyncLog:
         self._failures = 0  # writes failed in a row
 
     def record(self, user: str, *, user_agent: str | None, device_id: str | None,
-               read: int = 0, written: int = 0, refused: int = 0) -> None:
-        """Count one request; it reaches the store within ``flush_seconds``."""
+               read: int = 0, written: int = 0, refused: int = 0, pushed: bool = False,
+               pulled: bool = False, checkpoint: tuple[str, str | None] | None = None) -> None:
+        """Count one request; it reaches the store within ``flush_seconds``.
+
+        ``pushed``/``pulled``: the request was part of a push or a pull;
+        ``checkpoint``: the replication checkpoint it read or wrote, as
+        ``(replication id, "push" | "pull" | None when not known)``.
+        """
         # Made here, on the request's path, and only opened by the writes: a write a
         # moment later must not make the scope again after it was deleted (a test's
         # CouchDB databases dropped at its end).
@@ -96,7 +126,9 @@ class SyncLog:
         key = device_key(device_id, user_agent)
         stamp = now()
         entry = _Pending(user, key, device_id, (user_agent or "")[:200], stamp, stamp, read, written,
-                         refused, 1)
+                         refused, 1, stamp if pushed else None, stamp if pulled else None)
+        if checkpoint is not None:
+            entry.checkpoints[checkpoint[0][:200]] = {"direction": checkpoint[1], "at": _iso(stamp)}
         with self._lock:
             found = self._pending.get((user, key))
             if found is None:
@@ -173,10 +205,11 @@ class SyncLog:
         closed = None
         last = parse_iso(doc.get("last_at"))
         if last is not None and entry.first - last > self.gap:
-            closed = {k: v for k, v in doc.items() if not k.startswith("_")}
+            closed = {k: v for k, v in doc.items() if not k.startswith("_") and k not in DEVICE_FIELDS}
             closed["_id"] = f"log:{entry.user}:{doc.get('started_at')}:{entry.key}"
             closed["type"] = "sync_session"
-            doc = {"_id": cur_id, "_rev": doc["_rev"]}  # the open session starts again
+            # The open session starts again; what is about the device, not the session, goes on.
+            doc = {"_id": cur_id, "_rev": doc["_rev"], **{k: v for k, v in doc.items() if k in DEVICE_FIELDS}}
         if "started_at" not in doc:
             doc.update(started_at=_iso(entry.first), read=0, written=0, refused=0, requests=0)
         doc.update(type="sync_session", user=entry.user, device=entry.device_id, device_key=entry.key,
@@ -185,6 +218,21 @@ class SyncLog:
         doc["written"] += entry.written
         doc["refused"] += entry.refused
         doc["requests"] += entry.requests
+        doc.setdefault("first_seen", _iso(entry.first))
+        for total, count in (("total_read", entry.read), ("total_written", entry.written),
+                             ("total_refused", entry.refused)):
+            doc[total] = doc.get(total, 0) + count
+        for name, moment in (("last_push_at", entry.pushed), ("last_pull_at", entry.pulled)):
+            if moment is not None and _iso(moment) > (doc.get(name) or ""):
+                doc[name] = _iso(moment)
+        if entry.checkpoints:
+            seen = dict(doc.get("checkpoints") or {})
+            for rid, info in entry.checkpoints.items():
+                before = seen.get(rid) or {}
+                seen[rid] = {"direction": info["direction"] or before.get("direction"),
+                             "at": max(info["at"], before.get("at", ""))}
+            newest = sorted(seen, key=lambda r: seen[r]["at"], reverse=True)[:MAX_CHECKPOINTS]
+            doc["checkpoints"] = {r: seen[r] for r in newest}
         return doc, closed
 
     # -- reading ----------------------------------------------------------------------
@@ -194,14 +242,28 @@ class SyncLog:
         for prefix in ("cur:", "log:"):
             yield from records.iter_docs(db, prefix + (f"{user}:" if user else ""))
 
+    def devices(self, user: str) -> list[dict]:
+        """The user's devices (their ``cur:`` records), including what is not yet written."""
+        self.flush()
+        return list(records.iter_docs(self.store.ensure(SYNCLOG_SCOPE), f"cur:{user}:"))
+
     def last_sync(self) -> dict[str, str]:
-        """Each user's latest request time."""
+        """Each user's latest push or pull (a device's open record holds its latest)."""
+        self.flush()
         out: dict[str, str] = {}
-        for doc in self.sessions():
-            u, at = doc.get("user"), doc.get("last_at", "")
-            if u and at > out.get(u, ""):
+        for doc in records.iter_docs(self.store.ensure(SYNCLOG_SCOPE), "cur:"):
+            u, at = doc.get("user"), last_synced(doc)
+            if u and at and at > out.get(u, ""):
                 out[u] = at
         return out
+
+
+def last_synced(device: dict) -> str | None:
+    """When a device last pushed or pulled; records made before pushes and pulls were
+    told apart know only their last request."""
+    if "first_seen" not in device:
+        return device.get("last_at")
+    return max(device.get("last_push_at") or "", device.get("last_pull_at") or "") or None
 
 
 def _flush_forever(ref: weakref.ref[SyncLog]) -> None:
