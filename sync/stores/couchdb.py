@@ -47,7 +47,7 @@ from sync.errors import (
 )
 from sync.revtree import parse_rev, winner_key
 from sync.scopes import check_scope_name
-from sync.stores import couchdb_revs
+from sync.stores import couchdb_attachments, couchdb_revs
 from sync.stores.base import Database, Doc, Seq, Store
 from sync.stores.couchdb_docs import from_couch, to_couch
 from sync.stores.couchdb_http import CouchClient, attachment_path, doc_path, json_param, query
@@ -179,9 +179,14 @@ class CouchDatabase(Database):
         * A batch refused whole (``412 missing_stub``) for one stub is retried
           document by document, so each gets the answer CouchDB would give it alone
           (``_bulk_docs`` is per document anyway, no ``all_or_nothing`` since 2.0).
+        * Before the first attachment bytes, CouchDB is made to keep attachments
+          uncompressed, so its digests are those of the bytes
+          (``couchdb_attachments.ensure_identity_storage``).
         """
         if not docs:
             return []
+        if couchdb_attachments.has_attachment_data(docs):
+            couchdb_attachments.ensure_identity_storage(self._client)
         if not new_edits:
             return [r for r in self._write_each(docs, False) if "error" in r]
         unseen = self._unseen_ids([d["_id"] for d in docs if d.get("_rev")])

@@ -1,0 +1,116 @@
+"""Attachments on CouchDB as the interface has them: their digest is the MD5 of their bytes.
+
+**Compression at rest** would make a revision mean other bytes than on the
+SQLite store: CouchDB gzips attachments whose type matches
+``[attachments] compressible_types`` (``text/*``, JSON, XML... by default) and
+reports as ``digest`` the MD5 of the *gzipped* bytes (``couch_db:with_stream``),
+which depends on CouchDB's zlib and level. The SQLite store, PouchDB and the
+tests take the MD5 of the bytes themselves. ``ensure_identity_storage`` sets
+``compressible_types`` to match no type on every node, so CouchDB keeps the
+bytes as sent and its digest is theirs (see docs/design.md, "Attachment
+digests"). Parts a replicator sends gzip-encoded are decoded before they get
+here (``server/multipart.py``), so they are stored, and digested, as bytes too.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from typing import Any
+
+from sync.errors import BadRequest, CouchError, Forbidden, NotFound, Unauthorized
+from sync.stores.couchdb_http import CouchClient, doc_path
+
+log = logging.getLogger("fieldsync")
+
+# Matches no MIME type. Not "": CouchDB drops an empty value when it reads its ini
+# files again, so the default (compress text/*) would come back at the next restart.
+NO_COMPRESSIBLE_TYPES = ","
+
+RECHECK_SECONDS = 60.0  # after a pass that could not reach every node
+
+
+class CompressionStaysOn(CouchError):
+    """CouchDB compresses attachments and this process may not change that."""
+
+    status = 500
+
+
+_checked: dict[str, float] = {}  # server root -> when to look again (inf: every node is set)
+_lock = threading.Lock()
+
+
+def _compresses(value: Any) -> bool:
+    return not isinstance(value, str) or any(t.strip() for t in value.split(","))
+
+
+def ensure_identity_storage(client: CouchClient) -> None:
+    """Make every node of the server keep attachment bytes uncompressed (once per process).
+
+    A server without ``/_membership`` (pouchdb-server) does not compress. A
+    CouchDB that compresses and will not let this process change it is an
+    error: writing attachments there would give them digests no other store
+    gives. A node that is down is set when a later write finds it up (its
+    setting, once made, is in its ini file); the writes go on meanwhile, as
+    the cluster does.
+    """
+    with _lock:
+        if _checked.get(client.root, 0.0) > time.monotonic():
+            return
+        try:
+            membership = client.json("GET", "/_membership")
+        except (NotFound, BadRequest):
+            membership = {}
+        except (Unauthorized, Forbidden) as exc:
+            raise CompressionStaysOn(
+                "fieldsync cannot check that CouchDB stores attachments uncompressed ([attachments] "
+                "compressible_types = , on every node, docs/design.md): it is not a server admin. "
+                f"CouchDB said: {exc.reason}", error="couchdb_compresses_attachments",
+            ) from None
+        nodes = membership.get("cluster_nodes") or []
+        up = set(membership.get("all_nodes") or [])
+        complete = True
+        for node in nodes:
+            if node in up:
+                try:
+                    _set_on(client, node)
+                    continue
+                except CompressionStaysOn:
+                    raise
+                except CouchError as exc:
+                    if exc.status < 500:
+                        raise
+            complete = False
+            log.warning("CouchDB node %s is not reachable: its attachments compression is checked later",
+                        node)
+        _checked[client.root] = math.inf if complete else time.monotonic() + RECHECK_SECONDS
+
+
+def _set_on(client: CouchClient, node: str) -> None:
+    path = f"/_node/{doc_path(node)}/_config/attachments/compressible_types"
+    current = None  # not set: CouchDB's default, which compresses text
+    try:
+        try:
+            current = client.json("GET", path)
+        except NotFound:
+            pass
+        if not _compresses(current):
+            return
+        client.json("PUT", path, body=NO_COMPRESSIBLE_TYPES)
+    except (Unauthorized, Forbidden) as exc:
+        raise CompressionStaysOn(
+            f"CouchDB node {node} compresses attachments ([attachments] compressible_types "
+            f"= {current or 'its default'}), which would give them digests of other bytes, "
+            "and fieldsync may not change it: set compressible_types = , on every node "
+            f"(docs/design.md). CouchDB said: {exc.reason}",
+            error="couchdb_compresses_attachments",
+        ) from None
+    log.info("CouchDB node %s: [attachments] compressible_types set to %r (was %r), so "
+             "attachment digests are those of their bytes", node, NO_COMPRESSIBLE_TYPES, current)
+
+
+def has_attachment_data(docs: list[dict]) -> bool:
+    return any("data" in att for doc in docs for att in (doc.get("_attachments") or {}).values())
+
