@@ -178,7 +178,9 @@ class CouchDatabase(Database):
           that name revisions).
         * A batch refused whole (``412 missing_stub``) for one stub is retried
           document by document, so each gets the answer CouchDB would give it alone
-          (``_bulk_docs`` is per document anyway, no ``all_or_nothing`` since 2.0).
+          (``_bulk_docs`` is per document anyway, no ``all_or_nothing`` since 2.0); a
+          replicated document whose stub names bytes another branch of it holds is
+          then sent with those bytes (``couchdb_attachments.inline_known_stubs``).
         * Before the first attachment bytes, CouchDB is made to keep attachments
           uncompressed, so its digests are those of the bytes
           (``couchdb_attachments.ensure_identity_storage``).
@@ -215,7 +217,18 @@ class CouchDatabase(Database):
                 raise
             if len(docs) > 1:
                 return [r for doc in docs for r in self._write_each([doc], new_edits)]
-            return [{"id": docs[0]["_id"], "error": exc.error, "reason": exc.reason}]
+            refused = [{"id": docs[0]["_id"], "error": exc.error, "reason": exc.reason}]
+        if new_edits:
+            return refused
+        filled = couchdb_attachments.inline_known_stubs(self, docs[0])
+        if filled is None:
+            return refused
+        try:
+            return self._write([filled], False)
+        except PreconditionFailed as exc:
+            if exc.error != "missing_stub":
+                raise
+            return [{"id": filled["_id"], "error": exc.error, "reason": exc.reason}]
 
     def _write(self, docs: list[Doc], new_edits: bool) -> list[dict]:
         """One ``_bulk_docs`` request; its per-document results even when it answers 500 or 417.

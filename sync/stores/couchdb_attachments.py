@@ -1,15 +1,25 @@
-"""Attachments on CouchDB as the interface has them: their digest is the MD5 of their bytes.
+"""Attachments on CouchDB as the interface has them: one digest, stubs from any branch.
 
-**Compression at rest** would make a revision mean other bytes than on the
-SQLite store: CouchDB gzips attachments whose type matches
-``[attachments] compressible_types`` (``text/*``, JSON, XML... by default) and
-reports as ``digest`` the MD5 of the *gzipped* bytes (``couch_db:with_stream``),
-which depends on CouchDB's zlib and level. The SQLite store, PouchDB and the
-tests take the MD5 of the bytes themselves. ``ensure_identity_storage`` sets
-``compressible_types`` to match no type on every node, so CouchDB keeps the
-bytes as sent and its digest is theirs (see docs/design.md, "Attachment
-digests"). Parts a replicator sends gzip-encoded are decoded before they get
-here (``server/multipart.py``), so they are stored, and digested, as bytes too.
+Two things CouchDB 3 does on its own that would make a revision mean other
+bytes than on the SQLite store:
+
+* **Compression at rest.** CouchDB gzips attachments whose type matches
+  ``[attachments] compressible_types`` (``text/*``, JSON, XML... by default) and
+  reports as ``digest`` the MD5 of the *gzipped* bytes (``couch_db:with_stream``),
+  which depends on CouchDB's zlib and level. The SQLite store, PouchDB and the
+  tests take the MD5 of the bytes themselves. ``ensure_identity_storage`` sets
+  ``compressible_types`` to match no type on every node, so CouchDB keeps the
+  bytes as sent and its digest is theirs (see docs/design.md, "Attachment
+  digests"). Parts a replicator sends gzip-encoded are decoded before they get
+  here (``server/multipart.py``), so they are stored, and digested, as bytes too.
+* **Stubs resolve only against the nearest ancestor with a body.** Under
+  ``new_edits=false`` CouchDB looks a stub up by name in the first ancestor of
+  the pushed path that still has a body (``make_first_doc_on_disk``), and
+  answers ``412 missing_stub`` otherwise. A replica may name an ancestor this
+  server never had, or one compaction dropped, while the bytes live on in
+  another branch of the same document; the SQLite store then takes them from
+  there, by digest. ``inline_known_stubs`` does the same here: such stubs are
+  sent again with their bytes, read from the branch that holds them.
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ import time
 from typing import Any
 
 from sync.errors import BadRequest, CouchError, Forbidden, NotFound, Unauthorized
+from sync.revtree import rev_gen
+from sync.stores.couchdb_docs import replicated_revpos
 from sync.stores.couchdb_http import CouchClient, doc_path
 
 log = logging.getLogger("fieldsync")
@@ -113,4 +125,68 @@ def _set_on(client: CouchClient, node: str) -> None:
 
 def has_attachment_data(docs: list[dict]) -> bool:
     return any("data" in att for doc in docs for att in (doc.get("_attachments") or {}).values())
+
+
+def inline_known_stubs(db: Any, doc: dict) -> dict | None:
+    """``doc`` (replicated, refused for a stub) with the stubs this document can fill in.
+
+    A stub is kept when the nearest stored ancestor of its path holds that name
+    with that revpos (CouchDB resolves it itself); otherwise, when one of the
+    document's leaves holds its digest, it is replaced by those bytes. Another
+    document's bytes are never lent: a digest is no permission. ``None`` when a
+    stub resolves neither way (CouchDB's ``missing_stub`` stands).
+    """
+    atts = doc.get("_attachments") or {}
+    stubs = {name: att for name, att in atts.items() if att.get("stub")}
+    path = doc.get("_revisions") or [doc["_rev"]]
+    parent = _nearest_stored(db, doc["_id"], path[1:])
+    pending = {}
+    for name, att in stubs.items():
+        meta = parent.get(name)
+        if meta is not None and att.get("revpos") in (None, meta.get("revpos")):
+            continue
+        if not isinstance(att.get("digest"), str):
+            return None
+        pending[name] = att
+    if not pending:
+        return None  # nothing to fill in: CouchDB's answer was about something else
+    holders = _leaves_holding(db, doc["_id"], {att["digest"] for att in pending.values()})
+    gen = rev_gen(path[0])
+    out = dict(atts)
+    for name, att in pending.items():
+        holder = holders.get(att["digest"])
+        if holder is None:
+            return None
+        rev, held_as = holder
+        _, data = db.get_attachment(doc["_id"], held_as, rev)
+        out[name] = {  # the stub's own metadata, as the SQLite store keeps it
+            "content_type": att.get("content_type") or "application/octet-stream",
+            "data": data,
+            "revpos": replicated_revpos(att.get("revpos"), gen),
+        }
+    return {**doc, "_attachments": out}
+
+
+def _nearest_stored(db: Any, docid: str, ancestors: list[str], page: int = 20) -> dict:
+    """The attachments of the first ancestor (newest first) that still has a body."""
+    for start in range(0, len(ancestors), page):
+        for entry in db.open_revs(docid, ancestors[start : start + page]):
+            if "ok" in entry:
+                return entry["ok"].get("_attachments") or {}
+    return {}
+
+
+def _leaves_holding(db: Any, docid: str, digests: set[str]) -> dict[str, tuple[str, str]]:
+    """Per digest wanted, a leaf of the document holding it: (its rev, the name there)."""
+    try:
+        leaves = db._json("GET", "/" + doc_path(docid), params={"open_revs": "all"})
+    except NotFound:
+        return {}
+    out: dict[str, tuple[str, str]] = {}
+    for entry in leaves:
+        body = entry.get("ok") or {}
+        for name, meta in (body.get("_attachments") or {}).items():
+            if meta.get("digest") in digests:
+                out.setdefault(meta["digest"], (body["_rev"], name))
+    return out
 
