@@ -52,7 +52,8 @@ def show(entry: str, data: str | None) -> None:
 def release(entry: str, form_version: int | None, by: str, data: str | None) -> None:
     """Re-validate a document and store it."""
     svc = services_for(data)
-    done = release_entry(svc.store, svc.forms, svc.quarantine, entry, by=by, form_version=form_version)
+    done = release_entry(svc.store, svc.forms, svc.quarantine, entry, by=by, form_version=form_version,
+                         audit=svc.audit)
     click.echo(f"released {done['id']} as {done['rev']} into {done['scope']}")
 
 
@@ -64,7 +65,7 @@ def release(entry: str, form_version: int | None, by: str, data: str | None) -> 
 def discard(entry: str, reason: str, by: str, data: str | None) -> None:
     """Discard a document with a reason."""
     svc = services_for(data)
-    discard_entry(svc.store, svc.quarantine, entry, by=by, reason=reason)
+    discard_entry(svc.store, svc.quarantine, entry, by=by, reason=reason, audit=svc.audit)
     click.echo(f"discarded {entry}")
 
 

@@ -166,7 +166,8 @@ def release_entry(eid: str):
     _entry_in_reach(user, svc.quarantine.get(eid))
     body = read_json(require_type=False) if request.content_length else {}
     version = _field(body, "form_version", int, required=False)
-    done = release(svc.store, svc.forms, svc.quarantine, eid, by=user.name, form_version=version)
+    done = release(svc.store, svc.forms, svc.quarantine, eid, by=user.name, form_version=version,
+                   audit=svc.audit)
     return json_response(done)
 
 
@@ -176,7 +177,7 @@ def discard_entry(eid: str):
     svc = services()
     _entry_in_reach(user, svc.quarantine.get(eid))
     reason = _field(read_json(), "reason", str)
-    entry = discard(svc.store, svc.quarantine, eid, by=user.name, reason=reason)
+    entry = discard(svc.store, svc.quarantine, eid, by=user.name, reason=reason, audit=svc.audit)
     return json_response({"_id": entry["_id"], "status": entry["status"]})
 
 

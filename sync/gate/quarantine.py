@@ -77,6 +77,30 @@ class Quarantine:
             if status is None or entry.get("status") == status:
                 yield entry
 
+    def in_areas(self, scopes: list[str], *, status: str | None = "held", after: str | None = None,
+                 limit: int = 50) -> list[dict]:
+        """Entries held in these areas, in id order from ``after``, at most ``limit``.
+
+        Entry ids start with the document's id, and so with its area: each area is
+        one range of the quarantine, read page by page, never the whole of it.
+        """
+        out: list[dict] = []
+        db = self.db()
+        for scope in sorted(set(scopes)):
+            prefix = f"q:{scope}:"
+            if after and after >= prefix + "\uffff":
+                continue
+            start = after if after and after.startswith(prefix) else prefix
+            for row in db.all_docs(startkey=start, endkey=prefix + "\uffff", include_docs=True):
+                entry = row.get("doc")
+                if (not entry or row["id"] == after or entry.get("scope") != scope
+                        or status is not None and entry.get("status") != status):
+                    continue
+                out.append(entry)
+                if len(out) >= limit:
+                    return out
+        return out
+
     def get(self, eid: str) -> dict:
         entry = records.read(self.db(), eid)
         if entry is None:

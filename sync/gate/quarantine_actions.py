@@ -4,17 +4,24 @@ Releasing re-validates the document against a chosen form version (by default
 the one it names). When the version changes, the device's revision is stored
 as it came and a server revision on top of it names the new version: the
 device keeps its history and receives the fix on its next pull.
+
+Either decision is a change a person makes: with an ``audit`` it is recorded in
+the audit trail (who, which entry, which document and revision, the note).
 """
 
 from __future__ import annotations
 
 from sync import ids, records
+from sync.audit import Audit
 from sync.clock import now_iso
 from sync.errors import BadRequest, Conflict, NotFound
 from sync.forms import FormRegistry
 from sync.gate.quarantine import Quarantine
 from sync.gate.write_gate import is_submission, reason_text
 from sync.stores.base import Store
+
+MAX_NOTE = 2000  # a discard's reason reaches the worker's device: a note, not a document
+STILL_INVALID = {"en": "Still invalid: ", "mn": "Одоо ч буруу байна: "}
 
 
 def _settle_feedback(store: Store, doc_id: str, status: str, note: str | None) -> None:
@@ -30,7 +37,14 @@ def _settle_feedback(store: Store, doc_id: str, status: str, note: str | None) -
 
 
 def release(store: Store, forms: FormRegistry, quarantine: Quarantine, eid: str, *, by: str,
-            form_version: int | None = None) -> dict:
+            form_version: int | None = None, audit: Audit | None = None, lang: str = "en") -> dict:
+    """Re-validate the entry's document (against ``form_version`` if given) and store it.
+
+    Still invalid: BadRequest saying why, in ``lang``; nothing is written.
+    """
+    if form_version is not None and (not isinstance(form_version, int) or isinstance(form_version, bool)
+                                     or not 1 <= form_version <= 1_000_000):
+        raise BadRequest("form_version must be a whole number from 1")
     entry = quarantine.get(eid)
     if entry.get("status") != "held":
         raise Conflict(f"entry {eid} is already {entry.get('status')}")
@@ -42,9 +56,10 @@ def release(store: Store, forms: FormRegistry, quarantine: Quarantine, eid: str,
     if form_version is not None:
         fixed["form_version"] = form_version
     if is_submission(fixed) and not fixed.get("_deleted"):
-        problems = forms.check_submission(fixed)
+        problems = forms.check_submission(fixed, lang=lang)
         if problems:
-            raise BadRequest("Still invalid: " + reason_text(fixed, problems))
+            raise BadRequest(STILL_INVALID.get(lang, STILL_INVALID["en"])
+                             + reason_text(fixed, problems, lang=lang))
     db = store.open(scope)
     new_edits = bool(entry.get("new_edits", True))
     if new_edits:
@@ -65,12 +80,21 @@ def release(store: Store, forms: FormRegistry, quarantine: Quarantine, eid: str,
             rev = records.write(db, on_top)
     quarantine.mark(eid, "released", by=by, released_rev=rev, form_version=fixed.get("form_version"))
     _settle_feedback(store, entry["doc_id"], "released", None)
+    if audit is not None:
+        audit.record(actor=by, action="quarantine.released", scope=scope, doc_id=entry["doc_id"],
+                     entry=eid, rev=rev, form_version=fixed.get("form_version"))
     return {"id": entry["doc_id"], "rev": rev, "scope": scope}
 
 
-def discard(store: Store, quarantine: Quarantine, eid: str, *, by: str, reason: str) -> dict:
-    if not reason or not reason.strip():
+def discard(store: Store, quarantine: Quarantine, eid: str, *, by: str, reason: str,
+            audit: Audit | None = None) -> dict:
+    if not isinstance(reason, str) or not reason.strip():
         raise BadRequest("say why the document is discarded")
+    if len(reason) > MAX_NOTE:
+        raise BadRequest(f"the reason is longer than {MAX_NOTE} characters")
     entry = quarantine.mark(eid, "discarded", by=by, note=reason.strip())
     _settle_feedback(store, entry["doc_id"], "discarded", reason.strip())
+    if audit is not None:
+        audit.record(actor=by, action="quarantine.discarded", scope=entry.get("scope"),
+                     doc_id=entry["doc_id"], entry=eid, rev=entry.get("rev"), note=reason.strip())
     return entry
