@@ -61,7 +61,8 @@ def _compresses(value: Any) -> bool:
 def ensure_identity_storage(client: CouchClient) -> None:
     """Make every node of the server keep attachment bytes uncompressed (once per process).
 
-    A server without ``/_membership`` (pouchdb-server) does not compress. A
+    A server without ``/_membership`` or ``/_node/*/_config`` (pouchdb-server)
+    does not compress. A
     CouchDB that compresses and will not let this process change it is an
     error: writing attachments there would give them digests no other store
     gives. A node that is down is set when a later write finds it up (its
@@ -111,6 +112,8 @@ def _set_on(client: CouchClient, node: str) -> None:
         if not _compresses(current):
             return
         client.json("PUT", path, body=NO_COMPRESSIBLE_TYPES)
+    except NotFound:
+        return  # no configuration API: not CouchDB (pouchdb-server keeps bytes as they are)
     except (Unauthorized, Forbidden) as exc:
         raise CompressionStaysOn(
             f"CouchDB node {node} compresses attachments ([attachments] compressible_types "
