@@ -35,7 +35,6 @@ TOMBSTONE_EDIT = (
 )
 NO_DELETED_CONFLICTS = "no deleted_conflicts option (no _deleted_conflicts member)"
 LEAF_ORDER = "losing leaves come in another order than CouchDB's (live, generation, rev id, descending)"
-REVS_INFO_DELETED = "revs_info gives a deleted revision status 'available', CouchDB 3 'deleted'"
 LATEST_ONE_LEAF = (
     "open_revs (and _bulk_get) with latest=true answers one leaf, not every leaf under the revision"
 )
@@ -95,9 +94,6 @@ POUCHDB_SERVER_GAPS: dict[str, list[str]] = {
         "test_conflicts_are_listed_in_couchdb_order",
         "test_changes_style_all_docs_lists_every_leaf_winner_first",
     ],
-    REVS_INFO_DELETED: [
-        "test_revs_info_marks_a_deleted_revision",
-    ],
     LATEST_ONE_LEAF: [
         "test_open_revs_latest_turns_an_ancestor_into_its_leaves",
     ],
@@ -122,7 +118,6 @@ POUCHDB_SERVER_GAPS: dict[str, list[str]] = {
     ],
     NO_POSSIBLE_ANCESTORS: [
         "test_revs_diff_reports_missing_and_possible_ancestors",
-        "test_revs_diff_offers_only_older_leaves_as_ancestors",
     ],
     ALL_DOCS_LATIN1: [
         "test_all_docs_are_in_raw_codepoint_order",
