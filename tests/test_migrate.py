@@ -19,11 +19,11 @@ from server.cli import main
 from server.config import Settings
 from server.services import Services
 from sync.demo import household_visit, seed_demo, submission
-from sync.docs import check_doc
+from sync.docs import check_doc, md5_digest
 from sync.replica.union import UserReplica
 from sync.stores.base import Database
 from sync.stores.couchdb import CouchStore
-from sync.stores.migrate import copy_scope, migrate, verify_scope
+from sync.stores.migrate import INTERNAL_LOCALS, copy_scope, migrate, verify_scope
 from sync.stores.sqlite import SQLiteStore
 
 PHOTO = b"\xff\xd8\xff\xe0" + random.Random(4).randbytes(20_000) + b"\xff\xd9"
@@ -192,6 +192,46 @@ def test_a_migration_to_couchdb_interrupted_half_way_resumes_and_matches_revisio
     meta, data = dst.get_attachment("uvs-tes:fam:01JFAMILY000000000000000002", "ger.jpg")
     assert data == PHOTO and meta["content_type"] == "image/jpeg"
     assert dst.get_local("device-checkpoint")["last_seq"] == 7
+
+
+def _checkpoints(db: Database) -> dict[str, dict]:
+    """The ``_local`` documents replicas left (not the migration's own), without their revisions."""
+    return {doc["_id"]: {k: v for k, v in doc.items() if k != "_rev"} for doc in db.local_docs()
+            if not doc["_id"].startswith(INTERNAL_LOCALS)}
+
+
+def test_sqlite_to_couchdb_and_back_keeps_every_revision_digest_and_checkpoint(source, couch_target, tmp_path):
+    """The way back: a deployment moved to CouchDB can return to SQLite with nothing changed.
+
+    A text attachment is in the copy too: CouchDB would keep it gzipped and
+    report the digest of the gzip stream, and the way back would then give the
+    revision other digests than it had (a replica would fetch it again).
+    """
+    note = "Өрхийн тэмдэглэл: 5 хүн, 2 хүүхэд, малын тоо шинэчлэгдсэн.\n".encode() * 40
+    family = "uvs-tes:fam:01JFAMILY000000000000000003"
+    source.store.open("uvs-tes").bulk_docs([check_doc({"_id": family, "name": "Гантөмөрийн гэр бүл", "_attachments": {
+        "notes.txt": {"content_type": "text/plain; charset=utf-8", "data": note}}}, new_edits=True)])
+
+    assert all(not r.problems for r in migrate(source.store, couch_target))
+    back = SQLiteStore(tmp_path / "back")
+    reports = migrate(couch_target, back)
+    assert all(not r.problems for r in reports), [r.problems for r in reports]
+    assert sorted(back.names()) == sorted(source.store.names())
+
+    compared = 0
+    for scope in source.store.names():
+        src, there, home = source.store.open(scope), couch_target.open(scope), back.open(scope)
+        compared += assert_same_revisions(src, there)
+        compared += assert_same_revisions(src, home)
+        assert verify_scope(src, home) == []
+        assert _checkpoints(home) == _checkpoints(src)
+    assert compared >= 2 * sum(source.store.open(scope).info()["doc_count"] for scope in source.store.names())
+
+    home = back.open("uvs-tes")
+    assert home.get(family)["_attachments"]["notes.txt"]["digest"] == md5_digest(note)
+    assert home.get_attachment(family, "notes.txt")[1] == note
+    assert home.get_local("device-checkpoint")["last_seq"] == 7
+    assert len(home.get("uvs-tes:sub:01JCONFLICT0000000000000001", conflicts=True)["_conflicts"]) == 1
 
 
 def test_a_workers_replica_resumes_on_couchdb_without_a_full_resync(source, couch_target, couchdb_url):
