@@ -40,6 +40,7 @@ COMMANDS = [
     "area", "area add", "area list", "area import",
     "user", "user add", "user passwd", "user disable", "user enable", "user assign", "user list",
     "quarantine", "quarantine list", "quarantine show", "quarantine release", "quarantine discard",
+    "conflicts", "conflicts list", "conflicts show", "conflicts resolve", "conflicts scan",
 ]
 
 

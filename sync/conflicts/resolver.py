@@ -240,6 +240,16 @@ class Conflicts:
                 break
         return out
 
+    def scan(self, db: Database, *, by: str | None) -> dict[str, int]:
+        """Settle every conflict of a scope that arrived some other way (an import, a restore,
+        writes from before this server merged): one pass over its changes feed."""
+        counts = {"merged": 0, "held": 0, "none": 0, "error": 0}
+        candidates = [row["id"] for row in db.changes(0, style="all_docs")
+                      if len(row.get("changes") or ()) > 1 and mergeable(row["id"], db.name)]
+        for outcome in self.after_write(db, candidates, user=by or SERVER).values():
+            counts[outcome] += 1
+        return counts
+
     # -- deciding ---------------------------------------------------------------------------
     def settle(self, db: Database, docid: str, *, on_behalf_of: str | None) -> str:
         """Merge a conflict the server can merge: ``merged``, ``held`` (for a person) or ``none``."""
