@@ -62,6 +62,7 @@ CHUNK = 1 << 16
 WHOLE_BELOW = 2 << 20  # an answer up to this size is parsed at once, a larger one item by item
 MAX_SEQ = (1 << 63) - 1  # the largest integer sequence taken from a client
 DEFAULT_PREFIX = "fieldsync-"
+STUB_RETRY_PAUSES = (0.05, 0.2)  # seconds before sending again an interactive edit refused for a stub
 _DB_NAME = re.compile(r"^[a-z][a-z0-9_$()+/-]*\Z")  # CouchDB's rule for database names
 
 
@@ -219,7 +220,7 @@ class CouchDatabase(Database):
                 return [r for doc in docs for r in self._write_each([doc], new_edits)]
             refused = [{"id": docs[0]["_id"], "error": exc.error, "reason": exc.reason}]
         if new_edits:
-            return refused
+            return self._write_again(docs[0]) or refused
         filled = couchdb_attachments.inline_known_stubs(self, docs[0])
         if filled is None:
             return refused
@@ -229,6 +230,25 @@ class CouchDatabase(Database):
             if exc.error != "missing_stub":
                 raise
             return [{"id": filled["_id"], "error": exc.error, "reason": exc.reason}]
+
+    def _write_again(self, doc: Doc) -> list[dict] | None:
+        """An interactive edit refused for a stub, sent again a moment later (None: refused again).
+
+        On a cluster the first copy of the shard to take an edit may not have
+        received its parent yet (a write returns once two of three copies have
+        it) and refuses its stubs for the whole request (``fabric_doc_update``
+        starts the copies one after another, so usually none has written it);
+        the copy catches up within milliseconds. A stub that is really unknown
+        costs the pauses.
+        """
+        for pause in STUB_RETRY_PAUSES:
+            time.sleep(pause)
+            try:
+                return self._write([doc], True)
+            except PreconditionFailed as exc:
+                if exc.error != "missing_stub":
+                    raise
+        return None
 
     def _write(self, docs: list[Doc], new_edits: bool) -> list[dict]:
         """One ``_bulk_docs`` request; its per-document results even when it answers 500 or 417.

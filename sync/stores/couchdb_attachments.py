@@ -19,7 +19,9 @@ bytes than on the SQLite store:
   server never had, or one compaction dropped, while the bytes live on in
   another branch of the same document; the SQLite store then takes them from
   there, by digest. ``inline_known_stubs`` does the same here: such stubs are
-  sent again with their bytes, read from the branch that holds them.
+  sent again with their bytes, read from the branch that holds them. On a
+  cluster the same answer comes from a copy that has not received the
+  ancestor yet, and the same remedy applies.
 """
 
 from __future__ import annotations
@@ -131,32 +133,39 @@ def has_attachment_data(docs: list[dict]) -> bool:
 
 
 def inline_known_stubs(db: Any, doc: dict) -> dict | None:
-    """``doc`` (replicated, refused for a stub) with the stubs this document can fill in.
+    """``doc`` (replicated, refused for a stub) with every stub replaced by its bytes.
 
-    A stub is kept when the nearest stored ancestor of its path holds that name
-    with that revpos (CouchDB resolves it itself); otherwise, when one of the
-    document's leaves holds its digest, it is replaced by those bytes. Another
-    document's bytes are never lent: a digest is no permission. ``None`` when a
-    stub resolves neither way (CouchDB's ``missing_stub`` stands).
+    A stub's bytes are those of the same name in the nearest stored ancestor
+    of its path when its revpos agrees (what CouchDB looks for), else those of
+    its digest in one of the document's leaves. Another document's bytes are
+    never lent: a digest is no permission. ``None`` when a stub resolves
+    neither way (CouchDB's ``missing_stub`` stands).
+
+    A stub that resolves by name was refused by a copy of the shard that had
+    not received the ancestor yet: on a cluster each copy checks stubs against
+    its own disk, and one copy's ``missing_stub`` fails the whole request
+    (``fabric_doc_update``). With the bytes inline no copy needs the ancestor.
     """
     atts = doc.get("_attachments") or {}
     stubs = {name: att for name, att in atts.items() if att.get("stub")}
+    if not stubs:
+        return None
     path = doc.get("_revisions") or [doc["_rev"]]
-    parent = _nearest_stored(db, doc["_id"], path[1:])
-    pending = {}
+    gen = rev_gen(path[0])
+    parent_rev, parent = _nearest_stored(db, doc["_id"], path[1:])
+    by_digest = {}
+    out = dict(atts)
     for name, att in stubs.items():
         meta = parent.get(name)
         if meta is not None and att.get("revpos") in (None, meta.get("revpos")):
-            continue
-        if not isinstance(att.get("digest"), str):
+            _, data = db.get_attachment(doc["_id"], name, parent_rev)
+            out[name] = {"content_type": meta.get("content_type"), "data": data, "revpos": meta.get("revpos")}
+        elif isinstance(att.get("digest"), str):
+            by_digest[name] = att
+        else:
             return None
-        pending[name] = att
-    if not pending:
-        return None  # nothing to fill in: CouchDB's answer was about something else
-    holders = _leaves_holding(db, doc["_id"], {att["digest"] for att in pending.values()})
-    gen = rev_gen(path[0])
-    out = dict(atts)
-    for name, att in pending.items():
+    holders = _leaves_holding(db, doc["_id"], {att["digest"] for att in by_digest.values()}) if by_digest else {}
+    for name, att in by_digest.items():
         holder = holders.get(att["digest"])
         if holder is None:
             return None
@@ -170,13 +179,13 @@ def inline_known_stubs(db: Any, doc: dict) -> dict | None:
     return {**doc, "_attachments": out}
 
 
-def _nearest_stored(db: Any, docid: str, ancestors: list[str], page: int = 20) -> dict:
-    """The attachments of the first ancestor (newest first) that still has a body."""
+def _nearest_stored(db: Any, docid: str, ancestors: list[str], page: int = 20) -> tuple[str | None, dict]:
+    """The first ancestor (newest first) that still has a body, and its attachments."""
     for start in range(0, len(ancestors), page):
         for entry in db.open_revs(docid, ancestors[start : start + page]):
             if "ok" in entry:
-                return entry["ok"].get("_attachments") or {}
-    return {}
+                return entry["ok"]["_rev"], entry["ok"].get("_attachments") or {}
+    return None, {}
 
 
 def _leaves_holding(db: Any, docid: str, digests: set[str]) -> dict[str, tuple[str, str]]:
