@@ -61,6 +61,7 @@ CONFLICT_REASON = (
     "a _bulk_docs conflict's reason is 'Document update conflict', CouchDB 3's is "
     "'Document update conflict.'"
 )
+NO_LOCAL_DOCS = "no GET /{db}/_local_docs (CouchDB 2.2 and later list _local documents there)"
 LONGPOLL_IGNORES_TIMEOUT = (
     "a longpoll _changes ignores timeout= and is held open until a change (CouchDB 3 ends it "
     "with empty results), so Database.wait_for_change returns late and no heartbeat is due"

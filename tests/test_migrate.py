@@ -13,6 +13,7 @@ import random
 
 import pytest
 from click.testing import CliRunner
+from couch_gaps import NO_LOCAL_DOCS, ON_COUCHDB
 from servers import new_couchdb_prefix
 
 from server.cli import main
@@ -200,6 +201,8 @@ def _checkpoints(db: Database) -> dict[str, dict]:
             if not doc["_id"].startswith(INTERNAL_LOCALS)}
 
 
+# Without Apache CouchDB here, the couchdb target is pouchdb-server, whose _local documents cannot be listed.
+@pytest.mark.xfail(not ON_COUCHDB, strict=True, reason=f"pouchdb-server: {NO_LOCAL_DOCS}")
 def test_sqlite_to_couchdb_and_back_keeps_every_revision_digest_and_checkpoint(source, couch_target, tmp_path):
     """The way back: a deployment moved to CouchDB can return to SQLite with nothing changed.
 
