@@ -1168,8 +1168,13 @@ def test_many_documents_page_through_changes_and_all_docs(db):
     write(db, *({"_id": i, "n": i} for i in order[:700]))
     write(db, *({"_id": i, "n": i} for i in order[700:]))
 
+    # Batches come in the order they were written; inside one batch the store may
+    # number the documents in any order (CouchDB 3 numbers them by id:
+    # couch_db:group_alike_docs), which neither CouchDB nor PouchDB promises otherwise.
     rows = changes(db)
-    assert ids_of(rows) == order
+    assert len(rows) == N_MANY
+    assert set(ids_of(rows[:700])) == set(order[:700])
+    assert set(ids_of(rows[700:])) == set(order[700:])
     seqs = [seq_number(r["seq"]) for r in rows]
     assert seqs == sorted(set(seqs))
 
@@ -1177,7 +1182,7 @@ def test_many_documents_page_through_changes_and_all_docs(db):
     while page := changes(db, since, limit=400):
         got.extend(page)
         since = db.parse_since(page[-1]["seq"])
-    assert ids_of(got) == order
+    assert ids_of(got) == ids_of(rows), "paging gives every change once, in the feed's order"
 
     assert ids_of(_all(db)) == ids
     assert ids_of(_all(db, descending=True)) == ids[::-1]
