@@ -188,7 +188,8 @@ def crowd(target: str, urls: list[str], drivers: list[NodeDriver], tmp: Path, so
     with ThreadPoolExecutor(max_workers=args.devices) as pool, rss:
         futures = [pool.submit(run_device, r, urls[n], args.docs, go, args) for n, r in enumerate(replicas)]
         time.sleep(0.5)
-        spy = start_py_spy(pids[target], args.py_spy, target) if args.py_spy and target != "direct" else None
+        spy = (start_py_spy(pids[target], args.py_spy, target, args.py_spy_gil)
+               if args.py_spy and target != "direct" else None)
         logged = log.stat().st_size if log else 0
         cpu0 = {name: tree_cpu(pid) for name, pid in pids.items()}
         started = time.perf_counter()
@@ -255,8 +256,9 @@ def print_requests(log: Path, offset: int, devices: int) -> None:
         flush=True)
 
 
-def start_py_spy(pid: int, folder: str, target: str) -> subprocess.Popen[bytes] | None:
-    """py-spy sampling the server and its gunicorn workers, until stop_py_spy."""
+def start_py_spy(pid: int, folder: str, target: str, gil: bool) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server and its gunicorn workers, until stop_py_spy; ``gil``: only
+    threads holding the GIL, i.e. where the CPU of Python goes, not where threads wait."""
     exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(exe).exists():
         print("py-spy not found (pip install py-spy)", file=sys.stderr)
@@ -265,7 +267,7 @@ def start_py_spy(pid: int, folder: str, target: str) -> subprocess.Popen[bytes] 
     out = Path(folder) / f"crowd-{target}-{time.strftime('%H%M%S')}.txt"
     print(f"{'':8} py-spy -> {out}", flush=True)
     return subprocess.Popen([exe, "record", "-p", str(pid), "--subprocesses", "--format", "raw", "--rate", "50",
-                             "--nonblocking", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--nonblocking", *(["--gil"] if gil else []), "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def stop_py_spy(proc: subprocess.Popen[bytes]) -> None:
@@ -345,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--couchdb-url", default=None,
                         help="an Apache CouchDB 3.x to use instead of starting one here")
     parser.add_argument("--py-spy", metavar="DIR", help="sample fieldsync's processes with py-spy into DIR")
+    parser.add_argument("--py-spy-gil", action="store_true", help="py-spy samples only threads holding the GIL")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per replication")
     args = parser.parse_args(argv)
     args.env = dict(item.split("=", 1) for item in args.env)

@@ -118,6 +118,24 @@ class UserReplica(Database):
             oks = [f["ok"] for f in found if "ok" in f]
             return oks[0] if oks else None
 
+    def _hidden_among(self, scope: str, docids: list[str]) -> set[str]:
+        """Which of ``docids`` (of one member) the owner may not see.
+
+        The winners are read together (``all_docs`` with keys: one request on
+        CouchDB, where reading them one by one made a pulled batch of 100 cost
+        100 round trips more); a document whose winner is a tombstone, or that
+        does not exist, is looked at as ``_reachable`` does.
+        """
+        wanted = list(dict.fromkeys(docids))
+        winners = {row["key"]: row["doc"] for row in self.dbs[scope].all_docs(keys=wanted, include_docs=True)
+                   if row.get("doc")}
+        out = set()
+        for docid in wanted:
+            doc = winners[docid] if docid in winners else self._winner(scope, docid)
+            if doc is None or not self._visible(scope, docid, doc):
+                out.add(docid)
+        return out
+
     def _reachable(self, docid: str) -> str:
         """The member scope of a document the owner may see; NotFound otherwise."""
         scope = scope_of(docid)
@@ -273,10 +291,16 @@ class UserReplica(Database):
         by_scope: dict[str, list[int]] = {}
         hidden: set[int] = set()
         for i, item in enumerate(items):
-            try:
-                by_scope.setdefault(self._reachable(item["id"]), []).append(i)
-            except NotFound:
+            scope = scope_of(item["id"])
+            if scope in self.dbs:
+                by_scope.setdefault(scope, []).append(i)
+            else:
                 hidden.add(i)
+        for scope, idxs in list(by_scope.items()):
+            if self._needs_doc(scope):
+                unseen = self._hidden_among(scope, [items[i]["id"] for i in idxs])
+                by_scope[scope] = [i for i in idxs if items[i]["id"] not in unseen]
+                hidden.update(i for i in idxs if items[i]["id"] in unseen)
         answers: dict[int, dict] = {}
         for scope, idxs in by_scope.items():
             got = self.dbs[scope].bulk_get([items[i] for i in idxs], revisions=revisions,
