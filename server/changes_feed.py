@@ -6,17 +6,26 @@
   heartbeat); heartbeats are empty lines that keep proxies and phones from
   dropping an idle connection.
 
-``last_seq`` of a normal feed is never below the update sequence read *before*
-the scan, so a client that resumes from it loses nothing written meanwhile.
+Every sequence handed to the client comes from the store's changes read whose
+rows it covers (a row's ``seq``, or that read's ``last_seq``), never from a
+separate read of the database's ``update_seq``: on a CouchDB cluster that
+read may come from another copy of the data, ahead of the copy the feed read,
+and a client resuming from it would skip what lies between. Waiting is a
+read too (``Database.changes(timeout=...)``, on CouchDB its own long-poll), so
+a wake-up never hands out a position of its own.
+
+The first read is made before the body's first byte (``open_body``), so that
+an error (CouchDB refusing a ``since``) is a clean 400, not a broken stream.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sync.stores.base import Database
+from sync.stores.base import Changes, Database
 
 from .jsonio import dumps
 
@@ -40,12 +49,27 @@ class FeedOptions:
     max_seconds: float = 3600.0
 
 
-def _rows(db: Database, opts: FeedOptions, since: object, limit: int | None) -> Iterator[dict]:
-    return db.changes(
+class _Read:
+    """One store read, its first row already asked for (so that its errors come now)."""
+
+    def __init__(self, answer: Changes):
+        self.answer = answer
+        first = next(answer, None)
+        self.rows: Iterator[dict] = iter(()) if first is None else itertools.chain([first], answer)
+        self.empty = first is None
+
+    @property
+    def last_seq(self) -> object:
+        return self.answer.last_seq
+
+
+def _read(db: Database, opts: FeedOptions, since: object, limit: int | None,
+          timeout: float | None = None) -> _Read:
+    return _Read(db.changes(
         since, limit=limit, style=opts.style, include_docs=opts.include_docs,
         conflicts=opts.conflicts, attachments=opts.attachments, doc_ids=opts.doc_ids,
-        descending=opts.descending,
-    )
+        descending=opts.descending, timeout=timeout,
+    ))
 
 
 def _with_seq_interval(rows: Iterator[dict], interval: int | None) -> Iterator[dict]:
@@ -66,59 +90,50 @@ def _with_seq_interval(rows: Iterator[dict], interval: int | None) -> Iterator[d
         yield prev
 
 
+def open_body(db: Database, opts: FeedOptions, since: object) -> Iterator[bytes]:
+    """The response body for ``opts.feed``, its first store read already made.
+
+    Whatever that read raises is raised here, before any byte is sent.
+    """
+    body = continuous_body(db, opts, since) if opts.feed in ("continuous", "eventsource") \
+        else normal_body(db, opts, since)
+    first = next(body)  # runs the generator up to its first read's first row
+    return itertools.chain([first], body)
+
+
 def normal_body(db: Database, opts: FeedOptions, since: object) -> Iterator[bytes]:
     """Stream ``{"results": [...], "last_seq": ...}``; long-poll first if asked.
 
-    A page that fills its ``limit`` (replicators page through the feed so)
-    ends at its last row and needs no update sequence; so for a normal feed
-    with a limit the sequence is read only when the scan comes up short, and
-    the scan then goes on from its last row, which keeps the rule above: no
-    change written meanwhile is skipped. One read less per page (a round trip
-    on the CouchDB store).
+    ``last_seq`` is the last read's own: a page that fills its ``limit`` ends
+    at its last row, one that does not covers everything its read passed over.
     """
-    deferred = opts.feed == "normal" and opts.limit is not None and not opts.descending
-    snapshot = None if deferred else db.update_seq()
-    last_seq = since
-    count = 0
     started = time.monotonic()
     heartbeat = opts.heartbeat_ms / 1000 if opts.heartbeat_ms else None
     # A heartbeat keeps a long-poll open until a change comes (CouchDB's rule),
     # bounded by max_seconds so that no request lives forever.
     end = started + (opts.max_seconds if heartbeat else opts.timeout_ms / 1000)
+    read = _read(db, opts, since, opts.limit)
     yield b'{"results":['
     buf = bytearray()
+    count = 0
     while True:
-        scan_since, scan_limit = since, opts.limit
-        while True:
-            for row in _with_seq_interval(_rows(db, opts, scan_since, scan_limit), opts.seq_interval):
-                if row["seq"] is not None:
-                    last_seq = row["seq"]
-                if count:
-                    buf += b",\n"
-                buf += dumps(row)
-                count += 1
-                if len(buf) >= CHUNK:
-                    yield bytes(buf)
-                    buf.clear()
-            if snapshot is not None or count >= opts.limit:
-                break
-            snapshot = db.update_seq()  # short of the limit: from here on, as for any feed
-            scan_since, scan_limit = last_seq, opts.limit - count
+        for row in _with_seq_interval(read.rows, opts.seq_interval):
+            if count:
+                buf += b",\n"
+            buf += dumps(row)
+            count += 1
+            if len(buf) >= CHUNK:
+                yield bytes(buf)
+                buf.clear()
+        last_seq = read.last_seq
         if count or opts.feed != "longpoll":
             break
-        last_seq = since = db.later_seq(since, snapshot)
         left = end - time.monotonic()
         if left <= 0:
             break
-        if db.wait_for_change(since, min(left, heartbeat) if heartbeat else left):
-            snapshot = db.update_seq()
-        elif heartbeat:
+        read = _read(db, opts, last_seq, opts.limit, timeout=min(left, heartbeat) if heartbeat else left)
+        if read.empty and heartbeat:
             yield b"\n"
-        else:
-            break
-    limited = opts.limit is not None and count >= opts.limit
-    if not limited and not opts.descending:
-        last_seq = db.later_seq(last_seq, snapshot)
     buf += b'\n],\n"last_seq":' + dumps(last_seq) + b',"pending":0}\n'
     yield bytes(buf)
 
@@ -128,25 +143,20 @@ def continuous_body(db: Database, opts: FeedOptions, since: object) -> Iterator[
     started = time.monotonic()
     sent = 0
     heartbeat = opts.heartbeat_ms / 1000 if opts.heartbeat_ms else None
-    idle_since = time.monotonic()
+    idle_since = started
+    read = _read(db, opts, since, opts.limit)
+    yield b""  # the first read is made: errors are behind us, the response may start
     while True:
         got = False
-        remaining = None if opts.limit is None else opts.limit - sent
-        # Read before the scan: once it is done, everything up to here has been
-        # seen, shown or filtered out, so the next wait starts after it. Without
-        # this, changes hidden from this reader would wake the feed forever.
-        snapshot = db.update_seq()
-        for row in _rows(db, opts, since, remaining):
-            if row["seq"] is not None:
-                since = row["seq"]
+        for row in read.rows:
             sent += 1
             got = True
             yield dumps(row) + b"\n"
+        since = read.last_seq
         if got:
             idle_since = time.monotonic()
         if opts.limit is not None and sent >= opts.limit:
             break
-        since = db.later_seq(since, snapshot)
         left = opts.max_seconds - (time.monotonic() - started)
         if left <= 0:
             break
@@ -156,6 +166,8 @@ def continuous_body(db: Database, opts: FeedOptions, since: object) -> Iterator[
             wait = min(opts.timeout_ms / 1000 - (time.monotonic() - idle_since), left)
             if wait <= 0:
                 break
-        if not db.wait_for_change(since, wait) and heartbeat:
+        remaining = None if opts.limit is None else opts.limit - sent
+        read = _read(db, opts, since, remaining, timeout=wait)
+        if read.empty and heartbeat:
             yield b"\n"
     yield b'{"last_seq":' + dumps(since) + b',"pending":0}\n'

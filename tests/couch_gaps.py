@@ -64,7 +64,7 @@ CONFLICT_REASON = (
 NO_LOCAL_DOCS = "no GET /{db}/_local_docs (CouchDB 2.2 and later list _local documents there)"
 LONGPOLL_IGNORES_TIMEOUT = (
     "a longpoll _changes ignores timeout= and is held open until a change (CouchDB 3 ends it "
-    "with empty results), so Database.wait_for_change returns late and no heartbeat is due"
+    "with empty results), so a long-poll read returns late and no heartbeat is due"
 )
 
 # -- store conformance tests ---------------------------------------------------------------

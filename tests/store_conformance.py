@@ -987,39 +987,173 @@ def test_changes_include_docs_attachments(db):
     assert full["doc"]["_attachments"]["p.png"]["data"] == PHOTO
 
 
-# -- longpoll ---------------------------------------------------------------------------
+# -- the position a read hands back (last_seq) --------------------------------------------
+# A reader resumes from the ``last_seq`` of its previous read, as PouchDB does. That
+# position must come from the read itself: on a CouchDB cluster a separate read of
+# update_seq may come from another copy of the data, and resuming from it skips
+# what the feed's copy had not shown yet. These tests feed positions back to the
+# store and look at what comes out; they never compare two sequences. On a cluster
+# a write shows in a read a moment later (the copy that answers may lag), so a
+# read expected to show new writes is repeated until it does, as a client polls;
+# a read that skipped them would never show them.
 
 
-def test_wait_for_change_wakes_when_another_thread_writes(store, db):
-    since = db.update_seq()
+def read(db, since=0, **kw) -> tuple[list[dict], object]:
+    """One changes read: its rows and its own ``last_seq``."""
+    answer = db.changes(since, **kw)
+    rows = list(answer)
+    return rows, answer.last_seq
 
+
+def read_showing(db, since, ids: list[str], *, timeout: float = 20.0, **kw) -> tuple[list[dict], object]:
+    """``read(db, since)`` repeated until its rows are exactly ``ids`` (in order); AssertionError
+    with the last rows if that does not happen within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows, last = read(db, since, **kw)
+        if ids_of(rows) == ids:
+            return rows, last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"expected {ids} after {since!r}, still read {ids_of(rows)}")
+        time.sleep(0.05)
+
+
+def test_resuming_from_last_seq_gives_exactly_what_was_written_after_the_read(db):
+    for docid in ("a", "b", "c"):
+        put(db, {"_id": docid})
+    _, last = read_showing(db, 0, ["a", "b", "c"])
+    assert read(db, last)[0] == []
+    put(db, {"_id": "d"})
+    ra = db.get("a")["_rev"]
+    put(db, {"_id": "a", "_rev": ra, "v": 2})
+    read_showing(db, last, ["d", "a"])
+
+
+def test_last_seq_is_known_once_every_row_is_read(db):
+    put(db, {"_id": "a"})
+    read_showing(db, 0, ["a"])
+    answer = db.changes()
+    with pytest.raises(RuntimeError):
+        answer.last_seq  # noqa: B018 - the rows have not been read yet
+    assert ids_of(answer) == ["a"]
+    assert read(db, answer.last_seq)[0] == []
+
+
+def test_a_read_that_fills_its_limit_ends_at_its_last_row(db):
+    for i in range(5):
+        put(db, {"_id": f"d{i}"})
+    read_showing(db, 0, [f"d{i}" for i in range(5)])
+    rows, last = read(db, limit=2)
+    assert ids_of(rows) == ["d0", "d1"]
+    assert ids_of(read(db, last)[0]) == ["d2", "d3", "d4"], "what the limit left out comes next"
+
+
+def test_paging_by_last_seq_gives_the_whole_feed_once(db):
+    for i in range(7):
+        put(db, {"_id": f"d{i}"})
+    read_showing(db, 0, [f"d{i}" for i in range(7)])
+    got, since = [], 0
+    while True:
+        rows, since = read(db, since, limit=3)
+        got.extend(rows)
+        if len(rows) < 3:
+            break
+    assert ids_of(got) == [f"d{i}" for i in range(7)]
+    assert read(db, since)[0] == []
+
+
+def test_last_seq_moves_past_the_changes_a_filter_passed_over(db):
+    """A filtered reader is not shown the other documents again: a long-poll on a
+    quiet document must not wake for every write to the others."""
+    for docid in ("a", "b", "c"):
+        put(db, {"_id": docid})
+    read_showing(db, 0, ["a", "b", "c"])
+    rows, last = read(db, doc_ids=["a"])
+    assert ids_of(rows) == ["a"]
+    assert read(db, last)[0] == [], "b and c are behind last_seq"
+    put(db, {"_id": "d"})
+    rows, again = read_showing(db, last, ["d"])
+    rows, again = read(db, last, doc_ids=["a"])
+    assert rows == []
+    assert read(db, again)[0] == [], "d, passed over by the filter, is behind it too"
+
+
+def test_an_empty_read_hands_back_a_position_that_loses_nothing(db):
+    put(db, {"_id": "a"})
+    _, last = read_showing(db, 0, ["a"])
+    rows, still = read(db, last)
+    assert rows == []
+    put(db, {"_id": "b"})
+    read_showing(db, still, ["b"])
+
+
+def test_last_seq_of_a_descending_read_resumes_after_its_oldest_row(db):
+    for docid in ("a", "b", "c"):
+        put(db, {"_id": docid})
+    read_showing(db, 0, ["a", "b", "c"])
+    rows, last = read(db, descending=True, limit=2)
+    assert ids_of(rows) == ["c", "b"]
+    assert ids_of(read(db, last)[0]) == ["c"], "CouchDB's rule: the oldest row listed"
+
+
+# -- long-poll: a read that waits ---------------------------------------------------------
+
+
+def _write_later(store, delay: float, *docs: dict) -> threading.Thread:
     def writer():
-        time.sleep(0.2)
-        put(store.open(DB), {"_id": "late"})
+        time.sleep(delay)
+        for doc in docs:
+            put(store.open(DB), doc)
 
     thread = threading.Thread(target=writer)
-    started = time.monotonic()
     thread.start()
+    return thread
+
+
+def test_a_long_poll_read_wakes_when_another_thread_writes(store, db):
+    put(db, {"_id": "early"})
+    _, since = read_showing(db, 0, ["early"])
+    thread = _write_later(store, 0.2, {"_id": "late"})
+    started = time.monotonic()
     try:
-        assert db.wait_for_change(since, timeout=10) is True
+        rows, last = read(db, since, timeout=10)
     finally:
         thread.join()
-    assert time.monotonic() - started < 3, "a longpoll must not sleep through a write"
-    assert ids_of(changes(db, since)) == ["late"]
+    assert time.monotonic() - started < 3, "a long-poll must not sleep through a write"
+    assert ids_of(rows) == ["late"]
+    assert read(db, last)[0] == []
 
 
-def test_wait_for_change_times_out_without_writes(db):
+def test_a_long_poll_read_answers_empty_after_its_timeout(db):
     put(db, {"_id": "a"})
+    _, since = read_showing(db, 0, ["a"])
     started = time.monotonic()
-    assert db.wait_for_change(db.update_seq(), timeout=0.3) is False
+    rows, last = read(db, since, timeout=0.3)
+    assert rows == []
     assert time.monotonic() - started >= 0.29
+    put(db, {"_id": "b"})
+    read_showing(db, last, ["b"])
 
 
-def test_wait_for_change_returns_at_once_when_a_change_exists(db):
+def test_a_long_poll_read_answers_at_once_when_changes_exist(db):
     put(db, {"_id": "a"})
+    read_showing(db, 0, ["a"])
     started = time.monotonic()
-    assert db.wait_for_change(db.parse_since(0), timeout=10) is True
+    rows, _ = read(db, 0, timeout=10)
+    assert ids_of(rows) == ["a"]
     assert time.monotonic() - started < 1
+
+
+def test_a_long_poll_read_with_doc_ids_waits_for_a_matching_change(store, db):
+    put(db, {"_id": "watched"})
+    _, since = read_showing(db, 0, ["watched"])
+    thread = _write_later(store, 0.2, {"_id": "other"}, {"_id": "also-other"}, {"_id": "watched-2"})
+    try:
+        rows, last = read(db, since, doc_ids=["watched", "watched-2"], timeout=10)
+    finally:
+        thread.join()
+    assert ids_of(rows) == ["watched-2"]
+    assert read(db, last, doc_ids=["watched", "watched-2"])[0] == []
 
 
 # -- _all_docs ----------------------------------------------------------------------------

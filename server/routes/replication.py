@@ -20,7 +20,7 @@ from sync.scopes import check_scope_name
 from sync.stores.base import Database
 
 from ..auth import require_admin
-from ..changes_feed import FeedOptions, continuous_body, normal_body
+from ..changes_feed import FeedOptions, open_body
 from ..jsonio import (
     dumps,
     json_response,
@@ -149,6 +149,7 @@ def changes(db: Database) -> Response:
     settings = services().settings
     since_raw = args.get("since", body.get("since", 0) if isinstance(body, dict) else 0)
     # Checked here, before the response starts: an error in a stream cannot be a 400.
+    # ``now`` is the database's update_seq, a position the store itself issued.
     since = db.update_seq() if since_raw == "now" else db.parse_since(since_raw)
     opts = FeedOptions(
         feed=feed,
@@ -167,11 +168,8 @@ def changes(db: Database) -> Response:
     )
     if opts.limit == 0:
         opts.limit = 1  # CouchDB treats limit=0 as 1
-    if feed in ("continuous", "eventsource"):
-        gen = continuous_body(db, opts, since)
-    else:
-        gen = normal_body(db, opts, since)
-    return Response(gen, mimetype="application/json" if feed != "continuous" else "application/json")
+    # The store's first answer is read here, inside the request: its errors get their status.
+    return Response(open_body(db, opts, since), mimetype="application/json")
 
 
 def _heartbeat(raw: str | None) -> int | None:

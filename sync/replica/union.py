@@ -5,8 +5,11 @@ Sequences are opaque composites of the member scopes' sequences (as a CouchDB
 cluster's are composites of its shards'): ``<n>-<base64url JSON {scope: seq}>``,
 where ``n`` is only a progress hint. The changes feed walks the members one
 after the other, and every row carries the whole vector as it stands after
-that row, so resuming from any ``seq`` it returned loses nothing. A scope the
-user gains later is simply absent from old vectors, so it is read from its
+that row, so resuming from any ``seq`` it returned loses nothing. Each entry of
+a vector comes from that member's own changes read: a row's ``seq``, or the
+``last_seq`` of the member's answer once all its rows were read (which also
+moves the vector past the changes the user may not see). A scope the user
+gains later is simply absent from old vectors, so it is read from its
 beginning on the next pull.
 
 Hidden documents behave as if they did not exist, on every endpoint: absent
@@ -18,8 +21,9 @@ from __future__ import annotations
 
 import base64
 import heapq
+import itertools
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -31,7 +35,7 @@ from sync.errors import BadRequest, NotFound
 from sync.gate.messages import text
 from sync.gate.write_gate import WriteGate
 from sync.scopes import GLOBAL
-from sync.stores.base import Database, Doc, Store, bulk_get_result
+from sync.stores.base import Changes, Database, Doc, Store, bulk_get_result
 
 CHECKPOINT_SCOPE = "_checkpoints"
 
@@ -76,6 +80,8 @@ def scope_of(docid: str) -> str | None:
 
 
 class UserReplica(Database):
+    member_page = 50  # the fewest rows asked of a member at a time when a read has a limit
+
     def __init__(self, store: Store, owner: User, actor: User, access: Access, gate: WriteGate):
         self.store = store
         self.owner = owner
@@ -206,13 +212,6 @@ class UserReplica(Database):
         """A client's ``since`` checked and in canonical form (scopes no longer readable dropped)."""
         return self._encode(self._vector(value))
 
-    def later_seq(self, a: Any, b: Any) -> Any:
-        va, vb = self._vector(a), self._vector(b)
-        merged = dict(va)
-        for scope, seq in vb.items():
-            merged[scope] = self.dbs[scope].later_seq(merged[scope], seq) if scope in merged else seq
-        return self._encode(merged)
-
     # -- writes ---------------------------------------------------------------------------
     def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
         if not new_edits:
@@ -338,59 +337,17 @@ class UserReplica(Database):
     # -- feeds ----------------------------------------------------------------------------
     def changes(self, since: Any = 0, *, limit: int | None = None, style: str = "main_only",
                 include_docs: bool = False, conflicts: bool = False, attachments: bool = False,
-                doc_ids: Iterable[str] | None = None, descending: bool = False) -> Iterator[dict]:
-        vector = self._resume_vector(since)
-        wanted = set(doc_ids) if doc_ids is not None else None
-        sent = 0
-        last_sent = since
-        for scope in self.members:
-            db = self.dbs[scope]
-            scoped_ids = None
-            if wanted is not None:
-                scoped_ids = [d for d in wanted if scope_of(d) == scope or (scope != GLOBAL and scope_of(d) is None)]
-                if not scoped_ids:
-                    continue
-            need_doc = self._needs_doc(scope)
-            rows = db.changes(vector.get(scope, 0), style=style, include_docs=include_docs or need_doc,
-                              conflicts=conflicts, attachments=attachments, doc_ids=scoped_ids)
-            filtered = need_doc or not self.owner.is_admin
-            for row in rows:
-                vector[scope] = row["seq"]
-                if filtered and not self._visible(scope, row["id"], row.get("doc")):
-                    continue
-                out = {**row, "seq": self._encode(vector)}
-                if not include_docs:
-                    out.pop("doc", None)
-                last_sent = out["seq"]
-                yield out
-                sent += 1
-                if limit is not None and sent >= limit:
-                    return
-        # Every row after the last one sent was hidden: resuming from that seq may
-        # start after them (a continuous feed would otherwise rescan them forever).
-        self._scanned = (last_sent, dict(vector)) if doc_ids is None else None
+                doc_ids: Iterable[str] | None = None, descending: bool = False,
+                timeout: float | None = None) -> Changes:
+        """The members' changes one after the other, filtered; ``descending`` is not served.
 
-    def _resume_vector(self, since: Any) -> dict[str, Any]:
-        scanned = getattr(self, "_scanned", None)
-        if scanned is not None and scanned[0] == since:
-            return dict(scanned[1])
-        return self._vector(since)
-
-    def wait_for_change(self, since: Any, timeout: float) -> bool:
-        vector = self._resume_vector(since)
-        deadline = time.monotonic() + timeout
-        while True:
-            for scope, db in self.dbs.items():
-                current = db.update_seq()
-                if scope not in vector:
-                    if current not in (0, None):
-                        return True
-                elif db.later_seq(vector[scope], current) != vector[scope]:
-                    return True
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            self.store.wait_for_any_change(min(left, 0.5))
+        With a ``timeout``, rounds of reads are repeated until one lists a row the
+        owner may see: a change hidden from the owner moves the vector past it
+        (its member's ``last_seq``) without waking the reader.
+        """
+        read = _UnionRead(self, style=style, include_docs=include_docs, conflicts=conflicts,
+                          attachments=attachments, doc_ids=doc_ids)
+        return Changes(read.rows(self._vector(since), limit, timeout))
 
     def all_docs(self, *, keys: list[str] | None = None, startkey: str | None = None,
                  endkey: str | None = None, inclusive_end: bool = True, descending: bool = False,
@@ -459,3 +416,89 @@ class UserReplica(Database):
         for doc in self._local_db().local_docs():
             if doc["_id"].startswith(prefix):
                 yield {**doc, "_id": "_local/" + doc["_id"][len(prefix):]}
+
+
+class _UnionRead:
+    """One changes read of a user's replica: each member read in turn from its vector entry."""
+
+    def __init__(self, replica: UserReplica, *, style: str, include_docs: bool, conflicts: bool,
+                 attachments: bool, doc_ids: Iterable[str] | None):
+        self.replica = replica
+        self.style = style
+        self.include_docs = include_docs
+        self.conflicts = conflicts
+        self.attachments = attachments
+        self.wanted = set(doc_ids) if doc_ids is not None else None
+
+    def rows(self, vector: dict[str, Any], limit: int | None,
+             timeout: float | None) -> Generator[dict, None, str]:
+        replica = self.replica
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            sent = 0
+            for scope in replica.members:
+                left = None if limit is None else limit - sent
+                if left is not None and left <= 0:
+                    break
+                sent += yield from self._member(scope, vector, left)
+            if limit is not None and sent >= limit:
+                return replica._encode(vector)  # a full page ends at its last row
+            if sent or deadline is None:
+                return replica._encode(vector)
+            left_time = deadline - time.monotonic()
+            if left_time <= 0:
+                return replica._encode(vector)
+            replica.store.wait_for_any_change(min(left_time, 0.5))
+
+    def _member_ids(self, scope: str) -> list[str] | None:
+        if self.wanted is None:
+            return None
+        return [d for d in self.wanted if scope_of(d) == scope or (scope != GLOBAL and scope_of(d) is None)]
+
+    def _member(self, scope: str, vector: dict[str, Any], limit: int | None) -> Generator[dict, None, int]:
+        """The rows of one member the owner may see, at most ``limit``; ``vector[scope]`` follows.
+
+        With a limit the member is read in pages a little larger than what is
+        still wanted (hidden rows do not count), each page resuming from the
+        previous one's ``last_seq``. A member sequence its store refuses
+        (CouchDB answers 400 to a ``since`` it cannot unpack) is read from the
+        start of the scope instead: that re-sends what the replica may have,
+        and never fails a feed half way.
+        """
+        replica = self.replica
+        ids = self._member_ids(scope)
+        if ids is not None and not ids:
+            return 0
+        db = replica.dbs[scope]
+        need_doc = replica._needs_doc(scope)
+        filtered = need_doc or not replica.owner.is_admin
+        sent = 0
+        while True:
+            page = None if limit is None else max(limit - sent, replica.member_page)
+            answer = db.changes(vector.get(scope, 0), limit=page, style=self.style,
+                                include_docs=self.include_docs or need_doc, conflicts=self.conflicts,
+                                attachments=self.attachments, doc_ids=ids)
+            try:
+                first = next(answer, None)
+            except BadRequest:
+                if vector.get(scope, 0) in (0, None):
+                    raise
+                vector[scope] = 0
+                continue
+            count = 0
+            for row in itertools.chain([first], answer) if first is not None else ():
+                count += 1
+                vector[scope] = row["seq"]
+                if filtered and not replica._visible(scope, row["id"], row.get("doc")):
+                    continue
+                out = {**row, "seq": replica._encode(vector)}
+                if not self.include_docs:
+                    out.pop("doc", None)
+                yield out
+                sent += 1
+                if limit is not None and sent >= limit:
+                    answer.close()
+                    return sent
+            vector[scope] = answer.last_seq
+            if page is None or count < page:
+                return sent

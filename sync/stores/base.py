@@ -13,14 +13,18 @@ Conventions every method follows:
   base64 and multipart); an attachment without data is a stub.
 * Sequences are opaque: a backend returns them, and accepts back what it
   returned (``parse_since`` turns a client's string into one). SQLite uses
-  integers, CouchDB its own strings.
+  integers, CouchDB its own strings. Two sequences are never compared: on a
+  CouchDB cluster each names a position in one copy of a shard, and two reads
+  of the same data may come from different copies with unrelated numbers.
+  A position to resume from is taken from the changes read that covered it
+  (``Changes.last_seq``), never from a separate read of ``update_seq``.
 * Errors are ``sync.errors.CouchError`` subclasses carrying CouchDB's status.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Generator, Hashable, Iterable, Iterator
 from typing import Any
 
 Seq = Any
@@ -45,10 +49,6 @@ class Database(ABC):
     @abstractmethod
     def parse_since(self, value: Any) -> Seq:
         """Turn a client-supplied ``since`` into a sequence, or raise BadRequest."""
-
-    def later_seq(self, a: Seq, b: Seq) -> Seq:
-        """The later of two sequences this database returned (for ``last_seq``)."""
-        return b if self.parse_since(b) >= self.parse_since(a) else a
 
     def epoch(self) -> str:
         """A stable id of this database's sequence space.
@@ -193,16 +193,26 @@ class Database(ABC):
         attachments: bool = False,
         doc_ids: Iterable[str] | None = None,
         descending: bool = False,
-    ) -> Iterator[dict]:
-        """Change rows after ``since`` in sequence order, streamed (memory flat).
+        timeout: float | None = None,
+    ) -> Changes:
+        """One read of the changes after ``since``: its rows, streamed (memory flat), then its ``last_seq``.
 
-        A row is ``{"seq", "id", "changes": [{"rev"}], "deleted"?, "doc"?}``;
-        ``style="all_docs"`` lists every leaf, winner first.
+        A row is ``{"seq", "id", "changes": [{"rev"}], "deleted"?, "doc"?}``, in
+        sequence order; ``style="all_docs"`` lists every leaf, winner first.
+
+        ``last_seq`` (on the returned ``Changes``, once its rows are read) comes
+        from the same read as the rows, and is where the next read resumes:
+
+        * every change after ``since`` is either among the rows or after ``last_seq``;
+        * a read that is not cut short by ``limit`` covers what its filter
+          (``doc_ids``) passed over: those changes are behind ``last_seq`` and a
+          reader resuming there does not meet them again;
+        * a read that fills its ``limit`` ends at its last row;
+        * ``descending``: the last (oldest) row's sequence, ``since`` without rows.
+
+        ``timeout``: when no change after ``since`` passes the filter yet, wait up
+        to that many seconds for the first one (a long-poll), then answer as above.
         """
-
-    @abstractmethod
-    def wait_for_change(self, since: Seq, timeout: float) -> bool:
-        """Block until a change after ``since`` exists or ``timeout`` passes (longpoll)."""
 
     @abstractmethod
     def all_docs(
@@ -241,6 +251,43 @@ class Database(ABC):
     @abstractmethod
     def local_docs(self) -> Iterator[Doc]:
         """Every ``_local/`` document (ids with the prefix), for backups and migration."""
+
+
+class Changes(Iterator[dict]):
+    """The rows of one changes read and, once they are all read, that read's ``last_seq``.
+
+    A backend builds it from a generator that yields the rows and returns the
+    sequence its read reached, so the two cannot come from different reads.
+    """
+
+    def __init__(self, rows: Generator[dict, None, Seq]):
+        self._rows = rows
+        self._done = False
+        self._last_seq: Seq = None
+
+    def __iter__(self) -> Changes:
+        return self
+
+    def __next__(self) -> dict:
+        if self._done:
+            raise StopIteration
+        try:
+            return next(self._rows)
+        except StopIteration as stop:
+            self._done = True
+            self._last_seq = stop.value
+            raise
+
+    @property
+    def last_seq(self) -> Seq:
+        """Where the next read resumes; known once every row has been read."""
+        if not self._done:
+            raise RuntimeError("last_seq is known once every row of the read has been read")
+        return self._last_seq
+
+    def close(self) -> None:
+        """Stop reading early (the rows not read are lost, and so is ``last_seq``)."""
+        self._rows.close()
 
 
 def bulk_get_result(docid: str, found: list[dict]) -> dict:

@@ -31,7 +31,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -48,7 +48,7 @@ from sync.errors import (
 from sync.revtree import parse_rev, winner_key
 from sync.scopes import check_scope_name
 from sync.stores import couchdb_attachments, couchdb_revs
-from sync.stores.base import Database, Doc, Seq, Store
+from sync.stores.base import Changes, Database, Doc, Seq, Store
 from sync.stores.couchdb_docs import from_couch, to_couch
 from sync.stores.couchdb_http import CouchClient, attachment_path, doc_path, json_param, query
 from sync.stores.couchdb_json import ObjectStream
@@ -120,16 +120,21 @@ class CouchDatabase(Database):
     def _stream(
         self, method: str, sub: str, field: str, *, params: dict[str, str], body: Any = None,
         idempotent: bool = True,
-    ) -> Iterator[Any]:
-        """The items of ``field`` in a streamed answer; the response is closed however iteration ends."""
+    ) -> Generator[Any, None, dict]:
+        """The items of ``field`` in a streamed answer, then its other members (``last_seq``...).
+
+        The response is closed however iteration ends.
+        """
         resp = self._client.request(method, self._path + sub, params=params, body=body, stream=True,
                                     idempotent=idempotent)
+        stream = ObjectStream(resp.iter_content(CHUNK), field, whole_below=WHOLE_BELOW)
         try:
-            yield from ObjectStream(resp.iter_content(CHUNK), field, whole_below=WHOLE_BELOW)
+            yield from stream
         except (requests.ConnectionError, requests.Timeout):
             raise StoreUnavailable(f"CouchDB broke off its answer to {sub or '/'}") from None
         finally:
             resp.close()
+        return stream.extra
 
     # -- database ------------------------------------------------------------
     def info(self) -> dict:
@@ -163,9 +168,6 @@ class CouchDatabase(Database):
         if seq > MAX_SEQ:
             raise BadRequest("Malformed sequence supplied in 'since' parameter.")
         return max(seq, 0)
-
-    def later_seq(self, a: Seq, b: Seq) -> Seq:
-        return b if seq_number(b) >= seq_number(a) else a
 
     # -- writes --------------------------------------------------------------
     def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
@@ -425,87 +427,137 @@ class CouchDatabase(Database):
         attachments: bool = False,
         doc_ids: Iterable[str] | None = None,
         descending: bool = False,
-    ) -> Iterator[dict]:
+        timeout: float | None = None,
+    ) -> Changes:
         """``_changes`` in pages of ``limit`` rows, each page read row by row.
 
-        A page resumes from the last row's ``seq``, which CouchDB documents as a
-        valid ``since``. ``doc_ids`` go in a POST body (``filter=_doc_ids``), so
-        any number of them fits.
+        ``last_seq`` is the ``last_seq`` of CouchDB's own answer to the last
+        page, never the database's ``update_seq``: on a cluster ``GET /{db}`` may
+        be answered by another copy of the shard than the feed, one that holds
+        writes the feed's copy has not shown yet, and resuming from its
+        position would skip them. A page resumes from the previous page's last
+        row, which CouchDB documents as a valid ``since``. ``doc_ids`` go in a
+        POST body (``filter=_doc_ids``), so any number of them fits. With a
+        ``timeout`` the first page is CouchDB's own long-poll.
         """
         since = self.parse_since(since)
         ids = list(doc_ids) if doc_ids is not None else None
-        if ids is not None and not ids:
-            return
         base = query(style=style, include_docs=include_docs or None,
                      conflicts=(conflicts and include_docs) or None,
                      attachments=(attachments and include_docs) or None)
         if ids is not None:
             base["filter"] = "_doc_ids"
         if descending:
-            yield from self._changes_descending(since, limit, base, ids)
-            return
-        size = ATT_PAGE if include_docs and attachments else PAGE
-        remaining = limit
-        cursor = since
-        while remaining is None or remaining > 0:
-            page = size if remaining is None else min(size, remaining)
-            count = 0
-            for row in self._changes_page({**base, "since": str(cursor), "limit": str(page)}, ids):
-                count += 1
-                cursor = row["seq"]
-                yield row
-            if remaining is not None:
-                remaining -= count
+            return Changes(self._changes_descending(since, limit, base, ids))
+        return Changes(self._changes_ascending(since, limit, base, ids, timeout))
+
+    def _changes_ascending(
+        self, since: Seq, limit: int | None, base: dict[str, str], ids: list[str] | None,
+        timeout: float | None,
+    ) -> Generator[dict, None, Seq]:
+        if ids is not None and not ids:
+            if timeout:
+                time.sleep(timeout)  # nothing can ever match: a long-poll just waits it out
+            return since
+        size = ATT_PAGE if "attachments" in base else PAGE
+        cursor, listed = since, 0
+        while True:
+            page = size if limit is None else min(size, limit - listed)
+            if page <= 0:
+                return cursor  # the limit is filled: the read ends at its last row
+            params = {**base, "since": str(cursor), "limit": str(page)}
+            if timeout is not None and not listed:
+                answer = yield from self._longpoll_page(params, ids, timeout, cursor)
+            else:
+                answer = yield from self._changes_page(params, ids)
+            count = answer["count"]
+            listed += count
             if count < page:
-                return
+                return answer.get("last_seq") or answer["last_row_seq"] or cursor
+            cursor = answer["last_row_seq"]
 
     def _changes_descending(
         self, since: Seq, limit: int | None, base: dict[str, str], ids: list[str] | None
-    ) -> Iterator[dict]:
-        """Newest first, in one streamed request; rows at or before ``since`` end it."""
+    ) -> Generator[dict, None, Seq]:
+        """Newest first, in one streamed request; rows at or before ``since`` end it.
+
+        ``last_seq`` is the oldest row's, as CouchDB's descending answer has it.
+        """
         params = {**base, "descending": "true"}
         if limit is not None:
             if limit <= 0:
-                return
+                return since
             params["limit"] = str(limit)
         floor = seq_number(since)
-        for row in self._changes_page(params, ids):
+        last = since
+        rows = self._stream("POST" if ids is not None else "GET", "/_changes", "results",
+                            params=params, body={"doc_ids": ids} if ids is not None else None)
+        for row in rows:
             if floor and seq_number(row["seq"]) <= floor:
-                return
+                rows.close()
+                break
+            if "doc" in row:
+                from_couch(row["doc"])
+            last = row["seq"]
             yield row
+        return last
 
-    def _changes_page(self, params: dict[str, str], ids: list[str] | None) -> Iterator[dict]:
+    def _changes_page(self, params: dict[str, str], ids: list[str] | None) -> Generator[dict, None, dict]:
+        """One ``_changes`` request: its rows, then ``{"count", "last_row_seq", "last_seq"}``."""
         if ids is None:
             rows = self._stream("GET", "/_changes", "results", params=params)
         else:
             rows = self._stream("POST", "/_changes", "results", params=params, body={"doc_ids": ids})
-        for row in rows:
-            if "doc" in row:
-                from_couch(row["doc"])
-            yield row
+        count, last_row = 0, None
+        try:
+            while True:
+                try:
+                    row = next(rows)
+                except StopIteration as stop:
+                    return {**(stop.value or {}), "count": count, "last_row_seq": last_row}
+                if "doc" in row:
+                    from_couch(row["doc"])
+                count += 1
+                last_row = row["seq"]
+                yield row
+        finally:
+            rows.close()
 
-    def wait_for_change(self, since: Seq, timeout: float) -> bool:
-        """CouchDB's long-poll: one request that returns at the first change after ``since``."""
-        since = self.parse_since(since)
-        params = {"since": str(since), "limit": "1"}
+    def _longpoll_page(self, params: dict[str, str], ids: list[str] | None, timeout: float,
+                       since: Seq) -> Generator[dict, None, dict]:
+        """CouchDB's long-poll: answers at the first change after ``since``, or empty at ``timeout``.
+
+        The read's deadline is the poll's own length plus a margin, so a server
+        that ignores ``timeout=`` (pouchdb-server does) still hands control back
+        in time, as an empty answer that resumes where it started.
+        """
+        empty = {"count": 0, "last_row_seq": None, "last_seq": since}
         if timeout <= 0:
-            answer = self._json("GET", "/_changes", params=params)
-            return bool(answer.get("results"))
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            answer = self._client.longpoll(
-                self._path + "/_changes",
-                {**params, "feed": "longpoll", "timeout": str(max(int(left * 1000), 1))},
-                left,
-            )
-            if answer is None:
-                return False
-            if answer.get("results"):
-                return True
-            # CouchDB's timeout came first (or a spurious empty answer): poll what is left.
+            return (yield from self._changes_page(params, ids))
+        params = {**params, "feed": "longpoll", "timeout": str(max(int(timeout * 1000), 1))}
+        resp = self._client.longpoll(self._path + "/_changes", params, timeout,
+                                     method="POST" if ids is not None else "GET",
+                                     body={"doc_ids": ids} if ids is not None else None)
+        if resp is None:
+            return empty
+        stream = ObjectStream(resp.iter_content(CHUNK), "results", whole_below=WHOLE_BELOW)
+        count, last_row = 0, None
+        try:
+            for row in stream:
+                if "doc" in row:
+                    from_couch(row["doc"])
+                count += 1
+                last_row = row["seq"]
+                yield row
+        except (requests.ConnectionError, requests.Timeout):
+            # requests reports a read timeout inside the body as a ConnectionError. Before
+            # any row, answering "nothing yet, resume where you were" is always true.
+            if count:
+                raise StoreUnavailable("CouchDB broke off a long-poll answer") from None
+            return empty
+        finally:
+            resp.close()
+        return {"count": count, "last_row_seq": last_row, **stream.extra}
 
     def all_docs(
         self,

@@ -326,17 +326,21 @@ class CouchClient:
         finally:
             resp.close()
 
-    def longpoll(self, path: str, params: dict[str, str], seconds: float) -> Any | None:
-        """A long-poll GET: its JSON answer, or None when ``seconds`` pass without one.
+    def longpoll(self, path: str, params: dict[str, str], seconds: float, *, method: str = "GET",
+                 body: Any = None) -> requests.Response | None:
+        """A long-poll request: its open, streamed response, or None when ``seconds`` pass first.
 
         The read timeout is the poll's own length plus a margin, so a server that
-        ignores ``timeout=`` (pouchdb-server does) still returns control in time.
+        ignores ``timeout=`` (pouchdb-server does) still returns control in time;
+        the body may time out the same way (the caller reads it, then closes it).
         """
+        data = orjson.dumps(body) if body is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else {}
         attempt = 0
         while True:
             try:
-                resp = self.session.get(self.root + path, params=params, stream=True,
-                                        timeout=(self.timeout[0], seconds + 1.0))
+                resp = self._send(method, self.root + path, params, data, headers, True,
+                                  (self.timeout[0], seconds + 1.0))
                 break
             except requests.ReadTimeout:
                 return None
@@ -346,11 +350,9 @@ class CouchClient:
                     attempt += 1
                     continue
                 raise StoreUnavailable(f"CouchDB at {self.root} is unreachable: {type(exc).__name__}") from None
-        try:
-            if resp.status_code >= 400:
+        if resp.status_code >= 400:
+            try:
                 raise error_from(resp)
-            return orjson.loads(resp.content)
-        except (requests.ConnectionError, requests.Timeout):
-            return None  # the read timed out while the body trickled in
-        finally:
-            resp.close()
+            finally:
+                resp.close()
+        return resp

@@ -23,8 +23,9 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from sync.docs import md5_digest
 from sync.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from sync.revtree import DEFAULT_REVS_LIMIT, RevTree, new_rev_id, parse_rev, rev_gen
 from sync.scopes import check_scope_name
-from sync.stores.base import Database, Doc, Store, bulk_get_result
+from sync.stores.base import Changes, Database, Doc, Store, bulk_get_result
 from sync.stores.sqlite_checkpoint import Checkpointer
 
 SCHEMA = """
@@ -64,6 +65,17 @@ CREATE TABLE IF NOT EXISTS local (id TEXT PRIMARY KEY, rev INTEGER NOT NULL, bod
 PAGE = 500
 _dumps = orjson.dumps
 _loads = orjson.loads
+
+
+@dataclass(frozen=True)
+class _FeedRead:
+    """What a changes read shows of each row."""
+
+    style: str
+    include_docs: bool
+    conflicts: bool
+    attachments: bool
+    doc_ids: list[str] | None
 
 
 class _Notifier:
@@ -98,6 +110,7 @@ class SQLiteDatabase(Database):
         self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._notifier = _Notifier()
         self.revs_limit = DEFAULT_REVS_LIMIT
+        self.page_size = PAGE  # rows per read transaction of a changes read
         self._epoch: str | None = None
 
     # -- connections -------------------------------------------------------
@@ -488,74 +501,120 @@ class SQLiteDatabase(Database):
         attachments: bool = False,
         doc_ids: Iterable[str] | None = None,
         descending: bool = False,
-    ) -> Iterator[dict]:
+        timeout: float | None = None,
+    ) -> Changes:
+        opts = _FeedRead(style, include_docs, conflicts, attachments,
+                         list(doc_ids) if doc_ids is not None else None)
         since = self.parse_since(since)
-        remaining = limit if limit is not None else -1
-        ids = list(doc_ids) if doc_ids is not None else None
-        cursor = since
         if descending:
-            cursor = None
-        while remaining != 0:
-            page = PAGE if remaining < 0 else min(PAGE, remaining)
+            return Changes(self._descending(since, limit, opts))
+        return Changes(self._ascending(since, limit, opts, timeout))
+
+    def _ascending(self, since: int, limit: int | None, opts: _FeedRead,
+                   timeout: float | None) -> Generator[dict, None, int]:
+        """Pages of rows, each page and its sequence read in one read transaction.
+
+        Writers take the write lock before they number a change and commit
+        before the next one numbers its own, so a read transaction that sees
+        ``update_seq`` = N sees every change up to N. A page that comes up
+        short of its size has therefore listed everything up to the
+        ``update_seq`` read with it: that is ``last_seq``, whatever the filter
+        passed over. A read that fills ``limit`` ends at its last row.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        cursor, listed = since, 0
+        while True:
+            size = self.page_size if limit is None else min(self.page_size, limit - listed)
+            if size <= 0:
+                return cursor  # the limit is filled: the read ends at its last row
+            rows, seen = self._page(cursor, size, opts)
+            yield from rows
+            if rows:
+                cursor = rows[-1]["seq"]
+                listed += len(rows)
+            if len(rows) == size:
+                continue  # a full page: there may be more
+            cursor = max(cursor, seen)
+            if listed or deadline is None:
+                return cursor
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._wait_past(cursor, left):
+                return cursor
+
+    def _page(self, after: int, size: int, opts: _FeedRead) -> tuple[list[dict], int]:
+        """Up to ``size`` rows after ``after`` and the ``update_seq`` of the same snapshot."""
+        ids = opts.doc_ids
+        with self._conn() as conn:
+            conn.execute("BEGIN")
+            try:
+                if ids is not None:
+                    marks = ",".join("?" * len(ids)) or "NULL"
+                    found = conn.execute(
+                        f"SELECT id, seq, leaves, deleted FROM docs WHERE id IN ({marks}) AND seq > ? "
+                        "ORDER BY seq LIMIT ?", [*ids, after, size],
+                    ).fetchall()
+                else:
+                    found = conn.execute(
+                        "SELECT id, seq, leaves, deleted FROM docs WHERE seq > ? ORDER BY seq LIMIT ?",
+                        (after, size),
+                    ).fetchall()
+                rows = [self._change_row(conn, found_row, opts) for found_row in found]
+                seen = self._meta(conn, "update_seq", 0)
+            finally:
+                conn.execute("COMMIT")
+        return rows, seen
+
+    def _descending(self, since: int, limit: int | None,
+                    opts: _FeedRead) -> Generator[dict, None, int]:
+        """Newest first down to ``since``; ``last_seq`` is the oldest row's (CouchDB's rule)."""
+        ids = opts.doc_ids
+        bound, last, remaining = 1 << 62, since, limit
+        while remaining is None or remaining > 0:
+            size = self.page_size if remaining is None else min(self.page_size, remaining)
             with self._conn() as conn:
                 if ids is not None:
                     marks = ",".join("?" * len(ids)) or "NULL"
-                    order = "DESC" if descending else "ASC"
-                    if descending:
-                        bound = cursor if cursor is not None else 1 << 62
-                        where = "seq < ? AND seq > ?"
-                        params = [bound, since]
-                    else:
-                        where, params = "seq > ?", [cursor]
-                    rows = conn.execute(
+                    found = conn.execute(
                         f"SELECT id, seq, leaves, deleted FROM docs WHERE id IN ({marks}) "
-                        f"AND {where} ORDER BY seq {order} LIMIT ?",
-                        [*ids, *params, page],
-                    ).fetchall()
-                elif descending:
-                    bound = cursor if cursor is not None else 1 << 62
-                    rows = conn.execute(
-                        "SELECT id, seq, leaves, deleted FROM docs WHERE seq < ? AND seq > ? "
-                        "ORDER BY seq DESC LIMIT ?", (bound, since, page),
+                        "AND seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?", [*ids, bound, since, size],
                     ).fetchall()
                 else:
-                    rows = conn.execute(
-                        "SELECT id, seq, leaves, deleted FROM docs WHERE seq > ? ORDER BY seq LIMIT ?",
-                        (cursor, page),
+                    found = conn.execute(
+                        "SELECT id, seq, leaves, deleted FROM docs WHERE seq < ? AND seq > ? "
+                        "ORDER BY seq DESC LIMIT ?", (bound, since, size),
                     ).fetchall()
-                if not rows:
-                    return
-                out = []
-                for docid, seq, leaves_blob, deleted in rows:
-                    leaves = _loads(leaves_blob)
-                    revs = leaves if style == "all_docs" else leaves[:1]
-                    row: dict = {"seq": seq, "id": docid, "changes": [{"rev": r} for r, _ in revs]}
-                    if deleted:
-                        row["deleted"] = True
-                    if include_docs:
-                        tree = RevTree.from_json(
-                            _loads(conn.execute("SELECT tree FROM docs WHERE id=?", (docid,)).fetchone()[0])
-                        )
-                        winner = leaves[0][0]
-                        body = self._body(conn, docid, winner) or {}
-                        row["doc"] = self._render(
-                            conn, docid, winner, tree, body, conflicts=conflicts,
-                            attachments=attachments,
-                        )
-                    out.append(row)
-            for row in out:
-                yield row
-            cursor = rows[-1][1]
-            if remaining > 0:
+                rows = [self._change_row(conn, found_row, opts) for found_row in found]
+            yield from rows
+            if rows:
+                bound = last = rows[-1]["seq"]
+            if remaining is not None:
                 remaining -= len(rows)
-            if len(rows) < page:
-                return
+            if len(rows) < size:
+                break
+        return last
 
-    def wait_for_change(self, since: Any, timeout: float) -> bool:
-        since = self.parse_since(since)
+    def _change_row(self, conn: sqlite3.Connection, found: tuple, opts: _FeedRead) -> dict:
+        docid, seq, leaves_blob, deleted = found
+        leaves = _loads(leaves_blob)
+        revs = leaves if opts.style == "all_docs" else leaves[:1]
+        row: dict = {"seq": seq, "id": docid, "changes": [{"rev": r} for r, _ in revs]}
+        if deleted:
+            row["deleted"] = True
+        if opts.include_docs:
+            tree = RevTree.from_json(
+                _loads(conn.execute("SELECT tree FROM docs WHERE id=?", (docid,)).fetchone()[0])
+            )
+            winner = leaves[0][0]
+            body = self._body(conn, docid, winner) or {}
+            row["doc"] = self._render(conn, docid, winner, tree, body, conflicts=opts.conflicts,
+                                      attachments=opts.attachments)
+        return row
+
+    def _wait_past(self, seq: int, timeout: float) -> bool:
+        """Sleep until a change after ``seq`` is committed (True) or ``timeout`` passes."""
         deadline = time.monotonic() + timeout
         while True:
-            if self.update_seq() > since:
+            if self.update_seq() > seq:
                 return True
             left = deadline - time.monotonic()
             if left <= 0:
