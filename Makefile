@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint
+.PHONY: demo test install lint messages
 
 $(STAMP): setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,3 +35,11 @@ test: install
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+# The web pages' texts: extract them and update the Mongolian catalog (then translate what is new
+# in server/web/translations/mn/LC_MESSAGES/messages.po; the app compiles it when it starts).
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F server/web/babel.cfg -k _ -k lazy_gettext --no-location --sort-output \
+	  -o server/web/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i server/web/translations/messages.pot -d server/web/translations \
+	  --no-fuzzy-matching --ignore-obsolete --no-wrap

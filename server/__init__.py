@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(conflicts_api.bp)
     errors.register(app)
+    from . import web
+
+    web.register(app, services.settings.secret_key)
 
     @app.after_request
     def refresh_session(resp):

@@ -43,21 +43,24 @@ def register(app: Flask) -> None:
             headers = {"WWW-Authenticate": 'Basic realm="fieldsync"', **(headers or {})}
         return json_response(exc.as_json(), exc.status, headers)
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        status = exc.code or 500
-        error = _HTTP_ERRORS.get(status, "unknown_error")
-        reason = exc.description or error
-        if status == 404:
-            reason = "missing"
-        if status == 413:
-            reason = "The request body is larger than this server accepts"
-        resp = json_response({"error": error, "reason": reason}, status)
-        if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
-            resp.headers["Allow"] = ", ".join(exc.valid_methods)
-        return resp
+    app.register_error_handler(HTTPException, http_error)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error")
         return json_response({"error": "unknown_error", "reason": "internal error"}, 500)
+
+
+def http_error(exc: HTTPException):
+    """Flask's own errors (no route, wrong method, body too large) in CouchDB's shape."""
+    status = exc.code or 500
+    error = _HTTP_ERRORS.get(status, "unknown_error")
+    reason = exc.description or error
+    if status == 404:
+        reason = "missing"
+    if status == 413:
+        reason = "The request body is larger than this server accepts"
+    resp = json_response({"error": error, "reason": reason}, status)
+    if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+        resp.headers["Allow"] = ", ".join(exc.valid_methods)
+    return resp

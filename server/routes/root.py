@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint
+from flask import Blueprint, redirect, request
 
 from ..jsonio import json_response, query_int
 from ..services import services
@@ -34,6 +34,14 @@ def server_uuid() -> str:
 
 
 @bp.get("/")
+def root():
+    """CouchDB's welcome to replicators; a browser (it prefers HTML) is sent to the web pages."""
+    accept = request.accept_mimetypes
+    resp = redirect("/web/") if accept["text/html"] > accept["application/json"] else json_response(welcome_body())
+    resp.vary.add("Accept")
+    return resp
+
+
 @bp.get("/db/")
 def welcome():
     return json_response(welcome_body())

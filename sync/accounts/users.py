@@ -34,6 +34,7 @@ from sync.ttl_cache import TtlCache
 
 USERS_SCOPE = "_users"
 ROLES = ("worker", "coordinator", "admin")
+LANGUAGES = ("mn", "en")  # what the web pages speak; kept with the account as ``lang``
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
 # argon2id with OWASP's parameters (Password Storage Cheat Sheet: 19 MiB, 2 passes, 1
 # lane), which it rates as strong as PBKDF2-HMAC-SHA256 with 600,000 iterations,
@@ -53,6 +54,7 @@ class User:
     role: str
     areas: tuple[str, ...] = ()
     disabled: bool = False
+    lang: str | None = None  # the web pages' language the user chose (None: not chosen yet)
 
     @property
     def is_admin(self) -> bool:
@@ -82,7 +84,8 @@ def check_password(password: str) -> str:
 
 
 def _user_from(doc: dict) -> User:
-    return User(doc["name"], doc["role"], tuple(doc.get("areas") or ()), bool(doc.get("disabled")))
+    lang = doc.get("lang") if doc.get("lang") in LANGUAGES else None
+    return User(doc["name"], doc["role"], tuple(doc.get("areas") or ()), bool(doc.get("disabled")), lang)
 
 
 _READ = object()  # verify(): read the account document itself
@@ -162,6 +165,12 @@ class UserDirectory:
             return _user_from(records.upsert(self.db(), user_doc_id(name), apply))
         finally:
             self._changed(name)
+
+    def set_language(self, name: str, lang: str) -> User:
+        """Remember the language the user chose in the web pages, on every app server."""
+        if lang not in LANGUAGES:
+            raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}")
+        return self.update(name, lang=lang)
 
     def account(self, name: str) -> dict | None:
         """The stored account document of a well-formed name (None: no such account)."""
