@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 from couch_gaps import mark_pouchdb_server_gaps
+from eventual import settle
 from flask import Flask
 from flask.testing import FlaskClient
 from servers import BACKENDS, couch_url_for
@@ -117,15 +118,34 @@ class Couch:
         return self.request("DELETE", path, **kw)
 
     # -- shortcuts for setting up a test's data --------------------------------
+    # A test's setup writes are waited for until they show, as a client polling for its
+    # own write would: on a cluster a read just after a write may come from a copy that
+    # does not have it yet (tests/eventual.py). Elsewhere the first read shows it.
+    @property
+    def steady_reads(self) -> int:
+        """Reads in a row that must agree before a write counts as visible."""
+        return 3 if self.client.application.config.get("FIELDSYNC_BACKEND") == "couchdb-cluster" else 1
+
+    def settle(self, db: str, written: Any) -> None:
+        """Until ``db`` steadily shows ``written`` (ids, or ids to revisions): see ``eventual.settle``."""
+        settle(self, db, written, steady=self.steady_reads)
+
     def create_doc(self, db: str, doc: dict) -> str:
-        """Write ``doc`` (``_id`` required) and return its new rev."""
+        """Write ``doc`` (``_id`` required) and return its new rev, once visible."""
         resp = self.put(f"{db}/{doc['_id']}", json={k: v for k, v in doc.items() if k != "_id"})
         assert resp.status_code == 201, resp.get_data(as_text=True)
+        self.settle(db, {doc["_id"]: resp.json["rev"]})
         return resp.json["rev"]
 
     def bulk(self, db: str, docs: list[dict], new_edits: bool = True) -> list[dict]:
+        """``_bulk_docs``; its answer, once what it stored is visible."""
         resp = self.post(f"{db}/_bulk_docs", json={"docs": docs, "new_edits": new_edits})
         assert resp.status_code == 201, resp.get_data(as_text=True)
+        if new_edits:
+            self.settle(db, {r["id"]: r["rev"] for r in resp.json if r.get("ok")})
+        else:
+            refused = {r["id"] for r in resp.json}
+            self.settle(db, [d["_id"] for d in docs if d.get("_id") not in refused])
         return resp.json
 
     def info(self, db: str) -> dict:

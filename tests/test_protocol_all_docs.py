@@ -9,6 +9,7 @@ with ``"deleted": true``, and unknown keys with ``"error": "not_found"``.
 
 from __future__ import annotations
 
+from eventual import assert_nothing_since, changes_since
 from protocol_helpers import Couch, app, assert_error, couch, db  # noqa: F401
 
 IDS = ["a", "b", "c", "d", "e"]
@@ -88,7 +89,7 @@ def test_paging_with_startkey_and_skip_one(couch: Couch, db: str) -> None:
 
 def test_deleted_documents_are_left_out_of_ranges(couch: Couch, db: str) -> None:
     revs = _fill(couch, db)
-    couch.delete(f"{db}/c?rev={revs['c']}")
+    couch.settle(db, {"c": couch.delete(f"{db}/c?rev={revs['c']}").json["rev"]})
     body = couch.get(f"{db}/_all_docs").json
     assert [r["id"] for r in body["rows"]] == ["a", "b", "d", "e"]
     assert body["total_rows"] == 4
@@ -97,6 +98,7 @@ def test_deleted_documents_are_left_out_of_ranges(couch: Couch, db: str) -> None
 def test_post_keys(couch: Couch, db: str) -> None:
     revs = _fill(couch, db)
     deleted = couch.delete(f"{db}/c?rev={revs['c']}").json["rev"]
+    couch.settle(db, {"c": deleted})
     resp = couch.post(f"{db}/_all_docs?include_docs=true", json={"keys": ["e", "zz", "c", "a", "e"]})
     assert resp.status_code == 200
     rows = resp.json["rows"]
@@ -123,7 +125,7 @@ def test_conflicts_with_include_docs(couch: Couch, db: str) -> None:
 
 def test_design_docs_are_listed_local_docs_are_not(couch: Couch, db: str) -> None:
     _fill(couch, db)
-    couch.put(f"{db}/_design/app", json={})
+    couch.create_doc(db, {"_id": "_design/app"})
     couch.put(f"{db}/_local/ck", json={})
     ids = _ids(couch.get(f"{db}/_all_docs"))
     assert "_design/app" in ids
@@ -131,9 +133,17 @@ def test_design_docs_are_listed_local_docs_are_not(couch: Couch, db: str) -> Non
 
 
 def test_update_seq(couch: Couch, db: str) -> None:
+    """The database's current sequence, as ``GET /{db}`` gives it: nothing comes after
+    either, and the next write is exactly what comes after both (sequences are opaque:
+    they are compared by feeding them back)."""
     _fill(couch, db)
     body = couch.get(f"{db}/_all_docs?update_seq=true").json
-    assert body["update_seq"] == couch.info(db)["update_seq"]
+    info_seq = couch.info(db)["update_seq"]
+    for seq in (body["update_seq"], info_seq):
+        assert_nothing_since(couch, db, seq)
+    couch.create_doc(db, {"_id": "f"})
+    for seq in (body["update_seq"], info_seq):
+        assert [r["id"] for r in changes_since(couch, db, seq)] == ["f"]
 
 
 def test_bad_parameters(couch: Couch, db: str) -> None:

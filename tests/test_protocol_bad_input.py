@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
+from eventual import assert_nothing_since
 from protocol_helpers import (  # noqa: F401
     Couch,
     app,
@@ -26,18 +28,40 @@ from protocol_helpers import (  # noqa: F401
 )
 
 
-def _state(couch: Couch, db: str) -> tuple:
+class State(NamedTuple):
+    """What a scope holds, and two sequences naming when that was read."""
+
+    doc_count: int
+    rows: list  # every live document, whole
+    leaves: list  # every leaf of every document (deletions and losing branches too), in feed order
+    update_seq: Any  # opaque: only ever fed back as ``since``
+    last_seq: Any
+
+
+def _state(couch: Couch, db: str) -> State:
     """Everything a refused request must leave alone.
 
     Any write moves ``update_seq`` and shows in the ``style=all_docs`` feed
     (deletions and losing branches included), and the live documents are read
     back whole; ``doc_del_count`` would add nothing (and pouchdb-server, one of
-    the CouchDB backend's test servers, does not report it).
+    the CouchDB backend's test servers, does not report it). The test's own
+    writes before it are already visible (``Couch.create_doc`` waits for that).
     """
     info = couch.info(db)
+    feed = couch.get(f"{db}/_changes?style=all_docs").json
     rows = couch.get(f"{db}/_all_docs?include_docs=true").json["rows"]
-    changes = couch.get(f"{db}/_changes?style=all_docs").json
-    return info["update_seq"], info["doc_count"], rows, changes
+    leaves = [(r["id"], r["changes"], r.get("deleted", False)) for r in feed["results"]]
+    return State(info["doc_count"], rows, leaves, info["update_seq"], feed["last_seq"])
+
+
+def _assert_unchanged(couch: Couch, db: str, before: State) -> None:
+    """Nothing was written since ``before``: no change after either of its sequences (fed back,
+    since a sequence is opaque: on a cluster two reads of one state give different strings), and
+    the same documents, leaves and count."""
+    for since in (before.update_seq, before.last_seq):
+        assert_nothing_since(couch, db, since)
+    after = _state(couch, db)
+    assert (after.doc_count, after.rows, after.leaves) == (before.doc_count, before.rows, before.leaves)
 
 
 @pytest.fixture
@@ -66,7 +90,7 @@ def test_malformed_json_everywhere_is_400(couch: Couch, seeded, body: bytes) -> 
             continue  # CouchDB reads an empty POST _changes as no options
         resp = couch.request(method, path, data=body, content_type="application/json")
         assert_error(resp, 400, "bad_request")
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 @pytest.mark.parametrize("body", [[], [{"_id": "x"}], "docs", 5, None, True])
@@ -78,7 +102,7 @@ def test_json_that_is_not_an_object_is_400(couch: Couch, seeded, body) -> None:
         ("POST", f"{db}/_bulk_get"), ("POST", f"{db}/_all_docs"), ("PUT", f"{db}/_local/ck"),
     ]:
         assert_error(couch.request(method, path, json=body), 400, "bad_request")
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 @pytest.mark.parametrize("body", [
@@ -90,7 +114,7 @@ def test_bulk_docs_of_wrong_shape_is_400(couch: Couch, seeded, body) -> None:
     db, _ = seeded
     before = _state(couch, db)
     assert_error(couch.post(f"{db}/_bulk_docs", json=body), 400, "bad_request")
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 def test_integers_beyond_64_bits(couch: Couch, seeded) -> None:
@@ -144,7 +168,7 @@ def test_malformed_document_is_400_everywhere(couch: Couch, seeded, label: str) 
     if doc["_id"] == "x":  # the fault is in the body: PUT it to a good URL
         body = {k: v for k, v in doc.items() if k != "_id"}
         assert_error(couch.put(f"{db}/x", json=body), 400)
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
     assert_error(couch.get(f"{db}/good"), 404)
 
 
@@ -158,7 +182,7 @@ def test_attachment_names_with_path_tricks_are_400(couch: Couch, seeded, name: s
     keep = couch.get(f"{db}/keep").json
     keep["_attachments"][name] = {"content_type": "text/plain", "data": b64(b"x")}
     assert_error(couch.put(f"{db}/keep", json=keep), 400)
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 @pytest.mark.parametrize("path", ["..%2Fetc%2Fpasswd", "%2Fetc", "a%5Cb", "a%00b", "a%0Ab", "%2E%2E", "_x",
@@ -169,7 +193,7 @@ def test_attachment_urls_with_path_tricks_are_400(couch: Couch, seeded, path: st
     resp = couch.put(f"{db}/keep/{path}?rev={rev}", data=b"x", content_type="text/plain")
     assert_error(resp, 400)
     assert_error(couch.get(f"{db}/keep/{path}"), 400)
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 def test_one_malformed_document_refuses_the_whole_batch(couch: Couch, seeded) -> None:
@@ -179,7 +203,7 @@ def test_one_malformed_document_refuses_the_whole_batch(couch: Couch, seeded) ->
     assert_error(couch.post(f"{db}/_bulk_docs", json={"docs": batch}), 400, "bad_request")
     replicated = [{"_id": "r1", "_rev": "1-a"}, {"_id": "r2"}]
     assert_error(couch.post(f"{db}/_bulk_docs", json={"docs": replicated, "new_edits": False}), 400)
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 def test_ids_with_underscore_in_urls(couch: Couch, seeded) -> None:
@@ -188,20 +212,20 @@ def test_ids_with_underscore_in_urls(couch: Couch, seeded) -> None:
     for docid in ("_foo", "_users", "_designs/x", "_localx", "_all_docsx"):
         assert_error(couch.put(f"{db}/{docid}", json={}), 400, "bad_request")
     assert_error(couch.get(f"{db}/_foo"), 400, "bad_request")
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 # -- revisions --------------------------------------------------------------------------------------
 def test_missing_or_stale_rev_on_update_is_409(couch: Couch, seeded) -> None:
     db, rev = seeded
-    couch.put(f"{db}/keep", json={**couch.get(f"{db}/keep").json, "n": 2})
+    couch.create_doc(db, {**couch.get(f"{db}/keep").json, "n": 2})
     before = _state(couch, db)
     assert_error(couch.put(f"{db}/keep", json={"n": 3}), 409, "conflict")
     assert_error(couch.put(f"{db}/keep", json={"_rev": rev, "n": 3}), 409, "conflict")
     assert_error(couch.put(f"{db}/keep", json={"_rev": "1-0000", "n": 3}), 409, "conflict")
     assert_error(couch.delete(f"{db}/keep?rev={rev}"), 409, "conflict")
     assert_error(couch.delete(f"{db}/keep"), 409, "conflict")
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 def test_invalid_rev_strings_in_urls_are_400(couch: Couch, seeded) -> None:
@@ -215,7 +239,7 @@ def test_invalid_rev_strings_in_urls_are_400(couch: Couch, seeded) -> None:
         assert_error(couch.put(f"{db}/keep/b.txt?rev={rev}", data=b"x", content_type="text/plain"), 400)
         assert_error(couch.delete(f"{db}/keep/a.txt?rev={rev}"), 400, "bad_request")
     assert_error(couch.get(f"{db}/keep", headers={"If-Match": '"nonsense"'}), 400)
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 def test_new_edits_false_needs_a_rev(couch: Couch, seeded) -> None:
@@ -224,7 +248,7 @@ def test_new_edits_false_needs_a_rev(couch: Couch, seeded) -> None:
     resp = couch.post(f"{db}/_bulk_docs", json={"new_edits": False, "docs": [{"_id": "x", "v": 1}]})
     assert_error(resp, 400, "bad_request")
     assert_error(couch.put(f"{db}/x?new_edits=false", json={"v": 1}), 400, "bad_request")
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 @pytest.mark.parametrize("revisions", [
@@ -238,7 +262,7 @@ def test_revisions_that_disagree_with_rev_are_400(couch: Couch, seeded, revision
     before = _state(couch, db)
     doc = {"_id": "x", "_rev": "2-b", "_revisions": revisions}
     assert_error(couch.post(f"{db}/_bulk_docs", json={"new_edits": False, "docs": [doc]}), 400)
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 # -- query parameters --------------------------------------------------------------------------------
@@ -257,7 +281,7 @@ def test_invalid_write_query_parameters_are_400(couch: Couch, seeded) -> None:
     db, _ = seeded
     before = _state(couch, db)
     assert_error(couch.put(f"{db}/x?new_edits=maybe", json={"_rev": "1-a"}), 400, "bad_request")
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 def test_since_beyond_any_sequence(couch: Couch, seeded) -> None:
@@ -283,7 +307,7 @@ def test_wrong_content_type_is_415(couch: Couch, seeded, ctype: str) -> None:
     for method, path in [("POST", f"{db}/_bulk_docs"), ("POST", f"{db}/_revs_diff"), ("POST", f"{db}/_bulk_get"),
                          ("POST", f"{db}/_all_docs"), ("PUT", f"{db}/x"), ("POST", db)]:
         assert_error(couch.request(method, path, data=body, content_type=ctype), 415, "bad_content_type")
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 def test_bodies_over_the_limit_are_413(new_app, tmp_path: Path) -> None:
@@ -311,7 +335,7 @@ def test_bodies_over_the_limit_are_413(new_app, tmp_path: Path) -> None:
     ctype, body = related_body({"_id": "x", "_rev": "1-a", "_attachments": {"a.txt": {
         "follows": True, "content_type": "text/plain", "encoding": "gzip"}}}, [("a.txt", "text/plain", bomb)])
     assert_error(couch.put(f"{db}/x?new_edits=false", data=body, headers={"Content-Type": ctype}), 413)
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 # -- attachments ------------------------------------------------------------------------------------------
@@ -321,7 +345,7 @@ def test_attachment_requests_on_missing_documents(couch: Couch, seeded) -> None:
     assert_error(couch.put(f"{db}/nodoc/a.txt?rev=1-abc", data=b"x", content_type="text/plain"), 409)
     assert_error(couch.delete(f"{db}/nodoc/a.txt?rev=1-abc"), 409)
     assert_error(couch.delete(f"{db}/keep/a.txt"), 409)
-    assert _state(couch, db) == before
+    _assert_unchanged(couch, db, before)
 
 
 def test_stub_metadata_cannot_corrupt_a_document(couch: Couch, seeded) -> None:
