@@ -20,6 +20,7 @@ from sync.accounts.users import UserDirectory
 from sync.areas import AreaRegistry
 from sync.audit import Audit
 from sync.conflicts.resolver import Conflicts
+from sync.derived import DerivedValues
 from sync.errors import Conflict, NotFound
 from sync.forms import FormRegistry
 from sync.gate.quarantine import Quarantine
@@ -76,7 +77,7 @@ class Services:
         access = Access(areas, forms)
         audit = Audit(store)
         conflicts = Conflicts(store, audit, forms)
-        gate = WriteGate(forms, quarantine, access, conflicts)
+        gate = WriteGate(forms, quarantine, access, conflicts, DerivedValues())
         auth = Authenticator(users, LoginThrottle(store), secret, settings.session_seconds, cache)
         return cls(settings, store, users, areas, forms, quarantine, access, gate, SyncLog(store), auth,
                    audit, conflicts)

@@ -202,9 +202,11 @@ def test_a_review_is_as_sensitive_as_the_case_it_reviews(app: Flask, svc: Servic
     reviews = {}
     for sub_id in (case, visit):
         review_id = sub_id.replace(":sub:", ":review:")
-        # a review that does not repeat the form or the author: the rule must not depend on it
-        response = coordinator.put({"_id": review_id, "type": "review", "status": "flagged",
-                                    "comments": [{"by": "enkhjargal", "text": "Called the family twice."}]})
+        # a review as the write gate accepts it: a known state, its submission's author and form
+        response = coordinator.put({"_id": review_id, "type": "review", "status": "has_issues",
+                                    "submission_author": docs[sub_id]["author"], "form": docs[sub_id]["form"],
+                                    "comments": [{"by": "enkhjargal", "at": "2026-10-12T09:00:00Z",
+                                                  "text": "Called the family twice."}]})
         assert response.status_code == 201, response.json
         reviews[sub_id] = review_id
     batbold, tsetseg = Device(app, "batbold").ids(), Device(app, "tsetseg").ids()
@@ -330,7 +332,7 @@ def test_a_worker_made_coordinator_gets_the_cases_hidden_from_her_before(app: Fl
     before = device.changes()
     kharkhorin = {r["id"]: r["doc"] for r in svc.store.open("ovr-kharkhorin").all_docs(include_docs=True)}
     cases = {i for i, d in kharkhorin.items() if d.get("form") == "child_protection_referral"
-             and d["author"] != "altai"}
+             and d.get("type") == "submission" and d["author"] != "altai"}
     assert cases and not cases & {r["id"] for r in before["results"]}
     assert device.ids(since=before["last_seq"]) == set()
 
@@ -453,7 +455,7 @@ def test_workers_never_write_global_reviews_design_or_feedback(app: Flask, svc: 
 def test_a_worker_cannot_change_a_colleagues_submission(app: Flask, svc: Services) -> None:
     db = svc.store.open("ovr-kharkhorin")
     visit = next(r["doc"] for r in db.all_docs(include_docs=True) if r["doc"].get("form") == "household_visit"
-                 and r["doc"]["author"] == "tsetseg")
+                 and r["doc"].get("author") == "tsetseg")
     edited = {**visit, "author": "batbold", "data": {**visit["data"], "remarks": "changed by batbold"}}
     response = Device(app, "batbold").put(edited)
     assert response.status_code == 403
@@ -466,8 +468,15 @@ def test_a_worker_cannot_change_a_colleagues_submission(app: Flask, svc: Service
 
 def test_a_coordinator_writes_reviews_in_her_areas_only(app: Flask, svc: Services) -> None:
     device = Device(app, "oyunaa")
-    mine = {"_id": "uvs-tes:review:01K00000000000000000000003", "type": "review", "status": "approved"}
-    other = {"_id": "ovr-kharkhorin:review:01K00000000000000000000004", "type": "review", "status": "approved"}
+
+    def review_of(scope: str) -> dict:
+        docs = {r["id"]: r["doc"] for r in svc.store.open(scope).all_docs(include_docs=True)}
+        sub = next(d for i, d in docs.items() if d.get("type") == "submission"
+                   and d.get("form") == "household_visit" and i.replace(":sub:", ":review:") not in docs)
+        return {"_id": sub["_id"].replace(":sub:", ":review:"), "type": "review", "status": "approved",
+                "submission_author": sub["author"], "form": sub["form"]}
+
+    mine, other = review_of("uvs-tes"), review_of("ovr-kharkhorin")
     assert device.put(mine).status_code == 201
     assert device.put(other).status_code == 403
     assert other["_id"] not in {r["id"] for r in svc.store.open("ovr-kharkhorin").all_docs()}

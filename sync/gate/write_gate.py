@@ -25,6 +25,8 @@ from sync.conflicts.resolver import Conflicts
 from sync.forms import FormRegistry
 from sync.gate.messages import LANGUAGES, MESSAGES, bilingual, text, texts_of
 from sync.gate.quarantine import Quarantine
+from sync.reviews import check_batch as check_reviews
+from sync.reviews import edited_submissions, is_review, mark_edited
 from sync.stores.base import Database
 
 log = logging.getLogger("fieldsync.gate")
@@ -93,6 +95,7 @@ class WriteGate:
         forms = self.forms.snapshot() if any(is_submission(d) for d in docs) else {}
         access = _BatchAccess(self.access) if self.access and not user.is_admin else self.access
         to_check: list[int] = []
+        to_review: list[int] = []
         for i, doc in enumerate(docs):
             reasons = None
             denial = access.write_denial(user, scope, doc, existing.get(doc["_id"])) if access else None
@@ -104,7 +107,13 @@ class WriteGate:
                     reasons = bilingual([{"field": "type", "message": text("submission_type")}], None)
                 else:
                     to_check.append(i)
+            elif is_review(doc) and not doc.get("_deleted"):
+                to_review.append(i)
             verdicts.append(reasons)
+        if to_review and self.access is not None:
+            # States, comments, and a submission that exists and the writer may see (sync.reviews).
+            for i, problems in check_reviews(user, self.access, db, docs, to_review).items():
+                verdicts[i] = bilingual(problems, None)
         if to_check:
             checked = self.forms.check_submissions([docs[i] for i in to_check], forms=forms, arrived=arrived)
             refused = [(i, problems) for i, problems in zip(to_check, checked, strict=True) if problems]
@@ -146,6 +155,12 @@ class WriteGate:
         if not new_edits:
             results = list(stored) + refused_results
         self._clear_feedback(db, user, [d for d in accepted if is_submission(d)], stored, new_edits)
+        edited = edited_submissions(accepted, stored, new_edits=new_edits)
+        if edited:
+            try:  # the worker changed a decided submission: its review becomes "edited"
+                mark_edited(db, edited, by=user.name)
+            except Exception:  # the submission is stored; the review is marked on its next edit
+                log.exception("could not mark reviews of %s as edited", ", ".join(edited))
         return results
 
     def refuse(self, user: User, docs: list[dict], *, new_edits: bool, reason: str) -> list[dict]:

@@ -304,7 +304,7 @@ def test_live_sync_receives_a_server_write_within_seconds(peer: Peer, new_replic
         wait_until(lambda: len(db.revs()) == 3, timeout=10)
 
         server_doc = submission(db.name, 5)
-        server_doc["_id"] = new_id(db.name, "review")
+        server_doc["_id"] = new_id(db.name, "fam")  # a document written on the server side
         rev = db.put_doc(server_doc)["rev"]
         arrived = wait_until(lambda: device.get_or_none(server_doc["_id"]), timeout=5)
         assert arrived["_rev"] == rev
