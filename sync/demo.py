@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from programmes import growth
 from schemas.examples import bundled_forms
 from sync.accounts.users import User, UserDirectory
 from sync.areas import AreaRegistry
@@ -109,6 +110,50 @@ def child_growth(rng: random.Random, centre=(47.9, 106.9), day: date | None = No
         data["muac_mm"] = rng.randint(125, 170)
     if months < 24:
         data["foods_yesterday"] = rng.sample(["breastmilk", "porridge", "meat", "dairy"], k=2)
+    return data
+
+
+def growth_visit(rng: random.Random, centre=(47.9, 106.9), day: date | None = None,
+                 child_id: str | None = None) -> dict:
+    """Data of a valid growth_visit v1 submission: a child under 5 measured as in the field.
+
+    Length and weight are drawn on WHO's reference (length-for-age z about -0.6 +/- 1.1,
+    weight-for-length z about 0.2 +/- 1.0), so z-scores and classes come out realistic;
+    1 in 20 children is measured in the other position, 1 in 200 has oedema.
+    """
+    day = day or date(2026, 10, 1) + timedelta(days=rng.randint(0, 40))
+    age = rng.randint(0, 1825)
+    sex = rng.choice(["f", "m"])
+    position = "l" if age < 731 else "h"
+    if rng.random() < 0.05:
+        position = "h" if position == "l" else "l"
+    clenhei = growth.reference_value("lhfa", sex, age, rng.gauss(-0.6, 1.1)) or 50.0
+    clenhei = min(max(clenhei, 46.0), 119.0)
+    lenhei = clenhei
+    if age < 731 and position == "h" and age / 30.4375 >= 9:
+        lenhei = clenhei - growth.ADJUST_CM  # what the worker read standing
+    elif age >= 731 and position == "l":
+        lenhei = clenhei + growth.ADJUST_CM
+    table = "wfl" if age < 731 else "wfh"
+    weight = (growth.reference_value(table, sex, round(clenhei, 1), rng.gauss(0.2, 1.0))
+              or growth.reference_value("wfa", sex, age, 0.0))
+    data = {
+        "child_id": child_id or f"child-{rng.randint(0, 10**9):09d}", "child_name": person(rng),
+        "bag": f"{rng.randint(1, 5)}-р баг", "visit_date": day.isoformat(),
+        "location": _point(rng, centre), "dob": (day - timedelta(days=age)).isoformat(),
+        "dob_approximate": "yes" if rng.random() < 0.1 else "no", "sex": sex,
+        "weight_kg": round(max(weight, 0.9), 1), "position": position,
+        "lenhei_cm": round(lenhei, 1), "oedema": "yes" if rng.random() < 0.005 else "no",
+        "services": rng.sample(["vitamin_a", "vitamin_d", "deworming", "feeding_counselling"],
+                               k=rng.randint(0, 2)),
+        "measurer_id": "bolormaa",
+    }
+    if age / 30.4375 >= 6:
+        muac_cm = growth.reference_value("acfa", sex, max(age, 91), rng.gauss(0.0, 1.0)) or 14.0
+        data["muac_mm"] = int(round(muac_cm * 10))
+    if rng.random() < 0.3:
+        data["illnesses"] = [{"illness": rng.choice(["diarrhoea", "fever", "cough"]),
+                              "illness_days": rng.randint(1, 7)}]
     return data
 
 

@@ -18,6 +18,7 @@ ULID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}\Z")
 SUBMISSION = "sub"
 REVIEW = "review"
 FEEDBACK = "feedback"
+DERIVED = "derived"  # <area>:derived:<submission key>, written by the server (sync/derived.py)
 FAMILY = "fam"
 KINDERGARTEN = "kg"
 FIELD_KINDS = {SUBMISSION, FAMILY, KINDERGARTEN}

@@ -4,8 +4,9 @@ Roles (DESIGN.md, Access):
 
 * worker: reads and writes the data areas assigned (an assigned aimag covers
   its soums); sees submissions of sensitive forms only when they are the
-  author; never writes ``global``, reviews, feedback, design documents or
-  another user's submissions.
+  author; never writes ``global``, reviews, feedback, derived values, design
+  documents or another user's submissions. A derived document (z-scores of a
+  submission) is seen exactly by those who see its submission.
 * coordinator: reads everything of their areas, sensitive cases included;
   writes reviews (and families, kindergartens, their own submissions).
 * admin: everything.
@@ -53,7 +54,7 @@ class Access:
         if user.role == "coordinator":
             return True
         parsed = ids.parse_doc_id(docid)
-        if parsed is None or parsed.kind not in (ids.SUBMISSION, ids.REVIEW, ids.FEEDBACK):
+        if parsed is None or parsed.kind not in (ids.SUBMISSION, ids.REVIEW, ids.FEEDBACK, ids.DERIVED):
             return True
         if doc is None or doc.get("_deleted") and "author" not in doc and "submission_author" not in doc:
             return False  # a bare tombstone says too little to know whom it concerns
@@ -83,6 +84,8 @@ class Access:
             return text("not_assigned", scope=scope)
         if parsed.kind == ids.FEEDBACK:
             return text("feedback_server_only")
+        if parsed.kind == ids.DERIVED:
+            return text("derived_server_only")
         if parsed.kind == ids.REVIEW:
             return None if user.role == "coordinator" else text("review_coordinators_only")
         if parsed.kind == ids.SUBMISSION:

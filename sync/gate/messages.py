@@ -56,6 +56,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Feedback documents are written by the server only.",
         "mn": "Хариу мэдэгдлийн баримтыг зөвхөн сервер бичнэ.",
     },
+    "derived_server_only": {
+        "en": "Derived values (such as z-scores) are computed by the server only.",
+        "mn": "Тооцоолсон утгыг (z оноо гэх мэт) зөвхөн сервер тооцоолно.",
+    },
     "review_coordinators_only": {
         "en": "Only coordinators review submissions.",
         "mn": "Илгээлтийг зөвхөн зохицуулагч хянана.",

@@ -9,7 +9,8 @@ worker's device on the next pull. The valid documents of the same batch are
 stored all the same. Nothing a worker sends is lost.
 
 A write that puts a document in conflict (two devices edited it apart) is
-followed at once by the server's merge of disjoint edits (``sync.conflicts``).
+followed at once by the server's merge of disjoint edits (``sync.conflicts``),
+then by the derived values of the stored submissions (``sync.derived``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sync.accounts.access import Access
 from sync.accounts.users import User
 from sync.clock import now_iso
 from sync.conflicts.resolver import Conflicts
+from sync.derived import DerivedValues
 from sync.forms import FormRegistry
 from sync.gate.messages import LANGUAGES, MESSAGES, bilingual, text, texts_of
 from sync.gate.quarantine import Quarantine
@@ -79,11 +81,12 @@ class _BatchAccess(Access):
 
 class WriteGate:
     def __init__(self, forms: FormRegistry, quarantine: Quarantine, access: Access | None,
-                 conflicts: Conflicts | None = None):
+                 conflicts: Conflicts | None = None, derived: DerivedValues | None = None):
         self.forms = forms
         self.quarantine = quarantine
         self.access = access
         self.conflicts = conflicts  # merges disjoint edits right after the write that conflicts
+        self.derived = derived  # z-scores and classes beside the submissions just stored
 
     def write(self, user: User, db: Database, docs: list[dict], *, new_edits: bool) -> list[dict]:
         """``_bulk_docs`` through the gate; the answer is shaped as CouchDB's."""
@@ -131,6 +134,8 @@ class WriteGate:
         stored = db.bulk_docs(accepted, new_edits=new_edits) if accepted else []
         if settle:
             self.conflicts.after_write(db, settle, user=user.name)
+        if self.derived is not None and accepted:
+            self.derived.after_write(db, accepted, stored)
 
         results: list[dict] = []
         stored_iter = iter(stored)

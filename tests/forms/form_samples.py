@@ -175,6 +175,28 @@ SAMPLES: dict[str, tuple[dict, dict]] = {
         },
         {"flipchart.jpg": JPEG},
     ),
+    "growth_visit": (
+        {
+            "child_id": "uvs-tes:child:01JDQ7Z3K8M2N4P6Q8R0S2T4V6",
+            "child_name": "Энхжин",
+            "bag": "3-р баг",
+            "visit_date": "2025-10-14",
+            "location": {"lat": 49.9811, "lon": 92.0667},
+            "dob": "2024-03-02",
+            "dob_approximate": "no",
+            "sex": "f",
+            "weight_kg": 10.45,
+            "position": "l",
+            "lenhei_cm": 79.5,
+            "oedema": "no",
+            "muac_mm": 138,
+            "illnesses": [{"illness": "diarrhoea", "illness_days": 3}],
+            "services": ["vitamin_d", "feeding_counselling"],
+            "card_photo": "card.jpg",
+            "measurer_id": "bolormaa",
+        },
+        {"card.jpg": JPEG},
+    ),
 }
 
 

@@ -17,11 +17,12 @@ FORMS = {f["form"]: f for f in bundled_forms()}
 CYRILLIC = re.compile(r"[А-Яа-яЁёӨөҮү]")
 
 
-def test_the_five_example_forms_are_bundled():
+def test_the_example_and_programme_forms_are_bundled():
     assert sorted(FORMS) == [
         "child_growth",
         "child_protection_referral",
         "ger_kindergarten_visit",
+        "growth_visit",
         "health_scorecard",
         "household_visit",
     ]
@@ -179,4 +180,28 @@ def test_health_scorecard_needs_reasons_for_low_scores_and_enough_people():
         "scores": "Add more entries: at least 3 are needed.",
         "scores[0].reason": "This question is required.",
         "action_deadline": "The deadline is before the meeting.",
+    }
+
+
+def test_growth_visit_enforces_who_input_rules():
+    def change(data, attachments):
+        data["lenhei_cm"] = 79.55  # WHO interpolates two decimals; the form keeps one
+        data["weight_kg"] = 0.5
+        data["dob"] = "2020-09-01"  # 61 months at the visit: no z-scores past 59 months
+        data["position"] = "sitting"
+
+    assert broken("growth_visit", change) == {
+        "lenhei_cm": "Length or height in cm with one decimal (e.g. 82.4).",
+        "weight_kg": "Must be at least 0.9.",
+        "dob": "The birth date must be before the visit, and the child under 5 years (60 months) old.",
+        "position": "'sitting' is not one of the choices; choose one of: l, h.",
+    }
+
+
+def test_growth_visit_asks_muac_only_from_six_months():
+    def change(data, attachments):
+        data["dob"] = "2025-05-01"
+
+    assert broken("growth_visit", change) == {
+        "muac_mm": "This question does not apply to this case (its skip condition is not met), so it must be left empty."
     }

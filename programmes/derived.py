@@ -1,0 +1,32 @@
+"""Which forms have values the server derives, and how.
+
+One entry per form: the function from a submission's ``data`` to its
+``derived`` values, and the method it states (stored beside the values, so a
+result says which rules and tables made it). ``sync.derived`` writes them into
+the store; exports and reports read them from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from programmes import growth_visit
+
+
+@dataclass(frozen=True)
+class Derivation:
+    form: str
+    derive: Callable[[dict[str, Any]], dict[str, Any]]
+    method: dict[str, Any]
+
+
+DERIVATIONS: dict[str, Derivation] = {
+    d.form: d for d in (Derivation(growth_visit.FORM, growth_visit.derive, growth_visit.METHOD),)
+}
+
+
+def derivation_for(form: Any) -> Derivation | None:
+    """The derivation of ``form``, or None for a form without derived values."""
+    return DERIVATIONS.get(form) if isinstance(form, str) else None
