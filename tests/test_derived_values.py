@@ -17,15 +17,23 @@ import copy
 import random
 
 import pytest
-from gate_helpers import EDITS, TES, as_sent, checked, copy_of, new_key, seed_template, services_at
+from gate_helpers import (
+    EDITS,
+    TES,
+    as_sent,
+    checked,
+    copy_of,
+    new_key,
+    seed_template,
+    services_at,
+    visit,  # a household visit: a form without derived values
+)
 
 from programmes.growth_visit import METHOD, derive
 from sync import records
 from sync.demo import growth_visit, submission
 from sync.derived import DerivedValues, derived_id
 from sync.replica.union import UserReplica
-
-from gate_helpers import visit  # noqa: I001 - a household visit: a form without derived values
 
 
 @pytest.fixture(scope="module")
