@@ -71,7 +71,7 @@ class Services:
         settings.secret_key = secret
         cache = store.default_cache_seconds if settings.cache_seconds is None else settings.cache_seconds
         users = UserDirectory(store, secret, cache_seconds=cache)
-        areas = AreaRegistry(store)
+        areas = AreaRegistry(store, cache_seconds=cache)
         forms = FormRegistry(store, cache_seconds=cache)
         quarantine = Quarantine(store)
         access = Access(areas, forms)

@@ -13,6 +13,7 @@ import csv
 import io
 import re
 import threading
+import time
 from dataclasses import dataclass
 
 from sync import records
@@ -69,14 +70,25 @@ def area_doc_id(code: str) -> str:
 
 
 class AreaRegistry:
-    def __init__(self, store: Store):
+    """The area tree of one store. ``cache_seconds`` (the CouchDB store's default, as for
+    forms and accounts) skips even the sequence check for so long after the last one: every
+    request asks for the tree, and on CouchDB the check is a round trip. An area added through
+    another app server is then seen within that bound; through this one, at once."""
+
+    def __init__(self, store: Store, cache_seconds: float = 0):
         self.store = store
+        self.cache_seconds = cache_seconds
         self._cache: tuple[object, AreaTree] | None = None
+        self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
     def tree(self) -> AreaTree:
+        cached = self._cache
+        if cached is not None and time.monotonic() - self._checked_at < self.cache_seconds:
+            return cached[1]
         db = self.store.ensure(GLOBAL)
         seq = db.update_seq()
+        self._checked_at = time.monotonic()
         with self._lock:
             if self._cache and self._cache[0] == seq:
                 return self._cache[1]
@@ -109,6 +121,7 @@ class AreaRegistry:
         doc = {"type": "area", "code": code, "name": {"en": name_en, "mn": name_mn or name_en},
                "parent": parent, "level": level, "holds_data": holds_data, "updated_at": now_iso()}
         records.upsert(db, area_doc_id(code), lambda current: {**current, **doc})
+        self._checked_at = float("-inf")  # this process sees its own change at once
         if holds_data:
             self.store.ensure(code)
         return Area(code, doc["name"], parent, level, holds_data)

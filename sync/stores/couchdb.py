@@ -137,6 +137,16 @@ class CouchDatabase(Database):
         return stream.extra
 
     # -- database ------------------------------------------------------------
+    def epoch(self) -> str:
+        # Every request opens its scopes afresh, and a /sync/<user> request encodes
+        # sequences with each member's epoch: read once per EXISTS_TTL, not once
+        # per scope and request (a round trip each).
+        found = self.store.epochs.get(self.dbname)
+        if found is None:
+            found = super().epoch()
+            self.store.epochs.put(self.dbname, found)
+        return found
+
     def info(self) -> dict:
         info = self._json("GET")
         info["db_name"] = self.name  # the scope, as clients address it; not the prefixed name
@@ -740,6 +750,9 @@ class CouchStore(Store):
         self._lock = threading.Lock()
         # The _local revision this process last read or wrote, by (database, id).
         self.local_revs = TtlCache(self.default_cache_seconds if cache_seconds is None else cache_seconds)
+        # Each scope's epoch (Database.epoch, a _local read), by database: it changes only when
+        # the database is deleted and made again, which ``exists`` also trusts for EXISTS_TTL.
+        self.epochs = TtlCache(self.EXISTS_TTL)
 
     def __repr__(self) -> str:
         return f"CouchStore({self.client.root!r}, prefix={self.prefix!r})"
@@ -794,6 +807,7 @@ class CouchStore(Store):
     def delete(self, name: str) -> None:
         path = self._path(name)
         self._remember(name, False)
+        self.epochs.drop(self.dbname(name))
         self.client.request("DELETE", path, idempotent=False).close()
 
     def names(self) -> list[str]:
