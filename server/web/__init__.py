@@ -129,9 +129,9 @@ def register(app: Flask, secret_key: str) -> None:
 
 def _pages() -> None:
     """The page modules, registered once under ``bp`` (add yours to the list)."""
-    from . import home, session
+    from . import conflicts, home, monitor, quarantine, session
 
-    for page in (session, home):
+    for page in (session, home, conflicts, quarantine, monitor):
         bp.register_blueprint(page.bp)
     errors.register_blueprint(bp)
 
