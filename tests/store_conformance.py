@@ -60,10 +60,54 @@ def md5_digest(data: bytes) -> str:
     return "md5-" + base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
+# Reads in a row that must agree before a test's write counts as visible. 1 everywhere but
+# on a CouchDB cluster, whose backend test file raises it: there a read just after a write
+# may come from a copy that does not have it yet (see tests/eventual.py).
+STEADY_READS = 1
+
+
 def write(db, *docs: dict, new_edits: bool = True) -> list[dict]:
-    """``_bulk_docs`` as the HTTP layer does it: every document through check_doc first."""
+    """``_bulk_docs`` as the HTTP layer does it: every document through check_doc first.
+
+    What it stored is then waited for until reads show it (``settle``), as a client
+    reading back its own write would; the store itself is never asked to promise that.
+    """
     checked = [check_doc(copy.deepcopy(d), new_edits=new_edits) for d in docs]
-    return db.bulk_docs(checked, new_edits=new_edits)
+    results = db.bulk_docs(checked, new_edits=new_edits)
+    if new_edits:
+        settle(db, {r["id"]: r["rev"] for r in results if "error" not in r})
+    else:
+        refused = {r["id"] for r in results}
+        settle(db, {d["_id"]: None for d in checked if d["_id"] not in refused})
+    return results
+
+
+def settle(db, revs: dict[str, str | None], *, timeout: float = 20.0) -> None:
+    """Until ``changes`` lists each id (with that revision among its leaves, unless None) and
+    ``all_docs`` agrees, for ``STEADY_READS`` reads in a row."""
+    wanted = {docid: rev for docid, rev in revs.items() if not docid.startswith("_local/")}
+    if not wanted:
+        return
+    ids = list(wanted)
+    deadline = time.monotonic() + timeout
+    streak, previous = 0, None
+    while True:
+        leaves = {r["id"]: ([c["rev"] for c in r["changes"]], bool(r.get("deleted")))
+                  for r in db.changes(0, style="all_docs", doc_ids=ids)}
+        rows = {r["id"]: r.get("value") for r in db.all_docs(keys=ids) if "id" in r}
+        shown = all(
+            docid in leaves and (rev is None or rev in leaves[docid][0])
+            and (leaves[docid][1] or docid in rows)
+            for docid, rev in wanted.items()
+        )
+        value = (leaves, rows)
+        streak = (streak + 1 if streak and value == previous else 1) if shown else 0
+        if streak >= STEADY_READS:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{sorted(revs)} not steadily visible after {timeout:.0f} s: {value!r:.1500}")
+        previous = value
+        time.sleep(0.03)
 
 
 def put(db, doc: dict) -> str:
@@ -266,7 +310,7 @@ def test_a_batch_of_only_conflicts_changes_nothing(db):
     before = db.update_seq()
     [result] = write(db, {"_id": "exists", "v": 2})
     assert result["error"] == "conflict"
-    assert db.update_seq() == before
+    assert changes(db, db.parse_since(before)) == []
 
 
 def test_update_with_a_made_up_rev_is_a_conflict(db):
@@ -385,7 +429,6 @@ def test_new_edits_false_is_idempotent(db):
     seq = db.update_seq()
     state = (db.info()["doc_count"], db.info()["doc_del_count"], summary(changes(db)))
     assert write(db, *batch, new_edits=False) == []
-    assert db.update_seq() == seq
     assert (db.info()["doc_count"], db.info()["doc_del_count"], summary(changes(db))) == state
     assert changes(db, db.parse_since(seq)) == []
 
@@ -1284,7 +1327,7 @@ def test_local_documents_stay_out_of_changes_all_docs_and_counts(db):
     put(db, {"_id": "a"})
     seq = db.update_seq()
     db.put_local("checkpoint", {"v": 1})
-    assert db.update_seq() == seq
+    assert changes(db, db.parse_since(seq)) == []
     assert ids_of(changes(db)) == ["a"]
     assert ids_of(_all(db)) == ["a"]
     assert db.info()["doc_count"] == 1
