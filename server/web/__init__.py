@@ -5,7 +5,7 @@ How a page is added (read this before writing one)
 
 * **A module, a blueprint.** Each group of pages is one module here
   (``server/web/<name>.py``) with its own ``bp = Blueprint("<name>", __name__)``;
-  add the module to ``PAGES`` below. It is registered under the ``web``
+  add the module to the list in ``_pages()`` below. It is registered under the ``web``
   blueprint, so its URLs start with ``/web`` and its endpoints are
   ``web.<name>.<view>`` (``url_for("web.submissions.listing", area=...)``).
 * **Templates** are in ``server/web/templates/``; a page extends ``base.html``
@@ -86,6 +86,10 @@ def _forget_bad_session(resp):
     if g.get("forget_session"):
         resp.delete_cookie(COOKIE, path="/")
     resp.headers.setdefault("Cache-Control", "private, no-cache")
+    # No script runs on these pages, inline or from elsewhere; images and styles from here only.
+    resp.headers.setdefault("Content-Security-Policy", "default-src 'none'; img-src 'self'; "
+                            "style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.vary.add("Cookie")
     return resp
 
@@ -129,9 +133,9 @@ def register(app: Flask, secret_key: str) -> None:
 
 def _pages() -> None:
     """The page modules, registered once under ``bp`` (add yours to the list)."""
-    from . import conflicts, home, monitor, quarantine, session
+    from . import conflicts, home, monitor, quarantine, session, submissions
 
-    for page in (session, home, conflicts, quarantine, monitor):
+    for page in (session, home, submissions, conflicts, quarantine, monitor):
         bp.register_blueprint(page.bp)
     errors.register_blueprint(bp)
 
