@@ -20,10 +20,12 @@ class Derivation:
     form: str
     derive: Callable[[dict[str, Any]], dict[str, Any]]
     method: dict[str, Any]
+    columns: tuple[str, ...]  # the derived values, in the order exports show them
 
 
 DERIVATIONS: dict[str, Derivation] = {
-    d.form: d for d in (Derivation(growth_visit.FORM, growth_visit.derive, growth_visit.METHOD),)
+    d.form: d for d in (Derivation(growth_visit.FORM, growth_visit.derive, growth_visit.METHOD,
+                                   growth_visit.COLUMNS),)
 }
 
 

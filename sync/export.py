@@ -5,6 +5,11 @@ to ``group/question``), in the order the form defines them; each repeat group
 becomes its own table whose rows point back to their submission
 (``_parent_id``), as ODK Central's exports do. Streamed scope by scope, so a
 large area does not have to fit in memory before writing starts.
+
+A form with derived values (growth z-scores and classes, ``programmes.derived``)
+gets them as ``derived/<name>`` columns after its questions, read from the
+server's derived documents, never recomputed; they are left empty when the
+derived document describes another revision than the one exported.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from pathlib import Path
 
 import orjson
 
-from sync import records
+from programmes.derived import derivation_for
+from sync import ids, records
 from sync.areas import AreaRegistry
 from sync.errors import NotFound
 from sync.forms import FormRegistry
@@ -81,6 +87,26 @@ def submissions(store: Store, form: str, areas: list[str] | None = None) -> Iter
                 yield scope, doc
 
 
+def _with_derived(store: Store, rows: Iterator[tuple[str, dict]]) -> Iterator[tuple[str, dict, dict | None]]:
+    """Each ``(area, submission)`` with its derived values, or None when none describe this revision.
+
+    Submissions and derived documents share the key and both come in id order, so the two
+    streams are walked side by side (one pass each, nothing held but the current document).
+    """
+    scope, pending, derived_docs = None, None, iter(())
+    for area, doc in rows:
+        if area != scope:
+            scope = area
+            derived_docs = records.iter_docs(store.open(area), f"{area}:{ids.DERIVED}:")
+            pending = next(derived_docs, None)
+        key = doc["_id"].split(":", 2)[2]
+        while pending is not None and pending["_id"].split(":", 2)[2] < key:
+            pending = next(derived_docs, None)
+        match = pending if pending is not None and pending["_id"].split(":", 2)[2] == key else None
+        fresh = match is not None and match.get("about_rev") == doc["_rev"]
+        yield area, doc, (match.get("derived") if fresh else None)
+
+
 def build_tables(store: Store, form: str, version: int | None = None,
                  areas: list[str] | None = None) -> list[Table]:
     registry = FormRegistry(store)
@@ -91,17 +117,22 @@ def build_tables(store: Store, form: str, version: int | None = None,
     if definition is None:
         raise NotFound(f"form {form!r} has no version {version}")
     cols, repeats = _columns(definition["fields"])
-    main = Table(form, META + cols)
+    derivation = derivation_for(form)
+    derived_cols = list(derivation.columns) if derivation else []
+    main = Table(form, META + cols + [f"derived/{c}" for c in derived_cols])
     rep_tables = []
     for path, rep_fields in repeats:
         rcols, _ = _columns(rep_fields)
         rep_tables.append((path, rcols, Table(f"{form}-{path.replace('/', '-')}", ["_parent_id", "_index"] + rcols)))
-    for area, doc in submissions(store, form, areas):
+    found = submissions(store, form, areas)
+    rows = _with_derived(store, found) if derivation else ((a, d, None) for a, d in found)
+    for area, doc, derived in rows:
         if version is not None and doc.get("form_version") != version:
             continue
         data = doc.get("data") or {}
         main.rows.append([doc["_id"], doc["_rev"], doc.get("author"), doc.get("created_at"),
-                          doc.get("form_version"), area] + [_cell(_get(data, c)) for c in cols])
+                          doc.get("form_version"), area] + [_cell(_get(data, c)) for c in cols]
+                         + [_cell((derived or {}).get(c)) for c in derived_cols])
         for path, rcols, table in rep_tables:
             for i, entry in enumerate(_get(data, path) or []):
                 if isinstance(entry, dict):

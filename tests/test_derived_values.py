@@ -244,3 +244,36 @@ def test_a_submission_whose_values_cannot_be_derived_records_why(svc):
     DerivedValues().refresh(db, [doc["_id"]])
     made = read(svc, derived_id(doc["_id"]))
     assert made["derived"] is None and "sex must be m or f" in made["error"]
+
+
+def test_the_export_carries_the_derived_values_of_the_exported_revision(svc):
+    from programmes.growth_visit import COLUMNS
+    from sync.export import build_tables
+
+    docs = [growth(seed=50 + i) for i in range(4)]
+    write(svc, docs + [visit(seed=60)], True)
+    db = svc.store.open(TES)
+    # One changed around the gate (a restore, say): its derived values describe an older revision.
+    stale = read(svc, docs[1]["_id"])
+    stale["data"]["weight_kg"] = round(stale["data"]["weight_kg"] + 2, 1)
+    records.write(db, stale)
+    # One stored around the gate: no derived document at all.
+    lone = growth(seed=70)
+    db.bulk_docs(checked([lone], True), new_edits=True)
+
+    [main, *_] = build_tables(svc.store, "growth_visit", areas=[TES])
+    derived_cols = [f"derived/{c}" for c in COLUMNS]
+    assert main.columns[-len(COLUMNS):] == derived_cols
+    rows = {row[0]: dict(zip(main.columns, row, strict=True)) for row in main.rows}
+    assert set(rows) == {d["_id"] for d in docs} | {lone["_id"]}
+    for doc in (docs[0], docs[2], docs[3]):
+        expected = derive(doc["data"])
+        got = rows[doc["_id"]]
+        assert got["derived/zlen"] == expected["zlen"] and got["derived/stunting"] == expected["stunting"]
+        assert got["derived/age_days"] == expected["age_days"]
+        assert got["derived/referral_needed"] is expected["referral_needed"]
+    for docid in (docs[1]["_id"], lone["_id"]):
+        assert all(rows[docid][c] == "" for c in derived_cols)
+    # A form without derived values keeps its columns as they were.
+    [household, *_] = build_tables(svc.store, "household_visit", areas=[TES])
+    assert not [c for c in household.columns if c.startswith("derived/")]
