@@ -65,6 +65,11 @@ class AreaTree:
         return sorted(c for c, a in self.areas.items() if not a.parent or a.parent not in self.areas)
 
 
+def _area_of(doc: dict) -> Area:
+    return Area(doc["code"], doc.get("name") or {}, doc.get("parent"), doc.get("level"),
+                bool(doc.get("holds_data")))
+
+
 def area_doc_id(code: str) -> str:
     return AREA_PREFIX + code
 
@@ -73,7 +78,11 @@ class AreaRegistry:
     """The area tree of one store. ``cache_seconds`` (the CouchDB store's default, as for
     forms and accounts) skips even the sequence check for so long after the last one: every
     request asks for the tree, and on CouchDB the check is a round trip. An area added through
-    another app server is then seen within that bound; through this one, at once."""
+    another app server is then seen within that bound; through this one, at once: the tree is
+    a range read, which on a CouchDB cluster may come from a copy that lacks a write for a
+    moment, so the areas this process wrote lately are read again by id, a quorum read."""
+
+    OWN_WRITES_SECONDS = 60.0  # far beyond a cluster's lag between copies
 
     def __init__(self, store: Store, cache_seconds: float = 0):
         self.store = store
@@ -81,6 +90,7 @@ class AreaRegistry:
         self._cache: tuple[object, AreaTree] | None = None
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
+        self._written: dict[str, float] = {}  # area code -> when this process last wrote it
 
     def tree(self) -> AreaTree:
         cached = self._cache
@@ -92,14 +102,23 @@ class AreaRegistry:
         with self._lock:
             if self._cache and self._cache[0] == seq:
                 return self._cache[1]
-        areas = {}
-        for doc in records.iter_docs(db, AREA_PREFIX):
-            areas[doc["code"]] = Area(doc["code"], doc.get("name") or {}, doc.get("parent"),
-                                      doc.get("level"), bool(doc.get("holds_data")))
+        areas = {doc["code"]: _area_of(doc) for doc in records.iter_docs(db, AREA_PREFIX)}
+        own = self._own_recent_writes()
+        if own:
+            for row in db.all_docs(keys=[area_doc_id(code) for code in own], include_docs=True):
+                if row.get("doc"):
+                    areas[row["doc"]["code"]] = _area_of(row["doc"])
         tree = AreaTree(areas)
         with self._lock:
             self._cache = (seq, tree)
         return tree
+
+    def _own_recent_writes(self) -> list[str]:
+        with self._lock:
+            horizon = time.monotonic() - self.OWN_WRITES_SECONDS
+            for code in [c for c, at in self._written.items() if at < horizon]:
+                del self._written[code]
+            return sorted(self._written)
 
     def add(self, code: str, *, name_en: str, name_mn: str | None = None, parent: str | None = None,
             level: str | None = None, holds_data: bool = False, replace: bool = False) -> Area:
@@ -121,7 +140,10 @@ class AreaRegistry:
         doc = {"type": "area", "code": code, "name": {"en": name_en, "mn": name_mn or name_en},
                "parent": parent, "level": level, "holds_data": holds_data, "updated_at": now_iso()}
         records.upsert(db, area_doc_id(code), lambda current: {**current, **doc})
-        self._checked_at = float("-inf")  # this process sees its own change at once
+        with self._lock:
+            self._written[code] = time.monotonic()
+            self._cache = None  # this process sees its own change at once
+        self._checked_at = float("-inf")
         if holds_data:
             self.store.ensure(code)
         return Area(code, doc["name"], parent, level, holds_data)

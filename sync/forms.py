@@ -42,6 +42,8 @@ class FormRegistry:
         self._checked_at = float("-inf")  # when the snapshot was last compared with the store
         # Compiled validators by (form document id, _rev): a revision's content never changes.
         self._validators: dict[tuple[str, str], object] = {}
+        # Versions the snapshot lacked, read by id: document id -> (when, the document or None).
+        self._looked_up: dict[str, tuple[float, dict | None]] = {}
 
     def sensitive_forms(self) -> frozenset[str]:
         """Names of forms any version of which is sensitive (reused while ``global`` is unchanged)."""
@@ -122,10 +124,9 @@ class FormRegistry:
         moves the sequence. With ``cache_seconds`` (the CouchDB store's default)
         even that check is skipped for so long after the last one, so a
         retirement made through another app server takes effect there within
-        that bound; ``check_submission`` looks again before it refuses a
-        version it does not know, so a form just published elsewhere is never
-        refused for being stale. Changes made through this registry are seen
-        at once.
+        that bound; ``check_submission`` reads a version it does not know by
+        id before it refuses it, so a form just published, here or elsewhere,
+        is never refused for being stale.
         """
         max_age = self.cache_seconds if max_age is None else max_age
         cached = self._snapshot
@@ -198,6 +199,27 @@ class FormRegistry:
                 out[i] = problems
         return out
 
+    def _read_by_id(self, docid: str, arrived: float | None) -> dict | None:
+        """Form document ``docid``, which the snapshot lacks (or holds as a draft), read by id.
+
+        It may have been published a moment ago, through another app server or this
+        one. The snapshot is a range read, which on a CouchDB cluster may come from a
+        copy that has not got that write yet; a read by id waits for a quorum of copies
+        and so sees every acknowledged write. A submission is never refused for a
+        stale read. Asked once per batch (``arrived``) for each version not known.
+        """
+        arrived = time.monotonic() if arrived is None else arrived
+        known = self._looked_up.get(docid)
+        if known is not None and known[0] >= arrived:
+            return known[1]
+        if len(self._looked_up) > 1000:  # ids no form ever had, from a confused device
+            self._looked_up.clear()
+        form = records.read(self.db(), docid)
+        self._looked_up[docid] = (time.monotonic(), form)
+        if form is not None and form.get("status") != "draft":
+            self._checked_at = float("-inf")  # the snapshot is behind: read it again next time
+        return form
+
     def _form_of(self, doc: dict, forms: dict[str, dict] | None,
                  arrived: float | None) -> SubmissionValidator | list[dict]:
         """The validator of the form version a submission names, or why it cannot be used."""
@@ -208,13 +230,8 @@ class FormRegistry:
             return [{"field": "form_version", "message": text("version_missing")}]
         docid = form_doc_id(name, version)
         form = (forms if forms is not None else self.snapshot()).get(docid)
-        if (form is None or form.get("status") == "draft") and self.cache_seconds:
-            # Perhaps published a moment ago through another app server: unless the store
-            # was asked since this submission arrived, ask it (once for a whole batch).
-            arrived = time.monotonic() if arrived is None else arrived
-            if self._checked_at < arrived:
-                self.snapshot(max_age=0)
-            form = self._snapshot[1].get(docid) if self._snapshot else None
+        if form is None or form.get("status") == "draft":
+            form = self._read_by_id(docid, arrived)
         if form is None or form.get("status") == "draft":
             return [{"field": "form_version", "message": text("no_version", name=name, version=version)}]
         if form.get("status") == "retired":
