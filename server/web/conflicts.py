@@ -49,7 +49,7 @@ def listing():
 @bp.get("/conflicts/<path:docid>")
 @guard.coordinator
 def detail(docid: str):
-    _, db = guard.doc_scope_or_404(docid)
+    db = guard.doc_scope_or_404(docid)[1]
     try:
         view = services().conflicts.view(db, docid)
     except Conflict:
@@ -60,7 +60,7 @@ def detail(docid: str):
 @bp.post("/conflicts/<path:docid>")
 @guard.coordinator
 def resolve(docid: str):
-    _, db = guard.doc_scope_or_404(docid)
+    db = guard.doc_scope_or_404(docid)[1]
     svc = services()
     revs = request.form.getlist("revs")
     picks = {key[len("pick:"):]: value for key, value in request.form.items() if key.startswith("pick:")}
