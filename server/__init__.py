@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     services.forms.warm()  # validators compiled before the first push, not during it
     app.extensions["fieldsync"] = services
 
-    from .routes import api, conflicts_api, replication, root, session, user_replica
+    from .routes import api, conflicts_api, replication, reviews_api, root, session, user_replica
 
     app.register_blueprint(root.bp)
     app.register_blueprint(session.bp)
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(user_replica.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(conflicts_api.bp)
+    app.register_blueprint(reviews_api.bp)
     errors.register(app)
     from . import web
 

@@ -150,7 +150,7 @@ def check_review(user: User, access: Access, scope: str, doc: dict, submission: 
     status = doc.get("status")
     if status not in STATES:
         no("status", message("state", value=status, states=", ".join(STATES)))
-    elif status == "edited" and state_of(existing) != "edited" and not user.is_admin:
+    elif status == "edited" and state_of(existing) != "edited":
         no("status", message("edited_server"))
     if doc.get("submission", subid) != subid:
         no("submission", message("submission_field", docid=subid))

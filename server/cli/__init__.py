@@ -17,7 +17,18 @@ import click
 from schemas import FormDefinitionError
 from sync.errors import CouchError
 
-from . import areas, conflicts, exporting, forms, migrating, operations, quarantine, running, users
+from . import (
+    areas,
+    conflicts,
+    exporting,
+    forms,
+    migrating,
+    operations,
+    quarantine,
+    reviews,
+    running,
+    users,
+)
 
 
 class FieldsyncGroup(click.Group):
@@ -54,7 +65,7 @@ def main() -> None:
     """fieldsync: an offline-first field data sync server (CouchDB replication protocol)."""
 
 
-for module in (running, forms, areas, users, quarantine, conflicts, operations, exporting, migrating):
+for module in (running, forms, areas, users, quarantine, reviews, conflicts, operations, exporting, migrating):
     for command in module.COMMANDS:
         main.add_command(command)
 

@@ -17,9 +17,10 @@ from flask_babel import gettext as _
 
 from sync import ids, records
 from sync.errors import BadRequest, Conflict, NotFound
-from sync.reviews import DECISIONS, STATES, Reviews, review_id, state_of
-from sync.subindex import Filters, SubmissionIndex
+from sync.reviews import DECISIONS, STATES, review_id, state_of
+from sync.subindex import Filters
 
+from ..indexes import reviews, submission_index
 from ..services import services
 from . import answers, guard, photos
 from .errors import in_language
@@ -35,19 +36,6 @@ MAX_QUERY = 100
 def state_labels() -> dict[str, str]:
     return {"received": _("Received"), "has_issues": _("Has issues"), "approved": _("Approved"),
             "rejected": _("Rejected"), "edited": _("Edited after review")}
-
-
-def index() -> SubmissionIndex:
-    svc = services()
-    found = svc.__dict__.get("_subindex")
-    if found is None:
-        found = svc.__dict__["_subindex"] = SubmissionIndex(svc.store, svc.forms)
-    return found
-
-
-def reviews() -> Reviews:
-    svc = services()
-    return Reviews(svc.store, svc.gate, svc.access, svc.audit)
 
 
 def _filters() -> Filters:
@@ -84,14 +72,14 @@ def listing(area: str):
     guard.area_or_404(area)
     filters = _filters()
     svc = services()
-    refreshed = index().refresh(area, max_changes=REFRESH_BUDGET)
-    page = index().page(area, filters, after=request.args.get("after") or None, limit=PAGE_SIZE,
+    refreshed = submission_index().refresh(area, max_changes=REFRESH_BUDGET)
+    page = submission_index().page(area, filters, after=request.args.get("after") or None, limit=PAGE_SIZE,
                         budget=SCAN_BUDGET)
     forms = {}
     for doc in svc.forms.snapshot().values():
         if doc.get("status") != "draft":
             forms.setdefault(doc["form"], doc.get("title"))
-    counts = index().counts(area)
+    counts = submission_index().counts(area)
     tree = svc.areas.tree()
     authors = sorted(u.name for u in svc.users.list() if u.role == "worker" or area in svc.access.data_scopes(u))
     query = {k: v for k, v in request.args.items() if k != "after" and v}
@@ -145,7 +133,7 @@ def review_post(docid: str):
         return _detail(docid, error=in_language(exc.reason), status=exc.status, typed=comment,
                        chosen=status or "")
     parsed = ids.parse_doc_id(docid)
-    index().refresh(parsed.scope, max_changes=REFRESH_BUDGET)
+    submission_index().refresh(parsed.scope, max_changes=REFRESH_BUDGET)
     return redirect(url_for("web.submissions.detail", docid=docid, saved=1) + "#review")
 
 
