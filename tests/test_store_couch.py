@@ -417,6 +417,65 @@ def test_an_unreachable_server_is_store_unavailable():
     assert exc.value.status == 503
 
 
+# -- several nodes: failover -------------------------------------------------------------------------
+
+
+def test_several_node_urls_share_one_set_of_credentials():
+    client = CouchClient(" http://ad%40min:pw@10.0.0.1:5984/ , http://10.0.0.2:5984,http://10.0.0.1:5984")
+    assert client.roots == ["http://10.0.0.1:5984", "http://10.0.0.2:5984"]
+    assert client.root == "http://10.0.0.1:5984"
+    assert client.session.auth == ("ad@min", "pw")
+    with pytest.raises(ValueError, match="different credentials"):
+        CouchClient("http://a:1@h1:5984,http://a:2@h2:5984")
+    with pytest.raises(ValueError, match="mix http and https"):
+        CouchClient("http://h1:5984,https://h2:6984")
+    with pytest.raises(ValueError):
+        CouchClient(" , ")
+
+
+def test_a_dead_node_fails_over_to_the_next_which_stays_in_use(flaky_url, monkeypatch):
+    """An app server given every node needs no restart when its node dies: the request
+    goes to the next node at once (no retries are configured here), and so do later ones."""
+    from servers import free_port
+
+    monkeypatch.setattr(_Flaky, "fail", 0)
+    client = CouchClient(f"http://127.0.0.1:{free_port()},{flaky_url}", retries=0, backoff=10)
+    started = time.monotonic()
+    assert client.json("GET", "/read") == {"ok": True}
+    # An interactive write refused a connection was never sent: it goes on too.
+    assert client.json("POST", "/write", body={"docs": []}, idempotent=False) == {"ok": True}
+    assert time.monotonic() - started < 5, "no backoff while a node is left to try"
+    assert client.root == flaky_url
+    assert _Flaky.hits == {"/read": 1, "/write": 1}
+
+
+def test_5xx_fails_over_only_for_safe_requests(flaky_url, monkeypatch):
+    other = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(_Flaky, "fail", 1)  # each path: a 503 first (from whichever node), then 200
+        client = CouchClient(f"{flaky_url},http://127.0.0.1:{other.server_address[1]}", retries=0,
+                             backoff=0.01)
+        assert client.json("GET", "/read") == {"ok": True}
+        assert client.root.endswith(str(other.server_address[1]))
+        with pytest.raises(StoreUnavailable):
+            client.json("POST", "/write", body={"docs": []}, idempotent=False)
+        assert _Flaky.hits == {"/read": 2, "/write": 1}
+    finally:
+        other.shutdown()
+        other.server_close()
+
+
+def test_every_node_dead_is_store_unavailable_after_each_was_tried():
+    from servers import free_port
+
+    client = CouchClient(f"http://127.0.0.1:{free_port()},http://127.0.0.1:{free_port()}", retries=1,
+                         backoff=0.01)
+    with pytest.raises(StoreUnavailable) as exc:
+        client.json("GET", "/")
+    assert exc.value.status == 503
+
+
 # -- choosing the backend -------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Talking HTTP to CouchDB: one pooled session, timeouts, retries, CouchDB's errors.
+"""Talking HTTP to CouchDB: one pooled session, timeouts, retries, failover, CouchDB's errors.
 
 Why retries are shaped this way:
 
@@ -13,14 +13,24 @@ Why retries are shaped this way:
   reports the error instead of guessing.
 * A ``4xx`` is CouchDB's considered answer and is never retried.
 
+Several nodes of one cluster may be given (``http://a:5984,http://b:5984``):
+any node answers for the whole cluster, so requests go to one of them and,
+when it fails in a way that is retried above, to the next one at once, which
+stays in use for every later request (the backoff pauses only once every node
+has been tried for that request). An app server pointed at a node that dies
+thus goes on through another without a restart; one node is as good as
+another, so nothing moves back when the first returns.
+
 Errors become ``sync.errors`` classes carrying CouchDB's own ``error`` token
 and ``reason``, so the HTTP layer answers clients as CouchDB would have.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import random
+import threading
 import time
 from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
@@ -42,6 +52,8 @@ from sync.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+
+log = logging.getLogger(__name__)
 
 _BY_STATUS: dict[int, type[CouchError]] = {
     400: BadRequest,
@@ -163,11 +175,43 @@ class _OneServerAdapter(HTTPAdapter):
         super().close()
 
 
+def parse_urls(url: str) -> tuple[list[str], tuple[str, str] | None]:
+    """The node roots of ``url`` (one URL, or several separated by commas) and their credentials.
+
+    Credentials may be given on any of the URLs; nodes of one cluster share them,
+    so two URLs naming different ones are refused.
+    """
+    roots: list[str] = []
+    auth: tuple[str, str] | None = None
+    for one in (u.strip() for u in url.split(",")):
+        if not one:
+            continue
+        parts = urlsplit(one)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not a CouchDB URL: {one.split('@')[-1]!r}")
+        netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        if parts.port:
+            netloc += f":{parts.port}"
+        root = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+        if root not in roots:
+            roots.append(root)
+        if parts.username is not None:
+            given = (unquote(parts.username), unquote(parts.password or ""))
+            if auth is not None and given != auth:
+                raise ValueError("the CouchDB URLs carry different credentials; a cluster's nodes share one admin")
+            auth = given
+    if not roots:
+        raise ValueError(f"not a CouchDB URL: {url!r}")
+    return roots, auth
+
+
 class CouchClient:
-    """One CouchDB server: base URL, credentials and a pooled ``requests.Session``.
+    """One CouchDB server or cluster: node URLs, credentials and a pooled ``requests.Session``.
 
     Credentials may be given in the URL (``http://admin:secret@host:5984``);
     they are moved to the session so that they never appear in error messages.
+    Several URLs separated by commas are nodes of one cluster, failed over in
+    turn (module docstring); ``root`` is the one in use.
     """
 
     def __init__(
@@ -179,19 +223,14 @@ class CouchClient:
         backoff: float = 0.2,
         pool_size: int = 32,
     ):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not a CouchDB URL: {url!r}")
-        netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-        if parts.port:
-            netloc += f":{parts.port}"
-        self.root = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+        self.roots, self._auth = parse_urls(url)
+        if len({r.split(":", 1)[0] for r in self.roots}) > 1:
+            raise ValueError("the CouchDB URLs mix http and https")
+        self._current = 0  # index in roots of the node in use
+        self._failover_lock = threading.Lock()
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
-        self._auth = None
-        if parts.username is not None:
-            self._auth = (unquote(parts.username), unquote(parts.password or ""))
         self._pool_size = pool_size
         self._pid = -1
         self._session: requests.Session | None = None
@@ -200,6 +239,28 @@ class CouchClient:
         self._headers: dict[str, str] = {}
         self._basic: requests.auth.HTTPBasicAuth | None = None
         self._verify: bool | str = True
+
+    @property
+    def root(self) -> str:
+        """The URL (without credentials) of the node requests go to now."""
+        return self.roots[self._current]
+
+    def _failed(self, index: int, tried: set[int], attempt: int) -> None:
+        """Node ``index`` failed a request: the next node is used from now on (unless another
+        thread moved on already); pause first only if this request has tried every node."""
+        with self._failover_lock:
+            if self._current == index:
+                self._current = (index + 1) % len(self.roots)
+                if len(self.roots) > 1:
+                    log.warning("CouchDB node %s failed; requests go to %s now", self.roots[index],
+                                self.roots[self._current])
+            upcoming = self._current
+        if upcoming in tried:
+            self._sleep(attempt)
+
+    def _attempts(self) -> int:
+        """Retries a request may make: the configured ones, and one more per other node."""
+        return self.retries + len(self.roots) - 1
 
     @property
     def session(self) -> requests.Session:
@@ -282,31 +343,33 @@ class CouchClient:
         ``body`` is sent as JSON. With ``stream=True`` the caller must close the
         response. See the module docstring for what is retried.
         """
-        url = self.root + path
         data = None
         hdrs = dict(headers or {})
         if body is not None:
             data = orjson.dumps(body)
             hdrs["Content-Type"] = "application/json"
-        attempt = 0
+        attempt, tried = 0, set()
         while True:
+            index = self._current
+            root = self.roots[index]
+            tried.add(index)
             try:
-                resp = self._send(method, url, params, data, hdrs, stream, timeout or self.timeout)
+                resp = self._send(method, root + path, params, data, hdrs, stream, timeout or self.timeout)
             except requests.ConnectionError as exc:
-                if attempt < self.retries:
-                    self._sleep(attempt)
+                if attempt < self._attempts():
+                    self._failed(index, tried, attempt)
                     attempt += 1
                     continue
-                raise StoreUnavailable(f"CouchDB at {self.root} is unreachable: {type(exc).__name__}") from None
+                raise StoreUnavailable(f"CouchDB at {root} is unreachable: {type(exc).__name__}") from None
             except requests.Timeout:
-                if idempotent and attempt < self.retries:
-                    self._sleep(attempt)
+                if idempotent and attempt < self._attempts():
+                    self._failed(index, tried, attempt)
                     attempt += 1
                     continue
-                raise StoreUnavailable(f"CouchDB at {self.root} did not answer in time") from None
-            if resp.status_code >= 500 and idempotent and attempt < self.retries:
+                raise StoreUnavailable(f"CouchDB at {root} did not answer in time") from None
+            if resp.status_code >= 500 and idempotent and attempt < self._attempts():
                 resp.close()
-                self._sleep(attempt)
+                self._failed(index, tried, attempt)
                 attempt += 1
                 continue
             if resp.status_code >= 400:
@@ -336,20 +399,23 @@ class CouchClient:
         """
         data = orjson.dumps(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else {}
-        attempt = 0
+        attempt, tried = 0, set()
         while True:
+            index = self._current
+            tried.add(index)
             try:
-                resp = self._send(method, self.root + path, params, data, headers, True,
+                resp = self._send(method, self.roots[index] + path, params, data, headers, True,
                                   (self.timeout[0], seconds + 1.0))
                 break
             except requests.ReadTimeout:
                 return None
             except requests.ConnectionError as exc:  # ConnectTimeout included
-                if attempt < self.retries:
-                    self._sleep(attempt)
+                if attempt < self._attempts():
+                    self._failed(index, tried, attempt)
                     attempt += 1
                     continue
-                raise StoreUnavailable(f"CouchDB at {self.root} is unreachable: {type(exc).__name__}") from None
+                raise StoreUnavailable(
+                    f"CouchDB at {self.roots[index]} is unreachable: {type(exc).__name__}") from None
         if resp.status_code >= 400:
             try:
                 raise error_from(resp)
