@@ -277,3 +277,21 @@ def test_the_export_carries_the_derived_values_of_the_exported_revision(svc):
     # A form without derived values keeps its columns as they were.
     [household, *_] = build_tables(svc.store, "household_visit", areas=[TES])
     assert not [c for c in household.columns if c.startswith("derived/")]
+
+
+def test_the_deletion_of_derived_values_reaches_the_worker_s_replica(svc):
+    doc = growth(seed=80)
+    write(svc, [doc], True)
+    rev = read(svc, doc["_id"])["_rev"]
+    worker = svc.users.get("bolormaa")
+    replica = UserReplica(svc.store, worker, worker, svc.access, svc.gate)
+    did = derived_id(doc["_id"])
+    before = {row["id"]: row for row in replica.changes(0)}
+    assert did in before and not before[did].get("deleted")
+
+    write(svc, [{"_id": doc["_id"], "_rev": rev, "_deleted": True}], True)
+    after = {row["id"]: row for row in replica.changes(0)}
+    # The derived tombstone names whom it concerns, so it reaches her replica (a bare tombstone
+    # of the submission itself does not: docs/design.md, "Visibility details").
+    assert after[did].get("deleted") is True
+    assert replica.open_revs(did, None)[0]["ok"]["submission_author"] == "bolormaa"
