@@ -19,9 +19,11 @@ see the submission, and ``about_rev`` says which revision it describes.
 The write gate calls ``after_write`` once the submissions of a batch are
 stored (after the server's merge of conflicts, so the values follow the
 winning revision): derived documents are made, updated when the winner
-changed (an edit), and deleted with the submission. Failing here never fails
-the push: the worker's data is already safe, and ``refresh`` (or the next
-edit) makes the values again.
+changed (an edit), and deleted with the submission. The writes that bypass the
+gate call ``refresh_quietly``: a merge or a person's resolution of a conflict
+(``sync.conflicts``) and a quarantine release. Failing here never fails the
+write: the worker's data is already safe, and ``refresh`` (or the next edit)
+makes the values again.
 """
 
 from __future__ import annotations
@@ -86,6 +88,16 @@ class DerivedValues:
         except Exception:  # the submissions are stored; their values can be made again
             log.exception("could not update the derived values of %d submissions in %s",
                           len(wanted), db.name)
+
+    def refresh_quietly(self, db: Database, docids: Iterable[str]) -> None:
+        """``refresh`` for writes made outside the gate (a merge, a release); never raises."""
+        wanted = [d for d in docids if derived_id(d) is not None]
+        if not wanted:
+            return
+        try:
+            self.refresh(db, wanted)
+        except Exception:  # the write is done; the values follow on the next refresh
+            log.exception("could not update the derived values of %s", ", ".join(wanted))
 
     def refresh(self, db: Database, submission_ids: Iterable[str]) -> dict[str, str]:
         """Make each submission's derived document match its winning revision.

@@ -295,3 +295,40 @@ def test_the_deletion_of_derived_values_reaches_the_worker_s_replica(svc):
     # of the submission itself does not: docs/design.md, "Visibility details").
     assert after[did].get("deleted") is True
     assert replica.open_revs(did, None)[0]["ok"]["submission_author"] == "bolormaa"
+
+
+def test_a_person_s_resolution_of_a_conflict_is_followed_by_its_values(svc):
+    doc = growth(seed=90)
+    base = as_sent(doc, False)
+    write(svc, [base], False)
+    one, two = copy.deepcopy(doc), copy.deepcopy(doc)
+    one["data"]["weight_kg"] = round(doc["data"]["weight_kg"] + 1.0, 1)  # both change the weight:
+    two["data"]["weight_kg"] = round(doc["data"]["weight_kg"] + 2.0, 1)  # a person decides
+    sent_one = as_sent(one, False, parents=[base["_rev"]])
+    sent_two = as_sent(two, False, parents=[base["_rev"]])
+    write(svc, [sent_one], False)
+    write(svc, [sent_two], False)
+    db = svc.store.open(TES)
+    assert db.get(doc["_id"], conflicts=True).get("_conflicts")
+    revs = svc.conflicts.view(db, doc["_id"]).to_json()["revs"]
+    loser = next(r for r in revs if r != db.get(doc["_id"])["_rev"])
+    done = svc.conflicts.resolve(db, doc["_id"], revs=revs, picks={"/data/weight_kg": loser},
+                                 by="oyunaa")
+    winner = db.get(doc["_id"])
+    assert winner["_rev"] == done["rev"]
+    made = read(svc, derived_id(doc["_id"]))
+    assert made["about_rev"] == winner["_rev"] and made["derived"] == derive(winner["data"])
+
+
+def test_a_released_growth_visit_gets_its_values(svc):
+    from sync.gate.quarantine_actions import release
+
+    doc = growth(seed=95)
+    doc["form_version"] = 7  # no such version: held in the quarantine
+    [answer] = write(svc, [doc], True)
+    assert answer["error"] == "forbidden"
+    assert read(svc, derived_id(doc["_id"])) is None
+    release(svc.store, svc.forms, svc.quarantine, answer["quarantine"], by="oyunaa", form_version=1)
+    stored = read(svc, doc["_id"])
+    made = read(svc, derived_id(doc["_id"]))
+    assert made["about_rev"] == stored["_rev"] and made["derived"] == derive(doc["data"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 from sync import ids, records
 from sync.audit import Audit
 from sync.clock import now_iso
+from sync.derived import DerivedValues
 from sync.errors import BadRequest, Conflict, NotFound
 from sync.forms import FormRegistry
 from sync.gate.quarantine import Quarantine
@@ -79,6 +80,7 @@ def release(store: Store, forms: FormRegistry, quarantine: Quarantine, eid: str,
                 att["stub"] = True
             rev = records.write(db, on_top)
     quarantine.mark(eid, "released", by=by, released_rev=rev, form_version=fixed.get("form_version"))
+    DerivedValues().refresh_quietly(db, [entry["doc_id"]])  # a released growth visit gets its z-scores
     _settle_feedback(store, entry["doc_id"], "released", None)
     if audit is not None:
         audit.record(actor=by, action="quarantine.released", scope=scope, doc_id=entry["doc_id"],
