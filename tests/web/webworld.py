@@ -54,3 +54,39 @@ def build_web(data: Path) -> Web:
     svc.auth.throttle = LoginThrottle(svc.store, slow_after=10_000, lock_after=10_000)
     seed_demo(svc.store, svc.areas, svc.forms, svc.users, per_soum=8)
     return Web(app, svc, data)
+
+
+def jpeg(width: int = 1600, height: int = 1200, colour: tuple[int, int, int] = (180, 120, 60)) -> bytes:
+    """A real photo-sized JPEG (a gradient, so it does not compress to nothing)."""
+    import io
+
+    from PIL import Image
+
+    img = Image.new("RGB", (width, height), colour)
+    pixels = img.load()
+    for x in range(0, width, 4):
+        for y in range(0, height, 4):
+            pixels[x, y] = ((x * 7) % 256, (y * 3) % 256, (x + y) % 256)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def submit_with_photo(web: Web, author: str = "bolormaa", area: str = "uvs-tes", remarks: str = "Зурагтай айлчлал") -> dict:
+    """A household visit with a dwelling photo, pushed through the write gate as its author."""
+    import base64
+    import random
+
+    from sync import ids
+    from sync.demo import household_visit, submission
+
+    data = household_visit(random.Random(7))
+    data["dwelling_photo"] = "ger.jpg"
+    data["remarks"] = remarks
+    doc = submission(f"{area}:sub:{ids.new_ulid()}", "household_visit", author, data, "2026-11-20T11:30:00+08:00")
+    doc["_attachments"] = {"ger.jpg": {"content_type": "image/jpeg", "data": base64.b64encode(jpeg()).decode()}}
+    client = web.app.test_client(use_cookies=False)
+    auth = base64.b64encode(f"{author}:{DEMO_PASSWORD}".encode()).decode()
+    resp = client.post(f"/sync/{author}/_bulk_docs", json={"docs": [doc]}, headers={"Authorization": f"Basic {auth}"})
+    assert resp.status_code == 201 and "rev" in resp.json[0], resp.json
+    return web.svc.store.open(area).get(doc["_id"])
