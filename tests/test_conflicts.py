@@ -300,3 +300,26 @@ def test_conflicts_that_arrived_around_the_gate_are_found_by_a_scan(svc, monkeyp
     assert "resolved" in out
     doc = on_server(svc, over["_id"])
     assert "_conflicts" not in doc and doc["remarks"] == "хоёр"
+
+
+def test_a_reviews_comment_thread_gets_every_sides_comments(svc):
+    """Two coordinators' laptops add to one review's thread apart: both comments stay, in time order."""
+    sub = shared(svc, visit())
+    key = sub["_id"].rsplit(":", 1)[1]
+    first = revision({"_id": f"{TES}:review:{key}", "type": "review", "submission": sub["_id"],
+                      "submission_author": "bolormaa", "form": "household_visit", "status": "has_issues",
+                      "comments": [{"by": "oyunaa", "at": "2026-10-06T09:00:00Z", "text": "Баг буруу."}],
+                      "history": [], "updated_at": "2026-10-06T09:00:00Z"})
+    assert push(svc, "oyunaa", [first]) == []
+    later = {"by": "oyunaa", "at": "2026-10-07T11:00:00Z", "text": "Засвараа хүлээж байна."}
+    earlier = {"by": "oyunaa", "at": "2026-10-07T08:30:00Z", "text": "Утсаар ярьсан."}
+    a = edited(first, status="approved", comments=[*first["comments"], later], updated_at=later["at"])
+    b = edited(first, comments=[*first["comments"], earlier], updated_at=earlier["at"])
+    assert push(svc, "oyunaa", [a]) == []
+    assert push(svc, "oyunaa", [b]) == []
+    doc = on_server(svc, first["_id"])
+    assert "_conflicts" not in doc
+    assert [c["text"] for c in doc["comments"]] == ["Баг буруу.", "Утсаар ярьсан.", "Засвараа хүлээж байна."]
+    assert (doc["status"], doc["updated_at"]) == ("approved", later["at"])
+    [entry] = audit_of(svc, first["_id"])
+    assert entry["fields"]["/comments"] == {"rev": None, "rule": "appended"}

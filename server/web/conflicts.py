@@ -26,6 +26,7 @@ from . import guard
 from .errors import in_language
 
 bp = Blueprint("conflicts", __name__)
+APPENDED = "every-side"  # the choice "keep every side's entries" of an append-only list
 PAGE = 50
 MAX_NOTE = 2000
 
@@ -63,7 +64,9 @@ def resolve(docid: str):
     db = guard.doc_scope_or_404(docid)[1]
     svc = services()
     revs = request.form.getlist("revs")
-    picks = {key[len("pick:"):]: value for key, value in request.form.items() if key.startswith("pick:")}
+    # "Every side's entries" is what the merge rule does for an append-only list: no pick needed.
+    picks = {key[len("pick:"):]: value for key, value in request.form.items()
+             if key.startswith("pick:") and value != APPENDED}
     note = (request.form.get("note") or "").strip() or None
     try:
         if note is not None and len(note) > MAX_NOTE:
@@ -91,17 +94,19 @@ def _explain(exc: CouchError) -> str:
 def _page(view: ConflictView, *, error: str | None = None, picks: dict | None = None,
           note: str = "", status: int = 200):
     revs = [leaf.rev for leaf in view.leaves]
-    chosen = {f.pointer: revs[f.choice] for f in view.fields if f.choice is not None}
+    chosen = {f.pointer: revs[f.choice] if f.choice is not None else APPENDED
+              for f in view.fields if f.pick is not None}
     chosen.update({k: v for k, v in (picks or {}).items() if v in revs})
     rows = [{"pointer": f.pointer, "label": field_label(view.leaves[0].doc, f.path),
              "values": [shown(v) for v in f.values], "base": None if view.base is None else shown(f.base),
-             "overlapping": f.overlapping, "rule": f.rule, "chosen": chosen.get(f.pointer)}
+             "overlapping": f.overlapping, "rule": f.rule, "chosen": chosen.get(f.pointer),
+             "appended": shown(f.merged) if f.rule == "appended" else None}
             for f in view.fields]
     heads = [{"rev": leaf.rev, "winner": i == 0, "author": leaf.doc.get("author"),
               "at": leaf.doc.get("updated_at") or leaf.doc.get("created_at")}
              for i, leaf in enumerate(view.leaves)]
     return render_template("conflict.html", view=view, rows=rows, heads=heads, error=error, note=note,
-                           kind_name=kind_name, area=view.scope), status
+                           kind_name=kind_name, area=view.scope, appended=APPENDED), status
 
 
 def shown(value: Any) -> dict:

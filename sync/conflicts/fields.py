@@ -19,7 +19,10 @@ descends from): the revisions that changed the field all agree on its new
 value, so that value wins; otherwise the field is *overlapping* and a person
 decides. Without a base nothing can be told apart, so every differing field
 is overlapping. Bookkeeping timestamps (``updated_at``, ``modified_at``) are
-not worth a person's time: the latest wins.
+not worth a person's time: the latest wins. A list the caller names
+append-only (a review's comment thread and history) to which each side only
+added entries gets every side's entries, in time order (``at``) when they
+have one: picking one side would drop the other's comments.
 """
 
 from __future__ import annotations
@@ -128,8 +131,9 @@ class FieldChoice:
     path: Path
     values: list[Any]  # one per leaf, the winner first
     base: Any  # MISSING when the base lacks it; None when there is no base at all
-    choice: int | None  # the leaf whose value the rule picks; None when overlapping
-    rule: str  # "changed" (one side changed it), "latest" (bookkeeping), "overlapping"
+    choice: int | None  # the leaf whose value the rule picks; None when overlapping or appended
+    rule: str  # "changed" (one side), "latest" (bookkeeping), "appended", "overlapping"
+    merged: Any = MISSING  # the value an "appended" field gets
 
     @property
     def pointer(self) -> str:
@@ -137,10 +141,42 @@ class FieldChoice:
 
     @property
     def overlapping(self) -> bool:
-        return self.choice is None
+        return self.rule == "overlapping"
+
+    @property
+    def pick(self) -> int | Appended | None:
+        """What ``merged_body`` takes for this field when nobody chooses otherwise."""
+        if self.rule == "appended":
+            return Appended(self.merged)
+        return self.choice
 
 
-def plan(leaves: list[dict], base: dict | None) -> list[FieldChoice]:
+@dataclass(frozen=True)
+class Appended:
+    """A field's value made from every side's additions (see ``plan``)."""
+
+    value: Any
+
+
+def _appended(values: list[Any], base: Any) -> Any:
+    """Every side's entries added to the base list, or MISSING when a side did more than add."""
+    if not isinstance(base, list) or not all(isinstance(v, list) for v in values):
+        return MISSING
+    start = len(base)
+    if not all(len(v) >= start and same(v[:start], base) for v in values):
+        return MISSING
+    added: list[Any] = []
+    for value in values:
+        for entry in value[start:]:
+            if not any(same(entry, seen) for seen in added):
+                added.append(entry)
+    if all(isinstance(e, dict) and isinstance(e.get("at"), str) for e in added):
+        added.sort(key=lambda e: e["at"])  # stable: equal times keep the winner's first
+    return [*base, *added]
+
+
+def plan(leaves: list[dict], base: dict | None,
+         append_only: frozenset[Path] = frozenset()) -> list[FieldChoice]:
     """Each differing field of ``leaves`` (winner first) with the merge rule's choice."""
     bodies = [comparable(leaf) for leaf in leaves]
     base_body = comparable(base) if base is not None else None
@@ -157,15 +193,22 @@ def plan(leaves: list[dict], base: dict | None) -> list[FieldChoice]:
             changed = [i for i, v in enumerate(values) if not same(v, base_value)]
             if changed and all(same(values[changed[0]], values[i]) for i in changed[1:]):
                 choice = changed[0]
+            elif path in append_only:
+                merged = _appended(values, base_value)
+                if merged is not MISSING:
+                    out.append(FieldChoice(path, values, base_value, None, "appended", merged))
+                    continue
         out.append(FieldChoice(path, values, base_value, choice,
                                "changed" if choice is not None else "overlapping"))
     return out
 
 
-def merged_body(leaves: list[dict], picks: dict[Path, int]) -> dict:
-    """The winner's comparable body with each picked field taken from the leaf named."""
+def merged_body(leaves: list[dict], picks: dict[Path, int | Appended]) -> dict:
+    """The winner's comparable body with each picked field taken from the leaf named
+    (or, for an ``Appended`` pick, given its merged value)."""
     bodies = [comparable(leaf) for leaf in leaves]
     out = bodies[0]
-    for path, index in picks.items():
-        out = with_value(out, path, value_at(bodies[index], path))
+    for path, pick in picks.items():
+        value = pick.value if isinstance(pick, Appended) else value_at(bodies[pick], path)
+        out = with_value(out, path, value)
     return out

@@ -32,6 +32,7 @@ from sync.audit import SERVER, Audit
 from sync.conflicts.bases import MergeBases
 from sync.conflicts.fields import (
     MISSING,
+    Appended,
     FieldChoice,
     Path,
     comparable,
@@ -49,6 +50,8 @@ from sync.stores.base import Database, Store
 
 log = logging.getLogger("fieldsync.conflicts")
 MERGEABLE_KINDS = ids.FIELD_KINDS | {ids.REVIEW}
+# Lists each side only adds to: a review's comment thread and its history get every side's entries.
+APPEND_ONLY = {ids.REVIEW: frozenset({("comments",), ("history",)})}
 
 
 def mergeable(docid: str, scope: str) -> bool:
@@ -106,7 +109,8 @@ class ConflictView:
                                    for rev, v in zip(revs, f.values, strict=True)},
                         "base": None if self.base is None else {"present": f.base is not MISSING,
                                                                 "value": shown(f.base)},
-                        "suggested": revs[f.choice] if f.choice is not None else None}
+                        "suggested": revs[f.choice] if f.choice is not None else None,
+                        **({"appended": f.merged} if f.rule == "appended" else {})}
                        for f in self.fields],
         }
 
@@ -190,8 +194,10 @@ class Conflicts:
             raise Conflict(f"{docid} has no conflict (any more).")
         leaves = [Leaf(d["_rev"], d, _path_of(d)) for d in live]
         base_rev, base = self._base(db, docid, leaves)
+        parsed = ids.parse_doc_id(docid)
+        append_only = APPEND_ONLY.get(parsed.kind, frozenset()) if parsed else frozenset()
         return ConflictView(db.name, docid, leaves, base_rev, base,
-                            plan([leaf.doc for leaf in leaves], base))
+                            plan([leaf.doc for leaf in leaves], base, append_only))
 
     def _base(self, db: Database, docid: str, leaves: list[Leaf]) -> tuple[str | None, dict | None]:
         """The newest revision every leaf descends from, and its body when it is known."""
@@ -266,7 +272,7 @@ class Conflicts:
                                 reason="no base revision is known" if view.base is None
                                 else "the same fields were changed on both sides")
                 return "held"
-            picks = {f.path: f.choice for f in view.fields if f.choice is not None}
+            picks = {f.path: f.pick for f in view.fields if f.pick is not None}
             problems = self._problems(view, picks)
             if problems:
                 self.index.note(view.scope, docid, leaves=[leaf.rev for leaf in view.leaves],
@@ -295,7 +301,7 @@ class Conflicts:
                            "look at it again and choose anew.")
         index = {rev: i for i, rev in enumerate(current)}
         fields = {f.path: f for f in view.fields}
-        chosen: dict[Path, int] = {f.path: f.choice for f in view.fields if f.choice is not None}
+        chosen: dict[Path, int | Appended] = {f.path: f.pick for f in view.fields if f.pick is not None}
         for name, rev in picks.items():
             path = parse_pointer(name)
             if path not in fields:
@@ -379,13 +385,18 @@ class Conflicts:
             actor=actor, action=action, scope=view.scope, doc_id=view.doc_id,
             on_behalf_of=on_behalf_of, revs=[leaf.rev for leaf in view.leaves], rev=rev,
             base_rev=view.base_rev if view.base is not None else None,
-            fields={f.pointer: {"rev": view.leaves[picks[f.path]].rev, "rule": f.rule
-                                if picks[f.path] == f.choice else "picked"}
-                    for f in view.fields if f.path in picks},
+            fields={f.pointer: _audited(view, f, picks[f.path]) for f in view.fields if f.path in picks},
             **({"note": note} if note else {}))
         self.index.drop([view.doc_id])
         DerivedValues().refresh_quietly(db, [view.doc_id])  # z-scores of the new winner
         return rev
+
+
+def _audited(view: ConflictView, field: FieldChoice, pick: int | Appended) -> dict:
+    """Where a field's value came from, for the audit trail."""
+    if isinstance(pick, Appended):
+        return {"rev": None, "rule": "appended"}
+    return {"rev": view.leaves[pick].rev, "rule": field.rule if pick == field.choice else "picked"}
 
 
 def _ancestors(path: list[str], links: dict[str, list[list[str]]]) -> set[str]:
