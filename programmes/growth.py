@@ -273,7 +273,7 @@ def zscores(sex: Any, *, age_days: int | float | None = None, age_months: float 
     return result
 
 
-INDICATOR_TABLES = {"lhfa": "lhfa", "wfa": "wfa", "bmi": "bmi", "acfa": "acfa", "wfl": "wfl", "wfh": "wfh"}
+REFERENCE_TABLES = ("lhfa", "wfa", "bmi", "acfa", "wfl", "wfh")
 
 
 def reference_value(indicator: str, sex: Any, at: int | float, z: float) -> float | None:
@@ -284,12 +284,11 @@ def reference_value(indicator: str, sex: Any, at: int | float, z: float) -> floa
     ``wfh`` (``at`` = length/height in cm, on the 0.1 cm rows). None outside the tables.
     These are WHO's SD curves, not the restricted (SD23) z-scale beyond +/-3.
     """
-    table = INDICATOR_TABLES.get(indicator)
     csex = normalise_sex(sex)
-    if table is None or csex is None:
+    if indicator not in REFERENCE_TABLES or csex is None:
         raise ValueError(f"unknown indicator {indicator!r} or sex {sex!r}")
-    rows = _TABLES[table][_SEX_KEY[csex]]
-    row = rows.get(round(at, 1)) if table in ("wfl", "wfh") else rows.get(int(at))
+    rows = _TABLES[indicator][_SEX_KEY[csex]]
+    row = rows.get(round(at, 1)) if indicator in ("wfl", "wfh") else rows.get(int(at))
     if row is None:
         return None
     lam, mu, sigma = row["l"], row["m"], row["s"]
