@@ -23,6 +23,7 @@ deadline, as a device syncing again would.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -49,6 +50,8 @@ from servers import (
     real_cluster_urls,
 )
 
+from server.config import Settings
+from server.services import Services
 from sync.demo import DEMO_PASSWORD, household_visit, submission
 from sync.ids import new_ulid
 
@@ -163,6 +166,36 @@ def test_push_through_one_node_pull_through_another_loses_and_duplicates_nothing
         rev = colleague.get(sent[0]["_id"])["_rev"]
         pull_until_it_holds(device, replica_url(through_a), {sent[0]["_id"]: rev})
         assert device.get(sent[0]["_id"])["data"]["household_size"] == 7
+
+
+# -- what the product reads back right after writing it ------------------------------------------------
+
+
+def test_a_form_published_or_an_area_added_is_usable_at_once(couchdb_cluster_urls: list[str],
+                                                            tmp_path: Path) -> None:
+    """A form version published through one app server (node 1) is accepted at once by another
+    (node 2), and an area added is at once in the tree of the server that added it. Both are
+    lists read by range, which a copy without the write may answer; the product reads what it
+    wrote by id instead (a quorum read), so a submission is never refused for a stale read."""
+    prefix = couchdb_env(couchdb_cluster_urls[0])["FIELDSYNC_COUCHDB_PREFIX"]
+    one, two = (Services.build(Settings(data_dir=tmp_path, store="couchdb", couchdb_url=url,
+                                        couchdb_prefix=prefix))
+                for url in couchdb_cluster_urls[:2])
+    definition = json.loads((Path(__file__).parents[1] / "schemas" / "forms" / "household_visit.json").read_text())
+    data = household_visit(random.Random(5))
+    try:
+        assert two.forms.snapshot() == {}  # two has read (and cached) the empty list
+        for version in range(1, 21):
+            one.forms.publish({**definition, "version": version})
+            doc = submission(f"{AREA}:sub:{new_ulid()}", definition["form"], WORKER, data, "2026-10-03T09:00:00+08:00")
+            assert two.forms.check_submission({**doc, "form_version": version}) == [], version
+            one.areas.add(f"tes-{version}", name_en=f"Tes {version}", holds_data=False)
+            assert f"tes-{version}" in one.areas.tree().areas, version
+    finally:
+        for svc in (one, two):
+            for name in svc.store.names():
+                svc.store.delete(name)
+            svc.store.close()
 
 
 # -- a node dies in the middle of a sync --------------------------------------------------------------
