@@ -207,23 +207,38 @@ def check_batch(user: User, access: Access, db: Database, docs: list[dict], whic
 
 
 # -- the server's own write: a worker's edit after a decision --------------------------------
-def edited_submissions(accepted: list[dict], stored: list[dict], *, new_edits: bool) -> dict[str, str]:
-    """Submissions of a written batch that are edits (not first revisions): id -> revision stored."""
-    failed = {r["id"] for r in stored if "error" in r}
-    made = {r["id"]: r["rev"] for r in stored if "rev" in r and "error" not in r} if new_edits else {}
-    out = {}
+def edit_candidates(accepted: list[dict], *, new_edits: bool) -> dict[str, str | None]:
+    """Submissions of a batch about to be written that are edits, not first revisions:
+    id -> the revision sent (a replicator's), or None (a plain write: the store makes it).
+
+    Read before the write: a store may consume the documents' ``_revisions``.
+    """
+    out: dict[str, str | None] = {}
     for doc in accepted:
         parsed = ids.parse_doc_id(doc.get("_id", ""))
-        if parsed is None or parsed.kind != ids.SUBMISSION or doc["_id"] in failed:
+        if parsed is None or parsed.kind != ids.SUBMISSION or not doc.get("_rev"):
             continue
         if new_edits:
-            if doc.get("_rev") and doc["_id"] in made:
-                out[doc["_id"]] = made[doc["_id"]]
+            out[doc["_id"]] = None
         else:
-            revisions = doc.get("_revisions")
-            path = revisions.get("ids") if isinstance(revisions, dict) else None
-            if isinstance(path, list) and len(path) > 1 and doc.get("_rev"):
+            revisions = doc.get("_revisions")  # CouchDB's {start, ids}, or the path as a list of revs
+            path = revisions.get("ids") if isinstance(revisions, dict) else revisions
+            if isinstance(path, list) and len(path) > 1:
                 out[doc["_id"]] = doc["_rev"]
+    return out
+
+
+def edited_submissions(candidates: dict[str, str | None], stored: list[dict]) -> dict[str, str]:
+    """The candidates the store took: id -> the revision it now holds."""
+    failed = {r["id"] for r in stored if "error" in r}
+    made = {r["id"]: r["rev"] for r in stored if "rev" in r and "error" not in r}
+    out = {}
+    for docid, rev in candidates.items():
+        if docid in failed:
+            continue
+        rev = rev or made.get(docid)
+        if rev:
+            out[docid] = rev
     return out
 
 

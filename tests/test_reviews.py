@@ -225,3 +225,21 @@ def test_fieldsync_review_on_the_servers_shell(app):
         refused = run(cli, ["review", "set", sub["_id"], *args, "--data", data])
         assert refused.exit_code != 0 and said in refused.output, (args, refused.output)
     assert json.loads(run(cli, ["review", "show", sub["_id"], "--data", data]).output)["state"] == "has_issues"
+
+
+def test_a_replicated_edit_turns_the_review_edited_too(app, client):
+    """A device pushes its edit as a replicator does (new_edits=false, the revision path)."""
+    sub = fresh_submission(app)
+    assert api(client, "POST", sub["_id"], body={"status": "rejected", "comment": "Давхардсан."}).status_code == 201
+    gen, rev_id = sub["_rev"].split("-", 1)
+    edit = {**sub, "_rev": f"{int(gen) + 1}-{'b' * 32}", "_revisions": {"start": int(gen) + 1, "ids": ["b" * 32, rev_id]},
+            "data": {**sub["data"], "remarks": "Давхардаагүй, өөр өрх."}}
+    resp = client.post(f"/sync/{sub['author']}/_bulk_docs", json={"docs": [edit], "new_edits": False},
+                       headers=basic(sub["author"]))
+    assert resp.status_code == 201 and resp.json == []
+    review = api(client, "GET", sub["_id"]).json["review"]
+    assert review["status"] == "edited" and review["history"][-1]["rev"] == edit["_rev"]
+    # The same revision pushed again (a replicator retrying) marks nothing twice.
+    client.post(f"/sync/{sub['author']}/_bulk_docs", json={"docs": [edit], "new_edits": False},
+                headers=basic(sub["author"]))
+    assert len(api(client, "GET", sub["_id"]).json["review"]["history"]) == 2

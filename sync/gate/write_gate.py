@@ -28,7 +28,7 @@ from sync.forms import FormRegistry
 from sync.gate.messages import LANGUAGES, MESSAGES, bilingual, text, texts_of
 from sync.gate.quarantine import Quarantine
 from sync.reviews import check_batch as check_reviews
-from sync.reviews import edited_submissions, is_review, mark_edited
+from sync.reviews import edit_candidates, edited_submissions, is_review, mark_edited
 from sync.stores.base import Database
 
 log = logging.getLogger("fieldsync.gate")
@@ -131,6 +131,7 @@ class WriteGate:
         accepted = [d for d, r in zip(docs, verdicts, strict=True) if r is None]
         settle = (self.conflicts.before_write(db, accepted, new_edits=new_edits)
                   if self.conflicts is not None and accepted else [])
+        edits = edit_candidates(accepted, new_edits=new_edits)  # before the store consumes _revisions
         stored = db.bulk_docs(accepted, new_edits=new_edits) if accepted else []
         if settle:
             self.conflicts.after_write(db, settle, user=user.name)
@@ -160,7 +161,7 @@ class WriteGate:
         if not new_edits:
             results = list(stored) + refused_results
         self._clear_feedback(db, user, [d for d in accepted if is_submission(d)], stored, new_edits)
-        edited = edited_submissions(accepted, stored, new_edits=new_edits)
+        edited = edited_submissions(edits, stored)
         if edited:
             try:  # the worker changed a decided submission: its review becomes "edited"
                 mark_edited(db, edited, by=user.name)

@@ -1,0 +1,40 @@
+"""A real browser for the web pages: Debian's chromium, driven by Playwright (no browser download).
+
+``Site`` is one ``fieldsync serve`` on the demo data for the whole test session
+(``tests/servers.fieldsync_demo_server``); ``Screens`` saves screenshots,
+into ``docs/screenshots/`` when ``FIELDSYNC_UPDATE_SCREENSHOTS=1`` (how the
+README's pictures are made), else into the session's temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CHROMIUM = Path(os.environ.get("FIELDSYNC_CHROMIUM", "/usr/bin/chromium"))
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+VIEWPORT = {"width": 1024, "height": 700}  # a small laptop's screen
+
+
+@dataclass
+class Site:
+    base: str  # http://127.0.0.1:<port>
+    peer: object  # servers.FieldsyncPeer
+
+    def replica(self, user: str, password: str) -> str:
+        host = self.base.removeprefix("http://")
+        return f"http://{user}:{password}@{host}/sync/{user}"
+
+
+class Screens:
+    def __init__(self, fallback: Path):
+        self.dir = DOCS_SCREENSHOTS if os.environ.get("FIELDSYNC_UPDATE_SCREENSHOTS") == "1" else fallback
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.taken: list[Path] = []
+
+    def take(self, page, name: str) -> Path:
+        path = self.dir / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        self.taken.append(path)
+        return path

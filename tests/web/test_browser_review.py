@@ -1,0 +1,134 @@
+"""The review loop in a real browser, with a real PouchDB 9 device on the other end.
+
+bolormaa (an outreach worker in Tes soum) fills a household visit with a photo of the ger
+on her device and syncs. Oyunaa (Uvs aimag's coordinator) logs in, switches the pages to
+Mongolian, filters Tes's submissions, opens the visit, sees the photo, and marks it "has
+issues" with a comment in Cyrillic. The device pulls the review; bolormaa edits the
+visit and pushes; the coordinator's list shows it as edited, and she approves it; the
+device pulls the approval. The pages are photographed on the way, in both languages.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import re
+
+import pytest
+from playwright.sync_api import expect
+from webworld import jpeg
+
+from sync import ids
+from sync.demo import DEMO_PASSWORD, household_visit, submission
+
+pytestmark = [pytest.mark.interop, pytest.mark.browser]
+COMMENT = "Гэрийн зураг бүрхэг байна, дахин авна уу. Малын тоог шалгана уу."
+
+
+def clean(report: dict) -> dict:
+    assert report["errors"] == [] and report["denied"] == [], report
+    return report["result"]
+
+
+def visit_with_photo() -> dict:
+    data = household_visit(random.Random(11))
+    data["dwelling_photo"] = "ger.jpg"
+    data["remarks"] = "Өвөлжөөнд бэлтгэлтэй, зурагтай айлчлал."
+    doc = submission(f"uvs-tes:sub:{ids.new_ulid()}", "household_visit", "bolormaa", data,
+                     "2026-11-28T15:40:00+08:00")
+    doc["_attachments"] = {"ger.jpg": {"content_type": "image/jpeg",
+                                       "data": base64.b64encode(jpeg(1200, 900)).decode()}}
+    return doc
+
+
+def test_review_loop_between_the_coordinators_browser_and_the_workers_device(site, chromium, screens,
+                                                                             new_replica):
+    device = new_replica()
+    remote = site.replica("bolormaa", DEMO_PASSWORD)
+    doc = visit_with_photo()
+    device.put(doc)
+    clean(device.sync(remote))
+
+    context = chromium.new_context(viewport={"width": 1024, "height": 700}, locale="en-US")
+    page = context.new_page()
+    page.goto(site.base + "/")  # a browser at the server's address lands on the pages
+    expect(page).to_have_url(re.compile(r"/web/login"))
+    screens.take(page, "login-en")
+    page.get_by_label("User name").fill("oyunaa")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Your areas")).to_be_visible()
+    screens.take(page, "areas-en")
+
+    page.get_by_role("button", name="Монгол").click()
+    expect(page.get_by_role("heading", name="Таны нутаг дэвсгэр")).to_be_visible()
+    assert page.locator("html").get_attribute("lang") == "mn"
+    screens.take(page, "areas-mn")
+    page.get_by_role("link", name="Тэс сум").click()
+    expect(page.get_by_role("heading", name="Тэс сум-ийн илгээлтүүд")).to_be_visible()
+    screens.take(page, "submissions-mn")
+
+    # Filter: household visits whose text mentions a photo ("зурагтай": with a photo).
+    page.get_by_label("Маягт").select_option("household_visit")
+    page.get_by_label("Текст").fill("Зурагтай")
+    page.get_by_role("button", name="Харуулах").click()
+    rows = page.locator("table[aria-labelledby=list-h] tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("bolormaa")
+    rows.first.get_by_role("link").click()
+
+    photo = page.get_by_role("img", name="Орон байрны зураг (зөвшөөрөлтэй)")
+    expect(photo).to_be_visible()
+    img = photo.element_handle()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img)
+    assert page.evaluate("img => img.naturalWidth", img) == 320  # the thumbnail, not the 1200 px photo
+    screens.take(page, "submission-mn")
+    full = page.request.get(site.base + photo.locator("xpath=..").get_attribute("href"))
+    assert full.ok and full.body() == base64.b64decode(doc["_attachments"]["ger.jpg"]["data"])
+
+    page.get_by_label("Асуудалтай").check()
+    page.get_by_label("Ажилтанд өгөх сэтгэгдэл").fill(COMMENT)
+    page.get_by_role("button", name="Хяналтыг хадгалах").click()
+    expect(page.get_by_role("status")).to_contain_text("Хадгаллаа")
+    expect(page.locator(".thread")).to_contain_text(COMMENT)
+
+    # The device pulls the review: the worker reads "has issues" and the comment.
+    clean(device.sync(remote))
+    review = device.get(doc["_id"].replace(":sub:", ":review:"))
+    assert review["status"] == "has_issues" and review["comments"][-1]["text"] == COMMENT
+    assert review["comments"][-1]["by"] == "oyunaa"
+
+    # The worker retakes the photo and corrects the visit on her device, then syncs.
+    mine = device.get(doc["_id"])
+    mine["data"]["remarks"] = "Зургийг дахин авлаа; малын тоо зөв."
+    mine["_attachments"] = {"ger.jpg": {"content_type": "image/jpeg",
+                                        "data": base64.b64encode(jpeg(1200, 900, (90, 140, 200))).decode()}}
+    device.put(mine)
+    clean(device.sync(remote))
+    clean(device.pull(remote))  # push and pull of a sync run side by side: the next pull has it
+    assert device.get(doc["_id"].replace(":sub:", ":review:"))["status"] == "edited"
+
+    # The coordinator's list brings it back as edited; she approves the new revision.
+    page.goto(f"{site.base}/web/areas/uvs-tes/submissions?state=edited")
+    rows = page.locator("table[aria-labelledby=list-h] tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Хянасны дараа засварласан")
+    rows.first.get_by_role("link").click()
+    expect(page.get_by_text("Зургийг дахин авлаа; малын тоо зөв.")).to_be_visible()
+    page.get_by_label("Батлагдсан").check()
+    page.get_by_role("button", name="Хяналтыг хадгалах").click()
+    expect(page.get_by_role("status")).to_contain_text("Хадгаллаа")
+
+    clean(device.sync(remote))
+    review = device.get(doc["_id"].replace(":sub:", ":review:"))
+    assert review["status"] == "approved"
+    assert [h["status"] for h in review["history"]] == ["has_issues", "edited", "approved"]
+    assert "_conflicts" not in device.get(review["_id"], conflicts=True)
+
+    # The same pages in English, for the README.
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Review", exact=True)).to_be_visible()
+    screens.take(page, "submission-en")
+    page.goto(f"{site.base}/web/areas/uvs-tes/submissions")
+    screens.take(page, "submissions-en")
+    context.close()
