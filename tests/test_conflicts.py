@@ -19,6 +19,7 @@ import re
 import pytest
 from click.testing import CliRunner
 from conflict_helpers import demo_services, edited, family, leaves, path, push, revision
+from eventual import wait_until
 from gate_helpers import PHOTO, TES, checked, visit, with_photo
 from protocol_helpers import md5_digest
 from servers import BACKENDS
@@ -255,6 +256,8 @@ def test_a_conflict_without_a_known_base_goes_to_a_person(svc):
 def test_audit_entries_are_never_rewritten(svc):
     eid = svc.audit.record(actor="oyunaa", action="test.noted", scope=TES, doc_id="x")
     db = svc.store.open(AUDIT_SCOPE)
+    # On a cluster an entry reaches every copy a moment after its write; then it cannot be overwritten.
+    wait_until(lambda: records.read(db, eid), what=f"audit entry {eid}", steady=3)
     again = {"_id": eid, "type": "audit", "actor": "mallory"}
     with pytest.raises(Conflict):
         records.write(db, again)
