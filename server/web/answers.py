@@ -17,16 +17,17 @@ from . import i18n
 
 @dataclass
 class Item:
-    kind: str  # answer, photo, group, repeat
+    kind: str  # answer, photo (inside an ``answers`` run), answers, group, repeat
     label: str
     value: str = ""
     name: str = ""  # a photo's attachment name
-    items: list[Item] = field(default_factory=list)  # a group's
+    items: list[Item] = field(default_factory=list)  # a group's or a run's
     entries: list[list[Item]] = field(default_factory=list)  # a repeat's
 
 
 def lay_out(definition: dict | None, data: dict, attachments: dict | None) -> list[Item]:
-    """The display tree of ``data`` under ``definition`` (None: the raw answers by name)."""
+    """The display tree of ``data`` under ``definition`` (None: the raw answers by name), in the
+    form's order; runs of plain answers are gathered into ``answers`` items (one list each)."""
     if not isinstance(data, dict):
         return []
     choices = (definition or {}).get("choices") or {}
@@ -34,7 +35,19 @@ def lay_out(definition: dict | None, data: dict, attachments: dict | None) -> li
     items = _fields(fields, data, choices, attachments or {})
     known = {f.get("name") for f in fields if isinstance(f, dict)}
     extra = [Item("answer", str(k), _plain(v)) for k, v in data.items() if k not in known and _present(v)]
-    return items + extra
+    return _runs(items + extra)
+
+
+def _runs(items: list[Item]) -> list[Item]:
+    out: list[Item] = []
+    for item in items:
+        if item.kind in ("answer", "photo"):
+            if not out or out[-1].kind != "answers":
+                out.append(Item("answers", ""))
+            out[-1].items.append(item)
+        else:
+            out.append(item)
+    return out
 
 
 def _fields(fields: list, data: dict, choices: dict, attachments: dict) -> list[Item]:
@@ -51,9 +64,10 @@ def _fields(fields: list, data: dict, choices: dict, attachments: dict) -> list[
         if kind == "group" and isinstance(value, dict):
             inner = _fields(f.get("fields") or [], value, choices, attachments)
             if inner:
-                out.append(Item("group", label, items=inner))
+                out.append(Item("group", label, items=_runs(inner)))
         elif kind == "repeat" and isinstance(value, list):
-            entries = [_fields(f.get("fields") or [], v, choices, attachments) for v in value if isinstance(v, dict)]
+            entries = [_runs(_fields(f.get("fields") or [], v, choices, attachments))
+                       for v in value if isinstance(v, dict)]
             if any(entries):
                 out.append(Item("repeat", label, entries=entries))
         elif kind == "image" and isinstance(value, str):

@@ -132,3 +132,28 @@ def test_review_loop_between_the_coordinators_browser_and_the_workers_device(sit
     page.goto(f"{site.base}/web/areas/uvs-tes/submissions")
     screens.take(page, "submissions-en")
     context.close()
+
+
+def test_the_worker_page_and_the_login_in_both_languages(site, chromium, screens):
+    """A worker who logs in is pointed to her replica; keyboard alone gets her there."""
+    context = chromium.new_context(viewport={"width": 1024, "height": 700}, locale="mn-MN")
+    page = context.new_page()
+    page.goto(site.base + "/web/login")
+    expect(page.get_by_role("heading", name="Нэвтрэх")).to_be_visible()  # Accept-Language: mn
+    screens.take(page, "login-mn")
+    # The keyboard alone: the name field has the focus, Tab goes to the password, Enter logs in.
+    expect(page.get_by_label("Хэрэглэгчийн нэр")).to_be_focused()
+    page.keyboard.type("bolormaa")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Нууц үг")).to_be_focused()
+    page.keyboard.type(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Таны хуулбар")).to_be_visible()
+    expect(page.locator(".replica code")).to_have_text(f"{site.base}/sync/bolormaa")
+    screens.take(page, "worker-mn")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Your replica")).to_be_visible()
+    screens.take(page, "worker-en")
+    assert page.goto(site.base + "/web/areas/uvs-tes/submissions").status == 404  # workers: no pages
+    screens.take(page, "not-found-en")
+    context.close()

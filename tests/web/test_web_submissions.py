@@ -109,6 +109,8 @@ def test_one_submission_in_english_and_in_mongolian(web: Web, photo_sub: dict):
     assert "<legend>Head of household</legend>" in text  # a group, by its label
     assert "Зурагтай айлчлал" in text  # the worker's own words, as written
     assert "<dt>Photo of the dwelling (with permission)</dt>" in text
+    # in the form's order: the head of household (a group) comes before the dwelling and its photo
+    assert text.index("<legend>Head of household</legend>") < text.index("Photo of the dwelling")
     assert f'src="/web/submissions/{docid}/photos/ger.jpg"' in text
     assert f'href="/web/submissions/{docid}/photos/ger.jpg?size=full"' in text
     assert ("Distance to the water source" in text) == ("water_distance_km" in photo_sub["data"])
