@@ -11,9 +11,11 @@ reads and writes the same index), small rows derived from the area:
 * ``<area>:d:<created>:<key>``: every live submission, by its creation time
   (the device's wall clock, as the worker saw it): the list, newest first,
   and a date range is a key range;
-* ``<area>:s:<state>:<created>:<key>``: the same rows by review state: "has
-  issues" or "edited" (the few a coordinator acts on) are one short range
-  however many were approved;
+* ``<area>:s:<state>:<created>:<key>``: the reviewed ones again, by review
+  state: "has issues" or "edited" (the few a coordinator acts on) are one
+  short range however many were approved (the unreviewed majority has no
+  such row: filtering on "received" reads the by-time rows, where nearly
+  every row matches);
 * ``<area>:rec:<key>``: which rows a submission has, to move them when it
   changes;
 * ``<area>:meta``: how far the area's changes feed has been read, and the
@@ -48,6 +50,7 @@ from sync.reviews import state_of
 from sync.stores.base import Database, Store
 
 INDEX_SCOPE = "_subindex"
+UNREVIEWED = "received"  # most submissions: found in the by-time rows, not given rows by state
 LEASE_SECONDS = 30.0
 TEXT_CHARS = 300
 NO_TIME = "0000-00-00T00:00:00"
@@ -72,10 +75,9 @@ class Filters:
     date_to: str | None = None  # YYYY-MM-DD, inclusive
     text: str | None = None
 
-    def needs_rows(self) -> bool:
-        return bool(self.form or self.version is not None or self.author or self.text)
-
     def accepts(self, row: dict) -> bool:
+        if self.state and row.get("st") != self.state:
+            return False
         if self.form and row.get("f") != self.form:
             return False
         if self.version is not None and row.get("v") != self.version:
@@ -127,7 +129,8 @@ class SubmissionIndex:
     def page(self, area: str, filters: Filters, *, after: str | None = None, limit: int = 50,
              budget: int = 2000) -> Page:
         """Up to ``limit`` rows matching ``filters``, newest first, after the row id ``after``."""
-        prefix = f"{area}:s:{filters.state}:" if filters.state else f"{area}:d:"
+        by_state = filters.state and filters.state != UNREVIEWED
+        prefix = f"{area}:s:{filters.state}:" if by_state else f"{area}:d:"
         high = prefix + (filters.date_to + "\uffff" if filters.date_to else "\uffff")
         low = prefix + (filters.date_from or "")
         start = after if after and after.startswith(prefix) and low <= after <= high else high
@@ -243,8 +246,9 @@ class SubmissionIndex:
             rec = recs.get(rec_id)
             old_row = rec.get("row") if rec else None
             new_row = self._row(key, sub, review) if sub and sub.get("type") == "submission" else None
-            new_ids = ([f"{area}:d:{new_row['c']}:{key}", f"{area}:s:{new_row['st']}:{new_row['c']}:{key}"]
-                       if new_row else [])
+            new_ids = [f"{area}:d:{new_row['c']}:{key}"] if new_row else []
+            if new_row and new_row["st"] != UNREVIEWED:
+                new_ids.append(f"{area}:s:{new_row['st']}:{new_row['c']}:{key}")
             for gone in set(rec.get("rows", ()) if rec else ()) - set(new_ids):
                 if gone in revs:
                     writes.append({"_id": gone, "_rev": revs[gone], "_deleted": True})
