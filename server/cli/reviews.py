@@ -38,7 +38,7 @@ def list_reviews(area: str, state: str | None, limit: int, data: str | None) -> 
     page = index.page(area, Filters(state=state), limit=limit)
     for row in page.rows:
         click.echo(f"{area}:sub:{row['k']}  {row['st']:<10}  {row['c'][:16].replace('T', ' ')}  "
-                   f"{row['f']} v{row['v']}  {row['a']}  ({row.get('n', 0)} comments)")
+                   f"{row['f']} v{row['v']}  {row['a']}  comments: {row.get('n', 0)}")
     if not page.rows:
         click.echo("No submissions.")
 
