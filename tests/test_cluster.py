@@ -24,35 +24,29 @@ deadline, as a device syncing again would.
 from __future__ import annotations
 
 import json
-import os
 import random
-import re
-import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
-from pouch import PouchReplica
-from servers import (
-    Cluster,
-    FieldsyncPeer,
-    apache_couchdb_cluster,
-    couchdb_env,
-    couchdb_package,
-    dropped_afterwards,
-    fieldsync_bin,
-    fieldsync_server,
-    real_cluster_urls,
+from cluster_sync import (
+    AREA,
+    WORKER,
+    demo_on_cluster,
+    finished,
+    new_submissions,
+    pull_until_it_holds,
+    replica_url,
+    server_revs,
+    sync_through_node_death,
 )
+from pouch import PouchReplica
+from servers import Cluster, apache_couchdb_cluster, couchdb_env, couchdb_package, real_cluster_urls
 
 from server.config import Settings
 from server.services import Services
-from sync.demo import DEMO_PASSWORD, household_visit, submission
+from sync.demo import household_visit, submission
 from sync.ids import new_ulid
 
 pytestmark = [
@@ -60,71 +54,6 @@ pytestmark = [
     pytest.mark.skipif(not (real_cluster_urls() or couchdb_package()),
                        reason="no CouchDB cluster: FIELDSYNC_TEST_COUCHDB_CLUSTER_URLS unset and no ../shared/couchdb"),
 ]
-
-WORKER = "bolormaa"  # a demo worker of the soum uvs-tes
-AREA = "uvs-tes"
-
-
-# -- servers ------------------------------------------------------------------------------------
-
-
-@contextmanager
-def demo_on_cluster(tmp: Path, store_urls: list[str],
-                    extra_env: dict[str, str] | None = None) -> Iterator[list[FieldsyncPeer]]:
-    """The demo data in the cluster under a fresh prefix, and one ``fieldsync serve`` per entry
-    of ``store_urls`` (its ``FIELDSYNC_COUCHDB_URL``: one node, or several comma-separated)."""
-    shared: dict[str, str | None] = {**couchdb_env(store_urls[0].split(",")[0]), "FIELDSYNC_SECRET_KEY": None,
-                                     **(extra_env or {})}
-    data = tmp / "data"
-    with ExitStack() as stack:
-        stack.enter_context(dropped_afterwards(shared))
-        env = {k: v for k, v in {**os.environ, **shared}.items() if v is not None}
-        subprocess.run([str(fieldsync_bin()), "demo", "--data", str(data)], env=env, check=True,
-                       capture_output=True, timeout=180)
-        yield [stack.enter_context(fieldsync_server(data, extra_env={**shared, "FIELDSYNC_COUCHDB_URL": url},
-                                                    publish_forms=False, workers=2))
-               for url in store_urls]
-
-
-def replica_url(peer: FieldsyncPeer, user: str = WORKER) -> str:
-    return f"http://{user}:{DEMO_PASSWORD}@127.0.0.1:{peer.port}/sync/{user}"
-
-
-def new_submissions(n: int, seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    return [submission(f"{AREA}:sub:{new_ulid()}", "household_visit", WORKER, household_visit(rng),
-                       "2026-10-03T09:00:00+08:00") for _ in range(n)]
-
-
-def finished(report: dict[str, Any]) -> dict[str, Any]:
-    """A one-shot replication's report: it completed, with no error and nothing refused."""
-    assert report["state"] == "complete", report
-    assert report["errors"] == [], report["errors"]
-    assert report["denied"] == [], report["denied"]
-    assert report["result"]["doc_write_failures"] == 0, report["result"]
-    return report["result"]
-
-
-def pull_until_it_holds(replica: PouchReplica, url: str, wanted: dict[str, str], *,
-                        deadline: float = 60.0) -> int:
-    """Pull (one-shot, as a device syncs) until ``replica`` holds every id of ``wanted`` at its
-    revision; how many pulls that took. Each pull must finish cleanly."""
-    stop = time.monotonic() + deadline
-    pulls = 0
-    while True:
-        finished(replica.pull(url, batch_size=50))
-        pulls += 1
-        have = replica.revs()
-        if all(have.get(docid) == rev for docid, rev in wanted.items()):
-            return pulls
-        assert time.monotonic() < stop, f"{sum(d not in have for d in wanted)} documents still missing"
-
-
-def server_revs(peer: FieldsyncPeer, user: str = WORKER) -> dict[str, str]:
-    """id -> winning rev of every document ``user``'s replica holds on the server."""
-    auth = (user, DEMO_PASSWORD)
-    rows = peer.session.get(f"{peer.root}/sync/{user}/_all_docs", auth=auth, timeout=60).json()["rows"]
-    return {row["id"]: row["value"]["rev"] for row in rows}
 
 
 # -- two app servers, each on a node of its own ------------------------------------------------------
@@ -200,10 +129,6 @@ def test_a_form_published_or_an_area_added_is_usable_at_once(couchdb_cluster_url
 
 # -- a node dies in the middle of a sync --------------------------------------------------------------
 
-# Each request the app server answered, as its access log line: status, method, path, seconds.
-ACCESS_FORMAT = "ACCESS %(s)s %(m)s %(U)s %(L)s"
-ACCESS_LINE = re.compile(r"^ACCESS (\d{3}) ([A-Z]+) (\S+) ([\d.]+)$", re.M)
-
 
 @pytest.fixture
 def own_cluster() -> Iterator[Cluster]:
@@ -214,12 +139,6 @@ def own_cluster() -> Iterator[Cluster]:
         yield cluster
 
 
-def stored_count(node: str, dbname: str) -> int:
-    """Documents in a scope's database, asked of one CouchDB node directly."""
-    answer = requests.get(f"{node}/{dbname}", timeout=10)
-    return answer.json().get("doc_count", 0) if answer.ok else 0
-
-
 def test_a_node_killed_during_a_push_and_a_pull_and_brought_back(
         own_cluster: Cluster, new_replica: Callable[[], PouchReplica], tmp_path: Path) -> None:
     """The app server is given every node and uses the first; that very node is killed while a
@@ -227,62 +146,21 @@ def test_a_node_killed_during_a_push_and_a_pull_and_brought_back(
     later. Both replications finish without an error (no 5xx ever reaches them), every
     document is on the server and on the pulling device, and the app server is the same process."""
     nodes = own_cluster.urls
-    with demo_on_cluster(tmp_path, [",".join(nodes)],
-                         extra_env={"FIELDSYNC_ACCESS_LOG_FORMAT": ACCESS_FORMAT}) as (server,):
-        url = replica_url(server)
-        dbname = server.env["FIELDSYNC_COUCHDB_PREFIX"] + AREA
-        earlier = new_replica()  # what another device sent before: the pull's work
-        before = new_submissions(300, seed=2)
-        earlier.bulk_docs(before)
-        finished(earlier.push(url, batch_size=50))
-        to_pull = {d["_id"]: earlier.get(d["_id"])["_rev"] for d in before}
-
-        pusher, puller = new_replica(), new_replica()
-        sent = new_submissions(400, seed=3)
-        pusher.bulk_docs(sent)
-        pushed = {d["_id"]: pusher.get(d["_id"])["_rev"] for d in sent}
-        on_server_before = stored_count(nodes[1], dbname)
-        reports: dict[str, Any] = {}
-
-        def run(name: str, call: Callable[[], dict]) -> None:
-            try:
-                reports[name] = call()
-            except Exception as exc:  # noqa: BLE001 - reported by the assertions below
-                reports[name] = exc
-
-        jobs = [threading.Thread(target=run, args=("push", lambda: pusher.push(url, batch_size=10, timeout=240))),
-                threading.Thread(target=run, args=("pull", lambda: puller.pull(url, batch_size=10, timeout=240)))]
-        started = time.monotonic()
-        for job in jobs:
-            job.start()
-        # Kill node 1 (the app server's) once a quarter of the push is stored.
-        deadline = time.monotonic() + 120
-        while stored_count(nodes[1], dbname) < on_server_before + len(sent) // 4:
-            assert time.monotonic() < deadline and all(j.is_alive() for j in jobs), reports
-            time.sleep(0.05)
-        assert all(job.is_alive() for job in jobs), "both replications are under way when the node dies"
-        own_cluster.kill_node(1)
-        killed_at = time.monotonic() - started
-        time.sleep(3)
-        own_cluster.start_stopped()
-        back_at = time.monotonic() - started
-        for job in jobs:
-            job.join(300)
-        took = time.monotonic() - started
-
-        assert finished(reports["push"])["docs_written"] == len(sent)
-        finished(reports["pull"])
+    with demo_on_cluster(tmp_path, [",".join(nodes)]) as (server,):
+        out = sync_through_node_death(server, nodes, new_replica, own_cluster, kill=1)
+        assert out.both_running_at_kill, "the node died in the middle of both replications"
+        assert finished(out.push)["docs_written"] == len(out.pushed)
+        finished(out.pull)
         assert server.server.proc.poll() is None, "the app server is the same process, still running"
-        log = server.server.log_tail(10**6)
-        assert f"CouchDB node http://{nodes[0].split('@')[-1]} failed" in log, \
+        assert f"CouchDB node http://{nodes[0].split('@')[-1]} failed" in server.server.log_tail(10**7), \
             "the app server's own node died under it and it went on through another"
-        answered = [(int(s), m, path, float(t)) for s, m, path, t in ACCESS_LINE.findall(log)]
-        assert answered, "the access log names every request"
-        assert [a for a in answered if a[0] >= 500] == [], "no 5xx reached a device"
+        assert out.requests, "the access log names every request"
+        assert [r for r in out.requests if r[0] >= 500] == [], "no 5xx reached a device"
         served = server_revs(server)
-        assert {i: served.get(i) for i in pushed} == pushed
-        pull_until_it_holds(puller, url, {**to_pull, **pushed})
-        slowest = max(answered, key=lambda a: a[3])
-        print(f"\nnode 1 killed at {killed_at:.1f} s, started again at {back_at:.1f} s; push of {len(sent)} "
-              f"and pull of {len(to_pull)} (batches of 10) done after {took:.1f} s; {len(answered)} requests, "
-              f"slowest {slowest[3]:.2f} s ({slowest[1]} {slowest[2][:60]})")
+        assert {i: served.get(i) for i in out.pushed} == out.pushed
+        pull_until_it_holds(new_replica(), replica_url(server), {**out.to_pull, **out.pushed})
+        slowest = max(out.requests, key=lambda r: r[3])
+        print(f"\nnode 1 killed at {out.killed_at:.1f} s, started again at {out.back_at:.1f} s; push of "
+              f"{len(out.pushed)} done at {out.push_took:.1f} s (stored count still for at most "
+              f"{out.push_still:.2f} s), pull of {len(out.to_pull)} at {out.pull_took:.1f} s (still "
+              f"{out.pull_still:.2f} s); {len(out.requests)} requests, slowest {slowest[3]:.2f} s")

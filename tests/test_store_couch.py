@@ -466,6 +466,40 @@ def test_5xx_fails_over_only_for_safe_requests(flaky_url, monkeypatch):
         other.server_close()
 
 
+class _CutOff(BaseHTTPRequestHandler):
+    """Starts a chunked 200 answer and drops the connection half way, as a node killed mid-answer."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.write(b'10\r\n{"results": [{"i')
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_an_answer_cut_off_half_way_is_asked_again_of_the_next_node(flaky_url, monkeypatch):
+    """A node dying while it sends an answer ends the body early (requests' ChunkedEncodingError):
+    a read is asked again of the next node, never let out as an unexpected error (a 500)."""
+    monkeypatch.setattr(_Flaky, "fail", 0)
+    cut = ThreadingHTTPServer(("127.0.0.1", 0), _CutOff)
+    threading.Thread(target=cut.serve_forever, daemon=True).start()
+    try:
+        cut_url = f"http://127.0.0.1:{cut.server_address[1]}"
+        assert CouchClient(f"{cut_url},{flaky_url}", retries=0).json("GET", "/read") == {"ok": True}
+        with pytest.raises(StoreUnavailable):
+            CouchClient(cut_url, retries=1, backoff=0.01).json("GET", "/read")
+    finally:
+        cut.shutdown()
+        cut.server_close()
+
+
 def test_every_node_dead_is_store_unavailable_after_each_was_tried():
     from servers import free_port
 

@@ -35,22 +35,27 @@ from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from sync.errors import (
     BadRequest,
     Conflict,
     CouchError,
     NotFound,
     PreconditionFailed,
-    StoreUnavailable,
 )
 from sync.revtree import parse_rev, winner_key
 from sync.scopes import check_scope_name
 from sync.stores import couchdb_attachments, couchdb_revs
 from sync.stores.base import Changes, Database, Doc, Seq, Store
 from sync.stores.couchdb_docs import from_couch, to_couch
-from sync.stores.couchdb_http import CouchClient, attachment_path, doc_path, json_param, query
+from sync.stores.couchdb_http import (
+    BROKEN,
+    AnswerBroken,
+    CouchClient,
+    attachment_path,
+    doc_path,
+    json_param,
+    query,
+)
 from sync.stores.couchdb_json import ObjectStream
 from sync.ttl_cache import TtlCache
 
@@ -95,6 +100,21 @@ def _in_request_order(revs: list[str], answer: list[dict]) -> list[dict]:
     return [by_rev.get(rev) or {"missing": rev} for rev in revs]
 
 
+def _counted(rows: Generator[dict, None, dict], got: dict) -> Generator[dict, None, dict]:
+    """``rows`` passed through, counting them and keeping the last one's ``seq`` in ``got``."""
+    try:
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration as stop:
+                return stop.value
+            got["count"] += 1
+            got["last_row_seq"] = row["seq"]
+            yield row
+    finally:
+        rows.close()
+
+
 def _chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -130,8 +150,8 @@ class CouchDatabase(Database):
         stream = ObjectStream(resp.iter_content(CHUNK), field, whole_below=WHOLE_BELOW)
         try:
             yield from stream
-        except (requests.ConnectionError, requests.Timeout):
-            raise StoreUnavailable(f"CouchDB broke off its answer to {sub or '/'}") from None
+        except BROKEN:
+            raise AnswerBroken(f"CouchDB broke off its answer to {sub or '/'}") from None
         finally:
             resp.close()
         return stream.extra
@@ -418,8 +438,8 @@ class CouchDatabase(Database):
         def chunks() -> Iterator[bytes]:
             try:
                 yield from resp.iter_content(CHUNK)
-            except (requests.ConnectionError, requests.Timeout):
-                raise StoreUnavailable("CouchDB broke off an attachment download") from None
+            except BROKEN:
+                raise AnswerBroken("CouchDB broke off an attachment download") from None
             finally:
                 resp.close()
 
@@ -470,16 +490,29 @@ class CouchDatabase(Database):
                 time.sleep(timeout)  # nothing can ever match: a long-poll just waits it out
             return since
         size = ATT_PAGE if "attachments" in base else PAGE
-        cursor, listed = since, 0
+        cursor, listed, breaks = since, 0, 0
         while True:
             page = size if limit is None else min(size, limit - listed)
             if page <= 0:
                 return cursor  # the limit is filled: the read ends at its last row
             params = {**base, "since": str(cursor), "limit": str(page)}
-            if timeout is not None and not listed:
-                answer = yield from self._longpoll_page(params, ids, timeout, cursor)
-            else:
-                answer = yield from self._changes_page(params, ids)
+            got = {"count": 0, "last_row_seq": None}
+            try:
+                if timeout is not None and not listed:
+                    answer = yield from _counted(self._longpoll_page(params, ids, timeout, cursor), got)
+                else:
+                    answer = yield from _counted(self._changes_page(params, ids), got)
+            except AnswerBroken:
+                # The answer stopped part way (its node died): ask again after the last row
+                # given, through the node in use now. A row's seq is a valid since on any
+                # node; one naming a dead node's copy makes CouchDB start another copy from
+                # its last checkpoint, which may list rows again but never skips one.
+                breaks += 1
+                if breaks > self._client.retries + len(self._client.roots):
+                    raise
+                listed += got["count"]
+                cursor = got["last_row_seq"] or cursor
+                continue
             count = answer["count"]
             listed += count
             if count < page:
@@ -559,11 +592,11 @@ class CouchDatabase(Database):
                 count += 1
                 last_row = row["seq"]
                 yield row
-        except (requests.ConnectionError, requests.Timeout):
+        except BROKEN:
             # requests reports a read timeout inside the body as a ConnectionError. Before
             # any row, answering "nothing yet, resume where you were" is always true.
             if count:
-                raise StoreUnavailable("CouchDB broke off a long-poll answer") from None
+                raise AnswerBroken("CouchDB broke off a long-poll answer") from None
             return empty
         finally:
             resp.close()

@@ -55,6 +55,15 @@ from sync.errors import (
 
 log = logging.getLogger(__name__)
 
+# How requests reports an answer that stopped coming: the connection dropped or reset
+# (a node killed mid-answer ends a chunked body early), or the read timed out.
+BROKEN = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+class AnswerBroken(StoreUnavailable):
+    """CouchDB's answer stopped part way (its node died, the connection dropped): a read
+    may be asked again from where it got to, on whichever node is in use then."""
+
 _BY_STATUS: dict[int, type[CouchError]] = {
     400: BadRequest,
     401: Unauthorized,
@@ -355,7 +364,7 @@ class CouchClient:
             tried.add(index)
             try:
                 resp = self._send(method, root + path, params, data, hdrs, stream, timeout or self.timeout)
-            except requests.ConnectionError as exc:
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 if attempt < self._attempts():
                     self._failed(index, tried, attempt)
                     attempt += 1
