@@ -126,6 +126,17 @@ class SubmissionIndex:
         meta = records.read(self.db(), f"{area}:meta") or {}
         return meta.get("counts") or {}
 
+    def counts_of(self, areas: list[str]) -> dict[str, dict[str, int]]:
+        """Per area, submissions per state (all forms), in one read: ``{area: {state: n}}``."""
+        out: dict[str, dict[str, int]] = {}
+        for row in self.db().all_docs(keys=[f"{a}:meta" for a in areas], include_docs=True):
+            per_state: dict[str, int] = {}
+            for per in ((row.get("doc") or {}).get("counts") or {}).values():
+                for state, n in per.items():
+                    per_state[state] = per_state.get(state, 0) + n
+            out[row["key"].rsplit(":", 1)[0]] = per_state
+        return out
+
     def page(self, area: str, filters: Filters, *, after: str | None = None, limit: int = 50,
              budget: int = 2000) -> Page:
         """Up to ``limit`` rows matching ``filters``, newest first, after the row id ``after``."""

@@ -24,6 +24,7 @@ from ..indexes import reviews, submission_index
 from ..services import services
 from . import answers, guard, photos
 from .errors import in_language
+from .home import state_labels
 
 bp = Blueprint("submissions", __name__)
 PAGE_SIZE = 50
@@ -33,9 +34,6 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 MAX_QUERY = 100
 
 
-def state_labels() -> dict[str, str]:
-    return {"received": _("Received"), "has_issues": _("Has issues"), "approved": _("Approved"),
-            "rejected": _("Rejected"), "edited": _("Edited after review")}
 
 
 def _filters() -> Filters:

@@ -159,6 +159,8 @@ def test_a_review_with_a_cyrillic_comment_is_saved_and_shown(web: Web):
     assert sub["_id"] in listed
     stored = review_of(web, sub["_id"])
     assert stored["status"] == "has_issues" and stored["comments"][0]["by"] == "oyunaa"
+    home = client.get("/web/").text  # the first page counts what waits, per area
+    assert re.search(r'href="/web/areas/uvs-tes/submissions\?state=has_issues">Has issues: \d+</a>', home)
 
 
 def bad_posts(sub: dict, review_rev: str) -> dict[str, tuple[dict, int, str, str]]:
