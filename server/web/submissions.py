@@ -106,12 +106,17 @@ def _detail(docid: str, *, error: str | None = None, status: int = 200, typed: s
     definition = svc.forms.get(sub.get("form"), sub.get("form_version")) if isinstance(sub.get("form"), str) else None
     layout = answers.lay_out(definition, sub.get("data") or {}, sub.get("_attachments"))
     tree = svc.areas.tree()
+    # Which device sent it: the author's devices as the sync log knows them, with their last push.
+    devices = sorted(({"name": d.get("device") or d.get("user_agent") or "?", "push": d.get("last_push_at")}
+                      for d in svc.synclog.devices(sub["author"])) if isinstance(sub.get("author"), str) else [],
+                     key=lambda d: d["push"] or "", reverse=True)
     resp = make_response(render_template(
         "submission.html", sub=sub, docid=docid, area=tree.areas.get(parsed.scope), code=parsed.scope,
         definition=definition, layout=layout, review=review, state=state_of(review), decisions=DECISIONS,
         state_labels=state_labels(), error=error, typed=typed, chosen=chosen,
         saved=request.args.get("saved") == "1",
-        revisions=sub.get("_revs_info") or [], conflicts=sub.get("_conflicts") or []), status)
+        revisions=sub.get("_revs_info") or [], conflicts=sub.get("_conflicts") or [], devices=devices[:5]),
+        status)
     return resp
 
 

@@ -114,6 +114,9 @@ def test_one_submission_in_english_and_in_mongolian(web: Web, photo_sub: dict):
     assert f'src="/web/submissions/{docid}/photos/ger.jpg"' in text
     assert f'href="/web/submissions/{docid}/photos/ger.jpg?size=full"' in text
     assert ("Distance to the water source" in text) == ("water_distance_km" in photo_sub["data"])
+    # the device that sent it: the one bolormaa pushed from (its user agent), with the time
+    assert re.search(r"<h3>Devices of bolormaa</h3>\s*<ul>\s*<li>PouchDB/9.0.0 \(Tes tablet\) · last sent at 20\d\d-",
+                     text)
     client.post("/web/lang", data={"lang": "mn", "csrf_token": token(text)})
     mn = client.get(detail_url(docid)).text
     assert "Өрхийн айлчлал" in mn and "Household visit" not in mn

@@ -15,6 +15,7 @@ from server.services import Services
 from sync.accounts.throttle import LoginThrottle
 from sync.demo import DEMO_PASSWORD, seed_demo
 
+DEVICE = "PouchDB/9.0.0 (Tes tablet)"  # the user agent submit_with_photo pushes with
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -87,6 +88,8 @@ def submit_with_photo(web: Web, author: str = "bolormaa", area: str = "uvs-tes",
     doc["_attachments"] = {"ger.jpg": {"content_type": "image/jpeg", "data": base64.b64encode(jpeg()).decode()}}
     client = web.app.test_client(use_cookies=False)
     auth = base64.b64encode(f"{author}:{DEMO_PASSWORD}".encode()).decode()
-    resp = client.post(f"/sync/{author}/_bulk_docs", json={"docs": [doc]}, headers={"Authorization": f"Basic {auth}"})
+    resp = client.post(f"/sync/{author}/_bulk_docs", json={"docs": [doc]},
+                       headers={"Authorization": f"Basic {auth}", "User-Agent": DEVICE})
     assert resp.status_code == 201 and "rev" in resp.json[0], resp.json
+    resp.close()  # the sync log records a request when its answer is closed
     return web.svc.store.open(area).get(doc["_id"])
