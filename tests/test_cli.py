@@ -41,6 +41,7 @@ COMMANDS = [
     "user", "user add", "user passwd", "user disable", "user enable", "user assign", "user list",
     "quarantine", "quarantine list", "quarantine show", "quarantine release", "quarantine discard",
     "conflicts", "conflicts list", "conflicts show", "conflicts resolve", "conflicts scan",
+    "review", "review list", "review show", "review set",
 ]
 
 

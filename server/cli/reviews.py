@@ -26,7 +26,8 @@ def review() -> None:
 @review.command(name="list")
 @click.option("--area", required=True, help="The area (soum or khoroo) whose submissions to list.")
 @click.option("--state", type=click.Choice(STATES), default=None, help="Only submissions in this state.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True,
+              help="How many to list, newest first.")
 @data_option
 def list_reviews(area: str, state: str | None, limit: int, data: str | None) -> None:
     """The area's submissions with their review state, newest first."""
