@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint messages
+.PHONY: demo test install lint fieldapp messages
 
 $(STAMP): setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,14 +22,26 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
 
-install: $(STAMP) tests/interop/node_modules/.installed /usr/bin/chromium
+# The workers' field app (fieldapp/): npm packages, then its bundle in fieldapp/dist, served at /app.
+FIELDAPP_SRC := $(shell find fieldapp/src fieldapp/static -type f 2>/dev/null) fieldapp/build.mjs
+fieldapp/node_modules/.installed: fieldapp/package.json fieldapp/package-lock.json
+	cd fieldapp && npm ci --no-audit --no-fund
+	touch $@
 
-demo: $(STAMP)
+fieldapp/dist/index.html: fieldapp/node_modules/.installed $(FIELDAPP_SRC)
+	cd fieldapp && node build.mjs
+
+fieldapp: fieldapp/dist/index.html
+
+install: $(STAMP) tests/interop/node_modules/.installed fieldapp/dist/index.html /usr/bin/chromium
+
+demo: $(STAMP) fieldapp/dist/index.html
 	$(VENV)/bin/fieldsync demo --serve
 
 # pytest exits 5 when it collected nothing: that is a failure, not a pass.
 test: install
 	$(VENV)/bin/ruff check .
+	cd fieldapp && node --test test/*.test.js
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi; exit $$rc
 

@@ -1,0 +1,367 @@
+// The worker's field app: log in once, sync with /sync/<user>, fill forms offline.
+// Views are chosen by the URL hash: #/ (home), #/form/<draft id>, #/inbox,
+// #/sub/<submission id>. Everything reads the local replica; the network is
+// only for replication and the first log-in.
+
+import { CompiledForm } from './form/validate.js';
+import { definitionOf, latestForms } from './form/model.js';
+import { initLanguage, language, local, setLanguage, t } from './i18n.js';
+import { Store } from './store.js';
+import { SyncController } from './sync.js';
+import { clear, formatTime, h } from './ui/dom.js';
+import { FormView } from './ui/formview.js';
+
+const SESSION = 'fieldsync.session';
+const BASE = new URL('.', document.baseURI).pathname.replace(/app\/$/, ''); // the server's root
+
+const app = {
+  session: null,
+  store: null,
+  sync: null,
+  areas: [],
+  areaNames: new Map(),
+  view: null,
+};
+
+function session() {
+  try {
+    return JSON.parse(localStorage.getItem(SESSION));
+  } catch {
+    return null;
+  }
+}
+
+async function login(name, password) {
+  const resp = await fetch(`${BASE}_session`, {
+    method: 'POST', credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ name, password }),
+  });
+  if (!resp.ok) throw Object.assign(new Error('login'), { status: resp.status });
+  const body = await resp.json();
+  const info = await (await fetch(`${BASE}sync/${encodeURIComponent(body.name)}`, { credentials: 'same-origin' })).json();
+  const areas = (info.members || []).filter((m) => m !== 'global');
+  const saved = { name: body.name, roles: body.roles, areas, at: new Date().toISOString() };
+  localStorage.setItem(SESSION, JSON.stringify(saved));
+  return saved;
+}
+
+async function logout() {
+  if (app.sync) app.sync.destroy();
+  try {
+    await fetch(`${BASE}_session`, { method: 'DELETE', credentials: 'same-origin' });
+  } catch {
+    /* offline: the cookie expires by itself */
+  }
+  localStorage.removeItem(SESSION);
+  app.session = null;
+  app.store = null;
+  app.sync = null;
+  location.hash = '#/';
+  route();
+}
+
+function start(saved) {
+  app.session = saved;
+  app.areas = saved.areas || [];
+  app.store = new Store(saved.name);
+  app.sync = new SyncController(app.store, `${location.origin}${BASE}sync/${encodeURIComponent(saved.name)}`);
+  app.sync.addEventListener('change', () => renderStatus());
+  app.sync.addEventListener('data', () => {
+    if (app.view && app.view.onData) app.view.onData();
+    renderStatus();
+  });
+  app.sync.start();
+}
+
+// --- the frame: header, language switch, sync status ---------------------------------
+
+const root = document.getElementById('app');
+const statusBox = h('section', { class: 'sync', id: 'sync-status' });
+const main = h('main', {});
+
+function header() {
+  const nav = app.session
+    ? h('nav', {},
+      h('a', { href: '#/', class: navClass('home') }, t('home')),
+      h('a', { href: '#/inbox', class: navClass('inbox'), id: 'nav-inbox' }, t('inbox'), h('span', { class: 'badge', id: 'inbox-count' })))
+    : null;
+  return h('header', {},
+    h('div', { class: 'bar' },
+      h('h1', {}, t('app_name')),
+      h('button', { type: 'button', class: 'lang', id: 'lang', onclick: () => {
+        setLanguage(language() === 'mn' ? 'en' : 'mn');
+        document.documentElement.lang = language();
+        route();
+      } }, t('language'))),
+    nav);
+}
+
+function navClass(name) {
+  return app.viewName === name ? 'active' : '';
+}
+
+async function renderStatus() {
+  if (!app.sync) return;
+  const s = app.sync;
+  const waiting = Object.keys(await app.store.outbox()).length;
+  const online = navigator.onLine;
+  const label = s.state === 'active' ? t('syncing') : online ? t('online') : t('offline');
+  clear(statusBox).append(
+    h('div', { class: 'sync-row' },
+      h('span', { class: `dot ${online ? (s.state === 'error' ? 'warn' : 'on') : 'off'}` }),
+      h('span', { id: 'sync-state' }, label),
+      h('button', { type: 'button', id: 'sync-now', class: 'primary small', disabled: !online, onclick: () => s.start() }, t('sync'))),
+    h('div', { class: 'sync-row small' },
+      h('span', {}, `↑ ${s.pushed} ${t('sent_up')}`), h('span', {}, `↓ ${s.pulled} ${t('received_down')}`),
+      h('span', {}, `${t('waiting')}: `, h('strong', { id: 'waiting-count' }, String(waiting)))),
+    h('div', { class: 'sync-row small' }, `${t('last_sync')}: `, h('span', { id: 'last-sync' }, s.lastSync ? formatTime(s.lastSync) : t('never'))),
+    s.needsLogin ? h('p', { class: 'warn-box' }, t('login_again'), ' ', h('button', { type: 'button', class: 'link', onclick: logout }, t('log_in'))) : null,
+    s.state === 'error' && !s.needsLogin ? h('p', { class: 'small muted' }, t('sync_error')) : null,
+  );
+  const items = await app.store.inbox(app.areas);
+  const open = items.filter(needsAction).length;
+  const badge = document.getElementById('inbox-count');
+  if (badge) badge.textContent = open ? String(open) : '';
+}
+
+function needsAction(item) {
+  return item.kind === 'feedback' ? item.doc.status === 'refused' : item.doc.status === 'has_issues' || item.doc.status === 'rejected';
+}
+
+// --- views ------------------------------------------------------------------------------
+
+function loginView() {
+  const error = h('p', { class: 'error', role: 'alert' });
+  const name = h('input', { id: 'login-name', name: 'name', autocomplete: 'username', autocapitalize: 'none', required: true });
+  const password = h('input', { id: 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const form = h('form', { class: 'card login', onsubmit: async (event) => {
+    event.preventDefault();
+    error.textContent = '';
+    if (!navigator.onLine) {
+      error.textContent = t('login_offline');
+      return;
+    }
+    try {
+      const saved = await login(name.value.trim(), password.value);
+      password.value = '';
+      start(saved);
+      location.hash = '#/';
+      route();
+    } catch (err) {
+      error.textContent = err.status === 401 || err.status === 403 ? t('login_failed') : t('login_offline');
+    }
+  } },
+  h('h2', {}, t('login_title')),
+  h('label', { for: 'login-name' }, t('user_name')), name,
+  h('label', { for: 'login-password' }, t('password')), password,
+  h('button', { type: 'submit', class: 'primary', id: 'login-submit' }, t('log_in')),
+  error,
+  h('p', { class: 'small muted' }, t('login_hint')));
+  return { el: form };
+}
+
+function areaLabel(code) {
+  const doc = app.areaNames.get(code);
+  return doc ? local(doc.name) || code : code;
+}
+
+async function homeView() {
+  const el = h('div', {});
+  const draw = async () => {
+    app.areaNames = await app.store.areaNames();
+    const forms = latestForms(await app.store.forms());
+    const drafts = await app.store.listDrafts();
+    const sent = await app.store.submissions(app.areas);
+    const outbox = await app.store.outbox();
+    const titles = new Map((await app.store.forms()).map((d) => [`${d.form}:${d.version}`, local(d.title)]));
+    const area = h('select', { id: 'area' }, app.areas.map((code) => h('option', { value: code }, areaLabel(code))));
+    clear(el).append(
+      h('section', { class: 'card' },
+        h('h2', {}, t('new_form')),
+        app.areas.length > 1 ? h('label', { class: 'inline' }, `${t('area')}: `, area) : null,
+        forms.length ? h('ul', { class: 'list', id: 'form-list' }, forms.map((doc) => h('li', {},
+          h('button', { type: 'button', class: 'item', dataset: { form: doc.form }, onclick: async () => {
+            const draft = app.store.newDraft(doc, app.areas.length > 1 ? area.value : app.areas[0]);
+            await app.store.saveDraft(draft, new Map());
+            location.hash = `#/form/${encodeURIComponent(draft._id)}`;
+          } }, h('span', {}, local(doc.title)), h('span', { class: 'muted small' }, `v${doc.version}`)))))
+          : h('p', { class: 'muted' }, t('no_forms'))),
+      h('section', { class: 'card' },
+        h('h2', {}, t('drafts')),
+        drafts.length ? h('ul', { class: 'list', id: 'draft-list' }, drafts.map((d) => h('li', {},
+          h('a', { class: 'item', href: `#/form/${encodeURIComponent(d._id)}` },
+            h('span', {}, titles.get(`${d.form}:${d.form_version}`) || d.form, d.about ? ` (${t('resend')})` : ''),
+            h('span', { class: 'muted small' }, formatTime(d.updated_at))))))
+          : h('p', { class: 'muted' }, t('no_drafts'))),
+      h('section', { class: 'card' },
+        h('h2', {}, t('sent')),
+        h('ul', { class: 'list', id: 'sent-list' }, sent.slice(0, 50).map((s) => h('li', {},
+          h('a', { class: 'item', href: `#/sub/${encodeURIComponent(s._id)}` },
+            h('span', {}, titles.get(`${s.form}:${s.form_version}`) || s.form),
+            h('span', { class: 'muted small' }, outbox[s._id] ? `⏳ ${t('waiting')}` : formatTime(s.created_at))))))),
+    );
+  };
+  await draw();
+  return { el, onData: draw };
+}
+
+async function formView(draftId) {
+  const draft = await app.store.getDraft(draftId);
+  if (!draft) return { el: h('p', { class: 'card' }, t('not_found')) };
+  const formDoc = await app.store.form(draft.form, draft.form_version);
+  if (!formDoc) return { el: h('p', { class: 'card' }, t('form_unavailable')) };
+  const definition = definitionOf(formDoc);
+  const compiled = new CompiledForm(definition);
+  const photos = await app.store.draftPhotos(draft);
+  const saved = h('span', { class: 'muted small', id: 'draft-saved' });
+  let saving = Promise.resolve();
+  const view = new FormView({
+    compiled, definition, draft, photos,
+    onSave: () => {
+      saving = saving.then(() => app.store.saveDraft(draft, photos)).then(() => {
+        saved.textContent = `${t('draft_saved')} ${formatTime(new Date().toISOString())}`;
+      });
+      return saving;
+    },
+  });
+  const summary = h('p', { class: 'error', id: 'send-problems', role: 'alert' });
+  const feedback = draft.about ? await app.store.feedbackOf(draft.about) : null;
+  const el = h('div', { class: 'form' },
+    h('div', { class: 'card form-head' },
+      h('h2', {}, local(definition.title)),
+      h('p', { class: 'muted small' }, `${areaLabel(draft.area)} · ${t('version')} ${draft.form_version}`),
+      feedback && feedback.status === 'refused' ? reasons(feedback) : null),
+    view.root,
+    h('div', { class: 'actions card' },
+      summary,
+      h('button', { type: 'button', class: 'primary', id: 'send', onclick: async () => {
+        const problems = view.revealAll();
+        if (problems.length) {
+          summary.textContent = t('fix_errors', { n: problems.length });
+          return;
+        }
+        await view.save();
+        await saving;
+        const { data } = view.check();
+        await app.store.send(draft, data, photos);
+        app.flash = t('queued');
+        location.hash = '#/';
+        if (app.sync && navigator.onLine) app.sync.start();
+      } }, draft.about ? t('resend') : t('send')),
+      h('button', { type: 'button', class: 'secondary', id: 'save-draft', onclick: () => view.save() }, t('save_draft')),
+      saved,
+      h('button', { type: 'button', class: 'link danger', onclick: async () => {
+        if (!window.confirm(t('confirm_delete'))) return;
+        await saving;
+        await app.store.deleteDraft(draft);
+        location.hash = '#/';
+      } }, t('delete_draft'))));
+  return { el, leave: () => view.saveTimer && view.save() };
+}
+
+function reasons(feedback) {
+  const lang = language();
+  return h('div', { class: 'refusal' },
+    h('p', {}, h('strong', {}, t('refused')), ': ', t('refused_help')),
+    h('ul', {}, (feedback.reasons || []).map((r) => h('li', {},
+      r.field ? h('code', {}, r.field) : null, r.field ? ' — ' : null,
+      (r.messages && (r.messages[lang] || r.messages.en)) || r.message))));
+}
+
+async function inboxView() {
+  const el = h('div', {});
+  const draw = async () => {
+    const items = await app.store.inbox(app.areas);
+    const titles = new Map((await app.store.forms()).map((d) => [`${d.form}:${d.version}`, local(d.title)]));
+    clear(el).append(h('section', { class: 'card' }, h('h2', {}, t('inbox')),
+      items.length ? h('ul', { class: 'inbox', id: 'inbox-list' }, await Promise.all(items.map(async (item) => {
+        const sub = await app.store.get(item.about);
+        const title = sub ? titles.get(`${sub.form}:${sub.form_version}`) || sub.form : item.about;
+        if (item.kind === 'feedback') {
+          const status = item.doc.status;
+          return h('li', { class: `msg ${status}`, dataset: { kind: 'feedback', about: item.about } },
+            h('div', { class: 'msg-head' }, h('strong', {}, title), h('span', { class: `tag ${status}` }, t(status) || status)),
+            status === 'refused' ? reasons(item.doc) : null,
+            item.doc.note ? h('p', {}, item.doc.note) : null,
+            status === 'refused' && sub ? fixButton(item.about) : null);
+        }
+        const state = item.doc.status || 'received';
+        return h('li', { class: `msg review ${state}`, dataset: { kind: 'review', about: item.about } },
+          h('div', { class: 'msg-head' }, h('strong', {}, title), h('span', { class: `tag ${state}` }, `${t('review')}: ${t(`state_${state}`)}`)),
+          comments(item.doc),
+          state === 'has_issues' && sub ? fixButton(item.about) : null);
+      }))) : h('p', { class: 'muted' }, t('inbox_empty'))));
+  };
+  await draw();
+  return { el, onData: draw };
+}
+
+function comments(review) {
+  const list = review.comments || [];
+  if (!list.length) return null;
+  return h('ul', { class: 'comments' }, list.map((c) => h('li', {},
+    h('span', { class: 'muted small' }, `${c.by} · ${formatTime(c.at)}`), h('p', {}, c.text))));
+}
+
+function fixButton(subId) {
+  return h('button', { type: 'button', class: 'primary small fix', onclick: async () => {
+    const draft = await app.store.draftFromSubmission(subId);
+    location.hash = `#/form/${encodeURIComponent(draft._id)}`;
+  } }, t('resend'));
+}
+
+async function submissionView(subId) {
+  const sub = await app.store.get(subId);
+  if (!sub) return { el: h('p', { class: 'card' }, t('not_found')) };
+  const review = await app.store.reviewOf(subId);
+  const feedback = await app.store.feedbackOf(subId);
+  return { el: h('div', { class: 'card' },
+    h('h2', {}, sub.form, ` v${sub.form_version}`),
+    h('p', { class: 'muted small' }, `${areaLabel(subId.split(':')[0])} · ${formatTime(sub.created_at)}`),
+    feedback && feedback.status === 'refused' ? [reasons(feedback), fixButton(subId)] : null,
+    review ? [h('p', {}, `${t('review')}: ${t(`state_${review.status || 'received'}`)}`), comments(review),
+      review.status === 'has_issues' ? fixButton(subId) : null] : null,
+    h('pre', { class: 'data' }, JSON.stringify(sub.data, null, 1))) };
+}
+
+// --- routing ---------------------------------------------------------------------------
+
+async function route() {
+  if (app.view && app.view.leave) app.view.leave();
+  document.documentElement.lang = language();
+  const hash = location.hash || '#/';
+  if (!app.session) {
+    app.viewName = 'login';
+    app.view = loginView();
+  } else if (hash.startsWith('#/form/')) {
+    app.viewName = 'form';
+    app.view = await formView(decodeURIComponent(hash.slice(7)));
+  } else if (hash.startsWith('#/inbox')) {
+    app.viewName = 'inbox';
+    app.view = await inboxView();
+  } else if (hash.startsWith('#/sub/')) {
+    app.viewName = 'sub';
+    app.view = await submissionView(decodeURIComponent(hash.slice(6)));
+  } else {
+    app.viewName = 'home';
+    app.view = await homeView();
+  }
+  const flash = app.flash ? h('p', { class: 'flash', role: 'status' }, app.flash) : null;
+  app.flash = null;
+  clear(root).append(header(), app.session ? statusBox : null, flash, main);
+  clear(main).append(app.view.el);
+  renderStatus();
+}
+
+initLanguage();
+const saved = session();
+if (saved) start(saved);
+window.addEventListener('hashchange', route);
+route();
+
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('sw.js', { scope: './' }).catch(() => {
+    /* the app still works online without it */
+  });
+}
