@@ -142,13 +142,14 @@ def error_from(resp: requests.Response) -> CouchError:
 
 
 class _OneServerAdapter(HTTPAdapter):
-    """requests' transport adapter, for the one CouchDB server a client talks to.
+    """requests' transport adapter, for the CouchDB server (or cluster nodes) a client talks to.
 
     Subclassing the adapter is how requests is meant to be tuned. Per request,
     the stock adapter looks up the connection pool from the parsed URL, asks
     which proxy applies and copies cookies out of the answer; here none of it
-    varies (one server, proxies settled when the session is made, Basic auth
-    rather than cookies), and it was a sixth of the CPU of a CouchDB exchange.
+    varies (a pool per node, kept by its scheme, host and port; proxies settled
+    when the session is made, Basic auth rather than cookies), and it was a
+    sixth of the CPU of a CouchDB exchange.
     """
 
     def __init__(self, **kwargs: Any) -> None:
