@@ -79,6 +79,7 @@ def test_review_loop_between_the_coordinators_browser_and_the_workers_device(sit
 
     photo = page.get_by_role("img", name="Орон байрны зураг (зөвшөөрөлтэй)")
     expect(photo).to_be_visible()
+    photo.scroll_into_view_if_needed()  # loading="lazy": fetched when it comes into view
     img = photo.element_handle()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img)
     assert page.evaluate("img => img.naturalWidth", img) == 320  # the thumbnail, not the 1200 px photo
