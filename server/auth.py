@@ -61,13 +61,18 @@ class Authenticator:
     # -- passwords --------------------------------------------------------------------
     def login(self, name: str, password: str) -> User:
         addr = request.remote_addr or "?"
-        if self._logins:
-            remembered, marker = self._logins, None  # kept for cache_seconds, whatever changes
+        store = self.users.store
+        # Read before the login: a change made while it runs leaves the entry stale. A store
+        # that watches its changes (CouchDB) answers without a round trip, so a login is then
+        # kept exactly while the accounts and counters are unchanged, not for cache_seconds.
+        free = getattr(store, "watches_changes", False)
+        marker = store.change_marker(_LOGIN_SCOPES) if free or not self._logins else None
+        if marker is not None:
+            remembered = self._unchanged
+        elif self._logins:
+            remembered = self._logins  # kept for cache_seconds, whatever changes
         else:
-            # Read before the login: a change made while it runs leaves the entry stale.
-            remembered, marker = self._unchanged, self.users.store.change_marker(_LOGIN_SCOPES)
-            if marker is None:
-                return self._login(name, password, addr)
+            return self._login(name, password, addr)
         key = self._key(name, password, addr)
         found = remembered.get(key)
         if found is not None and found[0] == marker:
@@ -96,7 +101,8 @@ class Authenticator:
         user = self.users.verify(name, password, **checked)
         if user is None:
             # A lock-out this failure may start, of the name or of the address, holds here at once.
-            self._logins.drop_where(lambda key: key[0] == name or key[2] == addr)
+            for remembered in (self._logins, self._unchanged):
+                remembered.drop_where(lambda key: key[0] == name or key[2] == addr)
             failures = self.throttle.failed(keys)
             time.sleep(self.throttle.delay_for(failures))
             wait = self.throttle.retry_after(keys)

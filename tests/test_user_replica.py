@@ -538,3 +538,26 @@ def test_every_request_is_in_the_sync_log_and_sync_status_reports_it(
     assert "<-" not in lines["sukh"]
     assert lines["naraa"][:3] == ["naraa", "worker", "never"]
     assert " ".join(lines["naraa"][7:]) == "<- not synced yet"
+
+
+# -- what the rules read of a revision --------------------------------------------------------
+
+
+def test_the_rules_answer_alike_on_a_document_and_on_its_remembered_fields(svc: Services) -> None:
+    # /sync/<user> remembers per revision only the fields the rules read (sync.replica.facts);
+    # a rule reading another field would silently decide on less than the document.
+    from sync.replica.facts import facts_of
+
+    users = list(svc.users.list())
+    assert {u.role for u in users} == {"worker", "coordinator", "admin"}
+    checked = 0
+    for scope in [GLOBAL, *svc.access.data_scopes(next(u for u in users if u.is_admin))]:
+        db = svc.store.open(scope)
+        docs = [r["doc"] for r in db.all_docs(include_docs=True)]
+        tomb = {**docs[-1], "_deleted": True}  # a tombstone that kept its fields, and a bare one
+        for doc in [*docs, tomb, {"_id": docs[-1]["_id"], "_rev": "9-x", "_deleted": True}]:
+            for user in users:
+                full = svc.access.visible(user, scope, doc, doc["_id"])
+                assert svc.access.visible(user, scope, facts_of(doc), doc["_id"]) == full, (user, doc)
+                checked += 1
+    assert checked > 1000

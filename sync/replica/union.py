@@ -34,10 +34,12 @@ from sync.accounts.users import User
 from sync.errors import BadRequest, NotFound
 from sync.gate.messages import text
 from sync.gate.write_gate import WriteGate
+from sync.replica.facts import FACTS
 from sync.scopes import GLOBAL
 from sync.stores.base import Changes, Database, Doc, Store, bulk_get_result
 
 CHECKPOINT_SCOPE = "_checkpoints"
+FACTS_CHUNK = 100  # changes rows whose winners' facts are looked up together
 
 
 def encode_seq(vector: dict[str, Any], epochs: dict[str, str] | None = None) -> str:
@@ -124,22 +126,34 @@ class UserReplica(Database):
             oks = [f["ok"] for f in found if "ok" in f]
             return oks[0] if oks else None
 
-    def _hidden_among(self, scope: str, docids: list[str]) -> set[str]:
-        """Which of ``docids`` (of one member) the owner may not see.
+    def _winner_facts(self, scope: str, winners: dict[str, str | None]) -> dict[str, dict | None]:
+        """docid -> what the visibility rules read of its winning revision (None: no such document).
 
-        The winners are read together (``all_docs`` with keys: one request on
-        CouchDB, where reading them one by one made a pulled batch of 100 cost
-        100 round trips more); a document whose winner is a tombstone, or that
-        does not exist, is looked at as ``_reachable`` does.
+        ``winners`` maps each id to its winning revision when the caller knows it
+        (a changes row, an ``all_docs`` row), else None. Known revisions come from
+        ``FACTS``; the rest are read together (``all_docs`` with keys: one request on
+        CouchDB); a tombstone or a document gone meanwhile is looked at one by one,
+        as ``_reachable`` does.
         """
-        wanted = list(dict.fromkeys(docids))
-        winners = {row["key"]: row["doc"] for row in self.dbs[scope].all_docs(keys=wanted, include_docs=True)
-                   if row.get("doc")}
-        out = set()
-        for docid in wanted:
-            doc = winners[docid] if docid in winners else self._winner(scope, docid)
-            if doc is None or not self._visible(scope, docid, doc):
-                out.add(docid)
+        db = self.dbs[scope]
+        epoch = db.epoch()
+        out: dict[str, dict | None] = {}
+        unknown = []
+        for docid, rev in winners.items():
+            found = FACTS.get((epoch, docid, rev)) if rev is not None else None
+            if found is None:
+                unknown.append(docid)
+            else:
+                out[docid] = found
+        if unknown:
+            for row in db.all_docs(keys=unknown, include_docs=True):
+                doc = row.get("doc")
+                if doc:
+                    out[row["key"]] = FACTS.put((epoch, row["key"], doc["_rev"]), doc)
+            for docid in unknown:
+                if docid not in out:
+                    doc = self._winner(scope, docid)
+                    out[docid] = None if doc is None else FACTS.put((epoch, docid, doc["_rev"]), doc)
         return out
 
     def _reachable(self, docid: str) -> str:
@@ -230,11 +244,25 @@ class UserReplica(Database):
                     self.actor, [doc], new_edits=new_edits, reason=self._no_scope_reason(doc["_id"]))]
             else:
                 results = self.gate.write(self.actor, self.dbs[scope], batch, new_edits=new_edits)
+                self._remember_written(scope, batch, results, new_edits)
             if new_edits:
                 answers.update(zip(idxs, results, strict=True))
             else:
                 errors.extend(results)
         return [answers[i] for i in range(len(docs))] if new_edits else errors
+
+    def _remember_written(self, scope: str, batch: list[Doc], results: list[dict], new_edits: bool) -> None:
+        """What the visibility rules read of each revision stored: the next pulls need not read it."""
+        epoch = self.dbs[scope].epoch()
+        if new_edits:
+            for doc, result in zip(batch, results, strict=True):
+                if result.get("ok") and result.get("rev"):
+                    FACTS.put((epoch, doc["_id"], result["rev"]), doc)
+            return
+        failed = {(r.get("id"), r.get("rev")) for r in results}
+        for doc in batch:
+            if doc.get("_rev") and (doc["_id"], doc["_rev"]) not in failed and (doc["_id"], None) not in failed:
+                FACTS.put((epoch, doc["_id"], doc["_rev"]), doc)
 
     def _not_yet_stored(self, docs: list[Doc]) -> list[Doc]:
         """Drop replicated revisions the server already holds: storing them is a no-op anyway.
@@ -295,16 +323,34 @@ class UserReplica(Database):
                 by_scope.setdefault(scope, []).append(i)
             else:
                 hidden.add(i)
-        for scope, idxs in list(by_scope.items()):
-            if self._needs_doc(scope):
-                unseen = self._hidden_among(scope, [items[i]["id"] for i in idxs])
-                by_scope[scope] = [i for i in idxs if items[i]["id"] not in unseen]
-                hidden.update(i for i in idxs if items[i]["id"] in unseen)
         answers: dict[int, dict] = {}
         for scope, idxs in by_scope.items():
-            got = self.dbs[scope].bulk_get([items[i] for i in idxs], revisions=revisions,
-                                           attachments=attachments, latest=latest)
+            db = self.dbs[scope]
+            got = list(db.bulk_get([items[i] for i in idxs], revisions=revisions, attachments=attachments,
+                                   latest=latest))
             answers.update(zip(idxs, got, strict=True))
+            if not self._needs_doc(scope):
+                continue
+            # Visibility is decided on each document's winner. The revisions just read
+            # are usually the winners themselves (a replicator asks for what _changes
+            # listed): what the rules need of them is taken from the answer.
+            epoch = db.epoch()
+            for result in got:
+                for entry in result.get("docs", ()):
+                    doc = entry.get("ok")
+                    if doc is not None:
+                        FACTS.put((epoch, result["id"], doc["_rev"]), doc)
+            wanted = list(dict.fromkeys(items[i]["id"] for i in idxs))
+            winners: dict[str, str | None] = dict.fromkeys(wanted)
+            for row in db.all_docs(keys=wanted):
+                if "value" in row:
+                    winners[row["key"]] = row["value"]["rev"]
+            facts = self._winner_facts(scope, {d: r for d, r in winners.items() if r is not None})
+            for i in idxs:
+                docid = items[i]["id"]
+                doc = facts.get(docid)
+                if doc is None or not self._visible(scope, docid, doc):
+                    hidden.add(i)
         for i, item in enumerate(items):
             if i in hidden:
                 yield bulk_get_result(item["id"], [{"missing": item.get("rev") or "undefined"}])
@@ -475,8 +521,12 @@ class _UnionRead:
         sent = 0
         while True:
             page = None if limit is None else max(limit - sent, replica.member_page)
+            # The owner's rules read each row's winning revision: known revisions come from
+            # FACTS, the others are read a chunk of rows at a time (not the whole body of
+            # every row with include_docs, as before: CouchDB read each document twice).
+            by_facts = need_doc and not self.include_docs
             answer = db.changes(vector.get(scope, 0), limit=page, style=self.style,
-                                include_docs=self.include_docs or need_doc, conflicts=self.conflicts,
+                                include_docs=self.include_docs, conflicts=self.conflicts,
                                 attachments=self.attachments, doc_ids=ids)
             try:
                 first = next(answer, None)
@@ -486,19 +536,23 @@ class _UnionRead:
                 vector[scope] = 0
                 continue
             count = 0
-            for row in itertools.chain([first], answer) if first is not None else ():
-                count += 1
-                vector[scope] = row["seq"]
-                if filtered and not replica._visible(scope, row["id"], row.get("doc")):
-                    continue
-                out = {**row, "seq": replica._encode(vector)}
-                if not self.include_docs:
-                    out.pop("doc", None)
-                yield out
-                sent += 1
-                if limit is not None and sent >= limit:
-                    answer.close()
-                    return sent
+            rows = itertools.chain([first], answer) if first is not None else iter(())
+            while chunk := list(itertools.islice(rows, FACTS_CHUNK if by_facts else 1)):
+                facts = (replica._winner_facts(scope, {r["id"]: r["changes"][0]["rev"] for r in chunk})
+                         if by_facts else None)
+                for row in chunk:
+                    count += 1
+                    vector[scope] = row["seq"]
+                    doc = facts.get(row["id"]) if facts is not None else row.get("doc")
+                    if need_doc and self.include_docs and doc is not None:
+                        FACTS.put((db.epoch(), row["id"], doc["_rev"]), doc)
+                    if filtered and not replica._visible(scope, row["id"], doc):
+                        continue
+                    yield {**row, "seq": replica._encode(vector)}
+                    sent += 1
+                    if limit is not None and sent >= limit:
+                        answer.close()
+                        return sent
             vector[scope] = answer.last_seq
             if page is None or count < page:
                 return sent

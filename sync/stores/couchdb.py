@@ -31,7 +31,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Hashable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -57,6 +57,7 @@ from sync.stores.couchdb_http import (
     query,
 )
 from sync.stores.couchdb_json import ObjectStream
+from sync.stores.couchdb_watch import ChangeWatch
 from sync.ttl_cache import TtlCache
 
 PAGE = 500  # rows per _changes / _all_docs request
@@ -756,6 +757,7 @@ class CouchStore(Store):
 
     EXISTS_TTL = 5.0  # seconds a database seen to exist is trusted without asking again
     concurrent_reads = True  # every read is a round trip: callers may send independent ones together
+    watches_changes = True  # change_marker costs no round trip (sync.stores.couchdb_watch)
     default_cache_seconds = 1.0  # see sync.ttl_cache: what a round trip per request would cost
 
     def __init__(
@@ -786,6 +788,7 @@ class CouchStore(Store):
         # Each scope's epoch (Database.epoch, a _local read), by database: it changes only when
         # the database is deleted and made again, which ``exists`` also trusts for EXISTS_TTL.
         self.epochs = TtlCache(self.EXISTS_TTL)
+        self._watch: ChangeWatch | None = None
 
     def __repr__(self) -> str:
         return f"CouchStore({self.client.root!r}, prefix={self.prefix!r})"
@@ -855,5 +858,15 @@ class CouchStore(Store):
                     continue  # another application's database that shares the prefix
         return sorted(out)
 
+    def change_marker(self, names: list[str]) -> Hashable | None:
+        # Followed changes feeds, one long-poll per database and process: free to ask.
+        with self._lock:
+            if self._watch is None:
+                self._watch = ChangeWatch(self.client)
+        return self._watch.marker([self.dbname(n) for n in names])
+
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
+            self._watch = None
         self.client.close()
