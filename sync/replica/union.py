@@ -37,9 +37,11 @@ from sync.gate.write_gate import WriteGate
 from sync.replica.facts import FACTS
 from sync.scopes import GLOBAL
 from sync.stores.base import Changes, Database, Doc, Store, bulk_get_result
+from sync.ttl_cache import TtlCache
 
 CHECKPOINT_SCOPE = "_checkpoints"
 FACTS_CHUNK = 100  # changes rows whose winners' facts are looked up together
+_RECENT_SEQS = TtlCache(1.0)  # (store, scope) -> update_seq, for info(); see _recent_update_seq
 
 
 def encode_seq(vector: dict[str, Any], epochs: dict[str, str] | None = None) -> str:
@@ -169,7 +171,7 @@ class UserReplica(Database):
 
     # -- database -----------------------------------------------------------------------
     def info(self) -> dict:
-        vector = {s: db.update_seq() for s, db in self.dbs.items()}
+        vector = {s: self._recent_update_seq(s, db) for s, db in self.dbs.items()}
         info: dict = {"db_name": self.name, "update_seq": self._encode(vector), "purge_seq": 0,
                       "instance_start_time": "0", "members": list(self.members)}
         if self.owner.role == "worker":
@@ -182,6 +184,25 @@ class UserReplica(Database):
 
     def update_seq(self) -> str:
         return self._encode({s: db.update_seq() for s, db in self.dbs.items()})
+
+    def _recent_update_seq(self, scope: str, db: Database) -> Any:
+        """A member's update sequence as read at most the store's ``default_cache_seconds`` ago.
+
+        PouchDB asks for the database's info before every batch it pulls, and on
+        CouchDB each member's sequence is a round trip (15% of what a crowd of
+        devices made fieldsync send CouchDB). Only the info's ``update_seq`` is
+        answered so: an older sequence can only make a reader start earlier.
+        """
+        seconds = getattr(self.store, "default_cache_seconds", 0)
+        if not seconds:
+            return db.update_seq()
+        key = (id(self.store), scope)
+        seq = _RECENT_SEQS.get(key)
+        if seq is None or _RECENT_SEQS.seconds != seconds:
+            _RECENT_SEQS.seconds = seconds
+            seq = db.update_seq()
+            _RECENT_SEQS.put(key, seq)
+        return seq
 
     def _epochs(self) -> dict[str, str]:
         """Each scope's epoch, with the role the sequence is issued to (``<epoch>/<role>``).
