@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 from couch_gaps import mark_pouchdb_server_gaps
-from eventual import settle
+from eventual import DEADLINE, settle, wait_until
 from flask import Flask
 from flask.testing import FlaskClient
 from servers import BACKENDS, couch_url_for
@@ -195,8 +195,14 @@ def couch(request: pytest.FixtureRequest, app: Flask) -> Iterator[Couch]:
 
 @pytest.fixture
 def db(couch: Couch) -> str:
-    """A fresh, empty scope; the value is its URL path."""
-    resp = couch.put(f"/db/{SCOPE}")
+    """A fresh, empty scope; the value is its URL path.
+
+    The previous test's scope of the same name was just deleted; a cluster may
+    still answer ``412 file_exists`` for a moment (the deletion reaches every
+    node's shard map a little later), so the create is tried again until then.
+    """
+    resp = wait_until(lambda: couch.put(f"/db/{SCOPE}"), lambda r: r.status_code != 412,
+                      what=f"/db/{SCOPE} created again after its deletion", timeout=DEADLINE)
     assert resp.status_code == 201, resp.get_data(as_text=True)
     return f"/db/{SCOPE}"
 
