@@ -25,10 +25,17 @@ device whose push or pull reported an error, a denied document or fewer
 documents written than it holds), peak RSS of the server's whole process
 tree (gunicorn master and workers; CouchDB's Erlang VM for ``direct``), and
 CPU seconds of each server process tree during the crowd, which stays
-meaningful on a busy machine when wall times do not.
+meaningful on a busy machine when wall times do not, and (fieldsync) the
+requests a device's sync made, by endpoint, from the access log.
+
+By default the servers meet the devices for the first time, so fieldsync checks
+every device's password (argon2, tens of ms of CPU each); ``--warm`` has every
+device log in once before, as after an earlier sync. ``--py-spy DIR`` samples
+fieldsync's processes (``--py-spy-gil``: only where Python holds the CPU).
 
     .venv/bin/python bench/crowd.py [--devices 200] [--soums 20] [--docs 50]
-    .venv/bin/python bench/crowd.py --targets sqlite,direct --workers 2 --threads 32
+    .venv/bin/python bench/crowd.py --targets sqlite,direct --workers 2 --threads 32 --warm
+    .venv/bin/python bench/crowd.py --devices 60 --targets sqlite --py-spy /tmp/spy --py-spy-gil
 """
 
 from __future__ import annotations
@@ -183,8 +190,15 @@ def crowd(target: str, urls: list[str], drivers: list[NodeDriver], tmp: Path, so
                    else driver.open_replica(tmp / f"{target}-{n}"))
         replica.bulk_docs(device_docs(n, soums, args.docs))
         replicas.append(replica)
+    if args.warm:
+        # A server that has met these devices before: each has logged in once, as after an
+        # earlier sync (fieldsync then knows their passwords are right without checking again).
+        with requests.Session() as session:
+            for url in urls:
+                session.get(url, timeout=60).raise_for_status()
     go = threading.Event()
     rss = PeakRss(pids[target], interval=0.1)
+    pids = {**pids, "devices (node)": drivers[0]._proc.pid} if len(drivers) == 1 else pids
     with ThreadPoolExecutor(max_workers=args.devices) as pool, rss:
         futures = [pool.submit(run_device, r, urls[n], args.docs, go, args) for n, r in enumerate(replicas)]
         time.sleep(0.5)
@@ -224,8 +238,7 @@ def print_result(res: Result) -> None:
     print(f"{res.target:8} p50 {res.pct(0.5):6.1f}s  p95 {res.pct(0.95):6.1f}s  max {res.pct(1.0):6.1f}s  "
           f"wall {res.wall:6.1f}s  (push alone p95 {_pct(pushes, 0.95):5.1f}s)  failures {len(res.failures)}  "
           f"pushed {docs} pulled {pulled}", flush=True)
-    cpu = ", ".join(f"{name} {secs:.1f} s ({secs / max(docs, 1) * 1000:.2f} ms per pushed doc)"
-                    for name, secs in res.cpu.items())
+    cpu = ", ".join(f"{name} {secs:.1f} s" for name, secs in res.cpu.items())
     print(f"{'':8} peak RSS {res.rss_peak / 2**20:.0f} MB (idle {res.rss_start / 2**20:.0f} MB); CPU {cpu}",
           flush=True)
     for o in res.failures[:5]:
@@ -346,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="extra FIELDSYNC_* setting for the fieldsync servers (repeatable)")
     parser.add_argument("--couchdb-url", default=None,
                         help="an Apache CouchDB 3.x to use instead of starting one here")
+    parser.add_argument("--warm", action="store_true",
+                        help="every device logs in once before the crowd, as after an earlier sync")
     parser.add_argument("--py-spy", metavar="DIR", help="sample fieldsync's processes with py-spy into DIR")
     parser.add_argument("--py-spy-gil", action="store_true", help="py-spy samples only threads holding the GIL")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per replication")
@@ -359,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(why)
 
     load = os.getloadavg()
-    print(f"{args.devices} devices over {args.soums} soums, {args.docs} submissions each, batch_size "
+    print(f"{args.devices} devices{' (warm)' if args.warm else ''} over {args.soums} soums, {args.docs} "
+          "submissions each, batch_size "
           f"{args.batch_size}, PouchDB adapter {args.adapter}, {os.cpu_count()} CPUs, load average "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
     results: dict[str, Result] = {}
