@@ -236,8 +236,10 @@ def print_result(res: Result) -> None:
     pulled = sum(o.pulled for o in res.outcomes)
     pushes = sorted(o.push_seconds for o in res.outcomes if o.failure is None)
     print(f"{res.target:8} p50 {res.pct(0.5):6.1f}s  p95 {res.pct(0.95):6.1f}s  max {res.pct(1.0):6.1f}s  "
-          f"wall {res.wall:6.1f}s  (push alone p95 {_pct(pushes, 0.95):5.1f}s)  failures {len(res.failures)}  "
-          f"pushed {docs} pulled {pulled}", flush=True)
+          f"wall {res.wall:6.1f}s  failures {len(res.failures)}  pushed {docs} pulled {pulled}", flush=True)
+    if pushes:
+        print(f"{'':8} pushes alone: p95 {_pct(pushes, 0.95):5.1f}s, all {docs} submissions in {pushes[-1]:.1f}s "
+              f"({docs / pushes[-1]:.0f} submissions/s)", flush=True)
     cpu = ", ".join(f"{name} {secs:.1f} s" for name, secs in res.cpu.items())
     print(f"{'':8} peak RSS {res.rss_peak / 2**20:.0f} MB (idle {res.rss_start / 2**20:.0f} MB); CPU {cpu}",
           flush=True)
