@@ -8,7 +8,7 @@ import { definitionOf, latestForms } from './form/model.js';
 import { initLanguage, language, local, setLanguage, t } from './i18n.js';
 import { Store } from './store.js';
 import { SyncController } from './sync.js';
-import { clear, formatTime, h } from './ui/dom.js';
+import { clear, fill, formatTime, h } from './ui/dom.js';
 import { FormView } from './ui/formview.js';
 
 const SESSION = 'fieldsync.session';
@@ -107,7 +107,7 @@ async function renderStatus() {
   const waiting = Object.keys(await app.store.outbox()).length;
   const online = navigator.onLine;
   const label = s.state === 'active' ? t('syncing') : online ? t('online') : t('offline');
-  clear(statusBox).append(
+  fill(statusBox,
     h('div', { class: 'sync-row' },
       h('span', { class: `dot ${online ? (s.state === 'error' ? 'warn' : 'on') : 'off'}` }),
       h('span', { id: 'sync-state' }, label),
@@ -176,7 +176,7 @@ async function homeView() {
     const outbox = await app.store.outbox();
     const titles = new Map((await app.store.forms()).map((d) => [`${d.form}:${d.version}`, local(d.title)]));
     const area = h('select', { id: 'area' }, app.areas.map((code) => h('option', { value: code }, areaLabel(code))));
-    clear(el).append(
+    fill(el, 
       h('section', { class: 'card' },
         h('h2', {}, t('new_form')),
         app.areas.length > 1 ? h('label', { class: 'inline' }, `${t('area')}: `, area) : null,
@@ -196,7 +196,7 @@ async function homeView() {
           : h('p', { class: 'muted' }, t('no_drafts'))),
       h('section', { class: 'card' },
         h('h2', {}, t('sent')),
-        h('ul', { class: 'list', id: 'sent-list' }, sent.slice(0, 50).map((s) => h('li', {},
+        h('ul', { class: 'list', id: 'sent-list' }, sent.slice(0, 20).map((s) => h('li', {},
           h('a', { class: 'item', href: `#/sub/${encodeURIComponent(s._id)}` },
             h('span', {}, titles.get(`${s.form}:${s.form_version}`) || s.form),
             h('span', { class: 'muted small' }, outbox[s._id] ? `⏳ ${t('waiting')}` : formatTime(s.created_at))))))),
@@ -233,7 +233,7 @@ async function formView(draftId) {
       h('p', { class: 'muted small' }, `${areaLabel(draft.area)} · ${t('version')} ${draft.form_version}`),
       feedback && feedback.status === 'refused' ? reasons(feedback) : null),
     view.root,
-    h('div', { class: 'actions card' },
+    h('div', { class: 'actions' },
       summary,
       h('button', { type: 'button', class: 'primary', id: 'send', onclick: async () => {
         const problems = view.revealAll();
@@ -249,15 +249,16 @@ async function formView(draftId) {
         location.hash = '#/';
         if (app.sync && navigator.onLine) app.sync.start();
       } }, draft.about ? t('resend') : t('send')),
+      saved),
+    h('div', { class: 'card draft-actions' },
       h('button', { type: 'button', class: 'secondary', id: 'save-draft', onclick: () => view.save() }, t('save_draft')),
-      saved,
       h('button', { type: 'button', class: 'link danger', onclick: async () => {
         if (!window.confirm(t('confirm_delete'))) return;
         await saving;
         await app.store.deleteDraft(draft);
         location.hash = '#/';
       } }, t('delete_draft'))));
-  return { el, leave: () => view.saveTimer && view.save() };
+  return { el, leave: () => (view.saveTimer ? view.save().then(() => saving) : saving) };
 }
 
 function reasons(feedback) {
@@ -274,7 +275,7 @@ async function inboxView() {
   const draw = async () => {
     const items = await app.store.inbox(app.areas);
     const titles = new Map((await app.store.forms()).map((d) => [`${d.form}:${d.version}`, local(d.title)]));
-    clear(el).append(h('section', { class: 'card' }, h('h2', {}, t('inbox')),
+    fill(el, h('section', { class: 'card' }, h('h2', {}, t('inbox')),
       items.length ? h('ul', { class: 'inbox', id: 'inbox-list' }, await Promise.all(items.map(async (item) => {
         const sub = await app.store.get(item.about);
         const title = sub ? titles.get(`${sub.form}:${sub.form_version}`) || sub.form : item.about;
@@ -327,8 +328,11 @@ async function submissionView(subId) {
 
 // --- routing ---------------------------------------------------------------------------
 
+let routing = 0;
+
 async function route() {
-  if (app.view && app.view.leave) app.view.leave();
+  const turn = ++routing;
+  if (app.view && app.view.leave) await app.view.leave();
   document.documentElement.lang = language();
   const hash = location.hash || '#/';
   if (!app.session) {
@@ -347,10 +351,11 @@ async function route() {
     app.viewName = 'home';
     app.view = await homeView();
   }
+  if (turn !== routing) return; // a newer navigation won
   const flash = app.flash ? h('p', { class: 'flash', role: 'status' }, app.flash) : null;
   app.flash = null;
-  clear(root).append(header(), app.session ? statusBox : null, flash, main);
-  clear(main).append(app.view.el);
+  fill(root, header(), app.session ? statusBox : null, flash, main);
+  fill(main, app.view.el);
   renderStatus();
 }
 

@@ -49,7 +49,11 @@ export class SyncController extends EventTarget {
     this.dispatchEvent(new Event('change'));
   }
 
-  /** Live two-way replication; a running one is restarted (the Sync button). */
+  /**
+   * Live replication both ways (two replications, so each side's pauses and
+   * errors are seen: PouchDB's sync() drops the error of a paused side); a
+   * running one is restarted (the Sync button).
+   */
   start() {
     this.stop();
     if (!navigator.onLine) {
@@ -58,44 +62,78 @@ export class SyncController extends EventTarget {
     }
     this.needsLogin = false;
     this.set('active');
-    const handle = PouchDB.sync(this.store.db, this.remote(), {
-      live: true,
-      retry: true,
-      batch_size: 50,
-      back_off_function: (delay) => backoff(delay),
-    });
-    this.handle = handle;
-    handle.on('change', (info) => {
-      const change = info.change || {};
-      if (info.direction === 'push') {
-        this.pushed += change.docs_written || 0;
-        this.store.markPushed(change.docs || []).then(() => this.dispatchEvent(new Event('data')));
+    const options = { live: true, retry: true, batch_size: 50, back_off_function: (delay) => backoff(delay) };
+    const remote = this.remote();
+    const run = {
+      push: this.store.db.replicate.to(remote, options),
+      pull: this.store.db.replicate.from(remote, options),
+      paused: { push: false, pull: false },
+      failed: { push: null, pull: null },
+    };
+    this.handle = run;
+    const current = () => this.handle === run;
+    const settle = () => {
+      if (!current()) return;
+      if (run.failed.push || run.failed.pull) {
+        this.fail(run.failed.push || run.failed.pull);
+      } else if (run.paused.push && run.paused.pull) {
+        this.lastSync = new Date().toISOString();
+        localStorage.setItem(`${LAST_SYNC}.${this.store.user}`, this.lastSync);
+        this.set('idle');
+        this.reconcile(remote).then(() => this.dispatchEvent(new Event('data')));
       } else {
-        this.pulled += (change.docs || []).length;
-        this.dispatchEvent(new Event('data'));
+        this.set('active');
       }
-      this.set('active');
-    });
-    handle.on('denied', (info) => {
-      // A refused document: the server keeps it and explains in a feedback document.
-      const doc = info && info.doc;
-      if (doc && doc.id) this.store.markPushed([{ _id: doc.id, _rev: doc.rev }]);
-    });
-    handle.on('active', () => this.set('active'));
-    handle.on('paused', (err) => {
-      if (this.handle !== handle) return;
-      if (err) {
-        this.fail(err);
-        return;
-      }
-      this.lastSync = new Date().toISOString();
-      localStorage.setItem(`${LAST_SYNC}.${this.store.user}`, this.lastSync);
-      this.set('idle');
-      this.dispatchEvent(new Event('data'));
-    });
-    handle.on('error', (err) => {
-      if (this.handle === handle) this.fail(err);
-    });
+    };
+    for (const direction of ['push', 'pull']) {
+      const replication = run[direction];
+      replication.on('change', (info) => {
+        if (direction === 'push') {
+          // Even from a replication just replaced (the Sync button): what it sent has gone.
+          this.store.markPushed(info.docs || []).then(() => this.dispatchEvent(new Event('data')));
+          if (current()) this.pushed += info.docs_written || 0;
+        } else if (current()) {
+          this.pulled += (info.docs || []).length;
+          this.dispatchEvent(new Event('data'));
+        }
+      });
+      replication.on('active', () => {
+        run.paused[direction] = false;
+        run.failed[direction] = null;
+        settle();
+      });
+      replication.on('paused', (err) => {
+        run.paused[direction] = true;
+        run.failed[direction] = err || null;
+        settle();
+      });
+      replication.on('denied', (err) => {
+        // A refused document: the server keeps it and explains in a feedback document.
+        const doc = err && err.doc;
+        if (doc && doc.id) this.store.markPushed([{ _id: doc.id, _rev: doc.rev }]);
+      });
+      replication.on('error', (err) => {
+        run.failed[direction] = err;
+        settle();
+      });
+    }
+  }
+
+  /**
+   * Ask the server which of the submissions still counted as waiting it already
+   * has (one _revs_diff), so the count never sticks after an interrupted push.
+   */
+  async reconcile(remote) {
+    const waiting = await this.store.outbox();
+    const ids = Object.keys(waiting);
+    if (!ids.length) return;
+    try {
+      const missing = await remote.revsDiff(Object.fromEntries(ids.map((id) => [id, [waiting[id]]])));
+      const arrived = ids.filter((id) => !missing[id]).map((id) => ({ _id: id, _rev: waiting[id] }));
+      await this.store.markPushed(arrived);
+    } catch {
+      /* offline again: the next sync asks */
+    }
   }
 
   fail(err) {
@@ -107,9 +145,10 @@ export class SyncController extends EventTarget {
 
   stop() {
     if (this.handle) {
-      const handle = this.handle;
+      const run = this.handle;
       this.handle = null;
-      handle.cancel();
+      run.push.cancel();
+      run.pull.cancel();
     }
   }
 

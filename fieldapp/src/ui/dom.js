@@ -23,6 +23,13 @@ function append(el, children) {
   }
 }
 
+/** Replace el's children with these (null, false and undefined are left out). */
+export function fill(el, ...children) {
+  clear(el);
+  append(el, children);
+  return el;
+}
+
 export function clear(el) {
   while (el.firstChild) el.firstChild.remove();
   return el;

@@ -1,0 +1,329 @@
+"""The worker's field app in a real browser (Debian's chromium, Playwright) against
+a real ``fieldsync serve`` with the demo's data: one server for the module.
+
+* A trip: log in and sync, go offline, fill a household visit (skip logic, a
+  repeat, a constraint that fails then passes, a photo from a file), close the
+  app, open it again offline (it starts from its service worker and the draft
+  is there), send it, go online: the server holds the submission, valid, with
+  the photo resized on the device.
+* A phone whose clock is wrong: the server refuses a visit dated in the future
+  (by its own date), the inbox shows why in Mongolian, the worker fixes and
+  resends, the refusal is settled and its quarantine entry superseded; then a
+  coordinator's review with a comment reaches the inbox.
+
+Screenshots of the app (phone-sized, both languages) are written to
+docs/screenshots/ along the way.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import struct
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from servers import REPO, fieldsync_demo_server
+
+from schemas import compile_form
+from sync.demo import DEMO_PASSWORD
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+APP_DIST = REPO / "fieldapp" / "dist" / "index.html"
+SHOTS = REPO / "docs" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+TES = {"latitude": 50.47, "longitude": 93.6, "accuracy": 12}
+TIMEOUT = 60_000  # ms: the machine running the suite may be busy
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not APP_DIST.exists():
+        pytest.fail("the field app is not built: run `make fieldapp` (make install does)")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing (make install installs Debian's chromium)")
+    with fieldsync_demo_server() as peer:
+        yield peer
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def context(browser):
+    context = browser.new_context(viewport=PHONE, geolocation=TES, permissions=["geolocation"],
+                                  service_workers="allow")
+    context.set_default_timeout(TIMEOUT)
+    yield context
+    context.close()
+
+
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"fieldapp-{name}.png"), full_page=False)
+
+
+def log_in(page, base: str, user: str = "bolormaa") -> None:
+    page.goto(f"{base}/app/")
+    page.fill("#login-name", user)
+    page.fill("#login-password", DEMO_PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("#form-list button[data-form=household_visit]")
+    synced(page)
+
+
+def synced(page) -> None:
+    """Wait for a sync to have finished with nothing left to send."""
+    try:
+        page.wait_for_function(
+            "() => document.querySelector('#last-sync')"
+            " && !/never|хийгээгүй/.test(document.querySelector('#last-sync').textContent)"
+            " && document.querySelector('#waiting-count').textContent === '0'"
+            " && !/Syncing|Синк хийж/.test(document.querySelector('#sync-state').textContent)")
+    except playwright_api.TimeoutError:
+        raise AssertionError(f"no finished sync; the app shows: {page.locator('#sync-status').inner_text()!r}") from None
+
+
+def use_english(page) -> None:
+    if page.locator("#lang").inner_text().strip() == "English":
+        page.click("#lang")
+    page.wait_for_function("() => document.querySelector('#lang').textContent === 'Монгол'"
+                           " && document.querySelector('main').textContent.length > 0"
+                           " && !/Сүлжээ|Синк|Нүүр/.test(document.querySelector('#app').textContent)")
+
+
+def question(page, name: str):
+    return page.locator(f".q[data-name='{name}']").first
+
+
+def errors_of(page, path: str) -> str:
+    return page.locator(f".q[data-path='{path}'] > .errors").first.inner_text()
+
+
+def camera_jpeg(page, path: Path) -> int:
+    """A 4000x3000 JPEG of noise and shapes, the size of a phone camera's (3-4 MB), made by the browser."""
+    data = page.evaluate("""() => new Promise((resolve) => {
+        const c = document.createElement('canvas'); c.width = 4000; c.height = 3000;
+        const g = c.getContext('2d'); const img = g.createImageData(4000, 3000);
+        let s = 12345; for (let i = 0; i < img.data.length; i += 4) {
+          s = (s * 1103515245 + 12345) & 0x7fffffff;
+          img.data[i] = s & 255; img.data[i + 1] = (s >> 8) & 255; img.data[i + 2] = (s >> 16) & 255; img.data[i + 3] = 255; }
+        g.putImageData(img, 0, 0); g.fillStyle = '#fff'; g.beginPath(); g.arc(2000, 1500, 900, Math.PI, 0); g.fill();
+        c.toBlob((b) => { const r = new FileReader(); r.onload = () => resolve(r.result.split(',')[1]); r.readAsDataURL(b); },
+                 'image/jpeg', 0.55); })""")
+    raw = base64.b64decode(data)
+    path.write_bytes(raw)
+    return len(raw)
+
+
+def jpeg_size(raw: bytes) -> tuple[int, int]:
+    """(width, height) from a JPEG's start-of-frame marker."""
+    i = 2
+    while i < len(raw):
+        marker, length = raw[i + 1], struct.unpack(">H", raw[i + 2:i + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            height, width = struct.unpack(">HH", raw[i + 5:i + 9])
+            return width, height
+        i += 2 + length
+    raise AssertionError("no start-of-frame marker")
+
+
+def household_form(page) -> None:
+    page.click("#form-list button[data-form=household_visit]")
+    page.wait_for_selector(".q[data-name=consent]")
+
+
+def test_offline_trip_with_skip_logic_repeat_constraint_and_photo(server, context, tmp_path):
+    base = server.root
+    page = context.new_page()
+    log_in(page, base)
+    shoot(page, "home-mn")
+    context.set_offline(True)
+    page.wait_for_function("() => /Сүлжээгүй|Offline/.test(document.querySelector('#sync-state').textContent)")
+
+    household_form(page)
+    assert not question(page, "bag").is_visible()  # skip logic: nothing asked before consent
+    question(page, "consent").locator("text=Тийм").click()
+    assert question(page, "bag").is_visible()
+    visit = (date.today() - timedelta(days=3)).isoformat()
+    question(page, "visit_date").locator("input").fill(visit)
+    question(page, "location").locator("button").click()
+    page.wait_for_function("() => document.querySelector(\".q[data-name=location] .geo-value\").textContent.includes('50.47')")
+    question(page, "bag").locator("input").fill("2-р баг")
+    question(page, "head_name").locator("input").fill("Доржийн Батбаяр")
+    question(page, "head_sex").locator("input[value=male]").check()
+    question(page, "head_age").locator("input").fill("44")
+    question(page, "dwelling").locator("input[value=ger]").check()
+    question(page, "migration").locator("input[value=seasonal]").check()
+    question(page, "household_size").locator("input").fill("1")
+    for _ in range(2):
+        page.locator(".q[data-name=members] .add-entry").click()
+    members = page.locator(".q[data-name=members] .entry")
+    assert members.count() == 2
+    for i, (name, relation, sex, age) in enumerate([("Батбаяр", "head", "male", "44"), ("Сарангэрэл", "child", "female", "9")]):
+        entry = members.nth(i)
+        entry.locator(".q[data-name=member_name] input").fill(name)
+        entry.locator(f".q[data-name=member_relation] input[value={relation}]").check()
+        entry.locator(f".q[data-name=member_sex] input[value={sex}]").check()
+        entry.locator(".q[data-name=member_age] input").fill(age)
+    # Skip logic inside a repeat entry: in_school is asked of the 9-year-old only.
+    assert not members.nth(0).locator(".q[data-name=in_school]").is_visible()
+    assert members.nth(1).locator(".q[data-name=in_school]").is_visible()
+    members.nth(1).locator(".q[data-name=in_school] input[value=yes]").check()
+    # The constraint (. >= count(${members})) fails with the form's own Mongolian message, then passes.
+    size = question(page, "household_size").locator("input")
+    size.fill("1")
+    assert "Доор бүртгэсэн гишүүдийн тооноос бага байна." in errors_of(page, "household_size")
+    question(page, "household_size").scroll_into_view_if_needed()
+    page.evaluate("() => window.scrollBy(0, -120)")
+    shoot(page, "form-mn")
+    size.fill("3")
+    assert errors_of(page, "household_size").strip() == ""
+    question(page, "herder").locator("input[value=no]").check()
+    assert not question(page, "sheep").is_visible()
+    question(page, "water_source").locator("input[value=well]").check()
+    assert question(page, "water_distance_km").is_visible()
+    question(page, "water_distance_km").locator("input").fill("2,5")
+    question(page, "heating_fuel").locator("input[value=dung]").check()
+    photo = tmp_path / "ger.jpg"
+    original = camera_jpeg(page, photo)
+    assert original > 2_500_000
+    question(page, "dwelling_photo").locator("input[type=file]").set_input_files(str(photo))
+    page.wait_for_selector(".q[data-name=dwelling_photo] img")
+    kb = int(re.search(r"(\d+)", question(page, "dwelling_photo").locator("figcaption").inner_text()).group(1))
+    assert 20 <= kb <= 400, kb
+    page.wait_for_function("() => document.querySelector('#draft-saved').textContent !== ''")
+    page.wait_for_timeout(800)  # the last change's draft save
+    page.close()
+
+    # The app starts again with the network off (service worker), and the draft is there.
+    again = context.new_page()
+    again.goto(f"{base}/app/")
+    again.wait_for_selector("#draft-list a")
+    assert again.locator("#sync-state").inner_text() in ("Сүлжээгүй", "Offline")
+    again.click("#draft-list a")
+    again.wait_for_selector(".q[data-name=consent]")
+    assert again.locator(".q[data-name=members] .entry").count() == 2
+    assert again.locator(".q[data-name=household_size] input").input_value() == "3"
+    again.wait_for_selector(".q[data-name=dwelling_photo] img")
+    use_english(again)
+    again.locator(".q[data-name=members] .entry").nth(1).scroll_into_view_if_needed()
+    shoot(again, "form-en")
+    again.click("#send")
+    again.wait_for_selector(".flash")
+    assert again.locator("#waiting-count").inner_text() == "1"
+    shoot(again, "home-en")
+
+    console = []
+    again.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    context.set_offline(False)
+    again.click("#sync-now")  # and at once the Sync button: the live sync it replaces must not lose the count
+    try:
+        synced(again)
+    except AssertionError as err:
+        raise AssertionError(f"{err}; console: {console[-30:]}") from None
+
+    sent = again.locator("#sent-list a").first.get_attribute("href")
+    subid = sent.split("/", 2)[2].replace("%3A", ":")
+    area = subid.split(":")[0]
+    admin = requests.Session()
+    admin.auth = ("admin", DEMO_PASSWORD)
+    doc = admin.get(f"{base}/db/{area}/{subid}").json()
+    assert doc["author"] == "bolormaa" and doc["form"] == "household_visit" and doc["form_version"] == 1
+    assert re.fullmatch(r"uvs-tes:sub:[0-9A-HJKMNP-TV-Z]{26}", subid)
+    data = doc["data"]
+    assert data["household_size"] == 3 and len(data["members"]) == 2 and data["water_distance_km"] == 2.5
+    assert "in_school" not in data["members"][0] and data["members"][1]["in_school"] == "yes"
+    assert "livestock" not in data and data["location"]["lat"] == 50.47
+    definition = json.loads((REPO / "schemas" / "forms" / "household_visit.json").read_text(encoding="utf-8"))
+    assert compile_form(definition).validate(data, doc.get("_attachments")) == []
+    name = data["dwelling_photo"]
+    att = doc["_attachments"][name]
+    assert att["content_type"] == "image/jpeg"
+    raw = admin.get(f"{base}/db/{area}/{subid}/{name}").content
+    assert len(raw) == att["length"] < original // 8
+    assert max(jpeg_size(raw)) == 1280
+
+
+def test_refusal_in_mongolian_fixed_and_resent_then_a_review_arrives(server, context):
+    base = server.root
+    # The phone's clock runs half a year ahead: the visit date looks past to it, future to the server.
+    ahead = datetime.now() + timedelta(days=200)
+    context.clock.install(time=ahead)
+    page = context.new_page()
+    log_in(page, base, "ganzorig")
+    household_form(page)
+    question(page, "consent").locator("input[value=no]").check()
+    future = (ahead.date() - timedelta(days=2)).isoformat()
+    question(page, "visit_date").locator("input").fill(future)
+    page.click("#send")
+    page.wait_for_selector(".flash")
+    page.click("#sync-now")
+    page.wait_for_function("() => document.querySelector('#inbox-count').textContent === '1'")
+    page.click("#nav-inbox")
+    page.wait_for_selector("#inbox-list li[data-kind=feedback]")
+    text = page.locator("#inbox-list li[data-kind=feedback]").inner_text()
+    assert "Айлчилсан огноо ирээдүйд байж болохгүй." in text and "visit_date" in text
+    shoot(page, "inbox-mn")
+    subid = page.locator("#inbox-list li[data-kind=feedback]").get_attribute("data-about")
+
+    page.click("#inbox-list li[data-kind=feedback] .fix")
+    page.wait_for_selector(".refusal")
+    question(page, "visit_date").locator("input").fill((date.today() - timedelta(days=1)).isoformat())
+    page.click("#send")
+    page.wait_for_selector(".flash")
+    page.click("#sync-now")
+    page.click("#nav-inbox")
+    page.wait_for_function(
+        "() => (document.querySelector('#inbox-list li[data-kind=feedback] .tag') || {className: ''})"
+        ".className.includes('accepted')")
+    admin = requests.Session()
+    admin.auth = ("admin", DEMO_PASSWORD)
+    area = subid.split(":")[0]
+    doc = admin.get(f"{base}/db/{area}/{subid}").json()
+    assert doc["_rev"].startswith("2-") and doc["data"]["visit_date"] == (date.today() - timedelta(days=1)).isoformat()
+    store = server.open_store()
+    try:
+        from sync.gate.quarantine import Quarantine
+
+        entries = [e for e in Quarantine(store).list(status=None) if e["doc_id"] == subid]
+    finally:
+        store.close()
+    assert [e["status"] for e in entries] == ["superseded"]
+
+    reviewer = requests.Session()
+    reviewer.auth = ("oyunaa", DEMO_PASSWORD)
+    comment = "Өрхийн гишүүдийн тоог шалгана уу."
+    made = reviewer.post(f"{base}/api/reviews/{subid}", json={"status": "has_issues", "comment": comment})
+    assert made.status_code == 201, made.text
+    page.click("#sync-now")
+    page.wait_for_selector("#inbox-list li[data-kind=review] .fix")
+    review = page.locator("#inbox-list li[data-kind=review]").inner_text()
+    assert comment in review and "Засах зүйлтэй" in review
+    use_english(page)
+    assert "Has issues" in page.locator("#inbox-list li[data-kind=review]").inner_text()
+    shoot(page, "inbox-en")
+
+
+def test_app_shell_is_served_with_its_service_worker_and_manifest(server):
+    base = server.root
+    page = requests.get(f"{base}/app/", timeout=30)
+    assert page.status_code == 200 and 'rel="manifest"' in page.text
+    assert requests.get(f"{base}/app/", headers={"If-None-Match": page.headers["ETag"]}, timeout=30).status_code == 304
+    manifest = requests.get(f"{base}/app/manifest.webmanifest", timeout=30).json()
+    assert manifest["display"] == "standalone" and {i["sizes"] for i in manifest["icons"]} >= {"192x192", "512x512"}
+    worker = requests.get(f"{base}/app/sw.js", timeout=30)
+    assert worker.headers["Service-Worker-Allowed"] == "/app/" and "caches" in worker.text
+    assert requests.get(f"{base}/app/missing.js", timeout=30).status_code == 404
+    assert shutil.which("node")  # the same Node that builds the app runs its tests
