@@ -11,14 +11,15 @@ a real ``fieldsync serve`` with the demo's data: one server for the module.
   resends, the refusal is settled and its quarantine entry superseded; then a
   coordinator's review with a comment reaches the inbox.
 
-Screenshots of the app (phone-sized, both languages) are written to
-docs/screenshots/ along the way.
+Screenshots of the app (phone-sized, both languages) are taken along the way,
+into docs/screenshots/fieldapp-*.png with FIELDSYNC_UPDATE_SCREENSHOTS=1.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
 import struct
@@ -61,17 +62,28 @@ def browser():
 
 
 @pytest.fixture()
-def context(browser):
+def context(browser, shots):
     context = browser.new_context(viewport=PHONE, geolocation=TES, permissions=["geolocation"],
                                   service_workers="allow")
     context.set_default_timeout(TIMEOUT)
+    context.shots_dir = shots
     yield context
     context.close()
 
 
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    """docs/screenshots/ with FIELDSYNC_UPDATE_SCREENSHOTS=1 (as the web pages' tests), else a scratch folder."""
+    if os.environ.get("FIELDSYNC_UPDATE_SCREENSHOTS") == "1":
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        return SHOTS
+    return tmp_path_factory.mktemp("screenshots")
+
+
 def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"fieldapp-{name}.png"), full_page=False)
+    folder = page.context.shots_dir
+    page.screenshot(path=str(folder / f"fieldapp-{name}.png"), full_page=False)
+    assert (folder / f"fieldapp-{name}.png").stat().st_size > 5000
 
 
 def log_in(page, base: str, user: str = "bolormaa") -> None:

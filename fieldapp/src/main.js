@@ -356,6 +356,8 @@ async function route() {
   app.flash = null;
   fill(root, header(), app.session ? statusBox : null, flash, main);
   fill(main, app.view.el);
+  if (app.lastHash !== hash) window.scrollTo(0, 0); // a language switch keeps the place
+  app.lastHash = hash;
   renderStatus();
 }
 

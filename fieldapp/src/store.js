@@ -50,7 +50,7 @@ export class Store {
     for (const area of areas) {
       for (const doc of await this.range(`${area}:sub:`)) if (doc.author === this.user) out.push(doc);
     }
-    return out.sort((a, b) => (a._id.split(':')[2] < b._id.split(':')[2] ? 1 : -1));
+    return out.sort((a, b) => String(b.created_at || '').localeCompare(String(a.created_at || '')) || (a._id < b._id ? 1 : -1));
   }
 
   /** Feedback (refusals) and reviews about the worker's submissions: the inbox. */

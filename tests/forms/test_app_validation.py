@@ -135,3 +135,18 @@ def test_app_validates_as_the_server_does(node):
     assert differ == [], f"{len(differ)} of {len(cases)} differ; first: {differ[:2]}"
     assert sum(1 for e in expected if e == []) >= 30  # many valid ones, not only refusals
     assert sum(len(e) for e in expected) > 1000
+
+
+def test_a_form_may_say_how_the_app_resizes_its_photos():
+    from schemas import FormDefinitionError, load_definition
+
+    definition = next(d for d in bundled_forms() if d["form"] == "household_visit")
+    loaded = load_definition({**definition, "photos": {"max_side": 1600, "quality": 0.6}})
+    assert loaded["photos"] == {"max_side": 1600, "quality": 0.6}
+    assert "photos" not in load_definition(definition)  # the app's defaults then
+    for bad, where in [({"max_side": 100}, "photos.max_side"), ({"quality": "0.7"}, "photos.quality"),
+                       ({"quality": True}, "photos.quality"), ({"max_side": 1280.0}, "photos.max_side"),
+                       ({"dpi": 300}, "photos.dpi"), ("large", "photos")]:
+        with pytest.raises(FormDefinitionError) as caught:
+            load_definition({**definition, "photos": bad})
+        assert [p["path"] for p in caught.value.problems] == [where], bad
