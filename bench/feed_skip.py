@@ -4,7 +4,7 @@ Readers follow every feed fieldsync serves (``/db/<scope>`` and
 ``/sync/<user>``; normal, longpoll and continuous; with ``limit`` and with
 ``filter=_doc_ids``) from sequence 0, each resuming from the ``last_seq`` of
 its previous answer as PouchDB does, while writer threads write ``--rounds``
-x ``--docs`` documents one per request, through fieldsync and around it (on
+x ``--docs`` documents (one per request, or ``--batch``), through fieldsync and around it (on
 CouchDB straight into the scope's database through the cluster's other nodes;
 on SQLite through a second store on the same files). When the writes are
 done, each reader reads on until it was shown everything, or until ``--settle``
@@ -20,7 +20,7 @@ are given, by flag or by the variables the test suite uses::
     FIELDSYNC_TEST_COUCHDB_URL=http://admin:password@127.0.0.1:31040 \\
     FIELDSYNC_TEST_COUCHDB_CLUSTER_URLS=http://admin:password@127.0.0.1:15984,\\
 http://admin:password@127.0.0.1:15985,http://admin:password@127.0.0.1:15986 \\
-        .venv/bin/python bench/feed_skip.py [--rounds 10] [--docs 1000] [--threads 8]
+        .venv/bin/python bench/feed_skip.py [--rounds 10] [--docs 1000] [--threads 16] [--batch 1]
 
 The figures are printed, never asserted; ``tests/test_feed_skip.py`` asserts.
 """
@@ -44,7 +44,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--docs", type=int, default=1000, help="documents per round")
-    parser.add_argument("--threads", type=int, default=8, help="writer threads")
+    parser.add_argument("--threads", type=int, default=16, help="writer threads")
+    parser.add_argument("--batch", type=int, default=1, help="documents per write request")
     parser.add_argument("--settle", type=float, default=5.0,
                         help="seconds a reader may go without being shown one more document")
     parser.add_argument("--couchdb", default=os.environ.get("FIELDSYNC_TEST_COUCHDB_URL", ""))
@@ -66,7 +67,8 @@ def main() -> int:
                 feed_world(backend, Path(tmp) / "data", urls[backend]) as world:
             started = time.monotonic()
             outcomes = follow_while_writing(world, specs, rounds=args.rounds, per_round=args.docs,
-                                            threads=args.threads, settle=args.settle)
+                                            threads=args.threads, batch=args.batch,
+                                            settle=args.settle)
             for outcome in outcomes:
                 print(outcome.line(backend), flush=True)
                 total += outcome.missed

@@ -47,6 +47,7 @@ from sync.ids import new_ulid
 ADMIN = ("admin", "admin-password-1")
 WORKER, WORKER_PASSWORD = "walker", "walker-password-1"
 AREAS = ("fa", "fb")
+Writer = Callable[[str, list[dict]], None]  # (scope, documents): one request
 PAUSE = 0.05  # seconds a reader takes between two answers
 
 
@@ -68,14 +69,14 @@ class FeedSpec:
 
 FEEDS = (
     FeedSpec("db normal", "db"),
-    FeedSpec("db normal limit=7", "db", limit=7),
+    FeedSpec("db normal limit=25", "db", limit=25),
     FeedSpec("db normal _doc_ids", "db", doc_ids=True),
     FeedSpec("db longpoll", "db", "longpoll"),
     FeedSpec("db longpoll heartbeat", "db", "longpoll", heartbeat=200),
     FeedSpec("db continuous", "db", "continuous"),
     FeedSpec("db continuous limit=50", "db", "continuous", limit=50),
     FeedSpec("sync normal", "sync"),
-    FeedSpec("sync normal limit=7", "sync", limit=7),
+    FeedSpec("sync normal limit=25", "sync", limit=25),
     FeedSpec("sync normal _doc_ids", "sync", doc_ids=True),
     FeedSpec("sync longpoll", "sync", "longpoll"),
     FeedSpec("sync continuous", "sync", "continuous"),
@@ -268,8 +269,8 @@ class FeedWorld:
         return _basic(*ADMIN) if target == "db" else _basic(WORKER, WORKER_PASSWORD)
 
     # -- writers ---------------------------------------------------------------------------------
-    def writers(self) -> list[Callable[[str, dict], None]]:
-        """Ways of writing one document: through fieldsync, and around it."""
+    def writers(self) -> list[Writer]:
+        """Ways of writing documents of one scope: through fieldsync, and around it."""
         out = [self._through_fieldsync()]
         if self.backend == "sqlite":
             out.append(self._through_second_store())
@@ -277,41 +278,50 @@ class FeedWorld:
             out.extend(self._straight_to_couchdb(url) for url in self.couch_urls[1:] or self.couch_urls)
         return out
 
-    def _through_fieldsync(self) -> Callable[[str, dict], None]:
+    def _through_fieldsync(self) -> Writer:
         local = threading.local()
 
-        def write(scope: str, doc: dict) -> None:
+        def write(scope: str, docs: list[dict]) -> None:
             session = getattr(local, "session", None)
             if session is None:
                 session = local.session = requests.Session()
                 session.headers.update(_basic(*ADMIN))
-            resp = session.put(f"{self.base_url}/db/{scope}/{quote(doc['_id'], safe='')}", json=doc,
-                               timeout=60)
+            if len(docs) == 1:
+                resp = session.put(f"{self.base_url}/db/{scope}/{quote(docs[0]['_id'], safe='')}",
+                                   json=docs[0], timeout=60)
+            else:
+                resp = session.post(f"{self.base_url}/db/{scope}/_bulk_docs", json={"docs": docs},
+                                    timeout=60)
             assert resp.status_code in (201, 202), resp.text
+            assert all("error" not in r for r in resp.json() if isinstance(r, dict)), resp.text
         return write
 
-    def _straight_to_couchdb(self, node: str) -> Callable[[str, dict], None]:
+    def _straight_to_couchdb(self, node: str) -> Writer:
         local = threading.local()
-        prefix = self.svc.store.prefix
+        path = node + "/" + quote(self.svc.store.prefix, safe="")
 
-        def write(scope: str, doc: dict) -> None:
+        def write(scope: str, docs: list[dict]) -> None:
             session = getattr(local, "session", None)
             if session is None:
                 session = local.session = requests.Session()
-            resp = session.put(f"{node}/{quote(prefix + scope, safe='')}/{quote(doc['_id'], safe='')}",
-                               json=doc, timeout=60)
+            if len(docs) == 1:
+                resp = session.put(f"{path}{scope}/{quote(docs[0]['_id'], safe='')}", json=docs[0],
+                                   timeout=60)
+            else:
+                resp = session.post(f"{path}{scope}/_bulk_docs", json={"docs": docs}, timeout=60)
             assert resp.status_code in (201, 202), resp.text
+            assert all("error" not in r for r in resp.json() if isinstance(r, dict)), resp.text
         return write
 
-    def _through_second_store(self) -> Callable[[str, dict], None]:
+    def _through_second_store(self) -> Writer:
         from sync.docs import check_doc
         from sync.stores.sqlite import SQLiteStore
 
         self._second_store = store = SQLiteStore(self.svc.store.data_dir)
 
-        def write(scope: str, doc: dict) -> None:
-            [result] = store.open(scope).bulk_docs([check_doc(dict(doc), new_edits=True)])
-            assert "error" not in result, result
+        def write(scope: str, docs: list[dict]) -> None:
+            results = store.open(scope).bulk_docs([check_doc(dict(d), new_edits=True) for d in docs])
+            assert all("error" not in r for r in results), results
         return write
 
     def close(self) -> None:
@@ -342,17 +352,23 @@ def feed_world(backend: str, data_dir: Path, couch_urls: list[str] | None = None
         world.close()
 
 
-def write_all(planned: Planned, writers: list[Callable[[str, dict], None]], threads: int) -> None:
-    """Write every planned document, one per request, from ``threads`` threads taking turns
-    over the writers (so consecutive documents go through different nodes; the first
-    writer, through fieldsync, costs this process the most and takes one turn in four)."""
+def write_all(planned: Planned, writers: list[Writer], threads: int, batch: int = 1) -> None:
+    """Write every planned document, ``batch`` at a time per request (one by default), from
+    ``threads`` threads taking turns over the writers: consecutive requests go through
+    different nodes, and the first writer, through fieldsync, which costs this process the
+    most, takes one turn in four."""
+    requests_: list[tuple[str, list[dict]]] = []
+    for start in range(0, len(planned.docs), batch):
+        chunk = planned.docs[start:start + batch]
+        for scope in dict.fromkeys(scope for scope, _ in chunk):
+            requests_.append((scope, [doc for s, doc in chunk if s == scope]))
     errors: list[BaseException] = []
 
     def work(k: int) -> None:
         try:
-            for i in range(k, len(planned.docs), threads):
-                scope, doc = planned.docs[i]
-                writers[0 if i % 4 == 0 else 1 + i % (len(writers) - 1)](scope, doc)
+            for j in range(k, len(requests_), threads):
+                scope, docs = requests_[j]
+                writers[0 if j % 4 == 0 else 1 + j % (len(writers) - 1)](scope, docs)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -366,8 +382,8 @@ def write_all(planned: Planned, writers: list[Callable[[str, dict], None]], thre
 
 
 def follow_while_writing(world: FeedWorld, specs: tuple[FeedSpec, ...] | list[FeedSpec], *,
-                         rounds: int = 10, per_round: int = 1000, threads: int = 8,
-                         settle: float = 5.0) -> list[Outcome]:
+                         rounds: int = 10, per_round: int = 1000, threads: int = 16,
+                         batch: int = 1, settle: float = 5.0) -> list[Outcome]:
     """Every reader in ``specs`` follows its feed from 0 while ``rounds`` x ``per_round``
     documents are written; then each goes on until it was shown all it may see, or
     until ``settle`` seconds pass without its being shown one more."""
@@ -378,7 +394,7 @@ def follow_while_writing(world: FeedWorld, specs: tuple[FeedSpec, ...] | list[Fe
     writers = world.writers()
     for r in range(rounds):
         part = Planned(planned.docs[r * per_round:(r + 1) * per_round], planned.sample)
-        write_all(part, writers, threads)
+        write_all(part, writers, threads, batch)
     for f in followers:
         f.finish(planned.expected(f.spec), settle)
     outcomes = []
