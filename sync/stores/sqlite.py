@@ -682,19 +682,34 @@ class SQLiteDatabase(Database):
         body = self._body(conn, docid, rev) or {}
         return self._render(conn, docid, rev, tree, body, conflicts=conflicts, attachments=attachments)
 
+    def _winners(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[str, bool]]:
+        """Each document's winning revision and whether it is deleted, from its stored leaves."""
+        out: dict[str, tuple[str, bool]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for docid, leaves in conn.execute(f"SELECT id, leaves FROM docs WHERE id IN ({marks})", chunk):
+                rev, deleted = _loads(leaves)[0]
+                out[docid] = (rev, bool(deleted))
+        return out
+
     def _all_docs_keys(self, keys, include_docs, conflicts, attachments) -> Iterator[dict]:
         """Rows for ``keys``, in their order, fetched a page of keys at a time."""
         for start in range(0, len(keys), PAGE):
             chunk = keys[start : start + PAGE]
             with self._conn() as conn:
-                trees = self._load_many(conn, [k for k in chunk if isinstance(k, str)])
+                wanted = [k for k in chunk if isinstance(k, str)]
+                # Without documents only the winners are needed: the stored leaves (winner
+                # first) say them without parsing whole trees (/sync/<user> asks this of
+                # every pulled batch, to decide visibility on the winners).
+                trees = self._load_many(conn, wanted) if include_docs else self._winners(conn, wanted)
                 out = []
                 for key in chunk:
                     tree = trees.get(key) if isinstance(key, str) else None
                     if tree is None:
                         out.append({"key": key, "error": "not_found"})
                         continue
-                    rev, deleted = tree.winner()
+                    rev, deleted = tree.winner() if include_docs else tree
                     row: dict = {"id": key, "key": key, "value": {"rev": rev}}
                     if deleted:
                         row["value"]["deleted"] = True
