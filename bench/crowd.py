@@ -18,7 +18,11 @@ Three targets, one after the other, each with fresh replicas:
 - ``couchdb``: the same on the CouchDB store, kept in the Apache CouchDB 3.5
   node started here (``tests/servers.py``'s ``apache_couchdb_node``);
 - ``direct``: the same devices straight to that CouchDB, one database per soum,
-  as its admin (no per-user accounts, no validation).
+  as its admin (no per-user accounts, no validation);
+- ``direct-users`` (only when asked for): the same, each device with a CouchDB
+  account of its own, member of its soum's database, as fieldsync's devices
+  have (CouchDB then checks each device's password once: PBKDF2-SHA256,
+  600,000 iterations).
 
 Per target: p50/p95/max of the devices' sync times, wall time, failures (a
 device whose push or pull reported an error, a denied document or fewer
@@ -204,7 +208,7 @@ def crowd(target: str, urls: list[str], drivers: list[NodeDriver], tmp: Path, so
         futures = [pool.submit(run_device, r, urls[n], args.docs, go, args) for n, r in enumerate(replicas)]
         time.sleep(0.5)
         spy = (start_py_spy(pids[target], args.py_spy, target, args.py_spy_gil)
-               if args.py_spy and target != "direct" else None)
+               if args.py_spy and not target.startswith("direct") else None)
         logged = log.stat().st_size if log else 0
         cpu0 = {name: tree_cpu(pid) for name, pid in pids.items()}
         started = time.perf_counter()
@@ -324,17 +328,39 @@ def fieldsync_target(target: str, couch_url: str, args: argparse.Namespace) -> I
 def run_target(target: str, couch_url: str, couch_pid: int | None, drivers: list[NodeDriver], tmp: Path,
                args: argparse.Namespace) -> Result:
     soums = args.soums
-    if target == "direct":
+    if target in ("direct", "direct-users"):
         session = requests.Session()
-        dbs = [f"crowd-{os.getpid()}-{time.monotonic_ns()}-{soum_code(s)}" for s in range(soums)]
-        for name in dbs:
+        run = f"{os.getpid()}-{time.monotonic_ns()}"
+        dbs = [f"crowd-{run}-{soum_code(s)}" for s in range(soums)]
+        users = []
+        for s, name in enumerate(dbs):
             session.put(f"{couch_url}/{name}", timeout=30).raise_for_status()
+            if target == "direct-users":  # the soum's devices are its members, no one else
+                session.put(f"{couch_url}/{name}/_security", timeout=30, json={
+                    "members": {"roles": [soum_code(s)]}, "admins": {"roles": []}}).raise_for_status()
         try:
-            urls = [f"{couch_url}/{dbs[n % soums]}" for n in range(args.devices)]
-            return crowd(target, urls, drivers, tmp, soums, args, {"direct": couch_pid} if couch_pid else {})
+            if target == "direct":
+                urls = [f"{couch_url}/{dbs[n % soums]}" for n in range(args.devices)]
+            else:
+                # Each device with a CouchDB account of its own, as fieldsync's devices have
+                # (CouchDB 3.5 hashes it with PBKDF2-SHA256, 600,000 iterations).
+                root = couch_url.split("@", 1)[-1]
+                for n in range(args.devices):
+                    name = f"{worker_name(n)}-{run}"
+                    session.put(f"{couch_url}/_users/org.couchdb.user:{name}", timeout=60, json={
+                        "name": name, "password": worker_password(n), "roles": [soum_code(n % soums)],
+                        "type": "user"}).raise_for_status()
+                    users.append(name)
+                urls = [with_creds(f"http://{root}", users[n], worker_password(n)) + f"/{dbs[n % soums]}"
+                        for n in range(args.devices)]
+            return crowd(target, urls, drivers, tmp, soums, args, {target: couch_pid} if couch_pid else {})
         finally:
             for name in dbs:
                 session.delete(f"{couch_url}/{name}", timeout=60)
+            for name in users:
+                doc = session.get(f"{couch_url}/_users/org.couchdb.user:{name}", timeout=30).json()
+                session.delete(f"{couch_url}/_users/org.couchdb.user:{name}", params={"rev": doc.get("_rev")},
+                               timeout=30)
     with fieldsync_target(target, couch_url, args) as peer:
         seed_areas_and_workers(peer, soums, args.devices)
         urls = [with_creds(peer.root, worker_name(n), worker_password(n)) + f"/sync/{worker_name(n)}"
@@ -351,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soums", type=int, default=20)
     parser.add_argument("--docs", type=int, default=50, help="submissions each device pushes (default 50)")
     parser.add_argument("--targets", default="sqlite,couchdb,direct",
-                        help="comma-separated: sqlite, couchdb, direct (default all three)")
+                        help="comma-separated: sqlite, couchdb, direct, direct-users (default the first three)")
     parser.add_argument("--batch-size", type=int, default=100, help="PouchDB batch_size (default 100)")
     parser.add_argument("--adapter", choices=["leveldb", "memory"], default="leveldb",
                         help="the devices' PouchDB adapter (default leveldb, as on a device)")
@@ -373,9 +399,9 @@ def main(argv: list[str] | None = None) -> int:
     args.env = dict(item.split("=", 1) for item in args.env)
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     for t in targets:
-        if t not in ("sqlite", "couchdb", "direct"):
+        if t not in ("sqlite", "couchdb", "direct", "direct-users"):
             parser.error(f"unknown target {t!r}")
-    if any(t != "direct" for t in targets) and (why := fieldsync_missing()):
+    if any(not t.startswith("direct") for t in targets) and (why := fieldsync_missing()):
         raise SystemExit(why)
 
     load = os.getloadavg()
@@ -388,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fieldsync-crowd-")))
         couch_url = args.couchdb_url or stack.enter_context(apache_couchdb_node())
         couch_pid = couchdb_pid(couch_url)
-        if couch_pid is None and "direct" in targets:
+        if couch_pid is None and any(t.startswith("direct") for t in targets):
             raise SystemExit(f"no process found listening at {couch_url}")
         drivers = [stack.enter_context(NodeDriver(timeout=300)) for _ in range(max(1, args.drivers))]
         for round_no in range(1, args.rounds + 1):
@@ -408,14 +434,16 @@ def main(argv: list[str] | None = None) -> int:
         for t, m in med.items():
             print(f"{t:8} p50 {m['p50']:6.1f}s  p95 {m['p95']:6.1f}s  max {m['max']:6.1f}s  wall {m['wall']:6.1f}s  "
                   f"failures {m['failures']}  peak RSS {m['rss'] / 2**20:.0f} MB")
-    if "direct" in med:
-        ref = med["direct"]
+    for base in ("direct", "direct-users"):
+        if base not in med:
+            continue
+        ref = med[base]
         for target in ("sqlite", "couchdb"):
             if target not in med:
                 continue
             m = med[target]
             met = m["p95"] <= ref["p95"] and not m["failures"] and m["rss"] < 500 * 2**20
-            print(f"{target}/direct: p50 {m['p50'] / ref['p50']:.2f}x  p95 {m['p95'] / ref['p95']:.2f}x  "
+            print(f"{target}/{base}: p50 {m['p50'] / ref['p50']:.2f}x  p95 {m['p95'] / ref['p95']:.2f}x  "
                   f"max {m['max'] / ref['max']:.2f}x  wall {m['wall'] / ref['wall']:.2f}x  "
                   f"(bar: p95 <= 1.00x, 0 failures, RSS < 500 MB: {'met' if met else 'NOT met'})")
     return 0
