@@ -53,6 +53,21 @@ def coordinator(view: Callable) -> Callable:
     return wrapped
 
 
+def admin(view: Callable) -> Callable:
+    """Admins only; anyone else logged in gets 404 as for a page that does not exist."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        who = user()
+        if who is None:
+            return login_page()
+        if not who.is_admin:
+            raise NotFound("missing")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 def signed_in(view: Callable) -> Callable:
     """Any logged-in user (the home page tells each role where to go)."""
 
