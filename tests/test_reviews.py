@@ -203,9 +203,16 @@ def test_the_api_refuses_workers_and_hides_other_areas(app, client):
     assert not_stored(app, sub["_id"].replace(":sub:", ":review:"))
 
 
-def test_fieldsync_review_on_the_servers_shell(app):
-    if app.config["FIELDSYNC_BACKEND"] != "sqlite":
-        pytest.skip("the command reads the data directory; the CouchDB store is the same code")
+def test_fieldsync_review_on_the_servers_shell(app, monkeypatch):
+    """The command on the server's shell, pointed at the app's own store: the data directory on
+    SQLite, the CouchDB server (its URL and prefix, as ``fieldsync serve`` is) on the others."""
+    settings = app.extensions["fieldsync"].settings
+    for name in ("FIELDSYNC_STORE", "FIELDSYNC_COUCHDB_URL", "FIELDSYNC_COUCHDB_PREFIX", "FIELDSYNC_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    if settings.store == "couchdb":
+        monkeypatch.setenv("FIELDSYNC_STORE", "couchdb")
+        monkeypatch.setenv("FIELDSYNC_COUCHDB_URL", settings.couchdb_url)
+        monkeypatch.setenv("FIELDSYNC_COUCHDB_PREFIX", settings.couchdb_prefix)
     sub = fresh_submission(app)
     data = str(app.config["DATA_DIR"])
     run = CliRunner().invoke
@@ -225,6 +232,9 @@ def test_fieldsync_review_on_the_servers_shell(app):
         refused = run(cli, ["review", "set", sub["_id"], *args, "--data", data])
         assert refused.exit_code != 0 and said in refused.output, (args, refused.output)
     assert json.loads(run(cli, ["review", "show", sub["_id"], "--data", data]).output)["state"] == "has_issues"
+    # What the command wrote is in the app's store, not in a store of its own beside it.
+    stored = records.read(app.extensions["fieldsync"].store.open(TES), sub["_id"].replace(":sub:", ":review:"))
+    assert stored["status"] == "has_issues" and stored["comments"][-1]["text"] == "Утасны дугаар дутуу."
 
 
 def test_a_replicated_edit_turns_the_review_edited_too(app, client):
