@@ -3,22 +3,28 @@
 One row per submission with the form's questions as columns (groups flattened
 to ``group/question``), in the order the form defines them; each repeat group
 becomes its own table whose rows point back to their submission
-(``_parent_id``), as ODK Central's exports do. Streamed scope by scope, so a
-large area does not have to fit in memory before writing starts.
+(``_parent_id``), as ODK Central's exports do. Rows are produced one
+submission at a time, scope by scope, so a writer can send them on before
+the next is read and 100,000 submissions never sit in memory together.
+
+All versions of a form export together: the newest version's columns first,
+then any question only older versions asked, so nothing answered is lost.
+Headers are the field names, or the labels of the form in a chosen language
+(``Query.labels``), a question in a group as "Group / Question".
 
 A form with derived values (growth z-scores and classes, ``programmes.derived``)
 gets them as ``derived/<name>`` columns after its questions, read from the
 server's derived documents, never recomputed; they are left empty when the
-derived document describes another revision than the one exported.
+derived document describes another revision than the one exported. The review
+state of each submission is read the same way, beside it, from its review
+document.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import orjson
 
@@ -27,32 +33,176 @@ from sync import ids, records
 from sync.areas import AreaRegistry
 from sync.errors import NotFound
 from sync.forms import FormRegistry
+from sync.gate.messages import Text
+from sync.reviews import state_of
 from sync.stores.base import Store
 
-META = ["_id", "_rev", "author", "created_at", "form_version", "area"]
+LANGUAGES = ("mn", "en")
+META = ["_id", "_rev", "author", "created_at", "form_version", "area", "review_state"]
+_META_LABELS = {
+    "_id": {"en": "Submission ID", "mn": "Илгээлтийн дугаар"},
+    "_rev": {"en": "Revision", "mn": "Засварын дугаар"},
+    "author": {"en": "Author", "mn": "Илгээгч"},
+    "created_at": {"en": "Created", "mn": "Үүсгэсэн огноо"},
+    "form_version": {"en": "Form version", "mn": "Маягтын хувилбар"},
+    "area": {"en": "Area", "mn": "Нутаг дэвсгэр"},
+    "review_state": {"en": "Review state", "mn": "Хяналтын төлөв"},
+    "_parent_id": {"en": "Submission ID", "mn": "Илгээлтийн дугаар"},
+    "_index": {"en": "Entry", "mn": "Мөрийн дугаар"},
+}
+PHOTO_DIR = "photos"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to export. ``areas`` are data scopes (already checked against who asks)."""
+
+    form: str
+    version: int | None = None
+    areas: list[str] | None = None
+    date_from: str | None = None  # YYYY-MM-DD, inclusive, on created_at
+    date_to: str | None = None  # YYYY-MM-DD, inclusive
+    state: str | None = None  # a review state (sync.reviews.STATES)
+    labels: str | None = None  # None: field names as headers; "mn" or "en": labels
+    photos: bool = False  # image cells name the photo's file in the archive
 
 
 @dataclass
-class Table:
-    name: str
-    columns: list[str]
-    rows: list[list] = field(default_factory=list)
+class Column:
+    path: str
+    label: dict[str, str]
+    image: bool = False
+    parts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.parts = tuple(self.path.split("/"))
 
 
-def _columns(fields: list[dict], prefix: str = "") -> tuple[list[str], list[tuple[str, list[dict]]]]:
-    """Flat columns of a field list, and the repeats found in it (with their paths)."""
+@dataclass
+class TableLayout:
+    name: str  # the file's stem and the sheet's name
+    path: str | None  # where the repeat is in a submission's data (None: the main table)
+    columns: list[Column]
+
+    def headers(self, labels: str | None) -> list[str]:
+        if labels is None:
+            return [c.path for c in self.columns]
+        return [_in(c.label, labels) or c.path for c in self.columns]
+
+
+@dataclass
+class Layout:
+    form: str
+    main: TableLayout
+    repeats: list[TableLayout]
+    derived: list[str] = field(default_factory=list)
+
+    @property
+    def tables(self) -> list[TableLayout]:
+        return [self.main, *self.repeats]
+
+
+@dataclass(frozen=True)
+class Photo:
+    scope: str
+    doc_id: str
+    rev: str
+    name: str  # the attachment's name in the submission
+    path: str  # its file in the archive
+
+
+@dataclass
+class Record:
+    """One submission: its main row, its rows in each repeat table (in ``Layout.repeats`` order)."""
+
+    main: list
+    repeats: list[list[list]]
+    photos: list[Photo]
+
+
+@dataclass
+class Tally:
+    submissions: int = 0
+    areas: list[str] = field(default_factory=list)
+
+
+def _in(label: object, lang: str) -> str:
+    if isinstance(label, str):
+        return label
+    if isinstance(label, dict):
+        for code in (lang, *LANGUAGES):
+            if isinstance(label.get(code), str) and label[code]:
+                return label[code]
+    return ""
+
+
+def _joined(prefix: dict[str, str], label: object) -> dict[str, str]:
+    out = {}
+    for lang in LANGUAGES:
+        own = _in(label, lang)
+        out[lang] = f"{prefix[lang]} / {own}" if prefix.get(lang) and own else own
+    return out
+
+
+def _columns(fields: list[dict], prefix: str = "", group: dict[str, str] | None = None,
+             ) -> tuple[list[Column], list[tuple[str, dict[str, str], list[dict]]]]:
+    """Flat columns of a field list, and the repeats found in it (with their paths and labels)."""
     cols, repeats = [], []
+    group = group or {}
     for f in fields:
         path = f"{prefix}{f['name']}"
+        label = _joined(group, f.get("label"))
         if f["type"] == "group":
-            sub_cols, sub_reps = _columns(f.get("fields", []), path + "/")
+            sub_cols, sub_reps = _columns(f.get("fields", []), path + "/", label)
             cols += sub_cols
             repeats += sub_reps
         elif f["type"] == "repeat":
-            repeats.append((path, f.get("fields", [])))
+            repeats.append((path, label, f.get("fields", [])))
         elif f["type"] != "note":
-            cols.append(path)
+            cols.append(Column(path, label, image=f["type"] == "image"))
     return cols, repeats
+
+
+def _merge(into: list[Column], more: list[Column]) -> None:
+    """Columns of an older version that the newer ones lack, appended after them."""
+    known = {c.path for c in into}
+    into.extend(c for c in more if c.path not in known)
+
+
+def layout(forms: FormRegistry, form: str, version: int | None = None, *, drafts: bool = True) -> Layout:
+    """The tables of ``form`` (one version, or every version's columns together); ``drafts=False``
+    leaves out versions not yet published, as they are hidden from all but admins."""
+    versions = sorted((d for d in forms.versions(form) if isinstance(d.get("version"), int)
+                       and (drafts or d.get("status") != "draft")),
+                      key=lambda d: d["version"], reverse=True)
+    if not versions:
+        raise NotFound(Text({"en": f"There is no form {form!r}.", "mn": f"{form!r} гэсэн маягт байхгүй."}))
+    if version is not None:
+        versions = [d for d in versions if d["version"] == version]
+        if not versions:
+            raise NotFound(Text({"en": f"Form {form!r} has no version {version}.",
+                                 "mn": f"{form!r} маягтад {version}-р хувилбар байхгүй."}))
+    main_cols: list[Column] = []
+    reps: dict[str, tuple[dict[str, str], list[Column]]] = {}
+    for definition in versions:  # newest first: its columns lead, its labels win
+        cols, found = _columns(definition.get("fields") or [])
+        _merge(main_cols, cols)
+        for path, label, rep_fields in found:
+            rcols, _ = _columns(rep_fields, "", None)
+            if path in reps:
+                _merge(reps[path][1], rcols)
+            else:
+                reps[path] = (label, rcols)
+    derivation = derivation_for(form)
+    derived = list(derivation.columns) if derivation else []
+    meta = [Column(name, _META_LABELS[name]) for name in META]
+    main = TableLayout(form, None, meta + main_cols + [Column(f"derived/{c}", {}) for c in derived])
+    repeats = [TableLayout(f"{form}-{path.replace('/', '-')}", path,
+                           [Column("_parent_id", _META_LABELS["_parent_id"]),
+                            Column("_index", _META_LABELS["_index"]), *rcols])
+               for path, (_label, rcols) in reps.items()]
+    return Layout(form, main, repeats, derived)
 
 
 def _cell(value: object) -> object:
@@ -67,101 +217,118 @@ def _cell(value: object) -> object:
     return value
 
 
-def _get(data: dict, path: str) -> object:
-    cur: object = data
-    for part in path.split("/"):
+def _get(data: object, parts: tuple[str, ...]) -> object:
+    cur = data
+    for part in parts:
         if not isinstance(cur, dict):
             return None
         cur = cur.get(part)
     return cur
 
 
-def submissions(store: Store, form: str, areas: list[str] | None = None) -> Iterator[tuple[str, dict]]:
-    """``(area, submission)`` for every live submission of ``form``."""
+class _Beside:
+    """Documents of one kind that share their keys with the submissions (``<area>:<kind>:<key>``),
+    walked alongside them: both come in id order, so each is read once and only one is held."""
+
+    def __init__(self, store: Store, scope: str, kind: str):
+        self.docs = records.iter_docs(store.open(scope), f"{scope}:{kind}:")
+        self.cut = len(scope) + len(kind) + 2
+        self.pending = next(self.docs, None)
+
+    def get(self, key: str) -> dict | None:
+        while self.pending is not None and self.pending["_id"][self.cut:] < key:
+            self.pending = next(self.docs, None)
+        if self.pending is not None and self.pending["_id"][self.cut:] == key:
+            return self.pending
+        return None
+
+
+def photo_path(scope: str, key: str, name: str) -> str:
+    """Where a submission's photo goes in the archive: one folder per submission, as the key is unique."""
+    return f"{PHOTO_DIR}/{scope}/{_UNSAFE.sub('_', key)}/{_UNSAFE.sub('_', name) or 'photo'}"
+
+
+def records_of(store: Store, lay: Layout, query: Query, tally: Tally | None = None) -> Iterator[Record]:
+    """Every live submission that ``query`` selects, as rows of ``lay``'s tables."""
+    tally = tally if tally is not None else Tally()
     tree = AreaRegistry(store).tree()
-    for scope in tree.data_scopes(areas) if areas else tree.data_scopes():
+    scopes = tree.data_scopes(query.areas) if query.areas is not None else tree.data_scopes()
+    tally.areas = list(scopes)
+    main_cols = lay.main.columns[len(META):len(lay.main.columns) - len(lay.derived)]
+    rep_cols = [t.columns[2:] for t in lay.repeats]
+    rep_parts = [tuple(t.path.split("/")) for t in lay.repeats]
+    low, high = query.date_from, (query.date_to + "\uffff") if query.date_to else None
+    for scope in scopes:
         if not store.exists(scope):
             continue
-        for doc in records.iter_docs(store.open(scope), f"{scope}:sub:"):
-            if doc.get("type") == "submission" and doc.get("form") == form:
-                yield scope, doc
+        prefix = f"{scope}:{ids.SUBMISSION}:"
+        cut = len(prefix)
+        reviews = _Beside(store, scope, ids.REVIEW)
+        derived_docs = _Beside(store, scope, ids.DERIVED) if lay.derived else None
+        for doc in records.iter_docs(store.open(scope), prefix):
+            if doc.get("type") != "submission" or doc.get("form") != query.form:
+                continue
+            if query.version is not None and doc.get("form_version") != query.version:
+                continue
+            created = doc.get("created_at") if isinstance(doc.get("created_at"), str) else ""
+            if (low and created < low) or (high and created > high):
+                continue
+            key = doc["_id"][cut:]
+            state = state_of(reviews.get(key))
+            if query.state is not None and state != query.state:
+                continue
+            derived = None
+            if derived_docs is not None:
+                found = derived_docs.get(key)
+                if found is not None and found.get("about_rev") == doc["_rev"]:
+                    derived = found.get("derived")
+            tally.submissions += 1
+            yield _record(scope, key, doc, state, derived, lay, main_cols, rep_cols, rep_parts, query.photos)
 
 
-def _with_derived(store: Store, rows: Iterator[tuple[str, dict]]) -> Iterator[tuple[str, dict, dict | None]]:
-    """Each ``(area, submission)`` with its derived values, or None when none describe this revision.
+def _record(scope: str, key: str, doc: dict, state: str, derived: dict | None, lay: Layout,
+            main_cols: list[Column], rep_cols: list[list[Column]], rep_parts: list[tuple[str, ...]],
+            with_photos: bool) -> Record:
+    data = doc.get("data") or {}
+    attachments = doc.get("_attachments") or {}
+    photos: list[Photo] = []
 
-    Submissions and derived documents share the key and both come in id order, so the two
-    streams are walked side by side (one pass each, nothing held but the current document).
-    """
-    scope, pending, derived_docs = None, None, iter(())
-    for area, doc in rows:
-        if area != scope:
-            scope = area
-            derived_docs = records.iter_docs(store.open(area), f"{area}:{ids.DERIVED}:")
-            pending = next(derived_docs, None)
-        key = doc["_id"].split(":", 2)[2]
-        while pending is not None and pending["_id"].split(":", 2)[2] < key:
-            pending = next(derived_docs, None)
-        match = pending if pending is not None and pending["_id"].split(":", 2)[2] == key else None
-        fresh = match is not None and match.get("about_rev") == doc["_rev"]
-        yield area, doc, (match.get("derived") if fresh else None)
+    def value(entry: object, col: Column) -> object:
+        found = _get(entry, col.parts)
+        if col.image and with_photos and isinstance(found, str) and found in attachments:
+            photo = Photo(scope, doc["_id"], doc["_rev"], found, photo_path(scope, key, found))
+            photos.append(photo)
+            return photo.path
+        return _cell(found)
+
+    main = [doc["_id"], doc["_rev"], doc.get("author"), doc.get("created_at"), doc.get("form_version"),
+            scope, state]
+    main += [value(data, c) for c in main_cols]
+    if lay.derived:
+        main += [_cell((derived or {}).get(c)) for c in lay.derived]
+    repeats = []
+    for cols, parts in zip(rep_cols, rep_parts, strict=True):
+        entries = _get(data, parts)
+        repeats.append([[doc["_id"], i] + [value(entry, c) for c in cols]
+                        for i, entry in enumerate(entries if isinstance(entries, list) else [])
+                        if isinstance(entry, dict)])
+    return Record(main, repeats, photos)
+
+
+# -- the tables in memory, for callers that want them whole (small exports, tests) --------------
+@dataclass
+class Table:
+    name: str
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
 
 
 def build_tables(store: Store, form: str, version: int | None = None,
                  areas: list[str] | None = None) -> list[Table]:
-    registry = FormRegistry(store)
-    versions = sorted(registry.versions(form), key=lambda d: d["version"])
-    if not versions:
-        raise NotFound(f"no form {form!r}")
-    definition = next((d for d in versions if d["version"] == version), None) if version else versions[-1]
-    if definition is None:
-        raise NotFound(f"form {form!r} has no version {version}")
-    cols, repeats = _columns(definition["fields"])
-    derivation = derivation_for(form)
-    derived_cols = list(derivation.columns) if derivation else []
-    main = Table(form, META + cols + [f"derived/{c}" for c in derived_cols])
-    rep_tables = []
-    for path, rep_fields in repeats:
-        rcols, _ = _columns(rep_fields)
-        rep_tables.append((path, rcols, Table(f"{form}-{path.replace('/', '-')}", ["_parent_id", "_index"] + rcols)))
-    found = submissions(store, form, areas)
-    rows = _with_derived(store, found) if derivation else ((a, d, None) for a, d in found)
-    for area, doc, derived in rows:
-        if version is not None and doc.get("form_version") != version:
-            continue
-        data = doc.get("data") or {}
-        main.rows.append([doc["_id"], doc["_rev"], doc.get("author"), doc.get("created_at"),
-                          doc.get("form_version"), area] + [_cell(_get(data, c)) for c in cols]
-                         + [_cell((derived or {}).get(c)) for c in derived_cols])
-        for path, rcols, table in rep_tables:
-            for i, entry in enumerate(_get(data, path) or []):
-                if isinstance(entry, dict):
-                    table.rows.append([doc["_id"], i] + [_cell(_get(entry, c)) for c in rcols])
-    return [main] + [t for _, _, t in rep_tables]
-
-
-def write_csv(tables: list[Table], out: Path) -> list[Path]:
-    """``out`` for the main table, ``<stem>-<repeat>.csv`` beside it for each repeat."""
-    written = []
-    for i, table in enumerate(tables):
-        path = out if i == 0 else out.with_name(f"{out.stem}-{table.name.split('-', 1)[1]}{out.suffix}")
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(table.columns)
-        w.writerows(table.rows)
-        path.write_text(buf.getvalue(), encoding="utf-8-sig")  # Excel opens Cyrillic correctly
-        written.append(path)
-    return written
-
-
-def write_xlsx(tables: list[Table], out: Path) -> list[Path]:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    for table in tables:
-        ws = wb.create_sheet(table.name[:31])
-        ws.append(table.columns)
-        for row in table.rows:
-            ws.append(row)
-    wb.save(out)
-    return [out]
+    lay = layout(FormRegistry(store), form, version)
+    tables = [Table(t.name, t.headers(None)) for t in lay.tables]
+    for rec in records_of(store, lay, Query(form, version, areas)):
+        tables[0].rows.append(rec.main)
+        for table, rows in zip(tables[1:], rec.repeats, strict=True):
+            table.rows.extend(rows)
+    return tables
