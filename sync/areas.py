@@ -9,22 +9,19 @@ stays the only source of truth.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 import threading
 import time
 from dataclasses import dataclass
 
-from sync import records
+from sync import area_csv, records
 from sync.clock import now_iso
 from sync.errors import BadRequest, Conflict, NotFound
 from sync.scopes import GLOBAL
 from sync.stores.base import Store
 
 AREA_PREFIX = "global:area:"
-CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
-LEVELS = ("country", "aimag", "soum", "bag", "city", "district", "khoroo")
+CODE_RE = area_csv.CODE_RE
+LEVELS = area_csv.LEVELS
 
 
 @dataclass(frozen=True)
@@ -151,61 +148,20 @@ class AreaRegistry:
     def import_csv(self, text: str) -> int:
         """Add or update areas from CSV (``code,name_en,name_mn,parent,level,holds_data``).
 
-        Rows are checked all first, so a bad file changes nothing; parents may
-        come later in the file than their children.
+        Rows are checked all first (``sync.area_csv``), so a bad file changes
+        nothing and its every problem is reported, with row and column (in
+        ``extra["problems"]``); parents may come later in the file than their children.
         """
-        reader = csv.DictReader(io.StringIO(text))
-        need = {"code", "name_en"}
-        if not reader.fieldnames or not need <= set(reader.fieldnames):
-            raise BadRequest("CSV needs at least the columns code,name_en")
-        rows = []
-        for lineno, row in enumerate(reader, start=2):
-            code = (row.get("code") or "").strip()
-            if not CODE_RE.match(code):
-                raise BadRequest(f"line {lineno}: bad area code {code!r}")
-            flag = (row.get("holds_data") or "").strip().lower()
-            if flag not in ("", "0", "1", "true", "false", "yes", "no"):
-                raise BadRequest(f"line {lineno}: holds_data must be true or false")
-            rows.append({
-                "code": code, "name_en": (row.get("name_en") or "").strip(),
-                "name_mn": (row.get("name_mn") or "").strip() or None,
-                "parent": (row.get("parent") or "").strip() or None,
-                "level": (row.get("level") or "").strip() or None,
-                "holds_data": flag in ("1", "true", "yes"),
-            })
-        tree = self.tree()
-        seen: set[str] = set()
-        for r in rows:
-            if r["code"] == GLOBAL:
-                raise BadRequest(f"area code {GLOBAL!r} is reserved")
-            if r["code"] in seen:
-                raise BadRequest(f"area {r['code']!r} appears twice in the file")
-            seen.add(r["code"])
-            if not r["name_en"]:
-                raise BadRequest(f"area {r['code']!r} needs name_en")
-            if r["level"] is not None and r["level"] not in LEVELS:
-                raise BadRequest(f"area {r['code']!r}: level must be one of {', '.join(LEVELS)}")
-        # The tree as it will be once the file is in: the file's parent links replace the store's.
-        parents = {code: a.parent for code, a in tree.areas.items()}
-        parents.update({r["code"]: r["parent"] for r in rows})
-        for r in rows:
-            if r["parent"] and r["parent"] not in parents:
-                raise BadRequest(f"area {r['code']!r}: parent {r['parent']!r} is not in the file or the store")
-            chain, code = {r["code"]}, r["parent"]
-            while code is not None:
-                if code in chain:
-                    raise BadRequest(f"area {r['code']!r}: its parent links form a cycle")
-                chain.add(code)
-                code = parents.get(code)
-        # Shallowest first in the tree to be: every add() then finds its parent, and the
-        # links above it are already the final ones, so nothing can fail from here on.
-        def depth(code: str | None) -> int:
-            n = 0
-            while code is not None:
-                code, n = parents.get(code), n + 1
-            return n
-
-        for r in sorted(rows, key=lambda r: depth(r["code"])):
-            code = r.pop("code")
-            self.add(code, replace=True, **r)
+        parents = {code: a.parent for code, a in self.tree().areas.items()}
+        rows, problems = area_csv.read(text, parents)
+        if problems:
+            shown = "; ".join(str(p) for p in problems[:20])
+            more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+            raise BadRequest(f"The area file has {len(problems)} problem(s): {shown}{more}",
+                             extra={"problems": [p.to_json() for p in problems]})
+        # Shallowest first: every add() then finds its parent, and the links above it are
+        # already the final ones, so nothing can fail from here on.
+        for r in area_csv.depth_order(rows, parents):
+            self.add(r["code"], name_en=r["name_en"], name_mn=r["name_mn"], parent=r["parent"],
+                     level=r["level"], holds_data=r["holds_data"], replace=True)
         return len(rows)

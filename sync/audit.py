@@ -9,27 +9,47 @@ the store, so any number of app servers append to the same trail.
 
 An entry says who (``actor``: a user name, or ``"server"`` with
 ``on_behalf_of``), what (``action``, e.g. ``conflict.merged``), where
-(``scope``, ``doc_id``) and the facts needed to retrace it (revisions
-before and after, which revision each field came from, the note given).
+(``scope``, ``doc_id``), from where (``address``, the remote address of the
+request, filled in by the server through ``context``) and the facts needed
+to retrace it (revisions, or ``before`` and ``after``, which revision each
+field came from, the note given).
+
+Each entry is written twice in one batch: as ``<scope>:<ulid>`` (an area's
+entries, one range read) and as ``~all:<ulid>`` (every entry in time order,
+so the admins' unfiltered page is one range read too, not a merge of every
+area). ``~`` cannot start an area code, and both copies are write-once.
+
+Actions written (the audit page filters on the part before the dot):
+``login.succeeded``, ``login.failed``, ``user.added``, ``user.changed``,
+``area.added``, ``area.changed``, ``area.imported``, ``form.published``,
+``form.retired``, ``review.recorded``, ``quarantine.released``,
+``quarantine.discarded``, ``conflict.merged``, ``conflict.resolved``,
+``export.downloaded``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from sync import ids, records
+from sync import ids
 from sync.clock import now_iso
+from sync.docs import check_doc
+from sync.errors import Conflict, CouchError
 from sync.stores.base import Database, Store
 
 AUDIT_SCOPE = "_audit"
 SERVER = "server"
-NO_SCOPE = "_"  # entries about no area (e.g. a refused document that named none)
+NO_SCOPE = "_"  # entries about no area (logins, accounts; a refused document that named none)
+ALL = "~all"  # the copy of every entry, in time order across areas
 
 
 class Audit:
     def __init__(self, store: Store):
         self.store = store
+        # Facts of the moment every entry carries unless given (the server sets it to
+        # the request's remote address): sync/ knows nothing of requests.
+        self.context: Callable[[], dict[str, Any]] | None = None
 
     def db(self) -> Database:
         return self.store.ensure(AUDIT_SCOPE)
@@ -37,13 +57,23 @@ class Audit:
     def record(self, *, actor: str, action: str, scope: str | None = None, doc_id: str | None = None,
                on_behalf_of: str | None = None, **details: Any) -> str:
         """Append one entry; returns its id."""
-        eid = f"{scope or NO_SCOPE}:{ids.new_ulid()}"
+        key = ids.new_ulid()
+        eid = f"{scope or NO_SCOPE}:{key}"
         entry: dict[str, Any] = {"_id": eid, "type": "audit", "at": now_iso(), "actor": actor,
                                  "action": action, "scope": scope, "doc_id": doc_id}
         if on_behalf_of is not None:
             entry["on_behalf_of"] = on_behalf_of
+        if self.context is not None:
+            entry.update(self.context())
         entry.update(details)
-        records.write(self.db(), entry)
+        copy = {**entry, "_id": f"{ALL}:{key}", "entry": eid}
+        for doc in (entry, copy):
+            check_doc(doc, new_edits=True)
+        for result in self.db().bulk_docs([entry, copy], new_edits=True):
+            if "error" in result:
+                if result["error"] == "conflict":
+                    raise Conflict(result.get("reason", "Document update conflict."))
+                raise CouchError(result.get("reason", ""), error=result["error"], status=400)
         return eid
 
     def entries(self, scope: str, *, doc_id: str | None = None, limit: int = 50,
