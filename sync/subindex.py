@@ -19,7 +19,8 @@ reads and writes the same index), small rows derived from the area:
 * ``<area>:rec:<key>``: which rows a submission has, to move them when it
   changes;
 * ``<area>:meta``: how far the area's changes feed has been read, and the
-  counts per form and state.
+  counts per form and state, and per form and version (``versions``; an
+  index written before it had them is built again, see ``FORMAT``).
 
 A row holds what the list shows and filters on (form, version, author, state,
 time, a little text): ~250 bytes, so a page of 50 is one small range read.
@@ -55,6 +56,7 @@ LEASE_SECONDS = 30.0
 TEXT_CHARS = 300
 NO_TIME = "0000-00-00T00:00:00"
 _ME = uuid.uuid4().hex  # this process, as the holder of a lease
+FORMAT = 2  # 2: the meta counts per form version too (the admins' forms page)
 
 
 @dataclass
@@ -137,6 +139,16 @@ class SubmissionIndex:
             out[row["key"].rsplit(":", 1)[0]] = per_state
         return out
 
+    def version_counts(self, areas: list[str]) -> dict[str, dict[int, int]]:
+        """Submissions per form and version over ``areas``, as indexed, in one read."""
+        out: dict[str, dict[int, int]] = {}
+        for row in self.db().all_docs(keys=[f"{a}:meta" for a in areas], include_docs=True):
+            for form, per in ((row.get("doc") or {}).get("versions") or {}).items():
+                mine = out.setdefault(form, {})
+                for version, n in per.items():
+                    mine[int(version)] = mine.get(int(version), 0) + n
+        return out
+
     def page(self, area: str, filters: Filters, *, after: str | None = None, limit: int = 50,
              budget: int = 2000) -> Page:
         """Up to ``limit`` rows matching ``filters``, newest first, after the row id ``after``."""
@@ -184,12 +196,15 @@ class SubmissionIndex:
         meta_id = f"{area}:meta"
         meta = records.read(idx, meta_id) or {"_id": meta_id, "type": "subindex", "seq": None, "counts": {}}
         epoch = src.epoch()
-        if meta.get("epoch") not in (None, epoch):
-            meta = {**meta, "seq": None, "counts": {}}  # a new sequence space: read the area again
+        stale_format = meta.get("seq") is not None and meta.get("format") != FORMAT
+        if meta.get("epoch") not in (None, epoch) or stale_format:
+            # A new sequence space, or counts this version keeps that the index lacks: read it again.
+            meta = {**meta, "seq": None, "counts": {}, "versions": {}}
             self._drop_area(area)
         if meta.get("lease_by") not in (None, _ME) and meta.get("lease_until", 0) > time.time():
             return Refreshed(done=False, busy=True)
-        meta.update(epoch=epoch, lease_by=_ME, lease_until=time.time() + LEASE_SECONDS)
+        meta.setdefault("versions", {})
+        meta.update(epoch=epoch, format=FORMAT, lease_by=_ME, lease_until=time.time() + LEASE_SECONDS)
         try:
             records.write(idx, meta)  # revision-checked: of two servers, one holds the lease
         except Conflict:
@@ -201,7 +216,7 @@ class SubmissionIndex:
                 if step.rows == 0:
                     meta["seq"] = step.last_seq if step.last_seq is not None else meta.get("seq")
                     break
-                self._apply(area, src, idx, step.keys, meta["counts"])
+                self._apply(area, src, idx, step.keys, meta["counts"], meta["versions"])
                 meta["seq"] = step.last_seq
                 result.changes += step.rows
                 meta["lease_until"] = time.time() + LEASE_SECONDS
@@ -238,7 +253,8 @@ class SubmissionIndex:
         step.last_seq = feed.last_seq
         return step
 
-    def _apply(self, area: str, src: Database, idx: Database, keys: set[str], counts: dict) -> None:
+    def _apply(self, area: str, src: Database, idx: Database, keys: set[str], counts: dict,
+               versions: dict) -> None:
         if not keys:
             return
         ordered = sorted(keys)
@@ -277,6 +293,8 @@ class SubmissionIndex:
                                    "row": new_row, "rows": new_ids})
                 _count(counts, old_row, -1)
                 _count(counts, new_row, +1)
+                _count_version(versions, old_row, -1)
+                _count_version(versions, new_row, +1)
         if writes:
             for result in idx.bulk_docs(writes, new_edits=True):
                 if "error" in result and result["error"] != "conflict":
@@ -326,6 +344,18 @@ def _count(counts: dict, row: dict | None, delta: int) -> None:
         del per_form[row["st"]]
     if not per_form:
         del counts[row["f"]]
+
+
+def _count_version(versions: dict, row: dict | None, delta: int) -> None:
+    if row is None or row.get("v") is None:
+        return
+    per_form = versions.setdefault(row["f"], {})
+    key = str(row["v"])
+    per_form[key] = per_form.get(key, 0) + delta
+    if per_form[key] <= 0:
+        del per_form[key]
+    if not per_form:
+        del versions[row["f"]]
 
 
 def _text_field_paths(fields: list, base: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
