@@ -19,7 +19,7 @@ from sync.gate.quarantine import STATUSES
 from sync.gate.quarantine_actions import MAX_NOTE, discard, release
 
 from ..services import services
-from . import guard
+from . import answers, guard
 from .errors import in_language
 from .i18n import lang
 
@@ -119,6 +119,29 @@ def _page(entry: dict, *, error: str | None = None, note: str = "", status: int 
         versions = sorted(f["version"] for f in services().forms.versions(doc["form"])
                           if f.get("status") == "published")
     shown = orjson.dumps({k: v for k, v in doc.items() if k != "_revisions"}, option=orjson.OPT_INDENT_2).decode()
+    # The answers under the labels of the version the device named (by their names when the
+    # server does not know it: a refusal for an unknown version is one of the reasons). A
+    # photo is its file name here: a refused document's attachments are not in the area.
+    definition = None
+    if isinstance(doc.get("form"), str) and isinstance(doc.get("form_version"), int):
+        definition = services().forms.get(doc["form"], doc["form_version"])
+    data = doc.get("data")
+    layout = answers.lay_out(definition, data, None) if isinstance(data, dict) else []
     return render_template("quarantine_entry.html", entry=entry, doc=doc, shown=shown, versions=versions,
                            error=error, note=note, reason_of=reason_of, area=entry.get("scope"),
-                           status_names=status_names()), status
+                           status_names=status_names(), definition=definition, layout=layout,
+                           labels=_field_labels(definition)), status
+
+
+def _field_labels(definition: dict | None) -> dict[str, str]:
+    """Each question's label by its name (nested ones too), to name the field of a reason."""
+    out: dict[str, str] = {}
+
+    def walk(fields: list) -> None:
+        for f in fields:
+            if isinstance(f, dict) and isinstance(f.get("name"), str):
+                out.setdefault(f["name"], answers.i18n.pick(f.get("label"), f["name"]))
+                walk(f.get("fields") or [])
+
+    walk((definition or {}).get("fields") or [])
+    return out

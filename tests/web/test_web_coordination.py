@@ -146,7 +146,15 @@ def test_a_refused_document_is_shown_in_mongolian_and_released_against_a_chosen_
     assert "Бүхэл тоо оруулна уу, жишээ нь 12." in listing
     page = client.get(f"/web/quarantine/{eid}")
     shown = text(page)
-    assert page.status_code == 200 and '"household_size": "many"' in shown
+    # The answers under the form version's Mongolian labels (groups and repeats laid out, choices
+    # by their labels); the reason names its question; the document as sent is still there.
+    assert page.status_code == 200 and "<dt>Өрхөд хэдэн хүн амьдардаг вэ?</dt><dd>many</dd>" in shown
+    assert "<legend>Өрхийн тэргүүн</legend>" in shown and "<legend>Өрхийн гишүүд</legend>" in shown
+    assert "<dt>Гэр бүл айлчлалыг зөвшөөрч байна уу?</dt><dd>Тийм</dd>" in shown
+    assert "<li>Өрхөд хэдэн хүн амьдардаг вэ? <span class=\"code\">household_size</span>:" in shown
+    assert '"household_size": "many"' in shown and "<details>" in shown
+    english = text(login(app, "oyunaa", "en").get(f"/web/quarantine/{eid}"))
+    assert "<dt>How many people live in the household?</dt><dd>many</dd>" in english
     # Still invalid against version 1: the page says why, in Mongolian, and nothing is stored.
     resp = client.post(f"/web/quarantine/{eid}/release", data={"csrf_token": token_of(page.text),
                                                               "form_version": "1"})
