@@ -45,18 +45,55 @@ def test_disabling_a_user_refuses_them_at_once(client):
     assert client.get("/sync/bolormaa", headers=as_("bolormaa")).status_code == 401
 
 
-@pytest.mark.parametrize("body, status", [
-    ({"name": "x1", "role": "chief", "areas": [], "password": "long-enough-1"}, 400),
-    ({"name": "x1", "role": "worker", "areas": ["nowhere"], "password": "long-enough-1"}, 400),
-    ({"name": "x1", "role": "worker", "areas": ["uvs-tes"], "password": "short"}, 400),
-    ({"name": "Bad Name", "role": "worker", "areas": ["uvs-tes"], "password": "long-enough-1"}, 400),
-    ({"name": "bolormaa", "role": "worker", "areas": ["uvs-tes"], "password": "long-enough-1"}, 409),
-    ({"role": "worker"}, 400),
+@pytest.mark.parametrize("body, status, field", [
+    ({"name": "x1", "role": "chief", "areas": [], "password": "long-enough-1"}, 400, "role"),
+    ({"name": "x1", "role": "worker", "areas": ["nowhere"], "password": "long-enough-1"}, 400, "areas"),
+    ({"name": "x1", "role": "worker", "areas": ["uvs-tes"], "password": "short"}, 400, "password"),
+    ({"name": "Bad Name", "role": "worker", "areas": ["uvs-tes"], "password": "long-enough-1"}, 400, "name"),
+    ({"name": "bolormaa", "role": "worker", "areas": ["uvs-tes"], "password": "long-enough-1"}, 409, None),
+    ({"role": "worker"}, 400, "name"),
 ])
-def test_bad_user_requests_get_a_clear_4xx(client, body, status):
+def test_bad_user_requests_get_a_clear_4xx(client, body, status, field):
     resp = client.post("/api/users", json=body, headers=as_("admin"))
     assert resp.status_code == status
-    assert set(resp.get_json()) == {"error", "reason"}
+    if field is None:
+        assert set(resp.get_json()) == {"error", "reason"}
+    else:  # the 400 names each wrong member, in the reason and in ``fields``
+        assert set(resp.get_json()) == {"error", "reason", "fields"}
+        assert field in resp.get_json()["fields"] and field in resp.get_json()["reason"]
+    assert client.get("/sync/x1", headers=basic("x1", "long-enough-1")).status_code == 401  # nothing stored
+
+
+@pytest.mark.parametrize("path, body, words", [
+    ("/api/users", {"role": "worker", "areas": ["uvs-tes"]}, {"name": "is required", "password": "is required"}),
+    ("/api/users", {"name": 7, "role": "worker", "password": ["x"]},
+     {"name": "must be text", "password": "must be text"}),
+    ("/api/users", {"name": "x1", "role": "worker", "password": "long-enough-1", "areas": ["uvs-tes", 3]},
+     {"areas.1": "must be text"}),
+    ("/api/users", ["name", "x1"], {"body": "must be a JSON object"}),
+    ("/api/areas", {"code": "new-bag", "name": "New bag"}, {"name": "must be a JSON object"}),
+    ("/api/areas", {"code": "new-bag", "name": {"mn": "Шинэ"}, "colour": "red"},
+     {"name.en": "is required", "colour": "is not something this request takes"}),
+    ("/api/users/bolormaa", {"disabled": "yes"}, {"disabled": "must be true or false"}),
+])
+def test_a_wrong_body_gets_each_wrong_member_named_in_plain_words(client, path, body, words):
+    method = client.patch if path.startswith("/api/users/") else client.post
+    resp = method(path, json=body, headers=as_("admin"))
+    assert resp.status_code == 400
+    assert resp.get_json()["fields"] == words
+    for name, said in words.items():
+        assert f"{name} {said}" in resp.get_json()["reason"].replace("The request body", "body")
+
+
+def test_a_discard_without_a_body_says_the_reason_is_required(client):
+    bad = visit(household_size=0)
+    client.post("/sync/bolormaa/_bulk_docs", json={"docs": [bad]}, headers=as_("bolormaa"))
+    [entry] = [e for e in client.get("/api/quarantine", headers=as_("oyunaa")).get_json() if e["doc_id"] == bad["_id"]]
+    resp = client.post(f"/api/quarantine/{entry['_id']}/discard", headers=as_("oyunaa"))
+    assert resp.status_code == 400
+    assert resp.get_json()["reason"] == "reason is required" and resp.get_json()["fields"] == {"reason": "is required"}
+    still = client.get("/api/quarantine", headers=as_("oyunaa")).get_json()
+    assert entry["_id"] in [e["_id"] for e in still]  # still held: nothing was decided
 
 
 def test_only_admins_manage_users_and_forms(client):

@@ -173,13 +173,13 @@ def test_the_review_loop_through_the_api(app, client):
 
 
 @pytest.mark.parametrize("body, status, reason", [
-    ({}, 400, "Choose a state or write a comment"),
-    ({"status": "banana"}, 400, "not a decision"),
-    ({"status": "edited"}, 400, "not a decision"),
-    ({"comment": "ы" * 100_000}, 400, "at most 4000"),
-    ({"comment": "   "}, 400, "Choose a state or write a comment"),
-    ({"status": 3}, 400, "must be a string"),
-    ({"status": "approved", "colour": "red"}, 400, "unknown member"),
+    ({}, 400, "status is required when there is no comment (choose a state or write a comment)"),
+    ({"status": "banana"}, 400, "status must be one of: has_issues, approved, rejected"),
+    ({"status": "edited"}, 400, "status must be one of: has_issues, approved, rejected"),
+    ({"comment": "ы" * 100_000}, 400, "comment must be at most 4000 characters long"),
+    ({"comment": "   "}, 400, "status is required when there is no comment"),
+    ({"status": 3}, 400, "status must be text"),
+    ({"status": "approved", "colour": "red"}, 400, "colour is not something this request takes"),
     ({"status": "approved", "review_rev": "1-" + "0" * 32}, 409, "changed this review"),
     ({"status": "approved", "submission_rev": "9-" + "0" * 32}, 409, "changed this submission"),
 ])

@@ -7,15 +7,25 @@ through the same ``sync/`` objects as the command line, so both stay alike.
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 
+from schemas import FormDefinitionError
+from schemas.definition import DefinitionSchema
+from sync import form_admin
 from sync.accounts.users import User
-from sync.errors import BadRequest, Forbidden, NotFound
+from sync.errors import Forbidden, NotFound
 from sync.gate.quarantine_actions import discard, release
 from sync.replica.monitor import SyncMonitor
 
+from ..api_schemas import areas as area_schemas
+from ..api_schemas import forms as form_schemas
+from ..api_schemas import quarantine as quarantine_schemas
+from ..api_schemas import sync_status as status_schemas
+from ..api_schemas import users as user_schemas
+from ..api_validation import blame, invalid, operation, request_body, request_query
 from ..auth import require_admin, require_user
-from ..jsonio import json_response, query_bool, query_int, read_json
+from ..definition_errors import refused
+from ..jsonio import json_response, read_json
 from ..services import services
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -32,17 +42,9 @@ def _coordinator() -> User:
     return user
 
 
-def _field(body: dict, name: str, kind: type, required: bool = True):
-    value = body.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise BadRequest(f"{name} must be a {kind.__name__}")
-    return value
-
-
 # -- users ----------------------------------------------------------------------------
 @bp.get("/users")
+@operation("List the accounts", ok=(200, user_schemas.UserInfo(many=True)), errors=(401, 403))
 def list_users():
     svc = services()
     require_admin(svc.auth)
@@ -50,43 +52,42 @@ def list_users():
 
 
 @bp.post("/users")
+@operation("Add an account", body=user_schemas.NewUser, ok=(201, user_schemas.UserInfo),
+           errors={401: "not logged in", 403: "not an admin", 409: "a user of that name exists"})
 def add_user():
     svc = services()
     require_admin(svc.auth)
-    body = read_json()
-    areas = _field(body, "areas", list, required=False) or []
-    if not all(isinstance(a, str) for a in areas):
-        raise BadRequest("areas must be a list of area codes")
-    _check_areas(areas)
-    user = svc.users.add(_field(body, "name", str), _field(body, "role", str), areas,
-                         _field(body, "password", str))
+    body = request_body()
+    _check_areas(body["areas"])
+    with blame("name", "role", "password"):
+        user = svc.users.add(body["name"], body["role"], body["areas"], body["password"])
     return json_response(_user_json(user), 201)
 
 
 @bp.patch("/users/<name>")
+@operation("Change an account: disable or enable it, its areas, role or password",
+           body=user_schemas.UserChange, ok=(200, user_schemas.UserInfo),
+           errors={401: "not logged in", 403: "not an admin", 404: "no such user"})
 def change_user(name: str):
     svc = services()
     require_admin(svc.auth)
-    body = read_json()
-    allowed = {"disabled": bool, "areas": list, "role": str, "password": str}
-    unknown = set(body) - set(allowed)
-    if unknown:
-        raise BadRequest(f"cannot change {', '.join(sorted(unknown))}")
-    changes = {k: _field(body, k, kind) for k, kind in allowed.items() if k in body}
+    changes = request_body()
     if "areas" in changes:
         _check_areas(changes["areas"])
-    return json_response(_user_json(svc.users.update(name, **changes)))
+    with blame(*changes):
+        return json_response(_user_json(svc.users.update(name, **changes)))
 
 
-def _check_areas(areas: list) -> None:
+def _check_areas(areas: list[str]) -> None:
     known = services().areas.tree().areas
-    unknown = [a for a in areas if not isinstance(a, str) or a not in known]
+    unknown = [a for a in areas if a not in known]
     if unknown:
-        raise BadRequest(f"unknown area(s): {', '.join(map(str, unknown))}")
+        raise invalid({"areas": f"has unknown area code(s): {', '.join(unknown)}"})
 
 
 # -- areas and forms --------------------------------------------------------------------
 @bp.get("/areas")
+@operation("List the area tree", ok=(200, area_schemas.AreaInfo(many=True)), errors=(401,))
 def list_areas():
     svc = services()
     require_user(svc.auth)
@@ -96,19 +97,23 @@ def list_areas():
 
 
 @bp.post("/areas")
+@operation("Add an area", body=area_schemas.NewArea, ok=(201, area_schemas.AreaCreated),
+           errors={401: "not logged in", 403: "not an admin", 409: "an area with that code exists"})
 def add_area():
     svc = services()
     require_admin(svc.auth)
-    body = read_json()
-    name = _field(body, "name", dict)
-    area = svc.areas.add(_field(body, "code", str), name_en=name.get("en"), name_mn=name.get("mn"),
-                         parent=_field(body, "parent", str, required=False),
-                         level=_field(body, "level", str, required=False),
-                         holds_data=bool(body.get("holds_data")))
+    body = request_body()
+    if body.get("parent") is not None and body["parent"] not in svc.areas.tree().areas:
+        raise invalid({"parent": f"is not a known area code ({body['parent']})"})
+    with blame("code", "parent"):
+        area = svc.areas.add(body["code"], name_en=body["name"]["en"], name_mn=body["name"].get("mn"),
+                             parent=body.get("parent"), level=body.get("level"), holds_data=body["holds_data"])
     return json_response({"code": area.code, "holds_data": area.holds_data}, 201)
 
 
 @bp.get("/forms")
+@operation("List the form versions (drafts to admins only)", ok=(200, form_schemas.FormInfo(many=True)),
+           errors=(401,))
 def list_forms():
     svc = services()
     user = require_user(svc.auth)
@@ -118,23 +123,34 @@ def list_forms():
 
 
 @bp.post("/forms")
+@operation("Publish a form definition (docs/forms.md), or store it as a draft", body=DefinitionSchema,
+           query=form_schemas.PublishQuery, ok=(201, form_schemas.FormPublished),
+           errors={401: "not logged in", 403: "not an admin",
+                   409: "that version is published with other contents: publish the next version"})
 def publish_form():
     svc = services()
-    require_admin(svc.auth)
-    draft = request.args.get("draft") == "true"
-    doc = svc.forms.publish(read_json(), status="draft" if draft else "published")
+    user = require_admin(svc.auth)
+    draft = request_query()["draft"]
+    try:
+        doc = form_admin.publish(svc.forms, svc.audit, read_json(), by=user.name, draft=draft)
+    except FormDefinitionError as exc:  # every problem named, in English and Mongolian
+        raise refused(exc) from None
     return json_response({"id": doc["_id"], "form": doc["form"], "version": doc["version"],
                           "status": doc["status"]}, 201)
 
 
 @bp.post("/forms/<name>/retire")
+@operation("Retire a form's published versions (or one), after a grace period", body=form_schemas.Retire,
+           body_required=False, ok=(200, form_schemas.FormRetired(many=True)),
+           errors={401: "not logged in", 403: "not an admin", 404: "no published version of that form"})
 def retire_form(name: str):
     svc = services()
-    require_admin(svc.auth)
-    body = read_json(require_type=False) if request.content_length else {}
-    version = _field(body, "version", int, required=False)
-    grace = _field(body, "grace_days", int, required=False)
-    docs = svc.forms.retire(name, version, grace_days=30 if grace is None else grace)
+    user = require_admin(svc.auth)
+    body = request_body()
+    grace = body.get("grace_days")
+    with blame("version", "grace_days"):
+        docs = form_admin.retire(svc.forms, svc.audit, name, body.get("version"), by=user.name,
+                                 grace_days=30 if grace is None else grace)
     return json_response([{"form": d["form"], "version": d["version"], "status": d["status"]} for d in docs])
 
 
@@ -148,9 +164,12 @@ def _entry_in_reach(user: User, entry: dict) -> dict:
 
 
 @bp.get("/quarantine")
+@operation("List quarantined documents of the caller's areas", query=quarantine_schemas.QuarantineQuery,
+           ok=(200, quarantine_schemas.QuarantineEntry(many=True)),
+           errors={401: "not logged in", 403: "not a coordinator or admin"})
 def list_quarantine():
     user = _coordinator()
-    status = request.args.get("status", "held")
+    status = request_query()["status"]
     svc = services()
     scopes = None if user.is_admin else set(svc.access.data_scopes(user))
     entries = [e for e in svc.quarantine.list(None if status == "all" else status)
@@ -160,38 +179,49 @@ def list_quarantine():
 
 
 @bp.post("/quarantine/<path:eid>/release")
+@operation("Release a quarantined document: validated again, then stored", body=quarantine_schemas.Release,
+           body_required=False, ok=(200, quarantine_schemas.Released),
+           errors={401: "not logged in", 403: "not a coordinator or admin",
+                   404: "no such entry in the caller's areas", 409: "the entry was decided already"})
 def release_entry(eid: str):
     user = _coordinator()
     svc = services()
     _entry_in_reach(user, svc.quarantine.get(eid))
-    body = read_json(require_type=False) if request.content_length else {}
-    version = _field(body, "form_version", int, required=False)
-    done = release(svc.store, svc.forms, svc.quarantine, eid, by=user.name, form_version=version,
-                   audit=svc.audit)
+    body = request_body()
+    with blame("form_version"):
+        done = release(svc.store, svc.forms, svc.quarantine, eid, by=user.name,
+                       form_version=body.get("form_version"), audit=svc.audit)
     return json_response(done)
 
 
 @bp.post("/quarantine/<path:eid>/discard")
+@operation("Discard a quarantined document, saying why (the worker sees the reason)",
+           body=quarantine_schemas.Discard, ok=(200, quarantine_schemas.Discarded),
+           errors={401: "not logged in", 403: "not a coordinator or admin",
+                   404: "no such entry in the caller's areas", 409: "the entry was decided already"})
 def discard_entry(eid: str):
     user = _coordinator()
     svc = services()
     _entry_in_reach(user, svc.quarantine.get(eid))
-    reason = _field(read_json(), "reason", str)
-    entry = discard(svc.store, svc.quarantine, eid, by=user.name, reason=reason, audit=svc.audit)
+    body = request_body()
+    with blame("reason"):
+        entry = discard(svc.store, svc.quarantine, eid, by=user.name, reason=body["reason"], audit=svc.audit)
     return json_response({"_id": entry["_id"], "status": entry["status"]})
 
 
 # -- sync status -----------------------------------------------------------------------------
 @bp.get("/sync-status")
+@operation("Who has synced: per user and device, last push and pull and backlog",
+           query=status_schemas.SyncStatusQuery, ok=(200, status_schemas.UserSyncStatus(many=True)),
+           errors={401: "not logged in", 403: "not a coordinator or admin"})
 def sync_status():
     """Per user in reach and per device: last push and pull, documents up and down,
     refusals, each replication's backlog, and ``stale`` (no sync for ``days``)."""
     user = _coordinator()
     svc = services()
-    days = query_float("days", svc.settings.stale_days)
-    after = request.args.get("after") or ""
-    limit = query_int("limit", 100, minimum=1)
-    with_backlog = query_bool("backlog", True)
+    query = request_query()
+    days = query.get("days", svc.settings.stale_days)
+    after, limit, with_backlog = query["after"], query["limit"], query["backlog"]
     mine = None if user.is_admin else set(svc.access.data_scopes(user))
     users = [u for u in sorted(svc.users.list(), key=lambda u: u.name)
              if u.name > after and (mine is None or set(svc.access.data_scopes(u)) & mine)][:limit]
@@ -200,15 +230,3 @@ def sync_status():
                            "devices": [d.to_json() for d in s.devices]}
                           for s in monitor.status(users, stale_days=days, backlog=with_backlog)])
 
-
-def query_float(name: str, default: float) -> float:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRequest(f"Query parameter {name!r} must be a number") from None
-    if not 0 <= value <= 36500:
-        raise BadRequest(f"Query parameter {name!r} must be between 0 and 36500")
-    return value

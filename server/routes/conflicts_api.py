@@ -18,15 +18,17 @@ as a missing one does.
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from sync import ids
 from sync.accounts.users import User
-from sync.errors import BadRequest, Conflict, Forbidden, NotFound
+from sync.errors import Conflict, Forbidden, NotFound
 from sync.stores.base import Database
 
+from ..api_schemas import conflicts as schemas
+from ..api_validation import blame, operation, request_body, request_query
 from ..auth import require_user
-from ..jsonio import json_response, query_int, read_json
+from ..jsonio import json_response
 from ..services import services
 
 bp = Blueprint("conflicts_api", __name__, url_prefix="/api")
@@ -60,12 +62,15 @@ def scope_db(user: User, docid: str) -> Database:
 
 
 @bp.get("/conflicts")
+@operation("List documents with overlapping edits in the caller's areas", query=schemas.ConflictsQuery,
+           ok=(200, schemas.ConflictListing),
+           errors={401: "not logged in", 403: "not a coordinator or admin", 404: "not one of the caller's areas"})
 def list_conflicts():
     user = _coordinator()
-    limit = min(query_int("limit", 50, minimum=1), MAX_PAGE)
-    after = request.args.get("after") or None
-    entries = services().conflicts.listing(scopes_of(user, request.args.get("area") or None),
-                                           after=after, limit=limit + 1)
+    query = request_query()
+    limit = min(query["limit"], MAX_PAGE)
+    entries = services().conflicts.listing(scopes_of(user, query.get("area")), after=query.get("after"),
+                                           limit=limit + 1)
     more = len(entries) > limit
     entries = entries[:limit]
     shown = [{k: e.get(k) for k in ("doc_id", "scope", "winner", "conflicts", "overlapping", "reason",
@@ -74,6 +79,9 @@ def list_conflicts():
 
 
 @bp.get("/conflicts/<path:docid>")
+@operation("The live revisions of a document side by side, field by field", ok=(200, schemas.ConflictView),
+           errors={401: "not logged in", 403: "not a coordinator or admin",
+                   404: "no conflict on that document in the caller's areas"})
 def show_conflict(docid: str):
     user = _coordinator()
     try:
@@ -86,13 +94,16 @@ def show_conflict(docid: str):
 
 
 @bp.post("/conflicts/<path:docid>/resolve")
+@operation("Resolve a conflict: a revision for each field where they differ", body=schemas.Resolution,
+           ok=(200, schemas.Resolved),
+           errors={401: "not logged in", 403: "not a coordinator or admin",
+                   404: "no such document in the caller's areas",
+                   409: "the document changed since `revs` were read"})
 def resolve_conflict(docid: str):
     user = _coordinator()
     db = scope_db(user, docid)
-    body = read_json()
-    unknown = set(body) - {"revs", "picks", "note"}
-    if unknown:
-        raise BadRequest(f"unknown member(s): {', '.join(sorted(unknown))}")
-    done = services().conflicts.resolve(db, docid, revs=body.get("revs"), picks=body.get("picks", {}),
-                                        by=user.name, note=body.get("note"))
+    body = request_body()
+    with blame("picks"):
+        done = services().conflicts.resolve(db, docid, revs=body["revs"], picks=body["picks"],
+                                            by=user.name, note=body.get("note"))
     return json_response(done)

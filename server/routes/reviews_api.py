@@ -19,16 +19,18 @@ coordinator's device.
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from sync.accounts.users import User
-from sync.errors import BadRequest, Forbidden, NotFound
-from sync.reviews import STATES, state_of
+from sync.errors import Forbidden, NotFound
+from sync.reviews import state_of
 from sync.subindex import Filters
 
+from ..api_schemas import reviews as schemas
+from ..api_validation import blame, operation, request_body, request_query
 from ..auth import require_user
 from ..indexes import reviews, submission_index
-from ..jsonio import json_response, query_int, read_json
+from ..jsonio import json_response
 from ..services import services
 
 bp = Blueprint("reviews_api", __name__, url_prefix="/api")
@@ -43,28 +45,29 @@ def _coordinator() -> User:
 
 
 @bp.get("/reviews")
+@operation("An area's submissions with their review state, newest first", query=schemas.ReviewsQuery,
+           ok=(200, schemas.ReviewListing),
+           errors={401: "not logged in", 403: "not a coordinator or admin", 404: "not one of the caller's areas"})
 def list_reviews():
     user = _coordinator()
-    area = request.args.get("area")
-    if not area:
-        raise BadRequest("Name the area: ?area=<code>")
+    query = request_query()
+    area = query["area"]
     if area not in services().access.data_scopes(user):
         raise NotFound("missing")
-    state = request.args.get("state") or None
-    if state is not None and state not in STATES:
-        raise BadRequest(f"state must be one of {', '.join(STATES)}")
-    limit = min(query_int("limit", 50, minimum=1), MAX_PAGE)
+    limit = min(query["limit"], MAX_PAGE)
     index = submission_index()
     index.refresh(area)
-    page = index.page(area, Filters(state=state, form=request.args.get("form") or None,
-                                    author=request.args.get("author") or None),
-                      after=request.args.get("after") or None, limit=limit)
+    page = index.page(area, Filters(state=query.get("state"), form=query.get("form"), author=query.get("author")),
+                      after=query.get("after"), limit=limit)
     rows = [{"submission": f"{area}:sub:{r['k']}", "form": r["f"], "form_version": r["v"], "author": r["a"],
              "state": r["st"], "created_at": r.get("at"), "comments": r.get("n", 0)} for r in page.rows]
     return json_response({"reviews": rows, "next": page.after})
 
 
 @bp.get("/reviews/<docid>")
+@operation("A submission's review state and review", ok=(200, schemas.ReviewShown),
+           errors={401: "not logged in", 403: "not a coordinator or admin",
+                   404: "no such submission in the caller's areas"})
 def show_review(docid: str):
     user = _coordinator()
     review = reviews().get(user, docid)
@@ -72,16 +75,16 @@ def show_review(docid: str):
 
 
 @bp.post("/reviews/<docid>")
+@operation("Record a decision and/or a comment on a submission", body=schemas.ReviewDecision,
+           ok=(201, schemas.ReviewRecorded),
+           errors={401: "not logged in", 403: "not a coordinator or admin",
+                   404: "no such submission in the caller's areas",
+                   409: "the review or the submission changed since they were read"})
 def record_review(docid: str):
     user = _coordinator()
-    body = read_json()
-    unknown = set(body) - {"status", "comment", "review_rev", "submission_rev"}
-    if unknown:
-        raise BadRequest(f"unknown member(s): {', '.join(sorted(unknown))}")
-    for key in body:
-        if body[key] is not None and not isinstance(body[key], str):
-            raise BadRequest(f"{key} must be a string")
-    done = reviews().record(user, docid, status=body.get("status"), comment=body.get("comment"),
-                             review_rev=body.get("review_rev"), submission_rev=body.get("submission_rev"))
+    body = request_body()
+    with blame("status", "comment"):
+        done = reviews().record(user, docid, status=body.get("status"), comment=body.get("comment"),
+                                 review_rev=body.get("review_rev"), submission_rev=body.get("submission_rev"))
     return json_response({"ok": True, "id": done.review["_id"], "rev": done.review["_rev"],
                           "state": done.review["status"], "review": done.review}, 201)

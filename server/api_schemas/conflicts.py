@@ -1,0 +1,36 @@
+"""Conflicting edits: the listing and a person's resolution."""
+
+from __future__ import annotations
+
+from marshmallow import fields
+
+from .base import ApiQuery, ApiSchema, ListOf, Mapping, QueryWhole, Text, at_least, length
+
+
+class ConflictsQuery(ApiQuery):
+    area = Text(metadata={"description": "one area code of the caller's (default: all of them)"})
+    after = Text(metadata={"description": "`next` of the previous page"})
+    limit = QueryWhole(load_default=50, validate=at_least(1), metadata={"description": "at most 200 are given"})
+
+
+class Resolution(ApiSchema):
+    revs = ListOf(Text(), required=True, validate=length(1), metadata={"description": "the revisions compared"})
+    picks = Mapping(keys=Text(), values=Text(), load_default=dict,
+                    metadata={"description": "field (a JSON pointer) -> the revision whose value to keep"})
+    note = Text(allow_none=True, validate=length(0, 2000))
+
+
+class ConflictListing(ApiSchema):
+    conflicts = fields.List(fields.Dict(), required=True)
+    next = fields.String(allow_none=True, required=True)
+
+
+class ConflictView(ApiSchema):
+    doc_id = fields.String()
+    docs = fields.Dict(metadata={"description": "each live revision's document"})
+
+
+class Resolved(ApiSchema):
+    ok = fields.Boolean()
+    id = fields.String()
+    rev = fields.String()
