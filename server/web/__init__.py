@@ -133,9 +133,9 @@ def register(app: Flask, secret_key: str) -> None:
 
 def _pages() -> None:
     """The page modules, registered once under ``bp`` (add yours to the list)."""
-    from . import conflicts, home, monitor, quarantine, session, submissions
+    from . import api_docs, conflicts, home, monitor, quarantine, session, submissions
 
-    for page in (session, home, submissions, conflicts, quarantine, monitor):
+    for page in (session, api_docs, home, submissions, conflicts, quarantine, monitor):
         bp.register_blueprint(page.bp)
     errors.register_blueprint(bp)
 
