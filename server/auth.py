@@ -33,6 +33,7 @@ from flask import g, request
 
 from sync.accounts.throttle import AUTH_SCOPE, LoginThrottle
 from sync.accounts.users import USERS_SCOPE, User, UserDirectory
+from sync.audit import Audit
 from sync.errors import Forbidden, TooManyRequests, Unauthorized
 from sync.ttl_cache import TtlCache
 
@@ -53,6 +54,7 @@ class Authenticator:
         # are unchanged (Store.change_marker), where the store can tell cheaply.
         self._unchanged = TtlCache(math.inf)
         users.on_change.append(self._forget)
+        self.audit: Audit | None = None  # where logins are recorded (Services.build sets it)
 
     def _forget(self, name: str) -> None:
         self._logins.drop_where(lambda key: key[0] == name)
@@ -104,6 +106,7 @@ class Authenticator:
             for remembered in (self._logins, self._unchanged):
                 remembered.drop_where(lambda key: key[0] == name or key[2] == addr)
             failures = self.throttle.failed(keys)
+            self._record("login.failed", name[:64], addr)
             time.sleep(self.throttle.delay_for(failures))
             wait = self.throttle.retry_after(keys)
             if wait:
@@ -112,6 +115,15 @@ class Authenticator:
         if "name" in counted:  # only a name with failures counted has anything to clear
             self.throttle.succeeded(name)
         return user
+
+    def _record(self, action: str, name: str, addr: str) -> None:
+        if self.audit is not None:
+            self.audit.record(actor=name, action=action, address=addr)
+
+    def logged_in(self, user: User) -> None:
+        """A session was opened (the web pages' login, ``POST /_session``): into the audit trail.
+        A replicator's Basic credentials on each request are not logins; their failures are."""
+        self._record("login.succeeded", user.name, request.remote_addr or "?")
 
     # -- sessions ----------------------------------------------------------------------
     def _sign(self, name: str, issued: int, salt: str) -> str:

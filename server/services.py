@@ -35,6 +35,13 @@ from .config import Settings
 log = logging.getLogger("fieldsync")
 
 
+def request_facts() -> dict:
+    """What every audit entry made during a request carries: where the request came from."""
+    from flask import has_request_context, request
+
+    return {"address": request.remote_addr or "?"} if has_request_context() else {}
+
+
 def make_store(settings: Settings) -> Store:
     if settings.store == "sqlite":
         return SQLiteStore(settings.data_dir)
@@ -79,6 +86,8 @@ class Services:
         conflicts = Conflicts(store, audit, forms)
         gate = WriteGate(forms, quarantine, access, conflicts, DerivedValues())
         auth = Authenticator(users, LoginThrottle(store), secret, settings.session_seconds, cache)
+        auth.audit = audit
+        audit.context = request_facts
         return cls(settings, store, users, areas, forms, quarantine, access, gate, SyncLog(store), auth,
                    audit, conflicts)
 

@@ -40,7 +40,7 @@ from sync.stores.base import Database, Store
 
 AUDIT_SCOPE = "_audit"
 SERVER = "server"
-NO_SCOPE = "_"  # entries about no area (logins, accounts; a refused document that named none)
+NO_SCOPE = "~"  # entries about no area (logins, accounts): no area code starts so, nor may an id with "_"
 ALL = "~all"  # the copy of every entry, in time order across areas
 
 

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from flask import Blueprint, Response, request
 from werkzeug.routing import PathConverter
 
+from sync.audit import AUDIT_SCOPE
 from sync.docs import check_doc, check_local_id
-from sync.errors import BadRequest, NotFound
+from sync.errors import BadRequest, Forbidden, NotFound
 from sync.gate.write_gate import GatedDatabase
 from sync.revtree import parse_rev
 from sync.scopes import check_scope_name
@@ -61,9 +62,23 @@ def resolve_scope(name: str) -> Database:
     return GatedDatabase(svc.store.open(name), svc.gate, admin)
 
 
+# The audit trail is append-only: the server appends, nobody edits or deletes, admins included.
+APPEND_ONLY = frozenset({AUDIT_SCOPE})
+POSTED_READS = frozenset({"_all_docs", "_changes", "_bulk_get"})
+
+
+def _refuse_writes(scope: str, segments: list[str]) -> None:
+    if scope not in APPEND_ONLY or request.method in ("GET", "HEAD"):
+        return
+    if request.method == "POST" and len(segments) == 1 and segments[0] in POSTED_READS:
+        return
+    raise Forbidden("The audit trail cannot be changed through any endpoint.")
+
+
 @bp.route("/db/<scope>", methods=ALL)
 @bp.route("/db/<scope>/", methods=ALL)
 def scope_root(scope: str):
+    _refuse_writes(scope, [])
     svc = services()
     if request.method == "PUT":
         require_admin(svc.auth)
@@ -80,8 +95,9 @@ def scope_root(scope: str):
 
 @bp.route("/db/<scope>/<anypath:rest>", methods=ALL)
 def scope_path(scope: str, rest: str):
-    db = resolve_scope(scope)
     segments = raw_segments()[2:]
+    _refuse_writes(scope, segments)
+    db = resolve_scope(scope)
     return dispatch(db, segments)
 
 

@@ -32,6 +32,7 @@ def login():
         raise Unauthorized("Name or password is incorrect.")
     svc = services()
     user = svc.auth.login(name, password)
+    svc.auth.logged_in(user)
     resp = json_response({"ok": True, "name": user.name, "roles": list(user.roles)})
     set_session_cookie(resp, svc.auth.make_cookie(user), svc.settings.session_seconds)
     return resp

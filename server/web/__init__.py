@@ -137,6 +137,10 @@ def _pages() -> None:
 
     for page in (session, api_docs, home, submissions, conflicts, quarantine, monitor):
         bp.register_blueprint(page.bp)
+    from . import admin_areas, admin_users, audit_log  # the admins' users and areas, the audit log
+
+    for page in (admin_users, admin_areas, audit_log):
+        bp.register_blueprint(page.bp)
     errors.register_blueprint(bp)
 
 

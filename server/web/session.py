@@ -57,6 +57,7 @@ def login_post():
     except Unauthorized:
         message = _("The user name or the password is wrong.")
         return render_template("login.html", next=target, name=name, error=message), 401
+    svc.auth.logged_in(user)
     chosen = request.cookies.get(i18n.COOKIE)
     if user.lang is None and chosen in i18n.LANGUAGES:
         svc.users.set_language(user.name, chosen)  # the choice made before logging in follows the user

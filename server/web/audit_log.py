@@ -1,0 +1,131 @@
+"""The audit log page and its CSV: who did what, when, from where, filtered by who, what, area and time.
+
+Admins see every entry; a coordinator sees the entries of their areas (an
+entry about no area, such as a login or an account change, is the admins'
+only), and another area answers 404 as a missing page does. Pages and the CSV
+read the trail by key range (``sync.audit_query``), never a scope through;
+the CSV streams. There is nothing to change here: the trail is append-only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+import orjson
+from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
+
+from sync import audit_query
+from sync.audit import NO_SCOPE
+from sync.errors import BadRequest, NotFound
+
+from ..services import services
+from . import guard
+
+bp = Blueprint("audit_log", __name__)
+PAGE = 50
+SHOWN_APART = {"_id", "_rev", "type", "at", "actor", "action", "scope", "doc_id", "address", "on_behalf_of",
+               "entry"}
+CSV_COLUMNS = ("at", "actor", "on_behalf_of", "action", "scope", "doc_id", "address", "details")
+
+
+def kinds() -> dict[str, str]:
+    """What the filter offers: the part of an action before its dot."""
+    return {"login": _("Logins"), "user": _("Users"), "area": _("Areas"), "form": _("Forms"),
+            "review": _("Reviews"), "quarantine": _("Quarantine"), "conflict": _("Conflicts"),
+            "export": _("Exports")}
+
+
+def action_names() -> dict[str, str]:
+    return {
+        "login.succeeded": _("Logged in"), "login.failed": _("Failed login"),
+        "user.added": _("Added a user"), "user.changed": _("Changed a user"),
+        "area.added": _("Added an area"), "area.changed": _("Changed an area"),
+        "area.imported": _("Imported areas"), "form.published": _("Published a form"),
+        "form.drafted": _("Saved a form draft"), "form.retired": _("Retired a form"),
+        "review.recorded": _("Reviewed a submission"), "quarantine.released": _("Released a refused document"),
+        "quarantine.discarded": _("Discarded a refused document"), "conflict.merged": _("Merged a conflict"),
+        "conflict.resolved": _("Resolved a conflict"), "export.downloaded": _("Exported data"),
+    }
+
+
+def details(entry: dict) -> str:
+    """The rest of an entry (before and after, revisions, notes) as compact JSON."""
+    rest = {k: v for k, v in entry.items() if k not in SHOWN_APART}
+    return orjson.dumps(rest, option=orjson.OPT_SORT_KEYS).decode() if rest else ""
+
+
+def _query() -> tuple[list[str] | None, audit_query.AuditFilter, dict]:
+    args = request.args
+    who = (args.get("who") or "").strip()
+    what = (args.get("what") or "").strip()
+    area = (args.get("area") or "").strip()
+    if len(who) > 64:
+        raise BadRequest(_("The user name is longer than %(n)s characters.", n=64))
+    if what and what not in kinds() and what not in action_names():
+        raise BadRequest(_("Choose what to show from the list."))
+    try:
+        day_from = audit_query.parse_day(args.get("from"), "from")
+        day_to = audit_query.parse_day(args.get("to"), "to")
+    except BadRequest:
+        raise BadRequest(_("Dates are written as YYYY-MM-DD, for example 2026-11-30.")) from None
+    if day_from and day_to and day_from > day_to:
+        raise BadRequest(_("The first date is after the last one."))
+    user = guard.user()
+    if user.is_admin:
+        if area and area != NO_SCOPE and area not in services().areas.tree().areas:
+            raise NotFound("missing")
+        scopes = [area] if area else None
+    else:
+        scopes = [guard.area_or_404(area)] if area else guard.areas()
+    filt = audit_query.AuditFilter(actor=who or None, action=what or None, day_from=day_from, day_to=day_to)
+    shown = {"who": who, "what": what, "area": area, "from": args.get("from") or "", "to": args.get("to") or ""}
+    return scopes, filt, shown
+
+
+def _area_choices() -> list:
+    tree = services().areas.tree()
+    return [tree.areas[c] for c in guard.areas() if c in tree.areas]
+
+
+@bp.get("/audit")
+@guard.coordinator
+def listing():
+    scopes, filt, shown = _query()
+    before = request.args.get("before") or None
+    try:
+        page = audit_query.page(services().audit, scopes, filt, before=before, limit=PAGE)
+    except BadRequest:
+        raise BadRequest(_("This page position is not valid; start from the first page.")) from None
+    return render_template("audit.html", page=page, shown=shown, kinds=kinds(), actions=action_names(),
+                           details=details, areas=_area_choices(), no_scope=NO_SCOPE,
+                           is_admin=guard.user().is_admin)
+
+
+@bp.get("/audit.csv")
+@guard.coordinator
+def download():
+    scopes, filt, shown = _query()
+    audit = services().audit
+    entries = audit_query.stream(audit, scopes, filt)
+
+    def rows() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        out.write("\ufeff")  # Excel reads the file as UTF-8 (Cyrillic names and notes) only with it
+        writer.writerow(CSV_COLUMNS)
+        for entry in entries:
+            writer.writerow([entry.get("at"), entry.get("actor"), entry.get("on_behalf_of") or "",
+                             entry.get("action"), entry.get("scope") or "", entry.get("doc_id") or "",
+                             entry.get("address") or "", details(entry)])
+            if out.tell() > 64 * 1024:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+
+    name = "audit" + "".join(f"-{v}" for v in (shown["area"], shown["from"], shown["to"]) if v) + ".csv"
+    return Response(rows(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
