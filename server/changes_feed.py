@@ -16,6 +16,13 @@ a wake-up never hands out a position of its own.
 
 The first read is made before the body's first byte (``open_body``), so that
 an error (CouchDB refusing a ``since``) is a clean 400, not a broken stream.
+
+A live feed (longpoll, continuous) outlives the check of who may read it, so it
+carries a ``standing`` (``sync.accounts.standing``): asked before any row read
+after the first is sent, and after every idle wait (waits are cut to its
+``recheck_seconds``). When it no longer holds the feed ends at the position
+before the rows it did not send: the client reconnects, and is asked again who
+it is and what it may see.
 """
 
 from __future__ import annotations
@@ -24,12 +31,19 @@ import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from sync.stores.base import Changes, Database
 
 from .jsonio import dumps
 
 CHUNK = 64 * 1024
+
+
+class Standing(Protocol):
+    recheck_seconds: float
+
+    def holds(self, *, delivering: bool) -> bool: ...
 
 
 @dataclass
@@ -47,6 +61,22 @@ class FeedOptions:
     timeout_ms: int = 60_000
     seq_interval: int | None = None
     max_seconds: float = 3600.0
+    standing: Standing | None = None
+
+
+def _wait(opts: FeedOptions, seconds: float, heartbeat: float | None, beat: float) -> float:
+    """How long the next read may wait: until the next heartbeat is due, or the next re-check."""
+    if heartbeat:
+        seconds = min(seconds, max(beat + heartbeat - time.monotonic(), 0.001))
+    return min(seconds, opts.standing.recheck_seconds) if opts.standing else seconds
+
+
+def _beat_due(heartbeat: float | None, beat: float) -> bool:
+    return bool(heartbeat) and time.monotonic() - beat >= heartbeat * 0.99
+
+
+def _allowed(opts: FeedOptions, read: _Read) -> bool:
+    return opts.standing is None or opts.standing.holds(delivering=not read.empty)
 
 
 class _Read:
@@ -116,7 +146,11 @@ def normal_body(db: Database, opts: FeedOptions, since: object) -> Iterator[byte
     yield b'{"results":['
     buf = bytearray()
     count = 0
+    last_seq = since
+    beat = started
     while True:
+        if read is None:
+            break  # the standing failed: last_seq is the previous read's
         for row in _with_seq_interval(read.rows, opts.seq_interval):
             if count:
                 buf += b",\n"
@@ -131,8 +165,11 @@ def normal_body(db: Database, opts: FeedOptions, since: object) -> Iterator[byte
         left = end - time.monotonic()
         if left <= 0:
             break
-        read = _read(db, opts, last_seq, opts.limit, timeout=min(left, heartbeat) if heartbeat else left)
-        if read.empty and heartbeat:
+        read = _read(db, opts, last_seq, opts.limit, timeout=_wait(opts, left, heartbeat, beat))
+        if not _allowed(opts, read):
+            read = None
+        elif read.empty and _beat_due(heartbeat, beat):
+            beat = time.monotonic()
             yield b"\n"
     buf += b'\n],\n"last_seq":' + dumps(last_seq) + b',"pending":0}\n'
     yield bytes(buf)
@@ -146,6 +183,7 @@ def continuous_body(db: Database, opts: FeedOptions, since: object) -> Iterator[
     idle_since = started
     read = _read(db, opts, since, opts.limit)
     yield b""  # the first read is made: errors are behind us, the response may start
+    beat = started
     while True:
         got = False
         for row in read.rows:
@@ -167,7 +205,12 @@ def continuous_body(db: Database, opts: FeedOptions, since: object) -> Iterator[
             if wait <= 0:
                 break
         remaining = None if opts.limit is None else opts.limit - sent
-        read = _read(db, opts, since, remaining, timeout=wait)
-        if read.empty and heartbeat:
+        read = _read(db, opts, since, remaining, timeout=_wait(opts, wait, heartbeat, beat))
+        if not _allowed(opts, read):
+            break  # since is the last position sent: the unsent rows are not passed over
+        if read.empty and _beat_due(heartbeat, beat):
+            beat = time.monotonic()
             yield b"\n"
+        elif not read.empty:
+            beat = time.monotonic()
     yield b'{"last_seq":' + dumps(since) + b',"pending":0}\n'

@@ -34,7 +34,7 @@ from servers import (
     fieldsync_server,
 )
 
-from sync.demo import DEMO_PASSWORD, household_visit, submission
+from sync.demo import DEMO_PASSWORD, household_visit, protection_referral, submission
 from sync.ids import new_ulid
 from sync.stores.couchdb import CouchStore
 from sync.stores.sqlite import SQLiteStore
@@ -164,3 +164,76 @@ def test_a_form_published_through_one_is_accepted_by_the_other_at_once(two_serve
     put = requests.put(f"{b.root}/sync/bolormaa/{newer['_id']}", json=newer, auth=auth)
     assert put.status_code == 201, put.text
     assert requests.get(f"{b.root}/sync/bolormaa/{newer['_id']}", auth=auth).json()["form_version"] == version
+
+
+# -- live feeds re-check who may read them (issue 17.2) -----------------------------------------
+# (account change made through A, the feed served by B, a submission written through A after it)
+FEED_CUTS = {
+    "disabled": ("worker", {"disabled": True}, "continuous", "household_visit"),
+    "new-password": ("worker", {"password": "another-password-2"}, "longpoll", "household_visit"),
+    "other-area": ("worker", {"areas": ["uvs-zavkhan"]}, "continuous", "household_visit"),
+    # A coordinator sees every case of her area; made a worker, no longer another's referral.
+    "coordinator-made-worker": ("coordinator", {"role": "worker"}, "continuous", "child_protection_referral"),
+    "admin-disabled-on-db": ("admin", {"disabled": True}, "longpoll", "household_visit"),
+}
+CUT_WITHIN = 8.0  # seconds from the change to the feed's end (re-checks are 2 s apart at most)
+
+
+def _follow(url: str, auth: tuple[str, str], params: dict, out: dict) -> None:
+    """Read a streamed feed line by line, noting when it ends (it must end by itself)."""
+    out["lines"] = []
+    with requests.get(url, params=params, auth=auth, stream=True, timeout=(10, 60)) as resp:
+        out["status"] = resp.status_code
+        for line in resp.iter_lines(chunk_size=1):
+            out["lines"].append(line.decode())
+    out["ended"] = time.monotonic()
+
+
+def _case(kind: str, author: str, key: int) -> dict:
+    rng = random.Random(key)
+    data = household_visit(rng) if kind == "household_visit" else protection_referral(rng)
+    return submission(f"uvs-tes:sub:{new_ulid()}", kind, author, data, "2026-10-07T09:00:00+08:00")
+
+
+@pytest.mark.parametrize("cut", sorted(FEED_CUTS))
+def test_an_open_feed_served_by_one_ends_when_access_changes_through_the_other(two_servers, cut):
+    """The issue's leak: a disabled (moved, demoted, re-passworded) user's open feed went on
+    delivering new submissions, bodies included, for up to an hour."""
+    a, b = two_servers
+    role, change, feed, form = FEED_CUTS[cut]
+    admin = ("admin", DEMO_PASSWORD)
+    name = f"feed{random.randrange(10**6)}"
+    auth = (name, "feed-password-1")
+    made = requests.post(f"{a.root}/api/users", auth=admin, json={
+        "name": name, "role": role, "areas": [] if role == "admin" else ["uvs-tes"], "password": auth[1]})
+    assert made.status_code == 201, made.text
+    path = "/db/uvs-tes/_changes" if role == "admin" else f"/sync/{name}/_changes"
+    params = {"feed": feed, "since": "now", "include_docs": "true", "heartbeat": "500"}
+    got: dict = {}
+    follower = threading.Thread(target=_follow, args=(f"{b.root}{path}", auth, params, got), daemon=True)
+    follower.start()
+    wait_until(lambda: got.get("lines") is not None and got.get("status"), lambda s: s == 200,
+               what="the feed open", timeout=20)
+    time.sleep(0.6)  # a heartbeat has gone: the feed is waiting
+    if feed == "continuous":  # the feed does deliver such a submission while access holds
+        before = _case(form, "bolormaa", 1)
+        assert requests.put(f"{a.root}/db/uvs-tes/{before['_id']}", json=before, auth=admin).status_code == 201
+        wait_until(lambda: "\n".join(got["lines"]), lambda text: before["_id"] in text,
+                   what="the submission written before the change, in the feed", timeout=20)
+        assert '"doc":{"_id":"' + before["_id"] in "\n".join(got["lines"])  # body included
+    changed = requests.patch(f"{a.root}/api/users/{name}", json=change, auth=admin)
+    assert changed.status_code == 200, changed.text
+    at = time.monotonic()
+    after = _case(form, "bolormaa", 2)
+    assert requests.put(f"{a.root}/db/uvs-tes/{after['_id']}", json=after, auth=admin).status_code == 201
+    follower.join(CUT_WITHIN + 5)
+    assert not follower.is_alive(), f"the feed was still open {CUT_WITHIN + 5:.0f} s after the change"
+    assert got["ended"] - at < CUT_WITHIN
+    text = "\n".join(got["lines"])
+    assert after["_id"] not in text, "a submission written after the change reached the feed"
+    assert '"last_seq"' in text  # ended cleanly, at a position the client may resume from
+    if cut != "coordinator-made-worker" and cut != "other-area":
+        # Asked again, the server says no (on B, which remembers logins for its cache bound).
+        time.sleep(cache_bound(b) + 0.1)
+        again = requests.get(f"{b.root}{path}", params={"limit": 1}, auth=auth)
+        assert again.status_code in (401, 403), again.text

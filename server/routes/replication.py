@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 from werkzeug.routing import PathConverter
 
+from sync.accounts.standing import Standing
 from sync.audit import AUDIT_SCOPE
 from sync.docs import check_doc, check_local_id
 from sync.errors import BadRequest, Forbidden, NotFound
@@ -181,11 +182,18 @@ def changes(db: Database) -> Response:
         timeout_ms=query_int("timeout", settings.default_changes_timeout_ms, minimum=0),
         seq_interval=query_int("seq_interval", None, minimum=1),
         max_seconds=settings.max_feed_seconds,
+        standing=_standing(db) if feed != "normal" else None,
     )
     if opts.limit == 0:
         opts.limit = 1  # CouchDB treats limit=0 as 1
     # The store's first answer is read here, inside the request: its errors get their status.
     return Response(open_body(db, opts, since), mimetype="application/json")
+
+
+def _standing(db: Database) -> Standing | None:
+    """What a live feed re-checks while it runs: the asker's account and the replica owner's."""
+    users = [u for u in (g.get("user"), getattr(db, "owner", None)) if u is not None]
+    return Standing(services().users, users) if users else None
 
 
 def _heartbeat(raw: str | None) -> int | None:
