@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(conflicts_api.bp)
     app.register_blueprint(reviews_api.bp)
+    from .routes import exports_api
+
+    app.register_blueprint(exports_api.bp)
     from .routes import api_description
 
     app.register_blueprint(api_description.bp)  # /api/openapi.json and /api/docs

@@ -22,7 +22,8 @@ except ImportError:  # pragma: no cover - a platform zlib-ng has no wheel for
 from flask import Flask, Response, request
 
 MIN_SIZE = 512
-_SKIP_TYPES = ("image/", "video/", "audio/", "application/zip", "application/gzip")
+_SKIP_TYPES = ("image/", "video/", "audio/", "application/zip", "application/gzip",
+               "application/vnd.openxmlformats")  # XLSX and the like are zip archives
 
 
 def _gzip_stream(chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -34,15 +34,15 @@ class Params:
     labels: str | None = None  # None: field names
     photos: bool = False
 
-    def described(self) -> dict:
-        """What the audit trail keeps of an export."""
-        return {"format": self.fmt, "version": self.version, "areas": self.areas, "from": self.date_from,
-                "to": self.date_to, "state": self.state, "labels": self.labels or "name", "photos": self.photos}
+    def filters(self) -> dict:
+        """The choices beside form, version, format and areas, as the audit trail keeps them."""
+        return {"from": self.date_from, "to": self.date_to, "state": self.state, "labels": self.labels or "name",
+                "photos": self.photos}
 
 
 def bad(parameter: str, en: str, mn: str) -> BadRequest:
     return BadRequest(Text({"en": f"{parameter}: {en}", "mn": f"{parameter}: {mn}"}),
-                      extra={"parameter": parameter})
+                      extra={"parameter": parameter, "fields": {parameter: en}})
 
 
 def _one(get: Callable[[str], str | None], name: str) -> str | None:

@@ -11,7 +11,8 @@ from flask import Blueprint
 
 from schemas import FormDefinitionError
 from schemas.definition import DefinitionSchema
-from sync import form_admin
+from sync import area_changes, form_admin
+from sync.accounts import user_changes
 from sync.accounts.users import User
 from sync.errors import Forbidden, NotFound
 from sync.gate.quarantine_actions import discard, release
@@ -56,11 +57,12 @@ def list_users():
            errors={401: "not logged in", 403: "not an admin", 409: "a user of that name exists"})
 def add_user():
     svc = services()
-    require_admin(svc.auth)
+    admin = require_admin(svc.auth)
     body = request_body()
     _check_areas(body["areas"])
-    with blame("name", "role", "password"):
-        user = svc.users.add(body["name"], body["role"], body["areas"], body["password"])
+    with blame("name", "role", "areas", "password"):
+        user = user_changes.add_user(svc.users, svc.areas, svc.audit, by=admin.name, name=body["name"],
+                                     role=body["role"], areas=body["areas"], password=body["password"])
     return json_response(_user_json(user), 201)
 
 
@@ -70,12 +72,13 @@ def add_user():
            errors={401: "not logged in", 403: "not an admin", 404: "no such user"})
 def change_user(name: str):
     svc = services()
-    require_admin(svc.auth)
+    admin = require_admin(svc.auth)
     changes = request_body()
     if "areas" in changes:
         _check_areas(changes["areas"])
     with blame(*changes):
-        return json_response(_user_json(svc.users.update(name, **changes)))
+        return json_response(_user_json(user_changes.change_user(svc.users, svc.areas, svc.audit, by=admin.name,
+                                                                 name=name, **changes)))
 
 
 def _check_areas(areas: list[str]) -> None:
@@ -101,13 +104,15 @@ def list_areas():
            errors={401: "not logged in", 403: "not an admin", 409: "an area with that code exists"})
 def add_area():
     svc = services()
-    require_admin(svc.auth)
+    admin = require_admin(svc.auth)
     body = request_body()
     if body.get("parent") is not None and body["parent"] not in svc.areas.tree().areas:
         raise invalid({"parent": f"is not a known area code ({body['parent']})"})
     with blame("code", "parent"):
-        area = svc.areas.add(body["code"], name_en=body["name"]["en"], name_mn=body["name"].get("mn"),
-                             parent=body.get("parent"), level=body.get("level"), holds_data=body["holds_data"])
+        area = area_changes.add_area(svc.areas, svc.audit, by=admin.name, code=body["code"],
+                                     name_en=body["name"]["en"], name_mn=body["name"].get("mn"),
+                                     parent=body.get("parent"), level=body.get("level"),
+                                     holds_data=body["holds_data"])
     return json_response({"code": area.code, "holds_data": area.holds_data}, 201)
 
 
