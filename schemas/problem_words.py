@@ -52,6 +52,7 @@ _MN: list[tuple[str, str]] = [
     (r"Must be one of: (?P<choices>.*)\.", "Дараахын нэг байх ёстой: {choices}."),
     (r"Length must be between (?P<a>\d+) and (?P<b>\d+)\.", "Урт нь {a}-аас {b} тэмдэгт байх ёстой."),
     (r"Must be true or false\.", "true эсвэл false байх ёстой."),
+    (r"The file is not valid JSON: (?P<err>.*)", "Файл зөв JSON биш: {err}"),
     (r"A form definition is a JSON object\.", "Маягтын тодорхойлолт нь JSON объект байна."),
     # -- schemas.definition
     (r"'(?P<input>.*)' is not a language code such as en or mn\.",

@@ -133,9 +133,19 @@ def register(app: Flask, secret_key: str) -> None:
 
 def _pages() -> None:
     """The page modules, registered once under ``bp`` (add yours to the list)."""
-    from . import api_docs, conflicts, exports, home, monitor, quarantine, session, submissions
+    from . import (
+        admin_forms,
+        api_docs,
+        conflicts,
+        exports,
+        home,
+        monitor,
+        quarantine,
+        session,
+        submissions,
+    )
 
-    for page in (session, api_docs, home, submissions, conflicts, quarantine, monitor, exports):
+    for page in (session, api_docs, home, submissions, conflicts, quarantine, monitor, exports, admin_forms):
         bp.register_blueprint(page.bp)
     from . import admin_areas, admin_users, audit_log  # the admins' users and areas, the audit log
 
