@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import gc
+import json
 import os
 import select
 import selectors
@@ -16,8 +17,9 @@ import socket
 import threading
 import time
 from collections import deque
+from functools import partial
 
-from gunicorn import util
+from gunicorn import http, util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import message
 from gunicorn.http.body import LengthReader
@@ -25,6 +27,8 @@ from gunicorn.workers import gthread
 from gunicorn.workers.gthread import ThreadWorker
 
 from sync.accounts.verified import share_between_processes
+
+from .slow_clients import MAX_HEAD, ClientSocket, Deadlines, head_complete
 
 # handle()'s answer when the thread has closed the connection itself.
 _CLOSED = object()
@@ -77,24 +81,33 @@ class Worker(ThreadWorker):
     _notified = 0.0
 
     def init_process(self) -> None:
+        if self.cfg.is_ssl:
+            raise RuntimeError("fieldsync's worker reads request heads itself and does not "
+                               "terminate TLS: put the reverse proxy in front (docs/deploy.md)")
         _freeze_settings(self.cfg)
         _remember_trusted_peers()
+        self.deadlines = Deadlines.from_env()
         self._busy = 0
         self._busy_lock = threading.Lock()
         # What accept() needs of each listening socket, which never changes.
         self._listeners = {sock: (int(sock.family), int(sock.type), sock.proto, sock.getsockname())
                            for sock in self.sockets}
-        # Connections closed by threads, counted off nr_conns by the main thread,
-        # the only one that touches it (a `-= 1` from two threads can lose one).
-        self._closed_by_threads: deque[None] = deque()
+        # Connections closed by threads, counted off by the main thread, the only one
+        # that touches nr_conns and the per-address counts (a `-= 1` from two threads
+        # can lose one).
+        self._closed_by_threads: deque = deque()
+        # Connections in the poller waiting for (the rest of) a request head, and
+        # how many connections each address holds.
+        self._waiting: dict = {}
+        self._per_address: dict[str, int] = {}
+        self._next_sweep = 0.0
         super().init_process()
 
     def notify(self) -> None:
         # Called at the top of every turn of the main loop, before it decides
         # whether it may accept more connections.
         while self._closed_by_threads:
-            self._closed_by_threads.popleft()
-            self.nr_conns -= 1
+            self._gone(self._closed_by_threads.popleft())
         now = time.monotonic()
         if now - self._notified >= 1.0:
             self._notified = now
@@ -113,6 +126,7 @@ class Worker(ThreadWorker):
             self.poller = poller
         super().run()
 
+    # -- connections, in the main thread ------------------------------------------------
     def accept(self, listener) -> None:  # type: ignore[no-untyped-def]
         # gthread's accept, minus what a connection of PouchDB (one per request)
         # paid on each: socket.accept() reads the listener's family and type back
@@ -125,10 +139,108 @@ class Worker(ThreadWorker):
                 raise
             return
         family, kind, proto, name = self._listeners[listener]
-        client = socket.socket(family, kind, proto, fileno=fd)
+        ip = addr[0] if isinstance(addr, tuple) and addr else "local"
+        bound = self.deadlines.per_address
+        if bound and self._per_address.get(ip, 0) >= bound:
+            _refuse(socket.socket(family, kind, proto, fileno=fd), _TOO_MANY)
+            return
+        client = ClientSocket(family, kind, proto, fileno=fd)
         self.nr_conns += 1
-        client.setblocking(True)
-        self.enqueue_req(gthread.TConn(self.cfg, client, addr, name))
+        self._per_address[ip] = self._per_address.get(ip, 0) + 1
+        conn = gthread.TConn(self.cfg, client, addr, name)  # non-blocking until a thread takes it
+        conn.ip = ip
+        conn.head = bytearray()
+        conn.eof = False
+        # The request is usually there already (PouchDB writes it right after connecting).
+        if self._pull_head(conn):
+            self.enqueue_req(conn)
+        elif conn.eof:
+            self._close(conn)
+        else:
+            self._wait_for_head(conn)
+
+    def _wait_for_head(self, conn) -> None:  # type: ignore[no-untyped-def]
+        """The poller waits for the connection's request head, no thread held."""
+        now = time.monotonic()
+        if conn.head:
+            conn.deadline = now + self.deadlines.header_seconds
+        elif conn.initialized:  # kept alive after a request
+            conn.deadline = now + self.cfg.keepalive
+        else:
+            conn.deadline = now + self.deadlines.idle_seconds
+        if not self.alive:
+            conn.deadline = min(conn.deadline, now + gthread.STOP_KEEPALIVE_LINGER)
+        self._waiting[conn] = None
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable_head, conn))
+
+    def _readable_head(self, conn, _sock) -> None:  # type: ignore[no-untyped-def]
+        had = len(conn.head)
+        if not self._pull_head(conn) and not conn.eof:
+            if not had and conn.head:  # the first bytes of a head: it has header_seconds from now
+                conn.deadline = time.monotonic() + self.deadlines.header_seconds
+            return
+        self.poller.unregister(conn.sock)
+        del self._waiting[conn]
+        if conn.eof:
+            self._close(conn)
+        else:
+            self.enqueue_req(conn)
+
+    def _pull_head(self, conn) -> bool:  # type: ignore[no-untyped-def]
+        """Read what has arrived, without blocking; whether a whole request head is held.
+
+        ``conn.eof`` is set when the client closed or the connection failed.
+        """
+        try:
+            data = conn.sock.recv(65536, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return head_complete(conn.head, len(conn.head)) if conn.head else False
+        except OSError:
+            conn.eof = True
+            return False
+        if not data:
+            conn.eof = True
+            return False
+        had = len(conn.head)
+        conn.head += data
+        return head_complete(conn.head, had) or len(conn.head) > MAX_HEAD
+
+    def murder_keepalived(self, force: bool = False) -> None:
+        """Close connections whose head did not come in time (all of them when forced)."""
+        now = time.monotonic()
+        if not force and now < self._next_sweep:
+            return
+        self._next_sweep = now + 0.25
+        expired = [c for c in self._waiting if force or c.deadline <= now]
+        for conn in expired:
+            del self._waiting[conn]
+            try:
+                self.poller.unregister(conn.sock)
+            except (OSError, KeyError, ValueError):
+                pass
+            if conn.head and not force:
+                _refuse(conn.sock, _TIMED_OUT)  # headers too slow: say so, then close
+                self._gone(conn)
+            else:
+                self._close(conn)
+
+    def murder_pending(self) -> None:
+        """Nothing: connections waiting for data are in ``_waiting`` (``murder_keepalived``)."""
+
+    def _close(self, conn) -> None:  # type: ignore[no-untyped-def]
+        try:
+            conn.sock.close()
+        except OSError:
+            pass
+        self._gone(conn)
+
+    def _gone(self, conn) -> None:  # type: ignore[no-untyped-def]
+        self.nr_conns -= 1
+        left = self._per_address.get(conn.ip, 1) - 1
+        if left > 0:
+            self._per_address[conn.ip] = left
+        else:
+            self._per_address.pop(conn.ip, None)
 
     def enqueue_req(self, conn) -> None:  # type: ignore[no-untyped-def]
         done = self.tpool.submit(self.handle, conn)
@@ -136,22 +248,36 @@ class Worker(ThreadWorker):
 
     def _handled(self, conn, fut) -> None:  # type: ignore[no-untyped-def]
         if not fut.cancelled() and fut.exception() is None and fut.result() is _CLOSED:
-            self._closed_by_threads.append(None)
+            self._closed_by_threads.append(conn)
         else:
             self.method_queue.defer(self.finish_request, conn, fut)
 
+    def finish_request(self, conn, fut) -> None:  # type: ignore[no-untyped-def]
+        try:
+            keep = fut.result() if not fut.cancelled() else False
+            if keep is True:
+                conn.sock.setblocking(False)
+                if head_complete(conn.head, 0):
+                    self.enqueue_req(conn)  # the next request came with the last one
+                else:
+                    self._wait_for_head(conn)
+                return
+        except Exception:
+            pass
+        self._close(conn)
+
+    # -- requests, in the pool's threads ----------------------------------------------------
     def handle(self, conn):  # type: ignore[no-untyped-def]
         with self._busy_lock:
             self._busy += 1
         try:
-            if not conn.initialized and not conn.data_ready:
-                if not _readable(conn.sock, gthread.DEFAULT_WORKER_DATA_TIMEOUT):
-                    return gthread._DEFER  # the main thread's poller waits for it
-                conn.data_ready = True
-            keep = super().handle(conn)
+            keep = self._serve(conn)
             while keep is True and self._next_request_comes(conn):
-                keep = super().handle(conn)
-            if keep is False and not conn.is_http2:
+                keep = self._serve(conn)
+            if conn.eof:
+                keep = False
+            if keep is not True and not conn.is_http2:
+                conn.sock.unwatch()
                 if _client_is_done(conn):
                     conn.sock.close()
                 else:
@@ -162,13 +288,93 @@ class Worker(ThreadWorker):
             with self._busy_lock:
                 self._busy -= 1
 
+    def _serve(self, conn):  # type: ignore[no-untyped-def]
+        """One request whose head has arrived; whether the connection stays open."""
+        req = None
+        sock = conn.sock
+        try:
+            sock.setblocking(True)
+            conn.init()
+            if conn.head:
+                conn.parser.unreader.unread(bytes(conn.head))
+                conn.head = bytearray()
+            sock.watch(self.deadlines)
+            req = next(conn.parser)
+            if not req:
+                return False
+            keep = self.handle_request(req, conn)
+            if not keep or sock.cut:
+                return False
+            # A body the app did not read (a refusal such as 413 sent first) is read and
+            # discarded under the progress rule, up to a bound, before anything else:
+            # closing with it unread would reset the connection, and a client that writes
+            # its whole body before reading (PouchDB) would never see the answer.
+            try:
+                drained = conn.parser.finish_body(max_bytes=_DRAIN_BYTES)
+            except Exception:  # broken chunking in a body nobody read: the answer is sent
+                drained = False
+            if not drained:
+                return False
+            sock.unwatch()
+            leftover = conn.parser.unreader.take_buffered()
+            if leftover:
+                conn.head = bytearray(leftover)
+            return True
+        except TimeoutError:
+            self.log.info("cut %s: no progress for %ss", conn.client, self.deadlines.stall_seconds)
+        except http.errors.NoMoreData as exc:
+            self.log.debug("Ignored premature client disconnection. %s", exc)
+        except StopIteration as exc:
+            self.log.debug("Closing connection. %s", exc)
+        except OSError as exc:
+            if exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN):
+                self.log.exception("Socket error processing request.")
+        except Exception as exc:
+            sock.unwatch()
+            self.handle_error(req, sock, conn.client, exc)
+        return False
+
     def _next_request_comes(self, conn) -> bool:  # type: ignore[no-untyped-def]
-        """Whether this thread should serve the connection's next request itself."""
+        """Whether this thread should serve the connection's next request itself:
+        only when its whole head is here (a head still arriving waits in the poller)."""
         if not self.alive or conn.is_http2 or self._busy >= self.cfg.threads:
             return False
-        if conn.parser.unreader.buf.getvalue():
-            return True  # read ahead while draining the last body
-        return _readable(conn.sock, self.LINGER)
+        if conn.head and head_complete(conn.head, 0):
+            return True
+        if not _readable(conn.sock, self.LINGER):
+            return False
+        conn.sock.setblocking(False)
+        complete = self._pull_head(conn)
+        if conn.eof:
+            conn.head = bytearray()
+            return False  # handle() closes it: nothing more will come
+        return complete
+
+
+# Answers given without a thread, before closing: a connection over the
+# per-address bound, and a request whose headers took too long.
+def _canned(status: str, error: str, reason: str, *extra: str) -> bytes:
+    body = json.dumps({"error": error, "reason": reason}).encode() + b"\n"
+    head = [f"HTTP/1.1 {status}", "Connection: close", *extra, "Content-Type: application/json",
+            f"Content-Length: {len(body)}"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+_TOO_MANY = _canned("503 Service Unavailable", "too_many_connections",
+                    "Too many connections from your address.", "Retry-After: 5")
+_TIMED_OUT = _canned("408 Request Timeout", "request_timeout", "The request headers took too long.")
+# The most of an unread body drained after answering (see Worker._serve).
+_DRAIN_BYTES = 512 * 1024 * 1024
+
+
+def _refuse(sock: socket.socket, answer: bytes) -> None:
+    try:
+        sock.send(answer, socket.MSG_DONTWAIT)
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
 
 
 def _freeze_settings(cfg) -> None:  # type: ignore[no-untyped-def]
