@@ -6,7 +6,7 @@ from marshmallow import fields
 
 from sync.areas import CODE_RE, LEVELS
 
-from .base import ApiSchema, Flag, Object, Text, length, matching, one_of
+from .base import Answer, ApiSchema, Flag, Object, Text, length, matching, one_of
 
 CODE_WORDS = "must be 1-63 lowercase letters, digits and '-', starting with a letter or digit"
 
@@ -24,12 +24,12 @@ class NewArea(ApiSchema):
     holds_data = Flag(load_default=False, metadata={"description": "whether submissions are kept per this area"})
 
 
-class AreaCreated(ApiSchema):
+class AreaCreated(Answer):
     code = fields.String(required=True)
     holds_data = fields.Boolean(required=True)
 
 
-class AreaInfo(ApiSchema):
+class AreaInfo(Answer):
     code = fields.String(required=True)
     name = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     parent = fields.String(allow_none=True)

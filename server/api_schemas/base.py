@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, pre_load, validate
+from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, pre_load, validate
 
 REQUIRED = {"required": "is required", "null": "must not be null", "validator_failed": "is not valid"}
 
@@ -121,8 +121,16 @@ def matching(pattern: str, words: str) -> validate.Regexp:
     return validate.Regexp(pattern, error=words)
 
 
-class Error(Schema):
-    """Every failure: CouchDB's shape, ``fields`` added when members of the request are at fault."""
+class Answer(Schema):
+    """What a route answers: the members documented are there; others may be added later."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class Error(Answer):
+    """Every failure: CouchDB's shape, ``fields`` added when members of the request are at fault
+    (some failures add more, such as a refused form's ``problems``)."""
 
     error = fields.String(required=True, metadata={"description": "a token clients branch on"})
     reason = fields.String(required=True, metadata={"description": "what went wrong, in plain words"})
@@ -131,5 +139,5 @@ class Error(Schema):
                                                    "as a whole) and what is wrong with it"})
 
 
-class Ok(Schema):
+class Ok(Answer):
     ok = fields.Boolean(required=True)

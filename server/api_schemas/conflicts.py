@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from .base import ApiQuery, ApiSchema, ListOf, Mapping, QueryWhole, Text, at_least, length
+from .base import Answer, ApiQuery, ApiSchema, ListOf, Mapping, QueryWhole, Text, at_least, length
 
 
 class ConflictsQuery(ApiQuery):
@@ -20,17 +20,17 @@ class Resolution(ApiSchema):
     note = Text(allow_none=True, validate=length(0, 2000))
 
 
-class ConflictListing(ApiSchema):
+class ConflictListing(Answer):
     conflicts = fields.List(fields.Dict(), required=True)
     next = fields.String(allow_none=True, required=True)
 
 
-class ConflictView(ApiSchema):
+class ConflictView(Answer):
     doc_id = fields.String()
     docs = fields.Dict(metadata={"description": "each live revision's document"})
 
 
-class Resolved(ApiSchema):
+class Resolved(Answer):
     ok = fields.Boolean()
     id = fields.String()
     rev = fields.String()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from .base import ApiQuery, ApiSchema, QueryFlag, Whole, at_least
+from .base import Answer, ApiQuery, ApiSchema, QueryFlag, Whole, at_least
 
 
 class PublishQuery(ApiQuery):
@@ -22,7 +22,7 @@ class Retire(ApiSchema):
                        metadata={"description": "days submissions of it are still accepted (default 30)"})
 
 
-class FormInfo(ApiSchema):
+class FormInfo(Answer):
     form = fields.String(required=True)
     version = fields.Integer(required=True)
     status = fields.String(required=True)
@@ -30,14 +30,14 @@ class FormInfo(ApiSchema):
     sensitive = fields.Boolean(allow_none=True)
 
 
-class FormPublished(ApiSchema):
+class FormPublished(Answer):
     id = fields.String(required=True)
     form = fields.String(required=True)
     version = fields.Integer(required=True)
     status = fields.String(required=True)
 
 
-class FormRetired(ApiSchema):
+class FormRetired(Answer):
     form = fields.String(required=True)
     version = fields.Integer(required=True)
     status = fields.String(required=True)

@@ -6,7 +6,7 @@ from marshmallow import fields
 
 from sync.gate.quarantine_actions import MAX_NOTE
 
-from .base import ApiQuery, ApiSchema, Text, Whole, at_least, length, one_of
+from .base import Answer, ApiQuery, ApiSchema, Text, Whole, at_least, length, one_of
 
 STATUSES = ("held", "released", "discarded", "all")
 
@@ -26,7 +26,7 @@ class Discard(ApiSchema):
                   metadata={"description": "why: shown to the worker on their device"})
 
 
-class QuarantineEntry(ApiSchema):
+class QuarantineEntry(Answer):
     _id = fields.String(required=True)
     status = fields.String(required=True)
     doc_id = fields.String()
@@ -38,12 +38,12 @@ class QuarantineEntry(ApiSchema):
     note = fields.String(allow_none=True)
 
 
-class Released(ApiSchema):
-    id = fields.String(required=True)
-    rev = fields.String(required=True)
-    scope = fields.String(required=True)
+class Released(Answer):
+    ok = fields.Boolean()
+    id = fields.String(required=True, metadata={"description": "the document's id"})
+    rev = fields.String(required=True, metadata={"description": "the revision stored"})
 
 
-class Discarded(ApiSchema):
+class Discarded(Answer):
     _id = fields.String(required=True)
     status = fields.String(required=True)

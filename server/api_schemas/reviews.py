@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from sync.reviews import DECISIONS, MAX_COMMENT_CHARS, STATES
 
-from .base import ApiQuery, ApiSchema, QueryWhole, Text, at_least, length, one_of
+from .base import Answer, ApiQuery, ApiSchema, QueryWhole, Text, at_least, length, one_of
 
 
 class ReviewsQuery(ApiQuery):
@@ -33,18 +33,18 @@ class ReviewDecision(ApiSchema):
                                   field_name="status")
 
 
-class ReviewListing(ApiSchema):
+class ReviewListing(Answer):
     reviews = fields.List(fields.Dict(), required=True)
     next = fields.String(allow_none=True, required=True)
 
 
-class ReviewShown(ApiSchema):
+class ReviewShown(Answer):
     submission = fields.String(required=True)
     state = fields.String(required=True)
     review = fields.Dict(allow_none=True)
 
 
-class ReviewRecorded(ApiSchema):
+class ReviewRecorded(Answer):
     ok = fields.Boolean(required=True)
     id = fields.String(required=True)
     rev = fields.String(required=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from .base import ApiQuery, ApiSchema, Number, QueryFlag, QueryWhole, Text, at_least
+from .base import Answer, ApiQuery, Number, QueryFlag, QueryWhole, Text, at_least
 
 
 class SyncStatusQuery(ApiQuery):
@@ -14,7 +14,7 @@ class SyncStatusQuery(ApiQuery):
     backlog = QueryFlag(load_default=True, metadata={"description": "count each replication's backlog"})
 
 
-class UserSyncStatus(ApiSchema):
+class UserSyncStatus(Answer):
     name = fields.String(required=True)
     role = fields.String(required=True)
     areas = fields.List(fields.String())

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from typing import Any
+
+from marshmallow import ValidationError, fields, validates_schema
 
 from sync.accounts.users import NAME_RE, ROLES
 
-from .base import ApiSchema, Flag, ListOf, Text, length, matching, one_of
+from .base import Answer, ApiSchema, Flag, ListOf, Text, length, matching, one_of
 
 PASSWORD = length(8, 1024)
 NAME_WORDS = "must be 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
@@ -18,6 +20,11 @@ class NewUser(ApiSchema):
     areas = ListOf(Text(), load_default=list, metadata={"description": "area codes the user works in"})
     password = Text(required=True, validate=PASSWORD, load_only=True)
 
+    @validates_schema
+    def _areas_for_non_admins(self, data: dict[str, Any], **kw: Any) -> None:
+        if data.get("role") in ("worker", "coordinator") and not data.get("areas"):
+            raise ValidationError("must name at least one area for a worker or coordinator", field_name="areas")
+
 
 class UserChange(ApiSchema):
     disabled = Flag()
@@ -26,7 +33,7 @@ class UserChange(ApiSchema):
     password = Text(validate=PASSWORD, load_only=True)
 
 
-class UserInfo(ApiSchema):
+class UserInfo(Answer):
     name = fields.String(required=True)
     role = fields.String(required=True)
     areas = fields.List(fields.String(), required=True)
