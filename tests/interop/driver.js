@@ -90,7 +90,20 @@ function remote(url, options) {
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) {
     throw new DriverError('bad_request', `remote must be an http(s) URL, got ${JSON.stringify(url)}`);
   }
-  return new PouchDB(url, { skip_setup: true, ...(options || {}) });
+  const opts = { skip_setup: true, ...(options || {}) };
+  if (opts.native_fetch) {
+    // Node's own fetch (undici), as a browser's: node-fetch 2 (PouchDB's default in
+    // Node) never settles a response whose body the link cut after the headers,
+    // so a replication over a dropping link would hang instead of failing.
+    delete opts.native_fetch;
+    // PouchDB's Node build reads attachments with node-fetch's response.buffer().
+    opts.fetch = async (resource, init) => {
+      const response = await globalThis.fetch(resource, init);
+      response.buffer = async () => Buffer.from(await response.arrayBuffer());
+      return response;
+    };
+  }
+  return new PouchDB(url, opts);
 }
 
 /** Replication options from JSON: a filter can come as JS source (filter_js). */

@@ -247,6 +247,7 @@ class PouchReplica:
         abort_after_docs: int | None = None,
         filter_js: str | None = None,
         timeout: float | None = None,
+        remote_options: dict[str, Any] | None = None,
         **options: Any,
     ) -> dict[str, Any]:
         """Run one replication to its end and return the driver's report.
@@ -255,7 +256,8 @@ class PouchReplica:
         docs_written, doc_write_failures, errors, status, last_seq; for sync,
         `push` and `pull`), `denied`, `errors`, `changes_scanned` and
         `checkpoints`. Options are PouchDB's (batch_size, batches_limit,
-        doc_ids, filter, ...).
+        doc_ids, filter, ...); `remote_options` those of the remote database
+        (`{"native_fetch": True}`: Node's fetch, as a browser's, instead of node-fetch).
         """
         timeout = timeout or self.replicate_timeout
         args: dict[str, Any] = {
@@ -268,6 +270,8 @@ class PouchReplica:
             args["abort_after_docs"] = abort_after_docs
         if filter_js:
             args["filter_js"] = filter_js
+        if remote_options:
+            args["remote_options"] = remote_options
         return self._call("replicate", timeout=timeout + 15, **args)
 
     def replicate_local(self, direction: str, other: PouchReplica, *, timeout: float = 600.0,

@@ -1,0 +1,119 @@
+"""A real PouchDB 9 device pushes and pulls through a link that is cut more than 100 times.
+
+The cuts fall at random byte offsets, in requests and in answers alike
+(tests/cutting_proxy.py), on a batch of household visits of which some carry
+photos. The device does what a phone's sync app does: start the replication
+again after each failure. It must finish exactly once: every document there
+with the device's revision and no conflict (a batch sent twice must not
+become a second branch), every photo byte for byte, and each restart must
+resume from its checkpoint, sending again no more than the one batch that
+was in flight when the link dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+
+import pytest
+from cut_sync import CutRun, replicate_until_complete
+from cutting_proxy import CuttingProxy
+from pouch import PouchReplica
+from servers import FieldsyncPeer, RemoteDb, fieldsync_server
+from submissions import inline_attachment, md5_digest, photo_bytes, submissions
+
+pytestmark = pytest.mark.interop
+
+NewReplica = Callable[[], PouchReplica]
+DOCS = 320
+PHOTO_EVERY = 10  # 32 photos
+BATCH = 16
+CUTS_PER_DIRECTION = 60
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FieldsyncPeer]:
+    with fieldsync_server() as peer:
+        yield peer
+
+
+def field_data(area: str) -> tuple[list[dict], dict[str, bytes]]:
+    docs = submissions(area, DOCS, seed=17)
+    photos = {}
+    for n, doc in enumerate(docs):
+        if n % PHOTO_EVERY == 0:
+            photos[doc["_id"]] = photo_bytes(30_000 + 97 * n, seed=n)
+            doc["_attachments"] = {"photo.jpg": inline_attachment(photos[doc["_id"]])}
+    return docs, photos
+
+
+def through(proxy: CuttingProxy, db: RemoteDb) -> str:
+    """The database's URL as the device sees it: across the cutting link."""
+    return db.url.replace(f"127.0.0.1:{db.peer.port}", f"127.0.0.1:{proxy.port}")
+
+
+def assert_resumed_from_checkpoints(run: CutRun) -> None:
+    """No restart sent again more than what the target lacked plus the batch in flight, and the
+    changes looked at stay within two passes.
+
+    Two, not one: PouchDB names a replication after the server's ``uuid`` and, when the
+    ``GET /`` that reads it is cut, after the URL instead, so a device keeps two lines of
+    checkpoints, each resumed from its own (the revs_diff of the other line's rescan
+    sends nothing again). Browsers run the same PouchDB code.
+    """
+    for n, attempt in enumerate(run.attempts):
+        assert attempt.docs_written <= DOCS - attempt.target_docs_before + BATCH, (
+            f"attempt {n} sent {attempt.docs_written} documents while the target already had "
+            f"{attempt.target_docs_before} of {DOCS}")
+    scanned = sum(a.changes_scanned for a in run.attempts)
+    assert scanned <= 2 * DOCS + BATCH * len(run.attempts), (
+        f"{scanned} changes looked at over {len(run.attempts)} attempts: restarts did not resume from checkpoints")
+
+
+def assert_holds_exactly(revs: dict[str, str], expected: dict[str, str]) -> None:
+    assert len(revs) == DOCS
+    assert revs == expected
+
+
+def test_push_and_pull_finish_exactly_once_through_100_cuts(server: FieldsyncPeer, new_replica: NewReplica) -> None:
+    db = server.new_db("uvs-tes")
+    docs, photos = field_data(db.name)
+    device = new_replica()
+    assert all(r.get("ok") for r in device.bulk_docs(docs))
+    device_revs = device.revs()
+
+    with CuttingProxy(("127.0.0.1", server.port), max_offset=400_000,
+                      max_cuts=CUTS_PER_DIRECTION, seed=1) as proxy:
+        push = replicate_until_complete(device, "to", through(proxy, db), batch_size=BATCH,
+                                        target_docs=lambda: db.info()["doc_count"], deadline=60)
+        push_cuts = proxy.stats.cuts
+    assert push_cuts == CUTS_PER_DIRECTION, f"the push finished after only {push_cuts} cuts: data too small"
+    assert push.retries >= 1
+    assert_resumed_from_checkpoints(push)
+    assert_holds_exactly(db.revs(), device_revs)
+    for doc_id, data in photos.items():
+        assert db.attachment(doc_id, "photo.jpg").content == data
+    assert not [r for r in db.all_docs(include_docs=True, conflicts=True)["rows"] if r["doc"].get("_conflicts")]
+
+    fresh = new_replica()
+    with CuttingProxy(("127.0.0.1", server.port), max_offset=400_000,
+                      max_cuts=CUTS_PER_DIRECTION, seed=2) as proxy:
+        pull = replicate_until_complete(fresh, "from", through(proxy, db), batch_size=BATCH,
+                                        target_docs=lambda: fresh.info()["doc_count"], deadline=60)
+        pull_cuts = proxy.stats.cuts
+        assert proxy.stats.cuts_upstream and proxy.stats.cuts_downstream
+        # Done means done: once more through the same link, nothing is looked at again.
+        again = fresh.pull(through(proxy, db), batch_size=BATCH)
+    assert pull_cuts == CUTS_PER_DIRECTION, f"the pull finished after only {pull_cuts} cuts: data too small"
+    assert push_cuts + pull_cuts >= 100
+    assert_resumed_from_checkpoints(pull)
+    assert again["changes_scanned"] == 0 and again["docs_written_seen"] == 0, again
+    assert_holds_exactly(fresh.revs(), device_revs)
+    for doc_id, data in photos.items():
+        got = fresh.get(doc_id, attachments=True, conflicts=True)
+        assert "_conflicts" not in got
+        attachment = got["_attachments"]["photo.jpg"]
+        assert base64.b64decode(attachment["data"]) == data
+        assert attachment["digest"] == md5_digest(data)
+    print(f"push: {push.seconds:.1f}s, {push.retries} retries, {push_cuts} cuts; "
+          f"pull: {pull.seconds:.1f}s, {pull.retries} retries, {pull_cuts} cuts")
