@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sync import audit_query
 from sync.audit import NO_SCOPE
 from sync.errors import BadRequest, NotFound
+from sync.scopes import GLOBAL
 
 from ..services import services
 from . import guard
@@ -75,7 +76,7 @@ def _query() -> tuple[list[str] | None, audit_query.AuditFilter, dict]:
         raise BadRequest(_("The first date is after the last one."))
     user = guard.user()
     if user.is_admin:
-        if area and area != NO_SCOPE and area not in services().areas.tree().areas:
+        if area and area not in (NO_SCOPE, GLOBAL) and area not in services().areas.tree().areas:
             raise NotFound("missing")
         scopes = [area] if area else None
     else:
@@ -99,8 +100,8 @@ def listing():
         page = audit_query.page(services().audit, scopes, filt, before=before, limit=PAGE)
     except BadRequest:
         raise BadRequest(_("This page position is not valid; start from the first page.")) from None
-    return render_template("audit.html", page=page, shown=shown, kinds=kinds(), actions=action_names(),
-                           details=details, areas=_area_choices(), no_scope=NO_SCOPE,
+    return render_template("audit.html", page=page, shown=shown, query={k: v for k, v in shown.items() if v}, kinds=kinds(), actions=action_names(),
+                           details=details, areas=_area_choices(), no_scope=NO_SCOPE, shared_scope=GLOBAL,
                            is_admin=guard.user().is_admin)
 
 
