@@ -23,10 +23,10 @@ from ..api_schemas import forms as form_schemas
 from ..api_schemas import quarantine as quarantine_schemas
 from ..api_schemas import sync_status as status_schemas
 from ..api_schemas import users as user_schemas
-from ..api_validation import blame, invalid, operation, request_body, request_query
+from ..api_validation import blame, invalid, operation, request_body, request_json, request_query
 from ..auth import require_admin, require_user
 from ..definition_errors import refused
-from ..jsonio import json_response, read_json
+from ..jsonio import json_response
 from ..services import services
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -137,7 +137,7 @@ def publish_form():
     user = require_admin(svc.auth)
     draft = request_query()["draft"]
     try:
-        doc = form_admin.publish(svc.forms, svc.audit, read_json(), by=user.name, draft=draft)
+        doc = form_admin.publish(svc.forms, svc.audit, request_json(), by=user.name, draft=draft)
     except FormDefinitionError as exc:  # every problem named, in English and Mongolian
         raise refused(exc) from None
     return json_response({"id": doc["_id"], "form": doc["form"], "version": doc["version"],
