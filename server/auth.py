@@ -5,8 +5,10 @@ others log in once at ``/_session``. A session cookie is signed (HMAC with the
 server secret and a piece of the user's password hash, so a new password ends
 old sessions), expires, and is refreshed while in use. The account is read
 from the store on every request, so a disabled user is refused at once, on
-every app server. Failed logins are counted per name and per address, slowed
-down, then refused for a while with ``429``.
+every app server. Failed logins are counted per name and per address and make
+the next try of that name wait, growing, never a lock (``sync.accounts.throttle``):
+a try during the wait is answered ``429`` with ``Retry-After``, except from a
+device that already showed the right password.
 
 With ``cache_seconds`` (the CouchDB store's default) a successful Basic login
 is remembered for that long per name, password and address, so a replicator's
@@ -31,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import g, request
 
-from sync.accounts.throttle import AUTH_SCOPE, LoginThrottle
+from sync.accounts.throttle import AUTH_SCOPE, SHORTEST_PASSWORD, LoginThrottle
 from sync.accounts.users import USERS_SCOPE, User, UserDirectory
 from sync.audit import Audit
 from sync.errors import Forbidden, TooManyRequests, Unauthorized
@@ -87,32 +89,42 @@ class Authenticator:
         return name, hmac.new(self.secret, f"{name}\0{password}".encode(), hashlib.sha256).digest(), addr
 
     def _login(self, name: str, password: str, addr: str) -> User:
+        if len(password) < SHORTEST_PASSWORD:
+            # Nobody's password (an empty form field, a stray click): refused, never counted,
+            # so it cannot slow down the name it names (the admin's, say).
+            raise Unauthorized("Name or password is incorrect.")
         keys = {"name": name, "addr": addr}
         if self.concurrent:
             # The store is across the network: the counters and the account are read
             # together, one round trip's wait rather than two, on every request.
             throttled = _pool().submit(self.throttle.status, keys)
             account = self.users.account(name)
-            wait, counted = throttled.result()
+            verdict = throttled.result()
             checked = {"account": account}
         else:
-            wait, counted = self.throttle.status(keys)
+            verdict = self.throttle.status(keys)
             checked = {}
-        if wait:
-            raise TooManyRequests("Too many failed logins; try again later.", wait)
+        known = False
+        if verdict.name_failures:
+            checked = {"account": checked["account"] if checked else self.users.account(name)}
+            # A device that already showed these credentials keeps working while a guesser
+            # waits, and its logins do not clear the name's count (which would give the
+            # guesser its free tries again); anyone else waits for the delay, then takes the
+            # one try it allows.
+            known = self.users.known(name, password, checked["account"])
+            if not known and (verdict.wait or verdict.name_failures > self.throttle.slow_after):
+                wait = verdict.wait or self.throttle.claim(keys)
+                if wait:
+                    raise TooManyRequests(_too_many(wait), wait)
         user = self.users.verify(name, password, **checked)
         if user is None:
-            # A lock-out this failure may start, of the name or of the address, holds here at once.
-            for remembered in (self._logins, self._unchanged):
-                remembered.drop_where(lambda key: key[0] == name or key[2] == addr)
             failures = self.throttle.failed(keys)
             self._record("login.failed", name[:64], addr)
-            time.sleep(self.throttle.delay_for(failures))
-            wait = self.throttle.retry_after(keys)
+            wait = int(self.throttle.delay_for(failures))
             if wait:
-                raise TooManyRequests("Too many failed logins; try again later.", wait)
+                raise TooManyRequests(_too_many(wait), wait)
             raise Unauthorized("Name or password is incorrect.")
-        if "name" in counted:  # only a name with failures counted has anything to clear
+        if verdict.name_failures and not known:  # the right password typed again: start afresh
             self.throttle.succeeded(name)
         return user
 
@@ -186,6 +198,10 @@ def _pool() -> ThreadPoolExecutor:
     if _POOL is None or _POOL[0] != os.getpid():
         _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=8, thread_name_prefix="fieldsync-auth"))
     return _POOL[1]
+
+
+def _too_many(wait: int) -> str:
+    return f"Too many failed logins for this name; try again in {wait} seconds."
 
 
 def basic_credentials() -> tuple[str, str] | None:

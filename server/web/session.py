@@ -52,7 +52,8 @@ def login_post():
     try:
         user = svc.auth.login(name, password)
     except TooManyRequests as exc:
-        message = _("Too many failed logins; try again in a few minutes.")
+        message = _("Too many failed logins for this name; try again in %(seconds)s seconds.",
+                    seconds=exc.headers["Retry-After"])
         return render_template("login.html", next=target, name=name, error=message), 429, exc.headers
     except Unauthorized:
         message = _("The user name or the password is wrong.")

@@ -201,6 +201,15 @@ class UserDirectory:
         user = _user_from(doc)
         return None if user.disabled else user
 
+    def known(self, name: str, password: str, account: dict | None) -> bool:
+        """Whether these exact credentials were verified before (no argon2 run): a device that
+        showed the right password, which login throttling lets through while a guesser waits."""
+        if account is None or not isinstance(name, str) or not NAME_RE.match(name) or len(password) > 1024:
+            return False
+        stored = account.get("password_hash", "")
+        key = hmac.new(self._secret, f"{name}\0{password}\0{stored}".encode(), hashlib.sha256).digest()[:16]
+        return key in self._verified
+
     def _check_once(self, key: bytes, stored: str, password: str) -> bool:
         """argon2 for these exact credentials, run by one thread while others wait for it.
 
