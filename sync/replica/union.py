@@ -15,6 +15,10 @@ beginning on the next pull.
 Hidden documents behave as if they did not exist, on every endpoint: absent
 from ``_changes`` and ``_all_docs``, ``not_found`` for reads, all revisions
 "missing" in ``_revs_diff``.
+
+A scope in a client's sequence that the user may no longer read (an area lost)
+is swept once: its documents are offered as deleted revisions that exist only
+here, so that they leave the device (``sync.replica.revocation``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,13 @@ from sync.errors import BadRequest, NotFound
 from sync.gate.messages import text
 from sync.gate.write_gate import WriteGate
 from sync.replica.facts import FACTS
+from sync.replica.revocation import (
+    SWEEP_EPOCH,
+    Sweep,
+    is_pushed_tombstone,
+    tombstone_doc,
+    tombstone_rev,
+)
 from sync.scopes import GLOBAL
 from sync.stores.base import Changes, Database, Doc, Store, bulk_get_result
 from sync.ttl_cache import TtlCache
@@ -97,6 +108,7 @@ class UserReplica(Database):
         store.ensure(GLOBAL)
         self.dbs = {s: store.open(s) for s in self.members}
         self._epoch_cache: dict[str, str] | None = None
+        self._lost_dbs: dict[str, Database] = {}  # scopes of the client's sequence no longer readable
         # Workers' filters need document bodies; coordinators' and admins' only for global.
         self._needs_body = owner.role == "worker"
 
@@ -223,11 +235,16 @@ class UserReplica(Database):
         fewer than it should.
         """
         epochs = self._epochs()
-        vector = {}
+        vector: dict[str, Any] = {}
         for scope, (epoch, seq) in decode_seq(value).items():
             db = self.dbs.get(scope)
             if db is None:
+                sweep = self._lost(scope, epoch, seq)
+                if sweep is not None:
+                    vector[scope] = sweep
                 continue
+            if epoch.startswith(SWEEP_EPOCH):
+                continue  # regained half way through its sweep: read from its beginning
             base, _, role = epoch.partition("/")
             current, _, my_role = epochs[scope].partition("/")
             if role != my_role:
@@ -241,7 +258,76 @@ class UserReplica(Database):
         return vector
 
     def _encode(self, vector: dict[str, Any]) -> str:
-        return encode_seq(vector, self._epochs())
+        if not self._lost_dbs:
+            return encode_seq(vector, self._epochs())
+        epochs, plain = dict(self._epochs()), {}
+        for scope, seq in vector.items():
+            if isinstance(seq, Sweep):
+                epochs[scope] = SWEEP_EPOCH + self._lost_dbs[scope].epoch()
+                seq = orjson.dumps([seq.since, seq.position]).decode()
+            plain[scope] = seq
+        return encode_seq(plain, epochs)
+
+    # -- revocation (sync.replica.revocation) ----------------------------------------------
+    def _lost_db(self, scope: str) -> Database | None:
+        """A data area the owner can no longer read, opened; None for anything else."""
+        db = self._lost_dbs.get(scope)
+        if db is None and scope not in self.dbs and scope in self.access.areas.tree().data_scopes():
+            try:
+                db = self._lost_dbs[scope] = self.store.open(scope)
+            except NotFound:
+                return None
+        return db
+
+    def _lost(self, scope: str, epoch: str, seq: Any) -> Sweep | None:
+        """Where the sweep of a scope the client pulled from and the owner lost stands."""
+        db = self._lost_db(scope)
+        if db is None:
+            return None
+        current = db.epoch()
+        try:
+            if epoch.startswith(SWEEP_EPOCH):
+                if epoch[len(SWEEP_EPOCH):] != current or not isinstance(seq, str):
+                    return Sweep(None)
+                since, position = orjson.loads(seq)
+                return Sweep(None if since is None else db.parse_since(since), db.parse_since(position))
+            base = epoch.partition("/")[0]
+            since = seq if base == current else db.translate_seq(base, seq)
+            return Sweep(None if since is None else db.parse_since(since))
+        except (BadRequest, ValueError, TypeError, orjson.JSONDecodeError):
+            return Sweep(None)  # sweep from the start, over every document
+
+    def _tombstone(self, docid: str, rev: Any) -> dict | None:
+        """The revocation tombstone ``rev`` of ``docid``, if that is what it names (else None)."""
+        scope = scope_of(docid)
+        if not isinstance(rev, str) or scope is None or scope == GLOBAL:
+            return None
+        db = self.dbs.get(scope) or self._lost_db(scope)
+        if db is None:
+            return None
+        try:
+            winner = db.get(docid, revs=True)
+        except (NotFound, BadRequest):
+            return None
+        return tombstone_doc(docid, winner) if tombstone_rev(docid, winner["_rev"]) == rev else None
+
+    def _tombstones_present(self, out: dict[str, dict]) -> None:
+        """Mark the revocation tombstones a device names in ``_revs_diff`` as present: never sent back."""
+        by_scope: dict[str, list[str]] = {}
+        for docid in out:
+            scope = scope_of(docid)
+            if scope is not None and scope not in self.dbs and self._lost_db(scope) is not None:
+                by_scope.setdefault(scope, []).append(docid)
+        for scope, docids in by_scope.items():
+            for row in self._lost_dbs[scope].all_docs(keys=docids):
+                if "value" not in row or row["value"].get("deleted"):
+                    continue
+                mine = tombstone_rev(row["key"], row["value"]["rev"])
+                missing = [r for r in out[row["key"]]["missing"] if r != mine]
+                if missing:
+                    out[row["key"]]["missing"] = missing
+                else:
+                    del out[row["key"]]
 
     def parse_since(self, value: Any) -> str:
         """A client's ``since`` checked and in canonical form (scopes no longer readable dropped)."""
@@ -250,7 +336,9 @@ class UserReplica(Database):
     # -- writes ---------------------------------------------------------------------------
     def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
         if not new_edits:
-            docs = self._not_yet_stored(docs)
+            # A tombstone this replica showed, sent back: it never existed on the server and
+            # must not delete anything there; taken as already stored.
+            docs = self._not_yet_stored([d for d in docs if not is_pushed_tombstone(d)])
         groups: dict[str | None, list[int]] = {}
         for i, doc in enumerate(docs):
             # Scopes outside the replica are refused below; the gate checks the rest.
@@ -331,7 +419,13 @@ class UserReplica(Database):
         except NotFound:
             if revs is None:
                 raise
-            return [{"missing": r} for r in revs]
+            found = []
+            for r in revs:
+                tomb = self._tombstone(docid, r)
+                if tomb is not None and not opts.get("revisions"):
+                    tomb.pop("_revisions")
+                found.append({"ok": tomb} if tomb is not None else {"missing": r})
+            return found
         return self.dbs[scope].open_revs(docid, revs, **opts)
 
     def bulk_get(self, items: list[dict], *, revisions: bool = False, attachments: bool = False,
@@ -374,7 +468,13 @@ class UserReplica(Database):
                     hidden.add(i)
         for i, item in enumerate(items):
             if i in hidden:
-                yield bulk_get_result(item["id"], [{"missing": item.get("rev") or "undefined"}])
+                tomb = self._tombstone(item["id"], item.get("rev"))
+                if tomb is None:
+                    yield bulk_get_result(item["id"], [{"missing": item.get("rev") or "undefined"}])
+                    continue
+                if not revisions:
+                    tomb.pop("_revisions")
+                yield bulk_get_result(item["id"], [{"ok": tomb}])
             else:
                 yield answers[i]
 
@@ -395,6 +495,8 @@ class UserReplica(Database):
                     if known and not self._visible(scope, docid, self._winner(scope, docid)):
                         diff[docid] = {"missing": list(dict.fromkeys(revs))}
             out.update(diff)
+        if len(by_scope) < len({scope_of(d) for d in request}):  # some scope outside the replica
+            self._tombstones_present(out)
         return out
 
     def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
@@ -508,6 +610,11 @@ class _UnionRead:
                 if left is not None and left <= 0:
                     break
                 sent += yield from self._member(scope, vector, left)
+            for scope in [s for s, seq in vector.items() if isinstance(seq, Sweep)]:
+                left = None if limit is None else limit - sent
+                if (left is not None and left <= 0) or self.wanted is not None:
+                    break  # (a _doc_ids read leaves the sweep for a whole one)
+                sent += yield from self._sweep(scope, vector, left)
             if limit is not None and sent >= limit:
                 return replica._encode(vector)  # a full page ends at its last row
             if sent or deadline is None:
@@ -577,3 +684,45 @@ class _UnionRead:
             vector[scope] = answer.last_seq
             if page is None or count < page:
                 return sent
+
+    def _sweep(self, scope: str, vector: dict[str, Any], limit: int | None) -> Generator[dict, None, int]:
+        """A tombstone row for each document of a lost scope the owner could have pulled; at the
+        end the scope leaves the vector, so the sweep happens once.
+
+        Documents the owner's rules would not show (another worker's case) and documents deleted
+        on the server are passed over, and so are documents created after the device last read
+        the scope (a first revision changed after ``since``): the device cannot have them.
+        """
+        replica = self.replica
+        state: Sweep = vector[scope]
+        db = replica._lost_dbs[scope]
+        fresh: set[str] = set()
+        if state.since is not None:
+            fresh = {row["id"] for row in db.changes(state.since) if row["changes"][0]["rev"].startswith("1-")}
+        sent = 0
+        while True:
+            page = None if limit is None else max(limit - sent, replica.member_page)
+            answer = db.changes(state.position, limit=page, include_docs=True)
+            count = 0
+            for row in answer:
+                count += 1
+                state.position = row["seq"]
+                doc = row.get("doc")
+                if row.get("deleted") or doc is None or row["id"] in fresh \
+                        or not replica.access.visible(replica.owner, scope, doc, row["id"]):
+                    continue
+                rev = tombstone_rev(row["id"], doc["_rev"])
+                out = {"seq": replica._encode(vector), "id": row["id"], "changes": [{"rev": rev}],
+                       "deleted": True}
+                if self.include_docs:
+                    out["doc"] = {"_id": row["id"], "_rev": rev, "_deleted": True}
+                yield out
+                sent += 1
+                if limit is not None and sent >= limit:
+                    answer.close()
+                    return sent
+            state.position = answer.last_seq
+            if page is None or count < page:
+                break
+        del vector[scope]
+        return sent

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from pouch import PouchReplica
 from servers import BACKENDS, FieldsyncPeer, couch_url_for, fieldsync_demo_on
 
@@ -174,11 +175,27 @@ def test_a_worker_gets_her_own_cases_and_not_a_colleagues(server: FieldsyncPeer,
     assert not any(i.startswith("uvs-naranbulag:") for i in held)
 
 
-def test_a_worker_moved_to_another_soum_gets_it_on_the_next_pull_and_loses_nothing(
+def server_docs(peer: FieldsyncPeer, scope: str) -> dict[str, dict]:
+    """id -> every leaf of every document of a scope (deleted ones too), read from the store."""
+    store = peer.open_store()
+    try:
+        db = store.open(scope)
+        return {r["id"]: sorted((f["ok"]["_rev"], bool(f["ok"].get("_deleted"))) for f in db.open_revs(r["id"], None)
+                                if "ok" in f)
+                for r in db.changes(0, style="all_docs")}
+    finally:
+        store.close()
+
+
+def test_a_worker_moved_to_another_soum_gets_it_and_the_old_soum_leaves_the_device(
     server: FieldsyncPeer, pulled
 ) -> None:
+    """Revocation (issue 17.8): the device had kept the old soum's documents forever."""
     device = pulled["ganzorig"]
     before = device.revs()
+    old = {i for i in before if i.startswith("uvs-naranbulag:")}
+    assert len(old) > 20
+    on_server = server_docs(server, "uvs-naranbulag")
     # Written in Naranbulag on the way out, not yet synced when the move happens.
     late = submission("uvs-naranbulag:sub:01KGANZLATE000000000000001", "household_visit", "ganzorig",
                       household_visit(random.Random(6)), "2026-10-04T10:00:00+08:00")
@@ -192,13 +209,16 @@ def test_a_worker_moved_to_another_soum_gets_it_on_the_next_pull_and_loses_nothi
     report = device.sync(url(server, "ganzorig"), batch_size=50)
     result = finished(report, denied=1)
     assert report["denied"][0]["id"] == late["_id"]
-    assert result["pull"]["docs_written"] == len(zavkhan)  # the new soum from its beginning, nothing again
+    # The new soum from its beginning, and one deleted revision per document of the old one.
+    assert result["pull"]["docs_written"] == len(zavkhan) + len(old)
 
     after = device.revs()
     assert {i: r for i, r in after.items() if i.startswith("uvs-zavkhan:")} == zavkhan
     assert not set(sensitive_cases(server, "uvs-zavkhan")) & set(after)  # oyunaa's cases stay hers
-    assert {i: after.get(i) for i in before} == before  # everything he had is still there
-    assert late["_id"] in after
+    assert not old & set(after)  # none of the old soum's documents is left on the device
+    assert {i: after.get(i) for i in before if i not in old} == {i: r for i, r in before.items() if i not in old}
+    assert late["_id"] in after  # his own unsent work is not taken: it is in the quarantine
+    assert server_docs(server, "uvs-naranbulag") == on_server  # nothing changed on the server
 
     store = server.open_store()
     try:
@@ -207,3 +227,67 @@ def test_a_worker_moved_to_another_soum_gets_it_on_the_next_pull_and_loses_nothi
         store.close()
     assert len(held) == 1 and held[0]["user"] == "ganzorig"
     assert "not assigned to area 'uvs-naranbulag'" in held[0]["reasons"][0]["message"]
+
+    # The sweep happens once: the next sync moves nothing.
+    again = finished(device.sync(url(server, "ganzorig"), batch_size=50))
+    assert again["pull"]["docs_written"] == 0 and again["push"]["docs_written"] == 0
+
+
+def test_what_a_moved_worker_sends_back_deletes_nothing_on_the_server(server: FieldsyncPeer, pulled) -> None:
+    """The tombstones the device received, sent back as a replicator would (with their history), and
+    plain deletions of the old soum's documents: the server keeps every document as it was."""
+    device = pulled["ganzorig"]
+    on_server = server_docs(server, "uvs-naranbulag")
+    store = server.open_store()
+    try:
+        winners = {r["id"]: r["doc"] for r in store.open("uvs-naranbulag").all_docs(include_docs=True)}
+        with_history = {i: store.open("uvs-naranbulag").get(i, revs=True) for i in list(winners)[:10]}
+    finally:
+        store.close()
+    # What the device holds now: the server's tombstone children, read back from the device.
+    sent_back = []
+    for docid, doc in with_history.items():
+        leaves = device.changes(doc_ids=[docid], filter="_doc_ids", style="all_docs")["results"]
+        assert len(leaves) == 1 and leaves[0]["deleted"] is True
+        tomb_rev = leaves[0]["changes"][0]["rev"]
+        tomb = device.get(docid, rev=tomb_rev, revs=True)
+        assert tomb["_revisions"]["ids"][1] == doc["_rev"].split("-", 1)[1]  # a child of the server's winner
+        sent_back.append(tomb)
+    sync_url = f"{server.root}/sync/ganzorig"
+    auth = ("ganzorig", DEMO_PASSWORD)
+    diff = requests.post(f"{sync_url}/_revs_diff", json={d["_id"]: [d["_rev"]] for d in sent_back}, auth=auth)
+    assert diff.status_code == 200 and diff.json() == {}  # present: a replicator never sends them
+    pushed = requests.post(f"{sync_url}/_bulk_docs", json={"docs": sent_back, "new_edits": False}, auth=auth)
+    assert pushed.status_code == 201 and pushed.json() == []
+    deletions = [{"_id": i, "_rev": d["_rev"], "_deleted": True} for i, d in with_history.items()]
+    refused = requests.post(f"{sync_url}/_bulk_docs", json={"docs": deletions}, auth=auth).json()
+    assert [r.get("error") for r in refused] == ["forbidden"] * len(deletions)
+    forged = [{**t, "_revisions": {**t["_revisions"], "ids": ["0" * 32, *t["_revisions"]["ids"][1:]]},
+               "_rev": f"{t['_revisions']['start']}-{'0' * 32}"} for t in sent_back[:3]]
+    refused = requests.post(f"{sync_url}/_bulk_docs", json={"docs": forged, "new_edits": False}, auth=auth).json()
+    assert [r.get("error") for r in refused] == ["forbidden"] * len(forged)
+    # And the device's own push, after all that.
+    finished(device.push(url(server, "ganzorig"), batch_size=50))
+    assert server_docs(server, "uvs-naranbulag") == on_server
+
+
+def test_a_worker_given_the_soum_back_gets_a_document_back_once_it_is_edited(server: FieldsyncPeer, pulled) -> None:
+    """The documented limit: the device holds the server's revision as its tombstone's parent, so an
+    unchanged document stays off it; the next edit on the server brings it back."""
+    device = pulled["ganzorig"]
+    assert fieldsync(server, "user", "assign", "ganzorig", "--area", "uvs-zavkhan", "--area", "uvs-naranbulag")
+    store = server.open_store()
+    try:
+        visit = next(r["id"] for r in store.open("uvs-naranbulag").all_docs(include_docs=True)
+                     if r["doc"].get("form") == "household_visit")
+    finally:
+        store.close()
+    finished(device.sync(url(server, "ganzorig"), batch_size=50))
+    assert device.get_or_none(visit) is None
+    admin = ("admin", DEMO_PASSWORD)
+    doc = requests.get(f"{server.root}/db/uvs-naranbulag/{visit}", auth=admin).json()
+    doc["data"]["bag"] = "2-р баг"
+    assert requests.put(f"{server.root}/db/uvs-naranbulag/{visit}", json=doc, auth=admin).status_code == 201
+    finished(device.sync(url(server, "ganzorig"), batch_size=50))
+    back = device.get(visit)
+    assert back["data"]["bag"] == "2-р баг" and back["_rev"].startswith("2-")
