@@ -31,6 +31,7 @@ from sync.stores.sqlite import SQLiteStore
 
 from .auth import Authenticator
 from .config import Settings
+from .senders import receipts_to
 
 log = logging.getLogger("fieldsync")
 
@@ -88,7 +89,9 @@ class Services:
         auth = Authenticator(users, LoginThrottle(store), secret, settings.session_seconds, cache)
         auth.audit = audit
         audit.context = request_facts
-        return cls(settings, store, users, areas, forms, quarantine, access, gate, SyncLog(store), auth,
+        synclog = SyncLog(store)
+        gate.receipts = conflicts.receipts = receipts_to(synclog)  # who sent each submission revision
+        return cls(settings, store, users, areas, forms, quarantine, access, gate, synclog, auth,
                    audit, conflicts)
 
     def identity(self) -> str:

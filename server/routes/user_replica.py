@@ -137,7 +137,7 @@ def _replica(name: str) -> CountingReplica:
     return CountingReplica(svc.store, owner, actor, _request_access(svc.access), svc.gate)
 
 
-def _logged(replica: CountingReplica, resp):
+def _recorder(replica: CountingReplica):  # type: ignore[no-untyped-def]
     svc = services()
     user_agent = request.headers.get("User-Agent")
     device = request.headers.get("X-Device-Id") or request.args.get("device_id")
@@ -151,6 +151,20 @@ def _logged(replica: CountingReplica, resp):
         except Exception:  # the log is bookkeeping; a failure must not fail the sync
             logging.getLogger("fieldsync").exception("sync log write failed")
 
+    return record
+
+
+def _logged(replica: CountingReplica, path: list[str]):
+    """The request's answer; the sync log counts it once the answer is sent. A checkpoint a
+    replicator looks for and has not written yet (404: its first run) is counted at once:
+    the device has started a replication (``SyncLog.record``, ``sync.replica.receipts``)."""
+    record = _recorder(replica)
+    try:
+        resp = dispatch(replica, path)
+    except NotFound:
+        if replica.checkpoint is not None:
+            record()
+        raise
     resp.call_on_close(record)
     return resp
 
@@ -168,10 +182,10 @@ def replica_root(name: str):
         raise PreconditionFailed("The database could not be created, the file already exists.")
     if request.method == "DELETE":
         raise Forbidden("A user's replica cannot be deleted.")
-    return _logged(replica, dispatch(replica, []))
+    return _logged(replica, [])
 
 
 @bp.route("/sync/<name>/<anypath:rest>", methods=ALL)  # as /db/: a bad id gets its 400
 def replica_path(name: str, rest: str):
     replica = _replica(name)
-    return _logged(replica, dispatch(replica, raw_segments()[2:]))
+    return _logged(replica, raw_segments()[2:])

@@ -115,9 +115,18 @@ def _detail(docid: str, *, error: str | None = None, status: int = 200, typed: s
         definition=definition, layout=layout, review=review, state=state_of(review), decisions=DECISIONS,
         state_labels=state_labels(), error=error, typed=typed, chosen=chosen,
         saved=request.args.get("saved") == "1",
-        revisions=sub.get("_revs_info") or [], conflicts=sub.get("_conflicts") or [], devices=devices[:5]),
+        revisions=sub.get("_revs_info") or [], conflicts=sub.get("_conflicts") or [], devices=devices[:5],
+        receipts=svc.synclog.receipts(docid), via_names=via_names()),
         status)
     return resp
+
+
+def via_names() -> dict[str, str]:
+    """How a revision reached the server (``sync.replica.receipts.VIAS``), as the page says it."""
+    return {"sync": _("synced from a device"), "db": _("written to the area's database"),
+            "api": _("through the API"), "web": _("in these pages"),
+            "merge": _("merged by the server (edits of different fields)"),
+            "server": _("on the server (command line)")}
 
 
 @bp.post("/submissions/<docid>/review")

@@ -24,6 +24,7 @@ Every merge and every resolution is in the audit trail.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +123,9 @@ class Conflicts:
         self.forms = forms  # sync.forms.FormRegistry: a merged submission must pass its form
         self.bases = MergeBases(store)
         self.index = ConflictIndex(store)
+        # Told of each merged submission revision written, as the gate tells of what it stores
+        # (``WriteGate.receipts``): the revision history names who merged or resolved it.
+        self.receipts: Callable[[str, list[tuple[str, str]]], None] | None = None
 
     # -- around a write (the gate) ---------------------------------------------------------
     def before_write(self, db: Database, docs: list[dict], *, new_edits: bool) -> list[str]:
@@ -381,6 +385,12 @@ class Conflicts:
             except Conflict:
                 pass  # that branch moved on meanwhile: it stays a conflict, settled on its next write
         self.bases.remember([], links={view.doc_id: {rev: [leaf.path for leaf in losers]}})
+        parsed = ids.parse_doc_id(view.doc_id)
+        if changed and self.receipts is not None and parsed is not None and parsed.kind == ids.SUBMISSION:
+            try:
+                self.receipts(actor, [(view.doc_id, rev)])
+            except Exception:  # noqa: BLE001 - bookkeeping: the merge is written
+                log.exception("could not note the merge of %s", view.doc_id)
         self.audit.record(
             actor=actor, action=action, scope=view.scope, doc_id=view.doc_id,
             on_behalf_of=on_behalf_of, revs=[leaf.rev for leaf in view.leaves], rev=rev,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from sync import ids, records
 from sync.accounts.access import Access
@@ -87,6 +88,9 @@ class WriteGate:
         self.access = access
         self.conflicts = conflicts  # merges disjoint edits right after the write that conflicts
         self.derived = derived  # z-scores and classes beside the submissions just stored
+        # Told of every submission revision stored, as (user, [(doc id, rev)]): who sent which
+        # revision (the server gives SyncLog.received with what the request says of its device).
+        self.receipts: Callable[[str, list[tuple[str, str]]], None] | None = None
 
     def write(self, user: User, db: Database, docs: list[dict], *, new_edits: bool) -> list[dict]:
         """``_bulk_docs`` through the gate; the answer is shaped as CouchDB's."""
@@ -132,7 +136,10 @@ class WriteGate:
         settle = (self.conflicts.before_write(db, accepted, new_edits=new_edits)
                   if self.conflicts is not None and accepted else [])
         edits = edit_candidates(accepted, new_edits=new_edits)  # before the store consumes _revisions
+        sent = [(d["_id"], d.get("_rev")) for d in accepted if is_submission(d)] if self.receipts else []
         stored = db.bulk_docs(accepted, new_edits=new_edits) if accepted else []
+        if sent:
+            self._received(user, accepted, sent, stored, new_edits)
         if settle:
             self.conflicts.after_write(db, settle, user=user.name)
         if self.derived is not None and accepted:
@@ -184,6 +191,21 @@ class WriteGate:
         return results
 
     # -- helpers ---------------------------------------------------------------------
+    def _received(self, user: User, accepted: list[dict], sent: list[tuple[str, str | None]],
+                  stored: list[dict], new_edits: bool) -> None:
+        if new_edits:  # the store made the revisions: its answers, in the order of ``accepted``
+            made = {d["_id"]: r.get("rev") for d, r in zip(accepted, stored, strict=True)
+                    if "error" not in r and r.get("rev")}
+            revisions = [(docid, made[docid]) for docid, _ in sent if docid in made]
+        else:  # the revisions sent were stored as they are, but for those answered with an error
+            failed = {(r.get("id"), r.get("rev")) for r in stored}
+            revisions = [(docid, rev) for docid, rev in sent
+                         if rev and (docid, rev) not in failed and (docid, None) not in failed]
+        try:
+            self.receipts(user.name, revisions)
+        except Exception:  # bookkeeping: the revisions are stored
+            log.exception("could not note who sent %d revisions", len(revisions))
+
     def _existing(self, db: Database, docs: list[dict]) -> dict[str, dict]:
         """Current winners of submissions being written, to check who owns them."""
         wanted = [d["_id"] for d in docs if is_submission(d)]

@@ -41,6 +41,7 @@ from datetime import datetime, timedelta
 from sync import records
 from sync.clock import now, parse_iso
 from sync.docs import check_doc
+from sync.replica.receipts import RECEIPTS_SCOPE, Sender, of_document, pick_replication, receipt
 from sync.stores.base import Store
 
 SYNCLOG_SCOPE = "_synclog"
@@ -48,6 +49,7 @@ MAX_CHECKPOINTS = 8  # replications remembered per device (a reinstalled app sta
 DEVICE_FIELDS = {"first_seen", "last_push_at", "last_pull_at", "checkpoints", "total_read",
                  "total_written", "total_refused"}
 MAX_FAILURES = 5  # writes failed in a row after which what is pending is given up (the store is gone)
+MAX_RECEIPTS = 100_000  # receipts kept waiting while the store cannot be written
 log = logging.getLogger("fieldsync")
 
 
@@ -111,6 +113,11 @@ class SyncLog:
         self._wake = threading.Event()
         self._flusher: tuple[int, threading.Thread] | None = None
         self._failures = 0  # writes failed in a row
+        # user, doc id, rev, sender, at, replication (when known on arrival)
+        self._receipts: list[tuple[str, str, str, Sender, datetime, str | None]] = []
+        # (user, device key) -> the push checkpoint it last read or wrote: a replicator reads
+        # its checkpoint before it pushes, so it names the push under way.
+        self._replicating: dict[tuple[str, str], str] = {}
 
     def record(self, user: str, *, user_agent: str | None, device_id: str | None,
                read: int = 0, written: int = 0, refused: int = 0, pushed: bool = False,
@@ -132,11 +139,41 @@ class SyncLog:
         if checkpoint is not None:
             entry.checkpoints[checkpoint[0][:200]] = {"direction": checkpoint[1], "at": _iso(stamp)}
         with self._lock:
+            if checkpoint is not None and checkpoint[1] is None:
+                # A replication that has no checkpoint yet, push or pull: what this device
+                # pushes next waits for the checkpoint its push writes after the batch.
+                self._replicating.pop((user, key), None)
+            elif checkpoint is not None and checkpoint[1] == "push":
+                if len(self._replicating) > 100_000:
+                    self._replicating.clear()
+                rid = self._replicating[(user, key)] = checkpoint[0][:200]
+                # A replication's first push reads no checkpoint (there is none yet): the one it
+                # writes after its batch names the receipts still waiting for one.
+                for i, (u, docid, rev, sender, at, rep) in enumerate(self._receipts):
+                    if rep is None and u == user and sender.via == "sync" and \
+                            device_key(sender.device_id, sender.user_agent) == key:
+                        self._receipts[i] = (u, docid, rev, sender, at, rid)
             found = self._pending.get((user, key))
             if found is None:
                 self._pending[(user, key)] = entry
             else:
                 found.merge(entry)
+        if self.flush_seconds <= 0:
+            self.flush()
+        else:
+            self._ensure_flusher()
+
+    def received(self, user: str, revisions: list[tuple[str, str]], sender: Sender) -> None:
+        """Revisions ``(doc id, rev)`` the write gate stored from ``user``: each gets its receipt
+        (``sync.replica.receipts``) with the next write of the log."""
+        if not revisions:
+            return
+        self.store.ensure(RECEIPTS_SCOPE)  # on the request's path, as in record()
+        stamp = now()
+        with self._lock:
+            replication = (self._replicating.get((user, device_key(sender.device_id, sender.user_agent)))
+                           if sender.via == "sync" else None)
+            self._receipts.extend((user, docid, rev, sender, stamp, replication) for docid, rev in revisions)
         if self.flush_seconds <= 0:
             self.flush()
         else:
@@ -163,6 +200,21 @@ class SyncLog:
         with self._writing:
             with self._lock:
                 batch, self._pending = self._pending, {}
+                receipts, self._receipts = self._receipts, []
+            if receipts:
+                try:
+                    self._write_receipts(receipts, batch)
+                except Exception:
+                    if self._failures < MAX_FAILURES:
+                        with self._lock:  # kept for the next write, before the sessions' turn
+                            self._receipts[:0] = receipts[:MAX_RECEIPTS]
+                    if not batch:
+                        self._failures += 1
+                        raise
+                    log.exception("sync log: receipts not written")
+                else:
+                    if not batch:
+                        self._failures = 0
             if not batch:
                 return
             left = batch
@@ -200,6 +252,37 @@ class SyncLog:
             if not batch:
                 return {}
         return batch
+
+    def _write_receipts(self, receipts: list[tuple[str, str, str, Sender, datetime, str | None]],
+                        pending: dict[tuple[str, str], _Pending]) -> None:
+        """One receipt per revision; a revision that has one keeps it (the first sender)."""
+        # A receipt whose push began in another process: the device's push checkpoints as the log knows them.
+        synced = {(user, device_key(s.device_id, s.user_agent)) for user, _, _, s, _, rep in receipts
+                  if s.via == "sync" and rep is None}
+        checkpoints: dict[tuple[str, str], dict] = {}
+        if synced:  # the devices' replications as the log knows them
+            db = self.store.open(SYNCLOG_SCOPE)
+            for row in db.all_docs(keys=[f"cur:{u}:{k}" for u, k in sorted(synced)], include_docs=True):
+                doc = row.get("doc")
+                if doc:
+                    checkpoints[(doc.get("user"), doc.get("device_key"))] = dict(doc.get("checkpoints") or {})
+        for (u, k), entry in pending.items():  # this write's requests, not yet in the log
+            if (u, k) in synced:
+                known = checkpoints.setdefault((u, k), {})
+                for rid, info in entry.checkpoints.items():
+                    known[rid] = {"direction": info["direction"] or (known.get(rid) or {}).get("direction"),
+                                  "at": info["at"]}
+        docs = {}
+        for user, docid, rev, sender, at, replication in receipts:
+            key = device_key(sender.device_id, sender.user_agent) if sender.via == "sync" else None
+            stamp = _iso(at)
+            if key and replication is None:
+                replication = pick_replication(checkpoints.get((user, key), {}), stamp)
+            docs.setdefault((docid, rev), receipt(user, docid, rev, sender, stamp, key, replication))
+        db = self.store.open(RECEIPTS_SCOPE)
+        for result in db.bulk_docs([check_doc(d, new_edits=True) for d in docs.values()], new_edits=True):
+            if result.get("error") not in (None, "conflict"):  # a conflict: it has its receipt already
+                raise RuntimeError(f"receipt {result.get('id')}: {result.get('reason')}")
 
     def _apply(self, cur_id: str, doc: dict | None, entry: _Pending) -> tuple[dict, dict | None]:
         """The open session after ``entry``, and the session it closed (if a pause ended one)."""
@@ -248,6 +331,11 @@ class SyncLog:
         """The user's devices (their ``cur:`` records), including what is not yet written."""
         self.flush()
         return list(records.iter_docs(self.store.ensure(SYNCLOG_SCOPE), f"cur:{user}:"))
+
+    def receipts(self, docid: str) -> dict[str, dict]:
+        """Who sent each revision of ``docid`` and when, by revision (what is pending included)."""
+        self.flush()
+        return of_document(self.store, docid)
 
     def last_sync(self) -> dict[str, str]:
         """Each user's latest push or pull (a device's open record holds its latest)."""
