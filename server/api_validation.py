@@ -53,6 +53,7 @@ class Operation:
     body_required: bool = True
     content_type: str = JSON_TYPE  # of the success answer
     description: str = ""
+    tag: str | None = None  # the group it is listed in (default: the first segment after /api/)
 
     def responses(self) -> dict[int, str]:
         return {self.ok[0]: STATUS_WORDS.get(self.ok[0], "done"), **self.errors}
@@ -60,7 +61,7 @@ class Operation:
 
 def operation(summary: str, *, body: type[Schema] | None = None, query: type[Schema] | None = None,
               ok: tuple[int, Any] = (200, None), errors: Mapping[int, str] | tuple[int, ...] = (),
-              body_required: bool = True, content_type: str = JSON_TYPE) -> Callable:
+              body_required: bool = True, content_type: str = JSON_TYPE, tag: str | None = None) -> Callable:
     """Mark a view with what it takes and answers. ``errors`` are the 4xx it can give:
     statuses (described by ``STATUS_WORDS``) or status -> words. A body adds 400 and 415."""
     described = {s: STATUS_WORDS[s] for s in errors} if not isinstance(errors, Mapping) else dict(errors)
@@ -72,7 +73,7 @@ def operation(summary: str, *, body: type[Schema] | None = None, query: type[Sch
 
     def mark(view: Callable) -> Callable:
         view.api_operation = Operation(summary, body, query, ok, dict(sorted(described.items())),
-                                       body_required, content_type, (view.__doc__ or "").strip())
+                                       body_required, content_type, (view.__doc__ or "").strip(), tag)
         return view
 
     return mark

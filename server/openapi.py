@@ -72,7 +72,7 @@ def _build(app: Flask) -> dict[str, Any]:
 
 
 def _operation(rule: Rule, op: Operation, op_id: str) -> dict[str, Any]:
-    tag = rule.rule.removeprefix(PREFIX + "/").split("/")[0] or "api"
+    tag = op.tag or rule.rule.removeprefix(PREFIX + "/").split("/")[0] or "api"
     out: dict[str, Any] = {"operationId": op_id, "summary": op.summary, "tags": [tag],
                            "parameters": _path_parameters(rule), "responses": {}}
     if op.description:

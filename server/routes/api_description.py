@@ -15,12 +15,13 @@ bp = Blueprint("api_description", __name__, url_prefix="/api")
 
 
 @bp.get("/openapi.json")
-@operation("This description (OpenAPI 3)", ok=(200, {"type": "object"}))
+@operation("This description (OpenAPI 3)", ok=(200, {"type": "object"}), tag="description")
 def openapi_json():
     return json_response(describe(current_app), headers={"Cache-Control": "public, max-age=300"})
 
 
 @bp.get("/docs")
-@operation("The description as a web page (in the caller's language)", ok=(302, None), content_type="text/html")
+@operation("The description as a web page (in the caller's language)", ok=(302, None), content_type="text/html",
+           tag="description")
 def docs():
     return redirect(url_for("web.api_docs.page"), 302)

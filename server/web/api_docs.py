@@ -7,14 +7,23 @@ language; the operations' own words come from the schemas and stay in English.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, render_template
+from markupsafe import Markup, escape
 
 from ..openapi import describe
 
 bp = Blueprint("api_docs", __name__)
 _METHODS = ("get", "put", "post", "patch", "delete")
+_CODE = re.compile(r"`{1,2}([^`]+)`{1,2}")
+
+
+@bp.app_template_filter("code_spans")
+def code_spans(text: str) -> Markup:
+    """The description's `quoted` names as <code>, everything else escaped."""
+    return Markup(_CODE.sub(lambda m: f"<code>{m[1]}</code>", str(escape(text))))
 
 
 @bp.get("/api")
