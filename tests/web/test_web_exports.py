@@ -34,6 +34,7 @@ def _world(request, backend: str, tmp_path_factory):
     svc = app.extensions["fieldsync"]
     svc.auth.throttle = LoginThrottle(svc.store, slow_after=10_000, lock_after=10_000)
     seed_demo(svc.store, svc.areas, svc.forms, svc.users, per_soum=4)
+    svc.users.update("admin", password=DEMO_PASSWORD)  # the app's bootstrap admin, with the demo's password
     pictured = with_photo(visit(seed=1, remarks=FORMULA, created_at="2026-11-20T09:30:00+08:00"))
     approved = visit(seed=2, created_at="2026-11-21T15:00:00+08:00")
     assert not push(svc, "bolormaa", [as_sent(pictured, False), as_sent(approved, False)])
@@ -69,8 +70,7 @@ def stored(svc, form: str, areas: list[str] | None = None) -> dict[str, dict]:
 
 
 def get(app, path: str, user: str = "admin"):
-    password = "secret" if user == "admin" else DEMO_PASSWORD
-    return app.test_client().get(path, headers=basic(user, password))
+    return app.test_client().get(path, headers=basic(user, DEMO_PASSWORD))
 
 
 def csv_rows(archive: zipfile.ZipFile, name: str) -> list[dict]:
