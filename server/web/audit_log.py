@@ -58,6 +58,31 @@ def details(entry: dict) -> str:
     return orjson.dumps(rest, option=orjson.OPT_SORT_KEYS).decode() if rest else ""
 
 
+def _plain(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(_plain, value)) or "—"
+    if isinstance(value, dict):
+        return orjson.dumps(value).decode()
+    if value is None:
+        return "—"
+    return str(value)
+
+
+def readable(entry: dict) -> list[str]:
+    """The rest of an entry for the page, a line per fact: ``areas: uvs-tes → uvs-naranbulag, uvs-tes``."""
+    rest = {k: v for k, v in entry.items() if k not in SHOWN_APART}
+    before, after = rest.pop("before", None), rest.pop("after", None)
+    lines = [f"{k}: {_plain(v)}" for k, v in sorted(rest.items())]
+    if isinstance(before, dict) or isinstance(after, dict):
+        before, after = before or {}, after or {}
+        for key in sorted(set(before) | set(after)):
+            if key in before:
+                lines.append(f"{key}: {_plain(before[key])} → {_plain(after.get(key))}")
+            else:
+                lines.append(f"{key}: {_plain(after[key])}")
+    return lines
+
+
 def _query() -> tuple[list[str] | None, audit_query.AuditFilter, dict]:
     args = request.args
     who = (args.get("who") or "").strip()
@@ -101,7 +126,7 @@ def listing():
     except BadRequest:
         raise BadRequest(_("This page position is not valid; start from the first page.")) from None
     return render_template("audit.html", page=page, shown=shown, query={k: v for k, v in shown.items() if v}, kinds=kinds(), actions=action_names(),
-                           details=details, areas=_area_choices(), no_scope=NO_SCOPE, shared_scope=GLOBAL,
+                           details=readable, areas=_area_choices(), no_scope=NO_SCOPE, shared_scope=GLOBAL,
                            is_admin=guard.user().is_admin)
 
 
