@@ -26,6 +26,10 @@ class Settings:
     trusted_proxies: int = 0
     cache_seconds: float | None = None  # None: the store's own default
     stale_days: float = 7.0  # the sync monitor flags workers with no push or pull for this long
+    # Keys sealing the answers of sensitive forms at rest (sync/stores/encrypted.py): "id:base64key"
+    # entries, the last one newest; from the variable, or one per line in a key file.
+    encryption_keys: str = field(default="", repr=False)
+    encryption_key_file: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -51,6 +55,8 @@ class Settings:
             cache_seconds=(None if env.get("FIELDSYNC_CACHE_SECONDS", "") == ""
                            else _number(env, "FIELDSYNC_CACHE_SECONDS", 0, float)),
             stale_days=_number(env, "FIELDSYNC_STALE_DAYS", 7, float),
+            encryption_keys=env.get("FIELDSYNC_ENCRYPTION_KEYS") or "",
+            encryption_key_file=env.get("FIELDSYNC_ENCRYPTION_KEY_FILE") or "",
         )
 
 

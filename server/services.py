@@ -27,6 +27,7 @@ from sync.gate.quarantine import Quarantine
 from sync.gate.write_gate import WriteGate
 from sync.replica.synclog import SyncLog
 from sync.stores.base import Store
+from sync.stores.encrypted import EncryptedStore, Keyring
 from sync.stores.sqlite import SQLiteStore
 
 from .auth import Authenticator
@@ -44,6 +45,13 @@ def request_facts() -> dict:
 
 
 def make_store(settings: Settings) -> Store:
+    """The configured backend; sealing the answers of sensitive forms when keys are configured."""
+    store = _backend(settings)
+    keyring = Keyring.configured(settings.encryption_keys, settings.encryption_key_file)
+    return EncryptedStore(store, keyring) if keyring else store
+
+
+def _backend(settings: Settings) -> Store:
     if settings.store == "sqlite":
         return SQLiteStore(settings.data_dir)
     if settings.store == "couchdb":

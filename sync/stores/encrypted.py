@@ -1,0 +1,320 @@
+"""Encryption at rest of the answers of sensitive forms, as a wrapper around any Store.
+
+Child protection referrals must not sit in plain text in SQLite files, CouchDB
+databases or their backups. Below the write gate (documents are validated in
+plain text first) and above the backend, every submission of a form marked
+``sensitive`` has its ``data`` replaced by ``sealed``: AES-256-GCM of the JSON
+of the answers, bound to the document id as associated data, so a sealed body
+copied into another document does not open. Every read through the wrapper
+opens it again, so everything above ``sync/stores`` (replicas, web pages,
+exports, ``/api``) sees the answers as the worker wrote them; access rules
+decide, as before, who gets the document at all. A copy of the files alone
+holds only ciphertext.
+
+Revision ids are not touched: a replica's push (``new_edits=False``) is
+stored under the revision the device computed, whatever the stored body
+looks like. The nonce is synthetic (an HMAC of the id and the plain text
+under a key derived from the data key), so the same answers sealed twice
+give the same bytes: a retried edit stays one revision, and no nonce is ever
+reused for two different plain texts.
+
+Keys carry ids. New writes use the newest key; reads pick the key by the id
+stored beside the ciphertext, so a new key can be added while servers run,
+and ``fieldsync rekey`` moves old documents onto it before an old key is
+dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Generator, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .base import Changes, Database, Doc, Seq, Store
+
+SEALED = "sealed"
+ALGORITHM = "A256GCM"
+
+
+class KeyringError(ValueError):
+    """A key specification or a sealed body that cannot be used (one clear line)."""
+
+
+class Keyring:
+    """Data keys by id; the last one given is the newest, used for every new write."""
+
+    def __init__(self, keys: list[tuple[str, bytes]]) -> None:
+        if not keys:
+            raise KeyringError("no encryption key given")
+        self._keys: dict[str, tuple[AESGCM, bytes]] = {}
+        for kid, key in keys:
+            if not kid or not kid.replace("-", "").replace("_", "").isalnum():
+                raise KeyringError(f"encryption key id {kid!r}: letters, digits, - and _ only")
+            if len(key) != 32:
+                raise KeyringError(f"encryption key {kid!r} must be 32 bytes (base64 of 32 random bytes), "
+                                f"not {len(key)}")
+            if kid in self._keys:
+                raise KeyringError(f"encryption key id {kid!r} is given twice")
+            nonce_key = hmac.new(key, b"fieldsync nonce key", hashlib.sha256).digest()
+            self._keys[kid] = (AESGCM(key), nonce_key)
+        self.newest: str = keys[-1][0]
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._keys)
+
+    @classmethod
+    def parse(cls, text: str) -> Keyring:
+        """``id:base64key`` entries separated by commas or new lines; ``#`` starts a comment."""
+        keys = []
+        for raw in text.replace(",", "\n").splitlines():
+            entry = raw.split("#", 1)[0].strip()
+            if not entry:
+                continue
+            kid, sep, value = entry.partition(":")
+            if not sep:
+                raise KeyringError(f"encryption key entry {kid.strip()[:12]!r}... must be id:base64key")
+            try:
+                key = base64.b64decode(value.strip() + "=" * (-len(value.strip()) % 4), altchars=b"-_",
+                                       validate=False)
+            except ValueError:
+                raise KeyringError(f"encryption key {kid.strip()!r} is not base64") from None
+            keys.append((kid.strip(), key))
+        return cls(keys)
+
+    @classmethod
+    def configured(cls, keys: str = "", key_file: str = "") -> Keyring | None:
+        """The keys of ``FIELDSYNC_ENCRYPTION_KEYS`` then those of ``FIELDSYNC_ENCRYPTION_KEY_FILE``; None if neither."""
+        text = keys or ""
+        if key_file:
+            text += "\n" + Path(key_file).read_text(encoding="utf-8")
+        return cls.parse(text) if text.strip() else None
+
+    def seal(self, plain: bytes, doc_id: str) -> dict[str, str]:
+        aead, nonce_key = self._keys[self.newest]
+        aad = doc_id.encode()
+        nonce = hmac.new(nonce_key, len(aad).to_bytes(4, "big") + aad + plain, hashlib.sha256).digest()[:12]
+        return {"alg": ALGORITHM, "kid": self.newest, "iv": _b64(nonce), "ct": _b64(aead.encrypt(nonce, plain, aad))}
+
+    def open(self, sealed: dict[str, Any], doc_id: str) -> bytes:
+        kid = sealed.get("kid")
+        if kid not in self._keys:
+            raise KeyringError(f"document {doc_id} is sealed with key {kid!r}, which is not configured "
+                            "(FIELDSYNC_ENCRYPTION_KEYS / FIELDSYNC_ENCRYPTION_KEY_FILE)")
+        aead, _ = self._keys[kid]
+        try:
+            return aead.decrypt(base64.b64decode(sealed["iv"]), base64.b64decode(sealed["ct"]), doc_id.encode())
+        except Exception as exc:  # InvalidTag, bad base64, missing member: all mean "not ours / damaged"
+            raise KeyringError(f"document {doc_id}: the sealed answers do not open with key {kid!r}") from exc
+
+
+def new_key_entry(kid: str) -> str:
+    """A fresh ``id:base64key`` line for a key file."""
+    return f"{kid}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class Sealer:
+    """Seals the answers of sensitive submissions on the way in, opens every sealed body on the way out."""
+
+    def __init__(self, keyring: Keyring, sensitive_forms: Callable[[], Iterable[str]]) -> None:
+        self.keyring = keyring
+        self.sensitive_forms = sensitive_forms
+
+    def seal_batch(self, docs: list[Doc]) -> list[Doc]:
+        sensitive: frozenset[str] | None = None
+        out = []
+        for doc in docs:
+            if isinstance(doc, dict) and doc.get("type") == "submission" and "data" in doc and SEALED not in doc:
+                if sensitive is None:
+                    sensitive = frozenset(self.sensitive_forms())
+                if doc.get("form") in sensitive:
+                    doc = dict(doc)
+                    answers = doc.pop("data")
+                    doc[SEALED] = self.keyring.seal(orjson.dumps(answers), doc["_id"])
+            out.append(doc)
+        return out
+
+    def open_doc(self, doc: Any) -> Any:
+        if isinstance(doc, dict) and isinstance(doc.get(SEALED), dict) and "_id" in doc:
+            doc = dict(doc)
+            doc["data"] = orjson.loads(self.keyring.open(doc.pop(SEALED), doc["_id"]))
+        return doc
+
+    def open_row(self, row: dict) -> dict:
+        if isinstance(row.get("doc"), dict) and SEALED in row["doc"]:
+            row = {**row, "doc": self.open_doc(row["doc"])}
+        return row
+
+
+class EncryptedDatabase(Database):
+    """One scope of the inner store, seen in plain text."""
+
+    def __init__(self, inner: Database, sealer: Sealer) -> None:
+        self._inner = inner
+        self._sealer = sealer
+        self.name = inner.name
+
+    def __getattr__(self, attr: str) -> Any:  # backend extras (open_attachment, ...) pass through
+        return getattr(self._inner, attr)
+
+    def info(self) -> dict:
+        return self._inner.info()
+
+    def update_seq(self) -> Seq:
+        return self._inner.update_seq()
+
+    def parse_since(self, value: Any) -> Seq:
+        return self._inner.parse_since(value)
+
+    def epoch(self) -> str:
+        return self._inner.epoch()
+
+    def translate_seq(self, epoch: str, seq: Seq) -> Seq | None:
+        return self._inner.translate_seq(epoch, seq)
+
+    def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
+        return self._inner.bulk_docs(self._sealer.seal_batch(docs), new_edits=new_edits)
+
+    def get(self, docid: str, **options: Any) -> Doc:
+        return self._sealer.open_doc(self._inner.get(docid, **options))
+
+    def open_revs(self, docid: str, revs: list[str] | None, **options: Any) -> list[dict]:
+        return [{**found, "ok": self._sealer.open_doc(found["ok"])} if "ok" in found else found
+                for found in self._inner.open_revs(docid, revs, **options)]
+
+    def bulk_get(self, items: list[dict], **options: Any) -> Iterator[dict]:
+        for result in self._inner.bulk_get(items, **options):
+            docs = result.get("docs") or []
+            if any("ok" in d for d in docs):
+                result = {**result, "docs": [{"ok": self._sealer.open_doc(d["ok"])} if "ok" in d else d
+                                             for d in docs]}
+            yield result
+
+    def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
+        return self._inner.revs_diff(request)
+
+    def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
+        return self._inner.get_attachment(docid, name, rev)
+
+    def changes(self, since: Seq = 0, **options: Any) -> Changes:
+        inner = self._inner.changes(since, **options)
+        if not options.get("include_docs"):
+            return inner
+        return Changes(self._opened(inner))
+
+    def _opened(self, inner: Changes) -> Generator[dict, None, Seq]:
+        finished = False
+        try:
+            for row in inner:
+                yield self._sealer.open_row(row)
+            finished = True
+            return inner.last_seq
+        finally:
+            if not finished:
+                inner.close()
+
+    def all_docs(self, **options: Any) -> Iterator[dict]:
+        rows = self._inner.all_docs(**options)
+        if not options.get("include_docs"):
+            return rows
+        return (self._sealer.open_row(row) for row in rows)
+
+    def get_local(self, docid: str) -> Doc:
+        return self._inner.get_local(docid)
+
+    def put_local(self, docid: str, body: Doc) -> str:
+        return self._inner.put_local(docid, body)
+
+    def delete_local(self, docid: str, rev: str | None) -> str:
+        return self._inner.delete_local(docid, rev)
+
+    def local_docs(self) -> Iterator[Doc]:
+        return self._inner.local_docs()
+
+
+class EncryptedStore(Store):
+    """Any Store, with the answers of sensitive forms sealed in it (see the module docstring)."""
+
+    def __init__(self, inner: Store, keyring: Keyring,
+                 sensitive_forms: Callable[[], Iterable[str]] | None = None) -> None:
+        self.inner = inner
+        self.keyring = keyring
+        self.default_cache_seconds = inner.default_cache_seconds
+        if sensitive_forms is None:
+            from sync.forms import FormRegistry  # noqa: PLC0415 - forms are read from the inner store
+
+            sensitive_forms = FormRegistry(inner, cache_seconds=inner.default_cache_seconds).sensitive_forms
+        self.sealer = Sealer(keyring, sensitive_forms)
+
+    def __getattr__(self, attr: str) -> Any:  # backend extras (data_dir, client, ...) pass through
+        return getattr(self.inner, attr)
+
+    def __repr__(self) -> str:
+        return f"EncryptedStore({self.inner!r}, keys={self.keyring.ids})"
+
+    def _wrap(self, db: Database) -> EncryptedDatabase:
+        return EncryptedDatabase(db, self.sealer)
+
+    def open(self, name: str) -> Database:
+        return self._wrap(self.inner.open(name))
+
+    def create(self, name: str) -> Database:
+        return self._wrap(self.inner.create(name))
+
+    def ensure(self, name: str) -> Database:
+        return self._wrap(self.inner.ensure(name))
+
+    def delete(self, name: str) -> None:
+        self.inner.delete(name)
+
+    def exists(self, name: str) -> bool:
+        return self.inner.exists(name)
+
+    def names(self) -> list[str]:
+        return self.inner.names()
+
+    def change_marker(self, names: list[str]) -> Any:
+        return self.inner.change_marker(names)
+
+    def wait_for_any_change(self, timeout: float) -> None:
+        self.inner.wait_for_any_change(timeout)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def rekey(store: EncryptedStore) -> dict[str, int]:
+    """Seal again, with the newest key, every winning revision sealed with an older one.
+
+    The answers do not change; each such document gets a new revision (CouchDB
+    keeps a stored revision's body as it is), which devices pull like any edit.
+    Older bodies stay sealed with the old key until the database is compacted:
+    keep the old key configured until then. Returns counts per scope.
+    """
+    counts: dict[str, int] = {}
+    newest = store.keyring.newest
+    for name in store.names():
+        raw = store.inner.open(name)
+        stale = [row["id"] for row in raw.all_docs(include_docs=True)
+                 if isinstance(row.get("doc"), dict) and isinstance(row["doc"].get(SEALED), dict)
+                 and row["doc"][SEALED].get("kid") != newest]
+        if not stale:
+            continue
+        db = store.open(name)
+        done = 0
+        for start in range(0, len(stale), 100):
+            docs = [db.get(doc_id) for doc_id in stale[start:start + 100]]
+            done += sum(1 for r in db.bulk_docs(docs) if "error" not in r)
+        counts[name] = done
+    return counts

@@ -1,0 +1,158 @@
+"""The answers of sensitive forms are sealed in the store, on SQLite and on CouchDB (issue 17.9).
+
+Checked on the real files: the SQLite database files and write-ahead logs are
+read as bytes, and the CouchDB documents straight from CouchDB's HTTP API,
+bypassing fieldsync; a known answer must appear in neither, while every read
+through fieldsync's store gives it back, under the revision the device sent.
+Keys rotate without downtime: a store given an old and a new key reads both,
+writes with the new one, and ``rekey`` moves old documents onto it.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from servers import couch_url_for
+
+from sync.demo import household_visit, protection_referral, submission
+from sync.docs import check_doc
+from sync.stores.base import Store
+from sync.stores.encrypted import EncryptedStore, Keyring, KeyringError, new_key_entry, rekey
+from sync.stores.sqlite import SQLiteStore
+
+SECRET = "Баярмаагийн хүү Тэмүүжин 7 настай, зодуулсан"  # what must never reach the disk in plain text
+SENSITIVE = frozenset({"child_protection_referral"})
+SCOPE = "uvs-tes"
+COUCH_URLS: dict[int, str] = {}
+
+
+def referral(n: int, summary: str = SECRET) -> dict:
+    data = protection_referral(random.Random(n))
+    data["summary"] = summary
+    return submission(f"{SCOPE}:sub:01KREFERRAL{n:015d}", "child_protection_referral", "tuya", data,
+                      "2026-10-12T14:30:00+08:00")
+
+
+def visit(n: int) -> dict:
+    data = household_visit(random.Random(n))
+    data["remarks"] = "plain visit remark"
+    return submission(f"{SCOPE}:sub:01KVISIT{n:018d}", "household_visit", "tuya", data,
+                      "2026-10-03T10:00:00+08:00")
+
+
+@pytest.fixture(params=["sqlite", "couchdb"])
+def backend(request, tmp_path: Path) -> Iterator[tuple[str, callable]]:
+    """(name, open): ``open()`` gives a fresh handle on the same plain backend."""
+    if request.param == "sqlite":
+        yield "sqlite", lambda: SQLiteStore(tmp_path / "data")
+        return
+    from sync.stores.couchdb import CouchStore
+
+    url = couch_url_for(request, "couchdb")
+    prefix = f"enc{secrets.token_hex(4)}-"
+    def open_plain() -> CouchStore:
+        store = CouchStore(url, prefix=prefix)
+        COUCH_URLS[id(store)] = url  # CouchDB itself, with the admin's credentials
+        return store
+
+    yield "couchdb", open_plain
+    cleanup = CouchStore(url, prefix=prefix)
+    for name in cleanup.names():
+        cleanup.delete(name)
+    cleanup.close()
+
+
+def sealed(inner: Store, keys: str) -> EncryptedStore:
+    return EncryptedStore(inner, Keyring.parse(keys), lambda: SENSITIVE)
+
+
+def raw_bodies(name: str, inner: Store, tmp_path: Path) -> bytes:
+    """Everything the backend keeps, as an attacker with a copy of it reads it."""
+    if name == "sqlite":
+        return b"".join(p.read_bytes() for p in sorted((tmp_path / "data").iterdir()) if p.is_file())
+    response = requests.get(f"{COUCH_URLS[id(inner)]}/{inner.dbname(SCOPE)}/_all_docs",
+                            params={"include_docs": "true", "conflicts": "true"}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def test_a_copy_of_the_store_reveals_nothing_and_fieldsync_reads_plain_text(backend, tmp_path: Path) -> None:
+    name, open_plain = backend
+    key = new_key_entry("k1")
+    store = sealed(open_plain(), key)
+    db = store.ensure(SCOPE)
+    pushed = referral(1)
+    pushed["_rev"] = "1-0123456789abcdef0123456789abcdef"  # what the device computed
+    pushed["_revisions"] = {"start": 1, "ids": ["0123456789abcdef0123456789abcdef"]}
+    other = {**visit(2), "_rev": "1-aa", "_revisions": {"start": 1, "ids": ["aa"]}}
+    replicated = [check_doc(dict(d), new_edits=False) for d in (pushed, other)]
+    assert db.bulk_docs(replicated, new_edits=False) == []
+    edited = db.bulk_docs([referral(3)])[0]  # a web edit: the store computes the revision
+    assert "rev" in edited, edited
+
+    raw = raw_bodies(name, store.inner, tmp_path)
+    assert SECRET.encode() not in raw and SECRET.encode("unicode_escape") not in raw
+    assert b"CP-2026-" not in raw  # the case code is an answer too
+    assert b"plain visit remark" in raw  # a form that is not sensitive is stored as it is
+    assert b"1-0123456789abcdef0123456789abcdef" in raw  # the device's revision, unchanged
+
+    got = db.get(pushed["_id"], revs=True)
+    assert got["_rev"] == pushed["_rev"] and got["data"] == pushed["data"] and "sealed" not in got
+    assert db.get(edited["id"])["data"]["summary"] == SECRET
+    rows = list(db.changes(0, include_docs=True))
+    assert {r["id"]: r["doc"]["data"]["summary"] for r in rows if "referral" in r["id"].lower()} == {
+        pushed["_id"]: SECRET, edited["id"]: SECRET}
+    assert all("sealed" not in r["doc"] for r in db.all_docs(include_docs=True))
+    [bulk] = list(db.bulk_get([{"id": pushed["_id"], "rev": pushed["_rev"]}], revisions=True))
+    assert bulk["docs"][0]["ok"]["data"] == pushed["data"]
+    [found] = db.open_revs(pushed["_id"], [pushed["_rev"]])
+    assert found["ok"]["data"] == pushed["data"]
+
+    # The same answers sealed twice are the same bytes (a retried edit hashes to the same
+    # revision); in another document they are not, and a body moved there does not open.
+    ring = store.keyring
+    assert ring.seal(b"answers", "a") == ring.seal(b"answers", "a") != ring.seal(b"answers", "b")
+    with pytest.raises(KeyringError, match="do not open"):
+        ring.open(ring.seal(b"answers", "a"), "b")
+
+    # Without the key, fieldsync cannot read it either: one clear error, not garbage.
+    with pytest.raises(KeyringError, match="k1.*not configured"):
+        sealed(open_plain(), new_key_entry("other")).open(SCOPE).get(pushed["_id"])
+    store.close()
+
+
+def test_keys_rotate_without_downtime_and_rekey_moves_old_documents(backend, tmp_path: Path) -> None:
+    name, open_plain = backend
+    old, new = new_key_entry("2025"), new_key_entry("2026")
+    before = sealed(open_plain(), old).ensure(SCOPE)
+    assert "error" not in before.bulk_docs([referral(1)])[0]
+
+    both = sealed(open_plain(), f"{old}\n{new}")  # the new key added; the old one still there
+    db = both.open(SCOPE)
+    assert db.get(referral(1)["_id"])["data"]["summary"] == SECRET
+    assert "error" not in db.bulk_docs([referral(2, summary="second case")])[0]
+    kids = {r["id"]: r["doc"]["sealed"]["kid"] for r in both.inner.open(SCOPE).all_docs(include_docs=True)}
+    assert kids == {referral(1)["_id"]: "2025", referral(2)["_id"]: "2026"}
+
+    assert rekey(both) == {SCOPE: 1}
+    assert rekey(both) == {}  # nothing left on the old key
+    only_new = sealed(open_plain(), new).open(SCOPE)
+    assert only_new.get(referral(1)["_id"])["data"]["summary"] == SECRET
+    assert only_new.get(referral(2)["_id"])["data"]["summary"] == "second case"
+    assert SECRET.encode() not in raw_bodies(name, both.inner, tmp_path)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("k1", "must be id:base64key"),
+    ("k1:c2hvcnQ=", "must be 32 bytes"),
+    ("k 1:" + "A" * 44, "letters, digits"),
+    (f"{new_key_entry('k1')},{new_key_entry('k1')}", "given twice"),
+])
+def test_a_bad_key_specification_is_one_clear_error(spec: str, message: str) -> None:
+    with pytest.raises(KeyringError, match=message):
+        Keyring.parse(spec)
