@@ -90,6 +90,15 @@ def _counts() -> tuple[dict[str, dict[int, int]], bool]:
 
 
 # -- upload, check, preview, store ------------------------------------------------------------
+@bp.get("/admin/forms/upload")
+@bp.get("/admin/forms/preview")
+@bp.get("/admin/forms/save")
+@guard.admin
+def back_to_listing():
+    """A result page reloaded or seen again in the other language: the upload is not kept, start over."""
+    return redirect(url_for("web.admin_forms.listing"))
+
+
 @bp.post("/admin/forms/upload")
 @guard.admin
 def upload():
