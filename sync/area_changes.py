@@ -15,8 +15,10 @@ from sync.errors import BadRequest, Conflict, NotFound
 from sync.gate.messages import Text
 
 MESSAGES: dict[str, dict[str, str]] = {
-    "exists": {"en": "There is already an area {code!r}.", "mn": "{code!r} кодтой нутаг аль хэдийн байна."},
-    "missing": {"en": "There is no area {code!r}.", "mn": "{code!r} кодтой нутаг алга."},
+    "exists": {"en": "area {code!r} already exists", "mn": "{code!r} кодтой нутаг аль хэдийн байна."},
+    "parent_missing": {"en": "parent area {parent!r} does not exist",
+                       "mn": "{parent!r} гэсэн дээд нутаг алга."},
+    "missing": {"en": "no area {code!r}", "mn": "{code!r} кодтой нутаг алга."},
     "inside": {"en": "{parent!r} is inside {code!r}: an area cannot be its own ancestor.",
                "mn": "{parent!r} нь {code!r} нутгийн дотор байна: нутаг өөрийнхөө дээд нутаг болж болохгүй."},
     "stops_data": {"en": "Area {code!r} holds data; it keeps holding it.",
@@ -43,7 +45,7 @@ def _check(registry: AreaRegistry, code: str, name_en: str | None, parent: str |
     tree = registry.tree()
     if parent is not None:
         if parent not in tree.areas:
-            raise BadRequest(message("parent", parent=parent))
+            raise NotFound(_message("parent_missing", parent=parent))
         if code in tree.areas and parent in tree.covered([code]):
             raise BadRequest(_message("inside", parent=parent, code=code))
 

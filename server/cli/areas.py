@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from sync import area_changes
+
 from .context import data_option, services_for
 
 
@@ -26,8 +28,8 @@ def add(code: str, name_en: str, name_mn: str | None, parent: str | None, level:
         holds_data: bool, data: str | None) -> None:
     """Add an area."""
     svc = services_for(data)
-    a = svc.areas.add(code, name_en=name_en, name_mn=name_mn, parent=parent, level=level,
-                      holds_data=holds_data)
+    a = area_changes.add_area(svc.areas, svc.audit, by="cli", code=code, name_en=name_en, name_mn=name_mn,
+                              parent=parent, level=level, holds_data=holds_data)
     click.echo(f"added {a.code}" + (" (holds data)" if a.holds_data else ""))
 
 
@@ -55,7 +57,9 @@ def list_areas(data: str | None) -> None:
 @data_option
 def import_areas(file: str, data: str | None) -> None:
     """Add or update areas from a CSV: code,name_en,name_mn,parent,level,holds_data."""
-    count = services_for(data).areas.import_csv(Path(file).read_text(encoding="utf-8-sig"))
+    svc = services_for(data)
+    count = area_changes.import_areas(svc.areas, svc.audit, by="cli", text=Path(file).read_text(encoding="utf-8-sig"),
+                                      filename=Path(file).name)
     click.echo(f"imported {count} areas")
 
 

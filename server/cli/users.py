@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from sync.accounts import user_changes
 from sync.accounts.users import ROLES
 from sync.errors import BadRequest
 
@@ -13,6 +14,14 @@ from .context import data_option, read_password, services_for
 @click.group()
 def user() -> None:
     """Accounts: workers, coordinators, admins."""
+
+
+CLI = "cli"  # who the audit trail says made a change from the server's shell
+
+
+def _change(svc, name: str, **changes):
+    """Through the same checks as /api/users, recorded in the audit trail."""
+    return user_changes.change_user(svc.users, svc.areas, svc.audit, by=CLI, name=name, **changes)
 
 
 def _check_areas(svc, areas: tuple[str, ...]) -> list[str]:
@@ -36,7 +45,8 @@ def add(name: str, role: str, areas: tuple[str, ...], password_stdin: bool, data
         raise BadRequest("workers and coordinators need at least one --area")
     area_list = _check_areas(svc, areas)
     password = read_password(f"Password for {name}", password_stdin)
-    u = svc.users.add(name, role, area_list, password)
+    u = user_changes.add_user(svc.users, svc.areas, svc.audit, by=CLI, name=name, role=role, areas=area_list,
+                              password=password)
     click.echo(f"added {u.role} {u.name}" + (f" ({', '.join(u.areas)})" if u.areas else ""))
 
 
@@ -47,7 +57,7 @@ def add(name: str, role: str, areas: tuple[str, ...], password_stdin: bool, data
 def passwd(name: str, password_stdin: bool, data: str | None) -> None:
     """Set a new password (ends the user's open sessions)."""
     svc = services_for(data)
-    svc.users.update(name, password=read_password(f"New password for {name}", password_stdin))
+    _change(svc, name, password=read_password(f"New password for {name}", password_stdin))
     click.echo(f"password changed for {name}")
 
 
@@ -56,7 +66,7 @@ def passwd(name: str, password_stdin: bool, data: str | None) -> None:
 @data_option
 def disable(name: str, data: str | None) -> None:
     """Refuse the account at once, open sessions included."""
-    services_for(data).users.update(name, disabled=True)
+    _change(services_for(data), name, disabled=True)
     click.echo(f"disabled {name}")
 
 
@@ -65,7 +75,7 @@ def disable(name: str, data: str | None) -> None:
 @data_option
 def enable(name: str, data: str | None) -> None:
     """Allow a disabled account again."""
-    services_for(data).users.update(name, disabled=False)
+    _change(services_for(data), name, disabled=False)
     click.echo(f"enabled {name}")
 
 
@@ -76,7 +86,7 @@ def enable(name: str, data: str | None) -> None:
 def assign(name: str, areas: tuple[str, ...], data: str | None) -> None:
     """Replace a user's areas (a worker moving to another soum)."""
     svc = services_for(data)
-    u = svc.users.update(name, areas=_check_areas(svc, areas))
+    u = _change(svc, name, areas=_check_areas(svc, areas))
     click.echo(f"{u.name} now covers {', '.join(u.areas)}")
 
 

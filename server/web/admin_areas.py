@@ -105,8 +105,8 @@ def add():
     form = _posted()
     try:
         area = _save(form, editing=False)
-    except (BadRequest, Conflict, NotFound) as exc:
-        return _form_page(form, editing=False, error=in_language(exc.reason), status=exc.status)
+    except (BadRequest, Conflict, NotFound) as exc:  # NotFound: the parent chosen (a form value: 400)
+        return _form_page(form, editing=False, error=in_language(exc.reason), status=400 if exc.status == 404 else exc.status)
     flash(_("Added the area %(code)s.", code=area.code))
     return redirect(url_for("web.admin_areas.listing"))
 
@@ -130,8 +130,9 @@ def save(code: str):
     form = {**_posted(), "code": code}
     try:
         _save(form, editing=True)
-    except (BadRequest, Conflict) as exc:
-        return _form_page(form, editing=True, error=in_language(exc.reason), status=exc.status)
+    except (BadRequest, Conflict, NotFound) as exc:
+        return _form_page(form, editing=True, error=in_language(exc.reason),
+                          status=400 if exc.status == 404 else exc.status)
     flash(_("Saved the area %(code)s.", code=code))
     return redirect(url_for("web.admin_areas.listing"))
 

@@ -3,8 +3,8 @@
 The JSON API (``POST /api/users``, ``PATCH /api/users/<name>``) and the admin
 pages call these, so a change is checked by the same rules and recorded alike
 whichever way it came. The checks speak English and Mongolian (a ``Text``), so
-the pages show them in the admin's language and the API keeps its English
-``reason``. A password never reaches the trail: a reset is recorded as such.
+the pages show them in the admin's language while the API and the command
+line keep their English words. A password never reaches the trail: a reset is recorded as such.
 """
 
 from __future__ import annotations
@@ -18,19 +18,19 @@ from sync.errors import BadRequest, Conflict, NotFound
 from sync.gate.messages import Text
 
 MESSAGES: dict[str, dict[str, str]] = {
-    "name": {"en": "User names are 1-64 lowercase Latin letters, digits, '.', '_' or '-'.",
+    "name": {"en": "User names are 1-64 lowercase letters, digits, '.', '_' or '-'",
              "mn": "Хэрэглэгчийн нэр 1-64 тэмдэгт: латин жижиг үсэг, тоо, '.', '_', '-'."},
-    "role": {"en": "The role must be worker, coordinator or admin.",
+    "role": {"en": "role must be one of worker, coordinator, admin",
              "mn": "Үүрэг нь ажилтан, зохицуулагч эсвэл админ байна."},
-    "password_short": {"en": "Passwords need at least 8 characters.",
+    "password_short": {"en": "Passwords need at least 8 characters",
                        "mn": "Нууц үг дор хаяж 8 тэмдэгттэй байна."},
-    "password_long": {"en": "Passwords are at most 1024 characters.",
+    "password_long": {"en": "Passwords are at most 1024 characters",
                       "mn": "Нууц үг 1024 тэмдэгтээс хэтрэхгүй."},
-    "unknown_areas": {"en": "Unknown area(s): {codes}.", "mn": "Тодорхойгүй нутаг: {codes}."},
+    "unknown_areas": {"en": "unknown area(s): {codes}", "mn": "Тодорхойгүй нутаг: {codes}."},
     "needs_area": {"en": "Workers and coordinators need at least one area.",
                    "mn": "Ажилтан, зохицуулагчид дор хаяж нэг нутаг оноох шаардлагатай."},
-    "exists": {"en": "There is already a user {name!r}.", "mn": "{name!r} нэртэй хэрэглэгч аль хэдийн байна."},
-    "missing": {"en": "There is no user {name!r}.", "mn": "{name!r} нэртэй хэрэглэгч алга."},
+    "exists": {"en": "user {name!r} already exists", "mn": "{name!r} нэртэй хэрэглэгч аль хэдийн байна."},
+    "missing": {"en": "no user {name!r}", "mn": "{name!r} нэртэй хэрэглэгч алга."},
     "self": {"en": "You cannot disable your own account or take away your own admin role.",
              "mn": "Өөрийн бүртгэлийг идэвхгүй болгох, өөрийн админ эрхийг хасах боломжгүй."},
 }

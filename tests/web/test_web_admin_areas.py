@@ -74,7 +74,7 @@ def test_an_admin_adds_and_edits_an_area_and_both_are_recorded(app, svc):
 BAD_AREAS = {
     "a bad code": ({"code": "Өлгий", "name_en": "X"}, 400, "нутгийн код биш"),
     "no English name": ({"code": "x-new", "name_en": ""}, 400, "Англи нэр алга."),
-    "an unknown parent": ({"code": "x-new", "name_en": "X", "parent": "nowhere"}, 400, "Дээд нутаг 'nowhere'"),
+    "an unknown parent": ({"code": "x-new", "name_en": "X", "parent": "nowhere"}, 400, "'nowhere' гэсэн дээд нутаг алга"),
     "an unknown level": ({"code": "x-new", "name_en": "X", "level": "province"}, 400, "Түвшинг жагсаалтаас"),
     "a code taken": ({"code": "uvs-tes", "name_en": "X"}, 409, "аль хэдийн байна"),
 }
