@@ -20,6 +20,12 @@ class Settings:
     secret_key: str = ""
     admin: tuple[str, str] | None = None
     max_body_bytes: int = 64 * 1024 * 1024
+    # The largest attachment (a photo, decoded) a document may carry; a bigger one is refused
+    # per document, with feedback (sync/gate/write_gate.py).
+    max_attachment_bytes: int = 16 * 1024 * 1024
+    # A replicator's _bulk_docs over max_body_bytes is still read up to this size, one at a time
+    # per process, so that its documents can be answered one by one (server/oversize.py).
+    max_batch_bytes: int = 256 * 1024 * 1024
     max_feed_seconds: float = 3600.0
     default_changes_timeout_ms: int = 60_000
     session_seconds: int = 3600
@@ -49,6 +55,8 @@ class Settings:
             secret_key=env.get("FIELDSYNC_SECRET_KEY") or "",
             admin=admin,
             max_body_bytes=_number(env, "FIELDSYNC_MAX_BODY_BYTES", 64 * 1024 * 1024, int),
+            max_attachment_bytes=_number(env, "FIELDSYNC_MAX_ATTACHMENT_BYTES", 16 * 1024 * 1024, int),
+            max_batch_bytes=_number(env, "FIELDSYNC_MAX_BATCH_BYTES", 256 * 1024 * 1024, int),
             max_feed_seconds=_number(env, "FIELDSYNC_MAX_FEED_SECONDS", 3600, float),
             session_seconds=_number(env, "FIELDSYNC_SESSION_SECONDS", 3600, int),
             trusted_proxies=_number(env, "FIELDSYNC_TRUSTED_PROXIES", 0, int),

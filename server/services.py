@@ -93,7 +93,8 @@ class Services:
         access = Access(areas, forms)
         audit = Audit(store)
         conflicts = Conflicts(store, audit, forms)
-        gate = WriteGate(forms, quarantine, access, conflicts, DerivedValues())
+        gate = WriteGate(forms, quarantine, access, conflicts, DerivedValues(),
+                         max_attachment_bytes=settings.max_attachment_bytes or None)
         auth = Authenticator(users, LoginThrottle(store), secret, settings.session_seconds, cache)
         auth.audit = audit
         audit.context = request_facts

@@ -411,10 +411,10 @@ def test_a_known_device_keeps_working_while_its_name_is_guessed(app: Flask, stri
     assert attacker.get("/sync/ganzorig", headers=basic("ganzorig", "guessing-x")).status_code == 429
 
 
-def test_an_empty_or_impossible_password_never_counts(app: Flask, strict: LoginThrottle, svc: Services) -> None:
+def test_an_empty_password_never_counts(app: Flask, strict: LoginThrottle, svc: Services) -> None:
     """One form post with an empty password used to lock the admin out for 15 minutes."""
     stranger = from_address(app, "10.0.2.7")
-    for password in ["", " ", "1234567"] * 10:
+    for password in [""] * 30:
         assert stranger.post("/_session", json={"name": ADMIN[0], "password": password}).status_code == 401
         assert stranger.get("/db/global", headers=basic(ADMIN[0], password)).status_code == 401
     assert strict.status({"name": ADMIN[0], "addr": "10.0.2.7"}).name_failures == 0

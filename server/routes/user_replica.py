@@ -38,6 +38,7 @@ class CountingReplica(UserReplica):
     """
 
     read = written = refused = 0
+    refusals: tuple[dict, ...] = ()  # what was refused and why, for the sync monitor
     pushed = pulled = False
     checkpoint: tuple[str, str | None] | None = None
 
@@ -74,9 +75,11 @@ class CountingReplica(UserReplica):
     def bulk_docs(self, docs, *, new_edits=True):
         self.pushed = True
         results = super().bulk_docs(docs, new_edits=new_edits)
-        refused = sum(1 for r in results if r.get("error") == "forbidden")
+        refusals = [{"id": r.get("id"), "reason": r.get("reason"), "messages": r.get("messages")}
+                    for r in results if r.get("error") == "forbidden"]
         failed = sum(1 for r in results if "error" in r)
-        self.refused += refused
+        self.refused += len(refusals)
+        self.refusals += tuple(refusals)
         self.written += len(docs) - failed
         return results
 
@@ -134,7 +137,8 @@ def _replica(name: str) -> CountingReplica:
         raise NotFound("Database does not exist.")
     if owner.disabled:
         raise Forbidden("This account is disabled.")
-    return CountingReplica(svc.store, owner, actor, _request_access(svc.access), svc.gate)
+    return CountingReplica(svc.store, owner, actor, _request_access(svc.access), svc.gate,
+                           seal=svc.settings.secret_key.encode())
 
 
 def _recorder(replica: CountingReplica):  # type: ignore[no-untyped-def]
@@ -146,6 +150,7 @@ def _recorder(replica: CountingReplica):  # type: ignore[no-untyped-def]
         try:
             svc.synclog.record(replica.owner.name, user_agent=user_agent, device_id=device,
                                read=replica.read, written=replica.written, refused=replica.refused,
+                               refusals=list(replica.refusals),
                                pushed=replica.pushed, pulled=replica.pulled,
                                checkpoint=replica.checkpoint)
         except Exception:  # the log is bookkeeping; a failure must not fail the sync

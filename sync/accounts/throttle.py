@@ -15,9 +15,9 @@ guesser rotating names. Now:
   up to ``address_max_delay``, only tries of names that have failures of
   their own: workers whose names are in good standing log in from a NAT
   address however busy a guesser there is.
-* What never counts: a password that cannot be anybody's (shorter than the 8
-  characters every password has; an empty one), and tries of a device that
-  already showed the right password (``server.auth`` remembers those, and a
+* What never counts: an empty password (nobody's: one form post with it used
+  to lock the admin out), and tries of a device that already showed the right
+  password (``server.auth`` remembers those, and a
   session cookie is not a password login at all).
 
 Counters live in the ``_auth`` system scope so that every app server sees the
@@ -36,7 +36,6 @@ from sync.clock import now, parse_iso
 from sync.stores.base import Store
 
 AUTH_SCOPE = "_auth"
-SHORTEST_PASSWORD = 8  # sync.accounts.users refuses shorter ones
 
 
 @dataclass(frozen=True)

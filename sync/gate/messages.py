@@ -101,6 +101,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Form {name!r} v{version} cannot be used: {error}",
         "mn": "{name!r} маягтын v{version} хувилбарыг ашиглах боломжгүй: {error}",
     },
+    "attachment_too_large": {
+        "en": "The attachment {name!r} of {docid!r} is {size} MB; this server accepts attachments of "
+              "at most {most} MB. Take the photo again at a smaller size, then sync.",
+        "mn": "{docid!r} баримтын {name!r} хавсралт {size} МБ байна; энэ сервер хавсралтыг ихдээ "
+              "{most} МБ хүртэл хүлээн авна. Зургийг жижиг хэмжээгээр дахин авч, синк хийнэ үү.",
+    },
     "form_head": {
         "en": "Form {form} v{version}: ",
         "mn": "Маягт {form} v{version}: ",

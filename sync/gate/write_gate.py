@@ -82,8 +82,11 @@ class _BatchAccess(Access):
 
 class WriteGate:
     def __init__(self, forms: FormRegistry, quarantine: Quarantine, access: Access | None,
-                 conflicts: Conflicts | None = None, derived: DerivedValues | None = None):
+                 conflicts: Conflicts | None = None, derived: DerivedValues | None = None,
+                 max_attachment_bytes: int | None = None):
         self.forms = forms
+        # The largest attachment (decoded) a document may carry; None: no limit of its own.
+        self.max_attachment_bytes = max_attachment_bytes
         self.quarantine = quarantine
         self.access = access
         self.conflicts = conflicts  # merges disjoint edits right after the write that conflicts
@@ -103,12 +106,20 @@ class WriteGate:
         access = _BatchAccess(self.access) if self.access and not user.is_admin else self.access
         to_check: list[int] = []
         to_review: list[int] = []
+        docs = list(docs)
         for i, doc in enumerate(docs):
             reasons = None
             denial = access.write_denial(user, scope, doc, existing.get(doc["_id"])) if access else None
+            oversize = self._oversize(doc) if not denial else None
             if denial:
                 reasons = bilingual([{"field": "", "message": denial}], None)
                 denied.add(i)
+            elif oversize:
+                # Refused whatever else it holds, and kept without the data: the quarantine
+                # must not hold tens of megabytes the server just declined to store.
+                reasons = bilingual(list(oversize.values()), None)
+                denied.add(i)
+                docs[i] = _without_data(doc, set(oversize))
             elif is_submission(doc) and not doc.get("_deleted"):
                 if doc.get("type") != "submission":
                     reasons = bilingual([{"field": "type", "message": text("submission_type")}], None)
@@ -191,6 +202,23 @@ class WriteGate:
         return results
 
     # -- helpers ---------------------------------------------------------------------
+    def _oversize(self, doc: dict) -> dict[str, dict]:
+        """Attachments of ``doc`` over the limit: name -> a problem naming it and the limit."""
+        most = self.max_attachment_bytes
+        attachments = doc.get("_attachments")
+        if not most or not isinstance(attachments, dict):
+            return {}
+        problems = {}
+        for name, att in attachments.items():
+            data = att.get("data") if isinstance(att, dict) else None
+            if isinstance(data, str | bytes | bytearray):
+                size = attachment_size(data)
+                if size > most:
+                    problems[name] = {"field": "", "message": text(
+                        "attachment_too_large", name=name, docid=doc.get("_id"),
+                        size=_mb(size), most=_mb(most))}
+        return problems
+
     def _received(self, user: User, accepted: list[dict], sent: list[tuple[str, str | None]],
                   stored: list[dict], new_edits: bool) -> None:
         if new_edits:  # the store made the revisions: its answers, in the order of ``accepted``
@@ -294,3 +322,24 @@ class GatedDatabase:
 
     def __getattr__(self, name: str):
         return getattr(self._db, name)
+
+
+def attachment_size(data: str | bytes) -> int:
+    """Bytes an inline attachment holds: decoded already (``sync.docs.check_doc``), or base64."""
+    if isinstance(data, bytes | bytearray):
+        return len(data)
+    return len(data.rstrip("=")) * 3 // 4
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.2f}"
+
+
+def _without_data(doc: dict, names: set[str]) -> dict:
+    """``doc`` with the named attachments' data replaced by their size (for the quarantine)."""
+    kept = dict(doc)
+    kept["_attachments"] = {
+        name: ({k: v for k, v in att.items() if k != "data"} | {"dropped": True, "length": attachment_size(att["data"])}
+               if name in names else att)
+        for name, att in doc["_attachments"].items()}
+    return kept

@@ -74,6 +74,8 @@ class Device:
     docs_down: int
     refused: int
     replications: list[Replication] = field(default_factory=list)
+    # The latest refused documents, newest first: {id, reason, messages: {en, mn}, at}.
+    last_refusals: list[dict] = field(default_factory=list)
 
     @property
     def last_sync(self) -> str | None:
@@ -84,6 +86,7 @@ class Device:
                 "first_seen": self.first_seen, "last_seen": self.last_seen,
                 "last_push": self.last_push, "last_pull": self.last_pull, "docs_up": self.docs_up,
                 "docs_down": self.docs_down, "refused": self.refused,
+                "last_refusals": self.last_refusals,
                 "replications": [r.to_json() for r in self.replications]}
 
 
@@ -129,7 +132,8 @@ class SyncMonitor:
             last_pull=rec.get("last_pull_at") or (last_synced(rec) if legacy else None),
             docs_up=rec.get("total_written", rec.get("written", 0)),
             docs_down=rec.get("total_read", rec.get("read", 0)),
-            refused=rec.get("total_refused", rec.get("refused", 0)))
+            refused=rec.get("total_refused", rec.get("refused", 0)),
+            last_refusals=list(rec.get("last_refusals") or []))
         for rid, info in sorted((rec.get("checkpoints") or {}).items(), key=lambda kv: kv[1].get("at", ""),
                                 reverse=True):
             replication = Replication(rid, info.get("direction"), info.get("at", ""))

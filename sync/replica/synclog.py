@@ -47,7 +47,8 @@ from sync.stores.base import Store
 SYNCLOG_SCOPE = "_synclog"
 MAX_CHECKPOINTS = 8  # replications remembered per device (a reinstalled app starts new ones)
 DEVICE_FIELDS = {"first_seen", "last_push_at", "last_pull_at", "checkpoints", "total_read",
-                 "total_written", "total_refused"}
+                 "total_written", "total_refused", "last_refusals"}
+MAX_REFUSALS = 10  # the latest refused documents a device's record names, with their reasons
 MAX_FAILURES = 5  # writes failed in a row after which what is pending is given up (the store is gone)
 MAX_RECEIPTS = 100_000  # receipts kept waiting while the store cannot be written
 log = logging.getLogger("fieldsync")
@@ -75,8 +76,10 @@ class _Pending:
     pushed: datetime | None = None  # the last request that was part of a push
     pulled: datetime | None = None
     checkpoints: dict[str, dict] = field(default_factory=dict)  # replication id -> direction, at
+    refusals: list[dict] = field(default_factory=list)  # newest last: {id, reason, messages, at}
 
     def merge(self, other: _Pending) -> None:
+        self.refusals = (self.refusals + other.refusals)[-MAX_REFUSALS:]
         self.first = min(self.first, other.first)
         self.last = max(self.last, other.last)
         self.device_id, self.user_agent = other.device_id, other.user_agent
@@ -121,7 +124,8 @@ class SyncLog:
 
     def record(self, user: str, *, user_agent: str | None, device_id: str | None,
                read: int = 0, written: int = 0, refused: int = 0, pushed: bool = False,
-               pulled: bool = False, checkpoint: tuple[str, str | None] | None = None) -> None:
+               pulled: bool = False, checkpoint: tuple[str, str | None] | None = None,
+               refusals: list[dict] | None = None) -> None:
         """Count one request; it reaches the store within ``flush_seconds``.
 
         ``pushed``/``pulled``: the request was part of a push or a pull;
@@ -138,6 +142,8 @@ class SyncLog:
                          refused, 1, stamp if pushed else None, stamp if pulled else None)
         if checkpoint is not None:
             entry.checkpoints[checkpoint[0][:200]] = {"direction": checkpoint[1], "at": _iso(stamp)}
+        if refusals:
+            entry.refusals = [{**r, "at": _iso(stamp)} for r in refusals[-MAX_REFUSALS:]]
         with self._lock:
             if checkpoint is not None and checkpoint[1] is None:
                 # A replication that has no checkpoint yet, push or pull: what this device
@@ -310,6 +316,8 @@ class SyncLog:
         for name, moment in (("last_push_at", entry.pushed), ("last_pull_at", entry.pulled)):
             if moment is not None and _iso(moment) > (doc.get(name) or ""):
                 doc[name] = _iso(moment)
+        if entry.refusals:
+            doc["last_refusals"] = (list(entry.refusals)[::-1] + list(doc.get("last_refusals") or []))[:MAX_REFUSALS]
         if entry.checkpoints:
             seen = dict(doc.get("checkpoints") or {})
             for rid, info in entry.checkpoints.items():

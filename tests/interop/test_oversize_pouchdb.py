@@ -1,0 +1,115 @@
+"""An oversize photo from a real PouchDB 9 replica: refused once, the worker told why, never retried.
+
+PouchDB pushes attachments inline (base64 JSON in ``_bulk_docs``) and writes a
+whole body before it reads the answer. A photo over the attachment limit is
+refused per document (``forbidden``: PouchDB reports it as denied, moves its
+checkpoint on and never sends it again), with a feedback document and a sync
+monitor entry naming the document and the limit in English and Mongolian. A
+batch over the body limit is still read up to ``FIELDSYNC_MAX_BATCH_BYTES``
+(server/oversize.py) to answer the same way; a batch over even that is
+refused whole with a 413 that PouchDB reads (not ``write EPIPE``: the server
+reads and discards the body before closing, server/serving.py).
+
+The limits are shrunk (kilobytes, not megabytes) to keep the test fast: the
+mechanism is the one deployed.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+from collections.abc import Iterator
+
+import pytest
+import requests
+from gate_helpers import PASSWORD, feedback_id, visit
+from pouch import PouchReplica
+from servers import FieldsyncPeer, fieldsync_demo_server
+
+pytestmark = pytest.mark.interop
+
+LIMITS = {
+    "FIELDSYNC_MAX_ATTACHMENT_BYTES": "200000",
+    "FIELDSYNC_MAX_BODY_BYTES": "400000",
+    "FIELDSYNC_MAX_BATCH_BYTES": "1500000",
+}
+
+
+@pytest.fixture(scope="module")
+def peer() -> Iterator[FieldsyncPeer]:
+    with fieldsync_demo_server(extra_env=LIMITS) as server:
+        yield server
+
+
+def with_photo_of(size: int, seed: int) -> dict:
+    doc = visit(seed=seed)
+    photo = b"\xff\xd8\xff\xe0" + random.Random(seed).randbytes(size - 6) + b"\xff\xd9"
+    doc["data"]["dwelling_photo"] = "ger.jpg"
+    doc["_attachments"] = {"ger.jpg": {"content_type": "image/jpeg", "data": base64.b64encode(photo).decode()}}
+    return doc
+
+
+def quarantined(peer: FieldsyncPeer, doc_id: str) -> list[dict]:
+    svc = peer.services()
+    try:
+        return [e for e in svc.quarantine.list(None) if e["doc_id"] == doc_id]
+    finally:
+        svc.store.close()
+
+
+@pytest.mark.parametrize("photo_bytes", [250_000, 600_000], ids=["batch-within-body-limit", "batch-over-it"])
+def test_an_oversize_photo_is_refused_once_with_feedback_and_never_sent_again(
+        peer: FieldsyncPeer, new_replica, photo_bytes: int) -> None:
+    url = f"http://bolormaa:{PASSWORD}@127.0.0.1:{peer.port}/sync/bolormaa"
+    device: PouchReplica = new_replica()
+    small = visit(seed=photo_bytes + 1)
+    big = with_photo_of(photo_bytes, seed=photo_bytes)
+    device.bulk_docs([small, big])
+
+    report = device.push(url, batch_size=50)
+    assert report["errors"] == [], report["errors"]
+    assert report["result"]["status"] == "complete"
+    assert (report["result"]["docs_written"], report["result"]["doc_write_failures"]) == (1, 1)
+    [denied] = report["denied"]
+    size = f"{photo_bytes / 1048576:.2f}"
+    assert denied["id"] == big["_id"] and denied["error"] == "forbidden"
+    assert denied["reason"] == (
+        f"The attachment 'ger.jpg' of {big['_id']!r} is {size} MB; this server accepts attachments of "
+        f"at most 0.19 MB. Take the photo again at a smaller size, then sync.")
+    assert denied["messages"]["mn"].startswith(f"{big['_id']!r} баримтын 'ger.jpg' хавсралт {size} МБ")
+    assert "0.19 МБ" in denied["messages"]["mn"]
+
+    # Sent again: nothing goes (the checkpoint moved past the refused document).
+    again = device.push(url, batch_size=50)
+    assert again["errors"] == [] and again["denied"] == []
+    assert (again["result"]["docs_read"], again["result"]["docs_written"]) == (0, 0)
+
+    # Kept in the quarantine without its photo; the feedback reaches the device.
+    [entry] = quarantined(peer, big["_id"])
+    assert entry["doc"]["_attachments"]["ger.jpg"]["dropped"] is True
+    assert entry["doc"]["_attachments"]["ger.jpg"]["length"] == photo_bytes
+    assert not entry.get("_attachments")
+    device.pull(url, batch_size=100)
+    feedback = device.get(feedback_id(big["_id"]))
+    assert (feedback["status"], feedback["about"]) == ("refused", big["_id"])
+    assert feedback["summary"] == denied["messages"]
+
+    # The sync monitor names the document and the limit, in both languages.
+    status = requests.get(f"{peer.root}/api/sync-status", auth=peer.auth, timeout=30).json()
+    [worker] = [u for u in status if u["name"] == "bolormaa"]
+    named = [r for d in worker["devices"] for r in d["last_refusals"] if r["id"] == big["_id"]]
+    assert named and named[0]["messages"] == denied["messages"]
+    assert requests.get(f"{peer.root}/sync/bolormaa/{small['_id']}", auth=("bolormaa", PASSWORD),
+                        timeout=30).status_code == 200
+
+
+def test_a_batch_over_every_limit_is_refused_with_a_413_pouchdb_reads(peer: FieldsyncPeer, new_replica) -> None:
+    url = f"http://bolormaa:{PASSWORD}@127.0.0.1:{peer.port}/sync/bolormaa"
+    device: PouchReplica = new_replica()
+    device.bulk_docs([with_photo_of(1_400_000, seed=3)])  # ~1.9 MB of JSON: over the batch bound
+    report = device.push(url, batch_size=50)
+    assert report["errors"], report
+    statuses = {e.get("status") for e in report["errors"]}
+    codes = {e.get("code") for e in report["errors"]}
+    assert 413 in statuses, report["errors"]
+    assert not codes & {"EPIPE", "ECONNRESET"}, report["errors"]
