@@ -286,33 +286,57 @@ def records_of(store: Store, lay: Layout, query: Query, tally: Tally | None = No
             yield _record(scope, key, doc, state, derived, lay, main_cols, rep_cols, rep_parts, query.photos)
 
 
+def _values(entry: dict, cols: list[Column]) -> list:
+    """The cells of ``cols`` in one answer dict (the hot loop of an export: kept flat)."""
+    out = []
+    for col in cols:
+        found = entry
+        for part in col.parts:
+            found = found.get(part) if type(found) is dict else None
+        if found is None:
+            out.append("")
+        elif type(found) is str or type(found) is int or type(found) is float or type(found) is bool:
+            out.append(found)
+        else:
+            out.append(_cell(found))
+    return out
+
+
 def _record(scope: str, key: str, doc: dict, state: str, derived: dict | None, lay: Layout,
             main_cols: list[Column], rep_cols: list[list[Column]], rep_parts: list[tuple[str, ...]],
             with_photos: bool) -> Record:
-    data = doc.get("data") or {}
-    attachments = doc.get("_attachments") or {}
+    data = doc.get("data")
+    data = data if type(data) is dict else {}
     photos: list[Photo] = []
-
-    def value(entry: object, col: Column) -> object:
-        found = _get(entry, col.parts)
-        if col.image and with_photos and isinstance(found, str) and found in attachments:
-            photo = Photo(scope, doc["_id"], doc["_rev"], found, photo_path(scope, key, found))
-            photos.append(photo)
-            return photo.path
-        return _cell(found)
-
     main = [doc["_id"], doc["_rev"], doc.get("author"), doc.get("created_at"), doc.get("form_version"),
             scope, state]
-    main += [value(data, c) for c in main_cols]
+    main += _values(data, main_cols)
     if lay.derived:
         main += [_cell((derived or {}).get(c)) for c in lay.derived]
     repeats = []
     for cols, parts in zip(rep_cols, rep_parts, strict=True):
         entries = _get(data, parts)
-        repeats.append([[doc["_id"], i] + [value(entry, c) for c in cols]
+        repeats.append([[doc["_id"], i, *_values(entry, cols)]
                         for i, entry in enumerate(entries if isinstance(entries, list) else [])
-                        if isinstance(entry, dict)])
+                        if type(entry) is dict])
+    if with_photos and doc.get("_attachments"):
+        _photos_of(scope, key, doc, main, main_cols, len(META), photos)
+        for rows, cols in zip(repeats, rep_cols, strict=True):
+            for row in rows:
+                _photos_of(scope, key, doc, row, cols, 2, photos)
     return Record(main, repeats, photos)
+
+
+def _photos_of(scope: str, key: str, doc: dict, row: list, cols: list[Column], offset: int,
+               photos: list[Photo]) -> None:
+    """Image cells that name an attachment of the submission: noted, and made to name its file."""
+    attachments = doc["_attachments"]
+    for i, col in enumerate(cols, offset):
+        name = row[i]
+        if col.image and type(name) is str and name in attachments:
+            photo = Photo(scope, doc["_id"], doc["_rev"], name, photo_path(scope, key, name))
+            photos.append(photo)
+            row[i] = photo.path
 
 
 # -- the tables in memory, for callers that want them whole (small exports, tests) --------------

@@ -76,9 +76,12 @@ def _zip_info(name: str, compress: int) -> zipfile.ZipInfo:
 
 
 def csv_safe(value: object) -> object:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if type(value) is str and value and value[0] in _FORMULA_CHARS:
         return "'" + value
     return value
+
+
+_FORMULA_CHARS = frozenset("".join(FORMULA_START))
 
 
 def _csv_text(raw) -> io.TextIOWrapper:
