@@ -156,3 +156,32 @@ def test_keys_rotate_without_downtime_and_rekey_moves_old_documents(backend, tmp
 def test_a_bad_key_specification_is_one_clear_error(spec: str, message: str) -> None:
     with pytest.raises(KeyringError, match=message):
         Keyring.parse(spec)
+
+
+def test_demo_data_is_sealed_and_fieldsync_rekey_moves_it_to_a_new_key(tmp_path: Path) -> None:
+    """The whole path an operator takes: ``fieldsync demo`` with a key, a second key added, ``fieldsync rekey``."""
+    import os
+    import subprocess
+
+    from servers import fieldsync_bin
+
+    def fieldsync(*args: str, keys: str) -> str:
+        env = {**os.environ, "FIELDSYNC_ENCRYPTION_KEYS": keys, "FIELDSYNC_STORE": "sqlite"}
+        proc = subprocess.run([str(fieldsync_bin()), *args, "--data", str(tmp_path / "data")], env=env,
+                              capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    old, new = new_key_entry("old"), new_key_entry("new")
+    fieldsync("demo", keys=old)
+    raw = b"".join(p.read_bytes() for p in (tmp_path / "data").iterdir() if p.is_file())
+    assert "гэр бүлтэй ярилцсан".encode() not in raw  # every demo referral's summary
+    assert b'"sealed"' in raw or b'sealed' in raw
+    out = fieldsync("rekey", keys=f"{old},{new}")
+    assert int(out.strip().splitlines()[-1].split()[0]) > 0, out
+    assert fieldsync("rekey", keys=f"{old},{new}").strip().splitlines()[-1].startswith("0 documents")
+    store = sealed(SQLiteStore(tmp_path / "data"), new)  # the old key may go now
+    referrals = [r["doc"] for name in store.names() if name.count("-") == 1
+                 for r in store.open(name).all_docs(include_docs=True)
+                 if r["doc"].get("form") == "child_protection_referral"]
+    assert referrals and all("ярилцсан" in d["data"]["summary"] for d in referrals)

@@ -25,6 +25,7 @@ from . import (
     migrating,
     operations,
     quarantine,
+    rekeying,
     reviews,
     running,
     users,
@@ -65,7 +66,8 @@ def main() -> None:
     """fieldsync: an offline-first field data sync server (CouchDB replication protocol)."""
 
 
-for module in (running, forms, areas, users, quarantine, reviews, conflicts, operations, exporting, migrating):
+for module in (running, forms, areas, users, quarantine, reviews, conflicts, operations, exporting, migrating,
+               rekeying):
     for command in module.COMMANDS:
         main.add_command(command)
 
