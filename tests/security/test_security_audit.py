@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from conftest import ADMIN, World, basic
 
-from sync.audit import ALL, AUDIT_SCOPE
+from sync.audit import AUDIT_SCOPE
 
 WHO = {
     "the admin": lambda: basic(*ADMIN),
