@@ -296,6 +296,10 @@ def test_form_publish_list_and_retire_from_the_command_line(tmp_path, data, svc)
     missing = fieldsync("form", "retire", "sheep_census", "--data", str(data))
     assert missing.exit_code == 1 and missing.stderr == "Error: no published version of form 'sheep_census'\n"
 
+    audit = [(e["action"], e["actor"], e["form"], e["version"]) for e in svc.audit.entries("global")]
+    assert audit == [("form.retired", "cli", "ger_census", 1), ("form.drafted", "cli", "household_visit", 2),
+                     ("form.published", "cli", "ger_census", 1), ("form.published", "cli", "household_visit", 1)]
+
     rows = [line.split() for line in fieldsync("form", "list", "--data", str(data)).output.splitlines()]
     assert [row[:3] for row in rows] == [
         ["ger_census", "v1", "retired"], ["household_visit", "v1", "published"],

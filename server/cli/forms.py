@@ -1,4 +1,4 @@
-"""``fieldsync form validate|publish|list|retire``."""
+"""``fieldsync form validate|publish|list|retire`` (publish and retire recorded in the audit trail as ``cli``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 import orjson
 
 from schemas import load_definition, read_xlsform
+from sync import form_admin
 
 from .context import data_option, services_for
 
@@ -45,7 +46,7 @@ def publish(files: tuple[str, ...], draft: bool, data: str | None) -> None:
     """Publish form versions (a published version never changes)."""
     svc = services_for(data)
     for file in files:
-        doc = svc.forms.publish(read_definition(file), status="draft" if draft else "published")
+        doc = form_admin.publish(svc.forms, svc.audit, read_definition(file), by="cli", draft=draft)
         click.echo(f"{doc['status']}: {doc['form']} v{doc['version']}  ({doc['_id']})")
 
 
@@ -72,7 +73,7 @@ def list_forms(data: str | None) -> None:
 def retire(name: str, version: int | None, grace_days: int, data: str | None) -> None:
     """Stop new submissions of a form after a grace period."""
     svc = services_for(data)
-    for doc in svc.forms.retire(name, version, grace_days=grace_days):
+    for doc in form_admin.retire(svc.forms, svc.audit, name, version, by="cli", grace_days=grace_days):
         click.echo(f"retired: {doc['form']} v{doc['version']} (accepting for {grace_days} more days)")
 
 
