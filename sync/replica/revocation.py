@@ -33,7 +33,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-SWEEP_EPOCH = "revoke/"  # a replica sequence's entry for a lost scope being swept: revoke/<epoch>
+SWEEP_LABEL = "sweep"  # a replica sequence's entry for a lost scope being swept: <epoch>/sweep/<mac>
+REVOKING = "+revoking"  # <role>+revoking: a member read again after a role that saw more
 
 
 def tombstone_rev(docid: str, parent: str) -> str:

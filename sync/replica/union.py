@@ -24,7 +24,9 @@ here, so that they leave the device (``sync.replica.revocation``).
 from __future__ import annotations
 
 import base64
+import hashlib
 import heapq
+import hmac
 import itertools
 import time
 from collections.abc import Generator, Iterable, Iterator
@@ -40,7 +42,8 @@ from sync.gate.messages import text
 from sync.gate.write_gate import WriteGate
 from sync.replica.facts import FACTS
 from sync.replica.revocation import (
-    SWEEP_EPOCH,
+    REVOKING,
+    SWEEP_LABEL,
     Sweep,
     is_pushed_tombstone,
     tombstone_doc,
@@ -97,7 +100,8 @@ def scope_of(docid: str) -> str | None:
 class UserReplica(Database):
     member_page = 50  # the fewest rows asked of a member at a time when a read has a limit
 
-    def __init__(self, store: Store, owner: User, actor: User, access: Access, gate: WriteGate):
+    def __init__(self, store: Store, owner: User, actor: User, access: Access, gate: WriteGate, *,
+                 seal: bytes = b""):
         self.store = store
         self.owner = owner
         self.actor = actor
@@ -109,6 +113,8 @@ class UserReplica(Database):
         self.dbs = {s: store.open(s) for s in self.members}
         self._epoch_cache: dict[str, str] | None = None
         self._lost_dbs: dict[str, Database] = {}  # scopes of the client's sequence no longer readable
+        self._revoking: set[str] = set()  # members read again after a role that saw more
+        self._seal = seal  # the server's secret: what a sequence says of past access is signed
         # Workers' filters need document bodies; coordinators' and admins' only for global.
         self._needs_body = owner.role == "worker"
 
@@ -224,8 +230,26 @@ class UserReplica(Database):
         gets the cases that were hidden from her.
         """
         if self._epoch_cache is None:
-            self._epoch_cache = {s: f"{db.epoch()}/{self.owner.role}" for s, db in self.dbs.items()}
+            self._epoch_cache = {s: self._signed(s, db.epoch(), self.owner.role) for s, db in self.dbs.items()}
         return self._epoch_cache
+
+    def _mac(self, scope: str, epoch: str, label: str) -> str:
+        msg = f"{self.owner.name}\0{scope}\0{epoch}\0{label}".encode()
+        return hmac.new(self._seal, msg, hashlib.sha256).hexdigest()[:16]
+
+    def _signed(self, scope: str, epoch: str, label: str) -> str:
+        """``<epoch>/<label>/<mac>``: a sequence entry whose label (the role it was issued to, or a
+        sweep) the server can trust later. Only revocation relies on it: a forged entry must not
+        make the replica offer tombstones (ids, revision histories) of what the owner never saw."""
+        return f"{epoch}/{label}/{self._mac(scope, epoch, label)}"
+
+    def _verified(self, scope: str, entry: str) -> tuple[str, str] | None:
+        """``(epoch, label)`` of an entry this replica signed for this owner; None otherwise."""
+        epoch, _, rest = entry.partition("/")
+        label, _, mac = rest.partition("/")
+        if mac and hmac.compare_digest(mac, self._mac(scope, epoch, label)):
+            return epoch, label
+        return None
 
     def _vector(self, value: Any) -> dict[str, Any]:
         """``{scope: seq}`` to resume from; an entry of another epoch is translated or dropped.
@@ -243,12 +267,22 @@ class UserReplica(Database):
                 if sweep is not None:
                     vector[scope] = sweep
                 continue
-            if epoch.startswith(SWEEP_EPOCH):
+            base, _, rest = epoch.partition("/")
+            role = rest.partition("/")[0]  # (an entry of before the signature: "<epoch>/<role>")
+            current, _, mine = epochs[scope].partition("/")
+            my_role = mine.partition("/")[0]
+            if role == SWEEP_LABEL:
                 continue  # regained half way through its sweep: read from its beginning
-            base, _, role = epoch.partition("/")
-            current, _, my_role = epochs[scope].partition("/")
             if role != my_role:
-                continue  # issued under another role: read the scope again
+                # Issued under another role: read the scope again; if that role saw what this
+                # one may not, what it may not is taken off the device as it goes.
+                if role == my_role + REVOKING or (role in ("coordinator", "admin") and my_role == "worker"
+                                                  and self._verified(scope, epoch)):
+                    if self._verified(scope, epoch):
+                        self._revoking.add(scope)  # kept in the vector, so its pages resume revoking
+                        resume = role == my_role + REVOKING and base == current
+                        vector[scope] = db.parse_since(seq) if resume else 0
+                continue
             if base == current:
                 vector[scope] = db.parse_since(seq)
             else:
@@ -258,12 +292,14 @@ class UserReplica(Database):
         return vector
 
     def _encode(self, vector: dict[str, Any]) -> str:
-        if not self._lost_dbs:
+        if not self._lost_dbs and not self._revoking:
             return encode_seq(vector, self._epochs())
         epochs, plain = dict(self._epochs()), {}
+        for scope in self._revoking:
+            epochs[scope] = self._signed(scope, self.dbs[scope].epoch(), self.owner.role + REVOKING)
         for scope, seq in vector.items():
             if isinstance(seq, Sweep):
-                epochs[scope] = SWEEP_EPOCH + self._lost_dbs[scope].epoch()
+                epochs[scope] = self._signed(scope, self._lost_dbs[scope].epoch(), SWEEP_LABEL)
                 seq = orjson.dumps([seq.since, seq.position]).decode()
             plain[scope] = seq
         return encode_seq(plain, epochs)
@@ -281,17 +317,20 @@ class UserReplica(Database):
 
     def _lost(self, scope: str, epoch: str, seq: Any) -> Sweep | None:
         """Where the sweep of a scope the client pulled from and the owner lost stands."""
+        verified = self._verified(scope, epoch)
+        if verified is None:
+            return None  # not issued to this owner by this server: nothing to take back
         db = self._lost_db(scope)
         if db is None:
             return None
+        base, label = verified
         current = db.epoch()
         try:
-            if epoch.startswith(SWEEP_EPOCH):
-                if epoch[len(SWEEP_EPOCH):] != current or not isinstance(seq, str):
+            if label == SWEEP_LABEL:
+                if base != current or not isinstance(seq, str):
                     return Sweep(None)
                 since, position = orjson.loads(seq)
                 return Sweep(None if since is None else db.parse_since(since), db.parse_since(position))
-            base = epoch.partition("/")[0]
             since = seq if base == current else db.translate_seq(base, seq)
             return Sweep(None if since is None else db.parse_since(since))
         except (BadRequest, ValueError, TypeError, orjson.JSONDecodeError):
@@ -675,7 +714,11 @@ class _UnionRead:
                     if need_doc and self.include_docs and doc is not None:
                         FACTS.put((db.epoch(), row["id"], doc["_rev"]), doc)
                     if filtered and not replica._visible(scope, row["id"], doc):
-                        continue
+                        if scope not in replica._revoking or doc is None or doc.get("_deleted") \
+                                or row.get("deleted") or scope_of(row["id"]) != scope:
+                            continue
+                        # Seen under the former role: taken off the device (facts carry no _rev).
+                        row = self._tombstone_row(row["id"], doc.get("_rev") or row["changes"][0]["rev"])
                     yield {**row, "seq": replica._encode(vector)}
                     sent += 1
                     if limit is not None and sent >= limit:
@@ -683,7 +726,15 @@ class _UnionRead:
                         return sent
             vector[scope] = answer.last_seq
             if page is None or count < page:
+                replica._revoking.discard(scope)  # read to its end under the new role
                 return sent
+
+    def _tombstone_row(self, docid: str, parent: str) -> dict:
+        rev = tombstone_rev(docid, parent)
+        row = {"id": docid, "changes": [{"rev": rev}], "deleted": True}
+        if self.include_docs:
+            row["doc"] = {"_id": docid, "_rev": rev, "_deleted": True}
+        return row
 
     def _sweep(self, scope: str, vector: dict[str, Any], limit: int | None) -> Generator[dict, None, int]:
         """A tombstone row for each document of a lost scope the owner could have pulled; at the
@@ -711,12 +762,7 @@ class _UnionRead:
                 if row.get("deleted") or doc is None or row["id"] in fresh \
                         or not replica.access.visible(replica.owner, scope, doc, row["id"]):
                     continue
-                rev = tombstone_rev(row["id"], doc["_rev"])
-                out = {"seq": replica._encode(vector), "id": row["id"], "changes": [{"rev": rev}],
-                       "deleted": True}
-                if self.include_docs:
-                    out["doc"] = {"_id": row["id"], "_rev": rev, "_deleted": True}
-                yield out
+                yield {**self._tombstone_row(row["id"], doc["_rev"]), "seq": replica._encode(vector)}
                 sent += 1
                 if limit is not None and sent >= limit:
                     answer.close()

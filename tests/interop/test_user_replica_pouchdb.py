@@ -17,6 +17,7 @@ modules outside packages need distinct names.)
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from servers import BACKENDS, FieldsyncPeer, couch_url_for, fieldsync_demo_on
 
 from sync.demo import DEMO_PASSWORD, household_visit, protection_referral, submission
 from sync.gate.quarantine import Quarantine
+from sync.replica.union import decode_seq
 from sync.scopes import GLOBAL
 
 pytestmark = pytest.mark.interop
@@ -291,3 +293,49 @@ def test_a_worker_given_the_soum_back_gets_a_document_back_once_it_is_edited(ser
     finished(device.sync(url(server, "ganzorig"), batch_size=50))
     back = device.get(visit)
     assert back["data"]["bag"] == "2-р баг" and back["_rev"].startswith("2-")
+
+
+def test_a_coordinator_made_a_worker_keeps_only_what_a_worker_sees(server: FieldsyncPeer, pulled) -> None:
+    """Revocation on a role change: the cases of other workers (and their reviews) leave the device."""
+    device = pulled["oyunaa"]
+    before = device.revs()
+    tes = server_docs(server, "uvs-tes")
+    admin = ("admin", DEMO_PASSWORD)
+    demoted = requests.patch(f"{server.root}/api/users/oyunaa", json={"role": "worker"}, auth=admin)
+    assert demoted.status_code == 200, demoted.text
+    as_worker = visible_revs(server, "oyunaa")
+    taken = set(before) - set(as_worker)
+    assert taken and all(i.startswith(("uvs-tes:", "uvs-naranbulag:", "uvs-zavkhan:")) for i in taken)
+    assert set(sensitive_cases(server, "uvs-tes")) & taken  # a colleague's referrals among them
+    finished(device.sync(url(server, "oyunaa"), batch_size=50))
+    assert device.revs() == as_worker
+    assert server_docs(server, "uvs-tes") == tes
+    # Made a coordinator again, she reads her scopes again from their start, as before.
+    back = requests.patch(f"{server.root}/api/users/oyunaa", json={"role": "coordinator"}, auth=admin)
+    assert back.status_code == 200, back.text
+    finished(device.sync(url(server, "oyunaa"), batch_size=50))
+    assert set(device.revs()) >= set(as_worker)
+
+
+def test_a_forged_sequence_does_not_make_the_replica_offer_what_its_owner_never_had(server: FieldsyncPeer) -> None:
+    """The sweep trusts only sequence entries the server signed for this owner: a worker who
+    writes another soum, or another role, into her ``since`` learns no id and no revision."""
+    auth = ("bolormaa", DEMO_PASSWORD)
+    replica = f"{server.root}/sync/bolormaa"
+    mine = decode_seq(requests.get(replica, auth=auth).json()["update_seq"])
+    epoch, seq = mine["uvs-tes"]
+    base, role, _mac = epoch.split("/")
+    forgeries = [
+        {**mine, "uvs-naranbulag": [epoch, 0]},  # her signature, another soum
+        {**mine, "uvs-naranbulag": [f"{base}/worker", 0]},  # unsigned
+        {**mine, "uvs-naranbulag": [f"{base}/sweep/{'0' * 16}", '[0, 0]']},
+        {**mine, "uvs-tes": [f"{base}/coordinator/{'0' * 16}", seq]},  # a role she never had
+    ]
+    visible = set(visible_revs(server, "bolormaa"))
+    for vector in forgeries:
+        blob = base64.urlsafe_b64encode(json.dumps({s: list(e) for s, e in vector.items()}).encode())
+        since = "0-" + blob.decode().rstrip("=")
+        rows = requests.get(f"{replica}/_changes", params={"since": since, "style": "all_docs"}, auth=auth)
+        assert rows.status_code == 200, rows.text
+        assert {r["id"] for r in rows.json()["results"]} <= visible
+        assert not any(r.get("deleted") for r in rows.json()["results"])
