@@ -15,7 +15,7 @@ from flask import Response
 
 from sync.accounts.users import User
 from sync.errors import NotFound
-from sync.export import Layout, Query, layout
+from sync.export import Layout, Query, audit, layout
 from sync.export_files import CONTENT_TYPES, file_name, stream
 from sync.export_query import Params
 
@@ -44,9 +44,7 @@ def prepare(user: User, form: str, params: Params) -> tuple[Layout, Query]:
 def download(user: User, lay: Layout, query: Query, params: Params) -> Response:
     """The streamed response, after the export is in the audit trail."""
     svc = services()
-    for scope in query.areas or []:
-        svc.audit.record(actor=user.name, action="export.downloaded", scope=scope, form=query.form,
-                         version=query.version, format=params.fmt, areas=query.areas, filters=params.filters())
+    audit(svc.audit, user.name, query, params.fmt, query.areas or [])
     name = file_name(lay, params.fmt, params.photos)
     stem, ext = name.rsplit(".", 1)
     kind = CONTENT_TYPES[ext]

@@ -31,6 +31,7 @@ import orjson
 from programmes.derived import derivation_for
 from sync import ids, records
 from sync.areas import AreaRegistry
+from sync.audit import Audit
 from sync.errors import NotFound
 from sync.forms import FormRegistry
 from sync.gate.messages import Text
@@ -337,6 +338,16 @@ def _photos_of(scope: str, key: str, doc: dict, row: list, cols: list[Column], o
             photo = Photo(scope, doc["_id"], doc["_rev"], name, photo_path(scope, key, name))
             photos.append(photo)
             row[i] = photo.path
+
+
+def audit(trail: Audit, actor: str, query: Query, fmt: str, scopes: list[str], **details: object) -> None:
+    """One ``export.downloaded`` entry per area exported (each area's trail shows who took its
+    data), or one about no area when none was."""
+    filters = {"from": query.date_from, "to": query.date_to, "state": query.state,
+               "labels": query.labels or "name", "photos": query.photos}
+    for scope in scopes or [None]:
+        trail.record(actor=actor, action="export.downloaded", scope=scope, form=query.form,
+                     version=query.version, format=fmt, areas=scopes, filters=filters, **details)
 
 
 # -- the tables in memory, for callers that want them whole (small exports, tests) --------------

@@ -34,11 +34,6 @@ class Params:
     labels: str | None = None  # None: field names
     photos: bool = False
 
-    def filters(self) -> dict:
-        """The choices beside form, version, format and areas, as the audit trail keeps them."""
-        return {"from": self.date_from, "to": self.date_to, "state": self.state, "labels": self.labels or "name",
-                "photos": self.photos}
-
 
 def bad(parameter: str, en: str, mn: str) -> BadRequest:
     return BadRequest(Text({"en": f"{parameter}: {en}", "mn": f"{parameter}: {mn}"}),

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from server.cli import main
 from server.config import Settings
 from server.services import Services
+from sync.audit import Audit
 from sync.demo import household_visit, seed_demo, submission
 from sync.docs import check_doc
 from sync.export import build_tables
@@ -110,6 +111,11 @@ def test_a_zip_with_dates_and_mongolian_headers(data, tmp_path):
     expected = [d for d in submissions_of(data, "household_visit") if "2026-09-03" <= d["created_at"][:10] <= "2026-09-07"]
     assert expected and sorted(r["Илгээлтийн дугаар"] for r in rows) == sorted(d["_id"] for d in expected)
     assert [p.name for p in tmp_path.iterdir()] == ["early.zip"]  # no .part left behind
+    svc = Services.build(Settings(data_dir=data))
+    entry = next(e for e in Audit(svc.store).entries("uvs-tes") if e.get("file") == "early.zip")
+    assert (entry["actor"], entry["action"], entry["rows"]) == ("cli", "export.downloaded", len(expected))
+    assert entry["filters"]["from"] == "2026-09-03" and entry["filters"]["labels"] == "mn"
+    svc.store.close()
 
 
 def test_all_versions_export_together_under_the_newest_columns(tmp_path):

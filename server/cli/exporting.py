@@ -11,12 +11,13 @@ from pathlib import Path
 import click
 
 from sync.errors import BadRequest
-from sync.export import Query, Tally, layout
+from sync.export import Query, Tally, audit, layout
 from sync.export_files import write_csv_files, write_file
 from sync.export_query import FORMATS, LABELS, parse
 from sync.reviews import STATES
 
 from .context import data_option, services_for
+from .users import CLI
 
 EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".zip": None}
 
@@ -77,6 +78,8 @@ def export(form: str, version: int | None, areas: tuple[str, ...], date_from: st
     else:
         write_file(svc.store, lay, query, fmt, path, tally)
         written = [str(path)]
+    audit(svc.audit, CLI, query, "csv" if path.suffix.lower() == ".csv" else fmt, tally.areas,
+          file=path.name, rows=tally.submissions)
     click.echo(f"{tally.submissions} submissions of {form} -> {', '.join(written)}")
 
 
