@@ -192,3 +192,31 @@ def test_coordinators_and_workers_get_404_for_every_admin_page(app, svc, who):
 def test_nobody_logged_in_goes_to_the_login_page(app):
     resp = app.test_client().get("/web/admin/users")
     assert resp.status_code == 302 and "/web/login" in resp.headers["Location"]
+
+
+def test_a_reset_without_a_password_shows_a_made_up_one_once(app, svc):
+    client = login(app, "chief")
+    resp = client.post("/web/admin/users/batbold/password", data={"csrf_token": token(client), "password": ""})
+    assert resp.status_code == 200
+    password = re.search(r'id="shown-password">([^<]+)<', resp.text).group(1)
+    assert can_log_in(app, "batbold", password) and not can_log_in(app, "batbold", DEMO_PASSWORD)
+    assert trail(svc, "user.changed")[0]["password_reset"] is True and password not in repr(trail(svc))
+    svc.users.update("batbold", password=DEMO_PASSWORD)
+
+
+def test_the_user_list_filters_by_role_and_pages_by_name(app, svc, monkeypatch):
+    from server.web import admin_users
+
+    client = login(app, "chief", "mn")
+    page = text(client.get("/web/admin/users?role=coordinator"))
+    names = re.findall(r'<th scope="row"><a href="/web/admin/users/([a-z0-9._-]+)">', page)
+    assert names == ["enkhjargal", "oyunaa"] and "Зохицуулагч" in page
+    monkeypatch.setattr(admin_users, "PAGE", 3)
+    first = text(client.get("/web/admin/users"))
+    shown = re.findall(r'<th scope="row"><a href="/web/admin/users/([a-z0-9._-]+)">', first)
+    after = re.search(r'after=([a-z0-9._-]+)" rel="next"', first).group(1)
+    rest = re.findall(r'<th scope="row"><a href="/web/admin/users/([a-z0-9._-]+)">',
+                      text(client.get(f"/web/admin/users?after={after}")))
+    everyone = sorted(u.name for u in svc.users.list())
+    assert shown == everyone[:3] and after == everyone[2] and rest == everyone[3:6]
+    assert client.get("/web/admin/users?role=chief").status_code == 400
