@@ -63,11 +63,11 @@ def operation(summary: str, *, body: type[Schema] | None = None, query: type[Sch
               ok: tuple[int, Any] = (200, None), errors: Mapping[int, str] | tuple[int, ...] = (),
               body_required: bool = True, content_type: str = JSON_TYPE, tag: str | None = None) -> Callable:
     """Mark a view with what it takes and answers. ``errors`` are the 4xx it can give:
-    statuses (described by ``STATUS_WORDS``) or status -> words. A body adds 400 and 415."""
+    statuses (described by ``STATUS_WORDS``) or status -> words. A body adds 400, 413 and 415."""
     described = {s: STATUS_WORDS[s] for s in errors} if not isinstance(errors, Mapping) else dict(errors)
     if body is not None:
-        described.setdefault(400, STATUS_WORDS[400])
-        described.setdefault(415, STATUS_WORDS[415])
+        for status in (400, 413, 415):
+            described.setdefault(status, STATUS_WORDS[status])
     if query is not None:
         described.setdefault(400, STATUS_WORDS[400])
 

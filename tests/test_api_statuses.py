@@ -22,6 +22,8 @@ from server.config import Settings
 
 Case = Callable[[World], TestResponse]
 NO_JSON = {"raw": "name=x", "content_type": "text/plain"}  # a body, but not JSON: 415
+MAX_BODY = 100_000  # the apps here accept bodies up to this many bytes
+TOO_BIG = {"raw": '{"x": "' + "x" * MAX_BODY + '"}'}  # 413
 
 
 def _release_twice(w: World) -> TestResponse:
@@ -62,6 +64,7 @@ CASES: dict[str, dict[int, Case]] = {
         403: lambda w: w.call("POST", "/api/users", COORDINATOR, {"name": "sarnai"}),
         409: lambda w: w.call("POST", "/api/users", body={"name": WORKER, "role": "worker", "areas": [TES],
                                                           "password": "long-enough-1"}),
+        413: lambda w: w.call("POST", "/api/users", **TOO_BIG),
         415: lambda w: w.call("POST", "/api/users", **NO_JSON),
     },
     "PATCH /api/users/{name}": {
@@ -70,6 +73,7 @@ CASES: dict[str, dict[int, Case]] = {
         401: lambda w: w.call("PATCH", f"/api/users/{WORKER}", None, {"disabled": True}),
         403: lambda w: w.call("PATCH", f"/api/users/{WORKER}", COORDINATOR, {"disabled": True}),
         404: lambda w: w.call("PATCH", "/api/users/nobody", body={"disabled": True}),
+        413: lambda w: w.call("PATCH", f"/api/users/{WORKER}", **TOO_BIG),
         415: lambda w: w.call("PATCH", f"/api/users/{WORKER}", **NO_JSON),
     },
     "GET /api/areas": {
@@ -83,6 +87,7 @@ CASES: dict[str, dict[int, Case]] = {
         401: lambda w: w.call("POST", "/api/areas", None, {"code": "uvs-new"}),
         403: lambda w: w.call("POST", "/api/areas", COORDINATOR, {"code": "uvs-new"}),
         409: lambda w: w.call("POST", "/api/areas", body={"code": TES, "name": {"en": "Tes"}}),
+        413: lambda w: w.call("POST", "/api/areas", **TOO_BIG),
         415: lambda w: w.call("POST", "/api/areas", **NO_JSON),
     },
     "GET /api/forms": {
@@ -99,6 +104,7 @@ CASES: dict[str, dict[int, Case]] = {
         409: lambda w: w.call("POST", "/api/forms", body={
             "form": HV, "version": 1, "title": {"en": "Changed", "mn": "Өөрчилсөн"},
             "fields": [{"name": "n", "type": "integer", "label": {"en": "N", "mn": "Н"}}]}),
+        413: lambda w: w.call("POST", "/api/forms", **TOO_BIG),
         415: lambda w: w.call("POST", "/api/forms", **NO_JSON),
     },
     "POST /api/forms/{name}/retire": {
@@ -107,6 +113,7 @@ CASES: dict[str, dict[int, Case]] = {
         401: lambda w: w.call("POST", f"/api/forms/{HV}/retire", None),
         403: lambda w: w.call("POST", f"/api/forms/{HV}/retire", COORDINATOR),
         404: lambda w: w.call("POST", "/api/forms/nothing_like_it/retire"),
+        413: lambda w: w.call("POST", f"/api/forms/{HV}/retire", **TOO_BIG),
         415: lambda w: w.call("POST", f"/api/forms/{HV}/retire", **NO_JSON),
     },
     "GET /api/quarantine": {
@@ -122,6 +129,7 @@ CASES: dict[str, dict[int, Case]] = {
         403: lambda w: w.call("POST", f"/api/quarantine/{w.entry()}/release", WORKER),
         404: lambda w: w.call("POST", f"/api/quarantine/{w.entry()}/release", FAR),
         409: _release_twice,
+        413: lambda w: w.call("POST", f"/api/quarantine/{w.entry()}/release", COORDINATOR, **TOO_BIG),
         415: lambda w: w.call("POST", f"/api/quarantine/{w.entry()}/release", COORDINATOR, **NO_JSON),
     },
     "POST /api/quarantine/{eid}/discard": {
@@ -131,6 +139,7 @@ CASES: dict[str, dict[int, Case]] = {
         403: lambda w: w.call("POST", f"/api/quarantine/{w.entry()}/discard", WORKER, {"reason": "x"}),
         404: lambda w: w.call("POST", f"/api/quarantine/{w.entry()}/discard", FAR, {"reason": "x"}),
         409: _discard_twice,
+        413: lambda w: w.call("POST", f"/api/quarantine/{w.entry()}/discard", COORDINATOR, **TOO_BIG),
         415: lambda w: w.call("POST", f"/api/quarantine/{w.entry()}/discard", COORDINATOR, **NO_JSON),
     },
     "GET /api/sync-status": {
@@ -159,6 +168,7 @@ CASES: dict[str, dict[int, Case]] = {
         403: lambda w: _resolve(w, WORKER),
         404: lambda w: _resolve(w, FAR),
         409: lambda w: _resolve(w, stale=True),
+        413: lambda w: w.call("POST", f"/api/conflicts/{w.conflict()[0]}/resolve", COORDINATOR, **TOO_BIG),
         415: lambda w: w.call("POST", f"/api/conflicts/{w.conflict()[0]}/resolve", COORDINATOR, **NO_JSON),
     },
     "GET /api/reviews": {
@@ -181,6 +191,7 @@ CASES: dict[str, dict[int, Case]] = {
         403: lambda w: _review(w, WORKER),
         404: lambda w: _review(w, FAR),
         409: lambda w: _review(w, status="approved", review_rev="1-" + "0" * 32),
+        413: lambda w: w.call("POST", f"/api/reviews/{w.submission}", COORDINATOR, **TOO_BIG),
         415: lambda w: w.call("POST", f"/api/reviews/{w.submission}", COORDINATOR, **NO_JSON),
     },
     "GET /api/exports/{form}": {
@@ -206,7 +217,8 @@ def template(tmp_path_factory):
 
 @pytest.fixture
 def world(template, tmp_path):
-    app = create_app(Settings(data_dir=copy_of(template, tmp_path / "data"), admin=("admin", PASSWORD)))
+    app = create_app(Settings(data_dir=copy_of(template, tmp_path / "data"), admin=("admin", PASSWORD),
+                              max_body_bytes=MAX_BODY))
     yield World(app.test_client())
     app.extensions["fieldsync"].store.close()
 
