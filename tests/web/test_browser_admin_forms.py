@@ -5,7 +5,8 @@ sheet, row and column of it (in English, then in Mongolian); fixes it, previews
 the form in Mongolian, publishes it. A real PouchDB 9 replica of a worker in
 Tes soum pulls the new version and a submission filled in it is accepted.
 The admin then tries to republish a changed version 1 (refused with the
-reason), publishes it as version 2 and reads the diff. The pages are
+reason), publishes it as version 2 and reads the diff; the audit log shows
+both publications under the admin's name. The pages are
 photographed in both languages on the way.
 """
 
@@ -121,4 +122,12 @@ def test_an_admin_publishes_an_xlsform_and_a_worker_device_submits_to_it(site, c
     page.goto(f"{site.base}/web/admin/forms/{FORM}/1")
     expect(page.get_by_role("heading", name="Retire")).to_be_visible()
     screens.take(page, "admin-form-version-en")
+
+    # The audit log names the admin for each publication (the refused one is not there).
+    page.goto(f"{site.base}/web/audit?who=admin&area=global")
+    mine = page.locator("tbody tr").filter(has_text=f"global:form:{FORM}:")
+    expect(mine).to_have_count(2)
+    expect(mine.nth(0)).to_contain_text("Published a form")
+    expect(mine.nth(0)).to_contain_text(f"global:form:{FORM}:2")
+    expect(mine.nth(1)).to_contain_text(f"global:form:{FORM}:1")
     context.close()
