@@ -1,4 +1,6 @@
-"""An oversize photo from a real PouchDB 9 replica: refused once, the worker told why, never retried.
+"""Hostile conditions met by a real PouchDB 9 replica: oversize photos and a slow link.
+
+An oversize photo is refused once, the worker told why, and never sent again.
 
 PouchDB pushes attachments inline (base64 JSON in ``_bulk_docs``) and writes a
 whole body before it reads the answer. A photo over the attachment limit is
@@ -10,14 +12,21 @@ batch over the body limit is still read up to ``FIELDSYNC_MAX_BATCH_BYTES``
 refused whole with a 413 that PouchDB reads (not ``write EPIPE``: the server
 reads and discards the body before closing, server/serving.py).
 
-The limits are shrunk (kilobytes, not megabytes) to keep the test fast: the
-mechanism is the one deployed.
+A worker's sync over 256 kbit/s with a 600 ms round trip (tests/slow_link.py)
+is never cut by the deadlines against slow clients (server/slow_clients.py):
+they count progress, not total time. The deadlines are shortened to 2 s so
+that the sync, which takes several times that, would be cut otherwise; the
+same deadlines cut a client dripping a byte at a time (tests/test_slow_clients.py).
+
+The limits are shrunk (kilobytes and seconds, not megabytes and tens of
+seconds) to keep the tests fast: the mechanism is the one deployed.
 """
 
 from __future__ import annotations
 
 import base64
 import random
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -25,6 +34,7 @@ import requests
 from gate_helpers import PASSWORD, feedback_id, visit
 from pouch import PouchReplica
 from servers import FieldsyncPeer, fieldsync_demo_server
+from slow_link import SlowLink
 
 pytestmark = pytest.mark.interop
 
@@ -32,6 +42,9 @@ LIMITS = {
     "FIELDSYNC_MAX_ATTACHMENT_BYTES": "200000",
     "FIELDSYNC_MAX_BODY_BYTES": "400000",
     "FIELDSYNC_MAX_BATCH_BYTES": "1500000",
+    "FIELDSYNC_HEADER_SECONDS": "2",
+    "FIELDSYNC_STALL_SECONDS": "2",
+    "FIELDSYNC_IDLE_SECONDS": "3",
 }
 
 
@@ -113,3 +126,32 @@ def test_a_batch_over_every_limit_is_refused_with_a_413_pouchdb_reads(peer: Fiel
     codes = {e.get("code") for e in report["errors"]}
     assert 413 in statuses, report["errors"]
     assert not codes & {"EPIPE", "ECONNRESET"}, report["errors"]
+
+
+def test_push_and_pull_over_a_slow_link_finish(peer: FieldsyncPeer, new_replica) -> None:
+    device: PouchReplica = new_replica()
+    docs = [visit(seed=500 + n) for n in range(12)]
+    photo = b"\xff\xd8\xff\xe0" + random.Random(9).randbytes(120_000) + b"\xff\xd9"
+    docs[0]["data"]["dwelling_photo"] = "ger.jpg"
+    docs[0]["_attachments"] = {"ger.jpg": {"content_type": "image/jpeg", "data": base64.b64encode(photo).decode()}}
+    device.bulk_docs(docs)
+    with SlowLink(("127.0.0.1", peer.port), bits_per_second=256_000, rtt=0.6) as link:
+        url = link.url(f"bolormaa:{PASSWORD}") + "/sync/bolormaa"
+        started = time.monotonic()
+        pushed = device.push(url, batch_size=50)
+        push_seconds = time.monotonic() - started
+        assert pushed["errors"] == [] and pushed["denied"] == [], pushed
+        assert pushed["result"]["docs_written"] == len(docs)
+        started = time.monotonic()
+        pulled = device.pull(url, batch_size=100)
+        pull_seconds = time.monotonic() - started
+        assert pulled["errors"] == [], pulled
+        assert pulled["result"]["status"] == "complete"
+    # Slower than any deadline: only progress kept it going.
+    assert push_seconds > 4, push_seconds
+    assert link.carried > 160_000
+    on_server = requests.get(f"{peer.root}/sync/bolormaa/{docs[0]['_id']}/ger.jpg",
+                             auth=("bolormaa", PASSWORD), timeout=30)
+    assert on_server.content == photo
+    assert "no progress" not in peer.server.log_tail(400), peer.server.log_tail(40)
+    assert pull_seconds > 0
