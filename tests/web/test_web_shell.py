@@ -4,6 +4,7 @@ the account, the worker's page, and ``/`` answering replicators and browsers apa
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -148,3 +149,10 @@ def test_the_mongolian_catalog_translates_every_text_of_the_pages():
                   and "fuzzy" not in m.flags}
     assert used, "no message found: the extraction is broken"
     assert sorted(used - translated) == []
+    # No entry of the catalog is left empty or fuzzy, and each translation keeps its placeholders.
+    entries = [m for m in catalog if m.id]
+    assert [m.id for m in entries if not m.string or (isinstance(m.string, tuple) and not all(m.string))] == []
+    assert [m.id for m in entries if "fuzzy" in m.flags] == []
+    placeholder = re.compile(r"%\(\w+\)[sd]")
+    assert [m.id for m in entries if isinstance(m.id, str)
+            and sorted(placeholder.findall(m.id)) != sorted(placeholder.findall(m.string))] == []
