@@ -25,8 +25,24 @@ class ConflictListing(Answer):
     next = fields.String(allow_none=True, required=True)
 
 
+class FieldComparison(Answer):
+    field = fields.String(required=True, metadata={"description": "a JSON pointer into the document"})
+    rule = fields.String(metadata={"description": "how the server would merge it"})
+    values = fields.Dict(keys=fields.String(), values=fields.Dict(),
+                         metadata={"description": "revision -> {present, value}"})
+    base = fields.Dict(allow_none=True, metadata={"description": "{present, value} in the shared base"})
+    suggested = fields.String(allow_none=True, metadata={"description": "the revision the merge rule would keep"})
+
+
 class ConflictView(Answer):
-    doc_id = fields.String()
+    id = fields.String(required=True)
+    scope = fields.String(required=True)
+    winner = fields.String(required=True)
+    revs = fields.List(fields.String(), required=True, metadata={"description": "send these back to resolve"})
+    base_rev = fields.String(allow_none=True)
+    mergeable = fields.Boolean()
+    fields_ = fields.List(fields.Nested(FieldComparison), data_key="fields",
+                          metadata={"description": "the fields where the revisions differ"})
     docs = fields.Dict(metadata={"description": "each live revision's document"})
 
 

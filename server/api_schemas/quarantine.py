@@ -34,7 +34,7 @@ class QuarantineEntry(Answer):
     scope = fields.String()
     user = fields.String()
     received_at = fields.String()
-    reasons = fields.List(fields.Dict())
+    reasons = fields.List(fields.Dict(), metadata={"description": "each {field, message, messages: {en, mn}}"})
     note = fields.String(allow_none=True)
 
 
