@@ -110,7 +110,8 @@ def _parse(source: Any) -> tuple[DefinitionData, dict]:
         survey = workbook_to_json(
             workbook_dict=workbook, fallback_form_name=workbook.fallback_form_name, warnings=[]
         )
-    except (PyXFormError, zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as err:
+    # SyntaxError: a workbook whose XML parts are broken (ElementTree's ParseError is one).
+    except (PyXFormError, zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, SyntaxError) as err:
         raise FormDefinitionError(
             [{"path": "xlsform", "message": f"Cannot read the XLSForm: {err}"}]
         ) from None

@@ -15,6 +15,7 @@ import html
 import io
 import re
 import secrets
+import zipfile
 
 import orjson
 import pytest
@@ -83,6 +84,13 @@ def test_a_json_definition_with_mistakes_names_each_path(web: Web):
                       "decimal, date, datetime, select_one, select_multiple, geopoint, image, note, group, repeat."]]
     resp = upload(client, b"{not json", "wells.json")
     assert resp.status_code == 400 and "Файл зөв JSON биш" in resp.text
+    broken = io.BytesIO()  # a zip whose workbook XML is cut off
+    with zipfile.ZipFile(broken, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types")
+        z.writestr("xl/workbook.xml", "<workbook")
+    for data in (b"", broken.getvalue()):
+        resp = upload(client, data, "wells.xlsx")
+        assert resp.status_code == 400 and "XLSForm-ыг уншиж чадсангүй" in resp.text
     resp = upload(client, b"PK", "wells.ods")
     assert resp.status_code == 400 and "Зөвхөн XLSForm (.xlsx)" in resp.text
     assert web.svc.forms.versions("wells_json") == []
