@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .slow_clients import Deadlines
+
 
 @dataclass
 class Settings:
@@ -26,6 +28,10 @@ class Settings:
     # A replicator's _bulk_docs over max_body_bytes is still read up to this size, one at a time
     # per process, so that its documents can be answered one by one (server/oversize.py).
     max_batch_bytes: int = 256 * 1024 * 1024
+    # Deadlines against slow and idle clients, and connections per address (FIELDSYNC_HEADER_SECONDS,
+    # ..._IDLE_SECONDS, ..._STALL_SECONDS, ..._MIN_BYTES_PER_SECOND, ..._MAX_CONNECTIONS_PER_ADDRESS):
+    # read by gunicorn's workers themselves (server/serving.py), checked here at start.
+    slow_clients: Deadlines = field(default_factory=Deadlines)
     max_feed_seconds: float = 3600.0
     default_changes_timeout_ms: int = 60_000
     session_seconds: int = 3600
@@ -57,6 +63,7 @@ class Settings:
             max_body_bytes=_number(env, "FIELDSYNC_MAX_BODY_BYTES", 64 * 1024 * 1024, int),
             max_attachment_bytes=_number(env, "FIELDSYNC_MAX_ATTACHMENT_BYTES", 16 * 1024 * 1024, int),
             max_batch_bytes=_number(env, "FIELDSYNC_MAX_BATCH_BYTES", 256 * 1024 * 1024, int),
+            slow_clients=Deadlines.from_env(env),
             max_feed_seconds=_number(env, "FIELDSYNC_MAX_FEED_SECONDS", 3600, float),
             session_seconds=_number(env, "FIELDSYNC_SESSION_SECONDS", 3600, int),
             trusted_proxies=_number(env, "FIELDSYNC_TRUSTED_PROXIES", 0, int),
