@@ -89,6 +89,9 @@ _TEXTS: dict[str, dict[str, str]] = {
 
 
 def message(key: str, **params) -> Text:
+    # What the sender wrote is quoted back, never more than a line of it (a 100 KB "state").
+    params = {k: v[:40] + "…" if isinstance(v, str) and len(v) > 40 and k in ("value", "field") else v
+              for k, v in params.items()}
     return Text({lang: template.format(**params) for lang, template in _TEXTS[key].items()})
 
 

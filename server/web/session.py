@@ -47,17 +47,17 @@ def login_post():
     target = request.form.get("next", "")
     if not name or not password:
         message = _("Enter your user name and your password.")
-        return render_template("login.html", next=target, name=name, error=message), 400
+        return render_template("login.html", next=target[:2000], name=name[:200], error=message), 400
     svc = services()
     try:
         user = svc.auth.login(name, password)
     except TooManyRequests as exc:
         message = _("Too many failed logins for this name; try again in %(seconds)s seconds.",
                     seconds=exc.headers["Retry-After"])
-        return render_template("login.html", next=target, name=name, error=message), 429, exc.headers
+        return render_template("login.html", next=target[:2000], name=name[:200], error=message), 429, exc.headers
     except Unauthorized:
         message = _("The user name or the password is wrong.")
-        return render_template("login.html", next=target, name=name, error=message), 401
+        return render_template("login.html", next=target[:2000], name=name[:200], error=message), 401
     svc.auth.logged_in(user)
     chosen = request.cookies.get(i18n.COOKIE)
     if user.lang is None and chosen in i18n.LANGUAGES:

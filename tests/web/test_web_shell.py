@@ -56,6 +56,8 @@ def test_a_wrong_password_or_missing_field_shows_the_form_again_with_a_message(w
     token = csrf(client)
     wrong = client.post("/web/login", data={"name": "oyunaa", "password": "nope", "csrf_token": token})
     assert wrong.status_code == 401 and "wrong" in wrong.text and COOKIE not in wrong.headers.get("Set-Cookie", "")
+    huge = client.post("/web/login", data={"name": "ы" * 50_000, "password": "x" * 100_000, "csrf_token": token})
+    assert huge.status_code == 401 and "wrong" in huge.text and len(huge.data) < 10_000  # not echoed whole
     empty = client.post("/web/login", data={"name": "oyunaa", "csrf_token": token})
     assert empty.status_code == 400 and "Enter your user name and your password" in empty.text
     mn = web.browser("mn")
