@@ -339,3 +339,42 @@ def test_a_forged_sequence_does_not_make_the_replica_offer_what_its_owner_never_
         assert rows.status_code == 200, rows.text
         assert {r["id"] for r in rows.json()["results"]} <= visible
         assert not any(r.get("deleted") for r in rows.json()["results"])
+
+
+def test_the_couchdb_replicator_takes_a_lost_soum_off_its_target_too(server: FieldsyncPeer, couchdb_node_url) -> None:
+    """The same mechanism for CouchDB's own replicator (``POST /_replicate``) pulling the replica
+    into a CouchDB database, as a CouchDB-based device or an office copy would."""
+    name = f"tumen{random.randrange(10**6)}"
+    fieldsync(server, "user", "add", name, "--role", "worker", "--area", "uvs-tes", "--password-stdin",
+              stdin=DEMO_PASSWORD + "\n")
+    couch = couchdb_node_url.rstrip("/")
+    target = f"copy_{name}"
+    assert requests.put(f"{couch}/{target}").status_code in (201, 202)
+    parts = requests.utils.urlparse(couch)
+    job = {"source": url(server, name),
+           "target": f"{parts.scheme}://{parts.netloc}/{target}"}
+
+    def replicate() -> dict:
+        done = requests.post(f"{couch}/_replicate", json=job, timeout=120)
+        assert done.status_code == 200 and done.json().get("ok"), done.text
+        return {r["id"]: r["value"]["rev"] for r in requests.get(f"{couch}/{target}/_all_docs").json()["rows"]}
+
+    try:
+        held = replicate()
+        tes = {i: r for i, r in visible_revs(server, name).items() if i.startswith("uvs-tes:")}
+        assert tes and {i: held.get(i) for i in tes} == tes
+        on_server = server_docs(server, "uvs-tes")
+        fieldsync(server, "user", "assign", name, "--area", "uvs-zavkhan")
+        held = replicate()
+        assert not any(i.startswith("uvs-tes:") for i in held)
+        assert {i: r for i, r in held.items() if i.startswith("uvs-zavkhan:")} == \
+            {i: r for i, r in visible_revs(server, name).items() if i.startswith("uvs-zavkhan:")}
+        # Replicated back, the tombstones are known to the replica: nothing is sent, nothing deleted.
+        back = requests.post(f"{couch}/_replicate", json={"source": job["target"], "target": job["source"]},
+                             timeout=120)
+        assert back.status_code == 200 and back.json().get("ok"), back.text
+        answer = back.json()
+        assert answer.get("no_changes") or answer["history"][0]["docs_written"] == 0, answer
+        assert server_docs(server, "uvs-tes") == on_server
+    finally:
+        requests.delete(f"{couch}/{target}")
