@@ -336,7 +336,8 @@ def _photos_of(scope: str, key: str, doc: dict, row: list, cols: list[Column], o
         name = row[i]
         if col.image and type(name) is str and name in attachments:
             photo = Photo(scope, doc["_id"], doc["_rev"], name, photo_path(scope, key, name))
-            photos.append(photo)
+            if photo not in photos:  # one file however many cells name it
+                photos.append(photo)
             row[i] = photo.path
 
 
