@@ -28,7 +28,7 @@ STORES = [b for b in BACKENDS if b != "couchdb-cluster"]  # the cluster's laggin
 def app(request, tmp_path_factory):
     app = make_backend_app(request, request.param, tmp_path_factory.mktemp("webadmin") / "data")
     svc = app.extensions["fieldsync"]
-    svc.auth.throttle = LoginThrottle(svc.store, slow_after=10_000, lock_after=10_000)
+    svc.auth.throttle = LoginThrottle(svc.store, slow_after=10_000, address_slow_after=10_000)
     seed_demo(svc.store, svc.areas, svc.forms, svc.users, per_soum=0)
     svc.users.add("chief", "admin", [], DEMO_PASSWORD)
     yield app

@@ -34,7 +34,7 @@ def app(request, tmp_path_factory):
 
     app = make_backend_app(request, request.param, tmp_path_factory.mktemp("webaudit") / "data")
     svc = app.extensions["fieldsync"]
-    svc.auth.throttle = LoginThrottle(svc.store, slow_after=10_000, lock_after=10_000)
+    svc.auth.throttle = LoginThrottle(svc.store, slow_after=10_000, address_slow_after=10_000)
     seed_demo(svc.store, svc.areas, svc.forms, svc.users, per_soum=0)
     svc.users.add("chief", "admin", [], DEMO_PASSWORD)
     svc.audit.record(actor="oyunaa", action="quarantine.discarded", scope="uvs-tes", doc_id="uvs-tes:sub:1",
