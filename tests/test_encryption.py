@@ -10,17 +10,19 @@ writes with the new one, and ``rekey`` moves old documents onto it.
 
 from __future__ import annotations
 
+import base64
 import random
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
 from servers import couch_url_for
 
 from sync.demo import household_visit, protection_referral, submission
-from sync.docs import check_doc
+from sync.docs import check_doc, md5_digest
 from sync.stores.base import Store
 from sync.stores.encrypted import EncryptedStore, Keyring, KeyringError, new_key_entry, rekey
 from sync.stores.sqlite import SQLiteStore
@@ -28,6 +30,7 @@ from sync.stores.sqlite import SQLiteStore
 SECRET = "Баярмаагийн хүү Тэмүүжин 7 настай, зодуулсан"  # what must never reach the disk in plain text
 SENSITIVE = frozenset({"child_protection_referral"})
 SCOPE = "uvs-tes"
+PHOTO = b"\xff\xd8\xff\xe0" + b"PHOTO-OF-THE-CHILD " * 400 + b"\xff\xd9"
 COUCH_URLS: dict[int, str] = {}
 
 
@@ -81,6 +84,15 @@ def raw_bodies(name: str, inner: Store, tmp_path: Path) -> bytes:
     return response.content
 
 
+def raw_photo(name: str, inner: Store, doc_id: str) -> bytes:
+    """The photo as CouchDB itself serves it (SQLite's bytes are in its files already)."""
+    if name == "sqlite":
+        return b""
+    got = requests.get(f"{COUCH_URLS[id(inner)]}/{inner.dbname(SCOPE)}/{quote(doc_id, safe='')}/photo.jpg", timeout=30)
+    assert got.status_code == 200, got.text
+    return got.content
+
+
 def test_a_copy_of_the_store_reveals_nothing_and_fieldsync_reads_plain_text(backend, tmp_path: Path) -> None:
     name, open_plain = backend
     key = new_key_entry("k1")
@@ -89,6 +101,7 @@ def test_a_copy_of_the_store_reveals_nothing_and_fieldsync_reads_plain_text(back
     pushed = referral(1)
     pushed["_rev"] = "1-0123456789abcdef0123456789abcdef"  # what the device computed
     pushed["_revisions"] = {"start": 1, "ids": ["0123456789abcdef0123456789abcdef"]}
+    pushed["_attachments"] = {"photo.jpg": {"content_type": "image/jpeg", "data": base64.b64encode(PHOTO).decode()}}
     other = {**visit(2), "_rev": "1-aa", "_revisions": {"start": 1, "ids": ["aa"]}}
     replicated = [check_doc(dict(d), new_edits=False) for d in (pushed, other)]
     assert db.bulk_docs(replicated, new_edits=False) == []
@@ -100,6 +113,8 @@ def test_a_copy_of_the_store_reveals_nothing_and_fieldsync_reads_plain_text(back
     assert b"CP-2026-" not in raw  # the case code is an answer too
     assert b"plain visit remark" in raw  # a form that is not sensitive is stored as it is
     assert b"1-0123456789abcdef0123456789abcdef" in raw  # the device's revision, unchanged
+    assert b"PHOTO-OF-THE-CHILD" not in raw + raw_photo(name, store.inner, pushed["_id"])
+    assert md5_digest(PHOTO).encode() not in raw
 
     got = db.get(pushed["_id"], revs=True)
     assert got["_rev"] == pushed["_rev"] and got["data"] == pushed["data"] and "sealed" not in got
@@ -112,6 +127,27 @@ def test_a_copy_of_the_store_reveals_nothing_and_fieldsync_reads_plain_text(back
     assert bulk["docs"][0]["ok"]["data"] == pushed["data"]
     [found] = db.open_revs(pushed["_id"], [pushed["_rev"]])
     assert found["ok"]["data"] == pushed["data"]
+
+    # Photos: the device's digest and length, the device's bytes, through every read.
+    stub = db.get(pushed["_id"])["_attachments"]["photo.jpg"]
+    assert (stub["digest"], stub["length"], stub.get("stub")) == (md5_digest(PHOTO), len(PHOTO), True)
+    inline = db.get(pushed["_id"], attachments=True)["_attachments"]["photo.jpg"]
+    assert bytes(inline["data"]) == PHOTO and inline["digest"] == md5_digest(PHOTO)
+    meta, data = db.get_attachment(pushed["_id"], "photo.jpg")
+    assert data == PHOTO and meta["digest"] == md5_digest(PHOTO) and meta["length"] == len(PHOTO)
+    # A web edit keeps the photo as a stub; so does the device's next revision, naming its digest.
+    doc = db.get(pushed["_id"])
+    doc["data"]["summary"] = "edited on the web"
+    second = db.bulk_docs([doc])[0]["rev"]
+    assert db.get_attachment(pushed["_id"], "photo.jpg", second)[1] == PHOTO
+    third = {**db.get(pushed["_id"], revs=True), "_rev": f"3-{'b' * 32}"}
+    third["_revisions"] = {"start": 3, "ids": ["b" * 32, *third["_revisions"]["ids"]]}
+    third["_attachments"] = {"photo.jpg": {"stub": True, "digest": md5_digest(PHOTO), "revpos": 1,
+                                           "content_type": "image/jpeg"}}
+    assert db.bulk_docs([check_doc(third, new_edits=False)], new_edits=False) == []
+    meta, data = db.get_attachment(pushed["_id"], "photo.jpg", third["_rev"])
+    assert data == PHOTO and meta["digest"] == md5_digest(PHOTO)
+    assert b"PHOTO-OF-THE-CHILD" not in raw_bodies(name, store.inner, tmp_path)
 
     # The same answers sealed twice are the same bytes (a retried edit hashes to the same
     # revision); in another document they are not, and a body moved there does not open.
@@ -130,7 +166,8 @@ def test_keys_rotate_without_downtime_and_rekey_moves_old_documents(backend, tmp
     name, open_plain = backend
     old, new = new_key_entry("2025"), new_key_entry("2026")
     before = sealed(open_plain(), old).ensure(SCOPE)
-    assert "error" not in before.bulk_docs([referral(1)])[0]
+    with_photo = {**referral(1), "_attachments": {"photo.jpg": {"content_type": "image/jpeg", "data": PHOTO}}}
+    assert "error" not in before.bulk_docs([with_photo])[0]
 
     both = sealed(open_plain(), f"{old}\n{new}")  # the new key added; the old one still there
     db = both.open(SCOPE)
@@ -144,6 +181,7 @@ def test_keys_rotate_without_downtime_and_rekey_moves_old_documents(backend, tmp
     only_new = sealed(open_plain(), new).open(SCOPE)
     assert only_new.get(referral(1)["_id"])["data"]["summary"] == SECRET
     assert only_new.get(referral(2)["_id"])["data"]["summary"] == "second case"
+    assert only_new.get_attachment(referral(1)["_id"], "photo.jpg")[1] == PHOTO  # the photo was sealed again too
     assert SECRET.encode() not in raw_bodies(name, both.inner, tmp_path)
 
 

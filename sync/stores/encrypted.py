@@ -5,7 +5,10 @@ databases or their backups. Below the write gate (documents are validated in
 plain text first) and above the backend, every submission of a form marked
 ``sensitive`` has its ``data`` replaced by ``sealed``: AES-256-GCM of the JSON
 of the answers, bound to the document id as associated data, so a sealed body
-copied into another document does not open. Every read through the wrapper
+copied into another document does not open. Its attachments (photos) are
+sealed the same way, byte for byte; the backend then stores and digests the
+ciphertext, and the sealed payload maps that digest back to the digest and
+length the device computed, which every read reports. Every read through the wrapper
 opens it again, so everything above ``sync/stores`` (replicas, web pages,
 exports, ``/api``) sees the answers as the worker wrote them; access rules
 decide, as before, who gets the document at all. A copy of the files alone
@@ -36,6 +39,8 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from sync.docs import md5_digest
 
 from .base import Changes, Database, Doc, Seq, Store
 
@@ -98,21 +103,40 @@ class Keyring:
         return cls.parse(text) if text.strip() else None
 
     def seal(self, plain: bytes, doc_id: str) -> dict[str, str]:
-        aead, nonce_key = self._keys[self.newest]
-        aad = doc_id.encode()
-        nonce = hmac.new(nonce_key, len(aad).to_bytes(4, "big") + aad + plain, hashlib.sha256).digest()[:12]
-        return {"alg": ALGORITHM, "kid": self.newest, "iv": _b64(nonce), "ct": _b64(aead.encrypt(nonce, plain, aad))}
+        """The answers of one document: ``{alg, kid, iv, ct}`` (base64), bound to its id."""
+        nonce, ct = self._encrypt(self.newest, plain, doc_id.encode())
+        return {"alg": ALGORITHM, "kid": self.newest, "iv": _b64(nonce), "ct": _b64(ct)}
 
     def open(self, sealed: dict[str, Any], doc_id: str) -> bytes:
         kid = sealed.get("kid")
+        try:
+            iv, ct = base64.b64decode(sealed["iv"]), base64.b64decode(sealed["ct"])
+        except Exception as exc:  # a member missing or not base64: damaged
+            raise KeyringError(f"document {doc_id}: the sealed answers are damaged") from exc
+        return self._decrypt(kid, iv + ct, doc_id.encode(), f"document {doc_id}")
+
+    def seal_bytes(self, plain: bytes, doc_id: str) -> tuple[str, bytes]:
+        """An attachment of one document: (key id, nonce + ciphertext), bound to the document id."""
+        nonce, ct = self._encrypt(self.newest, plain, b"attachment:" + doc_id.encode())
+        return self.newest, nonce + ct
+
+    def open_bytes(self, kid: str, sealed: bytes, doc_id: str) -> bytes:
+        return self._decrypt(kid, sealed, b"attachment:" + doc_id.encode(), f"an attachment of {doc_id}")
+
+    def _encrypt(self, kid: str, plain: bytes, aad: bytes) -> tuple[bytes, bytes]:
+        aead, nonce_key = self._keys[kid]
+        nonce = hmac.new(nonce_key, len(aad).to_bytes(4, "big") + aad + plain, hashlib.sha256).digest()[:12]
+        return nonce, aead.encrypt(nonce, plain, aad)
+
+    def _decrypt(self, kid: Any, sealed: bytes, aad: bytes, what: str) -> bytes:
         if kid not in self._keys:
-            raise KeyringError(f"document {doc_id} is sealed with key {kid!r}, which is not configured "
-                            "(FIELDSYNC_ENCRYPTION_KEYS / FIELDSYNC_ENCRYPTION_KEY_FILE)")
+            raise KeyringError(f"{what} is sealed with key {kid!r}, which is not configured "
+                               "(FIELDSYNC_ENCRYPTION_KEYS / FIELDSYNC_ENCRYPTION_KEY_FILE)")
         aead, _ = self._keys[kid]
         try:
-            return aead.decrypt(base64.b64decode(sealed["iv"]), base64.b64decode(sealed["ct"]), doc_id.encode())
-        except Exception as exc:  # InvalidTag, bad base64, missing member: all mean "not ours / damaged"
-            raise KeyringError(f"document {doc_id}: the sealed answers do not open with key {kid!r}") from exc
+            return aead.decrypt(sealed[:12], sealed[12:], aad)
+        except Exception as exc:  # InvalidTag: not this document's, or damaged
+            raise KeyringError(f"{what}: the sealed answers do not open with key {kid!r}") from exc
 
 
 def new_key_entry(kid: str) -> str:
@@ -125,31 +149,88 @@ def _b64(data: bytes) -> str:
 
 
 class Sealer:
-    """Seals the answers of sensitive submissions on the way in, opens every sealed body on the way out."""
+    """Seals sensitive submissions on the way in, opens every sealed body on the way out.
+
+    The sealed payload holds the answers and, per attachment sealed with the
+    document, the digest the backend reports for its ciphertext mapped to the
+    plain text's digest, length and key id: reads then show the digests and
+    lengths the device computed, and a later revision's stubs (which name the
+    plain digests) are matched to the stored ciphertext.
+    """
 
     def __init__(self, keyring: Keyring, sensitive_forms: Callable[[], Iterable[str]]) -> None:
         self.keyring = keyring
         self.sensitive_forms = sensitive_forms
 
-    def seal_batch(self, docs: list[Doc]) -> list[Doc]:
+    def to_seal(self, docs: list[Doc]) -> list[int]:
+        """Indexes of the documents of a batch that must be sealed."""
         sensitive: frozenset[str] | None = None
-        out = []
-        for doc in docs:
+        found = []
+        for n, doc in enumerate(docs):
             if isinstance(doc, dict) and doc.get("type") == "submission" and "data" in doc and SEALED not in doc:
                 if sensitive is None:
                     sensitive = frozenset(self.sensitive_forms())
                 if doc.get("form") in sensitive:
-                    doc = dict(doc)
-                    answers = doc.pop("data")
-                    doc[SEALED] = self.keyring.seal(orjson.dumps(answers), doc["_id"])
-            out.append(doc)
-        return out
+                    found.append(n)
+        return found
+
+    def seal(self, doc: Doc, known: Callable[[], dict[str, dict[str, list]]]) -> Doc:
+        """``known()``: what earlier revisions sealed, ``{"by_plain": {...}, "by_name": {...}}``."""
+        doc = dict(doc)
+        answers = doc.pop("data")
+        mapping: dict[str, list] = {}
+        atts = doc.get("_attachments")
+        if isinstance(atts, dict) and atts:
+            seen = None
+            out = {}
+            for name, att in atts.items():
+                if not isinstance(att, dict):
+                    out[name] = att
+                elif att.get("stub"):
+                    seen = seen if seen is not None else known()
+                    hit = seen["by_plain"].get(att.get("digest")) or seen["by_name"].get(name)
+                    if hit is not None:
+                        cipher_digest, plain_digest, length, kid = hit
+                        att = {**att, "digest": cipher_digest}
+                        mapping[cipher_digest] = [plain_digest, length, kid]
+                    out[name] = att
+                elif isinstance(att.get("data"), bytes | bytearray | memoryview):
+                    plain = bytes(att["data"])
+                    kid, sealed = self.keyring.seal_bytes(plain, doc["_id"])
+                    mapping[md5_digest(sealed)] = [md5_digest(plain), len(plain), kid]
+                    out[name] = {k: v for k, v in att.items() if k not in ("digest", "length")} | {"data": sealed}
+                else:
+                    out[name] = att
+            doc["_attachments"] = out
+        payload = {"data": answers, "atts": mapping} if mapping else {"data": answers}
+        doc[SEALED] = self.keyring.seal(orjson.dumps(payload), doc["_id"])
+        return doc
+
+    def payload(self, doc: Doc) -> dict:
+        return orjson.loads(self.keyring.open(doc[SEALED], doc["_id"]))
 
     def open_doc(self, doc: Any) -> Any:
-        if isinstance(doc, dict) and isinstance(doc.get(SEALED), dict) and "_id" in doc:
-            doc = dict(doc)
-            doc["data"] = orjson.loads(self.keyring.open(doc.pop(SEALED), doc["_id"]))
+        if not (isinstance(doc, dict) and isinstance(doc.get(SEALED), dict) and "_id" in doc):
+            return doc
+        doc = dict(doc)
+        payload = self.payload(doc)
+        del doc[SEALED]
+        doc["data"] = payload["data"]
+        mapping = payload.get("atts") or {}
+        if mapping and isinstance(doc.get("_attachments"), dict):
+            doc["_attachments"] = {name: self._open_att(doc["_id"], att, mapping)
+                                   for name, att in doc["_attachments"].items()}
         return doc
+
+    def _open_att(self, doc_id: str, att: Any, mapping: dict[str, list]) -> Any:
+        entry = mapping.get(att.get("digest")) if isinstance(att, dict) else None
+        if entry is None:
+            return att
+        plain_digest, length, kid = entry
+        att = {**att, "digest": plain_digest, "length": length}
+        if isinstance(att.get("data"), bytes | bytearray | memoryview):
+            att["data"] = self.keyring.open_bytes(kid, bytes(att["data"]), doc_id)
+        return att
 
     def open_row(self, row: dict) -> dict:
         if isinstance(row.get("doc"), dict) and SEALED in row["doc"]:
@@ -184,7 +265,45 @@ class EncryptedDatabase(Database):
         return self._inner.translate_seq(epoch, seq)
 
     def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
-        return self._inner.bulk_docs(self._sealer.seal_batch(docs), new_edits=new_edits)
+        chosen = self._sealer.to_seal(docs)
+        if chosen:
+            docs = list(docs)
+            for n in chosen:
+                docs[n] = self._sealer.seal(docs[n], lambda doc=docs[n]: self._sealed_before(doc, new_edits))
+        return self._inner.bulk_docs(docs, new_edits=new_edits)
+
+    def _sealed_before(self, doc: Doc, new_edits: bool) -> dict[str, dict[str, list]]:
+        """Attachments earlier revisions of ``doc`` sealed: by plain digest (any leaf or the
+        nearest stored ancestor) and by name (the nearest stored ancestor, as stubs resolve)."""
+        from sync.errors import NotFound  # noqa: PLC0415
+
+        if new_edits:
+            ancestors = [doc["_rev"]] if isinstance(doc.get("_rev"), str) else []
+        else:
+            path = doc.get("_revisions")
+            ancestors = list(path[1:21]) if isinstance(path, list) else []
+        bodies = []
+        try:
+            if ancestors:
+                bodies += [e["ok"] for e in self._inner.open_revs(doc["_id"], ancestors) if "ok" in e][:1]
+            bodies += [e["ok"] for e in self._inner.open_revs(doc["_id"], None) if "ok" in e]
+        except NotFound:
+            pass
+        by_plain: dict[str, list] = {}
+        by_name: dict[str, list] = {}
+        for n, body in enumerate(bodies):
+            if not isinstance(body.get(SEALED), dict):
+                continue
+            mapping = self._sealer.payload(body).get("atts") or {}
+            for name, meta in (body.get("_attachments") or {}).items():
+                entry = mapping.get(meta.get("digest"))
+                if entry is None:
+                    continue
+                hit = [meta["digest"], *entry]
+                by_plain.setdefault(entry[0], hit)
+                if n == 0 and ancestors:
+                    by_name.setdefault(name, hit)
+        return {"by_plain": by_plain, "by_name": by_name}
 
     def get(self, docid: str, **options: Any) -> Doc:
         return self._sealer.open_doc(self._inner.get(docid, **options))
@@ -205,7 +324,17 @@ class EncryptedDatabase(Database):
         return self._inner.revs_diff(request)
 
     def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
-        return self._inner.get_attachment(docid, name, rev)
+        meta, data = self._inner.get_attachment(docid, name, rev)
+        body = self._inner.get(docid, rev=rev) if rev else self._inner.get(docid)
+        if not isinstance(body.get(SEALED), dict):
+            return meta, data
+        opened = self._sealer._open_att(docid, {**meta, "data": data}, self._sealer.payload(body).get("atts") or {})
+        return {k: v for k, v in opened.items() if k != "data"}, bytes(opened["data"])
+
+    def open_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, Iterator[bytes]]:
+        """The CouchDB store's streamed read, opened (a sealed attachment is read whole)."""
+        meta, data = self.get_attachment(docid, name, rev)
+        return meta, iter([data])
 
     def changes(self, since: Seq = 0, **options: Any) -> Changes:
         inner = self._inner.changes(since, **options)
@@ -297,7 +426,8 @@ class EncryptedStore(Store):
 def rekey(store: EncryptedStore) -> dict[str, int]:
     """Seal again, with the newest key, every winning revision sealed with an older one.
 
-    The answers do not change; each such document gets a new revision (CouchDB
+    The answers and photos do not change (photos are sealed again too); each such
+    document gets a new revision (CouchDB
     keeps a stored revision's body as it is), which devices pull like any edit.
     Older bodies stay sealed with the old key until the database is compacted:
     keep the old key configured until then. Returns counts per scope.
@@ -308,13 +438,19 @@ def rekey(store: EncryptedStore) -> dict[str, int]:
         raw = store.inner.open(name)
         stale = [row["id"] for row in raw.all_docs(include_docs=True)
                  if isinstance(row.get("doc"), dict) and isinstance(row["doc"].get(SEALED), dict)
-                 and row["doc"][SEALED].get("kid") != newest]
+                 and _on_older_key(store.sealer, row["doc"], newest)]
         if not stale:
             continue
         db = store.open(name)
         done = 0
         for start in range(0, len(stale), 100):
-            docs = [db.get(doc_id) for doc_id in stale[start:start + 100]]
+            docs = [db.get(doc_id, attachments=True) for doc_id in stale[start:start + 100]]
             done += sum(1 for r in db.bulk_docs(docs) if "error" not in r)
         counts[name] = done
     return counts
+
+
+def _on_older_key(sealer: Sealer, body: Doc, newest: str) -> bool:
+    if body[SEALED].get("kid") != newest:
+        return True
+    return any(entry[2] != newest for entry in (sealer.payload(body).get("atts") or {}).values())

@@ -10,6 +10,7 @@ read from CouchDB directly) never hold the answer.
 
 from __future__ import annotations
 
+import base64
 import random
 import re
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.interop
 
 SECRET = "Тэмүүжин 7 настай, хөрш айлын эр зодсон гэж хэлсэн"
 CASE_ID = "uvs-tes:sub:01KSEALEDCASE0000000000001"
+PHOTO = b"\xff\xd8\xff\xe0" + b"FACE-OF-THE-CHILD " * 2000 + b"\xff\xd9"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -60,10 +62,20 @@ def raw_store(peer) -> bytes:
     return got.content
 
 
+def raw_photo(peer) -> bytes:
+    if peer.backend == "sqlite":
+        return b""  # the SQLite files hold the bytes: raw_store read them
+    db = quote(f"{peer.couch_prefix}uvs-tes", safe="")
+    got = requests.get(f"{peer.couch_url}/{db}/{quote(CASE_ID, safe='')}/photo.jpg", timeout=30)
+    assert got.status_code == 200, got.text
+    return got.content
+
+
 def test_the_author_and_the_coordinator_read_what_the_store_keeps_sealed(server, node_driver, tmp_path: Path) -> None:
     case = submission(CASE_ID, "child_protection_referral", "bolormaa", protection_referral(random.Random(3)),
                       "2026-10-12T14:30:00+08:00")
     case["data"]["summary"] = SECRET
+    case["_attachments"] = {"photo.jpg": {"content_type": "image/jpeg", "data": base64.b64encode(PHOTO).decode()}}
     phone: PouchReplica = node_driver.open_replica(tmp_path / "phone")
     [written] = phone.bulk_docs([case])
     report = phone.push(sync_url(server, "bolormaa"))
@@ -72,6 +84,7 @@ def test_the_author_and_the_coordinator_read_what_the_store_keeps_sealed(server,
 
     raw = raw_store(server)
     assert SECRET.encode() not in raw and SECRET.encode("unicode_escape") not in raw
+    assert b"FACE-OF-THE-CHILD" not in raw + raw_photo(server)
     assert written["rev"].encode() in raw  # stored under the device's revision
     assert b"sealed" in raw
 
@@ -80,6 +93,8 @@ def test_the_author_and_the_coordinator_read_what_the_store_keeps_sealed(server,
     assert pulled["errors"] == [], pulled
     got = new_phone.get(CASE_ID)
     assert got["_rev"] == written["rev"] and got["data"] == case["data"] and "sealed" not in got
+    assert new_phone.attachment(CASE_ID, "photo.jpg") == PHOTO
+    assert got["_attachments"]["photo.jpg"]["digest"] == phone.get(CASE_ID)["_attachments"]["photo.jpg"]["digest"]
 
     web = requests.Session()
     token = CSRF_RE.search(web.get(f"{server.root}/web/login", timeout=30).text).group(1)
@@ -87,6 +102,8 @@ def test_the_author_and_the_coordinator_read_what_the_store_keeps_sealed(server,
              timeout=30)
     page = web.get(f"{server.root}/web/submissions/{quote(CASE_ID, safe='')}", timeout=30)
     assert page.status_code == 200 and SECRET in page.text
+    photo = web.get(f"{server.root}/web/submissions/{quote(CASE_ID, safe='')}/photos/photo.jpg", timeout=30)
+    assert photo.status_code == 200 and photo.content == PHOTO
 
     out = tmp_path / "referrals.csv"
     proc = server.cli("export", "child_protection_referral", "--area", "uvs-tes", "--out", str(out))
