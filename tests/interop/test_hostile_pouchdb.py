@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 import time
 from collections.abc import Iterator
 
 import pytest
 import requests
 from gate_helpers import PASSWORD, feedback_id, visit
+from markupsafe import escape
 from pouch import PouchReplica
 from servers import FieldsyncPeer, fieldsync_demo_server
 from slow_link import SlowLink
@@ -60,6 +62,19 @@ def with_photo_of(size: int, seed: int) -> dict:
     doc["data"]["dwelling_photo"] = "ger.jpg"
     doc["_attachments"] = {"ger.jpg": {"content_type": "image/jpeg", "data": base64.b64encode(photo).decode()}}
     return doc
+
+
+def monitor_page(peer: FieldsyncPeer, lang: str) -> str:
+    """The sync monitor page as the demo's coordinator of Uvs sees it, in ``lang``."""
+    browser = requests.Session()
+    browser.headers["Accept-Language"] = lang
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"{peer.root}/web/login", timeout=30).text)
+    login = browser.post(f"{peer.root}/web/login", timeout=30, allow_redirects=False,
+                         data={"name": "oyunaa", "password": PASSWORD, "csrf_token": token.group(1)})
+    assert login.status_code == 302, login.text[:300]
+    page = browser.get(f"{peer.root}/web/sync", params={"area": "", "role": "worker"}, timeout=30)
+    assert page.status_code == 200
+    return page.text
 
 
 def quarantined(peer: FieldsyncPeer, doc_id: str) -> list[dict]:
@@ -112,6 +127,9 @@ def test_an_oversize_photo_is_refused_once_with_feedback_and_never_sent_again(
     [worker] = [u for u in status if u["name"] == "bolormaa"]
     named = [r for d in worker["devices"] for r in d["last_refusals"] if r["id"] == big["_id"]]
     assert named and named[0]["messages"] == denied["messages"]
+    for lang, label in (("en", "Last refused:"), ("mn", "Сүүлд татгалзсан:")):
+        page = monitor_page(peer, lang)
+        assert label in page and str(escape(denied["messages"][lang])) in page
     assert requests.get(f"{peer.root}/sync/bolormaa/{small['_id']}", auth=("bolormaa", PASSWORD),
                         timeout=30).status_code == 200
 
