@@ -223,3 +223,32 @@ def test_demo_data_is_sealed_and_fieldsync_rekey_moves_it_to_a_new_key(tmp_path:
                  for r in store.open(name).all_docs(include_docs=True)
                  if r["doc"].get("form") == "child_protection_referral"]
     assert referrals and all("ярилцсан" in d["data"]["summary"] for d in referrals)
+
+
+def test_a_refused_sensitive_submission_is_sealed_in_the_quarantine_too(backend, tmp_path: Path) -> None:
+    from sync.gate.quarantine import QUARANTINE_SCOPE, Quarantine
+
+    name, open_plain = backend
+    store = sealed(open_plain(), new_key_entry("k1"))
+    quarantine = Quarantine(store)
+    refused = check_doc({**referral(7), "_attachments": {"photo.jpg": {"content_type": "image/jpeg",
+                                                                       "data": base64.b64encode(PHOTO).decode()}}},
+                        new_edits=True)
+    reasons = [{"path": "/data/summary", "message": f"'{SECRET}' is too long"}]
+    eid = quarantine.hold(doc=refused, scope=SCOPE, user="tuya", reasons=reasons, new_edits=True)
+
+    entry = quarantine.get(eid)
+    assert entry["doc"]["data"]["summary"] == SECRET and entry["reasons"] == reasons
+    assert quarantine.original(eid)["_attachments"]["photo.jpg"]["data"] == PHOTO
+    quarantine.mark(eid, "discarded", by="oyunaa")
+    assert quarantine.get(eid)["status"] == "discarded"
+    assert quarantine.get(eid)["doc"]["data"]["summary"] == SECRET
+
+    if name == "sqlite":
+        raw = b"".join(p.read_bytes() for p in sorted((tmp_path / "data").iterdir()) if p.is_file())
+    else:
+        url = f"{COUCH_URLS[id(store.inner)]}/{store.inner.dbname(QUARANTINE_SCOPE)}"
+        raw = requests.get(f"{url}/_all_docs", params={"include_docs": "true"}, timeout=30).content
+        raw += requests.get(f"{url}/{quote(eid, safe='')}/photo.jpg", timeout=30).content
+    assert SECRET.encode() not in raw and SECRET.encode("unicode_escape") not in raw
+    assert b"PHOTO-OF-THE-CHILD" not in raw and b"discarded" in raw

@@ -167,17 +167,26 @@ class Sealer:
         sensitive: frozenset[str] | None = None
         found = []
         for n, doc in enumerate(docs):
-            if isinstance(doc, dict) and doc.get("type") == "submission" and "data" in doc and SEALED not in doc:
+            if not isinstance(doc, dict) or SEALED in doc:
+                continue
+            submission = _held(doc) if doc.get("type") == "quarantine" else doc
+            if isinstance(submission, dict) and submission.get("type") == "submission" and "data" in submission:
                 if sensitive is None:
                     sensitive = frozenset(self.sensitive_forms())
-                if doc.get("form") in sensitive:
+                if submission.get("form") in sensitive:
                     found.append(n)
         return found
 
     def seal(self, doc: Doc, known: Callable[[], dict[str, dict[str, list]]]) -> Doc:
         """``known()``: what earlier revisions sealed, ``{"by_plain": {...}, "by_name": {...}}``."""
         doc = dict(doc)
-        answers = doc.pop("data")
+        # A refused submission kept in the quarantine is sealed whole, with the reasons
+        # (a message may quote an answer); the entry keeps ids, scope, user and status.
+        member = "held" if doc.get("type") == "quarantine" else "data"
+        if member == "held":
+            answers = {"doc": doc.pop("doc"), "reasons": doc.pop("reasons", None)}
+        else:
+            answers = doc.pop("data")
         mapping: dict[str, list] = {}
         atts = doc.get("_attachments")
         if isinstance(atts, dict) and atts:
@@ -202,7 +211,7 @@ class Sealer:
                 else:
                     out[name] = att
             doc["_attachments"] = out
-        payload = {"data": answers, "atts": mapping} if mapping else {"data": answers}
+        payload = {member: answers, "atts": mapping} if mapping else {member: answers}
         doc[SEALED] = self.keyring.seal(orjson.dumps(payload), doc["_id"])
         return doc
 
@@ -215,7 +224,12 @@ class Sealer:
         doc = dict(doc)
         payload = self.payload(doc)
         del doc[SEALED]
-        doc["data"] = payload["data"]
+        if "held" in payload:
+            doc["doc"] = payload["held"]["doc"]
+            if payload["held"].get("reasons") is not None:
+                doc["reasons"] = payload["held"]["reasons"]
+        else:
+            doc["data"] = payload["data"]
         mapping = payload.get("atts") or {}
         if mapping and isinstance(doc.get("_attachments"), dict):
             doc["_attachments"] = {name: self._open_att(doc["_id"], att, mapping)
@@ -454,3 +468,7 @@ def _on_older_key(sealer: Sealer, body: Doc, newest: str) -> bool:
     if body[SEALED].get("kid") != newest:
         return True
     return any(entry[2] != newest for entry in (sealer.payload(body).get("atts") or {}).values())
+
+
+def _held(entry: Doc) -> Any:
+    return entry.get("doc")
