@@ -96,7 +96,7 @@ class Services:
         gate = WriteGate(forms, quarantine, access, conflicts, DerivedValues(),
                          max_attachment_bytes=settings.max_attachment_bytes or None)
         auth = Authenticator(users, LoginThrottle(store), secret, settings.session_seconds, cache)
-        auth.audit = audit
+        auth.audit = gate.audit = audit
         audit.context = request_facts
         synclog = SyncLog(store)
         gate.receipts = conflicts.receipts = receipts_to(synclog)  # who sent each submission revision

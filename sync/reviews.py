@@ -348,7 +348,7 @@ class Reviews:
         problems = check_review(user, self.access, db.name, doc, sub, existing)
         if problems:
             raise BadRequest(_joined(problems))
-        result = self.gate.write(user, db, [doc], new_edits=True)[0]
+        result = self.gate.write(user, db, [doc], new_edits=True, audit_reviews=False)[0]
         if result.get("error") == "conflict":
             raise Conflict(message("review_changed"))
         if "error" in result:

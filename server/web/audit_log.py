@@ -46,7 +46,8 @@ def action_names() -> dict[str, str]:
         "area.added": _("Added an area"), "area.changed": _("Changed an area"),
         "area.imported": _("Imported areas"), "form.published": _("Published a form"),
         "form.drafted": _("Saved a form draft"), "form.retired": _("Retired a form"),
-        "review.recorded": _("Reviewed a submission"), "quarantine.released": _("Released a refused document"),
+        "review.recorded": _("Reviewed a submission"),
+        "review.reopened": _("Reopened a review (the submission was edited)"), "quarantine.released": _("Released a refused document"),
         "quarantine.discarded": _("Discarded a refused document"), "conflict.merged": _("Merged a conflict"),
         "conflict.resolved": _("Resolved a conflict"), "export.downloaded": _("Exported data"),
     }

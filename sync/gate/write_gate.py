@@ -22,6 +22,7 @@ from collections.abc import Callable
 from sync import ids, records
 from sync.accounts.access import Access
 from sync.accounts.users import User
+from sync.audit import SERVER, Audit
 from sync.clock import now_iso
 from sync.conflicts.resolver import Conflicts
 from sync.derived import DerivedValues
@@ -94,9 +95,16 @@ class WriteGate:
         # Told of every submission revision stored, as (user, [(doc id, rev)]): who sent which
         # revision (the server gives SyncLog.received with what the request says of its device).
         self.receipts: Callable[[str, list[tuple[str, str]]], None] | None = None
+        # Reviews written through the gate by a device (or an admin at /db/<scope>), and reviews
+        # the server reopens for a worker, go into the audit trail (Services.build sets it).
+        self.audit: Audit | None = None
 
-    def write(self, user: User, db: Database, docs: list[dict], *, new_edits: bool) -> list[dict]:
-        """``_bulk_docs`` through the gate; the answer is shaped as CouchDB's."""
+    def write(self, user: User, db: Database, docs: list[dict], *, new_edits: bool,
+              audit_reviews: bool = True) -> list[dict]:
+        """``_bulk_docs`` through the gate; the answer is shaped as CouchDB's.
+
+        ``audit_reviews=False``: the caller records the reviews itself (``Reviews.record``,
+        which knows what the reviewer read)."""
         scope = db.name
         existing = self._existing(db, docs) if not user.is_admin else {}
         verdicts: list[list[dict] | None] = []
@@ -151,6 +159,8 @@ class WriteGate:
         stored = db.bulk_docs(accepted, new_edits=new_edits) if accepted else []
         if sent:
             self._received(user, accepted, sent, stored, new_edits)
+        if self.audit is not None and audit_reviews and accepted:
+            self._audit_reviews(user, db.name, accepted, stored, new_edits)
         if settle:
             self.conflicts.after_write(db, settle, user=user.name)
         if self.derived is not None and accepted:
@@ -182,10 +192,26 @@ class WriteGate:
         edited = edited_submissions(edits, stored)
         if edited:
             try:  # the worker changed a decided submission: its review becomes "edited"
-                mark_edited(db, edited, by=user.name)
+                reopened = mark_edited(db, edited, by=user.name)
+                for rid in reopened if self.audit is not None else ():
+                    self.audit.record(actor=SERVER, on_behalf_of=user.name, action="review.reopened",
+                                      scope=scope, doc_id=rid, status="edited")
             except Exception:  # the submission is stored; the review is marked on its next edit
                 log.exception("could not mark reviews of %s as edited", ", ".join(edited))
         return results
+
+    def _audit_reviews(self, user: User, scope: str, accepted: list[dict], stored: list[dict],
+                       new_edits: bool) -> None:
+        if new_edits:
+            revs = {d["_id"]: r.get("rev") for d, r in zip(accepted, stored, strict=False) if "rev" in r}
+        else:  # only errors come back: the others are stored as given
+            failed = {r.get("id") for r in stored if "error" in r}
+            revs = {d["_id"]: d.get("_rev") for d in accepted if d["_id"] not in failed}
+        for doc in accepted:
+            if is_review(doc) and doc["_id"] in revs:
+                self.audit.record(actor=user.name, action="review.recorded", scope=scope, doc_id=doc["_id"],
+                                  submission=doc.get("submission"), status=doc.get("status"),
+                                  deleted=bool(doc.get("_deleted")), rev=revs[doc["_id"]], via="replication")
 
     def refuse(self, user: User, docs: list[dict], *, new_edits: bool, reason: str) -> list[dict]:
         """Refuse documents that name no scope this user may write (kept in the quarantine)."""

@@ -194,3 +194,37 @@ def test_a_disabled_users_entries_stay(app, svc):
     assert [e["user"] for e in trail(svc, "user.changed")][0] == "tsetseg"
     ids = [r["id"] for r in svc.store.open(AUDIT_SCOPE).all_docs(startkey=f"{ALL}:", endkey=f"{ALL}:\uffff")]
     assert ids == sorted(ids)  # the time-ordered copy sorts by time
+
+
+def test_reviews_from_a_device_from_the_pages_and_their_reopening_are_each_recorded_once(app, svc):
+    from gate_helpers import visit
+
+    client = app.test_client()
+    sub = visit(author="bolormaa", remarks="Аудит")
+    resp = client.post("/sync/bolormaa/_bulk_docs", json={"docs": [sub]}, headers=basic("bolormaa", DEMO_PASSWORD))
+    sub["_rev"] = resp.get_json()[0]["rev"]
+    rid = sub["_id"].replace(":sub:", ":review:")
+    review = {"_id": rid, "type": "review", "submission": sub["_id"], "submission_author": "bolormaa",
+              "form": sub["form"], "status": "has_issues", "submission_rev": sub["_rev"],
+              "comments": [{"by": "oyunaa", "at": "2026-10-20T09:00:00Z", "text": "Насыг шалгана уу."}]}
+    # oyunaa's own device pushes the review through her replica, as a replicator does
+    resp = client.post("/sync/oyunaa/_bulk_docs", json={"docs": [review]}, headers=basic("oyunaa", DEMO_PASSWORD))
+    assert "rev" in resp.get_json()[0], resp.get_json()
+    # then decides again on the API (Reviews.record: recorded there, with what she read)
+    resp = client.post(f"/api/reviews/{sub['_id']}", json={"status": "approved", "review_rev": resp.get_json()[0]["rev"],
+                                                          "submission_rev": sub["_rev"]},
+                       headers=basic("oyunaa", DEMO_PASSWORD))
+    assert resp.status_code == 201, resp.get_json()
+    # bolormaa edits the approved visit on her device: the server reopens the review for her
+    edit = {**sub, "data": {**sub["data"], "remarks": "Засварласан"}}
+    resp = client.post("/sync/bolormaa/_bulk_docs", json={"docs": [edit]}, headers=basic("bolormaa", DEMO_PASSWORD))
+    assert "rev" in resp.get_json()[0]
+    mine = [e for e in trail(svc) if e.get("doc_id") == rid]
+    assert [(e["actor"], e["action"], e.get("on_behalf_of"), e.get("via")) for e in mine] == [
+        ("server", "review.reopened", "bolormaa", None),
+        ("oyunaa", "review.recorded", None, None),
+        ("oyunaa", "review.recorded", None, "replication"),
+    ]
+    assert mine[2]["status"] == "has_issues" and mine[1]["status"] == "approved"
+    page = text(login(app, "oyunaa", "mn").get("/web/audit?what=review&area=uvs-tes"))
+    assert ("server", "review.reopened") in shown(page) and "bolormaa-ийн өмнөөс" in page
