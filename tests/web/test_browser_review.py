@@ -157,4 +157,7 @@ def test_the_worker_page_and_the_login_in_both_languages(site, chromium, screens
     screens.take(page, "worker-en")
     assert page.goto(site.base + "/web/areas/uvs-tes/submissions").status == 404  # workers: no pages
     screens.take(page, "not-found-en")
+    page.get_by_role("button", name="Монгол").click()  # the error page has the language switch too
+    expect(page.get_by_role("heading", name="Олдсонгүй")).to_be_visible()
+    screens.take(page, "not-found-mn")
     context.close()
