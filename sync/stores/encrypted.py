@@ -5,7 +5,9 @@ databases or their backups. Below the write gate (documents are validated in
 plain text first) and above the backend, every submission of a form marked
 ``sensitive`` has its ``data`` replaced by ``sealed``: AES-256-GCM of the JSON
 of the answers, bound to the document id as associated data, so a sealed body
-copied into another document does not open. Its attachments (photos) are
+copied into another document does not open. The comments of a review of such
+a submission, and a refused one kept in the quarantine, are sealed alike. Its
+attachments (photos) are
 sealed the same way, byte for byte; the backend then stores and digests the
 ciphertext, and the sealed payload maps that digest back to the digest and
 length the device computed, which every read reports. Every read through the wrapper
@@ -162,18 +164,29 @@ class Sealer:
         self.keyring = keyring
         self.sensitive_forms = sensitive_forms
 
-    def to_seal(self, docs: list[Doc]) -> list[int]:
-        """Indexes of the documents of a batch that must be sealed."""
+    def to_seal(self, docs: list[Doc], form_of: Callable[[str], Any]) -> list[int]:
+        """Indexes of the documents of a batch that must be sealed.
+
+        ``form_of(submission id)``: the form of a stored submission, for a review
+        that does not name its form (the form is kept in the clear).
+        """
         sensitive: frozenset[str] | None = None
         found = []
         for n, doc in enumerate(docs):
             if not isinstance(doc, dict) or SEALED in doc:
                 continue
-            submission = _held(doc) if doc.get("type") == "quarantine" else doc
-            if isinstance(submission, dict) and submission.get("type") == "submission" and "data" in submission:
+            kind = doc.get("type")
+            form = None
+            if kind == "review" and isinstance(doc.get("comments"), list) and doc["comments"]:
+                form = doc.get("form") or form_of(_reviewed(doc))
+            else:
+                submission = _held(doc) if kind == "quarantine" else doc
+                if isinstance(submission, dict) and submission.get("type") == "submission" and "data" in submission:
+                    form = submission.get("form")
+            if form is not None:
                 if sensitive is None:
                     sensitive = frozenset(self.sensitive_forms())
-                if submission.get("form") in sensitive:
+                if form in sensitive:
                     found.append(n)
         return found
 
@@ -182,11 +195,11 @@ class Sealer:
         doc = dict(doc)
         # A refused submission kept in the quarantine is sealed whole, with the reasons
         # (a message may quote an answer); the entry keeps ids, scope, user and status.
-        member = "held" if doc.get("type") == "quarantine" else "data"
+        member = {"quarantine": "held", "review": "comments"}.get(doc.get("type"), "data")
         if member == "held":
             answers = {"doc": doc.pop("doc"), "reasons": doc.pop("reasons", None)}
-        else:
-            answers = doc.pop("data")
+        else:  # a submission's answers, or the comments of a review of one (free text about the case)
+            answers = doc.pop(member)
         mapping: dict[str, list] = {}
         atts = doc.get("_attachments")
         if isinstance(atts, dict) and atts:
@@ -228,6 +241,8 @@ class Sealer:
             doc["doc"] = payload["held"]["doc"]
             if payload["held"].get("reasons") is not None:
                 doc["reasons"] = payload["held"]["reasons"]
+        elif "comments" in payload:
+            doc["comments"] = payload["comments"]
         else:
             doc["data"] = payload["data"]
         mapping = payload.get("atts") or {}
@@ -279,12 +294,22 @@ class EncryptedDatabase(Database):
         return self._inner.translate_seq(epoch, seq)
 
     def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
-        chosen = self._sealer.to_seal(docs)
+        chosen = self._sealer.to_seal(docs, self._form_of)
         if chosen:
             docs = list(docs)
             for n in chosen:
                 docs[n] = self._sealer.seal(docs[n], lambda doc=docs[n]: self._sealed_before(doc, new_edits))
         return self._inner.bulk_docs(docs, new_edits=new_edits)
+
+    def _form_of(self, submission_id: str | None) -> Any:
+        from sync.errors import NotFound  # noqa: PLC0415
+
+        if not submission_id:
+            return None
+        try:
+            return self._inner.get(submission_id).get("form")
+        except NotFound:
+            return None
 
     def _sealed_before(self, doc: Doc, new_edits: bool) -> dict[str, dict[str, list]]:
         """Attachments earlier revisions of ``doc`` sealed: by plain digest (any leaf or the
@@ -472,3 +497,11 @@ def _on_older_key(sealer: Sealer, body: Doc, newest: str) -> bool:
 
 def _held(entry: Doc) -> Any:
     return entry.get("doc")
+
+
+def _reviewed(review: Doc) -> str | None:
+    """The submission a review is about: named, or ``<area>:sub:<key>`` for ``<area>:review:<key>``."""
+    if isinstance(review.get("submission"), str):
+        return review["submission"]
+    area, kind, key = (str(review.get("_id", "")).split(":", 2) + ["", ""])[:3]
+    return f"{area}:sub:{key}" if kind == "review" and key else None

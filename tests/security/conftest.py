@@ -25,6 +25,7 @@ from server.services import Services
 from sync.accounts.throttle import LoginThrottle
 from sync.demo import DEMO_PASSWORD, household_visit, protection_referral, seed_demo, submission
 from sync.docs import check_doc
+from sync.stores.encrypted import new_key_entry
 
 ADMIN = ("root", "root-password-1")
 MAX_BODY = 256 * 1024
@@ -106,7 +107,10 @@ def _submitted(svc: Services, secret: Secret, form: str, author: str, data: dict
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     data = tmp_path_factory.mktemp("security") / "data"
-    app = create_app(Settings(data_dir=data, admin=ADMIN, max_body_bytes=MAX_BODY))
+    # Sensitive answers are sealed at rest (sync/stores/encrypted.py): every read below
+    # goes through the sealing store, as in a deployment with a key.
+    app = create_app(Settings(data_dir=data, admin=ADMIN, max_body_bytes=MAX_BODY,
+                              encryption_keys=new_key_entry("security")))
     app.testing = True
     svc: Services = app.extensions["fieldsync"]
     # Wrong passwords are part of the table: they must not lock the suite's users out.
