@@ -48,7 +48,7 @@ class Verdict:
 
 class LoginThrottle:
     def __init__(self, store: Store, *, window_seconds: int = 900, slow_after: int = 3,
-                 max_delay: float = 300.0, address_slow_after: int = 30,
+                 max_delay: float = 300.0, address_slow_after: int | None = None,
                  address_max_delay: float = 30.0, first_delay: float = 1.0,
                  lock_after: int | None = None, lock_seconds: int | None = None,
                  address_factor: int | None = None) -> None:
@@ -58,7 +58,8 @@ class LoginThrottle:
         self.window = timedelta(seconds=window_seconds)
         self.slow_after = slow_after
         self.max_delay = max_delay
-        self.address_slow_after = address_slow_after
+        # An address is many names' worth of people (a NAT): ten names' free failures by default.
+        self.address_slow_after = 10 * slow_after if address_slow_after is None else address_slow_after
         self.address_max_delay = address_max_delay
         self.first_delay = first_delay
 
