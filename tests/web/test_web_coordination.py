@@ -23,6 +23,7 @@ from webworld import CSRF_RE
 from sync import ids
 from sync.accounts.throttle import LoginThrottle
 from sync.demo import DEMO_PASSWORD, seed_demo
+from sync.errors import NotFound
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -185,7 +186,14 @@ def test_a_discard_needs_a_note_and_the_worker_is_told(app, svc):
     assert (feedback["status"], feedback["note"]) == ("discarded", "Давхар илгээсэн")
     resp = client.post(f"/web/quarantine/{eid}/discard", data={"csrf_token": token_of(page.text),
                                                               "note": "again"})
-    assert resp.status_code == 409
+    assert resp.status_code == 409 and 'class="error"' in resp.text
+    # A page left open: releasing what was discarded meanwhile is refused, and nothing is stored.
+    resp = client.post(f"/web/quarantine/{eid}/release", data={"csrf_token": token_of(page.text),
+                                                              "form_version": "1"})
+    assert resp.status_code == 409 and 'class="error"' in resp.text
+    assert svc.quarantine.get(eid)["status"] == "discarded"
+    with pytest.raises(NotFound):
+        svc.store.open(TES).get(doc["_id"])
 
 
 # -- the sync monitor -----------------------------------------------------------------------------
