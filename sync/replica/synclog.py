@@ -51,6 +51,7 @@ DEVICE_FIELDS = {"first_seen", "last_push_at", "last_pull_at", "checkpoints", "t
 MAX_REFUSALS = 10  # the latest refused documents a device's record names, with their reasons
 MAX_FAILURES = 5  # writes failed in a row after which what is pending is given up (the store is gone)
 MAX_RECEIPTS = 100_000  # receipts kept waiting while the store cannot be written
+RECEIPT_WAIT = 10.0  # seconds a pushed revision's receipt waits for its push checkpoint at most
 log = logging.getLogger("fieldsync")
 
 
@@ -116,8 +117,9 @@ class SyncLog:
         self._wake = threading.Event()
         self._flusher: tuple[int, threading.Thread] | None = None
         self._failures = 0  # writes failed in a row
-        # user, doc id, rev, sender, at, replication (when known on arrival)
-        self._receipts: list[tuple[str, str, str, Sender, datetime, str | None]] = []
+        # [user, doc id, rev, sender, at, replication (None: not known yet)]
+        self._receipts: list[list] = []
+        self._awaiting: dict[tuple[str, str], list[list]] = {}  # (user, device key) -> receipts without one
         # (user, device key) -> the push checkpoint it last read or wrote: a replicator reads
         # its checkpoint before it pushes, so it names the push under way.
         self._replicating: dict[tuple[str, str], str] = {}
@@ -155,10 +157,8 @@ class SyncLog:
                 rid = self._replicating[(user, key)] = checkpoint[0][:200]
                 # A replication's first push reads no checkpoint (there is none yet): the one it
                 # writes after its batch names the receipts still waiting for one.
-                for i, (u, docid, rev, sender, at, rep) in enumerate(self._receipts):
-                    if rep is None and u == user and sender.via == "sync" and \
-                            device_key(sender.device_id, sender.user_agent) == key:
-                        self._receipts[i] = (u, docid, rev, sender, at, rid)
+                for waiting in self._awaiting.pop((user, key), ()):
+                    waiting[5] = rid
             found = self._pending.get((user, key))
             if found is None:
                 self._pending[(user, key)] = entry
@@ -176,10 +176,13 @@ class SyncLog:
             return
         self.store.ensure(RECEIPTS_SCOPE)  # on the request's path, as in record()
         stamp = now()
+        key = device_key(sender.device_id, sender.user_agent)
         with self._lock:
-            replication = (self._replicating.get((user, device_key(sender.device_id, sender.user_agent)))
-                           if sender.via == "sync" else None)
-            self._receipts.extend((user, docid, rev, sender, stamp, replication) for docid, rev in revisions)
+            replication = self._replicating.get((user, key)) if sender.via == "sync" else None
+            made = [[user, docid, rev, sender, stamp, replication] for docid, rev in revisions]
+            self._receipts.extend(made)
+            if sender.via == "sync" and replication is None:
+                self._awaiting.setdefault((user, key), []).extend(made)
         if self.flush_seconds <= 0:
             self.flush()
         else:
@@ -201,12 +204,23 @@ class SyncLog:
             thread.start()
             _at_exit(self)
 
-    def flush(self) -> None:
-        """Write what was counted and not yet written (in this process)."""
+    def flush(self, *, everything: bool = False) -> None:
+        """Write what was counted and not yet written (in this process). A receipt of a pushed
+        revision whose push checkpoint has not come yet waits for it up to ``RECEIPT_WAIT``
+        seconds (``everything``: not at all, the process is exiting)."""
         with self._writing:
             with self._lock:
                 batch, self._pending = self._pending, {}
                 receipts, self._receipts = self._receipts, []
+                if not everything:
+                    young = now() - timedelta(seconds=RECEIPT_WAIT)
+                    waiting = {id(r) for rs in self._awaiting.values() for r in rs if r[4] > young}
+                    self._receipts = [r for r in receipts if id(r) in waiting]
+                    receipts = [r for r in receipts if id(r) not in waiting]
+                    self._awaiting = {k: kept for k, rs in self._awaiting.items()
+                                      if (kept := [r for r in rs if id(r) in waiting])}
+                else:
+                    self._awaiting = {}
             if receipts:
                 try:
                     self._write_receipts(receipts, batch)
@@ -259,7 +273,7 @@ class SyncLog:
                 return {}
         return batch
 
-    def _write_receipts(self, receipts: list[tuple[str, str, str, Sender, datetime, str | None]],
+    def _write_receipts(self, receipts: list[list],
                         pending: dict[tuple[str, str], _Pending]) -> None:
         """One receipt per revision; a revision that has one keeps it (the first sender)."""
         # A receipt whose push began in another process: the device's push checkpoints as the log knows them.
@@ -341,9 +355,16 @@ class SyncLog:
         return list(records.iter_docs(self.store.ensure(SYNCLOG_SCOPE), f"cur:{user}:"))
 
     def receipts(self, docid: str) -> dict[str, dict]:
-        """Who sent each revision of ``docid`` and when, by revision (what is pending included)."""
+        """Who sent each revision of ``docid`` and when, by revision (what is pending included:
+        a receipt still waiting for its push checkpoint is shown as it stands)."""
         self.flush()
-        return of_document(self.store, docid)
+        found = of_document(self.store, docid)
+        with self._lock:
+            waiting = [list(r) for r in self._receipts if r[1] == docid and r[2] not in found]
+        for user, _, rev, sender, at, replication in waiting:
+            key = device_key(sender.device_id, sender.user_agent) if sender.via == "sync" else None
+            found.setdefault(rev, receipt(user, docid, rev, sender, _iso(at), key, replication))
+        return found
 
     def last_sync(self) -> dict[str, str]:
         """Each user's latest push or pull (a device's open record holds its latest)."""
@@ -390,7 +411,7 @@ def _at_exit(synclog: SyncLog) -> None:
         found = ref()
         if found is not None:
             try:
-                found.flush()
+                found.flush(everything=True)
             except Exception:  # noqa: BLE001 - exiting; nothing more can be done
                 log.exception("sync log: last write failed")
 
