@@ -197,6 +197,26 @@ SAMPLES: dict[str, tuple[dict, dict]] = {
         },
         {"card.jpg": JPEG},
     ),
+    "lqas_interview": (
+        {
+            "sa": "2-р баг",
+            "sa_households": 95,
+            "respondent_no": 7,
+            "interview_date": "2025-10-20",
+            "location": {"lat": 50.4702, "lon": 93.6011},
+            "consent": "yes",
+            "respondent_type": "mother_12_23",
+            "child_age_months": 15,
+            "fully_vaccinated": "yes",
+            "card_photo": "vaccines.jpg",
+            "weighed_3_months": "no",
+            "knows_ors": "yes",
+            "handwash_times": ["after_toilet", "before_feeding", "other"],
+            "other_children": [{"other_age_years": 3}],
+            "interviewer": "Нарантуяа",
+        },
+        {"vaccines.jpg": JPEG},
+    ),
 }
 
 

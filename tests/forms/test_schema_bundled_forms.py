@@ -25,6 +25,7 @@ def test_the_example_and_programme_forms_are_bundled():
         "growth_visit",
         "health_scorecard",
         "household_visit",
+        "lqas_interview",
     ]
     assert set(SAMPLES) == set(FORMS)
 

@@ -1,0 +1,386 @@
+"""The soum coordinator's report figures, kept per area in the store and read in one request.
+
+A report over an area (children measured in the last 3 months, stunting,
+wasting and underweight prevalence, LQAS results) must not read the area
+through on each page view: a soum with 50,000 children would be read whole
+every time. So, as ``sync.subindex`` does for the lists, the server follows
+each area's changes feed and keeps, in the ``_reports`` system scope:
+
+* ``<area>:child:<hash of child id>``: one child's growth visits (date, bag and
+  what the visit adds to the counts: classes and flags from the server's
+  derived document, ``sync.derived``); the newest visit is the one counted;
+* ``<area>:visit:<key>``: which child a visit was counted for, to move it when
+  an edit changes the child id, and to take it away when the visit is deleted;
+* ``<area>:lq:<key>``: one LQAS interview's supervision area, its households
+  (the sampling frame's figure) and each indicator's 1/0/None;
+* ``<area>:meta``: how far the feed has been read and the aggregate: per bag
+  and date of the children's newest visit, the counts of children, of those
+  classified, flagged, moderate and severe per indicator; per supervision area
+  and indicator the correct answers and the eligible respondents.
+
+A report then reads one ``meta`` per area: children measured since a date are
+the buckets from that date on, so any "as of" date and window are sums of a
+few hundred numbers, whatever the number of children. Refreshing reads only
+what changed (bounded per request), and one app server at a time refreshes an
+area (a lease in ``meta``, a revision-checked write), as ``sync.subindex``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from programmes import lqas_survey
+from programmes.growth_visit import FORM as GROWTH_FORM
+from sync import ids, records
+from sync.errors import Conflict
+from sync.stores.base import Database, Store
+
+REPORTS_SCOPE = "_reports"
+LEASE_SECONDS = 30.0
+FORMAT = 1
+INDICATORS = {"stunting": "flen", "wasting": "fwfl", "underweight": "fwei"}  # class -> its flag
+WINDOW_DAYS = 91  # "the last 3 months": the as-of day and the 90 before it
+_ME = uuid.uuid4().hex
+
+
+def child_doc_id(area: str, child_id: str) -> str:
+    """A child's row: the id is hashed, since a register id may hold any character."""
+    return f"{area}:child:{hashlib.sha1(child_id.encode()).hexdigest()}"
+
+
+def visit_counts(derived: dict | None) -> dict[str, int]:
+    """What one visit adds to its bucket: ``children`` and, per indicator, n/flagged/moderate/severe.
+
+    ``n`` is the children the indicator classifies (flagged and missing
+    z-scores are not classified, oedema is severe wasting/underweight:
+    ``programmes.nutrition``), so prevalence is (moderate + severe) / n.
+    """
+    counts = {"children": 1}
+    values = (derived or {}).get("derived") or {}
+    for name, flag in INDICATORS.items():
+        if values.get(flag) == 1:
+            counts[f"{name}.flagged"] = 1
+        klass = values.get(name)
+        if klass is not None:
+            counts[f"{name}.n"] = 1
+            if klass in ("moderate", "severe"):
+                counts[f"{name}.{klass}"] = 1
+    return counts
+
+
+@dataclass
+class Refreshed:
+    changes: int = 0
+    done: bool = True
+    busy: bool = False
+
+
+@dataclass
+class GrowthRow:
+    bag: str
+    children: int = 0
+    measured: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def share(self) -> float | None:
+        return self.measured / self.children if self.children else None
+
+    def prevalence(self, name: str) -> float | None:
+        n = self.counts.get(f"{name}.n", 0)
+        cases = self.counts.get(f"{name}.moderate", 0) + self.counts.get(f"{name}.severe", 0)
+        return cases / n if n else None
+
+
+class ReportIndex:
+    def __init__(self, store: Store):
+        self.store = store
+
+    def db(self) -> Database:
+        return self.store.ensure(REPORTS_SCOPE)
+
+    # -- reading ------------------------------------------------------------------------
+    def metas(self, areas: Iterable[str]) -> dict[str, dict]:
+        """Each area's aggregate (``{}`` for an area never refreshed), in one read."""
+        keys = [f"{a}:meta" for a in areas]
+        return {row["key"].rsplit(":", 1)[0]: row.get("doc") or {}
+                for row in self.db().all_docs(keys=keys, include_docs=True)}
+
+    def child_visits(self, area: str, child_id: str) -> list[str]:
+        """The submission ids of one child's visits in ``area``, oldest first (by visit date)."""
+        row = records.read(self.db(), child_doc_id(area, child_id))
+        if row is None or row.get("child") != child_id:
+            return []
+        visits = row.get("visits") or {}
+        return [f"{area}:{ids.SUBMISSION}:{k}" for k, _ in sorted(visits.items(), key=lambda kv: (kv[1]["d"], kv[0]))]
+
+    # -- following the area ---------------------------------------------------------------
+    def refresh(self, area: str, *, max_changes: int = 2000, batch: int = 500) -> Refreshed:
+        """Count what changed in ``area`` since the last refresh, at most ``max_changes`` changes."""
+        if not self.store.exists(area):
+            return Refreshed()
+        src, idx = self.store.open(area), self.db()
+        meta_id = f"{area}:meta"
+        meta = records.read(idx, meta_id) or {"_id": meta_id, "type": "reports", "seq": None}
+        epoch = src.epoch()
+        if meta.get("epoch") not in (None, epoch) or (meta.get("seq") is not None and meta.get("format") != FORMAT):
+            meta = {**meta, "seq": None, "growth": {}, "lqas": {}}
+            self._drop_area(area)
+        if meta.get("lease_by") not in (None, _ME) and meta.get("lease_until", 0) > time.time():
+            return Refreshed(done=False, busy=True)
+        meta.setdefault("growth", {})
+        meta.setdefault("lqas", {})
+        meta.update(epoch=epoch, format=FORMAT, lease_by=_ME, lease_until=time.time() + LEASE_SECONDS)
+        try:
+            records.write(idx, meta)
+        except Conflict:
+            return Refreshed(done=False, busy=True)
+        result = Refreshed()
+        try:
+            while result.changes < max_changes:
+                feed = src.changes(meta.get("seq") if meta.get("seq") is not None else 0, limit=batch)
+                keys: set[str] = set()
+                rows = 0
+                for row in feed:
+                    rows += 1
+                    parsed = ids.parse_doc_id(row["id"])
+                    if parsed is not None and parsed.kind in (ids.SUBMISSION, ids.DERIVED):
+                        keys.add(parsed.key)
+                if rows == 0:
+                    if feed.last_seq is not None:
+                        meta["seq"] = feed.last_seq
+                    break
+                self._apply(area, src, idx, keys, meta)
+                meta["seq"] = feed.last_seq
+                result.changes += rows
+                meta["lease_until"] = time.time() + LEASE_SECONDS
+                records.write(idx, meta)
+            else:
+                result.done = False
+        finally:
+            meta.update(lease_by=None, lease_until=0)
+            try:
+                records.write(idx, meta)
+            except Conflict:
+                pass
+        return result
+
+    def refresh_all(self, area: str) -> int:
+        total = 0
+        while True:
+            step = self.refresh(area, max_changes=100_000, batch=1000)
+            total += step.changes
+            if step.done:
+                return total
+            if step.busy:
+                time.sleep(0.2)
+
+    def _apply(self, area: str, src: Database, idx: Database, keys: set[str], meta: dict) -> None:
+        if not keys:
+            return
+        ordered = sorted(keys)
+        wanted = [f"{area}:{ids.SUBMISSION}:{k}" for k in ordered] + [f"{area}:{ids.DERIVED}:{k}" for k in ordered]
+        current = {r["id"]: r["doc"] for r in src.all_docs(keys=wanted, include_docs=True) if r.get("doc")}
+        rec_ids = [f"{area}:visit:{k}" for k in ordered] + [f"{area}:lq:{k}" for k in ordered]
+        recs = {r["id"]: r["doc"] for r in idx.all_docs(keys=rec_ids, include_docs=True) if r.get("doc")}
+        writes: dict[str, dict] = {}
+        children: dict[str, dict] = {}  # child doc id -> row being changed
+
+        def child_row(child: str) -> dict:
+            did = child_doc_id(area, child)
+            if did not in children:
+                found = writes.get(did) or records.read(idx, did)
+                children[did] = found or {"_id": did, "type": "report-child", "child": child, "visits": {}}
+                children[did]["_old"] = _newest(children[did].get("visits") or {})
+            return children[did]
+
+        for key in ordered:
+            sub = current.get(f"{area}:{ids.SUBMISSION}:{key}")
+            live = sub if sub and sub.get("type") == "submission" else None
+            data = (live or {}).get("data") if isinstance((live or {}).get("data"), dict) else {}
+            # growth visits
+            visit_id = f"{area}:visit:{key}"
+            old_child = (recs.get(visit_id) or {}).get("child")
+            new_child = data.get("child_id") if live and live.get("form") == GROWTH_FORM else None
+            new_child = new_child if isinstance(new_child, str) and new_child else None
+            if old_child and old_child != new_child:
+                child_row(old_child)["visits"].pop(key, None)
+            if new_child:
+                derived = current.get(f"{area}:{ids.DERIVED}:{key}")
+                if derived and derived.get("about") != live["_id"]:
+                    derived = None
+                visit_date = data.get("visit_date") if isinstance(data.get("visit_date"), str) else ""
+                bag = data.get("bag") if isinstance(data.get("bag"), str) else ""
+                child_row(new_child)["visits"][key] = {"d": visit_date[:10], "b": bag.strip()[:100],
+                                                       "c": visit_counts(derived)}
+            if old_child != new_child:
+                rec = recs.get(visit_id)
+                if new_child:
+                    writes[visit_id] = {"_id": visit_id, **({"_rev": rec["_rev"]} if rec else {}), "child": new_child}
+                elif rec:
+                    writes[visit_id] = {"_id": visit_id, "_rev": rec["_rev"], "_deleted": True}
+            # LQAS interviews
+            lq_id = f"{area}:lq:{key}"
+            old_lq = recs.get(lq_id)
+            new_lq = _interview(data) if live and live.get("form") == lqas_survey.FORM else None
+            old_body = {k: v for k, v in (old_lq or {}).items() if not k.startswith("_")} or None
+            if old_body != new_lq:
+                _count_lqas(meta["lqas"], old_body, -1)
+                _count_lqas(meta["lqas"], new_lq, +1)
+                if new_lq:
+                    writes[lq_id] = {"_id": lq_id, **({"_rev": old_lq["_rev"]} if old_lq else {}), **new_lq}
+                elif old_lq:
+                    writes[lq_id] = {"_id": lq_id, "_rev": old_lq["_rev"], "_deleted": True}
+        for did, row in children.items():
+            old = row.pop("_old")
+            new = _newest(row["visits"])
+            _count_growth(meta["growth"], old, -1)
+            _count_growth(meta["growth"], new, +1)
+            if row["visits"]:
+                writes[did] = row
+            elif "_rev" in row:
+                writes[did] = {"_id": did, "_rev": row["_rev"], "_deleted": True}
+        if writes:
+            for result in idx.bulk_docs(list(writes.values()), new_edits=True):
+                if "error" in result:
+                    raise Conflict(f"report index write failed: {result}")
+
+    def _drop_area(self, area: str) -> None:
+        idx = self.db()
+        while True:
+            rows = [r for r in idx.all_docs(startkey=f"{area}:", endkey=f"{area}:\uffff", limit=1000)
+                    if r["id"] != f"{area}:meta"]
+            if not rows:
+                return
+            idx.bulk_docs([{"_id": r["id"], "_rev": r["value"]["rev"], "_deleted": True} for r in rows])
+
+
+def _newest(visits: dict) -> dict | None:
+    if not visits:
+        return None
+    return max(visits.items(), key=lambda kv: (kv[1]["d"], kv[0]))[1]
+
+
+def _count_growth(growth: dict, visit: dict | None, delta: int) -> None:
+    if visit is None:
+        return
+    per_bag = growth.setdefault(visit["b"], {})
+    bucket = per_bag.setdefault(visit["d"], {})
+    for name, n in visit["c"].items():
+        bucket[name] = bucket.get(name, 0) + delta * n
+        if bucket[name] == 0:
+            del bucket[name]
+    if not bucket:
+        del per_bag[visit["d"]]
+    if not per_bag:
+        del growth[visit["b"]]
+
+
+def _interview(data: dict) -> dict | None:
+    sa = data.get("sa")
+    if not isinstance(sa, str) or not sa.strip():
+        return None
+    households = data.get("sa_households")
+    return {"sa": sa.strip()[:100], "hh": households if isinstance(households, int) else None,
+            "v": lqas_survey.indicator_values(data)}
+
+
+def _count_lqas(lqas: dict, interview: dict | None, delta: int) -> None:
+    if interview is None:
+        return
+    per_sa = lqas.setdefault(interview["sa"], {"interviews": 0, "hh": {}, "x": {}, "n": {}})
+    per_sa["interviews"] += delta
+    if interview["hh"] is not None:
+        key = str(interview["hh"])
+        per_sa["hh"][key] = per_sa["hh"].get(key, 0) + delta
+        if per_sa["hh"][key] <= 0:
+            del per_sa["hh"][key]
+    for name, value in interview["v"].items():
+        if value is None:
+            continue
+        per_sa["n"][name] = per_sa["n"].get(name, 0) + delta
+        per_sa["x"][name] = per_sa["x"].get(name, 0) + delta * value
+    if per_sa["interviews"] <= 0:
+        del lqas[interview["sa"]]
+
+
+# -- the report's figures, from the aggregates -----------------------------------------------------
+
+def growth_rows(meta: dict, as_of: date, window_days: int = WINDOW_DAYS) -> list[GrowthRow]:
+    """Per bag: children known, those whose newest visit is in the window ending ``as_of``, their counts.
+
+    A visit dated after ``as_of`` is outside the window (a report as of an earlier day does
+    not see the children measured later; those children are not counted as known then either).
+    """
+    since = (as_of - timedelta(days=window_days - 1)).isoformat()
+    until = as_of.isoformat()
+    out = []
+    for bag, buckets in sorted((meta.get("growth") or {}).items()):
+        row = GrowthRow(bag)
+        for day, counts in buckets.items():
+            if day > until:
+                continue
+            row.children += counts.get("children", 0)
+            if day >= since:
+                row.measured += counts.get("children", 0)
+                for name, n in counts.items():
+                    if name != "children":
+                        row.counts[name] = row.counts.get(name, 0) + n
+        if row.children:
+            out.append(row)
+    return out
+
+
+def total_row(rows: list[GrowthRow], label: str) -> GrowthRow:
+    total = GrowthRow(label)
+    for row in rows:
+        total.children += row.children
+        total.measured += row.measured
+        for name, n in row.counts.items():
+            total.counts[name] = total.counts.get(name, 0) + n
+    return total
+
+
+@dataclass
+class LqasRow:
+    sa: str
+    households: int | None
+    interviews: int
+    indicator: str
+    target: int
+    x: int
+    n: int
+    d: int | None
+    reached: bool | None
+
+
+def lqas_rows(meta: dict, rules: Any = None) -> list[LqasRow]:
+    """Per supervision area and indicator: correct of eligible against the decision rule."""
+    from programmes.lqas import DecisionRules, classify_area
+
+    rules = rules or DecisionRules()
+    out = []
+    for sa, per in sorted((meta.get("lqas") or {}).items()):
+        hh = max(per["hh"].items(), key=lambda kv: (kv[1], kv[0]))[0] if per["hh"] else None
+        for ind in lqas_survey.INDICATORS:
+            x, n = per["x"].get(ind.key, 0), per["n"].get(ind.key, 0)
+            result = classify_area(x, n, ind.target, rules)
+            out.append(LqasRow(sa, int(hh) if hh else None, per["interviews"], ind.key, ind.target, x, n,
+                               result.rule.d if result.rule else None, result.reached))
+    return out
+
+
+def lqas_coverage(rows: list[LqasRow]) -> dict[str, Any]:
+    """Per indicator: the population-weighted coverage over the supervision areas, with its 95% CI."""
+    from programmes.lqas import catchment_coverage
+
+    out = {}
+    for ind in lqas_survey.INDICATORS:
+        mine = [(r.households or 0, r.x, r.n) for r in rows if r.indicator == ind.key]
+        out[ind.key] = catchment_coverage(mine) if mine else None
+    return out
