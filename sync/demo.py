@@ -182,7 +182,9 @@ class Summary:
 
 
 def seed_demo(store: Store, areas: AreaRegistry, forms: FormRegistry, users: UserDirectory,
-              per_soum: int = 60) -> Summary:
+              per_soum: int = 60, registers: bool = False, programmes: bool = False) -> Summary:
+    """``registers``: also the soums' families and kindergartens, some visits linked to a family
+    (``fieldsync demo`` seeds them; tests that count an area's documents leave them out)."""
     rng = random.Random(2026)
     for code, en, mn, parent, level, holds, _ in AREAS:
         if code not in areas.tree().areas:
@@ -206,6 +208,7 @@ def seed_demo(store: Store, areas: AreaRegistry, forms: FormRegistry, users: Use
         author = _author_for(code, made, tree)
         db = store.ensure(code)
         docs = []
+        register = Register(code, centres[code]) if registers and _links_families(forms) else None
         for i in range(per_soum):
             day = date(2026, 9, 1) + timedelta(days=i % 60)
             key = demo_ulid(rng)
@@ -215,13 +218,74 @@ def seed_demo(store: Store, areas: AreaRegistry, forms: FormRegistry, users: Use
                 form, data = "child_protection_referral", protection_referral(rng, centres[code])
             else:
                 form, data = "household_visit", household_visit(rng, centres[code], day)
+            if register is not None and form == "household_visit" and i % 5 in (1, 2):
+                register.link(data, i)
             doc = submission(f"{code}:sub:{key}", form, author, data, f"{day.isoformat()}T10:00:00+08:00")
             problems = forms.check_submission(doc)
             if problems:  # the demo must only hold what the gate would accept
                 raise ValueError(f"demo submission {doc['_id']} is invalid: {problems}")
             docs.append(check_doc(doc, new_edits=True))
-        written += sum(1 for r in db.bulk_docs(docs) if "rev" in r)
+        if register is not None:
+            docs.extend(check_doc(doc, new_edits=True) for doc in register.documents())
+        written += sum(1 for r in db.bulk_docs(docs) if "rev" in r and ":sub:" in r.get("id", ""))
+    if programmes:  # growth visits over months and LQAS samples, for the coordinator's reports
+        from sync.demo_programmes import seed_programmes
+
+        written += seed_programmes(store, forms, tree, made)
+    if programmes:  # WASH visits of the register's kindergartens, scorecard cycles and follow-ups
+        from sync.demo_facilities import seed_all
+
+        written += seed_all(store, forms, tree, centres, lambda code: _author_for(code, made, tree), demo_ulid)
     return Summary(f"{len(AREAS)} areas, {len(made)} users, {written} new submissions", made)
+
+
+FAMILIES_PER_SOUM = 6
+KINDERGARTENS = ["1-р гэр цэцэрлэг", "2-р гэр цэцэрлэг"]
+
+
+def _links_families(forms: FormRegistry) -> bool:
+    """Whether household_visit v1 as published has the register link (a store seeded before it did not)."""
+    definition = forms.get("household_visit", 1)
+    return definition is not None and any(f.get("name") == "family" for f in definition.get("fields", []))
+
+
+class Register:
+    """A soum's families (made from the first visit of each) and ger-kindergartens.
+
+    Register documents are ``<area>:fam:<key>`` and ``<area>:kg:<key>``, as a
+    worker's device writes them; a visit names its family in ``data.family``
+    (the form's field with ``appearance: register:family``). Drawn from their
+    own seeded generator, so the visits' data stays what it was without them.
+    """
+
+    def __init__(self, code: str, centre: tuple[float, float]) -> None:
+        self.code = code
+        self.rng = random.Random(f"register:{code}")
+        self.centre = centre
+        self.families: list[dict] = []
+
+    def link(self, data: dict, visit: int) -> None:
+        """Make ``data`` a visit of one of the soum's families (a new family for the first few)."""
+        if len(self.families) < FAMILIES_PER_SOUM:
+            head = data["head"]
+            self.families.append({
+                "_id": f"{self.code}:fam:{demo_ulid(self.rng)}", "type": "family", "name": head["head_name"],
+                "bag": data["bag"], "members": len(data["members"]), "location": data["location"],
+                "created_at": f"{data['visit_date']}T10:00:00+08:00"})
+            family = self.families[-1]
+        else:
+            family = self.families[visit % len(self.families)]
+            data["head"]["head_name"] = data["members"][0]["member_name"] = family["name"]
+            data["bag"] = family["bag"]
+        data["family"] = family["_id"]
+
+    def documents(self) -> list[dict]:
+        kindergartens = [{
+            "_id": f"{self.code}:kg:{demo_ulid(self.rng)}", "type": "kindergarten", "name": name,
+            "bag": f"{n + 1}-р баг", "children": self.rng.randint(12, 30),
+            "location": _point(self.rng, self.centre), "created_at": "2026-09-01T09:00:00+08:00"}
+            for n, name in enumerate(KINDERGARTENS)]
+        return self.families + kindergartens
 
 
 def _author_for(code: str, users: list[User], tree) -> str:

@@ -10,6 +10,9 @@ a real ``fieldsync serve`` with the demo's data: one server for the module.
   (by its own date), the inbox shows why in Mongolian, the worker fixes and
   resends, the refusal is settled and its quarantine entry superseded; then a
   coordinator's review with a comment reaches the inbox.
+* The register: a family found by name, its visit history (the demo's visits
+  linked to it), one visit read with the form's labels in English, and a new
+  visit started from the family with the link already answered.
 
 Screenshots of the app (phone-sized, both languages) are taken along the way,
 into docs/screenshots/fieldapp-*.png with FIELDSYNC_UPDATE_SCREENSHOTS=1.
@@ -326,6 +329,60 @@ def test_refusal_in_mongolian_fixed_and_resent_then_a_review_arrives(server, con
     use_english(page)
     assert "Has issues" in page.locator("#inbox-list li[data-kind=review]").inner_text()
     shoot(page, "inbox-en")
+
+
+def test_register_family_history_and_a_visit_started_from_it(server, context):
+    base = server.root
+    admin = requests.Session()
+    admin.auth = ("admin", DEMO_PASSWORD)
+    rows = admin.get(f"{base}/db/uvs-tes/_all_docs", params={"include_docs": "true"}).json()["rows"]
+    families = [r["doc"] for r in rows if ":fam:" in r["id"]]
+    visits = {}
+    for r in rows:
+        if ":sub:" in r["id"] and r["doc"]["data"].get("family"):
+            visits.setdefault(r["doc"]["data"]["family"], []).append(r["id"])
+    family = max(families, key=lambda f: (len(visits.get(f["_id"], [])), f["_id"]))
+    assert len(visits[family["_id"]]) >= 2 and len(families) >= 2
+
+    page = context.new_page()
+    log_in(page, base)
+    page.click("#nav-registers")
+    page.wait_for_selector("#register-list a.item")
+    assert page.locator("#register-list a.item").count() == len(families)
+    shoot(page, "register-mn")
+    given = family["name"].split()[-1]
+    page.fill("#register-search", given.lower())  # search folds case
+    page.wait_for_function("(n) => document.querySelectorAll('#register-list a.item').length === n",
+                           arg=sum(given.lower() in (f["name"] + " " + f["bag"]).lower() for f in families))
+    page.click(f"#register-list a.item[data-id='{family['_id']}']")
+    page.wait_for_selector("#visit-list a")
+    assert page.locator("#entry-name").inner_text() == family["name"]
+    listed = [a.get_attribute("href").split("/", 2)[2].replace("%3A", ":")
+              for a in page.locator("#visit-list a").all()]
+    assert sorted(listed) == sorted(visits[family["_id"]])
+    shoot(page, "family-mn")
+
+    # One visit, read with the form's own labels (in English after the switch).
+    use_english(page)
+    shoot(page, "family-en")
+    page.click("#visit-list a >> nth=0")
+    page.wait_for_selector("dl.answers")
+    answers = page.locator(".submission").inner_text()
+    assert "Does the family agree to the visit?" in answers and "consent" not in answers
+    assert page.locator("dd[data-name=family] a").inner_text() == family["name"]
+    page.go_back()
+
+    # A new visit from the family: its link is answered already.
+    page.wait_for_selector(".new-visit[data-form=household_visit]")
+    page.click(".new-visit[data-form=household_visit]")
+    page.wait_for_selector(".q[data-name=family] select")
+    assert question(page, "family").locator("select").input_value() == family["_id"]
+    assert family["name"] in question(page, "family").locator("option:checked").inner_text()
+    page.goto(f"{base}/app/#/registers/family")
+    page.wait_for_selector("#register-list a.item")
+    page.wait_for_timeout(300)  # the search box is filled from the last query
+    page.fill("#register-search", "")
+    shoot(page, "register-en")
 
 
 def test_app_shell_is_served_with_its_service_worker_and_manifest(server):

@@ -254,7 +254,7 @@ def test_form_validate_prints_every_problem_and_fails(tmp_path):
 
     good = fieldsync("form", "validate", write_json(tmp_path / "hv.json", household_visit()))
     assert good.exit_code == 0
-    assert good.output == "OK: household_visit v1 (21 top-level fields)\n"
+    assert good.output == "OK: household_visit v1 (22 top-level fields)\n"
 
 
 def test_an_invalid_xlsform_is_reported_row_by_row(tmp_path):

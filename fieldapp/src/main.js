@@ -1,7 +1,8 @@
 // The worker's field app: log in once, sync with /sync/<user>, fill forms offline.
 // Views are chosen by the URL hash: #/ (home), #/form/<draft id>, #/inbox,
-// #/sub/<submission id>. Everything reads the local replica; the network is
-// only for replication and the first log-in.
+// #/sub/<submission id>, #/registers/<family|kindergarten>, #/reg/<entry id>.
+// Everything reads the local replica; the network is only for replication and
+// the first log-in.
 
 import { CompiledForm } from './form/validate.js';
 import { definitionOf, latestForms } from './form/model.js';
@@ -9,7 +10,10 @@ import { initLanguage, language, local, setLanguage, t } from './i18n.js';
 import { Store } from './store.js';
 import { SyncController } from './sync.js';
 import { clear, fill, formatTime, h } from './ui/dom.js';
+import { answersList } from './ui/answersview.js';
 import { FormView } from './ui/formview.js';
+import { registerEntryView, registersView } from './ui/registerviews.js';
+import { TYPES } from './registers.js';
 
 const SESSION = 'fieldsync.session';
 const BASE = new URL('.', document.baseURI).pathname.replace(/app\/$/, ''); // the server's root
@@ -84,6 +88,7 @@ function header() {
   const nav = app.session
     ? h('nav', {},
       h('a', { href: '#/', class: navClass('home') }, t('home')),
+      h('a', { href: '#/registers/family', class: navClass('registers'), id: 'nav-registers' }, t('registers')),
       h('a', { href: '#/inbox', class: navClass('inbox'), id: 'nav-inbox' }, t('inbox'), h('span', { class: 'badge', id: 'inbox-count' })))
     : null;
   return h('header', {},
@@ -181,11 +186,8 @@ async function homeView() {
         h('h2', {}, t('new_form')),
         app.areas.length > 1 ? h('label', { class: 'inline' }, `${t('area')}: `, area) : null,
         forms.length ? h('ul', { class: 'list', id: 'form-list' }, forms.map((doc) => h('li', {},
-          h('button', { type: 'button', class: 'item', dataset: { form: doc.form }, onclick: async () => {
-            const draft = app.store.newDraft(doc, app.areas.length > 1 ? area.value : app.areas[0]);
-            await app.store.saveDraft(draft, new Map());
-            location.hash = `#/form/${encodeURIComponent(draft._id)}`;
-          } }, h('span', {}, local(doc.title)), h('span', { class: 'muted small' }, `v${doc.version}`)))))
+          h('button', { type: 'button', class: 'item', dataset: { form: doc.form }, onclick: () =>
+            startDraft(doc, app.areas.length > 1 ? area.value : app.areas[0]) }, h('span', {}, local(doc.title)), h('span', { class: 'muted small' }, `v${doc.version}`)))))
           : h('p', { class: 'muted' }, t('no_forms'))),
       h('section', { class: 'card' },
         h('h2', {}, t('drafts')),
@@ -206,6 +208,26 @@ async function homeView() {
   return { el, onData: draw };
 }
 
+/** A new draft of `formDoc` in `area` (answers `data` already given), opened. */
+async function startDraft(formDoc, area, data = {}) {
+  const draft = app.store.newDraft(formDoc, area, { data });
+  await app.store.saveDraft(draft, new Map());
+  location.hash = `#/form/${encodeURIComponent(draft._id)}`;
+}
+
+/** What the register views need of the app. */
+function registerContext() {
+  return { store: app.store, areas: app.areas, user: app.session.name, areaLabel, startDraft,
+    get query() { return app.registerQuery; }, set query(q) { app.registerQuery = q; } };
+}
+
+/** Register entries of the draft's area by type, for the form's link questions. */
+async function registerChoices(area) {
+  const out = new Map();
+  for (const [type, kind] of Object.entries(TYPES)) out.set(type, await app.store.registerEntries([area], kind));
+  return out;
+}
+
 async function formView(draftId) {
   const draft = await app.store.getDraft(draftId);
   if (!draft) return { el: h('p', { class: 'card' }, t('not_found')) };
@@ -217,7 +239,7 @@ async function formView(draftId) {
   const saved = h('span', { class: 'muted small', id: 'draft-saved' });
   let saving = Promise.resolve();
   const view = new FormView({
-    compiled, definition, draft, photos,
+    compiled, definition, draft, photos, registers: await registerChoices(draft.area),
     onSave: () => {
       saving = saving.then(() => app.store.saveDraft(draft, photos)).then(() => {
         saved.textContent = `${t('draft_saved')} ${formatTime(new Date().toISOString())}`;
@@ -317,13 +339,24 @@ async function submissionView(subId) {
   if (!sub) return { el: h('p', { class: 'card' }, t('not_found')) };
   const review = await app.store.reviewOf(subId);
   const feedback = await app.store.feedbackOf(subId);
-  return { el: h('div', { class: 'card' },
-    h('h2', {}, sub.form, ` v${sub.form_version}`),
+  const formDoc = await app.store.form(sub.form, sub.form_version);
+  const area = subId.split(':')[0];
+  const names = new Map();
+  for (const kind of Object.values(TYPES)) {
+    for (const entry of await app.store.registerEntries([area], kind)) names.set(entry._id, entry.name || entry._id);
+  }
+  const answers = formDoc
+    ? answersList(definitionOf(formDoc), sub.data, { names, photo: (name) => app.store.attachment(subId, name) })
+    : [h('p', { class: 'muted small' }, t('form_unavailable')), h('pre', { class: 'data' }, JSON.stringify(sub.data, null, 1))];
+  return { el: h('div', { class: 'card submission' },
+    h('h2', {}, formDoc ? local(formDoc.title) : sub.form),
+    h('p', { class: 'muted small' }, `${t('version')} ${sub.form_version}`),
     h('p', { class: 'muted small' }, `${areaLabel(subId.split(':')[0])} · ${formatTime(sub.created_at)}`),
     feedback && feedback.status === 'refused' ? [reasons(feedback), fixButton(subId)] : null,
     review ? [h('p', {}, `${t('review')}: ${t(`state_${review.status || 'received'}`)}`), comments(review),
       review.status === 'has_issues' ? fixButton(subId) : null] : null,
-    h('pre', { class: 'data' }, JSON.stringify(sub.data, null, 1))) };
+    h('h3', {}, t('answers')),
+    answers) };
 }
 
 // --- routing ---------------------------------------------------------------------------
@@ -344,6 +377,12 @@ async function route() {
   } else if (hash.startsWith('#/inbox')) {
     app.viewName = 'inbox';
     app.view = await inboxView();
+  } else if (hash.startsWith('#/registers')) {
+    app.viewName = 'registers';
+    app.view = await registersView(registerContext(), decodeURIComponent(hash.slice(12)));
+  } else if (hash.startsWith('#/reg/')) {
+    app.viewName = 'registers';
+    app.view = await registerEntryView(registerContext(), decodeURIComponent(hash.slice(6)));
   } else if (hash.startsWith('#/sub/')) {
     app.viewName = 'sub';
     app.view = await submissionView(decodeURIComponent(hash.slice(6)));

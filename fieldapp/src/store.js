@@ -53,6 +53,30 @@ export class Store {
     return out.sort((a, b) => String(b.created_at || '').localeCompare(String(a.created_at || '')) || (a._id < b._id ? 1 : -1));
   }
 
+  /** Every submission in these areas (any author's: a family's visits by a colleague count too). */
+  async areaSubmissions(areas) {
+    const out = [];
+    for (const area of areas) out.push(...await this.range(`${area}:sub:`));
+    return out;
+  }
+
+  /** Register entries (families <area>:fam:*, kindergartens <area>:kg:*) of these areas. */
+  async registerEntries(areas, kind) {
+    const out = [];
+    for (const area of areas) out.push(...await this.range(`${area}:${kind}:`));
+    return out;
+  }
+
+  /** A submission's attachment as a Blob, or null. */
+  async attachment(id, name) {
+    try {
+      return await this.db.getAttachment(id, name);
+    } catch (err) {
+      if (err.status === 404) return null;
+      throw err;
+    }
+  }
+
   /** Feedback (refusals) and reviews about the worker's submissions: the inbox. */
   async inbox(areas) {
     const items = [];

@@ -62,7 +62,7 @@ def demo(data: str | None, then_serve: bool, host: str, port: int) -> None:
         from ..serving import check_can_listen
 
         check_can_listen(host, port)
-    summary = seed_demo(svc.store, svc.areas, svc.forms, svc.users)
+    summary = seed_demo(svc.store, svc.areas, svc.forms, svc.users, registers=True, programmes=True)
     base = f"http://{host}:{port}"
     click.echo(f"Demo data in {svc.settings.data_dir}: {summary.text}")
     click.echo(f"Every demo account's password: {DEMO_PASSWORD}")

@@ -9,6 +9,7 @@
 import { formatInput, imageNames, parseInput, prune } from '../form/model.js';
 import { local, t, language } from '../i18n.js';
 import { ulid } from '../ids.js';
+import { linkType } from '../registers.js';
 import { photoSettings, resizePhoto } from '../photos.js';
 import { h, clear } from './dom.js';
 
@@ -21,12 +22,13 @@ export class FormView {
    * `draft` ({data, ...}) and `photos` (Map name -> Blob) are edited in place;
    * `onSave` is called (debounced) after each change.
    */
-  constructor({ compiled, definition, draft, photos, onSave }) {
+  constructor({ compiled, definition, draft, photos, onSave, registers = new Map() }) {
     this.compiled = compiled;
     this.definition = definition;
     this.draft = draft;
     this.photos = photos;
     this.onSave = onSave;
+    this.registers = registers; // register entries by type ('family': [...]) for link questions
     this.choices = definition.choices || {};
     this.touched = new Set();
     this.showAll = false;
@@ -149,6 +151,7 @@ export class FormView {
 
   input(field, keys, id, path) {
     const value = this.container(keys)[field.name];
+    if (linkType(field)) return this.registerLink(field, keys, id, path, value);
     switch (field.type) {
       case 'select_one':
         return this.selectOne(field, keys, id, path, value);
@@ -172,6 +175,18 @@ export class FormView {
         return long ? h('textarea', { ...attrs, type: undefined, rows: 3 }, formatInput(field, value)) : h('input', attrs);
       }
     }
+  }
+
+  /** A link to a register entry (its id is the answer), chosen by name among the area's entries. */
+  registerLink(field, keys, id, path, value) {
+    const entries = [...(this.registers.get(linkType(field)) || [])]
+      .sort((a, b) => String(a.name || '').localeCompare(String(b.name || ''), 'mn'));
+    const known = entries.some((entry) => entry._id === value);
+    return h('select', { id, name: path, class: 'register-link', onchange: (e) => this.set(keys, field.name, e.target.value || undefined, path) },
+      h('option', { value: '' }, t('choose')),
+      value && !known ? h('option', { value, selected: true }, value) : null,
+      entries.map((entry) => h('option', { value: entry._id, selected: entry._id === value },
+        entry.bag ? `${entry.name} · ${entry.bag}` : entry.name || entry._id)));
   }
 
   choicesOf(field) {

@@ -1,0 +1,82 @@
+// Registers: the families and ger-kindergartens of the worker's areas, as the
+// replica holds them (<area>:fam:<key>, <area>:kg:<key>), and the visits made to
+// each. A form links a visit to an entry through a text field whose
+// `appearance` is `register:family` (or `register:kindergarten`): its answer is
+// the entry's id. Pure functions, so Node tests run them on the bundled forms.
+
+/** Register type by the kind in a document id. */
+export const KINDS = { fam: 'family', kg: 'kindergarten' };
+export const TYPES = Object.fromEntries(Object.entries(KINDS).map(([kind, type]) => [type, kind]));
+
+/** 'family' or 'kindergarten' for a register document id, else null. */
+export function registerType(id) {
+  const parts = String(id).split(':');
+  return parts.length === 3 ? KINDS[parts[1]] || null : null;
+}
+
+/** The register type a field links to ('family' for appearance `register:family`), else null. */
+export function linkType(field) {
+  const match = /^register:([a-z_]+)$/.exec((field && field.appearance) || '');
+  return field && field.type === 'text' && match && TYPES[match[1]] ? match[1] : null;
+}
+
+/**
+ * Names of the form's top-level fields that link to entries of `type`: where a
+ * visit started from an entry writes the entry's id.
+ */
+export function linkFields(definition, type) {
+  return (definition.fields || []).filter((field) => linkType(field) === type).map((field) => field.name);
+}
+
+/** The data a new visit of `entry` starts with: its id in every link field of the form. */
+export function prefill(definition, entry) {
+  const data = {};
+  for (const name of linkFields(definition, registerType(entry._id))) data[name] = entry._id;
+  return data;
+}
+
+function fold(text) {
+  return String(text || '').toLocaleLowerCase('mn').normalize('NFC').replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * Entries whose name or bag contains every word of `query` (case-folded, so
+ * "дорж" finds "Доржийн Батбаяр"), sorted by name.
+ */
+export function search(entries, query) {
+  const words = fold(query).split(' ').filter(Boolean);
+  return entries
+    .filter((entry) => {
+      const text = `${fold(entry.name)} ${fold(entry.bag)}`;
+      return words.every((word) => text.includes(word));
+    })
+    .sort((a, b) => String(a.name || '').localeCompare(String(b.name || ''), 'mn') || (a._id < b._id ? -1 : 1));
+}
+
+/**
+ * Submissions about the entry: those whose answers name its id at the top of
+ * their data (a link field), newest first. A register id is unique across
+ * devices (a ULID), so an answer equal to it is a link whatever the form.
+ */
+export function visitsOf(entryId, submissions) {
+  return submissions
+    .filter((sub) => sub && sub.data && typeof sub.data === 'object'
+      && Object.values(sub.data).some((value) => value === entryId))
+    .sort((a, b) => String(b.created_at || '').localeCompare(String(a.created_at || '')) || (a._id < b._id ? 1 : -1));
+}
+
+/** Visit count and latest visit per entry id, from one pass over the submissions. */
+export function visitSummary(submissions) {
+  const out = new Map();
+  for (const sub of submissions) {
+    if (!sub || !sub.data || typeof sub.data !== 'object') continue;
+    for (const value of Object.values(sub.data)) {
+      if (typeof value !== 'string' || !registerType(value)) continue;
+      const seen = out.get(value) || { count: 0, last: '' };
+      seen.count += 1;
+      if (String(sub.created_at || '') > seen.last) seen.last = String(sub.created_at || '');
+      out.set(value, seen);
+    }
+  }
+  return out;
+}

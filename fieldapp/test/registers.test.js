@@ -1,0 +1,98 @@
+// Registers and a submission's labelled answers, on the bundled forms: which
+// questions link a visit to a family or kindergarten, what a visit started from
+// an entry answers, search, visit history, and answers under their labels.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+import { answerRows } from '../src/form/answers.js';
+import { CompiledForm } from '../src/form/validate.js';
+import { linkFields, linkType, prefill, registerType, search, visitsOf, visitSummary } from '../src/registers.js';
+
+const load = (name) => JSON.parse(readFileSync(new URL(`../../schemas/forms/${name}.json`, import.meta.url), 'utf8'));
+const household = load('household_visit');
+const kindergarten = load('ger_kindergarten_visit');
+const growth = load('growth_visit');
+
+const FAMILY = 'uvs-tes:fam:01J09C3Q9M79PND498QHR5HZS4';
+const families = [
+  { _id: FAMILY, type: 'family', name: 'Доржийн Батбаяр', bag: '2-р баг' },
+  { _id: 'uvs-tes:fam:01J72JR9YHSXTR7NZZMGAB8KGG', type: 'family', name: 'Гомбын Сарангэрэл', bag: '4-р баг' },
+  { _id: 'uvs-tes:fam:01J72JR9YHSXTR7NZZMGAB8KGH', type: 'family', name: 'Батын Мөнхбат', bag: '2-р баг' },
+];
+
+test('the bundled forms link visits to register entries by appearance', () => {
+  assert.deepEqual(linkFields(household, 'family'), ['family']);
+  assert.deepEqual(linkFields(household, 'kindergarten'), []);
+  assert.deepEqual(linkFields(kindergarten, 'kindergarten'), ['kindergarten']);
+  assert.deepEqual(linkFields(growth, 'family'), []);
+  assert.equal(linkType({ type: 'text', appearance: 'register:family' }), 'family');
+  assert.equal(linkType({ type: 'integer', appearance: 'register:family' }), null);
+  assert.equal(linkType({ type: 'text', appearance: 'register:child' }), null);
+  assert.equal(linkType({ type: 'text', appearance: 'multiline' }), null);
+  assert.equal(registerType(FAMILY), 'family');
+  assert.equal(registerType('uvs-tes:kg:01J09C3Q9M79PND498QHR5HZS4'), 'kindergarten');
+  assert.equal(registerType('uvs-tes:sub:01J09C3Q9M79PND498QHR5HZS4'), null);
+});
+
+test('a visit started from a family answers the link, and the server\'s rules accept it', () => {
+  const data = prefill(household, families[0]);
+  assert.deepEqual(data, { family: FAMILY });
+  const problems = new CompiledForm(household).validate({ ...data, consent: 'no', visit_date: '2026-10-01' }, {}, 'en');
+  assert.deepEqual(problems, []);
+  assert.deepEqual(prefill(kindergarten, families[0]), {}); // a kindergarten visit has no family question
+});
+
+test('search folds case and matches every word in name or bag', () => {
+  assert.deepEqual(search(families, '').map((f) => f.name), ['Батын Мөнхбат', 'Гомбын Сарангэрэл', 'Доржийн Батбаяр']);
+  assert.deepEqual(search(families, 'дорж').map((f) => f._id), [FAMILY]);
+  assert.deepEqual(search(families, '  2-р   баг ').map((f) => f.name), ['Батын Мөнхбат', 'Доржийн Батбаяр']);
+  assert.deepEqual(search(families, 'бат 2-р').map((f) => f.name), ['Батын Мөнхбат', 'Доржийн Батбаяр']);
+  assert.deepEqual(search(families, 'САРАН'), [families[1]]);
+  assert.deepEqual(search(families, 'Улаанбаатар'), []);
+});
+
+test('the visit history is the submissions naming the entry, newest first', () => {
+  const subs = [
+    { _id: 'uvs-tes:sub:A', created_at: '2026-09-02T10:00:00+08:00', data: { family: FAMILY, consent: 'no' } },
+    { _id: 'uvs-tes:sub:B', created_at: '2026-10-02T10:00:00+08:00', data: { family: FAMILY } },
+    { _id: 'uvs-tes:sub:C', created_at: '2026-11-02T10:00:00+08:00', data: { family: families[1]._id } },
+    { _id: 'uvs-tes:sub:D', created_at: '2026-12-02T10:00:00+08:00', data: { remarks: `not ${FAMILY}` } },
+    { _id: 'uvs-tes:sub:E', created_at: '2026-12-03T10:00:00+08:00' },
+  ];
+  assert.deepEqual(visitsOf(FAMILY, subs).map((s) => s._id), ['uvs-tes:sub:B', 'uvs-tes:sub:A']);
+  const summary = visitSummary(subs);
+  assert.deepEqual(summary.get(FAMILY), { count: 2, last: '2026-10-02T10:00:00+08:00' });
+  assert.equal(summary.get(families[1]._id).count, 1);
+  assert.equal(summary.has(families[2]._id), false);
+});
+
+test('answers are shown under the form\'s labels, in the chosen language', () => {
+  const data = {
+    family: FAMILY, consent: 'yes', visit_date: '2026-10-01', location: { lat: 50.47, lon: 93.6, accuracy: 12 },
+    head: { head_name: 'Доржийн Батбаяр', head_sex: 'male', head_age: 44 },
+    members: [{ member_name: 'Батбаяр', member_relation: 'head', member_sex: 'male', member_age: 44 }],
+    heating_fuel: ['dung', 'wood'], dwelling_photo: 'dwelling_photo-abc.jpg', extra_key: 'kept',
+  };
+  const mn = (texts) => texts && (texts.mn || texts.en);
+  const en = (texts) => texts && (texts.en || texts.mn);
+  const rows = answerRows(household, data, mn);
+  const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
+  assert.equal(rows[0].name, 'family'); // in the form's order, the note left out
+  assert.equal(byName.family.link, FAMILY);
+  assert.equal(byName.consent.label, household.fields.find((f) => f.name === 'consent').label.mn);
+  assert.equal(byName.consent.text, 'Тийм');
+  assert.equal(byName.location.text, '50.47, 93.6 (±12 m)');
+  assert.equal(byName.dwelling_photo.image, 'dwelling_photo-abc.jpg');
+  assert.equal(byName.head.rows.find((r) => r.name === 'head_sex').text, 'Эрэгтэй');
+  assert.equal(byName.members.entries.length, 1);
+  assert.equal(byName.members.entries[0].find((r) => r.name === 'member_relation').text,
+    household.choices[household.fields.find((f) => f.name === 'members').fields.find((f) => f.name === 'member_relation').list_name]
+      .find((c) => c.name === 'head').label.mn);
+  assert.deepEqual(rows.at(-1), { name: 'extra_key', label: 'extra_key', text: 'kept' });
+  const english = Object.fromEntries(answerRows(household, data, en).map((r) => [r.name, r]));
+  assert.equal(english.consent.label, 'Does the family agree to the visit?');
+  assert.equal(english.consent.text, 'Yes');
+  assert.equal(english.heating_fuel.text.split(', ').length, 2);
+  assert.equal(english.head.rows.find((r) => r.name === 'head_age').text, '44');
+});
