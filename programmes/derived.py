@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from programmes import growth_visit
+from programmes import growth_visit, scorecards, wash
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,14 @@ class Derivation:
 
 
 DERIVATIONS: dict[str, Derivation] = {
-    d.form: d for d in (Derivation(growth_visit.FORM, growth_visit.derive, growth_visit.METHOD,
-                                   growth_visit.COLUMNS),)
+    d.form: d for d in (
+        Derivation(growth_visit.FORM, growth_visit.derive, growth_visit.METHOD, growth_visit.COLUMNS),
+        Derivation(wash.FORM, wash.derive, wash.METHOD, wash.COLUMNS),
+        Derivation(scorecards.CYCLE_FORM, scorecards.summarise_cycle, scorecards.METHOD,
+                   scorecards.CYCLE_COLUMNS),
+        Derivation(scorecards.FOLLOWUP_FORM, scorecards.summarise_followup, scorecards.METHOD,
+                   scorecards.FOLLOWUP_COLUMNS),
+    )
 }
 
 

@@ -25,7 +25,10 @@ def test_the_example_and_programme_forms_are_bundled():
         "growth_visit",
         "health_scorecard",
         "household_visit",
+        "kindergarten_wash_visit",
         "lqas_interview",
+        "scorecard_cycle",
+        "scorecard_followup",
     ]
     assert set(SAMPLES) == set(FORMS)
 
