@@ -27,6 +27,7 @@ area (a lease in ``meta``, a revision-checked write), as ``sync.subindex``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 import uuid
@@ -361,9 +362,9 @@ class LqasRow:
 
 def lqas_rows(meta: dict, rules: Any = None) -> list[LqasRow]:
     """Per supervision area and indicator: correct of eligible against the decision rule."""
-    from programmes.lqas import DecisionRules, classify_area
+    from programmes.lqas import classify_area
 
-    rules = rules or DecisionRules()
+    rules = rules or _default_rules()
     out = []
     for sa, per in sorted((meta.get("lqas") or {}).items()):
         hh = max(per["hh"].items(), key=lambda kv: (kv[1], kv[0]))[0] if per["hh"] else None
@@ -373,6 +374,13 @@ def lqas_rows(meta: dict, rules: Any = None) -> list[LqasRow]:
             out.append(LqasRow(sa, int(hh) if hh else None, per["interviews"], ind.key, ind.target, x, n,
                                result.rule.d if result.rule else None, result.reached))
     return out
+
+
+@functools.cache
+def _default_rules():
+    from programmes.lqas import DecisionRules
+
+    return DecisionRules()
 
 
 def lqas_coverage(rows: list[LqasRow]) -> dict[str, Any]:

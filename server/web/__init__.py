@@ -151,6 +151,9 @@ def _pages() -> None:
 
     for page in (admin_users, admin_areas, audit_log):
         bp.register_blueprint(page.bp)
+    from . import reports  # the programme reports (growth monitoring, LQAS) and a child's chart
+
+    bp.register_blueprint(reports.bp)
     errors.register_blueprint(bp)
 
 

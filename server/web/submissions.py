@@ -15,6 +15,7 @@ from datetime import date
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from programmes.nutrition import label as class_label
 from sync import ids, records
 from sync.errors import BadRequest, Conflict, NotFound
 from sync.reviews import DECISIONS, STATES, review_id, state_of
@@ -25,6 +26,7 @@ from ..services import services
 from . import answers, guard, photos
 from .errors import in_language
 from .home import state_labels
+from .reports import indicator_names, submission_growth
 
 bp = Blueprint("submissions", __name__)
 PAGE_SIZE = 50
@@ -116,7 +118,8 @@ def _detail(docid: str, *, error: str | None = None, status: int = 200, typed: s
         state_labels=state_labels(), error=error, typed=typed, chosen=chosen,
         saved=request.args.get("saved") == "1",
         revisions=sub.get("_revs_info") or [], conflicts=sub.get("_conflicts") or [], devices=devices[:5],
-        receipts=svc.synclog.receipts(docid), via_names=via_names()),
+        receipts=svc.synclog.receipts(docid), via_names=via_names(),
+        growth=submission_growth(docid, sub), indicators=indicator_names(), class_label=class_label),
         status)
     return resp
 

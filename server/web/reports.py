@@ -1,0 +1,342 @@
+"""The soum coordinator's reports: growth monitoring by soum and bag, LQAS results, and a child's chart.
+
+Figures come from the per-area aggregates of ``sync.reports`` (one read per
+area, brought up to date from the area's changes feed, at most
+``REFRESH_BUDGET`` changes per request), never from reading an area through.
+Each table downloads as CSV (UTF-8 with a byte-order mark, for Excel's
+Cyrillic) or XLSX, in the language of the page. A coordinator sees the areas
+she coordinates; any other area, and the pages for anyone but coordinators and
+admins, answer 404 as a missing page does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
+
+from programmes import growth_chart, lqas_survey
+from programmes.growth_visit import FORM as GROWTH_FORM
+from programmes.nutrition import label as class_label
+from sync import ids, records
+from sync.derived import derived_id
+from sync.errors import BadRequest, NotFound
+from sync.export_files import CONTENT_TYPES, csv_safe
+from sync.reports import (
+    INDICATORS,
+    WINDOW_DAYS,
+    GrowthRow,
+    ReportIndex,
+    growth_rows,
+    lqas_coverage,
+    lqas_rows,
+    total_row,
+)
+
+from ..services import services
+from . import guard
+from .i18n import lang, pick
+
+bp = Blueprint("reports", __name__)
+REFRESH_BUDGET = 2000  # changes a report view counts at most before it shows the figures
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
+TABLES = ("growth", "lqas", "coverage")
+MAX_CHILD_ID = 200
+
+
+def report_index() -> ReportIndex:
+    return ReportIndex(services().store)
+
+
+def _as_of() -> date:
+    value = request.args.get("as_of") or ""
+    if not value:
+        return date.today()
+    try:
+        if not DATE_RE.match(value):
+            raise ValueError
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(_("Dates are written as YYYY-MM-DD.")) from None
+    if not date(2000, 1, 1) <= day <= date(2100, 12, 31):
+        raise BadRequest(_("Choose a date from 2000 to 2100."))
+    return day
+
+
+def _areas() -> tuple[list[str], str | None]:
+    """The data areas of the report: the user's, or those under ``?area=`` (404 if not hers)."""
+    mine = guard.areas()
+    code = request.args.get("area") or None
+    if code is None:
+        return mine, None
+    tree = services().areas.tree()
+    wanted = [c for c in tree.data_scopes([code]) if c in mine] if code in tree.areas else []
+    if not wanted:
+        raise NotFound("missing")
+    return wanted, code
+
+
+@dataclass
+class Report:
+    as_of: date
+    soums: list[str]
+    growth: dict[str, list[GrowthRow]]  # soum -> total row then bag rows
+    lqas: dict[str, list]  # soum -> LqasRow list
+    coverage: dict[str, dict]  # soum -> indicator -> Coverage | None
+    busy: bool = False
+
+
+def build(soums: list[str], as_of: date) -> Report:
+    index = report_index()
+    busy = False
+    for code in soums:
+        busy |= index.refresh(code, max_changes=REFRESH_BUDGET).busy
+    metas = index.metas(soums)
+    report = Report(as_of, soums, {}, {}, {}, busy)
+    for code in soums:
+        meta = metas.get(code) or {}
+        bags = growth_rows(meta, as_of)
+        if bags:
+            report.growth[code] = [total_row(bags, ""), *bags]
+        rows = lqas_rows(meta)
+        if rows:
+            report.lqas[code] = rows
+            report.coverage[code] = lqas_coverage(rows)
+    return report
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.1f}"
+
+
+def indicator_names() -> dict[str, str]:
+    return {name: class_label(name, lang=lang()) for name in INDICATORS}
+
+
+def lqas_names() -> dict[str, str]:
+    return {i.key: pick(i.label) for i in lqas_survey.INDICATORS}
+
+
+def table(report: Report, name: str) -> tuple[list[str], list[list]]:
+    """One report table as plain header and rows (what the downloads hold), in the page's language."""
+    tree = services().areas.tree()
+
+    def soum(code: str) -> str:
+        area = tree.areas.get(code)
+        return pick(area.name, code) if area else code
+
+    if name == "growth":
+        head = [_("Soum"), _("Bag"), _("Children"), _("Measured in the last 3 months"), _("Share measured (%)")]
+        for label in indicator_names().values():
+            head += [_("%(indicator)s: classified", indicator=label), _("%(indicator)s: flagged", indicator=label),
+                     _("%(indicator)s: moderate", indicator=label), _("%(indicator)s: severe", indicator=label),
+                     _("%(indicator)s: prevalence (%%)", indicator=label)]
+        rows = []
+        for code, lines in report.growth.items():
+            for line in lines:
+                row = [soum(code), line.bag or (_("All bags") if line is lines[0] else _("(no bag)")),
+                       line.children, line.measured, _pct(line.share())]
+                for ind in INDICATORS:
+                    row += [line.counts.get(f"{ind}.n", 0), line.counts.get(f"{ind}.flagged", 0),
+                            line.counts.get(f"{ind}.moderate", 0), line.counts.get(f"{ind}.severe", 0),
+                            _pct(line.prevalence(ind))]
+                rows.append(row)
+        return head, rows
+    if name == "lqas":
+        head = [_("Soum"), _("Supervision area"), _("Households"), _("Interviews"), _("Indicator"),
+                _("Target (%)"), _("Correct"), _("Eligible"), _("Decision rule (at least)"), _("Result")]
+        names = lqas_names()
+        rows = []
+        for code, lines in report.lqas.items():
+            for r in lines:
+                result = "" if r.reached is None else _("Reached") if r.reached else _("Not reached")
+                rows.append([soum(code), r.sa, r.households or "", r.interviews, names[r.indicator], r.target,
+                             r.x, r.n, "" if r.d is None else r.d, result])
+        return head, rows
+    if name == "coverage":
+        head = [_("Soum"), _("Indicator"), _("Target (%)"), _("Coverage (%)"), _("95% CI low (%)"),
+                _("95% CI high (%)"), _("Supervision areas")]
+        names = lqas_names()
+        rows = []
+        for code, per in report.coverage.items():
+            for ind in lqas_survey.INDICATORS:
+                cov = per.get(ind.key)
+                rows.append([soum(code), names[ind.key], ind.target, _pct(cov.estimate if cov else None),
+                             _pct(cov.low if cov else None), _pct(cov.high if cov else None),
+                             cov.areas if cov else 0])
+        return head, rows
+    raise NotFound("missing")
+
+
+@bp.get("/reports")
+@guard.coordinator
+def page():
+    soums, picked = _areas()
+    report = build(soums, _as_of())
+    tree = services().areas.tree()
+    tables = {name: table(report, name) for name in TABLES}
+    return render_template("reports.html", report=report, tables=tables, tree=tree, picked=picked, choices=_choices(),
+                           window=WINDOW_DAYS - 1, indicators=indicator_names(), query=_query())
+
+
+def _choices() -> list[str]:
+    """The areas one may pick: each aimag whose soums one all covers, followed by its soums."""
+    tree = services().areas.tree()
+    mine = guard.areas()
+    out: list[str] = []
+    for code in mine:
+        parent = tree.areas[code].parent
+        if parent and parent in tree.areas and parent not in out and set(tree.data_scopes([parent])) <= set(mine):
+            out += [parent, *(c for c in mine if tree.areas[c].parent == parent)]
+    return out + [c for c in mine if c not in out]
+
+
+def _query() -> dict[str, str]:
+    return {k: v for k, v in request.args.items() if k in ("area", "as_of") and v}
+
+
+@bp.get("/reports/<name>.<fmt>")
+@guard.coordinator
+def download(name: str, fmt: str):
+    if name not in TABLES or fmt not in ("csv", "xlsx"):
+        raise NotFound("missing")
+    soums, _picked = _areas()
+    report = build(soums, _as_of())
+    head, rows = table(report, name)
+    filename = f"{name}-{report.as_of.isoformat()}.{fmt}"
+    body = _csv(head, rows) if fmt == "csv" else _xlsx(name, head, rows)
+    return Response(body, content_type="text/csv; charset=utf-8" if fmt == "csv" else CONTENT_TYPES["xlsx"],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _csv(head: list, rows: list[list]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(head)
+    for row in rows:
+        writer.writerow([csv_safe(v) for v in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _xlsx(name: str, head: list, rows: list[list]) -> bytes:
+    import xlsxwriter
+
+    out = io.BytesIO()
+    wb = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                   "strings_to_numbers": False})
+    ws = wb.add_worksheet(name)
+    bold = wb.add_format({"bold": True})
+    ws.write_row(0, 0, head, bold)
+    for i, row in enumerate(rows, start=1):
+        for j, value in enumerate(row):
+            if isinstance(value, str) and value and _is_number(value):
+                ws.write_number(i, j, float(value))
+            elif isinstance(value, str):
+                ws.write_string(i, j, value)
+            else:
+                ws.write(i, j, value)
+    ws.freeze_panes(1, 0)
+    wb.close()
+    return out.getvalue()
+
+
+def _is_number(text: str) -> bool:
+    return bool(re.fullmatch(r"\d+(\.\d+)?", text))
+
+
+# -- a child's growth ---------------------------------------------------------------------------
+
+@dataclass
+class ChildGrowth:
+    child_id: str
+    area: str
+    visits: list[dict]  # {"id", "data", "derived"} oldest first
+    charts: list[str]  # SVG
+
+
+def child_growth(area: str, child_id: str) -> ChildGrowth | None:
+    """One child's visits in ``area`` that the user may see, with the two charts; None if there are none."""
+    svc = services()
+    index = report_index()
+    index.refresh(area, max_changes=REFRESH_BUDGET)
+    sub_ids = index.child_visits(area, child_id)
+    if not sub_ids:
+        return None
+    db = svc.store.open(area)
+    keys = [*sub_ids, *(derived_id(s) for s in sub_ids)]
+    found = {r["key"]: r.get("doc") for r in db.all_docs(keys=keys, include_docs=True)}
+    visits = []
+    for sid in sub_ids:
+        sub = found.get(sid)
+        if not sub or sub.get("form") != GROWTH_FORM or not svc.access.visible(guard.user(), area, sub, sid):
+            continue
+        data = sub.get("data") or {}
+        if data.get("child_id") != child_id:
+            continue
+        der = found.get(derived_id(sid)) or {}
+        visits.append({"id": sid, "data": data,
+                       "derived": (der.get("derived") or {}) if der.get("about") == sid else {}})
+    if not visits:
+        return None
+    visits.sort(key=lambda v: (str(v["data"].get("visit_date")), v["id"]))
+    return ChildGrowth(child_id, area, visits, charts(visits))
+
+
+def charts(visits: list[dict]) -> list[str]:
+    """Length/height-for-age and weight-for-age of the child's visits, over WHO's curves."""
+    sex = next((v["data"].get("sex") for v in reversed(visits) if v["data"].get("sex") in ("m", "f")), None)
+    if sex is None:
+        return []
+    height, weight = [], []
+    for v in visits:
+        d, data = v["derived"], v["data"]
+        age = d.get("age_days")
+        if not isinstance(age, int) or age < 0 or age > 1856:
+            continue
+        when = str(data.get("visit_date"))
+        if isinstance(d.get("clenhei"), int | float):
+            height.append(growth_chart.Point(age, d["clenhei"], d.get("zlen"), d.get("flen") == 1, when))
+        if isinstance(data.get("weight_kg"), int | float) and not data.get("oedema") == "yes":
+            weight.append(growth_chart.Point(age, data["weight_kg"], d.get("zwei"), d.get("fwei") == 1, when))
+    x_label = _("Age (months)")
+    return [growth_chart.svg("lhfa", sex, height, title=_("Length/height-for-age"), x_label=x_label,
+                             y_label=_("Length/height (cm)"), sd_label=_("SD")),
+            growth_chart.svg("wfa", sex, weight, title=_("Weight-for-age"), x_label=x_label,
+                             y_label=_("Weight (kg)"), sd_label=_("SD"))]
+
+
+@bp.get("/areas/<area>/child")
+@guard.coordinator
+def child(area: str):
+    guard.area_or_404(area)
+    child_id = (request.args.get("id") or "").strip()
+    if not child_id:
+        raise BadRequest(_("Say which child: the page needs ?id=<child id>."))
+    if len(child_id) > MAX_CHILD_ID:
+        raise BadRequest(_("A child id has at most %(most)d characters.", most=MAX_CHILD_ID))
+    found = child_growth(area, child_id)
+    if found is None:
+        raise NotFound("missing")
+    tree = services().areas.tree()
+    return render_template("child.html", child=found, area=tree.areas.get(area), code=area,
+                           indicators=indicator_names(), class_label=class_label, lang=lang)
+
+
+def submission_growth(docid: str, sub: dict) -> ChildGrowth | None:
+    """The growth panel of a growth_visit's page: its z-scores and the child's chart (None otherwise)."""
+    if sub.get("form") != GROWTH_FORM:
+        return None
+    parsed = ids.parse_doc_id(docid)
+    data = sub.get("data") or {}
+    child_id = data.get("child_id")
+    found = child_growth(parsed.scope, child_id) if isinstance(child_id, str) and child_id else None
+    if found is not None and any(v["id"] == docid for v in found.visits):
+        return found
+    der = records.read(services().store.open(parsed.scope), derived_id(docid)) or {}
+    visit = {"id": docid, "data": data, "derived": der.get("derived") or {} if der.get("about") == docid else {}}
+    return ChildGrowth(child_id or "", parsed.scope, [visit], charts([visit]))
