@@ -96,3 +96,31 @@ test('answers are shown under the form\'s labels, in the chosen language', () =>
   assert.equal(english.heating_fuel.text.split(', ').length, 2);
   assert.equal(english.head.rows.find((r) => r.name === 'head_age').text, '44');
 });
+
+test('every text the app asks for is in both catalogs, and the Mongolian is not the English', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { TEXTS } = await import('../src/i18n.js');
+  const files = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(new URL(`${entry.name}/`, dir));
+      else if (entry.name.endsWith('.js')) files.push(new URL(entry.name, dir));
+    }
+  };
+  walk(new URL('../src/', import.meta.url));
+  const used = new Set();
+  for (const file of files) {
+    for (const call of readFileSync(file, 'utf8').matchAll(/\bt\(([^()`]*)\)/g)) {
+      for (const word of call[1].matchAll(/'([a-z_]+)'/g)) used.add(word[1]); // t(a ? 'x' : 'y') asks for both
+    }
+  }
+  for (const key of ['registers', 'families', 'kindergartens', 'visit_history', 'new_visit', 'answers']) assert.ok(used.has(key), key);
+  for (const key of used) {
+    assert.ok(TEXTS.mn[key], `mn.${key} is missing`);
+    assert.ok(TEXTS.en[key], `en.${key} is missing`);
+  }
+  for (const key of Object.keys(TEXTS.en)) {
+    if (key === 'photo_size') continue;
+    assert.notEqual(TEXTS.mn[key], TEXTS.en[key], `mn.${key} is not translated`);
+  }
+});
