@@ -81,18 +81,22 @@ def summarise_cycle(data: Mapping[str, Any]) -> dict[str, Any]:
         entry = by_indicator.setdefault(key, {"indicator": " ".join(str(row["p_indicator"]).split()),
                                               "groups": {}, "provider": None})
         entry["provider"] = normalise(row["p_score"], low, high)
-    indicators = []
+    indicators, exact_community, exact_provider = [], [], []
     for key, entry in by_indicator.items():
         # Each group's mean first, then the mean of the groups: a group of ten rows weighs as one.
         groups = {g: _mean(v) for g, v in entry["groups"].items()}
         community = _mean([v for v in groups.values() if v is not None])
         provider = entry["provider"]
+        if community is not None:
+            exact_community.append(community)
+        if provider is not None:
+            exact_provider.append(provider)
         indicators.append({
             "key": key, "indicator": entry["indicator"], "community": _r(community),
             "groups": {g: _r(v) for g, v in sorted(groups.items())}, "provider": _r(provider),
             "gap": _r(community - provider) if community is not None and provider is not None else None})
-    overall = _mean([i["community"] for i in indicators if i["community"] is not None])
-    overall_provider = _mean([i["provider"] for i in indicators if i["provider"] is not None])
+    # From the unrounded indicator scores: rounding is for showing only.
+    overall, overall_provider = _mean(exact_community), _mean(exact_provider)
     actions = [{"action_no": a["action_no"], "action": a.get("action"), "responsible": a.get("responsible"),
                 "deadline": a.get("deadline"), "status": a.get("status")}
                for a in data.get("actions") or ()]

@@ -151,6 +151,10 @@ def _pages() -> None:
 
     for page in (admin_users, admin_areas, audit_log):
         bp.register_blueprint(page.bp)
+    from . import scorecards, wash  # WASH in kindergartens, community scorecards (issue 19)
+
+    for page in (wash, scorecards):
+        bp.register_blueprint(page.bp)
     from . import reports  # the programme reports (growth monitoring, LQAS) and a child's chart
 
     bp.register_blueprint(reports.bp)

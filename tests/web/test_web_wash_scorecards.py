@@ -1,0 +1,253 @@
+"""WASH and scorecard pages over HTTP (Flask's test client, a real SQLite store, the demo's seeding).
+
+The reports' figures are recomputed here from the seeded submissions' own
+answers (not from the server's derived values) with the definitions written
+out again: JMP ladders from the raw answers, scorecard scores normalised from
+the raw scores, actions at their latest follow-up. Coordinators of another
+aimag get 404 for every page of a soum they do not cover; the norms checklist
+is the admins' alone, refuses bad rows with a 400 in the user's language and
+writes nothing then.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import pytest
+from webworld import Web, build_web, csrf
+
+from sync import records
+from sync.checklists import DOC_ID, WashNorms
+from sync.demo import AREAS, demo_ulid
+from sync.demo_facilities import seed_facilities, seed_norms
+
+TES, KHARKHORIN = "uvs-tes", "ovr-kharkhorin"
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Web:
+    """The demo (no household visits) with two kindergartens in Tes and one in Kharkhorin, their WASH
+    visits and each soum's scorecard cycles, as ``fieldsync demo`` seeds them."""
+    world = build_web(tmp_path_factory.mktemp("wash") / "data")
+    svc = world.svc
+    centres = {code: centre for code, *_, centre in AREAS}
+    for code, names in ((TES, ["1-р гэр цэцэрлэг", "2-р гэр цэцэрлэг"]), (KHARKHORIN, ["Хархорин 3-р цэцэрлэг"])):
+        db = svc.store.ensure(code)
+        db.bulk_docs([{"_id": f"{code}:kg:KG{n}{code.upper()}", "type": "kindergarten", "name": name,
+                       "bag": "1-р баг", "children": 20} for n, name in enumerate(names)])
+        author = "bolormaa" if code == TES else "tsetseg"
+        assert seed_facilities(db, code, "Тэс сум" if code == TES else "Хархорин сум", centres[code], author,
+                               svc.forms, demo_ulid) > 0
+    seed_norms(svc.store)
+    return world
+
+
+def submissions(web: Web, area: str, form: str) -> list[dict]:
+    return [d for d in records.iter_docs(web.svc.store.open(area), f"{area}:sub:") if d.get("form") == form]
+
+
+# -- WASH, recomputed from the answers -----------------------------------------------------------
+
+def ladder(data: dict) -> dict[str, str]:
+    """JMP levels written out again (programmes.md 4.1, advanced as fieldsync proposes it)."""
+    w, s, h = data["water"], data["sanitation"], data["hygiene"]
+    improved_w = w["source"] in ("piped", "protected_well", "tanker_truck", "water_kiosk")
+    improved_s = s["toilet_type"] in ("flush", "pit_with_slab", "container_unit")
+    basic = {
+        "water": improved_w and w.get("available_now") == "yes",
+        "sanitation": improved_s and s.get("single_sex") == "yes" and s.get("usable_count", 0) >= 1,
+        "hygiene": h["facility"] == "yes" and h.get("soap_water") == "water_and_soap",
+    }
+    some = {"water": improved_w, "sanitation": improved_s, "hygiene": h["facility"] == "yes"}
+    extra = {"water": w.get("water_treated") == w.get("storage_clean") == "yes",
+             "sanitation": s.get("child_safe") == s.get("usable_in_winter") == "yes",
+             "hygiene": h.get("near_toilet") == h.get("near_eating") == h.get("warm_water") == "yes"}
+    out = {k: ("advanced" if basic[k] and extra[k] else "basic" if basic[k] else "limited" if some[k] else "none")
+           for k in basic}
+    order = ["none", "limited", "basic", "advanced"]
+    out["overall"] = min(out.values(), key=order.index)
+    return out
+
+
+def expected_wash(web: Web, area: str) -> dict[str, dict[str, int]]:
+    latest: dict[str, dict] = {}
+    for sub in submissions(web, area, "kindergarten_wash_visit"):
+        d = sub["data"]
+        if d["kindergarten"] not in latest or d["visit_date"] > latest[d["kindergarten"]]["visit_date"]:
+            latest[d["kindergarten"]] = d
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for d in latest.values():
+        for service, level in ladder(d).items():
+            counts[service][level] += 1
+    return counts
+
+
+def test_the_wash_report_counts_kindergartens_by_level_at_their_latest_visit(web):
+    client = web.logged_in("oyunaa")
+    expected = expected_wash(web, TES)
+    assert sum(expected["overall"].values()) == 2
+    rows = list(csv.DictReader(io.StringIO(client.get("/web/wash?format=csv").text.lstrip("\ufeff"))))
+    assert {r["area"] for r in rows} == {"uvs-naranbulag", TES, "uvs-zavkhan"}  # Uvs only: her aimag
+    tes = {r["service"]: r for r in rows if r["area"] == TES}
+    for service in ("water", "sanitation", "hygiene", "overall"):
+        got = {level: int(tes[service][level]) for level in ("advanced", "basic", "limited", "none")}
+        assert got == {level: expected[service].get(level, 0) for level in got}, service
+        better = expected[service].get("advanced", 0) + expected[service].get("basic", 0)
+        assert float(tes[service]["basic_or_better_pct"]) == round(100 * better / 2, 1)
+    page = client.get(f"/web/wash?area={TES}")
+    assert page.status_code == 200
+    table = re.search(r'<table class="levels">(.*?)</table>', page.text, re.S).group(1)
+    cells = re.findall(r'data-level="(\w+)">(\d+)<', table)
+    assert len(cells) == 16
+    assert [int(n) for _, n in cells[-4:]] == [expected["overall"].get(lv, 0)
+                                               for lv in ("advanced", "basic", "limited", "none")]
+    assert "1-р гэр цэцэрлэг" in page.text and "Хархорин 3-р" not in page.text
+
+
+def test_a_kindergarten_page_shows_each_visit_and_the_norms_in_the_page_language(web):
+    client = web.logged_in("oyunaa", "mn")
+    kg = f"{TES}:kg:KG0{TES.upper()}"
+    page = client.get(f"/web/wash/kindergartens/{kg}")
+    assert page.status_code == 200
+    visits = sorted((s["data"] for s in submissions(web, TES, "kindergarten_wash_visit")
+                     if s["data"]["kindergarten"] == kg), key=lambda d: d["visit_date"])
+    assert len(visits) == 3
+    body = page.text
+    assert [m for m in re.findall(r">(\d{4}-\d\d-\d\d)</a>", body)] == [d["visit_date"] for d in reversed(visits)]
+    # the latest visit's checklist answers with the admin's Mongolian text
+    assert "Ундны усыг буцалгаж эсвэл цэвэршүүлж хэрэглэдэг" in body and "Үйлчилгээний түвшин цаг хугацаагаар" in body
+    assert "<svg" in body and body.count("<rect") == 4 * 3  # four rows (3 services + overall) x 3 visits
+
+
+# -- scorecards, recomputed from the raw scores ---------------------------------------------------
+
+def expected_cycles(web: Web, area: str) -> dict[tuple[str, int], dict]:
+    follow = submissions(web, area, "scorecard_followup")
+    out = {}
+    for sub in submissions(web, area, "scorecard_cycle"):
+        d = sub["data"]
+        lo, hi = d["scale_min"], d["scale_max"]
+        per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for row in d["community_scores"]:
+            per[row["indicator"]][row["group_type"]].append((row["score"] - lo) * 100 / (hi - lo))
+        indicator_means = [sum(sum(v) / len(v) for v in groups.values()) / len(groups) for groups in per.values()]
+        status = {a["action_no"]: a["status"] for a in d["actions"]}
+        for f in sorted(follow, key=lambda f: f["data"]["followup_date"]):
+            if f["data"]["facility_name"] == d["facility_name"] and f["data"]["cycle_no"] == d["cycle_no"]:
+                status.update({u["action_no"]: u["status"] for u in f["data"]["updates"]})
+        overdue = sum(1 for a in d["actions"] if status[a["action_no"]] in ("planned", "in_progress")
+                      and a["deadline"] < date.today().isoformat())
+        out[(d["facility_name"], d["cycle_no"])] = {
+            "overall": sum(indicator_means) / len(indicator_means), "scale": f"{lo}-{hi}",
+            "done": sum(1 for s in status.values() if s == "done"), "agreed": len(status), "overdue": overdue}
+    return out
+
+
+def test_the_scorecard_report_gives_each_cycle_normalised_with_its_actions(web):
+    client = web.logged_in("enkhjargal")
+    expected = expected_cycles(web, KHARKHORIN)
+    assert len(expected) == 6  # two facilities, three cycles each
+    assert {v["scale"] for v in expected.values()} == {"1-5", "0-100", "1-10"}
+    rows = list(csv.DictReader(io.StringIO(client.get("/web/scorecards?format=csv").text.lstrip("\ufeff"))))
+    assert {r["area"] for r in rows} == {KHARKHORIN}  # ovr-bat-ulzii has none seeded here
+    got = {(r["facility"], int(r["cycle_no"])): r for r in rows}
+    assert set(got) == set(expected)
+    for key, exp in expected.items():
+        row = got[key]
+        assert float(row["overall_0_100"]) == pytest.approx(exp["overall"], abs=0.051), key
+        assert (row["scale"], int(row["actions_done"]), int(row["actions_agreed"]), int(row["actions_overdue"])) == (
+            exp["scale"], exp["done"], exp["agreed"], exp["overdue"]), key
+    for name in {n for n, _ in expected}:
+        trend = float(got[(name, 3)]["trend"])
+        assert trend == pytest.approx(round(expected[(name, 3)]["overall"], 1) - round(expected[(name, 2)]["overall"], 1),
+                                      abs=0.051)
+    page = client.get("/web/scorecards")
+    assert page.status_code == 200 and "Хархорин сумын эрүүл мэндийн төв" in page.text
+
+
+def test_a_facility_page_compares_its_cycles_in_a_table_and_bars(web):
+    client = web.logged_in("enkhjargal", "mn")
+    report = client.get("/web/scorecards").text
+    link = re.search(r'href="(/web/scorecards/ovr-kharkhorin/facilities/health_centre[^"]+)"', report).group(1)
+    page = client.get(link)
+    assert page.status_code == 200
+    assert "Мөчлөгүүдийн харьцуулалт (0-100)" in page.text and "хуваарь 0-100" in page.text
+    overall = {no: v["overall"] for (name, no), v in expected_cycles(web, KHARKHORIN).items()
+               if name.endswith("эрүүл мэндийн төв")}
+    for no, value in overall.items():
+        assert f"<title>#{no}: {round(value, 1)}</title>" in page.text  # the overall bar of each cycle
+    assert page.text.count("<rect") == 3 * (1 + 4)  # three cycles x (overall + four indicators)
+
+
+# -- who may see what -----------------------------------------------------------------------------
+
+def test_another_aimag_and_workers_get_404(web):
+    other = web.logged_in("enkhjargal")  # Övörkhangai's coordinator
+    tes_kg = f"{TES}:kg:KG0{TES.upper()}"
+    assert other.get(f"/web/wash/kindergartens/{tes_kg}").status_code == 404
+    assert other.get(f"/web/wash?area={TES}").status_code == 404
+    assert other.get(f"/web/scorecards?area={TES}").status_code == 404
+    link = re.search(r'href="(/web/scorecards/uvs-tes/facilities/[^"]+)"',
+                     web.logged_in("oyunaa").get("/web/scorecards").text).group(1)
+    assert other.get(link).status_code == 404
+    assert "Тэс" not in other.get("/web/wash").text
+    assert other.get("/web/wash/kindergartens/uvs-tes:kg:NOPE").status_code == 404
+    assert other.get(f"/web/wash/kindergartens/{TES}:sub:X").status_code == 404
+    worker = web.logged_in("bolormaa")
+    for path in ("/web/wash", "/web/scorecards", f"/web/wash/kindergartens/{tes_kg}", "/web/admin/wash-norms"):
+        assert worker.get(path).status_code == 404, path
+    assert other.get("/web/admin/wash-norms").status_code == 404  # coordinators do not edit the norms
+
+
+# -- the admins' checklist --------------------------------------------------------------------------
+
+def post_norms(client, items: list[tuple[str, str, str, str]], rev: str, **extra) -> object:
+    token = csrf(client, "/web/admin/wash-norms")
+    form = {"csrf_token": token, "rev": rev, "rows": str(len(items)), **extra}
+    for i, (code, service, mn, en) in enumerate(items):
+        form.update({f"code_{i}": code, f"service_{i}": service, f"mn_{i}": mn, f"en_{i}": en})
+    return client.post("/web/admin/wash-norms", data=form)
+
+
+def test_bad_checklists_get_400_in_the_users_language_and_nothing_is_written(web):
+    norms = WashNorms(web.svc.store)
+    before = norms.get()
+    mn = web.logged_in("admin", "mn")
+    resp = post_norms(mn, [("W-1", "water", "Ус", "Water"), ("w-1", "hygiene", "Саван", "Soap")], before["_rev"])
+    assert resp.status_code == 400 and "2-р мөр: w-1 код хоёр удаа орсон байна." in resp.text
+    en = web.logged_in("admin", "en")
+    resp = post_norms(en, [("H-9", "hygiene", "", "Soap at every tap")], before["_rev"])
+    assert resp.status_code == 400 and "Row 1: the item needs its text in Mongolian and in English." in resp.text
+    assert 'value="H-9"' in resp.text  # what was typed is kept
+    resp = post_norms(en, [("bad code!", "water", "Ус", "Water")], before["_rev"])
+    assert resp.status_code == 400 and "Row 1: the code must be" in resp.text
+    resp = post_norms(en, [("X-1", "electricity", "Ус", "Water")], before["_rev"])
+    assert resp.status_code == 400 and "choose the service" in resp.text
+    resp = post_norms(en, [], before["_rev"], rows="many")
+    assert resp.status_code == 400
+    resp = post_norms(mn, [("W-1", "water", "Ус", "Water")], "1-stale")
+    assert resp.status_code == 409 and "өөр админ" in resp.text
+    assert norms.get() == before
+
+
+def test_an_admin_saves_the_checklist_and_the_change_is_audited(web, tmp_path: Path):
+    norms = WashNorms(web.svc.store)
+    before = norms.get()
+    client = web.logged_in("admin", "en")
+    rows = [(i["code"], i["service"], i["text"]["mn"], i["text"]["en"]) for i in before["items"]]
+    rows[0] = (rows[0][0], rows[0][1], "Ундны усыг буцалгадаг", "Drinking water is boiled")
+    rows.append(("S-3", "sanitation", "Жорлон гэрэлтүүлэгтэй", "Toilets are lit"))
+    resp = post_norms(client, rows, before["_rev"], drop_1="1")  # W-2 removed
+    assert resp.status_code == 302
+    after = norms.get()
+    assert [i["code"] for i in after["items"]] == ["W-1", "S-1", "S-2", "H-1", "H-2", "S-3"]
+    assert after["items"][0]["text"] == {"mn": "Ундны усыг буцалгадаг", "en": "Drinking water is boiled"}
+    entries = [d for d in records.iter_docs(web.svc.store.open("_audit"), "global:")
+               if d.get("action") == "checklist.changed" and d.get("actor") == "admin"]
+    assert entries and entries[-1]["doc_id"] == DOC_ID and len(entries[-1]["after"]) == 6
+    assert "Drinking water is boiled" in client.get(f"/web/wash/kindergartens/{TES}:kg:KG0{TES.upper()}").text
