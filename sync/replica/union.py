@@ -56,6 +56,8 @@ from sync.ttl_cache import TtlCache
 CHECKPOINT_SCOPE = "_checkpoints"
 FACTS_CHUNK = 100  # changes rows whose winners' facts are looked up together
 _RECENT_SEQS = TtlCache(1.0)  # (store, scope) -> update_seq, for info(); see _recent_update_seq
+# (store, epoch, doc id) -> its winning revision as a worker's _changes listed it; see bulk_get.
+_RECENT_WINNERS = TtlCache(1.0, max_entries=50_000)
 
 
 def encode_seq(vector: dict[str, Any], epochs: dict[str, str] | None = None) -> str:
@@ -346,9 +348,16 @@ class UserReplica(Database):
             return None
         try:
             winner = db.get(docid, revs=True)
-        except (NotFound, BadRequest):
+            if tombstone_rev(docid, winner["_rev"]) == rev:
+                return tombstone_doc(docid, winner)
+            # A conflicting leaf the device may hold has a tombstone of its own.
+            for found in db.open_revs(docid, None, revisions=True):
+                leaf = found.get("ok")
+                if leaf is not None and tombstone_rev(docid, leaf["_rev"]) == rev:
+                    return tombstone_doc(docid, leaf)
+        except (NotFound, BadRequest, ValueError):
             return None
-        return tombstone_doc(docid, winner) if tombstone_rev(docid, winner["_rev"]) == rev else None
+        return None
 
     def _tombstones_present(self, out: dict[str, dict]) -> None:
         """Mark the revocation tombstones a device names in ``_revs_diff`` as present: never sent back."""
@@ -362,7 +371,9 @@ class UserReplica(Database):
                 if "value" not in row or row["value"].get("deleted"):
                     continue
                 mine = tombstone_rev(row["key"], row["value"]["rev"])
-                missing = [r for r in out[row["key"]]["missing"] if r != mine]
+                # Not the winner's: a conflicting leaf's, rarely (each looked at on its own).
+                missing = [r for r in out[row["key"]]["missing"]
+                           if r != mine and (r.split("-", 1)[0] == "1" or self._tombstone(row["key"], r) is None)]
                 if missing:
                     out[row["key"]]["missing"] = missing
                 else:
@@ -495,10 +506,12 @@ class UserReplica(Database):
                     if doc is not None:
                         FACTS.put((epoch, result["id"], doc["_rev"]), doc)
             wanted = list(dict.fromkeys(items[i]["id"] for i in idxs))
-            winners: dict[str, str | None] = dict.fromkeys(wanted)
-            for row in db.all_docs(keys=wanted):
-                if "value" in row:
-                    winners[row["key"]] = row["value"]["rev"]
+            winners: dict[str, str | None] = {d: self._recent_winner(epoch, d) for d in wanted}
+            unknown = [d for d, rev in winners.items() if rev is None]
+            if unknown:
+                for row in db.all_docs(keys=unknown):
+                    if "value" in row:
+                        winners[row["key"]] = row["value"]["rev"]
             facts = self._winner_facts(scope, {d: r for d, r in winners.items() if r is not None})
             for i in idxs:
                 docid = items[i]["id"]
@@ -516,6 +529,33 @@ class UserReplica(Database):
                 yield bulk_get_result(item["id"], [{"ok": tomb}])
             else:
                 yield answers[i]
+
+    def _winners_seconds(self) -> float:
+        return getattr(self.store, "default_cache_seconds", 0)
+
+    def _recent_winner(self, epoch: str, docid: str) -> str | None:
+        """A winning revision this process's ``_changes`` listed at most ``cache_seconds`` ago.
+
+        A replicator asks ``_bulk_get`` for exactly the revisions the ``_changes``
+        before it listed, and on CouchDB finding each one's winner again was a
+        round trip per batch (``_all_docs`` with keys, the costliest request a
+        crowd of workers made fieldsync send). A winner that changed within that
+        bound is judged as the changes feed judged it, the staleness the store's
+        other short memos (accounts, forms, checkpoints' revisions) already allow.
+        SQLite (``cache_seconds`` 0) always reads it.
+        """
+        seconds = self._winners_seconds()
+        if not seconds:
+            return None
+        if _RECENT_WINNERS.seconds != seconds:
+            _RECENT_WINNERS.seconds = seconds
+        return _RECENT_WINNERS.get((id(self.store), epoch, docid))
+
+    def _saw_winners(self, epoch: str, rows: list[dict]) -> None:
+        if not self._winners_seconds():
+            return
+        for row in rows:
+            _RECENT_WINNERS.put((id(self.store), epoch, row["id"]), row["changes"][0]["rev"])
 
     def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
         by_scope: dict[str, dict[str, list[str]]] = {}
@@ -707,6 +747,8 @@ class _UnionRead:
             while chunk := list(itertools.islice(rows, FACTS_CHUNK if by_facts else 1)):
                 facts = (replica._winner_facts(scope, {r["id"]: r["changes"][0]["rev"] for r in chunk})
                          if by_facts else None)
+                if need_doc and self.style == "main_only":
+                    replica._saw_winners(db.epoch(), chunk)
                 for row in chunk:
                     count += 1
                     vector[scope] = row["seq"]
@@ -718,7 +760,7 @@ class _UnionRead:
                                 or row.get("deleted") or scope_of(row["id"]) != scope:
                             continue
                         # Seen under the former role: taken off the device (facts carry no _rev).
-                        row = self._tombstone_row(row["id"], doc.get("_rev") or row["changes"][0]["rev"])
+                        row = self._tombstone_row(row["id"], [c["rev"] for c in row["changes"]])
                     yield {**row, "seq": replica._encode(vector)}
                     sent += 1
                     if limit is not None and sent >= limit:
@@ -729,11 +771,13 @@ class _UnionRead:
                 replica._revoking.discard(scope)  # read to its end under the new role
                 return sent
 
-    def _tombstone_row(self, docid: str, parent: str) -> dict:
-        rev = tombstone_rev(docid, parent)
-        row = {"id": docid, "changes": [{"rev": rev}], "deleted": True}
+    def _tombstone_row(self, docid: str, parents: list[str]) -> dict:
+        """One deleted child per leaf listed (the winner first): a conflicting revision the
+        device holds would otherwise become its winner and keep the document there."""
+        revs = [tombstone_rev(docid, p) for p in parents]
+        row = {"id": docid, "changes": [{"rev": r} for r in revs], "deleted": True}
         if self.include_docs:
-            row["doc"] = {"_id": docid, "_rev": rev, "_deleted": True}
+            row["doc"] = {"_id": docid, "_rev": revs[0], "_deleted": True}
         return row
 
     def _sweep(self, scope: str, vector: dict[str, Any], limit: int | None) -> Generator[dict, None, int]:
@@ -753,7 +797,7 @@ class _UnionRead:
         sent = 0
         while True:
             page = None if limit is None else max(limit - sent, replica.member_page)
-            answer = db.changes(state.position, limit=page, include_docs=True)
+            answer = db.changes(state.position, limit=page, include_docs=True, style="all_docs")
             count = 0
             for row in answer:
                 count += 1
@@ -762,7 +806,8 @@ class _UnionRead:
                 if row.get("deleted") or doc is None or row["id"] in fresh \
                         or not replica.access.visible(replica.owner, scope, doc, row["id"]):
                     continue
-                yield {**self._tombstone_row(row["id"], doc["_rev"]), "seq": replica._encode(vector)}
+                leaves = [doc["_rev"], *(c["rev"] for c in row["changes"] if c["rev"] != doc["_rev"])]
+                yield {**self._tombstone_row(row["id"], leaves), "seq": replica._encode(vector)}
                 sent += 1
                 if limit is not None and sent >= limit:
                     answer.close()
