@@ -185,6 +185,22 @@ def test_keys_rotate_without_downtime_and_rekey_moves_old_documents(backend, tmp
     assert SECRET.encode() not in raw_bodies(name, both.inner, tmp_path)
 
 
+def test_rekey_seals_what_was_written_before_the_store_had_a_key(backend, tmp_path: Path) -> None:
+    name, open_plain = backend
+    plain = open_plain().ensure(SCOPE)  # a deployment from before encryption
+    with_photo = {**referral(5), "_attachments": {"photo.jpg": {"content_type": "image/jpeg", "data": PHOTO}}}
+    assert "error" not in plain.bulk_docs([with_photo, visit(6)])[0]
+    store = sealed(open_plain(), new_key_entry("first"))
+    assert SECRET.encode() in raw_bodies(name, store.inner, tmp_path)
+    assert rekey(store) == {SCOPE: 1}  # the referral; the visit is not sensitive
+    assert SECRET.encode() not in raw_bodies(name, store.inner, tmp_path)
+    assert b"PHOTO-OF-THE-CHILD" not in raw_bodies(name, store.inner, tmp_path) + raw_photo(
+        name, store.inner, with_photo["_id"])
+    db = store.open(SCOPE)
+    assert db.get(with_photo["_id"])["data"]["summary"] == SECRET
+    assert db.get_attachment(with_photo["_id"], "photo.jpg")[1] == PHOTO
+
+
 @pytest.mark.parametrize("spec, message", [
     ("k1", "must be id:base64key"),
     ("k1:c2hvcnQ=", "must be 32 bytes"),

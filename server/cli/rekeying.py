@@ -14,12 +14,13 @@ from .context import data_option, services_for
               help="Only print a fresh key entry ID:BASE64 to add at the end of the key file, and exit.")
 @data_option
 def rekey_command(new_key: str | None, data: str | None) -> None:
-    """Re-seal every sensitive submission still sealed with an older key.
+    """Seal with the newest key every sensitive case on an older key or still in plain text.
 
     Add the new key last to FIELDSYNC_ENCRYPTION_KEY_FILE (or FIELDSYNC_ENCRYPTION_KEYS)
     and restart the servers first: they then write with it and still read the old one.
-    Each re-sealed document gets a new revision with the same answers. Keep the old key
-    until the databases are compacted."""
+    Each re-sealed document gets a new revision with the same answers; changed SQLite
+    files are vacuumed and CouchDB databases compacted. Keep the old key until CouchDB's
+    compactions are done."""
     if new_key is not None:
         click.echo(new_key_entry(new_key))
         return

@@ -462,31 +462,67 @@ class EncryptedStore(Store):
         self.inner.close()
 
 
-def rekey(store: EncryptedStore) -> dict[str, int]:
-    """Seal again, with the newest key, every winning revision sealed with an older one.
+def rekey(store: EncryptedStore, *, compact: bool = True) -> dict[str, int]:
+    """Seal with the newest key every winning revision sealed with an older one, and
+    seal what should be sealed but is not (written before the store had a key).
 
     The answers and photos do not change (photos are sealed again too); each such
-    document gets a new revision (CouchDB
-    keeps a stored revision's body as it is), which devices pull like any edit.
-    Older bodies stay sealed with the old key until the database is compacted:
-    keep the old key configured until then. Returns counts per scope.
+    document gets a new revision (CouchDB keeps a stored revision's body as it is),
+    which devices pull like any edit. The replaced bodies are then dropped from the
+    files (``compact_scope``; on CouchDB the compaction runs in the background):
+    keep an old key configured until it is done. Returns counts per scope.
     """
     counts: dict[str, int] = {}
     newest = store.keyring.newest
     for name in store.names():
         raw = store.inner.open(name)
-        stale = [row["id"] for row in raw.all_docs(include_docs=True)
-                 if isinstance(row.get("doc"), dict) and isinstance(row["doc"].get(SEALED), dict)
-                 and _on_older_key(store.sealer, row["doc"], newest)]
+        db = store.open(name)
+        stale = []
+        for row in raw.all_docs(include_docs=True):
+            body = row.get("doc")
+            if not isinstance(body, dict):
+                continue
+            if isinstance(body.get(SEALED), dict):
+                if _on_older_key(store.sealer, body, newest):
+                    stale.append(row["id"])
+            elif store.sealer.to_seal([body], db._form_of):
+                stale.append(row["id"])
         if not stale:
             continue
-        db = store.open(name)
         done = 0
         for start in range(0, len(stale), 100):
             docs = [db.get(doc_id, attachments=True) for doc_id in stale[start:start + 100]]
             done += sum(1 for r in db.bulk_docs(docs) if "error" not in r)
         counts[name] = done
+        if compact:
+            compact_scope(store.inner, name)
     return counts
+
+
+def compact_scope(store: Store, name: str) -> None:
+    """Drop what the files still hold of replaced bodies.
+
+    SQLite keeps deleted rows' bytes in free pages and in its write-ahead log:
+    VACUUM rebuilds the file, and a TRUNCATE checkpoint empties the log.
+    CouchDB keeps old revisions' bodies until the database is compacted: this
+    starts the compaction (CouchDB runs it in the background).
+    """
+    import sqlite3  # noqa: PLC0415
+
+    data_dir = getattr(store, "data_dir", None)
+    if data_dir is not None:
+        conn = sqlite3.connect(Path(data_dir) / f"{name}.sqlite", timeout=30)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+    elif hasattr(store, "client") and hasattr(store, "dbname"):
+        from urllib.parse import quote  # noqa: PLC0415
+
+        store.client.request("POST", "/" + quote(store.dbname(name), safe="") + "/_compact",
+                             body={}, idempotent=False).close()
 
 
 def _on_older_key(sealer: Sealer, body: Doc, newest: str) -> bool:
