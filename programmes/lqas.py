@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -120,7 +120,9 @@ def default_table(ns: Iterable[int] = range(12, 31), targets: Iterable[int] = ra
 
 
 def _load_default() -> dict[str, Any]:
-    return orjson.loads((resources.files("programmes") / RULES_FILE).read_bytes())
+    # Beside this module (not importlib.resources.files("programmes"): with tests/ on sys.path the
+    # name can resolve to the tests' programmes/ folder, a namespace package without the file).
+    return orjson.loads((Path(__file__).parent / RULES_FILE).read_bytes())
 
 
 class DecisionRules:

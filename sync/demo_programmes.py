@@ -26,11 +26,13 @@ BAGS = ("1-р баг", "2-р баг", "3-р баг", "4-р баг")
 SUPERVISION_AREAS = (("1-р баг", 140), ("2-р баг", 95), ("3-р баг", 210))
 
 
-def child_visits(rng: random.Random, child_id: str, today: date, centre: tuple[float, float]) -> list[dict]:
+def child_visits(rng: random.Random, child_id: str, today: date, centre: tuple[float, float],
+                 slip: bool = False) -> list[dict]:
     """One child's growth_visit data, 1 to 5 visits a month or two apart, drawn on WHO's reference.
 
     Each child keeps its own position on the curves (length-for-age z near -0.7, weight-for-length
-    z near 0.2), drifting a little between visits; 1 visit in 25 has its length typed 15 cm off.
+    z near 0.2), drifting a little between visits. With ``slip`` the newest visit has a value
+    typed wrong (the weight doubled, or the length 30 cm too long), which WHO's flags catch.
     """
     sex = rng.choice(["f", "m"])
     last = today - timedelta(days=rng.choice([rng.randint(0, 85)] * 4 + [rng.randint(95, 200)]))
@@ -51,7 +53,12 @@ def child_visits(rng: random.Random, child_id: str, today: date, centre: tuple[f
         clenhei = min(max(growth.reference_value("lhfa", sex, age, haz) or 50.0, 46.0), 119.0)
         weight = growth.reference_value("wfl" if age < 731 else "wfh", sex, round(clenhei, 1), whz) \
             or growth.reference_value("wfa", sex, age, 0.0)
-        lenhei = clenhei + (15.0 if rng.random() < 0.04 else 0.0)  # a slip of the pen: flagged
+        lenhei = clenhei
+        if slip and day == dates[-1]:  # a slip of the pen
+            if rng.random() < 0.5:
+                weight *= 2
+            else:
+                lenhei += 30.0
         data = {"child_id": child_id, "child_name": name, "bag": bag, "visit_date": day.isoformat(),
                 "location": _point(rng, centre), "dob": dob.isoformat(), "dob_approximate": "no",
                 "sex": sex, "weight_kg": round(max(weight, 0.9), 1), "position": position,
@@ -89,7 +96,7 @@ def lqas_interview(rng: random.Random, sa: str, households: int, number: int, da
 
 
 def seed_programmes(store: Store, forms: FormRegistry, tree, users: list,
-                    children_per_soum: int = 24, today: date | None = None) -> int:
+                    children_per_soum: int = 20, today: date | None = None) -> int:
     """Growth visits and LQAS interviews in every data area; how many submissions were added."""
     today = today or date.today()
     centres = {code: centre for code, *_, centre in AREAS}
@@ -102,7 +109,7 @@ def seed_programmes(store: Store, forms: FormRegistry, tree, users: list,
         docs = []
         for n in range(children_per_soum):
             child_id = f"{code}-child-{n + 1:04d}"
-            for data in child_visits(rng, child_id, today, centre):
+            for data in child_visits(rng, child_id, today, centre, slip=n % 8 == 5):
                 docs.append(submission(f"{code}:sub:{demo_ulid(rng)}", "growth_visit", author, data,
                                        f"{data['visit_date']}T10:00:00+08:00"))
         survey_day = today - timedelta(days=20)

@@ -46,7 +46,12 @@ REPORTS_SCOPE = "_reports"
 LEASE_SECONDS = 30.0
 FORMAT = 1
 INDICATORS = {"stunting": "flen", "wasting": "fwfl", "underweight": "fwei"}  # class -> its flag
-WINDOW_DAYS = 91  # "the last 3 months": the as-of day and the 90 before it
+WINDOW_DAYS = 91  # "the last 3 months": the day and the 90 before it
+
+
+def window_days(months: int) -> int:
+    """Days of "the last ``months`` months", the day of the report included (3 months: 91)."""
+    return round(months * 30.4375)
 _ME = uuid.uuid4().hex
 
 
@@ -315,8 +320,10 @@ def _count_lqas(lqas: dict, interview: dict | None, delta: int) -> None:
 def growth_rows(meta: dict, as_of: date, window_days: int = WINDOW_DAYS) -> list[GrowthRow]:
     """Per bag: children known, those whose newest visit is in the window ending ``as_of``, their counts.
 
-    A visit dated after ``as_of`` is outside the window (a report as of an earlier day does
-    not see the children measured later; those children are not counted as known then either).
+    ``as_of`` is meant to be today: the aggregate knows each child by its newest visit
+    only, so a day before a child's newest visit cannot be reported (the child's earlier
+    visits are not in the buckets). A visit dated after ``as_of`` (a device's clock ahead)
+    is left out until that day comes.
     """
     since = (as_of - timedelta(days=window_days - 1)).isoformat()
     until = as_of.isoformat()

@@ -29,13 +29,13 @@ from sync.errors import BadRequest, NotFound
 from sync.export_files import CONTENT_TYPES, csv_safe
 from sync.reports import (
     INDICATORS,
-    WINDOW_DAYS,
     GrowthRow,
     ReportIndex,
     growth_rows,
     lqas_coverage,
     lqas_rows,
     total_row,
+    window_days,
 )
 
 from ..services import services
@@ -44,7 +44,7 @@ from .i18n import lang, pick
 
 bp = Blueprint("reports", __name__)
 REFRESH_BUDGET = 2000  # changes a report view counts at most before it shows the figures
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
+DEFAULT_MONTHS, MAX_MONTHS = 3, 24
 TABLES = ("growth", "lqas", "coverage")
 MAX_CHILD_ID = 200
 
@@ -53,19 +53,14 @@ def report_index() -> ReportIndex:
     return ReportIndex(services().store)
 
 
-def _as_of() -> date:
-    value = request.args.get("as_of") or ""
+def _months() -> int:
+    """The window of "measured in the last N months" (``?months=``, 3 by default)."""
+    value = request.args.get("months") or ""
     if not value:
-        return date.today()
-    try:
-        if not DATE_RE.match(value):
-            raise ValueError
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(_("Dates are written as YYYY-MM-DD.")) from None
-    if not date(2000, 1, 1) <= day <= date(2100, 12, 31):
-        raise BadRequest(_("Choose a date from 2000 to 2100."))
-    return day
+        return DEFAULT_MONTHS
+    if not value.isdigit() or not 1 <= int(value) <= MAX_MONTHS:
+        raise BadRequest(_("Say the months as a whole number from 1 to %(most)d.", most=MAX_MONTHS))
+    return int(value)
 
 
 def _areas() -> tuple[list[str], str | None]:
@@ -83,7 +78,8 @@ def _areas() -> tuple[list[str], str | None]:
 
 @dataclass
 class Report:
-    as_of: date
+    as_of: date  # today: the aggregates count each child by its newest visit (see sync.reports)
+    months: int
     soums: list[str]
     growth: dict[str, list[GrowthRow]]  # soum -> total row then bag rows
     lqas: dict[str, list]  # soum -> LqasRow list
@@ -91,16 +87,17 @@ class Report:
     busy: bool = False
 
 
-def build(soums: list[str], as_of: date) -> Report:
+def build(soums: list[str], months: int = DEFAULT_MONTHS) -> Report:
     index = report_index()
     busy = False
     for code in soums:
         busy |= index.refresh(code, max_changes=REFRESH_BUDGET).busy
     metas = index.metas(soums)
-    report = Report(as_of, soums, {}, {}, {}, busy)
+    as_of = date.today()
+    report = Report(as_of, months, soums, {}, {}, {}, busy)
     for code in soums:
         meta = metas.get(code) or {}
-        bags = growth_rows(meta, as_of)
+        bags = growth_rows(meta, as_of, window_days(months))
         if bags:
             report.growth[code] = [total_row(bags, ""), *bags]
         rows = lqas_rows(meta)
@@ -131,7 +128,8 @@ def table(report: Report, name: str) -> tuple[list[str], list[list]]:
         return pick(area.name, code) if area else code
 
     if name == "growth":
-        head = [_("Soum"), _("Bag"), _("Children"), _("Measured in the last 3 months"), _("Share measured (%)")]
+        head = [_("Soum"), _("Bag"), _("Children"), _("Measured in the last %(months)d months", months=report.months),
+                _("Share measured (%)")]
         for label in indicator_names().values():
             head += [_("%(indicator)s: classified", indicator=label), _("%(indicator)s: flagged", indicator=label),
                      _("%(indicator)s: moderate", indicator=label), _("%(indicator)s: severe", indicator=label),
@@ -177,11 +175,11 @@ def table(report: Report, name: str) -> tuple[list[str], list[list]]:
 @guard.coordinator
 def page():
     soums, picked = _areas()
-    report = build(soums, _as_of())
+    report = build(soums, _months())
     tree = services().areas.tree()
     tables = {name: table(report, name) for name in TABLES}
     return render_template("reports.html", report=report, tables=tables, tree=tree, picked=picked, choices=_choices(),
-                           window=WINDOW_DAYS - 1, indicators=indicator_names(), query=_query())
+                           indicators=indicator_names(), query=_query())
 
 
 def _choices() -> list[str]:
@@ -197,7 +195,7 @@ def _choices() -> list[str]:
 
 
 def _query() -> dict[str, str]:
-    return {k: v for k, v in request.args.items() if k in ("area", "as_of") and v}
+    return {k: v for k, v in request.args.items() if k in ("area", "months") and v}
 
 
 @bp.get("/reports/<name>.<fmt>")
@@ -206,7 +204,7 @@ def download(name: str, fmt: str):
     if name not in TABLES or fmt not in ("csv", "xlsx"):
         raise NotFound("missing")
     soums, _picked = _areas()
-    report = build(soums, _as_of())
+    report = build(soums, _months())
     head, rows = table(report, name)
     filename = f"{name}-{report.as_of.isoformat()}.{fmt}"
     body = _csv(head, rows) if fmt == "csv" else _xlsx(name, head, rows)
