@@ -44,7 +44,7 @@ class Deadlines:
     idle_seconds: float = 30.0
     stall_seconds: float = 30.0
     min_rate: int = 500  # bytes per second waited on the client
-    per_address: int = 64  # connections of one address per worker process; 0: no bound
+    per_address: int = 256  # connections of one address per worker process; 0: no bound
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Deadlines:
