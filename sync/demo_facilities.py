@@ -165,7 +165,7 @@ def scorecard_cycle(rng: random.Random, kind: str, name: str, cycle_no: int, day
     for row in community:
         if row["score"] == high:
             del row["reason"]  # asked only below the highest score
-    provider = [{"p_indicator": ind, "p_score": score(rng.uniform(0.05, 0.3)), "p_reason": "Өөрийн үнэлгээ."}
+    provider = [{"p_indicator": ind, "p_score": score(rng.uniform(-0.05, 0.2)), "p_reason": "Өөрийн үнэлгээ."}
                 for ind in INDICATORS]
     deadline = date.fromisoformat(day).replace(day=28)
     deadline = deadline.replace(month=deadline.month + 2) if deadline.month <= 10 else deadline.replace(
