@@ -236,6 +236,10 @@ def seed_demo(store: Store, areas: AreaRegistry, forms: FormRegistry, users: Use
         from sync.demo_facilities import seed_all
 
         written += seed_all(store, forms, tree, centres, lambda code: _author_for(code, made, tree), demo_ulid)
+    if programmes:  # child protection cases opened from the referrals, with their teams
+        from sync.demo_cases import seed_cases
+
+        seed_cases(store, tree, made, demo_ulid)
     return Summary(f"{len(AREAS)} areas, {len(made)} users, {written} new submissions", made)
 
 

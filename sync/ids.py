@@ -21,6 +21,7 @@ FEEDBACK = "feedback"
 DERIVED = "derived"  # <area>:derived:<submission key>, written by the server (sync/derived.py)
 FAMILY = "fam"
 KINDERGARTEN = "kg"
+CASE = "case"  # <area>:case:<ulid>, a child protection case: its team only (sync/cases.py)
 FIELD_KINDS = {SUBMISSION, FAMILY, KINDERGARTEN}
 
 

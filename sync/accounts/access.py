@@ -9,6 +9,9 @@ Roles (DESIGN.md, Access):
   submission) is seen exactly by those who see its submission.
 * coordinator: reads everything of their areas, sensitive cases included;
   writes reviews (and families, kindergartens, their own submissions).
+* child protection cases (``<area>:case:<key>``, ``sync.cases``) are the
+  exception for both: only the case's author, its assigned coordinator and
+  its team see one; other workers and coordinators of the area do not.
 * admin: everything.
 
 Every "no" here is a reason a person can act on, in English and Mongolian
@@ -18,7 +21,7 @@ it with the quarantined document.
 
 from __future__ import annotations
 
-from sync import ids
+from sync import cases, ids
 from sync.accounts.users import User
 from sync.areas import AreaRegistry
 from sync.forms import FormRegistry
@@ -51,6 +54,9 @@ class Access:
             return doc is None or doc.get("status") != "draft" or doc.get("type") != "form"
         if docid.startswith("_design/"):
             return False
+        if f":{ids.CASE}:" in docid and (parsed := ids.parse_doc_id(docid)) is not None \
+                and parsed.kind == ids.CASE:
+            return user.name in cases.members(doc)  # None (body not read): not shown
         if user.role == "coordinator":
             return True
         parsed = ids.parse_doc_id(docid)
@@ -97,4 +103,6 @@ class Access:
             return None
         if parsed.kind in ids.FIELD_KINDS:
             return None
+        if parsed.kind == ids.CASE:
+            return cases.write_denial(user, doc, existing)
         return text("unknown_kind", kind=parsed.kind)

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from sync import ids, records
+from sync import cases, ids, records
 from sync.accounts.access import Access
 from sync.accounts.users import User
 from sync.audit import SERVER, Audit
@@ -64,6 +64,20 @@ def reason_text(doc: dict, reasons: list[dict], *, about_form: bool = True, lang
 def reason_texts(doc: dict, reasons: list[dict], *, about_form: bool = True) -> dict[str, str]:
     """``reason_text`` in every language: what a device shows in its user's language."""
     return {lang: reason_text(doc, reasons, about_form=about_form, lang=lang) for lang in LANGUAGES}
+
+
+def is_case(doc: dict) -> bool:
+    parsed = ids.parse_doc_id(doc["_id"])
+    return parsed is not None and parsed.kind == ids.CASE
+
+
+def withheld(doc: dict) -> dict:
+    """What the quarantine keeps of a refused document: a child protection case without its
+    answers (the quarantine is read by every coordinator of the area, the case by its team only;
+    the device keeps the revision it sent). Anything else whole."""
+    if not is_case(doc):
+        return doc
+    return {k: doc[k] for k in ("_id", "_rev", "_deleted", "type", "status", "risk") if k in doc} | {"withheld": True}
 
 
 class _BatchAccess(Access):
@@ -114,6 +128,7 @@ class WriteGate:
         access = _BatchAccess(self.access) if self.access and not user.is_admin else self.access
         to_check: list[int] = []
         to_review: list[int] = []
+        to_case: list[int] = []
         docs = list(docs)
         for i, doc in enumerate(docs):
             reasons = None
@@ -135,10 +150,15 @@ class WriteGate:
                     to_check.append(i)
             elif is_review(doc) and not doc.get("_deleted"):
                 to_review.append(i)
+            elif is_case(doc) and not doc.get("_deleted"):
+                to_case.append(i)
             verdicts.append(reasons)
         if to_review and self.access is not None:
             # States, comments, and a submission that exists and the writer may see (sync.reviews).
             for i, problems in check_reviews(user, self.access, db, docs, to_review).items():
+                verdicts[i] = bilingual(problems, None)
+        if to_case:  # states, transitions, closure, history only added to (sync.cases)
+            for i, problems in cases.check_batch(db, docs, to_case).items():
                 verdicts[i] = bilingual(problems, None)
         if to_check:
             checked = self.forms.check_submissions([docs[i] for i in to_check], forms=forms, arrived=arrived)
@@ -175,7 +195,7 @@ class WriteGate:
                     results.append(next(stored_iter))
                 continue
             texts = reason_texts(doc, reasons, about_form=i not in denied)
-            entry = self._refuse(user, scope, db, doc, reasons, new_edits, existing.get(doc["_id"]), texts)
+            entry = self._refuse(user, scope, db, withheld(doc), reasons, new_edits, existing.get(doc["_id"]), texts)
             # ``reason`` is what CouchDB clients read; ``messages`` rides along (PouchDB keeps
             # an error's other members), for a device to show its user's language.
             result = {"id": doc["_id"], "error": "forbidden", "reason": texts["en"], "messages": texts}
@@ -262,7 +282,7 @@ class WriteGate:
 
     def _existing(self, db: Database, docs: list[dict]) -> dict[str, dict]:
         """Current winners of submissions being written, to check who owns them."""
-        wanted = [d["_id"] for d in docs if is_submission(d)]
+        wanted = [d["_id"] for d in docs if is_submission(d) or is_case(d)]
         if not wanted:
             return {}
         out = {}

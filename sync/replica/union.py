@@ -117,8 +117,9 @@ class UserReplica(Database):
         self._lost_dbs: dict[str, Database] = {}  # scopes of the client's sequence no longer readable
         self._revoking: set[str] = set()  # members read again after a role that saw more
         self._seal = seal  # the server's secret: what a sequence says of past access is signed
-        # Workers' filters need document bodies; coordinators' and admins' only for global.
-        self._needs_body = owner.role == "worker"
+        # Workers' and coordinators' filters need document bodies (a coordinator sees only the
+        # child protection cases they are assigned to, sync.cases); admins' only for global.
+        self._needs_body = owner.role in ("worker", "coordinator")
 
     # -- visibility -------------------------------------------------------------------
     def _visible(self, scope: str, docid: str, doc: dict | None) -> bool:

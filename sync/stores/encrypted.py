@@ -6,7 +6,9 @@ plain text first) and above the backend, every submission of a form marked
 ``sensitive`` has its ``data`` replaced by ``sealed``: AES-256-GCM of the JSON
 of the answers, bound to the document id as associated data, so a sealed body
 copied into another document does not open. The comments of a review of such
-a submission, and a refused one kept in the quarantine, are sealed alike. Its
+a submission, and a refused one kept in the quarantine, are sealed alike, and so is the
+``data`` of every child protection case (``sync.cases``; the names deciding who sees
+it stay in the clear). Its
 attachments (photos) are
 sealed the same way, byte for byte; the backend then stores and digests the
 ciphertext, and the sealed payload maps that digest back to the digest and
@@ -177,6 +179,9 @@ class Sealer:
                 continue
             kind = doc.get("type")
             form = None
+            if kind == "case" and "data" in doc:  # a child protection case (sync.cases): always sealed
+                found.append(n)
+                continue
             if kind == "review" and isinstance(doc.get("comments"), list) and doc["comments"]:
                 form = doc.get("form") or form_of(_reviewed(doc))
             else:
