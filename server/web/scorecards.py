@@ -8,19 +8,18 @@ submissions. The comparison chart is SVG drawn here, no script.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
 from programmes import scorecards as csc
-from sync.derived_reads import derived_values
 from sync.errors import NotFound
+from sync.facility_index import FacilityIndex
 
 from ..services import services
 from . import guard
+from .table_download import FORMATS, table_response
 
 bp = Blueprint("scorecards", __name__)
 COLOURS = ("#90a4ae", "#4f83cc", "#1d3b5a", "#f5a623", "#2e7d32", "#8e24aa")
@@ -41,7 +40,7 @@ def group_names() -> dict[str, str]:
 
 def _facilities(code: str, today: date) -> dict[str, dict]:
     """An area's facilities: their cycles (by number), the comparison, the latest cycle's actions."""
-    values = derived_values(services().store, code, [csc.CYCLE_FORM, csc.FOLLOWUP_FORM])
+    values = FacilityIndex(services().store).values(code, {csc.CYCLE_FORM, csc.FOLLOWUP_FORM})
     cycles = [v for v in values if v["form"] == csc.CYCLE_FORM]
     followups = [v for v in values if v["form"] == csc.FOLLOWUP_FORM]
     out: dict[str, dict] = {}
@@ -72,28 +71,25 @@ def report():
     soums = [{"code": code, "facilities": list(_facilities(code, today).values())}
              for code in ([chosen] if chosen else allowed)]
     tree = services().areas.tree()
-    if request.args.get("format") == "csv":
-        return _csv(soums)
+    if request.args.get("format") in FORMATS:
+        return _table(soums, request.args["format"])
     return render_template("scorecards_report.html", soums=soums, tree=tree, areas=allowed, chosen=chosen,
                            type_names=type_names())
 
 
-def _csv(soums: list[dict]) -> Response:
-    out = io.StringIO()
-    out.write("\ufeff")
-    w = csv.writer(out)
-    w.writerow(["area", "facility", "facility_type", "cycle_no", "meeting_date", "scale", "overall_0_100",
-                "provider_0_100", "trend", "actions_agreed", "actions_done", "actions_overdue"])
+def _table(soums: list[dict], fmt: str) -> Response:
+    head = ["area", "facility", "facility_type", "cycle_no", "meeting_date", "scale", "overall_0_100",
+            "provider_0_100", "trend", "actions_agreed", "actions_done", "actions_overdue"]
+    rows = []
     for soum in soums:
         for f in soum["facilities"]:
             for c in f["cycles"]:
                 done = csc.completion(f["actions"][c["cycle_no"]])
-                trend = f["compare"]["overall_trend"] if c is f["latest"] else ""
-                w.writerow([soum["code"], f["name"], f["type"], c["cycle_no"], c["meeting_date"],
-                            f"{c['scale_min']}-{c['scale_max']}", c["overall"], c["overall_provider"],
-                            "" if trend is None else trend, done["agreed"], done["done"], done["overdue"]])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=scorecard-trends.csv"})
+                trend = f["compare"]["overall_trend"] if c is f["latest"] else None
+                rows.append([soum["code"], f["name"], f["type"], c["cycle_no"], c["meeting_date"],
+                             f"{c['scale_min']}-{c['scale_max']}", c["overall"], c["overall_provider"], trend,
+                             done["agreed"], done["done"], done["overdue"]])
+    return table_response("scorecard-trends", head, rows, fmt)
 
 
 @bp.get("/scorecards/<area>/facilities/<path:key>")

@@ -8,21 +8,20 @@ the report at its latest visit. The national norms checklist is the admins'
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from programmes import wash
 from sync import ids
 from sync.checklists import MAX_ITEMS, SERVICES, ChecklistProblem, WashNorms
-from sync.derived_reads import derived_values, register_names
 from sync.errors import Conflict, NotFound
+from sync.facility_index import FacilityIndex
+from sync.register_names import register_names
 
 from ..services import services
 from . import guard
 from .errors import page
+from .table_download import FORMATS, table_response
 
 bp = Blueprint("wash", __name__)
 BLANK_ROWS = 3
@@ -42,7 +41,7 @@ def _soum(code: str) -> dict:
     """One area's kindergartens: each with its visits (oldest first), and the tally of their latest."""
     store = services().store
     names = register_names(store, code, ids.KINDERGARTEN)
-    visits = wash.latest_per_kindergarten(derived_values(store, code, [wash.FORM]))
+    visits = wash.latest_per_kindergarten(FacilityIndex(store).values(code, {wash.FORM}))
     rows = []
     for kg, history in visits.items():
         latest = history[-1]
@@ -66,25 +65,22 @@ def report():
     codes = [chosen] if chosen else allowed
     tree = services().areas.tree()
     soums = [_soum(code) for code in codes]
-    if request.args.get("format") == "csv":
-        return _csv(soums, tree)
+    if request.args.get("format") in FORMATS:
+        return _table(soums, request.args["format"])
     return render_template("wash_report.html", soums=soums, tree=tree, areas=allowed, chosen=chosen,
                            levels=wash.LEVELS, services=(*wash.SERVICES, "overall"),
                            level_names=level_names(), service_names=service_names())
 
 
-def _csv(soums: list[dict], tree) -> Response:
-    out = io.StringIO()
-    out.write("\ufeff")  # Excel opens the Cyrillic intact
-    w = csv.writer(out)
-    w.writerow(["area", "service", "kindergartens", *wash.LEVELS, "basic_or_better_pct"])
+def _table(soums: list[dict], fmt: str) -> Response:
+    head = ["area", "service", "kindergartens", *wash.LEVELS, "basic_or_better_pct"]
+    rows = []
     for soum in soums:
         t = soum["tally"]
         for service in (*wash.SERVICES, "overall"):
-            w.writerow([soum["code"], service, t["kindergartens"], *(t["levels"][service][lv] for lv in wash.LEVELS),
-                        "" if t["basic_or_better"][service] is None else t["basic_or_better"][service]])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=wash-service-levels.csv"})
+            rows.append([soum["code"], service, t["kindergartens"],
+                         *(t["levels"][service][lv] for lv in wash.LEVELS), t["basic_or_better"][service]])
+    return table_response("wash-service-levels", head, rows, fmt)
 
 
 @bp.get("/wash/kindergartens/<kg_id>")
@@ -97,7 +93,7 @@ def kindergarten(kg_id: str):
         raise NotFound("missing") from None
     store = services().store
     history = wash.latest_per_kindergarten(
-        v for v in derived_values(store, parsed.scope, [wash.FORM]) if v.get("kindergarten") == kg_id).get(kg_id, [])
+        v for v in FacilityIndex(store).values(parsed.scope, {wash.FORM}) if v.get("kindergarten") == kg_id).get(kg_id, [])
     answers = []
     if history:
         try:
