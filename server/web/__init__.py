@@ -158,6 +158,9 @@ def _pages() -> None:
     from . import reports  # the programme reports (growth monitoring, LQAS) and a child's chart
 
     bp.register_blueprint(reports.bp)
+    from . import cases  # child protection cases (issue 19.5)
+
+    bp.register_blueprint(cases.bp)
     errors.register_blueprint(bp)
 
 
