@@ -1,0 +1,68 @@
+"""The programme reports in a real browser (Debian's chromium, Playwright), in English and Mongolian.
+
+Oyunaa (Uvs aimag's coordinator) opens "Reports" from the menu on the demo
+data (``fieldsync demo`` seeds growth visits over months and LQAS samples):
+Tes's row counts the children of Tes's growth visits in the server's store, the
+LQAS tables are there, another aimag's soums are not. A child's page draws
+the two growth charts. Both pages are photographed in both languages.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from sync.demo import DEMO_PASSWORD
+
+pytestmark = [pytest.mark.browser]
+TES = "uvs-tes"
+
+
+def tes_children(site) -> dict[str, int]:
+    """Child id -> number of growth visits, straight from the store."""
+    svc = site.peer.services()
+    try:
+        out: dict[str, int] = {}
+        for r in svc.store.open(TES).all_docs(include_docs=True):
+            doc = r["doc"]
+            if doc.get("type") == "submission" and doc.get("form") == "growth_visit":
+                out[doc["data"]["child_id"]] = out.get(doc["data"]["child_id"], 0) + 1
+        return out
+    finally:
+        svc.store.close()
+
+
+def test_a_coordinator_reads_the_reports_and_a_childs_chart_in_both_languages(site, chromium, screens):
+    children = tes_children(site)
+    assert children, "the demo seeds growth visits"
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    page = context.new_page()
+    page.goto(site.base + "/web/login")
+    page.get_by_label("User name").fill("oyunaa")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Reports", exact=True).click()
+    expect(page.get_by_role("heading", name="Growth monitoring by soum and bag")).to_be_visible()
+    growth = page.locator("table.report-growth")
+    tes_total = growth.locator("tr", has=page.locator("td", has_text="Tes soum")).filter(has_text="All bags")
+    expect(tes_total.locator("td").nth(2)).to_have_text(str(len(children)))
+    expect(page.locator("table.report-lqas")).to_contain_text("Reached")
+    expect(page.locator("table.report-coverage")).to_contain_text("Mother knows how to prepare ORS")
+    expect(page.get_by_text("Kharkhorin soum")).to_have_count(0)
+    screens.take(page, "reports-en")
+
+    child = max(children, key=children.get)
+    page.goto(f"{site.base}/web/areas/{TES}/child?id={child}")
+    expect(page.locator("svg.growth-chart")).to_have_count(2)
+    expect(page.locator("table.zscores tbody tr")).to_have_count(children[child])
+    screens.take(page, "child-growth-en")
+
+    page.get_by_role("button", name="Монгол").click()
+    expect(page.get_by_role("heading", name="Өсөлт (ДЭМБ-ын 2006 оны z оноо)")).to_be_visible()
+    expect(page.locator("svg.growth-chart").first).to_contain_text("Нас (сараар)")
+    screens.take(page, "child-growth-mn")
+    page.locator("#main").get_by_role("link", name="Тайлан", exact=True).click()  # back to the soum
+    expect(page.get_by_role("heading", name="Сум, багаар өсөлтийн хяналт")).to_be_visible()
+    expect(page.locator("table.report-growth")).to_contain_text("Бүх баг")
+    screens.take(page, "reports-mn")
+    context.close()
