@@ -35,7 +35,18 @@ _CLOSED = object()
 
 
 class Worker(ThreadWorker):
-    """gthread, changed where a replicator's stream of small requests pays for it.
+    """gthread, changed so that slow clients cannot starve it, and where a
+    replicator's stream of small requests pays for it.
+
+    A thread is only given a request whose head (request line and headers) has
+    arrived whole: the main thread's event loop reads heads without blocking,
+    with deadlines, and bodies and answers are cut only when the client stops
+    making progress (``server.slow_clients``; issue 17: twenty connections
+    dripping header bytes used to hold every thread). One address holds a
+    bounded number of connections. A body the app did not read (a refusal
+    answered first) is read and discarded before the connection closes, so a
+    client that writes its whole body before reading, as PouchDB does, gets
+    the answer rather than a reset.
 
     PouchDB in Node.js (node-fetch 2, no agent) sends ``Connection: close`` and
     opens a new connection for every request; the CouchDB replicator and
@@ -54,10 +65,12 @@ class Worker(ThreadWorker):
       sent nothing more, a plain close is enough (nothing unread, so no RST);
       otherwise the graceful close happens in the thread, never in the main
       loop.
-    * A new connection's first bytes are waited for with one poll(), not a
-      fresh epoll selector (four system calls) per connection.
+    * A new connection's request is read at once when it came with the
+      connection (PouchDB writes it right after connecting); only otherwise
+      does the connection wait in the poller.
     * A thread that has answered a request on a kept-alive connection waits
-      up to ``LINGER`` seconds for the next request on it and serves that too,
+      up to ``LINGER`` seconds for the next request on it and, when its whole
+      head has come, serves that too,
       instead of handing the connection back to the main thread's poller: each
       hand-back cost a pipe wake-up, two poller registrations and a
       thread-pool round trip, about a third of the CPU of a small request. A
