@@ -105,6 +105,7 @@ def summarise_cycle(data: Mapping[str, Any]) -> dict[str, Any]:
         "facility_name": " ".join(str(data.get("facility_name") or "").split()),
         "facility_type": data.get("facility_type"), "cycle_no": data.get("cycle_no"),
         "meeting_date": data.get("meeting_date"), "scale_min": low, "scale_max": high,
+        "scale_labels": data.get("scale_labels"),
         "indicators": indicators, "overall": _r(overall), "overall_provider": _r(overall_provider),
         "participants": {"women": data.get("participants_women"), "men": data.get("participants_men")},
         "actions": actions, "actions_agreed": len(actions),
@@ -177,3 +178,21 @@ def compare(cycles: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     oa, ob = overall.get(last), overall.get(prev)
     return {"cycles": numbers, "rows": list(rows.values()), "overall": overall,
             "overall_trend": _r(oa - ob) if oa is not None and ob is not None else None}
+
+
+def soum_trend(comparisons: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A soum's facilities together: the mean of their latest overall scores, and the mean trend.
+
+    The trend is over the facilities that have a cycle before their latest
+    (each facility's latest - previous, then the mean), so a facility scored
+    once does not pull the soum's trend either way.
+    """
+    latest, trends = [], []
+    for c in comparisons:
+        numbers = c.get("cycles") or []
+        if numbers and c["overall"].get(numbers[-1]) is not None:
+            latest.append(c["overall"][numbers[-1]])
+        if c.get("overall_trend") is not None:
+            trends.append(c["overall_trend"])
+    return {"facilities": len(latest), "latest_mean": _r(_mean(latest)), "compared": len(trends),
+            "trend_mean": _r(_mean(trends))}

@@ -54,7 +54,7 @@ ADVANCED: dict[str, tuple[str, ...]] = {
     "hygiene": ("near_toilet", "near_eating", "warm_water"),
 }
 
-COLUMNS = ("kindergarten", "visit_date", "water_service", "sanitation_service", "hygiene_service",
+COLUMNS = ("kindergarten", "visit_date", "facility_type", "water_service", "sanitation_service", "hygiene_service",
            "overall_service", "norms_met", "norms_not_met", "norms_na", "norms_met_pct")
 
 NORM_STATUSES = ("met", "not_met", "na")
@@ -125,7 +125,8 @@ def derive(data: dict[str, Any]) -> dict[str, Any]:
     }
     unmet = [row.get("norm_item") for row in data.get("norms") or ()
              if row.get("norm_status") == "not_met" and row.get("norm_item")]
-    return {"kindergarten": data["kindergarten"], "visit_date": data["visit_date"], **levels,
+    return {"kindergarten": data["kindergarten"], "visit_date": data["visit_date"],
+            "facility_type": data.get("facility_type"), **levels,
             "overall_service": lowest(levels.values()), **norms_tally(data.get("norms")),
             "unmet_norms": unmet}
 
@@ -154,3 +155,11 @@ def tally(latest: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     better = {s: (round(100 * (c["advanced"] + c["basic"]) / len(rows), 1) if rows else None)
               for s, c in levels.items()}
     return {"kindergartens": len(rows), "levels": levels, "basic_or_better": better}
+
+
+def tally_by_type(latest: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``tally`` per facility type (ger-kindergarten, kindergarten, ...), as the soum view asks."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for row in latest:
+        groups.setdefault(str(row.get("facility_type") or "unknown"), []).append(row)
+    return {kind: tally(rows) for kind, rows in sorted(groups.items())}

@@ -174,7 +174,8 @@ def scorecard_cycle(rng: random.Random, kind: str, name: str, cycle_no: int, day
                 "deadline": deadline.isoformat(), "status": "planned"}
                for i, a in enumerate(rng.sample(ACTIONS, k=3))]
     return {"facility_type": kind, "facility_name": name, "cycle_no": cycle_no, "meeting_date": day,
-            "scale_min": low, "scale_max": high, "participants_women": rng.randint(8, 20),
+            "scale_min": low, "scale_max": high, "scale_labels": f"{low} = маш муу, {high} = маш сайн",
+            "participants_women": rng.randint(8, 20),
             "participants_men": rng.randint(5, 15), "groups_represented": list(GROUPS), "community_scores": community, "provider_scores": provider,
             "actions": actions}
 

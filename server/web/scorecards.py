@@ -70,6 +70,8 @@ def report():
     today = date.today()
     soums = [{"code": code, "facilities": list(_facilities(code, today).values())}
              for code in ([chosen] if chosen else allowed)]
+    for soum in soums:
+        soum["trend"] = csc.soum_trend(f["compare"] for f in soum["facilities"])
     tree = services().areas.tree()
     if request.args.get("format") in FORMATS:
         return _table(soums, request.args["format"])

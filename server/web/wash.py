@@ -32,6 +32,11 @@ def level_names() -> dict[str, str]:
             "none": _("No service")}
 
 
+def type_names() -> dict[str, str]:
+    return {"ger_kindergarten": _("Ger-kindergarten"), "kindergarten": _("Kindergarten"), "school": _("School"),
+            "dormitory": _("Dormitory"), "unknown": _("Unknown")}
+
+
 def service_names() -> dict[str, str]:
     return {"water": _("Drinking water"), "sanitation": _("Sanitation"), "hygiene": _("Hygiene"),
             "overall": _("All three"), "other": _("Other")}
@@ -52,6 +57,7 @@ def _soum(code: str) -> dict:
                      "change": change, "no_service": any(latest[f"{s}_service"] == "none" for s in wash.SERVICES)})
     rows.sort(key=lambda r: r["name"])
     return {"code": code, "rows": rows, "tally": wash.tally(r["latest"] for r in rows),
+            "by_type": wash.tally_by_type(r["latest"] for r in rows),
             "registered": len(names), "not_visited": len(set(names) - set(visits))}
 
 
@@ -69,7 +75,7 @@ def report():
         return _table(soums, request.args["format"])
     return render_template("wash_report.html", soums=soums, tree=tree, areas=allowed, chosen=chosen,
                            levels=wash.LEVELS, services=(*wash.SERVICES, "overall"),
-                           level_names=level_names(), service_names=service_names())
+                           level_names=level_names(), service_names=service_names(), type_names=type_names())
 
 
 def _table(soums: list[dict], fmt: str) -> Response:

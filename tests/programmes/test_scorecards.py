@@ -111,3 +111,17 @@ def test_cycles_on_different_scales_compare_with_the_trend_of_the_latest_two():
     # overall: c2 = mean(75, 40) = 57.5, c3 = mean(100, 33.33) = 66.67 -> 66.7; trend 9.2
     assert got["overall"] == {1: 53.1, 2: 57.5, 3: 66.7} and got["overall_trend"] == 9.2
     assert csc.compare([c1])["overall_trend"] is None
+
+
+def test_a_soums_trend_is_the_mean_over_facilities_with_a_cycle_before():
+    a = {"cycles": [1, 2], "overall": {1: 40.0, 2: 60.0}, "overall_trend": 20.0}
+    b = {"cycles": [1, 2, 3], "overall": {1: 50.0, 2: 70.0, 3: 65.0}, "overall_trend": -5.0}
+    c = {"cycles": [1], "overall": {1: 90.0}, "overall_trend": None}  # scored once: no trend
+    # latest: (60 + 65 + 90) / 3 = 71.67; trend: (20 - 5) / 2 = 7.5
+    assert csc.soum_trend([a, b, c]) == {"facilities": 3, "latest_mean": 71.7, "compared": 2, "trend_mean": 7.5}
+    assert csc.soum_trend([]) == {"facilities": 0, "latest_mean": None, "compared": 0, "trend_mean": None}
+
+
+def test_the_scale_labels_travel_with_the_cycle():
+    assert csc.summarise_cycle({**CYCLE_1, "scale_labels": "1 = very poor, 5 = very good"})["scale_labels"] == (
+        "1 = very poor, 5 = very good")

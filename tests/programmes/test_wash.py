@@ -104,3 +104,18 @@ def test_the_tally_counts_each_kindergarten_at_its_latest_visit():
     assert t["levels"]["overall"] == {"advanced": 0, "basic": 1, "limited": 1, "none": 1}
     assert t["basic_or_better"]["water"] == 66.7 and t["basic_or_better"]["sanitation"] == 33.3
     assert wash.tally([])["basic_or_better"]["water"] is None
+
+
+def test_the_tally_by_type_of_facility():
+    rows = [{"facility_type": "ger_kindergarten", "water_service": "basic", "sanitation_service": "none",
+             "hygiene_service": "basic", "overall_service": "none"},
+            {"facility_type": "ger_kindergarten", "water_service": "limited", "sanitation_service": "basic",
+             "hygiene_service": "advanced", "overall_service": "limited"},
+            {"facility_type": "kindergarten", "water_service": "advanced", "sanitation_service": "basic",
+             "hygiene_service": "basic", "overall_service": "basic"}]
+    got = wash.tally_by_type(rows)
+    assert list(got) == ["ger_kindergarten", "kindergarten"]
+    assert got["ger_kindergarten"]["kindergartens"] == 2
+    assert got["ger_kindergarten"]["basic_or_better"] == {"water": 50.0, "sanitation": 50.0, "hygiene": 100.0,
+                                                          "overall": 0.0}
+    assert got["kindergarten"]["basic_or_better"]["overall"] == 100.0

@@ -107,6 +107,18 @@ def test_the_wash_report_counts_kindergartens_by_level_at_their_latest_visit(web
     assert [int(n) for _, n in cells[-4:]] == [expected["overall"].get(lv, 0)
                                                for lv in ("advanced", "basic", "limited", "none")]
     assert "1-р гэр цэцэрлэг" in page.text and "Хархорин 3-р" not in page.text
+    by_type = re.search(r'<table class="by-type">(.*?)</table>', page.text, re.S).group(1)
+    latest: dict[str, dict] = {}
+    for sub in submissions(web, TES, "kindergarten_wash_visit"):
+        d = sub["data"]
+        if d["kindergarten"] not in latest or d["visit_date"] > latest[d["kindergarten"]]["visit_date"]:
+            latest[d["kindergarten"]] = d
+    for kind, label in (("ger_kindergarten", "Ger-kindergarten"), ("kindergarten", "Kindergarten")):
+        mine = [ladder(d) for d in latest.values() if d["facility_type"] == kind]
+        row = re.search(rf'<th scope="row">{label}</th>(.*?)</tr>', by_type, re.S).group(1)
+        shares = [float(x) for x in re.findall(r">([\d.]+)%<", row)]
+        assert shares == [round(100 * sum(m[s] in ("basic", "advanced") for m in mine) / len(mine), 1)
+                          for s in ("water", "sanitation", "hygiene", "overall")], kind
 
 
 def test_a_kindergarten_page_shows_each_visit_and_the_norms_in_the_page_language(web):
@@ -168,6 +180,13 @@ def test_the_scorecard_report_gives_each_cycle_normalised_with_its_actions(web):
                                       abs=0.051)
     page = client.get("/web/scorecards")
     assert page.status_code == 200 and "Хархорин сумын эрүүл мэндийн төв" in page.text
+    names = {n for n, _ in expected}
+    latest = sum(expected[(n, 3)]["overall"] for n in names) / len(names)
+    trend = sum(round(expected[(n, 3)]["overall"], 1) - round(expected[(n, 2)]["overall"], 1) for n in names) / len(names)
+    section = page.text[page.text.index('id="soum-ovr-kharkhorin"'):]
+    line = re.search(r'<p class="soum-trend">(.*?)</p>', section, re.S).group(1)
+    assert f"Mean latest score of 2 facilities: {round(latest, 1)}." in line
+    assert f"over 2 facilities: {trend:+.1f}." in line
 
 
 def test_a_facility_page_compares_its_cycles_in_a_table_and_bars(web):
