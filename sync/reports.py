@@ -137,6 +137,9 @@ class ReportIndex:
         if meta.get("epoch") not in (None, epoch) or (meta.get("seq") is not None and meta.get("format") != FORMAT):
             meta = {**meta, "seq": None, "growth": {}, "lqas": {}}
             self._drop_area(area)
+        if meta.get("seq") is not None and meta.get("epoch") == epoch and meta.get("format") == FORMAT \
+                and not meta.get("lease_by") and meta["seq"] == src.update_seq():
+            return Refreshed()  # nothing new: no lease written, so a report view only reads
         if meta.get("lease_by") not in (None, _ME) and meta.get("lease_until", 0) > time.time():
             return Refreshed(done=False, busy=True)
         meta.setdefault("growth", {})
@@ -311,6 +314,9 @@ def _count_lqas(lqas: dict, interview: dict | None, delta: int) -> None:
             continue
         per_sa["n"][name] = per_sa["n"].get(name, 0) + delta
         per_sa["x"][name] = per_sa["x"].get(name, 0) + delta * value
+        if per_sa["n"][name] <= 0:  # as if never counted (a rebuild has no entry)
+            del per_sa["n"][name]
+            del per_sa["x"][name]
     if per_sa["interviews"] <= 0:
         del lqas[interview["sa"]]
 

@@ -1,0 +1,105 @@
+"""The report aggregates (sync.reports) follow edits and deletions as a rebuild from scratch would.
+
+Growth visits and LQAS interviews are written to a real SQLite store as the
+gate would leave them (with their derived documents); the aggregate is
+refreshed, then visits are edited (another child, another bag, a new date),
+deleted, and an interview is deleted. After each step the incremental
+aggregate must equal one built from nothing over the same area, and the
+counts asked for below.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from server.config import Settings
+from server.services import Services
+from sync.demo import growth_visit, submission
+from sync.demo_programmes import lqas_interview
+from sync.derived import DerivedValues
+from sync.reports import REPORTS_SCOPE, ReportIndex, growth_rows
+
+AREA = "uvs-tes"
+TODAY = date(2026, 11, 30)
+
+
+@pytest.fixture()
+def svc(tmp_path: Path):
+    services = Services.build(Settings(data_dir=tmp_path / "data"))
+    services.store.ensure(AREA)
+    yield services
+    services.store.close()
+
+
+def write(svc, docs: list[dict]) -> list[dict]:
+    db = svc.store.open(AREA)
+    results = db.bulk_docs(docs, new_edits=True)
+    for doc, result in zip(docs, results, strict=True):
+        assert "rev" in result, result
+        doc["_rev"] = result["rev"]
+    DerivedValues().refresh(db, [d["_id"] for d in docs])
+    return docs
+
+
+def visit(n: int, child: str, bag: str, ago: int) -> dict:
+    data = growth_visit(random.Random(n), day=TODAY - timedelta(days=ago), child_id=child)
+    data["bag"] = bag
+    return submission(f"{AREA}:sub:01KTEST{n:019d}", "growth_visit", "bolormaa", data, "2026-11-01T10:00:00+08:00")
+
+
+def rebuilt(svc) -> dict:
+    """The aggregate made from nothing: the index scope's rows of the area dropped, then read through."""
+    index = ReportIndex(svc.store)
+    idx = index.db()
+    rows = [r for r in idx.all_docs(startkey=f"{AREA}:", endkey=f"{AREA}:\uffff")]
+    idx.bulk_docs([{"_id": r["id"], "_rev": r["value"]["rev"], "_deleted": True} for r in rows])
+    index.refresh_all(AREA)
+    return index.metas([AREA])[AREA]
+
+
+def current(svc) -> dict:
+    index = ReportIndex(svc.store)
+    index.refresh_all(AREA)
+    return index.metas([AREA])[AREA]
+
+
+def test_edits_and_deletions_move_the_counts_as_a_rebuild_would(svc):
+    visits = write(svc, [visit(1, "a", "1-р баг", 200), visit(2, "a", "1-р баг", 10),
+                         visit(3, "b", "2-р баг", 20), visit(4, "c", "2-р баг", 150)])
+    interviews = write(svc, [submission(f"{AREA}:sub:01KLQAS{i:019d}", "lqas_interview", "bolormaa",
+                                        lqas_interview(random.Random(i), "1-р баг", 140, i, TODAY, {
+                                            "fully_vaccinated": .8, "weighed_3_months": .8, "knows_ors": .5,
+                                            "handwashing": .6}, (50.4, 93.6)), "2026-11-20T10:00:00+08:00")
+                             for i in range(1, 6)])
+    meta = current(svc)
+    rows = {r.bag: r for r in growth_rows(meta, TODAY)}
+    assert {b: (r.children, r.measured) for b, r in rows.items()} == {"1-р баг": (1, 1), "2-р баг": (2, 1)}
+    assert meta["lqas"]["1-р баг"]["interviews"] == 5
+    snapshot = {k: meta[k] for k in ("growth", "lqas")}
+    assert snapshot == {k: rebuilt(svc)[k] for k in ("growth", "lqas")}
+
+    # Child a's newest visit is re-typed as child b's in another bag; c's old visit moves to today.
+    moved = dict(visits[1], data={**visits[1]["data"], "child_id": "b", "bag": "3-р баг"})
+    later = dict(visits[3], data={**visits[3]["data"], "visit_date": TODAY.isoformat()})
+    write(svc, [moved, later])
+    meta = current(svc)
+    rows = {r.bag: r for r in growth_rows(meta, TODAY)}
+    # a: only its 200-day-old visit (not measured); b: the moved visit is newer than its own (3-р баг);
+    # c: measured today.
+    assert {b: (r.children, r.measured) for b, r in rows.items()} == {
+        "1-р баг": (1, 0), "2-р баг": (1, 1), "3-р баг": (1, 1)}
+    assert {k: meta[k] for k in ("growth", "lqas")} == {k: rebuilt(svc)[k] for k in ("growth", "lqas")}
+
+    # Deleting visits and an interview takes them away.
+    gone = [{"_id": d["_id"], "_rev": d["_rev"], "_deleted": True} for d in (visits[0], moved, interviews[0])]
+    write(svc, gone)
+    meta = current(svc)
+    rows = {r.bag: r for r in growth_rows(meta, TODAY)}
+    assert {b: (r.children, r.measured) for b, r in rows.items()} == {"2-р баг": (2, 2)}
+    assert meta["lqas"]["1-р баг"]["interviews"] == 4
+    assert {k: meta[k] for k in ("growth", "lqas")} == {k: rebuilt(svc)[k] for k in ("growth", "lqas")}
+    assert svc.store.exists(REPORTS_SCOPE)
