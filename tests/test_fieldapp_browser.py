@@ -12,7 +12,8 @@ a real ``fieldsync serve`` with the demo's data: one server for the module.
   coordinator's review with a comment reaches the inbox.
 * The register: a family found by name, its visit history (the demo's visits
   linked to it), one visit read with the form's labels in English, and a new
-  visit started from the family with the link already answered.
+  visit started from the family with the link already answered; a new family
+  refused on the device until its name is given, then stored and synced.
 
 Screenshots of the app (phone-sized, both languages) are taken along the way,
 into docs/screenshots/fieldapp-*.png with FIELDSYNC_UPDATE_SCREENSHOTS=1.
@@ -378,10 +379,31 @@ def test_register_family_history_and_a_visit_started_from_it(server, context):
     page.wait_for_selector(".q[data-name=family] select")
     assert question(page, "family").locator("select").input_value() == family["_id"]
     assert family["name"] in question(page, "family").locator("option:checked").inner_text()
+
+    # A family not yet in the register: checked on the device, then stored and synced.
     page.goto(f"{base}/app/#/registers/family")
     page.wait_for_selector("#register-list a.item")
-    page.wait_for_timeout(300)  # the search box is filled from the last query
     page.fill("#register-search", "")
+    page.click("#add-entry summary")
+    page.fill("#entry-count", "4,5")
+    page.click("#entry-save")
+    assert page.locator("#entry-name-error").inner_text() == "Enter the name."
+    assert page.locator("#entry-count-error").inner_text() == "Enter a whole number from 0 to 500."
+    page.fill("#entry-name", "Очирын Болд")
+    page.fill("#entry-bag", "3-р баг")
+    page.fill("#entry-count", "4")
+    page.click("#entry-save")
+    page.wait_for_selector("#no-visits")
+    assert page.locator("#entry-name").inner_text() == "Очирын Болд"
+    new_id = page.evaluate("() => decodeURIComponent(location.hash.slice(6))")
+    assert re.fullmatch(r"uvs-tes:fam:[0-9A-HJKMNP-TV-Z]{26}", new_id), new_id
+    page.click("#sync-now")
+    synced(page)
+    stored = admin.get(f"{base}/db/uvs-tes/{new_id}").json()
+    assert {k: stored.get(k) for k in ("type", "name", "bag", "members", "author")} == {
+        "type": "family", "name": "Очирын Болд", "bag": "3-р баг", "members": 4, "author": "bolormaa"}
+    page.click("#nav-registers")
+    page.wait_for_selector(f"#register-list a.item[data-id='{new_id}']")
     shoot(page, "register-en")
 
 

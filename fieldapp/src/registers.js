@@ -65,6 +65,30 @@ export function visitsOf(entryId, submissions) {
     .sort((a, b) => String(b.created_at || '').localeCompare(String(a.created_at || '')) || (a._id < b._id ? 1 : -1));
 }
 
+/**
+ * A new register entry from what the worker typed: `{doc}` to store, or
+ * `{problems}` (text keys by field). Names are required (at most 100
+ * characters); a count, if given, is a whole number from 0 to 500.
+ */
+export function newEntry(type, typed, id, user, now) {
+  const name = String(typed.name || '').trim().replace(/\s+/g, ' ');
+  const bag = String(typed.bag || '').trim().replace(/\s+/g, ' ');
+  const countField = type === 'family' ? 'members' : 'children';
+  const countText = String(typed.count || '').trim();
+  const problems = {};
+  if (!name) problems.name = 'entry_name_required';
+  else if ([...name].length > 100) problems.name = 'entry_name_long';
+  if ([...bag].length > 100) problems.bag = 'entry_bag_long';
+  if (countText && !(/^[0-9]{1,3}$/.test(countText) && Number(countText) <= 500)) problems.count = 'entry_count_bad';
+  if (Object.keys(problems).length) return { problems };
+  const doc = { _id: id, type, name };
+  if (bag) doc.bag = bag;
+  if (countText) doc[countField] = Number(countText);
+  doc.author = user;
+  doc.created_at = now;
+  return { doc };
+}
+
 /** Visit count and latest visit per entry id, from one pass over the submissions. */
 export function visitSummary(submissions) {
   const out = new Map();

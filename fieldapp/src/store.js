@@ -67,6 +67,15 @@ export class Store {
     return out;
   }
 
+  /** Store a new register entry (it goes with the next sync, counted as waiting). */
+  async addEntry(doc) {
+    const result = await this.db.put(doc);
+    await this.updateOutbox((ids) => {
+      ids[doc._id] = result.rev;
+    });
+    return doc._id;
+  }
+
   /** A submission's attachment as a Blob, or null. */
   async attachment(id, name) {
     try {

@@ -124,3 +124,18 @@ test('every text the app asks for is in both catalogs, and the Mongolian is not 
     assert.notEqual(TEXTS.mn[key], TEXTS.en[key], `mn.${key} is not translated`);
   }
 });
+
+test('a new register entry is checked before it is stored', async () => {
+  const { newEntry } = await import('../src/registers.js');
+  const id = 'uvs-tes:fam:01JDQ7Z3K8M2N4P6Q8R0S2T4V6';
+  const made = newEntry('family', { name: '  Очирын   Болд ', bag: '3-р баг', count: '4' }, id, 'bolormaa', '2026-12-06T10:00:00+08:00');
+  assert.deepEqual(made, { doc: { _id: id, type: 'family', name: 'Очирын Болд', bag: '3-р баг', members: 4,
+    author: 'bolormaa', created_at: '2026-12-06T10:00:00+08:00' } });
+  assert.deepEqual(newEntry('kindergarten', { name: '3-р гэр цэцэрлэг', count: '0' }, 'uvs-tes:kg:X', 'b', 'now').doc,
+    { _id: 'uvs-tes:kg:X', type: 'kindergarten', name: '3-р гэр цэцэрлэг', children: 0, author: 'b', created_at: 'now' });
+  assert.deepEqual(newEntry('family', { name: ' ', count: '4.5' }, id, 'b', 'now'),
+    { problems: { name: 'entry_name_required', count: 'entry_count_bad' } });
+  assert.deepEqual(newEntry('family', { name: 'Ө'.repeat(101), bag: 'x', count: '501' }, id, 'b', 'now').problems,
+    { name: 'entry_name_long', count: 'entry_count_bad' });
+  assert.equal(newEntry('family', { name: 'Ө'.repeat(100) }, id, 'b', 'now').doc.name.length, 100);
+});

@@ -5,7 +5,8 @@
 
 import { latestForms, definitionOf } from '../form/model.js';
 import { local, t } from '../i18n.js';
-import { linkFields, prefill, registerType, search, TYPES, visitsOf, visitSummary } from '../registers.js';
+import { docId, isoNow } from '../ids.js';
+import { linkFields, newEntry, prefill, registerType, search, TYPES, visitsOf, visitSummary } from '../registers.js';
 import { fill, formatTime, h } from './dom.js';
 
 /** `ctx`: {store, areas, user, areaLabel(code), startDraft(formDoc, area, data)}. */
@@ -36,11 +37,40 @@ export async function registersView(ctx, type) {
   draw();
   const tab = (name) => h('a', { href: `#/registers/${name}`, class: `tab ${name === type ? 'active' : ''}`, id: `tab-${name}` },
     t(name === 'family' ? 'families' : 'kindergartens'));
-  const el = h('section', { class: 'card register' },
+  const el = h('div', {}, h('section', { class: 'card register' },
     h('h2', {}, t('registers')),
     h('div', { class: 'tabs' }, tab('family'), tab('kindergarten')),
-    input, found, list);
+    input, found, list),
+  addForm(ctx, type));
   return { el };
+}
+
+/** A new family or kindergarten, stored on the device and synced like a submission. */
+function addForm(ctx, type) {
+  const area = h('select', { id: 'entry-area' }, ctx.areas.map((code) => h('option', { value: code }, ctx.areaLabel(code))));
+  const field = (name, label, attrs = {}) => {
+    const error = h('p', { class: 'error', id: `entry-${name}-error` });
+    const input = h('input', { id: `entry-${name}`, name, autocomplete: 'off', ...attrs });
+    return { input, error, el: [h('label', { for: `entry-${name}` }, label), input, error] };
+  };
+  const name = field('name', t(type === 'family' ? 'entry_family_name' : 'entry_kindergarten_name'), { required: true });
+  const bag = field('bag', t('bag'));
+  const count = field('count', t(type === 'family' ? 'members' : 'children'), { inputmode: 'numeric' });
+  const form = h('form', { class: 'entry-form', novalidate: true, onsubmit: async (event) => {
+    event.preventDefault();
+    const where = ctx.areas.length > 1 ? area.value : ctx.areas[0];
+    const made = newEntry(type, { name: name.input.value, bag: bag.input.value, count: count.input.value },
+      docId(where, TYPES[type]), ctx.user, isoNow());
+    for (const [key, f] of Object.entries({ name, bag, count })) f.error.textContent = made.problems && made.problems[key] ? t(made.problems[key]) : '';
+    if (made.problems) return;
+    await ctx.store.addEntry(made.doc);
+    location.hash = `#/reg/${encodeURIComponent(made.doc._id)}`;
+  } },
+  ctx.areas.length > 1 ? h('label', { class: 'inline' }, `${t('area')}: `, area) : null,
+  name.el, bag.el, count.el,
+  h('button', { type: 'submit', class: 'primary', id: 'entry-save' }, t('save_entry')));
+  return h('details', { class: 'card', id: 'add-entry' },
+    h('summary', {}, `+ ${t(type === 'family' ? 'add_family' : 'add_kindergarten')}`), form);
 }
 
 export async function registerEntryView(ctx, id) {
