@@ -1,0 +1,110 @@
+"""Real PouchDB 9 devices and child protection cases (issue 19.5), on SQLite and on CouchDB.
+
+``fieldsync serve`` on the demo's areas, users and a few submissions a soum,
+with the demo's cases opened from its referrals (sync/demo_cases.py) and one
+more: in Kharkhorin tsetseg's high-risk case has batbold on its team, her
+low-risk one does not. batbold works in the same soum (and in Bat-Ölzii):
+after a full pull of his replica his device holds the first case and never
+the second; dolgor, a second coordinator of Kharkhorin added here, assigned
+to none, gets neither. A team member's edit pushed from the device is stored
+and reaches the other member's next pull; a change of the team pushed by a
+team member is denied with its reason and not stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pouch import PouchReplica
+from servers import FieldsyncPeer, couch_url_for, fieldsync_couchdb_server, fieldsync_server
+
+from sync import cases
+from sync.demo import DEMO_PASSWORD, demo_ulid, seed_demo
+from sync.demo_cases import seed_cases
+
+pytestmark = pytest.mark.interop
+AREA = "ovr-kharkhorin"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "couchdb"])
+def server(request) -> Iterator[FieldsyncPeer]:
+    """A small demo (8 submissions a soum; ``fieldsync demo``'s programmes take half a minute)."""
+    started = (fieldsync_server() if request.param == "sqlite"
+               else fieldsync_couchdb_server(couch_url_for(request, request.param)))
+    with started as peer:
+        svc = peer.services()
+        try:
+            seed_demo(svc.store, svc.areas, svc.forms, svc.users, per_soum=8)
+            assert seed_cases(svc.store, svc.areas.tree(), list(svc.users.list()), demo_ulid) > 0
+            alone = cases.new_case(AREA, "01KCASEALONE00000000000001", author="tsetseg", coordinator="enkhjargal",
+                                   risk="low", team=["tsetseg"], data={"narrative": "Нууц"})
+            assert "rev" in svc.store.open(AREA).bulk_docs([alone])[0]
+            svc.users.add("dolgor", "coordinator", [AREA], DEMO_PASSWORD)  # assigned to no case
+        finally:
+            svc.store.close()
+        yield peer
+
+
+def url(peer: FieldsyncPeer, user: str) -> str:
+    return f"http://{user}:{DEMO_PASSWORD}@127.0.0.1:{peer.port}/sync/{user}"
+
+
+def stored_cases(peer: FieldsyncPeer) -> dict[str, dict]:
+    store = peer.open_store()
+    try:
+        return {c["_id"]: c for c in cases.area_cases(store.open(AREA))}
+    finally:
+        store.close()
+
+
+def finished(report: dict, *, denied: int = 0) -> dict:
+    assert report["errors"] == [], report["errors"]
+    assert len(report["denied"]) == denied, report["denied"]
+    assert report["result"]["status"] == "complete", report["result"]
+    return report
+
+
+def pulled(node_driver, tmp_path_factory, peer: FieldsyncPeer, user: str) -> PouchReplica:
+    device = node_driver.open_replica(tmp_path_factory.mktemp(user) / "device")
+    device.replicate_timeout = 90.0
+    finished(device.pull(url(peer, user), batch_size=200))
+    return device
+
+
+def test_only_the_team_gets_a_case_and_a_team_members_edit_reaches_the_team(server, node_driver,
+                                                                            tmp_path_factory) -> None:
+    found = stored_cases(server)
+    shared = next(i for i, c in found.items() if c["author"] == "tsetseg" and "batbold" in c["team"])
+    alone = f"{AREA}:case:01KCASEALONE00000000000001"
+    assert "batbold" not in found[alone]["team"]
+    devices = {u: pulled(node_driver, tmp_path_factory, server, u) for u in ("batbold", "tsetseg", "dolgor")}
+    try:
+        held = {u: set(d.revs()) for u, d in devices.items()}
+        assert any(i.startswith(f"{AREA}:sub:") for i in held["batbold"])  # his soum's other documents he has
+        assert shared in held["batbold"] and alone not in held["batbold"]
+        assert devices["batbold"].get_or_none(alone) is None
+        assert {shared, alone} <= held["tsetseg"]
+        assert not any(":case:" in i for i in held["dolgor"]) and any(i.startswith(AREA) for i in held["dolgor"])
+
+        # tsetseg closes the shared case on her phone; batbold's next pull brings it
+        mine = devices["tsetseg"].get(shared)
+        closed = cases.changed(mine, "tsetseg", "status", status="closed",
+                               closure={"reason": "goals_met", "note": "", "closed_on": "2026-12-01"})
+        assert devices["tsetseg"].put(closed)["ok"]
+        finished(devices["tsetseg"].push(url(server, "tsetseg")))
+        assert stored_cases(server)[shared]["status"] == "closed"
+        finished(devices["batbold"].pull(url(server, "batbold"), batch_size=200))
+        assert devices["batbold"].get(shared)["status"] == "closed"
+        assert devices["batbold"].get_or_none(alone) is None
+
+        # batbold, on the team, may not change the team: denied with its reason, nothing stored
+        his = devices["batbold"].get(shared)
+        before = stored_cases(server)[shared]["_rev"]
+        assert devices["batbold"].put(cases.changed(his, "batbold", "team", team=["batbold"]))["ok"]
+        report = finished(devices["batbold"].push(url(server, "batbold")), denied=1)
+        assert "Only the case's coordinator" in report["denied"][0]["reason"]
+        assert stored_cases(server)[shared]["_rev"] == before
+    finally:
+        for device in devices.values():
+            device.close()
