@@ -16,7 +16,7 @@ the time for all 15 is extrapolated from the link's measured rate (printed as
 such). Also the app shell's size gzipped and its first load over the link.
 Asserts nothing about speed; prints whether the push met the 60 s target.
 
-    .venv/bin/python bench/field_link.py            # about 5 minutes
+    .venv/bin/python bench/field_link.py            # about 10 minutes on a busy 2-core machine
     .venv/bin/python bench/field_link.py --no-couchdb --unresized 0 --max-side 1024 --quality 0.6
 """
 
