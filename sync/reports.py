@@ -199,11 +199,19 @@ class ReportIndex:
         recs = {r["id"]: r["doc"] for r in idx.all_docs(keys=rec_ids, include_docs=True) if r.get("doc")}
         writes: dict[str, dict] = {}
         children: dict[str, dict] = {}  # child doc id -> row being changed
+        # The rows of every child these changes touch, in one read (old child of a visit, new one).
+        touched = {(recs.get(f"{area}:visit:{k}") or {}).get("child") for k in ordered}
+        touched |= {((current.get(f"{area}:{ids.SUBMISSION}:{k}") or {}).get("data") or {}).get("child_id")
+                    if isinstance((current.get(f"{area}:{ids.SUBMISSION}:{k}") or {}).get("data"), dict) else None
+                    for k in ordered}
+        wanted_rows = [child_doc_id(area, c) for c in touched if isinstance(c, str) and c]
+        stored_rows = {r["id"]: r["doc"] for r in idx.all_docs(keys=wanted_rows, include_docs=True)
+                       if r.get("doc")} if wanted_rows else {}
 
         def child_row(child: str) -> dict:
             did = child_doc_id(area, child)
             if did not in children:
-                found = writes.get(did) or records.read(idx, did)
+                found = stored_rows.get(did)
                 children[did] = found or {"_id": did, "type": "report-child", "child": child, "visits": {}}
                 children[did]["_old"] = _newest(children[did].get("visits") or {})
             return children[did]

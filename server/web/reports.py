@@ -43,7 +43,7 @@ from . import guard
 from .i18n import lang, pick
 
 bp = Blueprint("reports", __name__)
-REFRESH_BUDGET = 2000  # changes a report view counts at most before it shows the figures
+REFRESH_BUDGET = 1000  # changes a report view counts at most before it shows the figures (~1 s)
 DEFAULT_MONTHS, MAX_MONTHS = 3, 24
 TABLES = ("growth", "lqas", "coverage")
 MAX_CHILD_ID = 200
@@ -91,7 +91,8 @@ def build(soums: list[str], months: int = DEFAULT_MONTHS) -> Report:
     index = report_index()
     busy = False
     for code in soums:
-        busy |= index.refresh(code, max_changes=REFRESH_BUDGET).busy
+        step = index.refresh(code, max_changes=REFRESH_BUDGET)
+        busy |= step.busy or not step.done
     metas = index.metas(soums)
     as_of = date.today()
     report = Report(as_of, months, soums, {}, {}, {}, busy)
