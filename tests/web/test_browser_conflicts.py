@@ -62,6 +62,7 @@ def test_an_overlapping_conflict_is_resolved_in_the_page_and_both_devices_conver
     page.fill("#name", "oyunaa")
     page.fill("#password", DEMO_PASSWORD)
     page.click("button[type=submit].primary")
+    expect(page.locator("form.logout")).to_be_visible()  # logged in
     page.goto(f"{site.base}/web/conflicts")
     speak(page, "Монгол")
     expect(page.locator("h1")).to_have_text("Зөрчил")

@@ -57,6 +57,9 @@ def test_review_loop_between_the_coordinators_browser_and_the_workers_device(sit
     page.get_by_label("User name").fill("oyunaa")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out").or_(page.get_by_role("button", name="Гарах"))).to_be_visible()
+    # The language is kept with the account, and other browser tests of the session use it too.
+    page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="Your areas")).to_be_visible()
     screens.take(page, "areas-en")
 
@@ -149,6 +152,8 @@ def test_the_worker_page_and_the_login_in_both_languages(site, chromium, screens
     expect(page.get_by_label("Нууц үг")).to_be_focused()
     page.keyboard.type(DEMO_PASSWORD)
     page.keyboard.press("Enter")
+    expect(page.locator(".replica code")).to_be_visible()  # logged in
+    page.get_by_role("button", name="Монгол").click()  # kept with the account: set, not assumed
     expect(page.get_by_role("heading", name="Таны хуулбар")).to_be_visible()
     expect(page.locator(".replica code")).to_have_text(f"{site.base}/sync/bolormaa")
     screens.take(page, "worker-mn")
