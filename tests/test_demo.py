@@ -166,3 +166,20 @@ def test_two_fresh_seeds_are_identical(tmp_path: Path, svc: Services) -> None:
             assert ours == theirs, scope
     finally:
         other.store.close()
+
+
+def test_each_soum_has_a_register_of_families_with_their_visits(svc: Services) -> None:
+    for scope in svc.areas.tree().data_scopes():
+        docs = [row["doc"] for row in svc.store.open(scope).all_docs(include_docs=True)]
+        families = {d["_id"]: d for d in docs if d["_id"].startswith(f"{scope}:fam:")}
+        kindergartens = [d for d in docs if d["_id"].startswith(f"{scope}:kg:")]
+        assert len(families) == 6 and len(kindergartens) >= 2, scope
+        assert all(d["type"] == "family" and CYRILLIC.search(d["name"]) and d["members"] >= 1
+                   for d in families.values())
+        assert all(d["type"] == "kindergarten" and d["name"] for d in kindergartens)
+        visits = [d for d in docs if d.get("form") == "household_visit" and "family" in d["data"]]
+        assert {v["data"]["family"] for v in visits} == set(families), scope  # every family visited
+        assert len(visits) > len(families)  # some more than once: a visit history to show
+        for visit in visits:  # a family's visits name its head and bag
+            family = families[visit["data"]["family"]]
+            assert (visit["data"]["head"]["head_name"], visit["data"]["bag"]) == (family["name"], family["bag"])
