@@ -36,7 +36,7 @@ def kinds() -> dict[str, str]:
     """What the filter offers: the part of an action before its dot."""
     return {"login": _("Logins"), "user": _("Users"), "area": _("Areas"), "form": _("Forms"),
             "review": _("Reviews"), "quarantine": _("Quarantine"), "conflict": _("Conflicts"),
-            "export": _("Exports")}
+            "export": _("Exports"), "checklist": _("Checklists")}
 
 
 def action_names() -> dict[str, str]:
@@ -50,6 +50,7 @@ def action_names() -> dict[str, str]:
         "review.reopened": _("Reopened a review (the submission was edited)"), "quarantine.released": _("Released a refused document"),
         "quarantine.discarded": _("Discarded a refused document"), "conflict.merged": _("Merged a conflict"),
         "conflict.resolved": _("Resolved a conflict"), "export.downloaded": _("Exported data"),
+        "checklist.changed": _("Changed the WASH norms checklist"),
     }
 
 

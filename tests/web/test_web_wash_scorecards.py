@@ -306,3 +306,5 @@ def test_an_admin_saves_the_checklist_and_the_change_is_audited(web, tmp_path: P
                if d.get("action") == "checklist.changed" and d.get("actor") == "admin"]
     assert entries and entries[-1]["doc_id"] == DOC_ID and len(entries[-1]["after"]) == 6
     assert "Drinking water is boiled" in client.get(f"/web/wash/kindergartens/{TES}:kg:KG0{TES.upper()}").text
+    audit = web.logged_in("admin", "mn").get("/web/audit?what=checklist")
+    assert audit.status_code == 200 and "Ус, ариун цэврийн нормын хяналтын хуудсыг өөрчилсөн" in audit.text
