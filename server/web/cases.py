@@ -97,11 +97,9 @@ def listing():
     risk = _choice("risk", cases.RISKS)
     today = _today()
     store = services().store
-    soums, rows = [], []
+    soums, rows = soum_counts([chosen] if chosen else allowed), []
     for code in [chosen] if chosen else allowed:
-        found = cases.area_cases(store.open(code)) if store.exists(code) else []
-        soums.append({"code": code, "counts": cases.counts(found, today)})
-        for case in found:
+        for case in cases.area_cases(store.open(code)) if store.exists(code) else []:
             if not cases.may_see(who, case):
                 continue  # counted above, never listed
             if (status and case.get("status") != status) or (risk and case.get("risk") != risk):
@@ -114,6 +112,14 @@ def listing():
     return render_template("cases.html", soums=soums, rows=rows, tree=services().areas.tree(), areas=allowed,
                            chosen=chosen, status=status or "", risk=risk or "", referrals=_referrals(allowed
                            if not chosen else [chosen]), today=today.isoformat(), **_names())
+
+
+def soum_counts(areas: list[str]) -> list[dict]:
+    """Open cases by risk and overdue follow-ups per area: counts only, for anyone coordinating it
+    (the soum report shows them too)."""
+    store, today = services().store, _today()
+    return [{"code": code, "counts": cases.counts(cases.area_cases(store.open(code)) if store.exists(code) else [],
+                                                  today)} for code in areas]
 
 
 def _names() -> dict:
@@ -195,7 +201,14 @@ def _detail(docid: str, *, error: str | None = None, status: int = 200):
         saved=request.args.get("saved") == "1", may_change=cases.may_change(who, case),
         is_coordinator=who.is_admin or who.name == case.get("coordinator"),
         next_statuses=cases.TRANSITIONS.get(case.get("status"), ()), candidates=_candidates(parsed.scope),
-        risks=cases.RISKS, closures=cases.CLOSURE_REASONS, modes=cases.MODES, **_names()), status
+        risks=cases.RISKS, closures=cases.CLOSURE_REASONS, modes=cases.MODES, concern_labels=_concern_labels(),
+        **_names()), status
+
+
+def _concern_labels() -> dict[str, dict]:
+    """The referral form's labels of its concerns, per language (a case keeps the names)."""
+    definition = services().forms.get(REFERRAL_FORM, 1) or {}
+    return {c["name"]: c.get("label") or {} for c in (definition.get("choices") or {}).get("concern", [])}
 
 
 def _candidates(area: str) -> list[str]:

@@ -179,8 +179,11 @@ def page():
     report = build(soums, _months())
     tree = services().areas.tree()
     tables = {name: table(report, name) for name in TABLES}
+    from .cases import risk_names, soum_counts  # child protection: counts only
+
     return render_template("reports.html", report=report, tables=tables, tree=tree, picked=picked, choices=_choices(),
-                           indicators=indicator_names(), query=_query())
+                           indicators=indicator_names(), query=_query(), soums=soum_counts(soums),
+                           risk_names=risk_names())
 
 
 def _choices() -> list[str]:

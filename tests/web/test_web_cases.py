@@ -9,6 +9,7 @@ oyunaa (Uvs) and the workers get 404s.
 from __future__ import annotations
 
 import random
+import re
 from datetime import date
 
 import pytest
@@ -54,6 +55,20 @@ def test_the_assigned_coordinator_lists_the_case_others_see_counts_only(web: Web
     assert "/web/cases/ovr-kharkhorin:case:" not in other.text
     assert f'<td class="num">{counts["open"]}</td>' in other.text
     assert counts["open"] >= 1 and counts["overdue_visits"] >= 1
+
+
+def test_the_soum_report_counts_cases_for_every_coordinator(web: Web):
+    counts = cases.counts(area_cases(web), date.today())
+    for who, lang, heading in (("dolgor", "en", "Child protection: open cases by risk"),
+                               ("enkhjargal", "mn", "Хүүхэд хамгаалал: нээлттэй тохиолдол")):
+        page = web.logged_in(who, lang).get(f"/web/reports?area={AREA}")
+        assert page.status_code == 200 and heading in page.text
+        section = page.text.split('<table class="case-counts">', 1)[1].split("</table>", 1)[0]
+        numbers = re.findall(r'<td class="num">(\d+)</td>', section)
+        assert numbers == [str(n) for n in (counts["open"], counts["by_risk"]["high"], counts["by_risk"]["medium"],
+                                            counts["by_risk"]["low"], counts["overdue_cases"],
+                                            counts["overdue_visits"], counts["closed"])]
+        assert ":case:" not in page.text
 
 
 @pytest.mark.parametrize("who", ["dolgor", "oyunaa", "tsetseg"])
