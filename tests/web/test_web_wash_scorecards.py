@@ -252,6 +252,13 @@ def test_another_aimag_and_workers_get_404(web):
     assert other.get(link).status_code == 404
     assert "Тэс" not in other.get("/web/wash").text
     assert other.get("/web/wash/kindergartens/uvs-tes:kg:NOPE").status_code == 404
+    # a hidden page answers exactly as one that does not exist (but for its own address and the form token)
+    def page(path: str) -> str:
+        body = other.get(path).get_data(as_text=True)
+        return re.sub(r'name="(next|csrf_token)" value="[^"]*"', "", body)
+    missing = page("/web/wash/kindergartens/ovr-kharkhorin:kg:NOPE")
+    assert page(f"/web/wash/kindergartens/{tes_kg}") == missing
+    assert page(link) == page("/web/scorecards/ovr-kharkhorin/facilities/school~nope")
     assert other.get(f"/web/wash/kindergartens/{TES}:sub:X").status_code == 404
     worker = web.logged_in("bolormaa")
     for path in ("/web/wash", "/web/scorecards", f"/web/wash/kindergartens/{tes_kg}", "/web/admin/wash-norms"):
