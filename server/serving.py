@@ -28,6 +28,8 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from sync.accounts.verified import share_between_processes
 
+from .config import Settings
+from .request_bodies import CONTINUE, Body, Limits, SpillUnreader, head_end
 from .slow_clients import MAX_HEAD, ClientSocket, Deadlines, head_complete
 
 # handle()'s answer when the thread has closed the connection itself.
@@ -38,11 +40,12 @@ class Worker(ThreadWorker):
     """gthread, changed so that slow clients cannot starve it, and where a
     replicator's stream of small requests pays for it.
 
-    A thread is only given a request whose head (request line and headers) has
-    arrived whole: the main thread's event loop reads heads without blocking,
-    with deadlines, and bodies and answers are cut only when the client stops
-    making progress (``server.slow_clients``; issue 17: twenty connections
-    dripping header bytes used to hold every thread). One address holds a
+    A thread is only given a request whose head (request line and headers) and
+    body have arrived whole: the main thread's event loop reads both without
+    blocking, with deadlines (``server.slow_clients``, ``server.request_bodies``;
+    issue 17: twenty connections dripping header bytes, or forty sending large
+    bodies just above the minimum rate, used to hold every thread), and answers
+    are cut only when the client stops making progress. One address holds a
     bounded number of connections. A body the app did not read (a refusal
     answered first) is read and discarded before the connection closes, so a
     client that writes its whole body before reading, as PouchDB does, gets
@@ -100,6 +103,8 @@ class Worker(ThreadWorker):
         _freeze_settings(self.cfg)
         _remember_trusted_peers()
         self.deadlines = Deadlines.from_env()
+        settings = Settings.from_env()
+        self.limits = Limits(settings.max_body_bytes, settings.max_batch_bytes)
         self._busy = 0
         self._busy_lock = threading.Lock()
         # What accept() needs of each listening socket, which never changes.
@@ -164,9 +169,11 @@ class Worker(ThreadWorker):
         conn.ip = ip
         conn.head = bytearray()
         conn.eof = False
+        conn.body = None
+        conn.spill = None
         # The request is usually there already (PouchDB writes it right after connecting).
         if self._pull_head(conn):
-            self.enqueue_req(conn)
+            self._head_arrived(conn)
         elif conn.eof:
             self._close(conn)
         else:
@@ -197,7 +204,53 @@ class Worker(ThreadWorker):
         if conn.eof:
             self._close(conn)
         else:
+            self._head_arrived(conn)
+
+    def _head_arrived(self, conn) -> None:  # type: ignore[no-untyped-def]
+        """A whole request head is here: a thread takes the request once its body is here too."""
+        end = head_end(conn.head)
+        body = Body.start(conn.head, end, self.limits) if end >= 0 else None
+        if body is None:
             self.enqueue_req(conn)
+            return
+        if body.expects_continue:  # the client waits for this before sending the body
+            body.drop_expect(conn.head)
+            try:
+                conn.sock.send(CONTINUE, socket.MSG_DONTWAIT)
+            except OSError:
+                self._close(conn)
+                return
+        conn.body = body
+        conn.deadline = time.monotonic() + self.deadlines.stall_seconds
+        conn.moved = 0
+        self._waiting[conn] = None
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable_body, conn))
+
+    def _readable_body(self, conn, _sock) -> None:  # type: ignore[no-untyped-def]
+        """More of a body, under the progress rule of ``server.slow_clients``: every
+        ``stall_seconds`` at least ``stall_seconds * min_rate`` bytes, or the client is cut."""
+        try:
+            data = conn.sock.recv(_BODY_READ, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        body = conn.body
+        if data:
+            finished = body.take(data, conn.head)
+            conn.moved += len(data)
+            if conn.moved >= self.deadlines.stall_seconds * self.deadlines.min_rate:
+                conn.moved = 0
+                conn.deadline = time.monotonic() + self.deadlines.stall_seconds
+            if not finished:
+                return
+        # Whole, or the client stopped sending (a half-close may still read the answer: the
+        # thread finds the body short, as gunicorn always did).
+        self.poller.unregister(conn.sock)
+        del self._waiting[conn]
+        conn.body = None
+        conn.spill = body.hand_over()
+        self.enqueue_req(conn)
 
     def _pull_head(self, conn) -> bool:  # type: ignore[no-untyped-def]
         """Read what has arrived, without blocking; whether a whole request head is held.
@@ -231,7 +284,15 @@ class Worker(ThreadWorker):
                 self.poller.unregister(conn.sock)
             except (OSError, KeyError, ValueError):
                 pass
-            if conn.head and not force:
+            if conn.body is not None:
+                conn.body.discard()
+                conn.body = None
+                if force:
+                    self._close(conn)
+                else:  # a body too slow: say so, then close
+                    _refuse(conn.sock, _BODY_TIMED_OUT)
+                    self._gone(conn)
+            elif conn.head and not force:
                 _refuse(conn.sock, _TIMED_OUT)  # headers too slow: say so, then close
                 self._gone(conn)
             else:
@@ -271,7 +332,7 @@ class Worker(ThreadWorker):
             if keep is True:
                 conn.sock.setblocking(False)
                 if head_complete(conn.head, 0):
-                    self.enqueue_req(conn)  # the next request came with the last one
+                    self._head_arrived(conn)  # the next request came with the last one
                 else:
                     self._wait_for_head(conn)
                 return
@@ -308,6 +369,11 @@ class Worker(ThreadWorker):
         try:
             sock.setblocking(True)
             conn.init()
+            unreader = conn.parser.unreader
+            if not isinstance(unreader, SpillUnreader):
+                unreader = conn.parser.unreader = SpillUnreader(sock, unreader.mxchunk)
+            if conn.spill is not None:  # the body, beyond what is in conn.head
+                unreader.spill, conn.spill = conn.spill, None
             if conn.head:
                 conn.parser.unreader.unread(bytes(conn.head))
                 conn.head = bytearray()
@@ -353,7 +419,7 @@ class Worker(ThreadWorker):
         if not self.alive or conn.is_http2 or self._busy >= self.cfg.threads:
             return False
         if conn.head and head_complete(conn.head, 0):
-            return True
+            return self._body_is_here(conn)
         if not _readable(conn.sock, self.LINGER):
             return False
         conn.sock.setblocking(False)
@@ -361,7 +427,13 @@ class Worker(ThreadWorker):
         if conn.eof:
             conn.head = bytearray()
             return False  # handle() closes it: nothing more will come
-        return complete
+        return complete and self._body_is_here(conn)
+
+    def _body_is_here(self, conn) -> bool:  # type: ignore[no-untyped-def]
+        """Whether the request whose head is in ``conn.head`` may be served now; if its body
+        is still to come, the event loop collects it (the thread hands the connection back)."""
+        end = head_end(conn.head)
+        return end < 0 or Body.start(conn.head, end, self.limits) is None
 
 
 # Answers given without a thread, before closing: a connection over the
@@ -376,6 +448,9 @@ def _canned(status: str, error: str, reason: str, *extra: str) -> bytes:
 _TOO_MANY = _canned("503 Service Unavailable", "too_many_connections",
                     "Too many connections from your address.", "Retry-After: 5")
 _TIMED_OUT = _canned("408 Request Timeout", "request_timeout", "The request headers took too long.")
+_BODY_TIMED_OUT = _canned("408 Request Timeout", "request_timeout", "The request body came too slowly.")
+# The most read of a body at a time by the event loop.
+_BODY_READ = 256 * 1024
 # The most of an unread body drained after answering (see Worker._serve).
 _DRAIN_BYTES = 512 * 1024 * 1024
 
@@ -445,7 +520,9 @@ def _client_is_done(conn) -> bool:  # type: ignore[no-untyped-def]
     if req is None or not req.should_close():
         return False
     reader = getattr(req.body, "reader", None)
-    if not isinstance(reader, LengthReader) or reader.length or conn.parser.unreader.buf.getvalue():
+    unreader = conn.parser.unreader
+    if (not isinstance(reader, LengthReader) or reader.length or unreader.buf.getvalue()
+            or getattr(unreader, "spill", None) is not None):
         return False
     try:
         return not conn.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)

@@ -6,12 +6,16 @@ tens of seconds) to keep the tests fast: the mechanism is the one deployed
 (server/slow_clients.py). bench/slow_clients.py does the same with 1,000
 connections against Apache CouchDB; a real PouchDB sync over 256 kbit/s with a
 600 ms round trip under the same deadlines is never cut
-(tests/interop/test_hostile_pouchdb.py).
+(tests/interop/test_hostile_pouchdb.py). Request bodies, too, are collected
+without a thread (server/request_bodies.py): more clients sending large bodies
+slowly than there are threads leave other requests answered.
 """
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -126,6 +130,115 @@ def test_a_body_trickler_is_cut_for_lack_of_progress(peer: FieldsyncPeer) -> Non
         cut_after = time.monotonic() - started
     assert cut_after < 4.5, cut_after
     assert not answer.startswith(b"HTTP/1.1 2"), answer
+
+
+class BodyTricklers:
+    """Connections sending a large body a little above the minimum rate (never cut), from a thread."""
+
+    def __init__(self, peer: FieldsyncPeer, path: str, count: int, length: int, rate: int) -> None:
+        self.socks = []
+        for i in range(count):
+            sock = connect(peer, f"127.0.5.{i + 1}")
+            sock.sendall(f"POST {path}/_bulk_docs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         f"Authorization: Basic {_basic(peer)}\r\nContent-Length: {length}\r\n\r\n".encode())
+            self.socks.append(sock)
+        self.piece = b" " * (rate // 10)  # every 0.1 s
+        self.stop = threading.Event()
+        self.cut = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.1):
+            for sock in self.socks:
+                try:
+                    sock.send(self.piece, socket.MSG_DONTWAIT)
+                except OSError:
+                    self.cut += 1
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        for sock in self.socks:
+            sock.close()
+
+
+def timed_bulk_docs(peer: FieldsyncPeer, path: str, n: int) -> float:
+    docs = [{"_id": f"quick{n}-{i}", "n": i} for i in range(5)]
+    started = time.monotonic()
+    response = requests.post(peer.root + path + "/_bulk_docs", json={"docs": docs}, auth=peer.auth, timeout=10)
+    assert response.status_code == 201, response.text
+    return time.monotonic() - started
+
+
+def test_slow_bodies_of_more_clients_than_threads_leave_requests_with_bodies_answered(peer: FieldsyncPeer) -> None:
+    # 40 clients (ten times the worker's 4 threads) each sending a 1 MB body at 600 B/s, just
+    # above the 500 B/s asked for: the event loop collects their bodies, no thread is held.
+    db = peer.new_db("slowbody")
+    tricklers = BodyTricklers(peer, db.path, count=40, length=1_000_000, rate=600)
+    try:
+        time.sleep(1.0)  # every body has begun
+        bulk = [timed_bulk_docs(peer, db.path, n) for n in range(4)]
+        changes = [timed_changes(peer, db.path) for _ in range(4)]
+        time.sleep(2.5)  # past a progress window: the tricklers, above the rate, are not cut
+        assert not any(_readable(sock) for sock in tricklers.socks), "a trickler got an answer or was cut"
+        assert tricklers.cut == 0
+    finally:
+        tricklers.close()
+    assert max(bulk) < 1.0, bulk
+    assert max(changes) < 1.0, changes
+    assert len(db.all_docs()["rows"]) == 20
+
+
+def test_a_slow_but_steady_body_is_served_when_whole(peer: FieldsyncPeer) -> None:
+    db = peer.new_db("steady")
+    body = json.dumps({"docs": [{"_id": "steady", "text": "x" * 1400}]}).encode()
+    with connect(peer, "127.0.3.4") as sock:
+        sock.sendall(f"POST {db.path}/_bulk_docs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Authorization: Basic {_basic(peer)}\r\nConnection: close\r\n"
+                     f"Content-Length: {len(body)}\r\n\r\n".encode())
+        for start in range(0, len(body), 80):  # 800 B/s for about 2 s: one stall window and more
+            sock.sendall(body[start:start + 80])
+            time.sleep(0.1)
+        answer = answer_of(sock)
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:300]
+    assert db.get_doc("steady")["text"] == "x" * 1400
+
+
+def _big_batch(prefix: str) -> dict:
+    # 2,000 documents of ~1.3 KB: 2.7 MB, over the 1 MiB a body may hold in memory (the rest is spilled).
+    return {"docs": [{"_id": f"{prefix}-{i:04d}", "text": "y" * 1300} for i in range(2000)]}
+
+
+def test_a_body_over_the_memory_bound_is_spilled_and_read_whole(peer: FieldsyncPeer) -> None:
+    db = peer.new_db("spill")
+    whole = json.dumps(_big_batch("length")).encode()
+    response = requests.post(peer.root + db.path + "/_bulk_docs", data=whole, auth=peer.auth, timeout=30,
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 201, response.text[:300]
+    chunked = json.dumps(_big_batch("chunked")).encode()
+    pieces = (chunked[i:i + 100_000] for i in range(0, len(chunked), 100_000))  # requests sends it chunked
+    response = requests.post(peer.root + db.path + "/_bulk_docs", data=pieces, auth=peer.auth, timeout=30,
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 201, response.text[:300]
+    assert all(row.get("ok") for row in response.json())
+    assert db.info()["doc_count"] == 4000
+    assert db.get_doc("chunked-1999")["text"] == "y" * 1300
+
+
+def test_expect_100_continue_is_answered_once_by_the_event_loop(peer: FieldsyncPeer) -> None:
+    db = peer.new_db("expect")
+    body = json.dumps({"docs": [{"_id": "expected"}]}).encode()
+    with connect(peer, "127.0.3.5") as sock:
+        sock.sendall(f"POST {db.path}/_bulk_docs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Authorization: Basic {_basic(peer)}\r\nConnection: close\r\nExpect: 100-continue\r\n"
+                     f"Content-Length: {len(body)}\r\n\r\n".encode())
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"  # before any of the body is sent
+        sock.sendall(body)
+        answer = answer_of(sock)
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:300]
+    assert b"100 Continue" not in answer
+    assert db.get_doc("expected") is not None
 
 
 def test_one_address_holds_a_bounded_number_of_connections(peer: FieldsyncPeer) -> None:
