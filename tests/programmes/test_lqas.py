@@ -113,8 +113,12 @@ def test_35_and_95_percent_have_two_qualifying_rules_and_the_default_minimises_t
 
 
 def test_the_stored_table_is_the_recomputed_one():
-    from importlib import resources
-    stored = orjson.loads((resources.files("programmes") / "lqas_rules.json").read_bytes())
+    from pathlib import Path
+
+    import programmes.lqas
+
+    # Beside the module: under pytest "programmes" can also name tests/programmes (no such file there).
+    stored = orjson.loads((Path(programmes.lqas.__file__).parent / "lqas_rules.json").read_bytes())
     assert stored == default_table()
     assert set(stored["rules"]) == {str(n) for n in range(12, 31)}
     assert stored["rules"]["19"]["80"] == {"d": 13, "alpha": 0.0676, "beta": 0.0835}
