@@ -31,8 +31,6 @@ DERIVATIONS: dict[str, Derivation] = {
                    scorecards.CYCLE_COLUMNS),
         Derivation(scorecards.FOLLOWUP_FORM, scorecards.summarise_followup, scorecards.METHOD,
                    scorecards.FOLLOWUP_COLUMNS),
-        Derivation(scorecards.INPUTS_FORM, scorecards.summarise_inputs, scorecards.METHOD,
-                   scorecards.INPUTS_COLUMNS),
     )
 }
 

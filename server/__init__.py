@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Flask, g
 
-from . import body_errors, compression, errors, oversize
+from . import body_errors, compression, errors, oversize, request_gzip
 from .auth import set_session_cookie
 from .config import Settings
 from .services import Services
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     compression.register(app)
     app.wsgi_app = body_errors.guard(app.wsgi_app)  # broken chunking or a cut body: 400, not 500
     oversize.register(app, settings)  # a batch over the body limit is answered per document
+    request_gzip.register(app, settings)  # gzipped request bodies, limits on what they inflate to
     if settings.trusted_proxies:
         # Login throttling counts per client address: behind a proxy, take it from X-Forwarded-For.
         from werkzeug.middleware.proxy_fix import ProxyFix
