@@ -31,6 +31,8 @@ DERIVATIONS: dict[str, Derivation] = {
                    scorecards.CYCLE_COLUMNS),
         Derivation(scorecards.FOLLOWUP_FORM, scorecards.summarise_followup, scorecards.METHOD,
                    scorecards.FOLLOWUP_COLUMNS),
+        Derivation(scorecards.INPUTS_FORM, scorecards.summarise_inputs, scorecards.METHOD,
+                   scorecards.INPUTS_COLUMNS),
     )
 }
 

@@ -14,7 +14,9 @@ provider's self-evaluation and the action plan; follow-ups
 - a cycle's overall score is the mean of its indicators' community scores;
 - trend = this cycle - the previous cycle, per indicator and facility;
 - action-plan completion = done / agreed actions, each action at its latest
-  status (the follow-up with the latest date, else the plan's).
+  status (the follow-up with the latest date, else the plan's);
+- input tracking (``scorecard_input_tracking``): each input's actual as a
+  share of its entitlement, and how many inputs meet their entitlement.
 
 Cycles of a facility are matched by ``facility_key``: the type and the name
 with case and spacing ignored (there is no facility register yet). Indicators
@@ -29,11 +31,13 @@ from typing import Any
 
 CYCLE_FORM = "scorecard_cycle"
 FOLLOWUP_FORM = "scorecard_followup"
+INPUTS_FORM = "scorecard_input_tracking"
 METHOD = {"name": "community-scorecard", "version": 1,
           "rules": "normalised (s - min) / (max - min) * 100; community = mean of focus groups"}
 CYCLE_COLUMNS = ("facility_key", "cycle_no", "meeting_date", "scale_min", "scale_max", "overall",
                  "overall_provider", "actions_agreed", "actions_done")
 FOLLOWUP_COLUMNS = ("facility_key", "cycle_no", "followup_date")
+INPUTS_COLUMNS = ("facility_key", "cycle_no", "tracking_date", "inputs_met", "inputs_tracked")
 DONE, DROPPED = "done", "dropped"
 OPEN = ("planned", "in_progress")
 
@@ -196,3 +200,22 @@ def soum_trend(comparisons: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             trends.append(c["overall_trend"])
     return {"facilities": len(latest), "latest_mean": _r(_mean(latest)), "compared": len(trends),
             "trend_mean": _r(_mean(trends))}
+
+
+def summarise_inputs(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``derived`` of one scorecard_input_tracking: actual against entitlement per input.
+
+    ``pct`` = actual / entitlement x 100 (None for an entitlement of 0); an
+    input is met when actual >= entitlement.
+    """
+    if not data.get("tracking_date"):
+        raise ValueError("an input tracking has its date")
+    inputs = []
+    for row in data.get("inputs") or ():
+        entitled, actual = row["entitlement"], row["actual"]
+        inputs.append({"input": " ".join(str(row["input"]).split()), "entitlement": entitled, "actual": actual,
+                       "pct": _r(actual / entitled * 100) if entitled else None, "met": actual >= entitled,
+                       "remark": row.get("remark")})
+    return {"facility_key": facility_key(data.get("facility_type"), data.get("facility_name")),
+            "cycle_no": data.get("cycle_no"), "tracking_date": data["tracking_date"], "inputs": inputs,
+            "inputs_met": sum(1 for i in inputs if i["met"]), "inputs_tracked": len(inputs)}

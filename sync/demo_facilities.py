@@ -71,7 +71,8 @@ def seed_norms(store: Store) -> None:
 def seed_facilities(db: Database, code: str, soum_mn: str, centre: tuple[float, float], author: str,
                     forms: FormRegistry, ulid: Callable[[random.Random], str]) -> int:
     """WASH visits of each kindergarten of ``code`` and scorecard cycles of two facilities; the count written."""
-    if any(forms.get(f, 1) is None for f in ("kindergarten_wash_visit", "scorecard_cycle", "scorecard_followup")):
+    if any(forms.get(f, 1) is None for f in ("kindergarten_wash_visit", "scorecard_cycle", "scorecard_followup",
+                                             "scorecard_input_tracking")):
         return 0  # a store seeded before these forms were bundled
     rng = random.Random(f"facilities:{code}")
     docs: list[dict] = []
@@ -90,6 +91,10 @@ def seed_facilities(db: Database, code: str, soum_mn: str, centre: tuple[float, 
                                    level + 0.1 * cycle_no)
             data["location"] = _point(rng, centre)
             docs.append(_submission(db.name, ulid(rng), "scorecard_cycle", author, data, day))
+            track = input_tracking(rng, data, day)
+            track["location"] = data["location"]
+            docs.append(_submission(db.name, ulid(rng), "scorecard_input_tracking", author, track,
+                                    track["tracking_date"]))
             if cycle_no < len(CYCLES):
                 follow = followup(rng, data, CYCLES[cycle_no][1])
                 follow["location"] = data["location"]
@@ -178,6 +183,25 @@ def scorecard_cycle(rng: random.Random, kind: str, name: str, cycle_no: int, day
             "participants_women": rng.randint(8, 20),
             "participants_men": rng.randint(5, 15), "groups_represented": list(GROUPS), "community_scores": community, "provider_scores": provider,
             "actions": actions}
+
+
+INPUTS = {"health_centre": [("Эмийн жагсаалтын эм (нэр)", 40), ("Эмч, сувилагч", 6), ("Ажлын цаг (долоо хоногт)", 40)],
+          "school": [("Багш", 18), ("Сурах бичиг (иж бүрдэл)", 300), ("Ариун цэврийн өрөө", 6)]}
+
+
+def input_tracking(rng: random.Random, cycle: dict, day: str) -> dict:
+    """What the community checked before the cycle's meeting: entitlements and what was found."""
+    before = date.fromisoformat(day).replace(day=1).isoformat()
+    inputs = []
+    for name, entitled in INPUTS[cycle["facility_type"]]:
+        actual = entitled if rng.random() < 0.5 else round(entitled * rng.uniform(0.5, 0.95))
+        row = {"input": name, "entitlement": entitled, "actual": actual}
+        if actual < entitled:
+            row["remark"] = "Төсөв хүрэлцээгүй."
+        inputs.append(row)
+    return {"facility_type": cycle["facility_type"], "facility_name": cycle["facility_name"],
+            "cycle_no": cycle["cycle_no"], "tracking_date": before, "sources": ["records", "interview"],
+            "inputs": inputs}
 
 
 def followup(rng: random.Random, cycle: dict, before: str) -> dict:

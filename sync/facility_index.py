@@ -1,7 +1,7 @@
 """The facility programmes' derived values per area, kept in the store for the WASH and scorecard pages.
 
 The pages need the derived values of a few submissions (a soum's kindergarten
-visits, its scorecard cycles and follow-ups: tens a year), but derived
+visits, its scorecard cycles, follow-ups and input tracking: tens a year), but derived
 documents of all forms share one id range (``<area>:derived:<key>``) and a
 soum's growth visits are thousands of them. Reading that range on every page
 view would read the whole soum's growth data. So, as ``sync.subindex`` and
@@ -31,8 +31,8 @@ from sync.errors import Conflict
 from sync.stores.base import Database, Store
 
 SCOPE = "_facilities"
-FORMS = frozenset({wash.FORM, scorecards.CYCLE_FORM, scorecards.FOLLOWUP_FORM})
-FORMAT = 1
+FORMS = frozenset({wash.FORM, scorecards.CYCLE_FORM, scorecards.FOLLOWUP_FORM, scorecards.INPUTS_FORM})
+FORMAT = 2  # 2: input tracking rows too
 LEASE_SECONDS = 30.0
 _ME = uuid.uuid4().hex
 

@@ -40,9 +40,13 @@ def group_names() -> dict[str, str]:
 
 def _facilities(code: str, today: date) -> dict[str, dict]:
     """An area's facilities: their cycles (by number), the comparison, the latest cycle's actions."""
-    values = FacilityIndex(services().store).values(code, {csc.CYCLE_FORM, csc.FOLLOWUP_FORM})
+    values = FacilityIndex(services().store).values(code, {csc.CYCLE_FORM, csc.FOLLOWUP_FORM, csc.INPUTS_FORM})
     cycles = [v for v in values if v["form"] == csc.CYCLE_FORM]
     followups = [v for v in values if v["form"] == csc.FOLLOWUP_FORM]
+    tracked: dict[tuple, list[dict]] = {}
+    for v in values:
+        if v["form"] == csc.INPUTS_FORM:
+            tracked.setdefault((v["facility_key"], v["cycle_no"]), []).append(v)
     out: dict[str, dict] = {}
     for c in cycles:
         out.setdefault(c["facility_key"], {"key": c["facility_key"], "cycles": []})["cycles"].append(c)
@@ -52,6 +56,9 @@ def _facilities(code: str, today: date) -> dict[str, dict]:
         f["name"], f["type"] = latest["facility_name"], latest["facility_type"]
         f["compare"] = csc.compare(f["cycles"])
         f["actions"] = {c["cycle_no"]: csc.action_statuses(c, followups, today) for c in f["cycles"]}
+        # each cycle's latest input tracking
+        f["inputs"] = {c["cycle_no"]: max(tracked[(f["key"], c["cycle_no"])], key=lambda t: t["tracking_date"])
+                       for c in f["cycles"] if (f["key"], c["cycle_no"]) in tracked}
         f["latest"] = latest
         f["completion"] = csc.completion(f["actions"][latest["cycle_no"]])
         previous = [c for c in f["cycles"] if c["cycle_no"] != latest["cycle_no"]]

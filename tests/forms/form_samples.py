@@ -280,6 +280,20 @@ SAMPLES: dict[str, tuple[dict, dict]] = {
         },
         {"board.jpg": JPEG},
     ),
+    "scorecard_input_tracking": (
+        {
+            "facility_type": "health_centre",
+            "facility_name": "Тэс сумын эрүүл мэндийн төв",
+            "cycle_no": 2,
+            "tracking_date": "2025-11-01",
+            "location": {"lat": 50.4702, "lon": 93.6011},
+            "sources": ["records", "observation"],
+            "inputs": [{"input": "Эмч", "entitlement": 4, "actual": 4},
+                       {"input": "Эмийн жагсаалтын эм", "entitlement": 40, "actual": 31, "remark": "Нийлүүлэлт хоцорсон."}],
+            "evidence_photo": "register.jpg",
+        },
+        {"register.jpg": JPEG},
+    ),
 }
 
 

@@ -29,6 +29,7 @@ def test_the_example_and_programme_forms_are_bundled():
         "lqas_interview",
         "scorecard_cycle",
         "scorecard_followup",
+        "scorecard_input_tracking",
     ]
     assert set(SAMPLES) == set(FORMS)
 

@@ -125,3 +125,17 @@ def test_a_soums_trend_is_the_mean_over_facilities_with_a_cycle_before():
 def test_the_scale_labels_travel_with_the_cycle():
     assert csc.summarise_cycle({**CYCLE_1, "scale_labels": "1 = very poor, 5 = very good"})["scale_labels"] == (
         "1 = very poor, 5 = very good")
+
+
+def test_inputs_are_compared_with_their_entitlements():
+    got = csc.summarise_inputs({
+        "facility_type": "school", "facility_name": "Тэс  сургууль", "cycle_no": 2, "tracking_date": "2026-05-01",
+        "inputs": [{"input": "Teachers", "entitlement": 18, "actual": 15, "remark": "Two posts vacant"},
+                   {"input": "Textbooks", "entitlement": 300, "actual": 300},
+                   {"input": "Toilets", "entitlement": 0, "actual": 2}]})
+    assert got["facility_key"] == "school~тэс сургууль" and got["cycle_no"] == 2
+    # 15 / 18 = 83.3%; 300 / 300 = 100%; an entitlement of 0 has no share but is met
+    assert [(i["pct"], i["met"]) for i in got["inputs"]] == [(83.3, False), (100.0, True), (None, True)]
+    assert (got["inputs_met"], got["inputs_tracked"]) == (2, 3)
+    with pytest.raises(ValueError):
+        csc.summarise_inputs({"inputs": []})

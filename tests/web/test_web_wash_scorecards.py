@@ -181,7 +181,8 @@ def test_the_scorecard_report_gives_each_cycle_normalised_with_its_actions(web):
     page = client.get("/web/scorecards")
     assert page.status_code == 200 and "Хархорин сумын эрүүл мэндийн төв" in page.text
     names = {n for n, _ in expected}
-    latest = sum(expected[(n, 3)]["overall"] for n in names) / len(names)
+    # the soum's figures are means of the facilities' scores as shown (one decimal)
+    latest = sum(round(expected[(n, 3)]["overall"], 1) for n in names) / len(names)
     trend = sum(round(expected[(n, 3)]["overall"], 1) - round(expected[(n, 2)]["overall"], 1) for n in names) / len(names)
     section = page.text[page.text.index('id="soum-ovr-kharkhorin"'):]
     line = re.search(r'<p class="soum-trend">(.*?)</p>', section, re.S).group(1)
@@ -201,6 +202,13 @@ def test_a_facility_page_compares_its_cycles_in_a_table_and_bars(web):
     for no, value in overall.items():
         assert f"<title>#{no}: {round(value, 1)}</title>" in page.text  # the overall bar of each cycle
     assert page.text.count("<rect") == 3 * (1 + 4)  # three cycles x (overall + four indicators)
+    # each cycle's input tracking: inputs as entitled, counted from the raw answers
+    tracked = [s["data"] for s in submissions(web, KHARKHORIN, "scorecard_input_tracking")
+               if s["data"]["facility_type"] == "health_centre"]
+    assert sorted(t["cycle_no"] for t in tracked) == [1, 2, 3]
+    for t in tracked:
+        met = sum(1 for i in t["inputs"] if i["actual"] >= i["entitlement"])
+        assert f"{t['tracking_date']} · {len(t['inputs'])} орцоос {met} нь эрхийн хэмжээнд" in page.text
 
 
 def test_the_tables_download_as_xlsx_too_and_typed_formulas_stay_text(web):
