@@ -20,6 +20,11 @@ comes: the states are enumerated, the status moves along ``TRANSITIONS``
 reason, and only the team or the coordinator change a case; the team and the
 coordinator are changed by the coordinator only. The history already written
 cannot be rewritten, only added to. Refusals speak English and Mongolian.
+
+Whoever is taken off a case (off the team, a coordinator replaced) is kept in
+its ``former`` list: their replica's feed then gives their device a tombstone
+of the case (``left_case``), so it leaves the devices of those who may no
+longer see it, as a lost area's documents do (``sync.replica.revocation``).
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ MAX_TEXT = 4000
 MAX_ITEMS = 200
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
-CLEAR_FIELDS = {"type", "author", "coordinator", "team", "status", "risk", "referral", "opened_at",
+CLEAR_FIELDS = {"type", "author", "coordinator", "team", "former", "status", "risk", "referral", "opened_at",
                 "updated_at", "updated_by", "data"}
 COUCH_FIELDS = {"_id", "_rev", "_revisions", "_deleted", "_conflicts", "_attachments"}
 
@@ -113,6 +118,15 @@ def members(doc: dict | None) -> set[str]:
     return {n for n in found if isinstance(n, str) and n}
 
 
+def left_case(name: str, docid: str, doc: dict | None) -> bool:
+    """Whether ``name`` was taken off this case (its ``former`` members): their replica then
+    sends the device a tombstone of it, so the case leaves the device as a lost area does."""
+    if not isinstance(doc, dict) or f":{ids.CASE}:" not in docid:
+        return False
+    former = doc.get("former")
+    return isinstance(former, list) and name in former and name not in members(doc)
+
+
 def may_see(user: User, doc: dict | None) -> bool:
     return user.is_admin or user.name in members(doc)
 
@@ -142,14 +156,14 @@ def write_denial(user: User, doc: dict, existing: dict | None) -> Text | None:
         return message("no_delete")
     if doc.get("author") != existing.get("author"):
         return message("author_fixed")
-    if (doc.get("coordinator") != existing.get("coordinator") or _team(doc) != _team(existing)) \
-            and user.name != existing.get("coordinator"):
+    if (doc.get("coordinator") != existing.get("coordinator") or _team(doc) != _team(existing)
+            or _team(doc, "former") != _team(existing, "former")) and user.name != existing.get("coordinator"):
         return message("team_by_coordinator")
     return None
 
 
-def _team(doc: dict) -> list:
-    team = doc.get("team")
+def _team(doc: dict, name: str = "team") -> list:
+    team = doc.get(name)
     return sorted(t for t in team if isinstance(t, str)) if isinstance(team, list) else []
 
 
@@ -173,6 +187,10 @@ def check_case(doc: dict, existing: dict | None) -> list[dict]:
         bad("risk", "risk", value=risk)
     if not isinstance(doc.get("coordinator"), str) or not NAME_RE.match(doc["coordinator"]):
         bad("coordinator", "coordinator")
+    former = doc.get("former", [])
+    if not isinstance(former, list) or len(former) > MAX_ITEMS or not all(
+            isinstance(t, str) and NAME_RE.match(t) for t in former):
+        bad("former", "team", most=MAX_ITEMS)
     team = doc.get("team", [])
     if (not isinstance(team, list) or len(team) > MAX_TEAM or len(set(map(str, team))) != len(team)
             or not all(isinstance(t, str) and NAME_RE.match(t) for t in team)):
@@ -338,10 +356,14 @@ def changed(case: dict, by: str, action: str, *, at: str | None = None, **change
     doc = {k: v for k, v in case.items() if k not in ("_conflicts", "_revisions")}
     data = dict(doc.get("data") or {})
     entry: dict[str, Any] = {"at": at, "by": by, "action": action}
+    before = members(doc)
     for name in ("status", "risk", "team", "coordinator"):
         if name in changes:
             doc[name] = changes[name]
             entry[name] = changes[name]
+    now = members(doc)
+    if before - now or set(doc.get("former") or []) & now:  # whoever leaves is remembered, to be purged
+        doc["former"] = sorted((set(doc.get("former") or []) | (before - now)) - now)
     for name in ("closure", "follow_ups", "services"):
         if name in changes:
             if changes[name] is None:

@@ -186,3 +186,19 @@ def test_a_case_is_sealed_at_rest(tmp_path: Path):
     store.close()
     files = b"".join(p.read_bytes() for p in (tmp_path / "data").iterdir() if p.is_file())
     assert "Нууц түүх".encode() not in files
+
+
+def test_who_leaves_a_case_is_remembered_and_only_the_coordinator_changes_that(svc):
+    case = opened(svc)
+    assert "error" not in edit(svc, "enkhjargal", case, True, team=["tsetseg", "batbold"])
+    case = current(svc, case["_id"])
+    assert "former" not in case
+    assert "error" not in edit(svc, "enkhjargal", case, True, team=["tsetseg"])
+    case = current(svc, case["_id"])
+    assert case["former"] == ["batbold"]
+    assert cases.left_case("batbold", case["_id"], case) and not cases.left_case("tsetseg", case["_id"], case)
+    refused(write(svc, "tsetseg", {**case, "former": []}), "Only the case's coordinator")
+    assert "error" not in edit(svc, "enkhjargal", case, True, team=["tsetseg", "batbold"])
+    case = current(svc, case["_id"])
+    assert case["former"] == [] and not cases.left_case("batbold", case["_id"], case)
+

@@ -21,7 +21,8 @@ from typing import Any
 
 # Every field of a document that Access.visible (and UserReplica._visible) reads.
 # tests/test_user_replica.py checks the rules answer alike on a document and on these.
-VISIBILITY_FIELDS = ("_deleted", "author", "submission_author", "form", "type", "status", "coordinator", "team")
+VISIBILITY_FIELDS = ("_deleted", "author", "submission_author", "form", "type", "status", "coordinator", "team",
+                     "former")
 
 Key = tuple[str, str, str]  # (epoch of the scope's database, document id, revision)
 

@@ -37,6 +37,7 @@ import orjson
 from sync import ids
 from sync.accounts.access import Access
 from sync.accounts.users import User
+from sync.cases import left_case
 from sync.errors import BadRequest, NotFound
 from sync.gate.messages import text
 from sync.gate.write_gate import WriteGate
@@ -757,8 +758,10 @@ class _UnionRead:
                     if need_doc and self.include_docs and doc is not None:
                         FACTS.put((db.epoch(), row["id"], doc["_rev"]), doc)
                     if filtered and not replica._visible(scope, row["id"], doc):
-                        if scope not in replica._revoking or doc is None or doc.get("_deleted") \
-                                or row.get("deleted") or scope_of(row["id"]) != scope:
+                        # A child protection case the owner was taken off (sync.cases.left_case).
+                        left = not row.get("deleted") and left_case(replica.owner.name, row["id"], doc)
+                        if not left and (scope not in replica._revoking or doc is None or doc.get("_deleted")
+                                         or row.get("deleted") or scope_of(row["id"]) != scope):
                             continue
                         # Seen under the former role: taken off the device (facts carry no _rev).
                         row = self._tombstone_row(row["id"], [c["rev"] for c in row["changes"]])

@@ -8,7 +8,8 @@ after a full pull of his replica his device holds the first case and never
 the second; dolgor, a second coordinator of Kharkhorin added here, assigned
 to none, gets neither. A team member's edit pushed from the device is stored
 and reaches the other member's next pull; a change of the team pushed by a
-team member is denied with its reason and not stored.
+team member (not the coordinator) is denied with its reason and not stored; a member the coordinator
+takes off the team loses the case from his device on his next pull.
 """
 
 from __future__ import annotations
@@ -98,13 +99,32 @@ def test_only_the_team_gets_a_case_and_a_team_members_edit_reaches_the_team(serv
         assert devices["batbold"].get(shared)["status"] == "closed"
         assert devices["batbold"].get_or_none(alone) is None
 
-        # batbold, on the team, may not change the team: denied with its reason, nothing stored
-        his = devices["batbold"].get(shared)
+        # tsetseg, on the team, may not change the team: denied with its reason, nothing stored
+        hers = devices["tsetseg"].get(shared)
         before = stored_cases(server)[shared]["_rev"]
-        assert devices["batbold"].put(cases.changed(his, "batbold", "team", team=["batbold"]))["ok"]
-        report = finished(devices["batbold"].push(url(server, "batbold")), denied=1)
+        assert devices["tsetseg"].put(cases.changed(hers, "tsetseg", "team", team=["tsetseg"]))["ok"]
+        report = finished(devices["tsetseg"].push(url(server, "tsetseg")), denied=1)
         assert "Only the case's coordinator" in report["denied"][0]["reason"]
         assert stored_cases(server)[shared]["_rev"] == before
+
+        # the coordinator takes batbold off the team: the case leaves his device, not tsetseg's
+        svc = server.services()
+        try:
+            current = svc.store.open(AREA).get(shared)
+            result = svc.gate.write(svc.users.get("enkhjargal"), svc.store.open(AREA),
+                                    [cases.changed(current, "enkhjargal", "team", team=["tsetseg"])], new_edits=True)[0]
+            assert "error" not in result, result
+        finally:
+            svc.store.close()
+        assert stored_cases(server)[shared]["former"] == ["batbold"]
+        finished(devices["batbold"].pull(url(server, "batbold"), batch_size=200))
+        assert devices["batbold"].get_or_none(shared) is None
+        assert any(i.startswith(f"{AREA}:sub:") for i in devices["batbold"].revs())
+        finished(devices["tsetseg"].pull(url(server, "tsetseg"), batch_size=200))
+        assert devices["tsetseg"].get_or_none(shared) is not None
+        # his device sends nothing of it back, and the server keeps the case as it was
+        finished(devices["batbold"].push(url(server, "batbold")))
+        assert stored_cases(server)[shared]["team"] == ["tsetseg"]
     finally:
         for device in devices.values():
             device.close()
