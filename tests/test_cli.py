@@ -42,6 +42,7 @@ COMMANDS = [
     "quarantine", "quarantine list", "quarantine show", "quarantine release", "quarantine discard",
     "conflicts", "conflicts list", "conflicts show", "conflicts resolve", "conflicts scan",
     "review", "review list", "review show", "review set",
+    "rekey",
 ]
 
 
