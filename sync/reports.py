@@ -15,8 +15,10 @@ each area's changes feed and keeps, in the ``_reports`` system scope:
   (the sampling frame's figure) and each indicator's 1/0/None;
 * ``<area>:meta``: how far the feed has been read and the aggregate: per bag
   and date of the children's newest visit, the counts of children, of those
-  classified, flagged, moderate and severe per indicator; per supervision area
-  and indicator the correct answers and the eligible respondents.
+  classified, flagged, moderate and severe per indicator (dates older than the
+  longest window, 24 months, merged into one bucket of children only); per
+  supervision area and indicator the correct answers and the eligible
+  respondents.
 
 A report then reads one ``meta`` per area: children measured since a date are
 the buckets from that date on, so any "as of" date and window are sums of a
@@ -49,9 +51,18 @@ INDICATORS = {"stunting": "flen", "wasting": "fwfl", "underweight": "fwei"}  # c
 WINDOW_DAYS = 91  # "the last 3 months": the day and the 90 before it
 
 
+MAX_MONTHS = 24  # the longest window a report may ask for
+OLD = "0000-00-00"  # the bucket of children whose newest visit is older than any window
+
+
 def window_days(months: int) -> int:
     """Days of "the last ``months`` months", the day of the report included (3 months: 91)."""
     return round(months * 30.4375)
+
+
+def floor_day(today: date | None = None) -> str:
+    """Newest visits before this day can never be "measured": their buckets are merged into ``OLD``."""
+    return ((today or date.today()) - timedelta(days=window_days(MAX_MONTHS))).isoformat()
 _ME = uuid.uuid4().hex
 
 
@@ -144,6 +155,8 @@ class ReportIndex:
             return Refreshed(done=False, busy=True)
         meta.setdefault("growth", {})
         meta.setdefault("lqas", {})
+        meta["floor"] = max(meta.get("floor") or OLD, floor_day())
+        _compact(meta["growth"], meta["floor"])
         meta.update(epoch=epoch, format=FORMAT, lease_by=_ME, lease_until=time.time() + LEASE_SECONDS)
         try:
             records.write(idx, meta)
@@ -256,8 +269,8 @@ class ReportIndex:
         for did, row in children.items():
             old = row.pop("_old")
             new = _newest(row["visits"])
-            _count_growth(meta["growth"], old, -1)
-            _count_growth(meta["growth"], new, +1)
+            _count_growth(meta["growth"], old, -1, meta["floor"])
+            _count_growth(meta["growth"], new, +1, meta["floor"])
             if row["visits"]:
                 writes[did] = row
             elif "_rev" in row:
@@ -283,19 +296,33 @@ def _newest(visits: dict) -> dict | None:
     return max(visits.items(), key=lambda kv: (kv[1]["d"], kv[0]))[1]
 
 
-def _count_growth(growth: dict, visit: dict | None, delta: int) -> None:
+def _count_growth(growth: dict, visit: dict | None, delta: int, floor: str = OLD) -> None:
+    """Add (or take away) a child's newest visit; one older than ``floor`` counts in ``OLD``, as a child only."""
     if visit is None:
         return
+    day = visit["d"] if visit["d"] >= floor else OLD
+    counts = visit["c"] if day != OLD else {"children": visit["c"].get("children", 0)}
     per_bag = growth.setdefault(visit["b"], {})
-    bucket = per_bag.setdefault(visit["d"], {})
-    for name, n in visit["c"].items():
+    bucket = per_bag.setdefault(day, {})
+    for name, n in counts.items():
         bucket[name] = bucket.get(name, 0) + delta * n
         if bucket[name] == 0:
             del bucket[name]
     if not bucket:
-        del per_bag[visit["d"]]
+        del per_bag[day]
     if not per_bag:
         del growth[visit["b"]]
+
+
+def _compact(growth: dict, floor: str) -> None:
+    """Merge the buckets older than ``floor`` into ``OLD``: the aggregate stays as large as the longest
+    window (a few thousand buckets), however many years of visits the area holds."""
+    for per_bag in growth.values():
+        for day in [d for d in per_bag if d != OLD and d < floor]:
+            old = per_bag.setdefault(OLD, {})
+            old["children"] = old.get("children", 0) + per_bag.pop(day).get("children", 0)
+            if not old["children"]:
+                del per_bag[OLD]
 
 
 def _interview(data: dict) -> dict | None:

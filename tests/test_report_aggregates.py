@@ -103,3 +103,28 @@ def test_edits_and_deletions_move_the_counts_as_a_rebuild_would(svc):
     assert meta["lqas"]["1-р баг"]["interviews"] == 4
     assert {k: meta[k] for k in ("growth", "lqas")} == {k: rebuilt(svc)[k] for k in ("growth", "lqas")}
     assert svc.store.exists(REPORTS_SCOPE)
+
+
+def test_visits_older_than_the_longest_window_keep_only_their_children(svc, monkeypatch):
+    """Buckets older than 24 months are merged into one (children only), also when time moves on."""
+    import sync.reports as reports
+
+    visits = write(svc, [visit(11, "d", "1-р баг", 900), visit(12, "e", "1-р баг", 800),
+                         visit(13, "f", "1-р баг", 100), visit(14, "g", "2-р баг", 30)])
+    monkeypatch.setattr(reports, "floor_day", lambda today=None: (TODAY - timedelta(days=731)).isoformat())
+    meta = current(svc)
+    assert set(meta["growth"]["1-р баг"]) == {reports.OLD, visits[2]["data"]["visit_date"]}
+    assert meta["growth"]["1-р баг"][reports.OLD] == {"children": 2}
+    rows = {r.bag: r for r in growth_rows(meta, TODAY, reports.window_days(24))}
+    assert (rows["1-р баг"].children, rows["1-р баг"].measured) == (3, 1)
+
+    # Time moves on until f's visit (100 days old) is older than every window too (the floor 50 days
+    # before TODAY); then e is measured again and d deleted.
+    monkeypatch.setattr(reports, "floor_day", lambda today=None: (TODAY - timedelta(days=50)).isoformat())
+    again = dict(visits[1], data={**visits[1]["data"], "visit_date": (TODAY - timedelta(days=5)).isoformat()})
+    write(svc, [again, {"_id": visits[0]["_id"], "_rev": visits[0]["_rev"], "_deleted": True}])
+    meta = current(svc)
+    assert meta["growth"]["1-р баг"][reports.OLD] == {"children": 1}  # f only
+    rows = {r.bag: r for r in growth_rows(meta, TODAY, 91)}
+    assert (rows["1-р баг"].children, rows["1-р баг"].measured) == (2, 1)
+    assert {k: meta[k] for k in ("growth", "lqas")} == {k: rebuilt(svc)[k] for k in ("growth", "lqas")}

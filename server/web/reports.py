@@ -29,6 +29,7 @@ from sync.errors import BadRequest, NotFound
 from sync.export_files import CONTENT_TYPES, csv_safe
 from sync.reports import (
     INDICATORS,
+    MAX_MONTHS,
     GrowthRow,
     ReportIndex,
     growth_rows,
@@ -44,7 +45,7 @@ from .i18n import lang, pick
 
 bp = Blueprint("reports", __name__)
 REFRESH_BUDGET = 1000  # changes a report view counts at most before it shows the figures (~1 s)
-DEFAULT_MONTHS, MAX_MONTHS = 3, 24
+DEFAULT_MONTHS = 3
 TABLES = ("growth", "lqas", "coverage")
 MAX_CHILD_ID = 200
 
