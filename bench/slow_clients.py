@@ -11,16 +11,25 @@ normal client sends authenticated ``GET <db>/_changes`` requests, each on a
 new connection, and the script prints their latency: before the slow
 connections, under them, and the ratio fieldsync / CouchDB.
 
+``--slow-body`` makes the slow half send, instead, the head of an
+authenticated ``POST <db>/_bulk_docs`` with a 1 MB ``Content-Length`` and then
+its body at ``--body-rate`` bytes a second (600: just above fieldsync's
+minimum rate, so never cut), and the normal client times a small
+``_bulk_docs`` as well as ``_changes``: bodies that arrive slowly must not
+hold the threads that requests with bodies need.
+
 Both servers run here: ``fieldsync serve`` (gunicorn, its default 2 workers
 and 16 threads, SQLite) and a private Apache CouchDB 3.5 node
 (``tests/servers.py``).
 
     .venv/bin/python bench/slow_clients.py [--connections 1000] [--requests 40] [--drip 5]
+                                           [--slow-body [--body-rate 600]]
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import itertools
 import selectors
 import socket
@@ -41,8 +50,10 @@ from servers import apache_couchdb_node, fieldsync_server  # noqa: E402
 class Pressure:
     """Slow and idle connections held open (re-opened when closed) from a thread of their own."""
 
-    def __init__(self, port: int, count: int, drip: float, one_address: bool) -> None:
+    def __init__(self, port: int, count: int, drip: float, one_address: bool,
+                 slow_head: bytes = b"GET /_up HTTP/1.1\r\nHost: 127.0.0.1\r\n", piece: bytes = b"X") -> None:
         self.port, self.count, self.drip, self.one_address = port, count, drip, one_address
+        self.slow_head, self.piece = slow_head, piece
         self.selector = selectors.DefaultSelector()
         self.stop = threading.Event()
         self.opened = self.cut = self.refused = 0
@@ -62,7 +73,7 @@ class Pressure:
         try:
             sock.connect(("127.0.0.1", self.port))
             if slow:
-                sock.sendall(b"GET /_up HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                sock.sendall(self.slow_head)
         except OSError:
             sock.close()
             self.refused += 1
@@ -95,7 +106,7 @@ class Pressure:
                 for key in list(self.selector.get_map().values()):
                     if key.data:
                         try:
-                            key.fileobj.send(b"X")
+                            key.fileobj.send(self.piece)
                         except OSError:
                             pass
         for key in list(self.selector.get_map().values()):
@@ -117,13 +128,18 @@ class Pressure:
         return len(self.selector.get_map())
 
 
-def latencies(url: str, auth: tuple[str, str], n: int) -> list[float]:
+def latencies(url: str, auth: tuple[str, str], n: int, post: bool = False) -> list[float]:
     out = []
-    for _ in range(n):
+    for i in range(n):
         started = time.monotonic()
         try:
-            response = requests.get(url, auth=auth, timeout=30, headers={"Connection": "close"})
-            ok = response.status_code == 200
+            if post:  # a small _bulk_docs
+                docs = {"docs": [{"_id": f"quick-{time.time_ns()}-{i}-{k}", "n": k} for k in range(5)]}
+                response = requests.post(url, json=docs, auth=auth, timeout=30, headers={"Connection": "close"})
+                ok = response.status_code == 201
+            else:
+                response = requests.get(url, auth=auth, timeout=30, headers={"Connection": "close"})
+                ok = response.status_code == 200
         except requests.RequestException:
             ok = False
         out.append(time.monotonic() - started if ok else float("inf"))
@@ -143,12 +159,29 @@ def summary(values: list[float]) -> str:
 
 def measure(name: str, port: int, url: str, auth: tuple[str, str], args: argparse.Namespace) -> dict:
     quiet = latencies(url, auth, args.requests)
-    with Pressure(port, args.connections, args.drip, args.one_address) as pressure:
+    db_path = url.split("//", 1)[1].split("/", 1)[1].rsplit("/_changes", 1)[0]
+    bulk_url = url.rsplit("/_changes", 1)[0] + "/_bulk_docs"
+    if args.slow_body:
+        token = base64.b64encode(":".join(auth).encode()).decode()
+        head = (f"POST /{db_path}/_bulk_docs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n").encode()
+        pressure = Pressure(port, args.connections, 0.1, args.one_address, head, b" " * (args.body_rate // 10))
+        quiet_bulk = latencies(bulk_url, auth, args.requests, post=True)
+    else:
+        pressure = Pressure(port, args.connections, args.drip, args.one_address)
+    with pressure:
         loaded = latencies(url, auth, args.requests)
+        if args.slow_body:
+            loaded_bulk = latencies(bulk_url, auth, args.requests, post=True)
         held, cut, refused = pressure.held, pressure.cut, pressure.refused
+    kind = f"slow-body ({args.body_rate} B/s)" if args.slow_body else "slow"
     print(f"{name:10s} quiet:        {summary(quiet)}")
-    print(f"{name:10s} under {args.connections} slow/idle (held {held}, cut and reopened {cut}, "
+    print(f"{name:10s} under {args.connections} {kind}/idle (held {held}, cut and reopened {cut}, "
           f"refused {refused}): {summary(loaded)}")
+    if args.slow_body:
+        print(f"{name:10s} _bulk_docs quiet: {summary(quiet_bulk)}")
+        print(f"{name:10s} _bulk_docs under them:  {summary(loaded_bulk)}")
+        loaded = loaded + loaded_bulk
     done = [v for v in loaded if v != float("inf")]
     return {"median": statistics.median(done) if done else float("inf"), "failed": len(loaded) - len(done)}
 
@@ -159,6 +192,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--drip", type=float, default=5.0, help="seconds between a slow client's bytes")
     parser.add_argument("--one-address", action="store_true", help="every slow connection from one address")
+    parser.add_argument("--slow-body", action="store_true",
+                        help="the slow half sends a 1 MB _bulk_docs body slowly instead of a slow head")
+    parser.add_argument("--body-rate", type=int, default=600, help="bytes per second of a slow body (default 600)")
     args = parser.parse_args()
 
     with fieldsync_server(publish_forms=False) as peer:

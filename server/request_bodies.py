@@ -7,8 +7,9 @@ with a body waited behind them. So, as nginx buffers a body before passing
 the request on, the worker's event loop reads it without a thread, under the
 same progress rule as a thread's reads, and a thread only gets a request
 whose body has arrived whole. Up to ``MEMORY_BYTES`` of a body stay in
-memory, the rest goes to an unlinked temporary file (``TMPDIR``), which the
-thread then reads as if it came from the socket.
+memory (and bodies still arriving hold at most ``ALL_MEMORY_BYTES`` of a
+worker's memory in all), the rest goes to an unlinked temporary file
+(``TMPDIR``), which the thread then reads as if it came from the socket.
 
 Only bodies the app may accept are collected: one whose ``Content-Length``
 is over the limit (``FIELDSYNC_MAX_BODY_BYTES``, or ``FIELDSYNC_MAX_BATCH_BYTES``
@@ -32,6 +33,8 @@ from gunicorn.http.unreader import SocketUnreader
 
 # The most of one body kept in memory while it arrives; beyond it, a temporary file.
 MEMORY_BYTES = 1024 * 1024
+# The most that all bodies still arriving keep in one worker's memory; past it, new bytes spill.
+ALL_MEMORY_BYTES = 64 * 1024 * 1024
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
@@ -186,9 +189,14 @@ class Body:
         buf[:self.head_len] = head
         self.head_len = len(head)
 
-    def take(self, data: bytes, buf: bytearray) -> bool:
-        """Keep what arrived of the body; whether a thread should take the request now."""
-        if self.spill is None and len(buf) - self.head_len + len(data) > MEMORY_BYTES:
+    def held(self, buf: bytearray) -> int:
+        """How much of the body is in memory."""
+        return len(buf) - self.head_len
+
+    def take(self, data: bytes, buf: bytearray, crowded: bool = False) -> bool:
+        """Keep what arrived of the body (in the file when ``crowded``: the worker holds too much
+        already); whether a thread should take the request now."""
+        if self.spill is None and (crowded or len(buf) - self.head_len + len(data) > MEMORY_BYTES):
             self.spill = tempfile.TemporaryFile()
             self.spill.write(buf[self.head_len:])
             del buf[self.head_len:]

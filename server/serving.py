@@ -29,7 +29,7 @@ from gunicorn.workers.gthread import ThreadWorker
 from sync.accounts.verified import share_between_processes
 
 from .config import Settings
-from .request_bodies import CONTINUE, Body, Limits, SpillUnreader, head_end
+from .request_bodies import ALL_MEMORY_BYTES, CONTINUE, Body, Limits, SpillUnreader, head_end
 from .slow_clients import MAX_HEAD, ClientSocket, Deadlines, head_complete
 
 # handle()'s answer when the thread has closed the connection itself.
@@ -105,6 +105,7 @@ class Worker(ThreadWorker):
         self.deadlines = Deadlines.from_env()
         settings = Settings.from_env()
         self.limits = Limits(settings.max_body_bytes, settings.max_batch_bytes)
+        self._body_memory = 0  # bytes of bodies still arriving held in memory, all connections
         self._busy = 0
         self._busy_lock = threading.Lock()
         # What accept() needs of each listening socket, which never changes.
@@ -221,6 +222,7 @@ class Worker(ThreadWorker):
                 self._close(conn)
                 return
         conn.body = body
+        self._body_memory += body.held(conn.head)
         conn.deadline = time.monotonic() + self.deadlines.stall_seconds
         conn.moved = 0
         self._waiting[conn] = None
@@ -237,7 +239,9 @@ class Worker(ThreadWorker):
             data = b""
         body = conn.body
         if data:
-            finished = body.take(data, conn.head)
+            held = body.held(conn.head)
+            finished = body.take(data, conn.head, crowded=self._body_memory > ALL_MEMORY_BYTES)
+            self._body_memory += body.held(conn.head) - held
             conn.moved += len(data)
             if conn.moved >= self.deadlines.stall_seconds * self.deadlines.min_rate:
                 conn.moved = 0
@@ -248,6 +252,7 @@ class Worker(ThreadWorker):
         # thread finds the body short, as gunicorn always did).
         self.poller.unregister(conn.sock)
         del self._waiting[conn]
+        self._body_memory -= body.held(conn.head)
         conn.body = None
         conn.spill = body.hand_over()
         self.enqueue_req(conn)
@@ -285,6 +290,7 @@ class Worker(ThreadWorker):
             except (OSError, KeyError, ValueError):
                 pass
             if conn.body is not None:
+                self._body_memory -= conn.body.held(conn.head)
                 conn.body.discard()
                 conn.body = None
                 if force:

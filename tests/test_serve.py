@@ -255,15 +255,34 @@ def test_a_closing_client_still_gets_the_answer_to_a_body_nobody_read(server: Ru
     """Refused before its body was read, a request that asked for `Connection: close`
     gets its answer and then an orderly end of the connection. Closing a socket with
     unread bytes sends RST, which can destroy an answer still in flight; the server
-    half-closes instead and lets the client finish."""
+    half-closes instead and lets the client finish. (A body within the limit is read
+    whole by the worker's event loop before the app sees the request, see
+    server/request_bodies.py; one declared over the 64 MiB limit is not, and goes
+    to the app at once.)"""
+    host = server.base.removeprefix("http://")
+    address = host.rsplit(":", 1)
+    head = (f"PUT /db/global/doc-1 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: 100000000\r\n\r\n").encode()
+    with socket.create_connection((address[0], int(address[1])), timeout=10) as sock:
+        sock.sendall(head + b"x" * 10_000)  # the rest of the body never comes
+        status, answer = read_response(sock, buffered := bytearray())
+        assert status == 401  # no credentials: refused before the body is read
+        assert json.loads(answer)["error"] == "unauthorized"
+        assert buffered == b""
+        assert sock.recv(1) == b"", "expected the server's FIN, not a reset"
+
+
+def test_a_closing_client_that_sent_its_whole_body_gets_the_answer(server: Running) -> None:
+    """The same refusal once the whole body (within the limit) has come: the event loop
+    read it, the app refused without looking at it, and the connection ends in order."""
     host = server.base.removeprefix("http://")
     address = host.rsplit(":", 1)
     head = (f"PUT /db/global/doc-1 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
             f"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n").encode()
     with socket.create_connection((address[0], int(address[1])), timeout=10) as sock:
-        sock.sendall(head + b"x" * 10_000)  # the rest of the body never comes
+        sock.sendall(head + b"x" * 100_000)
         status, answer = read_response(sock, buffered := bytearray())
-        assert status == 401  # no credentials: refused before the body is read
+        assert status == 401
         assert json.loads(answer)["error"] == "unauthorized"
         assert buffered == b""
         assert sock.recv(1) == b"", "expected the server's FIN, not a reset"
