@@ -232,8 +232,9 @@ def _save(who: User, db, before: dict | None, after: dict, action: str) -> None:
         raise Conflict(_("The case was changed meanwhile; open it again and repeat the change."))
     if "error" in result:
         raise BadRequest((result.get("messages") or {}).get(_lang()) or result.get("reason") or "refused")
+    # What changed is in the case's own history: the audit trail, read more widely, names the action only.
     svc.audit.record(actor=who.name, action=f"case.{action}", scope=db.name, doc_id=after["_id"],
-                     rev=result.get("rev"), status=after.get("status"), risk=after.get("risk"))
+                     rev=result.get("rev"))
 
 
 def _lang() -> str:

@@ -16,7 +16,7 @@ import orjson
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from sync import ids
+from sync import cases, ids, records
 from sync.conflicts.fields import MISSING, Path
 from sync.conflicts.resolver import ConflictView
 from sync.errors import BadRequest, Conflict, CouchError, NotFound
@@ -47,10 +47,19 @@ def listing():
                            kind_name=kind_name)
 
 
+def _db_or_404(docid: str):
+    """The document's area; a child protection case in conflict only for those who may see it
+    (``sync.cases``), as its own pages are."""
+    parsed, db = guard.doc_scope_or_404(docid)
+    if parsed.kind == ids.CASE and not cases.may_see(guard.user(), records.read(db, docid)):
+        raise NotFound("missing")
+    return db
+
+
 @bp.get("/conflicts/<path:docid>")
 @guard.coordinator
 def detail(docid: str):
-    db = guard.doc_scope_or_404(docid)[1]
+    db = _db_or_404(docid)
     try:
         view = services().conflicts.view(db, docid)
     except Conflict:
@@ -61,7 +70,7 @@ def detail(docid: str):
 @bp.post("/conflicts/<path:docid>")
 @guard.coordinator
 def resolve(docid: str):
-    db = guard.doc_scope_or_404(docid)[1]
+    db = _db_or_404(docid)
     svc = services()
     revs = request.form.getlist("revs")
     # "Every side's entries" is what the merge rule does for an append-only list: no pick needed.

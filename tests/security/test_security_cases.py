@@ -158,6 +158,26 @@ def test_a_refused_write_leaves_nothing_of_the_case_in_the_quarantine(world) -> 
         reveals_nothing(page.get_data(), rev, rev_asked=True)
 
 
+def test_a_case_in_conflict_is_shown_only_to_those_who_may_see_it(world) -> None:
+    app, svc, rev, _ = world
+    db = svc.store.open(AREA)
+    case = db.get(CASE, revs=True)
+    twins = []
+    for h, risk in (("a", "medium"), ("c", "low")):  # two devices' edits of the same revision
+        twin = cases.changed({k: v for k, v in case.items() if k != "_revisions"}, "tuya", "risk", risk=risk,
+                             note="MARKER-CP-NOTE twin")
+        twin["_rev"] = "2-" + h * 32
+        twin["_revisions"] = {"start": 2, "ids": [h * 32, *case["_revisions"]["ids"]]}
+        twins.append(check_doc(twin, new_edits=False))
+    assert db.bulk_docs(twins, new_edits=False) == []
+    assert db.get(CASE, conflicts=True).get("_conflicts")
+    for who in ("sarnai", "enkhjargal"):
+        page = _web(app, who).get(f"/web/conflicts/{q(CASE)}")
+        assert page.status_code == 404
+        reveals_nothing(page.get_data(), rev)
+    assert _web(app, "oyunaa").get(f"/web/conflicts/{q(CASE)}").status_code == 200
+
+
 def test_the_files_hold_no_case_answers(world) -> None:
     _app, svc, _rev, data = world
     svc.store.close()  # everything on disk (SQLite's write-ahead log checkpointed)
