@@ -30,6 +30,7 @@ from pouch import PouchReplica
 from servers import BACKENDS, FieldsyncPeer, couch_url_for, fieldsync_demo_on
 
 from sync.demo import DEMO_PASSWORD, household_visit, protection_referral, submission
+from sync.docs import check_doc
 from sync.gate.quarantine import Quarantine
 from sync.replica.union import decode_seq
 from sync.scopes import GLOBAL
@@ -87,10 +88,17 @@ def visible_revs(peer: FieldsyncPeer, user: str) -> dict[str, str]:
         revs = {r["id"]: r["value"]["rev"] for r in store.open(GLOBAL).all_docs()}
         for scope in sorted(c for c in covered if areas[c]["holds_data"]):
             docs = {r["id"]: r["doc"] for r in store.open(scope).all_docs(include_docs=True)}
-            revs |= {i: d["_rev"] for i, d in docs.items() if account["role"] != "worker" or worker_sees(user, d, docs)}
+            revs |= {i: d["_rev"] for i, d in docs.items() if user_sees(user, account["role"], d, docs)}
         return revs
     finally:
         store.close()
+
+
+def user_sees(user: str, role: str, doc: dict, docs: dict[str, dict]) -> bool:
+    if doc["_id"].split(":", 2)[1] == "case":  # a child protection case: its people only, any role
+        team = doc.get("team") if isinstance(doc.get("team"), list) else []
+        return user in {doc.get("author"), doc.get("coordinator"), *team}
+    return role != "worker" or worker_sees(user, doc, docs)
 
 
 def worker_sees(user: str, doc: dict, docs: dict[str, dict]) -> bool:
@@ -194,6 +202,20 @@ def test_a_worker_moved_to_another_soum_gets_it_and_the_old_soum_leaves_the_devi
 ) -> None:
     """Revocation (issue 17.8): the device had kept the old soum's documents forever."""
     device = pulled["ganzorig"]
+    # One document in conflict on the device: each of its leaves must get a tombstone, or the
+    # other leaf would become its winner and keep it there.
+    store = server.open_store()
+    try:
+        db = store.open("uvs-naranbulag")
+        doc = next(r["doc"] for r in db.all_docs(include_docs=True) if r["doc"].get("form") == "household_visit")
+        parent = doc["_rev"].split("-", 1)[1]
+        twins = [{**doc, "_rev": f"2-{h * 32}", "_revisions": {"start": 2, "ids": [h * 32, parent]},
+                  "data": {**doc["data"], "bag": bag}} for h, bag in (("a", "3-р баг"), ("b", "4-р баг"))]
+        assert db.bulk_docs([check_doc(t, new_edits=False) for t in twins], new_edits=False) == []
+    finally:
+        store.close()
+    finished(device.pull(url(server, "ganzorig"), batch_size=50))
+    assert device.get(doc["_id"], conflicts=True).get("_conflicts")
     before = device.revs()
     old = {i for i in before if i.startswith("uvs-naranbulag:")}
     assert len(old) > 20
@@ -212,7 +234,7 @@ def test_a_worker_moved_to_another_soum_gets_it_and_the_old_soum_leaves_the_devi
     result = finished(report, denied=1)
     assert report["denied"][0]["id"] == late["_id"]
     # The new soum from its beginning, and one deleted revision per document of the old one.
-    assert result["pull"]["docs_written"] == len(zavkhan) + len(old)
+    assert result["pull"]["docs_written"] == len(zavkhan) + len(old) + 1  # the conflict: two leaves
 
     after = device.revs()
     assert {i: r for i, r in after.items() if i.startswith("uvs-zavkhan:")} == zavkhan
@@ -248,13 +270,15 @@ def test_what_a_moved_worker_sends_back_deletes_nothing_on_the_server(server: Fi
         store.close()
     # What the device holds now: the server's tombstone children, read back from the device.
     sent_back = []
-    for docid, doc in with_history.items():
-        leaves = device.changes(doc_ids=[docid], filter="_doc_ids", style="all_docs")["results"]
-        assert len(leaves) == 1 and leaves[0]["deleted"] is True
-        tomb_rev = leaves[0]["changes"][0]["rev"]
-        tomb = device.get(docid, rev=tomb_rev, revs=True)
-        assert tomb["_revisions"]["ids"][1] == doc["_rev"].split("-", 1)[1]  # a child of the server's winner
-        sent_back.append(tomb)
+    for docid in with_history:
+        rows = device.changes(doc_ids=[docid], filter="_doc_ids", style="all_docs")["results"]
+        assert len(rows) == 1 and rows[0]["deleted"] is True
+        for change in rows[0]["changes"]:
+            tomb = device.get(docid, rev=change["rev"], revs=True)
+            assert tomb["_deleted"]
+            parent = f"{tomb['_revisions']['start'] - 1}-{tomb['_revisions']['ids'][1]}"
+            assert (parent, False) in on_server[docid]  # a child of a live leaf of the server's
+            sent_back.append(tomb)
     sync_url = f"{server.root}/sync/ganzorig"
     auth = ("ganzorig", DEMO_PASSWORD)
     diff = requests.post(f"{sync_url}/_revs_diff", json={d["_id"]: [d["_rev"]] for d in sent_back}, auth=auth)
@@ -281,7 +305,7 @@ def test_a_worker_given_the_soum_back_gets_a_document_back_once_it_is_edited(ser
     store = server.open_store()
     try:
         visit = next(r["id"] for r in store.open("uvs-naranbulag").all_docs(include_docs=True)
-                     if r["doc"].get("form") == "household_visit")
+                     if r["doc"].get("form") == "household_visit" and r["value"]["rev"].startswith("1-"))
     finally:
         store.close()
     finished(device.sync(url(server, "ganzorig"), batch_size=50))
@@ -289,10 +313,12 @@ def test_a_worker_given_the_soum_back_gets_a_document_back_once_it_is_edited(ser
     admin = ("admin", DEMO_PASSWORD)
     doc = requests.get(f"{server.root}/db/uvs-naranbulag/{visit}", auth=admin).json()
     doc["data"]["bag"] = "2-р баг"
-    assert requests.put(f"{server.root}/db/uvs-naranbulag/{visit}", json=doc, auth=admin).status_code == 201
+    edited = requests.put(f"{server.root}/db/uvs-naranbulag/{visit}", json=doc, auth=admin)
+    assert edited.status_code == 201
     finished(device.sync(url(server, "ganzorig"), batch_size=50))
     back = device.get(visit)
-    assert back["data"]["bag"] == "2-р баг" and back["_rev"].startswith("2-")
+    assert back["data"]["bag"] == "2-р баг" and back["_rev"] == edited.json()["rev"]
+    assert not device.get(visit, conflicts=True).get("_conflicts")
 
 
 def test_a_coordinator_made_a_worker_keeps_only_what_a_worker_sees(server: FieldsyncPeer, pulled) -> None:
@@ -351,11 +377,19 @@ def test_the_couchdb_replicator_takes_a_lost_soum_off_its_target_too(server: Fie
     target = f"copy_{name}"
     assert requests.put(f"{couch}/{target}").status_code in (201, 202)
     parts = requests.utils.urlparse(couch)
-    job = {"source": url(server, name),
-           "target": f"{parts.scheme}://{parts.netloc}/{target}"}
+    job = {"source": url(server, name), "target": f"{parts.scheme}://{parts.netloc}/{target}"}
+
+    def run(body: dict) -> requests.Response:
+        done = requests.post(f"{couch}/_replicate", json=body, timeout=120)
+        if done.status_code == 500 and "sel_conn_closed" in done.text:
+            # The replicator logs in at /_session over a pooled connection the server closed
+            # while idle, and does not retry that POST (a transport matter, not revocation's):
+            # run the job again, as CouchDB's _replicator database would.
+            done = requests.post(f"{couch}/_replicate", json=body, timeout=120)
+        return done
 
     def replicate() -> dict:
-        done = requests.post(f"{couch}/_replicate", json=job, timeout=120)
+        done = run(job)
         assert done.status_code == 200 and done.json().get("ok"), done.text
         return {r["id"]: r["value"]["rev"] for r in requests.get(f"{couch}/{target}/_all_docs").json()["rows"]}
 
@@ -370,8 +404,7 @@ def test_the_couchdb_replicator_takes_a_lost_soum_off_its_target_too(server: Fie
         assert {i: r for i, r in held.items() if i.startswith("uvs-zavkhan:")} == \
             {i: r for i, r in visible_revs(server, name).items() if i.startswith("uvs-zavkhan:")}
         # Replicated back, the tombstones are known to the replica: nothing is sent, nothing deleted.
-        back = requests.post(f"{couch}/_replicate", json={"source": job["target"], "target": job["source"]},
-                             timeout=120)
+        back = run({"source": job["target"], "target": job["source"]})
         assert back.status_code == 200 and back.json().get("ok"), back.text
         answer = back.json()
         assert answer.get("no_changes") or answer["history"][0]["docs_written"] == 0, answer
