@@ -1,7 +1,7 @@
 """The report aggregates (sync.reports) follow edits and deletions as a rebuild from scratch would.
 
-Growth visits and LQAS interviews are written to a real SQLite store as the
-gate would leave them (with their derived documents); the aggregate is
+On each store (SQLite, Apache CouchDB, a CouchDB cluster), growth visits and
+LQAS interviews are written as the gate would leave them (with their derived documents); the aggregate is
 refreshed, then visits are edited (another child, another bag, a new date),
 deleted, and an interview is deleted. After each step the incremental
 aggregate must equal one built from nothing over the same area, and the
@@ -15,9 +15,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from eventual import wait_until
+from protocol_helpers import close_app, make_backend_app
+from servers import BACKENDS
 
-from server.config import Settings
-from server.services import Services
 from sync.demo import growth_visit, submission
 from sync.demo_programmes import lqas_interview
 from sync.derived import DerivedValues
@@ -27,21 +28,29 @@ AREA = "uvs-tes"
 TODAY = date(2026, 11, 30)
 
 
-@pytest.fixture()
-def svc(tmp_path: Path):
-    services = Services.build(Settings(data_dir=tmp_path / "data"))
+@pytest.fixture(params=BACKENDS)
+def svc(request, tmp_path: Path):
+    app = make_backend_app(request, request.param, tmp_path / "data")
+    services = app.extensions["fieldsync"]
     services.store.ensure(AREA)
     yield services
-    services.store.close()
+    close_app(app)
 
 
 def write(svc, docs: list[dict]) -> list[dict]:
+    """Write ``docs`` and their derived documents; wait until the area's feed shows all of them
+    (on a cluster a write shows a moment later)."""
     db = svc.store.open(AREA)
     results = db.bulk_docs(docs, new_edits=True)
     for doc, result in zip(docs, results, strict=True):
         assert "rev" in result, result
         doc["_rev"] = result["rev"]
     DerivedValues().refresh(db, [d["_id"] for d in docs])
+    derived = [d.replace(":sub:", ":derived:") for d in (doc["_id"] for doc in docs)]
+    want = {d["_id"]: d["_rev"] for d in docs}
+    want.update({r["id"]: r["value"]["rev"] for r in db.all_docs(keys=derived) if "value" in r})
+    wait_until(lambda: {r["id"]: r["changes"][0]["rev"] for r in db.changes(0)},
+               lambda seen: all(seen.get(i) == rev for i, rev in want.items()), what="the writes in the feed")
     return docs
 
 
