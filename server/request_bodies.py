@@ -9,7 +9,8 @@ same progress rule as a thread's reads, and a thread only gets a request
 whose body has arrived whole. Up to ``MEMORY_BYTES`` of a body stay in
 memory (and bodies still arriving hold at most ``ALL_MEMORY_BYTES`` of a
 worker's memory in all), the rest goes to an unlinked temporary file
-(``TMPDIR``), which the thread then reads as if it came from the socket.
+(``TMPDIR``; ``ALL_DISK_BYTES`` per worker in all), which the thread then
+reads as if it came from the socket.
 
 Only bodies the app may accept are collected: one whose ``Content-Length``
 is over the limit (``FIELDSYNC_MAX_BODY_BYTES``, or ``FIELDSYNC_MAX_BATCH_BYTES``
@@ -35,6 +36,10 @@ from gunicorn.http.unreader import SocketUnreader
 MEMORY_BYTES = 1024 * 1024
 # The most that all bodies still arriving keep in one worker's memory; past it, new bytes spill.
 ALL_MEMORY_BYTES = 64 * 1024 * 1024
+# The most that all bodies still arriving keep in one worker's temporary files; past it, a body
+# that must spill goes to a thread as it is, to be read from the socket (as before bodies were
+# collected): many large slow bodies then hold threads again, but never fill the disk.
+ALL_DISK_BYTES = 1024 * 1024 * 1024
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
@@ -133,6 +138,7 @@ class Body:
         self.framing = framing
         self.expects_continue = expects_continue
         self.spill: IO[bytes] | None = None
+        self.spilled = 0
 
     @classmethod
     def start(cls, buf: bytearray, end: int, limits: Limits) -> Body | None:
@@ -193,18 +199,25 @@ class Body:
         """How much of the body is in memory."""
         return len(buf) - self.head_len
 
-    def take(self, data: bytes, buf: bytearray, crowded: bool = False) -> bool:
+    def take(self, data: bytes, buf: bytearray, crowded: bool = False, disk_full: bool = False) -> bool:
         """Keep what arrived of the body (in the file when ``crowded``: the worker holds too much
-        already); whether a thread should take the request now."""
+        in memory already); whether a thread should take the request now (also when it would
+        spill and ``disk_full``: the thread then reads the rest from the socket)."""
+        finished = self.framing.feed(data)
         if self.spill is None and (crowded or len(buf) - self.head_len + len(data) > MEMORY_BYTES):
+            if disk_full:
+                buf += data
+                return True
             self.spill = tempfile.TemporaryFile()
+            self.spilled = len(buf) - self.head_len
             self.spill.write(buf[self.head_len:])
             del buf[self.head_len:]
         if self.spill is not None:
             self.spill.write(data)
+            self.spilled += len(data)
         else:
             buf += data
-        return self.framing.feed(data)
+        return finished
 
     def hand_over(self) -> IO[bytes] | None:
         """The spilled part of the body, to be read after ``buf``; None if all is in memory."""
@@ -216,6 +229,35 @@ class Body:
         if self.spill is not None:
             self.spill.close()
             self.spill = None
+
+
+class Discard:
+    """The rest of a body the app did not read (a refusal answered first), read and dropped by
+    the event loop after the answer under the same progress rule, so that a client that writes
+    its whole body before reading (PouchDB) gets the answer, and no thread waits for it."""
+
+    expects_continue = False
+
+    def __init__(self, length: int, keep: bool) -> None:
+        self.left = length
+        self.keep = keep  # the connection may carry another request once the body is past
+
+    spilled = 0
+
+    def held(self, buf: bytearray) -> int:
+        return 0
+
+    def take(self, data: bytes, buf: bytearray, crowded: bool = False, disk_full: bool = False) -> bool:
+        if len(data) > self.left:
+            buf += data[self.left:]  # the next request
+        self.left = max(0, self.left - len(data))
+        return not self.left
+
+    def hand_over(self) -> None:
+        return None
+
+    def discard(self) -> None:
+        pass
 
 
 class SpillUnreader(SocketUnreader):

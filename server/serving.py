@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import gc
+import io
 import json
 import os
 import select
@@ -29,11 +30,22 @@ from gunicorn.workers.gthread import ThreadWorker
 from sync.accounts.verified import share_between_processes
 
 from .config import Settings
-from .request_bodies import ALL_MEMORY_BYTES, CONTINUE, Body, Limits, SpillUnreader, head_end
+from .request_bodies import (
+    ALL_DISK_BYTES,
+    ALL_MEMORY_BYTES,
+    CONTINUE,
+    Body,
+    Discard,
+    Limits,
+    SpillUnreader,
+    head_end,
+)
 from .slow_clients import MAX_HEAD, ClientSocket, Deadlines, head_complete
 
 # handle()'s answer when the thread has closed the connection itself.
 _CLOSED = object()
+# handle()'s answer when the rest of an unread body is to be discarded by the event loop.
+_DRAIN = object()
 
 
 class Worker(ThreadWorker):
@@ -106,6 +118,7 @@ class Worker(ThreadWorker):
         settings = Settings.from_env()
         self.limits = Limits(settings.max_body_bytes, settings.max_batch_bytes)
         self._body_memory = 0  # bytes of bodies still arriving held in memory, all connections
+        self._body_disk = 0  # and in temporary files
         self._busy = 0
         self._busy_lock = threading.Lock()
         # What accept() needs of each listening socket, which never changes.
@@ -239,9 +252,11 @@ class Worker(ThreadWorker):
             data = b""
         body = conn.body
         if data:
-            held = body.held(conn.head)
-            finished = body.take(data, conn.head, crowded=self._body_memory > ALL_MEMORY_BYTES)
+            held, spilled = body.held(conn.head), body.spilled
+            finished = body.take(data, conn.head, crowded=self._body_memory > ALL_MEMORY_BYTES,
+                                 disk_full=self._body_disk > ALL_DISK_BYTES)
             self._body_memory += body.held(conn.head) - held
+            self._body_disk += body.spilled - spilled
             conn.moved += len(data)
             if conn.moved >= self.deadlines.stall_seconds * self.deadlines.min_rate:
                 conn.moved = 0
@@ -253,9 +268,27 @@ class Worker(ThreadWorker):
         self.poller.unregister(conn.sock)
         del self._waiting[conn]
         self._body_memory -= body.held(conn.head)
+        self._body_disk -= body.spilled
         conn.body = None
+        if isinstance(body, Discard):
+            if not data or not body.keep:
+                self._close(conn)
+            elif head_complete(conn.head, 0):
+                self._head_arrived(conn)
+            else:
+                self._wait_for_head(conn)
+            return
         conn.spill = body.hand_over()
         self.enqueue_req(conn)
+
+    def _discard_rest(self, conn) -> None:  # type: ignore[no-untyped-def]
+        """The rest of a body nobody read, answered already: read and dropped here."""
+        conn.sock.setblocking(False)
+        conn.body = Discard(*conn.drain)
+        conn.deadline = time.monotonic() + self.deadlines.stall_seconds
+        conn.moved = 0
+        self._waiting[conn] = None
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable_body, conn))
 
     def _pull_head(self, conn) -> bool:  # type: ignore[no-untyped-def]
         """Read what has arrived, without blocking; whether a whole request head is held.
@@ -291,9 +324,10 @@ class Worker(ThreadWorker):
                 pass
             if conn.body is not None:
                 self._body_memory -= conn.body.held(conn.head)
+                self._body_disk -= conn.body.spilled
                 conn.body.discard()
-                conn.body = None
-                if force:
+                draining, conn.body = isinstance(conn.body, Discard), None
+                if force or draining:  # (a refusal being drained was answered already)
                     self._close(conn)
                 else:  # a body too slow: say so, then close
                     _refuse(conn.sock, _BODY_TIMED_OUT)
@@ -335,6 +369,9 @@ class Worker(ThreadWorker):
     def finish_request(self, conn, fut) -> None:  # type: ignore[no-untyped-def]
         try:
             keep = fut.result() if not fut.cancelled() else False
+            if keep is _DRAIN:
+                self._discard_rest(conn)
+                return
             if keep is True:
                 conn.sock.setblocking(False)
                 if head_complete(conn.head, 0):
@@ -354,6 +391,8 @@ class Worker(ThreadWorker):
             keep = self._serve(conn)
             while keep is True and self._next_request_comes(conn):
                 keep = self._serve(conn)
+            if keep is _DRAIN:
+                return _DRAIN
             if conn.eof:
                 keep = False
             if keep is not True and not conn.is_http2:
@@ -393,7 +432,13 @@ class Worker(ThreadWorker):
             # A body the app did not read (a refusal such as 413 sent first) is read and
             # discarded under the progress rule, up to a bound, before anything else:
             # closing with it unread would reset the connection, and a client that writes
-            # its whole body before reading (PouchDB) would never see the answer.
+            # its whole body before reading (PouchDB) would never see the answer. What is
+            # still to come from the client is discarded by the event loop, not a thread.
+            to_come = _still_to_come(conn.parser)
+            if to_come:
+                conn.drain = (min(to_come, _DRAIN_BYTES), to_come <= _DRAIN_BYTES)
+                sock.unwatch()
+                return _DRAIN
             try:
                 drained = conn.parser.finish_body(max_bytes=_DRAIN_BYTES)
             except Exception:  # broken chunking in a body nobody read: the answer is sent
@@ -516,6 +561,21 @@ def _readable(sock: socket.socket, timeout: float) -> bool:
         return bool(poller.poll(timeout * 1000))
     except OSError:
         return False
+
+
+def _still_to_come(parser) -> int:  # type: ignore[no-untyped-def]
+    """How much of the request's unread body (with a length) has not arrived yet; that much
+    will be discarded by the event loop, so what is buffered of it is dropped now."""
+    reader = getattr(parser.mesg.body, "reader", None)
+    unreader = parser.unreader
+    if not isinstance(reader, LengthReader) or getattr(unreader, "spill", None) is not None:
+        return 0
+    to_come = reader.length - len(unreader.buf.getvalue())
+    if to_come <= 0:
+        return 0  # all of it is here (and perhaps the next request): the thread reads past it
+    unreader.buf = io.BytesIO()  # all body
+    reader.length = 0
+    return to_come
 
 
 def _client_is_done(conn) -> bool:  # type: ignore[no-untyped-def]
