@@ -41,6 +41,9 @@ def test_a_coordinator_reads_the_reports_and_a_childs_chart_in_both_languages(si
     page.get_by_label("User name").fill("oyunaa")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    # oyunaa's language is kept with her account, which other browser tests of the session switch.
+    expect(page.locator("form.logout")).to_be_visible()
+    page.get_by_role("button", name="English").click()
     page.get_by_role("link", name="Reports", exact=True).click()
     expect(page.get_by_role("heading", name="Growth monitoring by soum and bag")).to_be_visible()
     growth = page.locator("table.report-growth")
