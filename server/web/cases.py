@@ -353,3 +353,22 @@ def follow_up_done(docid: str, n: int):
         return cases.changed(case, who.name, "follow_up_done", follow_ups=visits), "follow_up_done"
 
     return _change(docid, make)
+
+
+@bp.post("/cases/<docid>/services")
+@guard.coordinator
+def add_service(docid: str):
+    who = guard.user()
+
+    def make(case: dict):
+        kind = _choice("type", cases.SERVICE_TYPES, required=True)
+        response = _choice("response", cases.RESPONSES, required=True)
+        provider = (request.form.get("provider") or "").strip()
+        if len(provider) > MAX_NOTE:
+            raise BadRequest(_("A note is at most %(most)d characters.", most=MAX_NOTE))
+        services_ = [*((case.get("data") or {}).get("services") or []),
+                     {"type": kind, "provider": provider, "referred_at": _today().isoformat(), "response": response}]
+        return cases.changed(case, who.name, "services", services=services_), "services"
+
+    return _change(docid, make)
+

@@ -113,6 +113,12 @@ def test_status_risk_follow_up_and_team_changes_with_4xx_for_bad_input(web: Web)
     assert post(client, url + "/follow-ups", due="2026-02-30", mode="visit", rev=case["_rev"]).status_code == 400
     assert post(client, url + "/team", team=["oyunaa"], rev=case["_rev"]).status_code == 400
     assert current(web, case)["_rev"] == case["_rev"]
+    assert post(client, url + "/services", type="magic", response="pending", rev=case["_rev"]).status_code == 400
+    assert post(client, url + "/services", type="legal", response="accepted", provider="Сумын өмгөөлөгч",
+                rev=case["_rev"]).status_code == 302
+    case = current(web, case)
+    assert case["data"]["services"][-1] | {"referred_at": None} == {
+        "type": "legal", "provider": "Сумын өмгөөлөгч", "referred_at": None, "response": "accepted"}
     ok = post(client, url + "/follow-ups", due="2027-02-01", mode="phone", rev=case["_rev"])
     assert ok.status_code == 302, ok.text
     case = current(web, case)
@@ -137,7 +143,7 @@ def test_status_risk_follow_up_and_team_changes_with_4xx_for_bad_input(web: Web)
     case = current(web, case)
     assert case["status"] == "open" and "closure" not in case["data"]
     actions = {e["action"] for e in web.svc.audit.entries(AREA, doc_id=case["_id"], limit=100)}
-    assert {"case.viewed", "case.status", "case.risk", "case.team", "case.follow_ups"} <= actions
+    assert {"case.viewed", "case.status", "case.risk", "case.team", "case.follow_ups", "case.services"} <= actions
 
 
 def test_a_referral_opens_a_case_once(web: Web):
