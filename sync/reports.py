@@ -177,7 +177,16 @@ class ReportIndex:
                     if feed.last_seq is not None:
                         meta["seq"] = feed.last_seq
                     break
-                self._apply(area, src, idx, keys, meta)
+                try:
+                    self._apply(area, src, idx, keys, meta)
+                except Conflict:
+                    # A row changed under us (another server past its lease, or a cluster read
+                    # behind a write), and some rows of the batch may be written: counts and rows
+                    # no longer agree, so the area is counted again from the start.
+                    meta.update(seq=None, growth={}, lqas={})
+                    self._drop_area(area)
+                    result.done, result.busy = False, True
+                    break
                 meta["seq"] = feed.last_seq
                 result.changes += rows
                 meta["lease_until"] = time.time() + LEASE_SECONDS

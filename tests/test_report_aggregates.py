@@ -137,3 +137,33 @@ def test_visits_older_than_the_longest_window_keep_only_their_children(svc, monk
     rows = {r.bag: r for r in growth_rows(meta, TODAY, 91)}
     assert (rows["1-р баг"].children, rows["1-р баг"].measured) == (2, 1)
     assert {k: meta[k] for k in ("growth", "lqas")} == {k: rebuilt(svc)[k] for k in ("growth", "lqas")}
+
+
+def test_a_batch_that_meets_a_conflict_is_counted_again_from_the_start(svc, monkeypatch):
+    """Fault injected: the first batch's row write conflicts (another server, or a cluster read behind
+    a write). The view says it is catching up, and the next one counts the area again, exactly."""
+    import sync.reports as reports
+    from sync.errors import Conflict
+
+    write(svc, [visit(21, "h", "1-р баг", 10), visit(22, "i", "2-р баг", 20)])
+    real = reports.ReportIndex._apply
+    calls = []
+
+    def conflicting(self, *args):
+        calls.append(1)
+        if len(calls) == 1:
+            real(self, *args)  # rows written, then the conflict
+            raise Conflict("a child row changed meanwhile")
+        return real(self, *args)
+
+    monkeypatch.setattr(reports.ReportIndex, "_apply", conflicting)
+    index = ReportIndex(svc.store)
+    first = index.refresh(AREA)
+    assert (first.done, first.busy) == (False, True)
+    assert not index.metas([AREA])[AREA]["growth"]
+    index.refresh_all(AREA)
+    meta = index.metas([AREA])[AREA]
+    assert {r.bag: (r.children, r.measured) for r in growth_rows(meta, TODAY)} == {"1-р баг": (1, 1),
+                                                                                 "2-р баг": (1, 1)}
+    monkeypatch.setattr(reports.ReportIndex, "_apply", real)
+    assert {k: meta[k] for k in ("growth", "lqas")} == {k: rebuilt(svc)[k] for k in ("growth", "lqas")}
