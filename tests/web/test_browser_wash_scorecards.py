@@ -42,6 +42,9 @@ def test_a_coordinator_reads_wash_levels_and_scorecard_trends_in_both_languages(
     page.get_by_label("User name").fill("oyunaa")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    # oyunaa's language is kept with her account, which other browser tests of the session switch.
+    expect(page.locator("form.logout")).to_be_visible()
+    page.get_by_role("button", name="English").click()
 
     page.get_by_role("link", name="WASH", exact=True).click()
     expect(page.get_by_role("heading", name="WASH in kindergartens")).to_be_visible()
