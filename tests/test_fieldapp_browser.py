@@ -243,6 +243,9 @@ def test_offline_trip_with_skip_logic_repeat_constraint_and_photo(server, contex
 
     console = []
     again.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    pushed = []  # the push's _bulk_docs bodies go gzipped (fieldapp/src/gzip_fetch.js): the server says it takes them
+    again.on("request", lambda r: pushed.append(r.all_headers().get("content-encoding"))
+             if r.method == "POST" and r.url.endswith("/_bulk_docs") else None)
     context.set_offline(False)
     again.click("#sync-now")  # and at once the Sync button: the live sync it replaces must not lose the count
     try:
@@ -250,6 +253,7 @@ def test_offline_trip_with_skip_logic_repeat_constraint_and_photo(server, contex
     except AssertionError as err:
         raise AssertionError(f"{err}; console: {console[-30:]}") from None
 
+    assert "gzip" in pushed, pushed
     sent = again.locator("#sent-list a").first.get_attribute("href")
     subid = sent.split("/", 2)[2].replace("%3A", ":")
     area = subid.split(":")[0]

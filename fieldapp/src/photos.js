@@ -1,9 +1,12 @@
-// Photos are resized on the device before they are stored: a 4 MB camera JPEG
-// becomes ~150 KB, so a trip's photos cost a fraction on a 2G link. The form
+// Photos are resized on the device before they are stored: a 3-4 MB camera
+// JPEG becomes about 85-100 KB at 1280 px and quality 0.6 (a ger, its door and
+// lattice still plain to see), so a trip's 15 photos cost ~45 s on a 256 kbit/s
+// link instead of ~25 minutes; at 0.7 they were ~105-120 KB, and 15 of those
+// alone fill the 60 s the whole push may take (bench/field_link.py). The form
 // may set its own `photos: {"max_side", "quality"}` (docs/forms.md).
 
 export const DEFAULT_MAX_SIDE = 1280;
-export const DEFAULT_QUALITY = 0.7;
+export const DEFAULT_QUALITY = 0.6;
 
 /** The longest side and JPEG quality a form asks for, within sane bounds. */
 export function photoSettings(definition) {

@@ -5,6 +5,9 @@
 
 import PouchDB from 'pouchdb-browser';
 
+import { gzipFetch } from './gzip_fetch.js';
+import { PULL_BATCH_SIZE, PUSH_BATCH_SIZE, pushBatchSizeFor } from './push_options.js';
+
 const LAST_SYNC = 'fieldsync.lastSync';
 export const FIRST_RETRY_MS = 1000;
 export const MAX_RETRY_MS = 5 * 60 * 1000;
@@ -29,6 +32,8 @@ export class SyncController extends EventTarget {
     this.pulled = 0;
     this.error = null;
     this.needsLogin = false;
+    // One wrapper for every replication: once the server said it takes gzip, it stays known.
+    this.fetch = gzipFetch();
     this.lastSync = localStorage.getItem(`${LAST_SYNC}.${store.user}`);
     this.onOnline = () => this.start();
     this.onOffline = () => {
@@ -40,7 +45,7 @@ export class SyncController extends EventTarget {
   }
 
   remote() {
-    return new PouchDB(this.url, { skip_setup: true });
+    return new PouchDB(this.url, { skip_setup: true, fetch: this.fetch });
   }
 
   set(state, error = null) {
@@ -62,11 +67,25 @@ export class SyncController extends EventTarget {
     }
     this.needsLogin = false;
     this.set('active');
-    const options = { live: true, retry: true, batch_size: 50, back_off_function: (delay) => backoff(delay) };
+    const starting = {};
+    this.starting = starting;
+    // The push's batch is sized by the bytes waiting (push_options.js): fewer round trips on a thin link.
+    this.store.outbox()
+      .then((waiting) => pushBatchSizeFor(this.store.db, Object.keys(waiting)))
+      .catch(() => PUSH_BATCH_SIZE)
+      .then((batchSize) => {
+        if (this.starting !== starting) return; // stopped or started again meanwhile
+        this.starting = null;
+        this.replicate(batchSize);
+      });
+  }
+
+  replicate(pushBatchSize) {
+    const options = { live: true, retry: true, back_off_function: (delay) => backoff(delay) };
     const remote = this.remote();
     const run = {
-      push: this.store.db.replicate.to(remote, options),
-      pull: this.store.db.replicate.from(remote, options),
+      push: this.store.db.replicate.to(remote, { ...options, batch_size: pushBatchSize }),
+      pull: this.store.db.replicate.from(remote, { ...options, batch_size: PULL_BATCH_SIZE }),
       paused: { push: false, pull: false },
       failed: { push: null, pull: null },
     };
@@ -144,6 +163,7 @@ export class SyncController extends EventTarget {
   }
 
   stop() {
+    this.starting = null;
     if (this.handle) {
       const run = this.handle;
       this.handle = null;

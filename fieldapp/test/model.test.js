@@ -76,7 +76,7 @@ test('photos fit the form\'s longest side; settings stay within bounds', () => {
   assert.deepEqual(fitWithin(4000, 3000, 1280), { width: 1280, height: 960 });
   assert.deepEqual(fitWithin(3000, 4000, 1280), { width: 960, height: 1280 });
   assert.deepEqual(fitWithin(800, 600, 1280), { width: 800, height: 600 });
-  assert.deepEqual(photoSettings({}), { maxSide: 1280, quality: 0.7 });
+  assert.deepEqual(photoSettings({}), { maxSide: 1280, quality: 0.6 });
   assert.deepEqual(photoSettings({ photos: { max_side: 1600, quality: 0.6 } }), { maxSide: 1600, quality: 0.6 });
   assert.deepEqual(photoSettings({ photos: { max_side: 10, quality: 2 } }), { maxSide: 320, quality: 0.95 });
 });

@@ -85,12 +85,37 @@ function replica(args) {
   return db;
 }
 
+/** A module of the field app (ES modules, fieldapp/src), loaded once. */
+const fieldappModules = new Map();
+function fieldappModule(name) {
+  if (!fieldappModules.has(name)) {
+    const url = require('url').pathToFileURL(require('path').join(__dirname, '..', '..', 'fieldapp', 'src', name));
+    fieldappModules.set(name, import(url.href));
+  }
+  return fieldappModules.get(name);
+}
+
 /** A remote database. skip_setup: a test must see a missing database, not create one. */
 function remote(url, options) {
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) {
     throw new DriverError('bad_request', `remote must be an http(s) URL, got ${JSON.stringify(url)}`);
   }
   const opts = { skip_setup: true, ...(options || {}) };
+  if (opts.fieldapp_fetch) {
+    // The field app's own fetch wrapper (fieldapp/src/gzip_fetch.js: large bodies
+    // gzipped once the server says Accept-Encoding: gzip) around Node's fetch, so a
+    // benchmark's replica sends what the app sends. "always" gzips from the start.
+    const always = opts.fieldapp_fetch === 'always';
+    delete opts.fieldapp_fetch;
+    delete opts.native_fetch;
+    let wrapped = null;
+    opts.fetch = async (resource, init) => {
+      if (!wrapped) wrapped = (await fieldappModule('gzip_fetch.js')).gzipFetch(undefined, { always });
+      const response = await wrapped(resource, init);
+      response.buffer = async () => Buffer.from(await response.arrayBuffer());
+      return response;
+    };
+  }
   if (opts.native_fetch) {
     // Node's own fetch (undici), as a browser's: node-fetch 2 (PouchDB's default in
     // Node) never settles a response whose body the link cut after the headers,
@@ -240,6 +265,16 @@ function withTimeout(promise, ms, what) {
 // ---------------------------------------------------------------- operations
 
 const ops = {
+  /**
+   * The batch size the field app would push this replica's documents with
+   * (fieldapp/src/push_options.js, sized by their bytes), for a replica that pushes as the app does.
+   */
+  fieldapp_push_options: async (args) => {
+    const m = await fieldappModule('push_options.js');
+    const db = replica(args);
+    const ids = (await db.allDocs()).rows.map((row) => row.id);
+    return { batch_size: await m.pushBatchSizeFor(db, ids) };
+  },
   ping: async () => ({ pong: true, pouchdb: require('pouchdb/package.json').version, node: process.version }),
 
   /** Open a local replica: leveldb in args.path, or the memory adapter. */
