@@ -11,6 +11,8 @@ each area's changes feed and keeps, in the ``_reports`` system scope:
   derived document, ``sync.derived``); the newest visit is the one counted;
 * ``<area>:visit:<key>``: which child a visit was counted for, to move it when
   an edit changes the child id, and to take it away when the visit is deleted;
+* ``<area>:cb:<bag>\x1f<date>:<hash>``: the bag's list of children by the date
+  of their newest visit (the longest unmeasured first), with that visit;
 * ``<area>:lq:<key>``: one LQAS interview's supervision area, its households
   (the sampling frame's figure) and each indicator's 1/0/None;
 * ``<area>:meta``: how far the feed has been read and the aggregate: per bag
@@ -46,7 +48,7 @@ from sync.stores.base import Database, Store
 
 REPORTS_SCOPE = "_reports"
 LEASE_SECONDS = 30.0
-FORMAT = 1
+FORMAT = 2  # 2: the bags' lists of children (<area>:cb:)
 INDICATORS = {"stunting": "flen", "wasting": "fwfl", "underweight": "fwei"}  # class -> its flag
 WINDOW_DAYS = 91  # "the last 3 months": the day and the 90 before it
 
@@ -135,6 +137,18 @@ class ReportIndex:
             return []
         visits = row.get("visits") or {}
         return [f"{area}:{ids.SUBMISSION}:{k}" for k, _ in sorted(visits.items(), key=lambda kv: (kv[1]["d"], kv[0]))]
+
+    def children(self, area: str, bag: str, *, after: str | None = None, limit: int = 50) -> tuple[list[dict], str | None]:
+        """A bag's children, the longest unmeasured first (by their newest visit); and where the next page starts."""
+        prefix = f"{area}:cb:{bag}\x1f"
+        start = after if after and after.startswith(prefix) else prefix
+        rows = []
+        for row in self.db().all_docs(startkey=start, endkey=prefix + "\uffff", include_docs=True, limit=limit + 2):
+            if row["id"] == after:
+                continue
+            rows.append(row["doc"])
+        page = rows[:limit]
+        return page, (page[-1]["_id"] if len(rows) > limit else None)
 
     # -- following the area ---------------------------------------------------------------
     def refresh(self, area: str, *, max_changes: int = 2000, batch: int = 500) -> Refreshed:
@@ -255,8 +269,9 @@ class ReportIndex:
                     derived = None
                 visit_date = data.get("visit_date") if isinstance(data.get("visit_date"), str) else ""
                 bag = data.get("bag") if isinstance(data.get("bag"), str) else ""
+                name = data.get("child_name") if isinstance(data.get("child_name"), str) else ""
                 child_row(new_child)["visits"][key] = {"d": visit_date[:10], "b": bag.strip()[:100],
-                                                       "c": visit_counts(derived)}
+                                                       "c": visit_counts(derived), "n": name[:100]}
             if old_child != new_child:
                 rec = recs.get(visit_id)
                 if new_child:
@@ -275,6 +290,9 @@ class ReportIndex:
                     writes[lq_id] = {"_id": lq_id, **({"_rev": old_lq["_rev"]} if old_lq else {}), **new_lq}
                 elif old_lq:
                     writes[lq_id] = {"_id": lq_id, "_rev": old_lq["_rev"], "_deleted": True}
+        listed_ids = {did: _listed_id(area, row["_old"], did) for did, row in children.items() if row["_old"]}
+        listed = {r["id"]: r["value"]["rev"] for r in idx.all_docs(keys=list(listed_ids.values()))
+                  if "value" in r and not r["value"].get("deleted")} if listed_ids else {}
         for did, row in children.items():
             old = row.pop("_old")
             new = _newest(row["visits"])
@@ -284,6 +302,13 @@ class ReportIndex:
                 writes[did] = row
             elif "_rev" in row:
                 writes[did] = {"_id": did, "_rev": row["_rev"], "_deleted": True}
+            # The bag's list of children, by the date of their newest visit.
+            old_id, new_id = listed_ids.get(did), _listed_id(area, new, did) if new else None
+            if old_id and old_id != new_id and old_id in listed:
+                writes[old_id] = {"_id": old_id, "_rev": listed[old_id], "_deleted": True}
+            if new_id and (new_id != old_id or new != old):
+                writes[new_id] = {"_id": new_id, **({"_rev": listed[new_id]} if new_id in listed else {}),
+                                  "child": row["child"], **new}
         if writes:
             for result in idx.bulk_docs(list(writes.values()), new_edits=True):
                 if "error" in result:
@@ -297,6 +322,11 @@ class ReportIndex:
             if not rows:
                 return
             idx.bulk_docs([{"_id": r["id"], "_rev": r["value"]["rev"], "_deleted": True} for r in rows])
+
+
+def _listed_id(area: str, visit: dict, child_doc: str) -> str:
+    """The child's row in its bag's list: ``<area>:cb:<bag>\x1f<date of newest visit>:<hash>``."""
+    return f"{area}:cb:{visit['b']}\x1f{visit['d']}:{child_doc.rsplit(':', 1)[1]}"
 
 
 def _newest(visits: dict) -> dict | None:

@@ -70,6 +70,21 @@ def rebuilt(svc) -> dict:
     return index.metas([AREA])[AREA]
 
 
+def lists(svc) -> dict[str, list[tuple[str, str]]]:
+    """Each bag's children list as (child, date of newest visit), read page by page (2 a page)."""
+    index = ReportIndex(svc.store)
+    out = {}
+    for bag in ("1-р баг", "2-р баг", "3-р баг"):
+        got, after = [], None
+        while True:
+            page, after = index.children(AREA, bag, after=after, limit=2)
+            got += [(r["child"], r["d"]) for r in page]
+            if after is None:
+                break
+        out[bag] = got
+    return out
+
+
 def current(svc) -> dict:
     index = ReportIndex(svc.store)
     index.refresh_all(AREA)
@@ -101,7 +116,12 @@ def test_edits_and_deletions_move_the_counts_as_a_rebuild_would(svc):
     # c: measured today.
     assert {b: (r.children, r.measured) for b, r in rows.items()} == {
         "1-р баг": (1, 0), "2-р баг": (1, 1), "3-р баг": (1, 1)}
+    date_of = {d["_id"]: d["data"]["visit_date"] for d in (visits[0], moved, later)}
+    assert lists(svc) == {"1-р баг": [("a", date_of[visits[0]["_id"]])], "2-р баг": [("c", date_of[later["_id"]])],
+                          "3-р баг": [("b", date_of[moved["_id"]])]}
+    incremental = lists(svc)
     assert {k: meta[k] for k in ("growth", "lqas")} == {k: rebuilt(svc)[k] for k in ("growth", "lqas")}
+    assert lists(svc) == incremental
 
     # Deleting visits and an interview takes them away.
     gone = [{"_id": d["_id"], "_rev": d["_rev"], "_deleted": True} for d in (visits[0], moved, interviews[0])]
@@ -109,6 +129,7 @@ def test_edits_and_deletions_move_the_counts_as_a_rebuild_would(svc):
     meta = current(svc)
     rows = {r.bag: r for r in growth_rows(meta, TODAY)}
     assert {b: (r.children, r.measured) for b, r in rows.items()} == {"2-р баг": (2, 2)}
+    assert [c for c, _ in lists(svc)["2-р баг"]] == ["b", "c"] and lists(svc)["1-р баг"] == []
     assert meta["lqas"]["1-р баг"]["interviews"] == 4
     assert {k: meta[k] for k in ("growth", "lqas")} == {k: rebuilt(svc)[k] for k in ("growth", "lqas")}
     assert svc.store.exists(REPORTS_SCOPE)

@@ -15,7 +15,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
@@ -328,6 +328,35 @@ def child(area: str):
     tree = services().areas.tree()
     return render_template("child.html", child=found, area=tree.areas.get(area), code=area,
                            indicators=indicator_names(), class_label=class_label, lang=lang)
+
+
+@bp.get("/areas/<area>/children")
+@guard.coordinator
+def children(area: str):
+    """A bag's children, the longest unmeasured first, each with the classes of its newest visit."""
+    guard.area_or_404(area)
+    if "bag" not in request.args:
+        raise BadRequest(_("Say which bag: the page needs ?bag=<name of the bag>."))
+    bag = request.args["bag"].strip()
+    if len(bag) > 100:
+        raise BadRequest(_("A bag's name has at most %(most)d characters.", most=100))
+    months = _months()
+    index = report_index()
+    index.refresh(area, max_changes=REFRESH_BUDGET)
+    rows, after = index.children(area, bag, after=request.args.get("after") or None)
+    since = (date.today() - timedelta(days=window_days(months) - 1)).isoformat()
+    tree = services().areas.tree()
+    return render_template("children.html", rows=rows, after=after, bag=bag, code=area, area=tree.areas.get(area),
+                           since=since, months=months, indicators=indicator_names(), class_of=class_of,
+                           class_label=class_label, lang=lang)
+
+
+def class_of(counts: dict, name: str) -> str | None:
+    """The class a visit's counts stand for (``visit_counts``): severe, moderate, none, or None."""
+    for level in ("severe", "moderate"):
+        if counts.get(f"{name}.{level}"):
+            return level
+    return "none" if counts.get(f"{name}.n") else None
 
 
 def submission_growth(docid: str, sub: dict) -> ChildGrowth | None:

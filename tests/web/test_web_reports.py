@@ -266,3 +266,41 @@ def test_a_childs_page_and_a_visit_page_draw_the_chart(web: Web):
     assert one.status_code == 200 and 'class="growth-chart"' in one.text and 'aria-current="true"' in one.text
     mn = web.logged_in("oyunaa", "mn").get(f"/web/areas/{TES}/child?id={child}")
     assert "Насны урт/өндөр" in mn.text and "Нас (сараар)" in mn.text
+
+
+def test_a_bags_children_longest_unmeasured_first(web: Web):
+    """The list of a bag: every child whose newest visit names that bag, oldest newest visit first."""
+    subs = docs_of(web, TES, ids.SUBMISSION)
+    derived = {d["about"]: d["derived"] for d in docs_of(web, TES, ids.DERIVED).values()}
+    newest: dict[str, tuple[str, str]] = {}
+    for sid, doc in subs.items():
+        if doc.get("form") == "growth_visit":
+            mark = (doc["data"]["visit_date"], sid.rsplit(":", 1)[1])
+            newest[doc["data"]["child_id"]] = max(newest.get(doc["data"]["child_id"], mark), mark)
+    bag = "2-р баг"
+    mine = sorted((day, child) for child, (day, key) in newest.items()
+                  if subs[f"{TES}:sub:{key}"]["data"]["bag"] == bag)
+    assert mine
+    client = web.logged_in("oyunaa")
+    page = client.get(f"/web/areas/{TES}/children", query_string={"bag": bag})
+    assert page.status_code == 200
+    positions = [page.text.index(f'child?id={child}"') for _, child in mine]
+    assert positions == sorted(positions)  # the longest unmeasured first
+    assert page.text.count("child?id=") == len(mine)
+    since = (AS_OF - timedelta(days=90)).isoformat()
+    assert page.text.count('class="due"') == sum(1 for day, _ in mine if day < since)
+    day, child = mine[-1]
+    key = newest[child][1]
+    stunting = derived[f"{TES}:sub:{key}"]["stunting"]
+    row = page.text[page.text.index(f'child?id={child}"'):].split("</tr>")[0]
+    assert day in row and (stunting is None or stunting.capitalize() in row)
+    report = client.get(f"/web/reports?area={TES}")
+    assert f'/web/areas/{TES}/children?bag=' in report.text
+    assert client.get(f"/web/areas/{TES}/children").status_code == 400
+    assert client.get(f"/web/areas/{TES}/children", query_string={"bag": "x" * 101}).status_code == 400
+    assert web.logged_in("enkhjargal").get(f"/web/areas/{TES}/children",
+                                           query_string={"bag": bag}).status_code == 404
+    empty = client.get(f"/web/areas/{TES}/children", query_string={"bag": "9-р баг"})
+    assert empty.status_code == 200 and "No child of this bag has a growth visit." in empty.text
+    mn = web.logged_in("oyunaa", "mn").get(f"/web/areas/{TES}/children", query_string={"bag": bag})
+    assert f"{bag}-ийн хүүхдүүд" in mn.text
