@@ -9,6 +9,8 @@ the two growth charts. Both pages are photographed in both languages.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -53,6 +55,16 @@ def test_a_coordinator_reads_the_reports_and_a_childs_chart_in_both_languages(si
     expect(page.locator("table.report-coverage")).to_contain_text("Mother knows how to prepare ORS")
     expect(page.get_by_text("Kharkhorin soum")).to_have_count(0)
     screens.take(page, "reports-en")
+
+    # A bag of Tes: its children listed, the longest unmeasured first; one of them opens.
+    tes_row = growth.locator("tr", has=page.locator("td", has_text="Tes soum")).nth(1)
+    tes_row.get_by_role("link").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Children of \d-р баг"))).to_be_visible()
+    first = page.locator("table.report-children tbody tr").first.get_by_role("link")
+    listed = first.locator("xpath=..").locator(".code").inner_text()
+    first.click()
+    expect(page.locator("h1 .code")).to_have_text(listed)
+    assert listed in children
 
     child = max(children, key=children.get)
     page.goto(f"{site.base}/web/areas/{TES}/child?id={child}")
