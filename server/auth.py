@@ -117,6 +117,8 @@ class Authenticator:
                 if wait:
                     raise TooManyRequests(_too_many(wait), wait)
         user = self.users.verify(name, password, **checked)
+        if user is None and self.users.disabled_with_right_password(name, password, **checked):
+            raise Unauthorized("Name or password is incorrect.")  # not a guess: not counted
         if user is None:
             failures = self.throttle.failed(keys)
             self._record("login.failed", name[:64], addr)

@@ -201,6 +201,24 @@ class UserDirectory:
         user = _user_from(doc)
         return None if user.disabled else user
 
+    def disabled_with_right_password(self, name: str, password: str, *,
+                                     account: dict | None | object = _READ) -> bool:
+        """Whether a refused login was a disabled account's own right password, not a guess.
+
+        Login throttling counts guesses; a worker's phone that goes on syncing after
+        the account was disabled is refused (401) without being counted, or its
+        name would soon answer 429 to an honest device. The check was just made by
+        ``verify``, so its answer is remembered and this costs no second hash.
+        """
+        if not isinstance(name, str) or not NAME_RE.match(name) or len(password) > 1024:
+            return False
+        doc = self.account(name) if account is _READ else account
+        if doc is None or not doc.get("disabled"):
+            return False
+        stored = doc.get("password_hash", "")
+        key = hmac.new(self._secret, f"{name}\0{password}\0{stored}".encode(), hashlib.sha256).digest()[:16]
+        return self._check_once(key, stored, password)
+
     def known(self, name: str, password: str, account: dict | None) -> bool:
         """Whether these exact credentials were verified before (no argon2 run): a device that
         showed the right password, which login throttling lets through while a guesser waits."""
