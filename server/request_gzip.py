@@ -108,8 +108,9 @@ def gunzip(wsgi_app: Callable[..., Any], limits: Limits) -> Callable[..., Any]:
             length = int(declared) if declared.isdigit() else None
             if length is not None and length > limit:
                 raise _Refused(413, "too_large", "The request body is larger than this server accepts")
-            if length is None and not environ.get("wsgi.input_terminated"):
-                length = 0  # no framing this server can read to its end: an empty body
+            if length == 0 or (length is None and not environ.get("wsgi.input_terminated")):
+                environ.pop("HTTP_CONTENT_ENCODING", None)  # no body (a GET, say): nothing to inflate
+                return wsgi_app(environ, start_response)
             body, size = inflate(GuardedInput(environ["wsgi.input"]), length, limit)
         except _Refused as refused:
             return _answer(start_response, refused.status, refused.error, refused.reason)

@@ -103,6 +103,11 @@ def test_bodies_that_are_not_gzip_are_the_clients_error(app: Flask, body: bytes,
     assert answer.status_code == status and answer.json["error"] == error, answer.data
 
 
+def test_no_body_is_no_body(app: Flask) -> None:
+    answer = app.test_client().get("/sync/bolormaa", headers={**AUTH, "Content-Encoding": "gzip"})
+    assert answer.status_code == 200 and answer.json["db_name"]
+
+
 def test_identity_is_plain(app: Flask) -> None:
     answer = app.test_client().post("/sync/bolormaa/_bulk_docs", json={"docs": [visit(seed=50)]},
                                     headers={**AUTH, "Content-Encoding": "identity"})
