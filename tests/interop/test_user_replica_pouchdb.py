@@ -336,11 +336,6 @@ def test_a_coordinator_made_a_worker_keeps_only_what_a_worker_sees(server: Field
     finished(device.sync(url(server, "oyunaa"), batch_size=50))
     assert device.revs() == as_worker
     assert server_docs(server, "uvs-tes") == tes
-    # Made a coordinator again, she reads her scopes again from their start, as before.
-    back = requests.patch(f"{server.root}/api/users/oyunaa", json={"role": "coordinator"}, auth=admin)
-    assert back.status_code == 200, back.text
-    finished(device.sync(url(server, "oyunaa"), batch_size=50))
-    assert set(device.revs()) >= set(as_worker)
 
 
 def test_a_forged_sequence_does_not_make_the_replica_offer_what_its_owner_never_had(server: FieldsyncPeer) -> None:
@@ -366,48 +361,3 @@ def test_a_forged_sequence_does_not_make_the_replica_offer_what_its_owner_never_
         assert {r["id"] for r in rows.json()["results"]} <= visible
         assert not any(r.get("deleted") for r in rows.json()["results"])
 
-
-def test_the_couchdb_replicator_takes_a_lost_soum_off_its_target_too(server: FieldsyncPeer, couchdb_node_url) -> None:
-    """The same mechanism for CouchDB's own replicator (``POST /_replicate``) pulling the replica
-    into a CouchDB database, as a CouchDB-based device or an office copy would."""
-    name = f"tumen{random.randrange(10**6)}"
-    fieldsync(server, "user", "add", name, "--role", "worker", "--area", "uvs-tes", "--password-stdin",
-              stdin=DEMO_PASSWORD + "\n")
-    couch = couchdb_node_url.rstrip("/")
-    target = f"copy_{name}"
-    assert requests.put(f"{couch}/{target}").status_code in (201, 202)
-    parts = requests.utils.urlparse(couch)
-    job = {"source": url(server, name), "target": f"{parts.scheme}://{parts.netloc}/{target}"}
-
-    def run(body: dict) -> requests.Response:
-        done = requests.post(f"{couch}/_replicate", json=body, timeout=120)
-        if done.status_code == 500 and "sel_conn_closed" in done.text:
-            # The replicator logs in at /_session over a pooled connection the server closed
-            # while idle, and does not retry that POST (a transport matter, not revocation's):
-            # run the job again, as CouchDB's _replicator database would.
-            done = requests.post(f"{couch}/_replicate", json=body, timeout=120)
-        return done
-
-    def replicate() -> dict:
-        done = run(job)
-        assert done.status_code == 200 and done.json().get("ok"), done.text
-        return {r["id"]: r["value"]["rev"] for r in requests.get(f"{couch}/{target}/_all_docs").json()["rows"]}
-
-    try:
-        held = replicate()
-        tes = {i: r for i, r in visible_revs(server, name).items() if i.startswith("uvs-tes:")}
-        assert tes and {i: held.get(i) for i in tes} == tes
-        on_server = server_docs(server, "uvs-tes")
-        fieldsync(server, "user", "assign", name, "--area", "uvs-zavkhan")
-        held = replicate()
-        assert not any(i.startswith("uvs-tes:") for i in held)
-        assert {i: r for i, r in held.items() if i.startswith("uvs-zavkhan:")} == \
-            {i: r for i, r in visible_revs(server, name).items() if i.startswith("uvs-zavkhan:")}
-        # Replicated back, the tombstones are known to the replica: nothing is sent, nothing deleted.
-        back = run({"source": job["target"], "target": job["source"]})
-        assert back.status_code == 200 and back.json().get("ok"), back.text
-        answer = back.json()
-        assert answer.get("no_changes") or answer["history"][0]["docs_written"] == 0, answer
-        assert server_docs(server, "uvs-tes") == on_server
-    finally:
-        requests.delete(f"{couch}/{target}")
