@@ -117,6 +117,7 @@ class UserReplica(Database):
         self._epoch_cache: dict[str, str] | None = None
         self._lost_dbs: dict[str, Database] = {}  # scopes of the client's sequence no longer readable
         self._revoking: set[str] = set()  # members read again after a role that saw more
+        self._not_lost: set[str] = set()  # scopes looked at that are no lost data area
         self._seal = seal  # the server's secret: what a sequence says of past access is signed
         # Workers' and coordinators' filters need document bodies (a coordinator sees only the
         # child protection cases they are assigned to, sync.cases); admins' only for global.
@@ -312,11 +313,14 @@ class UserReplica(Database):
     def _lost_db(self, scope: str) -> Database | None:
         """A data area the owner can no longer read, opened; None for anything else."""
         db = self._lost_dbs.get(scope)
-        if db is None and scope not in self.dbs and scope in self.access.areas.tree().data_scopes():
-            try:
-                db = self._lost_dbs[scope] = self.store.open(scope)
-            except NotFound:
-                return None
+        if db is None and scope not in self.dbs and scope not in self._not_lost:
+            if scope in self.access.areas.tree().data_scopes():
+                try:
+                    db = self._lost_dbs[scope] = self.store.open(scope)
+                except NotFound:
+                    pass
+            if db is None:
+                self._not_lost.add(scope)  # asked once per request (a pushed batch names many ids)
         return db
 
     def _lost(self, scope: str, epoch: str, seq: Any) -> Sweep | None:
