@@ -22,6 +22,7 @@ from sync.audit import Audit
 from sync.conflicts.resolver import Conflicts
 from sync.derived import DerivedValues
 from sync.errors import Conflict, NotFound
+from sync.families import FesAreas
 from sync.forms import FormRegistry
 from sync.gate.quarantine import Quarantine
 from sync.gate.write_gate import WriteGate
@@ -100,6 +101,7 @@ class Services:
         audit.context = request_facts
         synclog = SyncLog(store)
         gate.receipts = conflicts.receipts = receipts_to(synclog)  # who sent each submission revision
+        gate.fes_codes = FesAreas(store).codes  # the family card's programme areas, as admins set them
         return cls(settings, store, users, areas, forms, quarantine, access, gate, synclog, auth,
                    audit, conflicts)
 

@@ -22,7 +22,9 @@ DERIVED = "derived"  # <area>:derived:<submission key>, written by the server (s
 FAMILY = "fam"
 KINDERGARTEN = "kg"
 CASE = "case"  # <area>:case:<ulid>, a child protection case: its team only (sync/cases.py)
-FIELD_KINDS = {SUBMISSION, FAMILY, KINDERGARTEN}
+CHILD = "child"  # <area>:child:<key>, a child of the register; growth visits name <key> (sync/families.py)
+FES = "fes"  # <area>:fes:<family key>, the family card (sync/families.py)
+FIELD_KINDS = {SUBMISSION, FAMILY, KINDERGARTEN, CHILD, FES}
 
 
 @dataclass(frozen=True)

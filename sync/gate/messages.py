@@ -73,8 +73,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "mn": "Илгээлтийн зохиогч нь {author!r} биш, та ({user!r}) байх ёстой.",
     },
     "unknown_kind": {
-        "en": "Unknown document kind {kind!r}; use sub, fam, kg or case.",
-        "mn": "{kind!r} гэсэн баримтын төрөл байхгүй; sub, fam, kg эсвэл case-г ашиглана уу.",
+        "en": "Unknown document kind {kind!r}; use sub, fam, kg, child, fes or case.",
+        "mn": "{kind!r} гэсэн баримтын төрөл байхгүй; sub, fam, kg, child, fes эсвэл case-г ашиглана уу.",
     },
     "submission_type": {
         "en": "A submission's type must be \"submission\".",

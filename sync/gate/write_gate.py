@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from sync import cases, ids, records
+from sync import cases, families, ids, records
 from sync.accounts.access import Access
 from sync.accounts.users import User
 from sync.audit import SERVER, Audit
@@ -112,6 +112,8 @@ class WriteGate:
         # Reviews written through the gate by a device (or an admin at /db/<scope>), and reviews
         # the server reopens for a worker, go into the audit trail (Services.build sets it).
         self.audit: Audit | None = None
+        # The family card's programme areas (an admin's document in global; Services.build sets it).
+        self.fes_codes: Callable[[], set[str]] = lambda: {a["code"] for a in families.default_areas()}
 
     def write(self, user: User, db: Database, docs: list[dict], *, new_edits: bool,
               audit_reviews: bool = True) -> list[dict]:
@@ -129,6 +131,7 @@ class WriteGate:
         to_check: list[int] = []
         to_review: list[int] = []
         to_case: list[int] = []
+        to_register: list[int] = []
         docs = list(docs)
         for i, doc in enumerate(docs):
             reasons = None
@@ -152,6 +155,8 @@ class WriteGate:
                 to_review.append(i)
             elif is_case(doc) and not doc.get("_deleted"):
                 to_case.append(i)
+            elif families.is_register(doc) and not doc.get("_deleted"):
+                to_register.append(i)
             verdicts.append(reasons)
         if to_review and self.access is not None:
             # States, comments, and a submission that exists and the writer may see (sync.reviews).
@@ -159,6 +164,10 @@ class WriteGate:
                 verdicts[i] = bilingual(problems, None)
         if to_case:  # states, transitions, closure, history only added to (sync.cases)
             for i, problems in cases.check_batch(db, docs, to_case).items():
+                verdicts[i] = bilingual(problems, None)
+        if to_register:  # children and family cards: fields, Triple-A states and steps (sync.families)
+            codes = self.fes_codes() if any(families.is_card(docs[i]) for i in to_register) else set()
+            for i, problems in families.check_batch(db, docs, to_register, codes).items():
                 verdicts[i] = bilingual(problems, None)
         if to_check:
             checked = self.forms.check_submissions([docs[i] for i in to_check], forms=forms, arrived=arrived)
