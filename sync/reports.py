@@ -133,7 +133,8 @@ class ReportIndex:
     def child_visits(self, area: str, child_id: str) -> list[str]:
         """The submission ids of one child's visits in ``area``, oldest first (by visit date)."""
         row = records.read(self.db(), child_doc_id(area, child_id))
-        if row is None or row.get("child") != child_id:
+        gen = (records.read(self.db(), f"{area}:meta") or {}).get("gen", 0)
+        if row is None or row.get("child") != child_id or row.get("gen", 0) != gen:
             return []
         visits = row.get("visits") or {}
         return [f"{area}:{ids.SUBMISSION}:{k}" for k, _ in sorted(visits.items(), key=lambda kv: (kv[1]["d"], kv[0]))]
@@ -141,12 +142,17 @@ class ReportIndex:
     def children(self, area: str, bag: str, *, after: str | None = None, limit: int = 50) -> tuple[list[dict], str | None]:
         """A bag's children, the longest unmeasured first (by their newest visit); and where the next page starts."""
         prefix = f"{area}:cb:{bag}\x1f"
+        gen = (records.read(self.db(), f"{area}:meta") or {}).get("gen", 0)
         start = after if after and after.startswith(prefix) else prefix
-        rows = []
-        for row in self.db().all_docs(startkey=start, endkey=prefix + "\uffff", include_docs=True, limit=limit + 2):
-            if row["id"] == after:
-                continue
-            rows.append(row["doc"])
+        rows: list[dict] = []
+        while len(rows) <= limit:  # rows of an older generation (garbage) are passed over
+            got = list(self.db().all_docs(startkey=start, endkey=prefix + "\uffff", include_docs=True,
+                                          limit=limit + 2))
+            fresh = [r for r in got if r["id"] != start or start == prefix]
+            rows += [r["doc"] for r in fresh if r["doc"].get("gen", 0) == gen]
+            if len(got) < limit + 2 or not fresh:
+                break
+            start = got[-1]["id"]
         page = rows[:limit]
         return page, (page[-1]["_id"] if len(rows) > limit else None)
 
@@ -160,8 +166,7 @@ class ReportIndex:
         meta = records.read(idx, meta_id) or {"_id": meta_id, "type": "reports", "seq": None}
         epoch = src.epoch()
         if meta.get("epoch") not in (None, epoch) or (meta.get("seq") is not None and meta.get("format") != FORMAT):
-            meta = {**meta, "seq": None, "growth": {}, "lqas": {}}
-            self._drop_area(area)
+            self._reset(area, meta)
         if meta.get("seq") is not None and meta.get("epoch") == epoch and meta.get("format") == FORMAT \
                 and not meta.get("lease_by") and meta["seq"] == src.update_seq():
             return Refreshed()  # nothing new: no lease written, so a report view only reads
@@ -197,8 +202,7 @@ class ReportIndex:
                     # A row changed under us (another server past its lease, or a cluster read
                     # behind a write), and some rows of the batch may be written: counts and rows
                     # no longer agree, so the area is counted again from the start.
-                    meta.update(seq=None, growth={}, lqas={})
-                    self._drop_area(area)
+                    self._reset(area, meta)
                     result.done, result.busy = False, True
                     break
                 meta["seq"] = feed.last_seq
@@ -214,6 +218,23 @@ class ReportIndex:
             except Conflict:
                 pass
         return result
+
+    def rebuild(self, area: str) -> int:
+        """Count ``area`` again from nothing (a new generation); how many changes were read."""
+        meta = records.read(self.db(), f"{area}:meta")
+        if meta is not None:
+            self._reset(area, meta)
+            records.write(self.db(), meta)
+        return self.refresh_all(area)
+
+    def _reset(self, area: str, meta: dict) -> None:
+        """Start a new generation: rows of older ones count as absent (a cluster may still show a
+        deleted row for a moment, and a row left from an interrupted batch must not count)."""
+        meta.update(seq=None, growth={}, lqas={}, gen=meta.get("gen", 0) + 1)
+        try:
+            self._drop_area(area)  # the old rows are garbage now; removing them only saves space
+        except Conflict:
+            pass
 
     def refresh_all(self, area: str) -> int:
         total = 0
@@ -232,7 +253,10 @@ class ReportIndex:
         wanted = [f"{area}:{ids.SUBMISSION}:{k}" for k in ordered] + [f"{area}:{ids.DERIVED}:{k}" for k in ordered]
         current = {r["id"]: r["doc"] for r in src.all_docs(keys=wanted, include_docs=True) if r.get("doc")}
         rec_ids = [f"{area}:visit:{k}" for k in ordered] + [f"{area}:lq:{k}" for k in ordered]
-        recs = {r["id"]: r["doc"] for r in idx.all_docs(keys=rec_ids, include_docs=True) if r.get("doc")}
+        gen = meta.get("gen", 0)
+        found_recs = [r["doc"] for r in idx.all_docs(keys=rec_ids, include_docs=True) if r.get("doc")]
+        rev_of = {d["_id"]: d["_rev"] for d in found_recs}  # any generation: what a write replaces
+        recs = {d["_id"]: d for d in found_recs if d.get("gen", 0) == gen}
         writes: dict[str, dict] = {}
         children: dict[str, dict] = {}  # child doc id -> row being changed
         # The rows of every child these changes touch, in one read (old child of a visit, new one).
@@ -241,14 +265,17 @@ class ReportIndex:
                     if isinstance((current.get(f"{area}:{ids.SUBMISSION}:{k}") or {}).get("data"), dict) else None
                     for k in ordered}
         wanted_rows = [child_doc_id(area, c) for c in touched if isinstance(c, str) and c]
-        stored_rows = {r["id"]: r["doc"] for r in idx.all_docs(keys=wanted_rows, include_docs=True)
-                       if r.get("doc")} if wanted_rows else {}
+        found_rows = [r["doc"] for r in idx.all_docs(keys=wanted_rows, include_docs=True)
+                      if r.get("doc")] if wanted_rows else []
+        rev_of.update({d["_id"]: d["_rev"] for d in found_rows})
+        stored_rows = {d["_id"]: d for d in found_rows if d.get("gen", 0) == gen}
 
         def child_row(child: str) -> dict:
             did = child_doc_id(area, child)
             if did not in children:
                 found = stored_rows.get(did)
-                children[did] = found or {"_id": did, "type": "report-child", "child": child, "visits": {}}
+                children[did] = found or {"_id": did, **({"_rev": rev_of[did]} if did in rev_of else {}),
+                                          "type": "report-child", "child": child, "visits": {}, "gen": gen}
                 children[did]["_old"] = _newest(children[did].get("visits") or {})
             return children[did]
 
@@ -272,27 +299,31 @@ class ReportIndex:
                 name = data.get("child_name") if isinstance(data.get("child_name"), str) else ""
                 child_row(new_child)["visits"][key] = {"d": visit_date[:10], "b": bag.strip()[:100],
                                                        "c": visit_counts(derived), "n": name[:100]}
-            if old_child != new_child:
-                rec = recs.get(visit_id)
+            if old_child != new_child or (new_child and visit_id not in recs):
+                rev = {"_rev": rev_of[visit_id]} if visit_id in rev_of else {}
                 if new_child:
-                    writes[visit_id] = {"_id": visit_id, **({"_rev": rec["_rev"]} if rec else {}), "child": new_child}
-                elif rec:
-                    writes[visit_id] = {"_id": visit_id, "_rev": rec["_rev"], "_deleted": True}
+                    writes[visit_id] = {"_id": visit_id, **rev, "child": new_child, "gen": gen}
+                elif rev:
+                    writes[visit_id] = {"_id": visit_id, **rev, "_deleted": True}
             # LQAS interviews
             lq_id = f"{area}:lq:{key}"
             old_lq = recs.get(lq_id)
             new_lq = _interview(data) if live and live.get("form") == lqas_survey.FORM else None
-            old_body = {k: v for k, v in (old_lq or {}).items() if not k.startswith("_")} or None
+            old_body = {k: v for k, v in (old_lq or {}).items() if not k.startswith("_") and k != "gen"} or None
             if old_body != new_lq:
                 _count_lqas(meta["lqas"], old_body, -1)
                 _count_lqas(meta["lqas"], new_lq, +1)
+                rev = {"_rev": rev_of[lq_id]} if lq_id in rev_of else {}
                 if new_lq:
-                    writes[lq_id] = {"_id": lq_id, **({"_rev": old_lq["_rev"]} if old_lq else {}), **new_lq}
-                elif old_lq:
-                    writes[lq_id] = {"_id": lq_id, "_rev": old_lq["_rev"], "_deleted": True}
+                    writes[lq_id] = {"_id": lq_id, **rev, **new_lq, "gen": gen}
+                elif rev:
+                    writes[lq_id] = {"_id": lq_id, **rev, "_deleted": True}
         listed_ids = {did: _listed_id(area, row["_old"], did) for did, row in children.items() if row["_old"]}
-        listed = {r["id"]: r["value"]["rev"] for r in idx.all_docs(keys=list(listed_ids.values()))
-                  if "value" in r and not r["value"].get("deleted")} if listed_ids else {}
+        new_ids = {did: _listed_id(area, new, did) for did, row in children.items()
+                   if (new := _newest(row["visits"]))}
+        look = sorted({*listed_ids.values(), *new_ids.values()})
+        listed = {r["id"]: r["value"]["rev"] for r in idx.all_docs(keys=look)
+                  if "value" in r and not r["value"].get("deleted")} if look else {}
         for did, row in children.items():
             old = row.pop("_old")
             new = _newest(row["visits"])
@@ -308,7 +339,7 @@ class ReportIndex:
                 writes[old_id] = {"_id": old_id, "_rev": listed[old_id], "_deleted": True}
             if new_id and (new_id != old_id or new != old):
                 writes[new_id] = {"_id": new_id, **({"_rev": listed[new_id]} if new_id in listed else {}),
-                                  "child": row["child"], **new}
+                                  "child": row["child"], **new, "gen": gen}
         if writes:
             for result in idx.bulk_docs(list(writes.values()), new_edits=True):
                 if "error" in result:

@@ -61,12 +61,9 @@ def visit(n: int, child: str, bag: str, ago: int) -> dict:
 
 
 def rebuilt(svc) -> dict:
-    """The aggregate made from nothing: the index scope's rows of the area dropped, then read through."""
+    """The aggregate made from nothing: a new generation of the area's rows, read through."""
     index = ReportIndex(svc.store)
-    idx = index.db()
-    rows = [r for r in idx.all_docs(startkey=f"{AREA}:", endkey=f"{AREA}:\uffff")]
-    idx.bulk_docs([{"_id": r["id"], "_rev": r["value"]["rev"], "_deleted": True} for r in rows])
-    index.refresh_all(AREA)
+    index.rebuild(AREA)
     return index.metas([AREA])[AREA]
 
 
