@@ -247,9 +247,11 @@ def is_register(doc: dict) -> bool:
 # -- the programme areas (admins) -------------------------------------------------------------
 
 class AreaProblem(ValueError):
-    def __init__(self, code: str, row: int | None = None, **params: Any) -> None:
-        super().__init__(code)
-        self.code, self.row, self.params = code, row, params
+    """Why the areas cannot be saved: ``rule`` names it (pages translate it), ``row`` is 1-based."""
+
+    def __init__(self, rule: str, row: int | None = None, **params: Any) -> None:
+        super().__init__(rule)
+        self.code, self.row, self.params = rule, row, params
 
 
 def check_areas(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

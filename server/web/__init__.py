@@ -161,6 +161,9 @@ def _pages() -> None:
     from . import cases  # child protection cases (issue 19.5)
 
     bp.register_blueprint(cases.bp)
+    from . import families  # the child register and the family card (issue 19.2)
+
+    bp.register_blueprint(families.bp)
     errors.register_blueprint(bp)
 
 

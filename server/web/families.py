@@ -1,0 +1,243 @@
+"""Families: the area's list, a family's page (its children, visits and family card), the card's steps.
+
+A family's children are the register's ``child`` documents naming it; each
+shows its newest growth visit's classes (the report index's per-child rows,
+``sync.reports``). The family card (``sync.families``) is changed through the
+write gate, so a coordinator's step is held to the same rules as a worker's
+device: enumerated states, allowed steps, history only added to.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from programmes.nutrition import label as class_label
+from sync import families, ids, records
+from sync.derived import derived_id
+from sync.errors import Conflict, NotFound
+
+from ..services import services
+from . import guard
+from .errors import in_language, page
+from .i18n import lang, pick
+from .reports import REFRESH_BUDGET, indicator_names, report_index
+
+bp = Blueprint("families", __name__)
+PAGE = 25
+SCAN = 2000  # rows a search reads at most per page before it offers the next page
+MAX_QUERY = 100
+
+
+def state_names() -> dict[str, str]:
+    return {"awareness": _("Awareness"), "assessment": _("Assessment"), "action": _("Action")}
+
+
+@bp.get("/families")
+@guard.coordinator
+def index():
+    """The areas whose families the user may see; straight to the list when there is one."""
+    codes = guard.areas()
+    if len(codes) == 1:
+        return redirect(url_for("web.families.listing", area=codes[0]))
+    return render_template("families_index.html", areas=codes, tree=services().areas.tree())
+
+
+@bp.get("/areas/<area>/families")
+@guard.coordinator
+def listing(area: str):
+    """The area's families in id order, a page at a time, read by key range from ``after``."""
+    guard.area_or_404(area)
+    q = " ".join((request.args.get("q") or "").split())
+    if len(q) > MAX_QUERY:
+        return page(400, _("A search has at most %(most)d characters.", most=MAX_QUERY))
+    prefix = f"{area}:{ids.FAMILY}:"
+    after = request.args.get("after") or ""
+    if after and not after.startswith(prefix):
+        return page(400, _("The page link is not one of this area's; open the list again."))
+    store = services().store
+    rows, next_after = [], None
+    if store.exists(area):
+        db = store.open(area)
+        needle = q.casefold()
+        start, read = (after + "\x00") if after else prefix, 0
+        for row in db.all_docs(startkey=start, endkey=prefix + "\uffff", include_docs=True, limit=SCAN):
+            read += 1
+            doc = row.get("doc")
+            if doc and (not needle or needle in str(doc.get("name") or "").casefold()
+                        or needle in str(doc.get("bag") or "").casefold()):
+                rows.append(doc)
+            if len(rows) == PAGE or read == SCAN:
+                next_after = row["id"]
+                break
+        if next_after and not _more(db, next_after, prefix):
+            next_after = None
+    tree = services().areas.tree()
+    return render_template("families.html", rows=rows, after=next_after, q=q, code=area, area=tree.areas.get(area))
+
+
+def _more(db, after: str, prefix: str) -> bool:
+    return bool(list(db.all_docs(startkey=after + "\x00", endkey=prefix + "\uffff", limit=1)))
+
+
+def _family(fam_id: str):
+    parsed, db = guard.doc_scope_or_404(fam_id, ids.FAMILY)
+    family = records.read(db, fam_id)
+    if family is None:
+        raise NotFound("missing")
+    return parsed, db, family
+
+
+def _children(db, area: str, fam_id: str) -> list[dict]:
+    """The family's children, each with its newest growth visit's date and classes."""
+    index = report_index()
+    index.refresh(area, max_changes=REFRESH_BUDGET)
+    out = []
+    for child in records.iter_docs(db, f"{area}:{ids.CHILD}:"):
+        if child.get("family") != fam_id or child.get("type") != "child":
+            continue
+        key = child["_id"].split(":", 2)[2]
+        visits = index.child_visits(area, key)
+        latest = None
+        if visits:
+            found = {r["key"]: r.get("doc") for r in db.all_docs(keys=[visits[-1], derived_id(visits[-1])],
+                                                                   include_docs=True)}
+            sub, der = found.get(visits[-1]), found.get(derived_id(visits[-1])) or {}
+            if sub:
+                derived = der.get("derived") or {}
+                latest = {"date": (sub.get("data") or {}).get("visit_date"), "visits": len(visits),
+                          "classes": {n: class_label(n, derived[n], lang()) for n in indicator_names()
+                                      if derived.get(n)}}
+        out.append({"doc": child, "key": key, "latest": latest})
+    return sorted(out, key=lambda c: str(c["doc"].get("dob") or ""))
+
+
+def _visits(db, area: str, fam_id: str) -> list[dict]:
+    """The submissions that name the family (``data.family``), newest first, that the user may see."""
+    svc, who = services(), guard.user()
+    titles = {}
+    out = []
+    for sub in records.iter_docs(db, f"{area}:{ids.SUBMISSION}:"):
+        data = sub.get("data") or {}
+        if data.get("family") != fam_id or not svc.access.visible(who, area, sub, sub["_id"]):
+            continue
+        form = (sub.get("form"), sub.get("form_version"))
+        if form not in titles:
+            definition = svc.forms.get(*form) if form[0] else None
+            titles[form] = pick((definition or {}).get("title"), str(form[0]))
+        out.append({"id": sub["_id"], "form": titles[form],
+                    "date": data.get("visit_date") or str(sub.get("created_at") or "")[:10]})
+    return sorted(out, key=lambda v: v["date"], reverse=True)
+
+
+@bp.get("/families/<fam_id>")
+@guard.coordinator
+def detail(fam_id: str, error: str | None = None, status: int = 200):
+    parsed, db, family = _family(fam_id)
+    card = records.read(db, families.card_id(fam_id)) or {}
+    configured = families.FesAreas(services().store).get().get("items", [])
+    labels = {a["code"]: pick(a["text"], a["code"]) for a in configured}
+    card_areas = card.get("areas") or {}
+    rows = [{"code": c, "label": labels.get(c, c), "entry": card_areas.get(c)} for c in labels]
+    rows += [{"code": c, "label": c, "entry": e} for c, e in sorted(card_areas.items()) if c not in labels]
+    tree = services().areas.tree()
+    return render_template(
+        "family.html", family=family, fam_id=fam_id, code=parsed.scope, area=tree.areas.get(parsed.scope),
+        children=_children(db, parsed.scope, fam_id), visits=_visits(db, parsed.scope, fam_id), rows=rows,
+        labels=labels, rev=card.get("_rev") or "", states=families.STATES, state_names=state_names(),
+        indicators=indicator_names(), error=error, saved=request.args.get("saved") == "1",
+        today=date.today().isoformat()), status
+
+
+@bp.post("/families/<fam_id>/card")
+@guard.coordinator
+def step(fam_id: str):
+    """One step of one programme area on the family card, written through the write gate."""
+    parsed, db, _family_doc = _family(fam_id)
+    form, who = request.form, guard.user()
+    cid = families.card_id(fam_id)
+    card = records.read(db, cid)
+    if (form.get("rev") or "") != ((card or {}).get("_rev") or ""):
+        return detail(fam_id, error=_("The family card was changed meanwhile; open it again and repeat the step."),
+                      status=409)
+    code, status, note = form.get("area") or "", form.get("status") or "", (form.get("note") or "").strip()
+    when = form.get("date") or ""
+    after = {k: v for k, v in (card or {}).items() if k not in ("_conflicts",)} or {
+        "_id": cid, "type": "fes", "family": fam_id, "areas": {}}
+    areas = dict(after.get("areas") or {})
+    entry = areas.get(code) if isinstance(areas.get(code), dict) else {"history": []}
+    history = [*(entry.get("history") or []), {"status": status, "date": when, "note": note, "by": who.name}]
+    areas[code] = {"status": status, "history": history}
+    after.update(areas=areas, author=after.get("author") or who.name, updated_at=date.today().isoformat())
+    result = services().gate.write(who, db, [after], new_edits=True)[0]
+    if result.get("error") == "conflict":
+        return detail(fam_id, error=_("The family card was changed meanwhile; open it again and repeat the step."),
+                      status=409)
+    if "error" in result:
+        reason = (result.get("messages") or {}).get(lang()) or in_language(result.get("reason") or "")
+        return detail(fam_id, error=reason, status=400)
+    services().audit.record(actor=who.name, action="family_card.step", scope=parsed.scope, doc_id=cid,
+                            rev=result.get("rev"), area=code, status=status)
+    return redirect(url_for("web.families.detail", fam_id=fam_id, saved=1))
+
+
+# -- the admins' programme areas --------------------------------------------------------------
+
+BLANK_ROWS = 3
+
+
+def _problem_text(p: families.AreaProblem) -> str:
+    texts = {
+        "empty": _("Keep at least one programme area."),
+        "too_many": _("The family card holds at most %(max)s programme areas.", max=families.MAX_AREAS),
+        "bad_code": _("Row %(row)s: the code must be 1 to 40 small letters, digits, dashes or underscores.",
+                      row=p.row),
+        "duplicate_code": _("Row %(row)s: the code %(code)s is used twice.", row=p.row, code=p.params.get("code")),
+        "missing_text": _("Row %(row)s: the item needs its text in Mongolian and in English.", row=p.row),
+        "text_too_long": _("Row %(row)s: a text may have at most %(max)s characters.", row=p.row,
+                           max=p.params.get("max")),
+    }
+    return texts.get(p.code, _("The programme areas could not be saved."))
+
+
+@bp.get("/admin/family-card")
+@guard.admin
+def areas_page():
+    doc = families.FesAreas(services().store).get()
+    return _areas_page(doc.get("items", []), doc.get("_rev"), saved=request.args.get("saved") == "1")
+
+
+def _areas_page(items: list[dict], rev: str | None, *, error: str | None = None, status: int = 200,
+                saved: bool = False):
+    rows = [*items, *({"code": "", "text": {}} for _ in range(BLANK_ROWS))]
+    return render_template("family_card_areas.html", rows=rows, rev=rev or "", error=error, saved=saved), status
+
+
+@bp.post("/admin/family-card")
+@guard.admin
+def areas_save():
+    form = request.form
+    try:
+        count = int(form.get("rows") or 0)
+    except ValueError:
+        count = -1
+    if not 0 <= count <= families.MAX_AREAS + BLANK_ROWS:
+        return page(400, _("The form was not complete; open the page again."))
+    items = []
+    for i in range(count):
+        code = form.get(f"code_{i}", "").strip()
+        text = {"mn": form.get(f"mn_{i}", ""), "en": form.get(f"en_{i}", "")}
+        if form.get(f"drop_{i}") or not (code or text["mn"].strip() or text["en"].strip()):
+            continue
+        items.append({"code": code, "text": text})
+    rev = form.get("rev") or None
+    try:
+        families.FesAreas(services().store, services().audit).save(items, actor=guard.user().name, rev=rev)
+    except families.AreaProblem as problem:
+        return _areas_page(items, rev, error=_problem_text(problem), status=400)
+    except Conflict:
+        return page(409, _("Another admin changed the programme areas in the meantime. Open the page again to "
+                           "see their version, then repeat your change."))
+    return redirect(url_for("web.families.areas_page", saved=1))
