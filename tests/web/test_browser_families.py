@@ -1,0 +1,89 @@
+"""The families list and a family's page in a real browser (Debian's chromium, Playwright), in both languages.
+
+Oyunaa (Uvs aimag's coordinator) opens "Families" from the menu on the demo
+(``fieldsync demo`` seeds each soum's families, two children of each in the
+register with their growth visits, and a family card), picks Tes, searches,
+opens a family and checks its children and card against the store, adds a
+step to the card, switches to Mongolian and back. Each page is photographed
+in both languages (docs/screenshots/ with FIELDSYNC_UPDATE_SCREENSHOTS=1).
+The account's language is English again at the end (it is kept per account).
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from sync import families, records
+from sync.demo import DEMO_PASSWORD
+
+pytestmark = [pytest.mark.browser]
+TES = "uvs-tes"
+
+
+def tes_family(site) -> tuple[dict, list[dict], dict, int]:
+    """Tes's first family (by id), its children, its card, and how many families Tes has."""
+    svc = site.peer.services()
+    try:
+        db = svc.store.open(TES)
+        fams = list(records.iter_docs(db, f"{TES}:fam:"))
+        fam = fams[0]
+        children = [c for c in records.iter_docs(db, f"{TES}:child:") if c.get("family") == fam["_id"]]
+        return fam, children, records.read(db, families.card_id(fam["_id"])), len(fams)
+    finally:
+        svc.store.close()
+
+
+def test_a_coordinator_reads_a_familys_page_in_both_languages(site, chromium, screens):
+    fam, children, card, count = tes_family(site)
+    assert children and card and count >= 2
+    context = chromium.new_context(viewport={"width": 1024, "height": 800}, locale="en-US")
+    page = context.new_page()
+    page.goto(site.base + "/web/login")
+    page.get_by_label("User name").fill("oyunaa")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("form.logout")).to_be_visible()
+    page.get_by_role("button", name="English").click()  # her language is kept with her account
+    try:
+        page.get_by_role("link", name="Families", exact=True).click()
+        expect(page.get_by_role("heading", name="Families")).to_be_visible()
+        page.get_by_role("link", name="Tes soum").click()
+        expect(page.locator("table.families tbody tr")).to_have_count(count)
+        screens.take(page, "families-en")
+        page.get_by_label("Search by name or bag").fill(fam["name"])
+        page.get_by_role("button", name="Search", exact=True).click()
+        expect(page.get_by_role("link", name=fam["name"]).first).to_be_visible()
+        page.locator(f'a[href$="/web/families/{fam["_id"]}"]').click()
+        expect(page.get_by_role("heading", name=fam["name"])).to_be_visible()
+        rows = page.locator("table.family-children tbody tr")
+        expect(rows).to_have_count(len(children))
+        for child in children:
+            expect(rows.filter(has_text=child["name"])).to_contain_text(child["dob"])
+        expect(page.locator("table.family-card ol.history li")).to_have_count(
+            sum(len(e["history"]) for e in card["areas"].values()))
+        fresh = next(a for a in families.default_areas() if a["code"] not in card["areas"])
+        page.get_by_label("Programme area").select_option(fresh["code"])
+        page.get_by_label("Status").select_option("action")
+        page.get_by_role("button", name="Add the step").click()
+        expect(page.get_by_role("alert")).to_contain_text("the next step is awareness, not action")
+        page.get_by_label("Programme area").select_option(fresh["code"])
+        page.get_by_label("Status").select_option("awareness")
+        page.get_by_label("Note").fill("Parents came to the FES session")
+        page.get_by_role("button", name="Add the step").click()
+        expect(page.get_by_role("status")).to_be_visible()
+        expect(page.locator("table.family-card tr", has_text=fresh["text"]["en"])).to_contain_text(
+            "Parents came to the FES session")
+        screens.take(page, "family-en")
+        page.get_by_role("button", name="Монгол").click()
+        expect(page.get_by_role("heading", name="Гэр бүлийн карт")).to_be_visible()
+        expect(page.locator("table.family-card tr", has_text=fresh["text"]["mn"])).to_contain_text("Мэдлэг олгох")
+        screens.take(page, "family-mn")
+        page.get_by_role("link", name="Гэр бүлүүд", exact=True).first.click()
+        page.get_by_role("link", name="Тэс сум").click()
+        expect(page.locator("table.families tbody tr")).to_have_count(count)
+        screens.take(page, "families-mn")
+    finally:
+        page.get_by_role("button", name="English").click()  # the next browser test finds her in English
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        context.close()
