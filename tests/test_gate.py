@@ -350,7 +350,7 @@ def _someone_elses(d):
 
 
 def _unknown_kind(d):
-    return "bolormaa", {"_id": f"{TES}:note:{new_key()}"}, "Unknown document kind 'note'; use sub, fam, kg or case."
+    return "bolormaa", {"_id": f"{TES}:note:{new_key()}"}, "Unknown document kind 'note'; use sub, fam, kg, child, fes or case."
 
 
 @EDITS
