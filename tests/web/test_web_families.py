@@ -243,3 +243,15 @@ def test_admins_configure_the_programme_areas_and_bad_rows_get_400(web):
     oyunaa = web.logged_in("oyunaa", "en")
     fam = fams(web, TES)[0]["_id"]
     assert "Backyard vegetables" in oyunaa.get(f"/web/families/{fam}").text
+
+
+def test_a_step_without_the_pages_token_is_refused_and_nothing_written(web):
+    fam = fams(web, TES)[4]["_id"]
+    db = web.svc.store.open(TES)
+    before = records.read(db, families.card_id(fam))
+    fresh = [c for c in sorted(families.FesAreas(web.svc.store).codes()) if c not in before["areas"]][0]
+    client = web.logged_in("oyunaa", "en")  # a step the gate would take, but the form lacks its token
+    resp = client.post(f"/web/families/{fam}/card", data={"rev": before["_rev"], "area": fresh,
+                                                          "status": "awareness", "date": "2026-11-01"})
+    assert resp.status_code == 400
+    assert records.read(db, families.card_id(fam)) == before
