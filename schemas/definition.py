@@ -245,8 +245,8 @@ class StrictNumber(mf.Float):
 class PhotoSchema(Schema):
     """How the field app resizes this form's photos before storing them (both optional).
 
-    A camera's 3-4 MB JPEG costs minutes on a 2G link; 1280 px at quality 0.7
-    (the app's defaults, about 100-200 KB) keeps a ger or a child's measuring
+    A camera's 3-4 MB JPEG costs minutes on a 2G link; 1280 px at quality 0.6
+    (the app's defaults, about 80-100 KB) keeps a ger or a child's measuring
     board readable. A form that needs more detail (a document) asks for it here.
     """
 
