@@ -75,7 +75,24 @@ def listing(area: str):
         if next_after and not _more(db, next_after, prefix):
             next_after = None
     tree = services().areas.tree()
-    return render_template("families.html", rows=rows, after=next_after, q=q, code=area, area=tree.areas.get(area))
+    return render_template("families.html", rows=rows, after=next_after, q=q, code=area, area=tree.areas.get(area),
+                           tally=_tally(area), state_names=state_names(), states=families.STATES)
+
+
+def _tally(area: str) -> dict:
+    """The area's family cards: per programme area, how many families are at each state (the soum's view)."""
+    store = services().store
+    configured = families.FesAreas(store).get().get("items", [])
+    counts = {a["code"]: dict.fromkeys(families.STATES, 0) for a in configured}
+    cards = 0
+    if store.exists(area):
+        for card in records.iter_docs(store.open(area), f"{area}:{ids.FES}:"):
+            cards += 1
+            for code, entry in (card.get("areas") or {}).items():
+                if code in counts and isinstance(entry, dict) and entry.get("status") in families.STATES:
+                    counts[code][entry["status"]] += 1
+    return {"cards": cards, "rows": [{"label": pick(a["text"], a["code"]), "counts": counts[a["code"]]}
+                                     for a in configured]}
 
 
 def _more(db, after: str, prefix: str) -> bool:

@@ -255,3 +255,19 @@ def test_a_step_without_the_pages_token_is_refused_and_nothing_written(web):
                                                           "status": "awareness", "date": "2026-11-01"})
     assert resp.status_code == 400
     assert records.read(db, families.card_id(fam)) == before
+
+
+def test_the_list_counts_families_per_programme_area_and_state(web):
+    """The soum's view of the cards, recomputed here from the card documents."""
+    cards = list(records.iter_docs(web.svc.store.open(TES), f"{TES}:fes:"))
+    items = families.FesAreas(web.svc.store).get()["items"]
+    page = web.logged_in("oyunaa", "en").get(f"/web/areas/{TES}/families").text
+    table = page[page.index('class="card-tally"'):]
+    assert f"{len(cards)} families have a card" in page
+    for item in items:
+        want = [sum(1 for c in cards if (c["areas"].get(item["code"]) or {}).get("status") == s)
+                for s in families.STATES]
+        row = re.search(re.escape(f"<td>{item['text']['en']}</td>") + r"((?:<td class=\"num\">\d+</td>){3})", table)
+        assert row, item
+        assert [int(n) for n in re.findall(r"\d+", row.group(1))] == want, item["code"]
+    assert sum(1 for c in cards for e in c["areas"].values() if e["status"] == "action") > 0
