@@ -11,8 +11,9 @@ request's headers with a blocking ``recv`` and no deadline. Now (see
   (a 408, then the connection is closed); a new connection that sends nothing
   is closed after ``idle_seconds``. Headers are a few hundred bytes: on a
   256 kbit/s link with a 600 ms round trip they take well under two seconds.
-* While a thread reads a body or writes an answer, what counts is progress,
-  not total time: in every ``stall_seconds`` spent waiting on the client it
+* While a body is collected (by the event loop too, ``server.request_bodies``;
+  so is the rest of a body refused unread) or a thread writes an answer, what
+  counts is progress, not total time: in every ``stall_seconds`` spent waiting on the client it
   must move at least ``stall_seconds * min_rate`` bytes, or the connection is
   cut. A worker's phone pushing photos at 256 kbit/s moves some 30 KB a second,
   sixty times the default minimum (500 B/s), however long the push takes; a
