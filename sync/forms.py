@@ -17,6 +17,7 @@ from sync import records
 from sync.clock import now, now_iso, parse_iso
 from sync.errors import BadRequest, Conflict, NotFound
 from sync.gate.messages import text
+from sync.quiet import QUIET
 from sync.scopes import GLOBAL
 from sync.stores.base import Database, Store
 
@@ -133,7 +134,9 @@ class FormRegistry:
         if cached is not None and time.monotonic() - self._checked_at < max_age:
             return cached[1]
         db = self.db()
-        seq = db.update_seq()
+        seq = QUIET.update_seq(self.store, GLOBAL, db.update_seq)  # not asked while global is unchanged
+        if seq is None:
+            seq = db.update_seq()
         self._checked_at = time.monotonic()
         if cached is not None and cached[0] == seq:
             return cached[1]

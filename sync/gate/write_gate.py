@@ -116,13 +116,14 @@ class WriteGate:
         self.fes_codes: Callable[[], set[str]] = lambda: {a["code"] for a in families.default_areas()}
 
     def write(self, user: User, db: Database, docs: list[dict], *, new_edits: bool,
-              audit_reviews: bool = True) -> list[dict]:
+              audit_reviews: bool = True, known: dict[str, dict] | None = None) -> list[dict]:
         """``_bulk_docs`` through the gate; the answer is shaped as CouchDB's.
 
         ``audit_reviews=False``: the caller records the reviews itself (``Reviews.record``,
-        which knows what the reviewer read)."""
+        which knows what the reviewer read). ``known``: the current winners of every id of
+        ``docs`` (absent: no live document), just read by the caller, so not read again."""
         scope = db.name
-        existing = self._existing(db, docs) if not user.is_admin else {}
+        existing = self._existing(db, docs, known) if not user.is_admin else {}
         verdicts: list[list[dict] | None] = []
         denied: set[int] = set()
         arrived = time.monotonic()
@@ -289,11 +290,13 @@ class WriteGate:
         except Exception:  # bookkeeping: the revisions are stored
             log.exception("could not note who sent %d revisions", len(revisions))
 
-    def _existing(self, db: Database, docs: list[dict]) -> dict[str, dict]:
+    def _existing(self, db: Database, docs: list[dict], known: dict[str, dict] | None = None) -> dict[str, dict]:
         """Current winners of submissions being written, to check who owns them."""
         wanted = [d["_id"] for d in docs if is_submission(d) or is_case(d)]
         if not wanted:
             return {}
+        if known is not None:
+            return {d: known[d] for d in wanted if d in known}
         out = {}
         for row in db.all_docs(keys=wanted, include_docs=True):
             if row.get("doc"):

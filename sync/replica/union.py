@@ -37,10 +37,12 @@ import orjson
 from sync import ids
 from sync.accounts.access import Access
 from sync.accounts.users import User
+from sync.alongside import alongside
 from sync.cases import left_case
 from sync.errors import BadRequest, NotFound
 from sync.gate.messages import text
 from sync.gate.write_gate import WriteGate
+from sync.quiet import QUIET
 from sync.replica.facts import FACTS
 from sync.replica.revocation import (
     REVOKING,
@@ -216,6 +218,9 @@ class UserReplica(Database):
         devices made fieldsync send CouchDB). Only the info's ``update_seq`` is
         answered so: an older sequence can only make a reader start earlier.
         """
+        quiet = QUIET.update_seq(self.store, scope, db.update_seq)  # global: exact, see sync.quiet
+        if quiet is not None:
+            return quiet
         seconds = getattr(self.store, "default_cache_seconds", 0)
         if not seconds:
             return db.update_seq()
@@ -391,10 +396,11 @@ class UserReplica(Database):
 
     # -- writes ---------------------------------------------------------------------------
     def bulk_docs(self, docs: list[Doc], *, new_edits: bool = True) -> list[dict]:
+        known: dict[str, dict[str, Doc]] = {}  # scope -> winners read for the gate (see _not_yet_stored)
         if not new_edits:
             # A tombstone this replica showed, sent back: it never existed on the server and
             # must not delete anything there; taken as already stored.
-            docs = self._not_yet_stored([d for d in docs if not is_pushed_tombstone(d)])
+            docs = self._not_yet_stored([d for d in docs if not is_pushed_tombstone(d)], known)
         groups: dict[str | None, list[int]] = {}
         for i, doc in enumerate(docs):
             # Scopes outside the replica are refused below; the gate checks the rest.
@@ -408,7 +414,8 @@ class UserReplica(Database):
                 results = [r for doc in batch for r in self.gate.refuse(
                     self.actor, [doc], new_edits=new_edits, reason=self._no_scope_reason(doc["_id"]))]
             else:
-                results = self.gate.write(self.actor, self.dbs[scope], batch, new_edits=new_edits)
+                results = self.gate.write(self.actor, self.dbs[scope], batch, new_edits=new_edits,
+                                          known=known.get(scope))
                 self._remember_written(scope, batch, results, new_edits)
             if new_edits:
                 answers.update(zip(idxs, results, strict=True))
@@ -429,7 +436,7 @@ class UserReplica(Database):
             if doc.get("_rev") and (doc["_id"], doc["_rev"]) not in failed and (doc["_id"], None) not in failed:
                 FACTS.put((epoch, doc["_id"], doc["_rev"]), doc)
 
-    def _not_yet_stored(self, docs: list[Doc]) -> list[Doc]:
+    def _not_yet_stored(self, docs: list[Doc], known: dict[str, dict[str, Doc]]) -> list[Doc]:
         """Drop replicated revisions the server already holds: storing them is a no-op anyway.
 
         ``_revs_diff`` calls every document outside the replica "missing", so a device
@@ -437,6 +444,12 @@ class UserReplica(Database):
         holds of them; refusing those would fill the quarantine with copies of documents
         the server has. Naming an existing revision id takes having had the document,
         so accepting it silently tells nothing new.
+
+        For a member scope the gate reads the batch's winners anyway (who owns what is
+        written): they are read here instead, into ``known[scope]``, and settle most
+        revisions without ``_revs_diff`` (an id with no document at all, or whose winner is
+        the revision pushed); on CouchDB a push batch was a ``_revs_diff`` and an
+        ``_all_docs`` before its ``_bulk_docs``, now mostly the ``_all_docs`` alone.
         """
         by_scope: dict[str, dict[str, list[str]]] = {}
         for doc in docs:
@@ -450,6 +463,19 @@ class UserReplica(Database):
                 if not self.store.exists(scope):
                     continue
                 db = self.store.open(scope)
+            elif not self.actor.is_admin:  # (the gate reads no winners for an admin)
+                ids_here = list(dict.fromkeys(d["_id"] for d in docs if scope_of(d["_id"]) == scope))
+                winners, present = known.setdefault(scope, {}), set()
+                for row in db.all_docs(keys=ids_here, include_docs=True):
+                    if "value" in row:
+                        present.add(row["key"])
+                        stored |= {(row["key"], r) for r in wanted.get(row["key"], ()) if r == row["value"]["rev"]}
+                    if row.get("doc"):
+                        winners[row["key"]] = row["doc"]
+                wanted = {d: revs for d, revs in wanted.items()
+                          if d in present and any((d, r) not in stored for r in revs)}
+                if not wanted:
+                    continue
             missing = db.revs_diff(wanted)
             stored |= {(docid, rev) for docid, revs in wanted.items() for rev in revs
                        if rev not in missing.get(docid, {}).get("missing", ())}
@@ -497,6 +523,13 @@ class UserReplica(Database):
         answers: dict[int, dict] = {}
         for scope, idxs in by_scope.items():
             db = self.dbs[scope]
+            winners: dict[str, str | None] = {}
+            if self._needs_doc(scope):  # the winners not known here are read beside the _bulk_get
+                epoch = db.epoch()
+                winners = {d: self._recent_winner(epoch, d) for d in dict.fromkeys(items[i]["id"] for i in idxs)}
+                unknown = [d for d, rev in winners.items() if rev is None]
+                if unknown:
+                    read_winners = alongside(self.store, lambda db=db, keys=unknown: list(db.all_docs(keys=keys)))
             got = list(db.bulk_get([items[i] for i in idxs], revisions=revisions, attachments=attachments,
                                    latest=latest))
             answers.update(zip(idxs, got, strict=True))
@@ -505,17 +538,13 @@ class UserReplica(Database):
             # Visibility is decided on each document's winner. The revisions just read
             # are usually the winners themselves (a replicator asks for what _changes
             # listed): what the rules need of them is taken from the answer.
-            epoch = db.epoch()
             for result in got:
                 for entry in result.get("docs", ()):
                     doc = entry.get("ok")
                     if doc is not None:
                         FACTS.put((epoch, result["id"], doc["_rev"]), doc)
-            wanted = list(dict.fromkeys(items[i]["id"] for i in idxs))
-            winners: dict[str, str | None] = {d: self._recent_winner(epoch, d) for d in wanted}
-            unknown = [d for d, rev in winners.items() if rev is None]
             if unknown:
-                for row in db.all_docs(keys=unknown):
+                for row in read_winners():
                     if "value" in row:
                         winners[row["key"]] = row["value"]["rev"]
             facts = self._winner_facts(scope, {d: r for d, r in winners.items() if r is not None})
@@ -738,9 +767,11 @@ class _UnionRead:
             # FACTS, the others are read a chunk of rows at a time (not the whole body of
             # every row with include_docs, as before: CouchDB read each document twice).
             by_facts = need_doc and not self.include_docs
-            answer = db.changes(vector.get(scope, 0), limit=page, style=self.style,
-                                include_docs=self.include_docs, conflicts=self.conflicts,
-                                attachments=self.attachments, doc_ids=ids)
+            since = vector.get(scope, 0)
+            marker = QUIET.marker(replica.store, scope)  # before the read it vouches for
+            answer = QUIET.no_changes(marker, replica.store, scope, since) or db.changes(
+                since, limit=page, style=self.style, include_docs=self.include_docs,
+                conflicts=self.conflicts, attachments=self.attachments, doc_ids=ids)
             try:
                 first = next(answer, None)
             except BadRequest:
@@ -775,6 +806,8 @@ class _UnionRead:
                         answer.close()
                         return sent
             vector[scope] = answer.last_seq
+            if not count and ids is None:
+                QUIET.saw_no_changes(marker, replica.store, scope, since, answer.last_seq)
             if page is None or count < page:
                 replica._revoking.discard(scope)  # read to its end under the new role
                 return sent

@@ -301,6 +301,8 @@ class CouchDatabase(Database):
             if exc.status in (417, 500) and isinstance(results, list):
                 return results
             raise
+        finally:
+            self.store.wrote(self.dbname)
 
     # -- reads ---------------------------------------------------------------
     def get(
@@ -789,6 +791,9 @@ class CouchStore(Store):
         # the database is deleted and made again, which ``exists`` also trusts for EXISTS_TTL.
         self.epochs = TtlCache(self.EXISTS_TTL)
         self._watch: ChangeWatch | None = None
+        # Writes this process made, by database: in change_marker, so that what is read after
+        # a write here never counts on the feed having handed that write over yet.
+        self._written: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"CouchStore({self.client.root!r}, prefix={self.prefix!r})"
@@ -863,7 +868,17 @@ class CouchStore(Store):
         with self._lock:
             if self._watch is None:
                 self._watch = ChangeWatch(self.client)
-        return self._watch.marker([self.dbname(n) for n in names])
+        dbnames = [self.dbname(n) for n in names]
+        marker = self._watch.marker(dbnames)
+        if marker is None:
+            return None
+        with self._lock:
+            return marker, tuple(self._written.get(n, 0) for n in dbnames)
+
+    def wrote(self, dbname: str) -> None:
+        """A write to ``dbname`` through this process answered (or failed): markers move."""
+        with self._lock:
+            self._written[dbname] = self._written.get(dbname, 0) + 1
 
     def close(self) -> None:
         if self._watch is not None:
