@@ -30,14 +30,13 @@ import struct
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import playwright.sync_api as playwright_api  # a test dependency: when missing, the run fails
 import pytest
 import requests
 from servers import REPO, fieldsync_demo_server
 
 from schemas import compile_form
 from sync.demo import DEMO_PASSWORD
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
 APP_DIST = REPO / "fieldapp" / "dist" / "index.html"
