@@ -69,6 +69,26 @@ def push_into(report: dict[str, Any], device: PouchReplica, url: str) -> None:
     report.update(device.push(url, batch_size=BATCH, timeout=20, remote_options=NATIVE))
 
 
+def kill_inside_push(peer: FieldsyncPeer, path: str, had: int, rng: random.Random) -> None:
+    """Return once the push has written a random number of this round's documents.
+
+    A sleep of a random length let a fast machine finish a whole round's push
+    before the kill; watching the server's count lands the kill inside it, at a
+    random batch and a random moment of the next one.
+    """
+    target = had + rng.randrange(0, NEW_PER_ROUND - 2 * BATCH, BATCH)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            count = peer.session.get(f"{peer.root}{path}", timeout=5).json().get("doc_count", 0)
+        except (OSError, ValueError):
+            count = 0
+        if count >= target:
+            break
+        time.sleep(0.005)
+    time.sleep(rng.uniform(0, 0.05))
+
+
 def test_kill_9_during_pushes_loses_and_duplicates_nothing(new_replica: NewReplica, tmp_path: Path) -> None:
     data = tmp_path / "data"
     rng = random.Random(9)
@@ -89,7 +109,7 @@ def test_kill_9_during_pushes_loses_and_duplicates_nothing(new_replica: NewRepli
             report: dict[str, Any] = {}
             pushing = threading.Thread(target=push_into, args=(report, device, peer.url_with_auth + path))
             pushing.start()
-            time.sleep(rng.uniform(0.05, 0.6))
+            kill_inside_push(peer, path, len(before), rng)
             os.killpg(peer.server.proc.pid, signal.SIGKILL)
             peer.server.proc.wait(timeout=10)
             pushing.join(timeout=40)
