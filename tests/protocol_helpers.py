@@ -197,11 +197,20 @@ def couch(request: pytest.FixtureRequest, app: Flask) -> Iterator[Couch]:
 def db(couch: Couch) -> str:
     """A fresh, empty scope; the value is its URL path.
 
-    The previous test's scope of the same name was just deleted; a cluster may
+    The previous test's scope of the same name was just deleted. A cluster may
     still answer ``412 file_exists`` for a moment (the deletion reaches every
-    node's shard map a little later), so the create is tried again until then.
+    node's shard map a little later), and under load CouchDB can keep a
+    half-deleted database that answers 412 to every create until it is deleted
+    once more (apache/couchdb#2073, #1197); so a 412 is followed by a DELETE and
+    the create is tried again, until ``DEADLINE``.
     """
-    resp = wait_until(lambda: couch.put(f"/db/{SCOPE}"), lambda r: r.status_code != 412,
+    def create() -> TestResponse:
+        resp = couch.put(f"/db/{SCOPE}")
+        if resp.status_code == 412:
+            couch.delete(f"/db/{SCOPE}")
+        return resp
+
+    resp = wait_until(create, lambda r: r.status_code != 412, interval=0.1,
                       what=f"/db/{SCOPE} created again after its deletion", timeout=DEADLINE)
     assert resp.status_code == 201, resp.get_data(as_text=True)
     return f"/db/{SCOPE}"
