@@ -550,3 +550,72 @@ def test_fieldsync_serves_from_couchdb_when_configured(couchdb_url, monkeypatch,
     finally:
         _drop_all(store)
         store.close()
+
+
+class _CutsEachListFirst(BaseHTTPRequestHandler):
+    """Passes requests on to CouchDB, but cuts the first answer to each ``_all_docs`` and
+    ``_bulk_get`` request half way (its Content-Length promised more), as a node killed
+    while it answers."""
+
+    protocol_version = "HTTP/1.1"
+    upstream = ""
+    cut: set[tuple[str, str]] = set()
+
+    def _answer(self) -> None:
+        import requests
+
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        passed = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
+        resp = requests.request(self.command, self.upstream + self.path, data=body or None, headers=passed,
+                                timeout=30)
+        self.send_response(resp.status_code)
+        self.send_header("Content-Type", resp.headers.get("Content-Type", "application/json"))
+        self.send_header("Content-Length", str(len(resp.content)))
+        self.end_headers()
+        key = (self.command, self.path.split("?")[0].rsplit("/", 1)[-1])
+        if key[1] in ("_all_docs", "_bulk_get") and key not in self.cut:
+            self.cut.add(key)
+            self.wfile.write(resp.content[: len(resp.content) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(resp.content)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_lists_cut_off_half_way_go_on_from_where_they_broke(couchdb_url, store):
+    """A cluster node dying while it lists documents (``_all_docs`` by range or by keys,
+    ``_bulk_get``) broke a replicator's pull with a 503 (test_cluster's node-death test).
+    Each list is asked again for what it had not yet answered: every row once, in order."""
+    from urllib.parse import urlsplit
+
+    direct = store.create(DB)
+    ids = [f"d{n:03d}" for n in range(80)]
+    for docid in ids:
+        put(direct, {"_id": docid, "n": docid, "pad": "x" * 200})
+    expected_range = list(direct.all_docs(include_docs=True))
+    expected_keys = list(direct.all_docs(keys=[*ids[::-1], "nope"], include_docs=True))
+    items = [{"id": i} for i in ids]
+    expected_get = list(direct.bulk_get(items))
+
+    _CutsEachListFirst.upstream = f"{urlsplit(couchdb_url).scheme}://{urlsplit(couchdb_url).netloc.rsplit('@', 1)[-1]}"
+    _CutsEachListFirst.cut = set()
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), _CutsEachListFirst)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    parts = urlsplit(couchdb_url)
+    userinfo = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+    through = CouchStore(f"http://{userinfo}127.0.0.1:{proxy.server_address[1]}", prefix=store.prefix, retries=0)
+    try:
+        db = through.open(DB)
+        assert list(db.all_docs(include_docs=True)) == expected_range
+        assert list(db.all_docs(keys=[*ids[::-1], "nope"], include_docs=True)) == expected_keys
+        assert list(db.bulk_get(items)) == expected_get
+        assert _CutsEachListFirst.cut == {("GET", "_all_docs"), ("POST", "_all_docs"), ("POST", "_bulk_get")}
+    finally:
+        through.close()
+        proxy.shutdown()
+        proxy.server_close()

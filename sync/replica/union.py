@@ -39,7 +39,7 @@ from sync.accounts.access import Access
 from sync.accounts.users import User
 from sync.alongside import alongside
 from sync.cases import left_case
-from sync.errors import BadRequest, NotFound, StoreUnavailable
+from sync.errors import BadRequest, NotFound
 from sync.gate.messages import text
 from sync.gate.write_gate import WriteGate
 from sync.quiet import QUIET
@@ -61,15 +61,6 @@ FACTS_CHUNK = 100  # changes rows whose winners' facts are looked up together
 _RECENT_SEQS = TtlCache(1.0)  # (store, scope) -> update_seq, for info(); see _recent_update_seq
 # (store, epoch, doc id) -> its winning revision as a worker's _changes listed it; see bulk_get.
 _RECENT_WINNERS = TtlCache(1.0, max_entries=50_000)
-
-
-def _read_again_once(db: Database, keys: list[str]) -> list[dict]:
-    """The winners of ``keys``, asked once more when the answer broke off (a cluster node
-    died mid-answer: the store's client has moved to another node by then)."""
-    try:
-        return list(db.all_docs(keys=keys))
-    except StoreUnavailable:
-        return list(db.all_docs(keys=keys))
 
 
 def encode_seq(vector: dict[str, Any], epochs: dict[str, str] | None = None) -> str:
@@ -538,7 +529,7 @@ class UserReplica(Database):
                 winners = {d: self._recent_winner(epoch, d) for d in dict.fromkeys(items[i]["id"] for i in idxs)}
                 unknown = [d for d, rev in winners.items() if rev is None]
                 if unknown:
-                    read_winners = alongside(self.store, lambda db=db, keys=unknown: _read_again_once(db, keys))
+                    read_winners = alongside(self.store, lambda db=db, keys=unknown: list(db.all_docs(keys=keys)))
             got = list(db.bulk_get([items[i] for i in idxs], revisions=revisions, attachments=attachments,
                                    latest=latest))
             answers.update(zip(idxs, got, strict=True))

@@ -31,7 +31,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Generator, Hashable, Iterable, Iterator
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -402,7 +402,8 @@ class CouchDatabase(Database):
                 if item.get("atts_since"):
                     entry["atts_since"] = item["atts_since"]
                 wanted.append(entry)
-            results = self._stream("POST", "/_bulk_get", "results", params=params, body={"docs": wanted})
+            results = self._resumed(wanted, lambda rest: self._stream("POST", "/_bulk_get", "results",
+                                                                      params=params, body={"docs": rest}))
             for item, result in zip(batch, results, strict=False):
                 for entry in result.get("docs", ()):
                     if "ok" in entry:
@@ -634,7 +635,7 @@ class CouchDatabase(Database):
             descending=descending or None,
         ))
         remaining = limit
-        cursor, to_skip = startkey, skip
+        cursor, to_skip, breaks = startkey, skip, 0
         while remaining is None or remaining > 0:
             page = size if remaining is None else min(size, remaining)
             params = {**base, "limit": str(page)}
@@ -643,10 +644,21 @@ class CouchDatabase(Database):
             if to_skip:
                 params["skip"] = str(to_skip)
             count = 0
-            for row in self._all_docs_page("GET", params, None):
-                count += 1
-                cursor = row["id"]
-                yield row
+            try:
+                for row in self._all_docs_page("GET", params, None):
+                    count += 1
+                    cursor = row["id"]
+                    yield row
+            except AnswerBroken:
+                # As _changes_pages: ask again after the last row given, on the node in use now.
+                breaks += 1
+                if breaks > self._client.retries + len(self._client.roots):
+                    raise
+                if remaining is not None:
+                    remaining -= count
+                if count:
+                    to_skip = 1
+                continue
             if remaining is not None:
                 remaining -= count
             if count < page:
@@ -660,12 +672,27 @@ class CouchDatabase(Database):
         the list for the characters of an id) and quietly turns ``["a"]`` into ``"a"``.
         """
         ids = [k for k in keys if isinstance(k, str)]
-        rows = self._all_docs_page("POST", params, {"keys": ids}) if ids else (r for r in ())
+        rows = self._resumed(ids, lambda rest: self._all_docs_page("POST", params, {"keys": rest}))
         try:
             for key in keys:
                 yield next(rows) if isinstance(key, str) else {"key": key, "error": "not_found"}
         finally:
             rows.close()
+
+    def _resumed(self, items: list, ask: Callable[[list], Iterator[dict]]) -> Iterator[dict]:
+        """``ask(items)``'s answers, one per item in order; an answer broken off part way (its
+        node died) is asked again for the items not yet answered, through the node in use then."""
+        given, breaks = 0, 0
+        while given < len(items):
+            try:
+                for row in ask(items[given:]):
+                    given += 1
+                    yield row
+                return
+            except AnswerBroken:
+                breaks += 1
+                if breaks > self._client.retries + len(self._client.roots):
+                    raise
 
     def _all_docs_page(self, method: str, params: dict[str, str], body: Any) -> Iterator[dict]:
         for row in self._stream(method, "/_all_docs", "rows", params=params, body=body):
