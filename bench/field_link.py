@@ -10,7 +10,7 @@ holding the trip pushes it as the app does, with the app's own fetch wrapper
 (fieldapp/src/gzip_fetch.js: bodies gzipped once the server says it takes
 gzip) and its push batch size (fieldapp/src/push_options.js, sized by the
 bytes waiting), to ``fieldsync serve`` (the demo, as the worker bolormaa,
-/sync/bolormaa) through bench/shaping_proxy.py: 256 kbit/s each way, 600 ms
+/sync/bolormaa) through tests/slow_link.py: 256 kbit/s each way, 600 ms
 round trip, shared by the replicator's connections. Printed: push time and
 bytes up and down, beside Apache CouchDB 3.5 taking the same push through the
 same link (the ratio): CouchDB reads gzipped bodies but does not say so, so
@@ -47,7 +47,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "interop"),
 import requests  # noqa: E402
 from pouch import NodeDriver  # noqa: E402
 from servers import apache_couchdb_node, fieldsync_demo_server  # noqa: E402
-from shaping_proxy import ShapingProxy  # noqa: E402
+from slow_link import SlowLink  # noqa: E402
 
 from schemas import compile_form  # noqa: E402
 from sync.demo import DEMO_PASSWORD, demo_ulid, household_visit, submission  # noqa: E402
@@ -187,7 +187,7 @@ def trip(count: int, photos: list[bytes], definition: dict, ids: int) -> list[di
     return docs
 
 
-def push(driver: NodeDriver, proxy: ShapingProxy, remote: str, docs: list[dict], tmp: Path, label: str,
+def push(driver: NodeDriver, proxy: SlowLink, remote: str, docs: list[dict], tmp: Path, label: str,
          gzip_bodies: str = "auto") -> dict:
     """The device's push of ``docs`` to ``remote`` (a URL through the proxy) as the field app pushes:
     its fetch wrapper (fieldapp/src/gzip_fetch.js; ``auto`` gzips once the server says it takes gzip,
@@ -223,7 +223,7 @@ def shell_size() -> tuple[int, int, list[str]]:
     return raw, gz, shell
 
 
-def first_load(proxy: ShapingProxy, shell: list[str]) -> tuple[float, int]:
+def first_load(proxy: SlowLink, shell: list[str]) -> tuple[float, int]:
     """Fetching the shell's files over the link as a browser's first visit (gzip accepted), one connection."""
     proxy.reset_counts()
     session = requests.Session()
@@ -272,7 +272,7 @@ def main() -> None:
     rows = {}
     with NodeDriver(timeout=3700) as driver, tempfile.TemporaryDirectory() as tmp:
         with fieldsync_demo_server() as peer:
-            with ShapingProxy(("127.0.0.1", peer.port), bits_per_second=args.kbits * 1000, rtt=args.rtt) as proxy:
+            with SlowLink(("127.0.0.1", peer.port), bits_per_second=args.kbits * 1000, rtt=args.rtt) as proxy:
                 remote = f"{proxy.url(f'{WORKER}:{DEMO_PASSWORD}')}/sync/{WORKER}"
                 rows["fieldsync, resized"] = push(driver, proxy, remote, resized_trip, Path(tmp), "resized")
                 print(f"pushed the resized trip to fieldsync: {rows['fieldsync, resized']}", flush=True)
@@ -291,7 +291,7 @@ def main() -> None:
             with apache_couchdb_node() as couch:
                 port = int(couch.rsplit(":", 1)[1])
                 assert requests.put(f"{couch}/trip", timeout=30).status_code in (201, 202)
-                with ShapingProxy(("127.0.0.1", port), bits_per_second=args.kbits * 1000, rtt=args.rtt) as proxy:
+                with SlowLink(("127.0.0.1", port), bits_per_second=args.kbits * 1000, rtt=args.rtt) as proxy:
                     through = couch.replace(f"127.0.0.1:{port}", f"127.0.0.1:{proxy.port}") + "/trip"
                     # CouchDB reads gzipped request bodies but does not say so (no Accept-Encoding in its
                     # answers): the app's wrapper sends it plain; "always" shows what gzip would give it.
