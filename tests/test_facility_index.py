@@ -1,30 +1,33 @@
 """The facility index follows an area's derived documents of the WASH and scorecard forms only.
 
-A real SQLite store: derived documents are written as the server writes them
-(growth visits' among them), then changed and deleted; the index's rows in
-``_facilities`` follow, hold no growth value, and a second app server holding
-the lease leaves the rows as they were read last.
+On each store (SQLite, Apache CouchDB, a CouchDB cluster): derived documents
+are written as the server writes them (growth visits' among them), then
+changed and deleted; the index's rows in ``_facilities`` follow, hold no growth
+value, and a second app server holding the lease leaves the rows as they were
+read last.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
+from protocol_helpers import close_app, make_backend_app
+from servers import BACKENDS
 
 from sync import records
 from sync.facility_index import SCOPE, FacilityIndex
-from sync.stores.sqlite import SQLiteStore
 
 AREA = "uvs-tes"
 WASH = {"kindergarten_wash_visit"}
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "data")
-    yield s
-    s.close()
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path: Path):
+    app = make_backend_app(request, request.param, tmp_path / "data")
+    yield app.extensions["fieldsync"].store
+    close_app(app)
 
 
 def derived(key: str, form: str, values: dict | None) -> dict:
