@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from programmes import growth_visit, scorecards, wash
+from programmes import family_assessment, growth_visit, scorecards, wash
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ DERIVATIONS: dict[str, Derivation] = {
                    scorecards.FOLLOWUP_COLUMNS),
         Derivation(scorecards.INPUTS_FORM, scorecards.summarise_inputs, scorecards.METHOD,
                    scorecards.INPUTS_COLUMNS),
+        Derivation(family_assessment.FORM, family_assessment.derive, family_assessment.METHOD,
+                   family_assessment.COLUMNS),
     )
 }
 

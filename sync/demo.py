@@ -240,10 +240,10 @@ def seed_demo(store: Store, areas: AreaRegistry, forms: FormRegistry, users: Use
         from sync.demo_cases import seed_cases
 
         seed_cases(store, tree, made, demo_ulid)
-    if programmes and registers:  # the families' children in the register and their family cards
+    if programmes and registers:  # the families' children in the register, family cards and assessments
         from sync.demo_families import seed_families
 
-        seed_families(store, tree, lambda code: _author_for(code, made, tree))
+        written += seed_families(store, tree, lambda code: _author_for(code, made, tree), forms=forms)
     return Summary(f"{len(AREAS)} areas, {len(made)} users, {written} new submissions", made)
 
 

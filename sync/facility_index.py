@@ -25,14 +25,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from programmes import scorecards, wash
+from programmes import family_assessment, scorecards, wash
 from sync import ids, records
 from sync.errors import Conflict
 from sync.stores.base import Database, Store
 
 SCOPE = "_facilities"
-FORMS = frozenset({wash.FORM, scorecards.CYCLE_FORM, scorecards.FOLLOWUP_FORM, scorecards.INPUTS_FORM})
-FORMAT = 2  # 2: input tracking rows too
+FORMS = frozenset({wash.FORM, scorecards.CYCLE_FORM, scorecards.FOLLOWUP_FORM, scorecards.INPUTS_FORM,
+                   family_assessment.FORM})
+FORMAT = 3  # 2: input tracking rows too; 3: family assessments too
 LEASE_SECONDS = 30.0
 _ME = uuid.uuid4().hex
 

@@ -23,6 +23,7 @@ import re
 from datetime import date
 from typing import Any
 
+from programmes.family_assessment import APPLIES_TO, default_indicators
 from sync import ids
 from sync.audit import Audit
 from sync.clock import now_iso
@@ -307,5 +308,71 @@ class FesAreas:
         if "error" in result:
             raise Conflict("The programme areas were changed by someone else in the meantime.")
         self.audit.record(actor=actor, action="checklist.changed", scope="global", doc_id=AREAS_DOC,
+                          before=current.get("items", []), after=clean)
+        return result["rev"]
+
+
+# -- the family assessment's indicators (admins) ----------------------------------------------
+
+INDICATORS_DOC = "global:checklist:fes_indicators"
+MAX_INDICATORS = 60
+
+
+def check_indicators(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The indicators cleaned (``id``, ``label_mn``, ``label_en``, ``applies_to``), or the first AreaProblem.
+
+    The same rules (and messages) as the programme areas, plus ``applies_to``.
+    """
+    if not items:
+        raise AreaProblem("empty")
+    if len(items) > MAX_INDICATORS:
+        raise AreaProblem("too_many", max=MAX_INDICATORS)
+    seen: set[str] = set()
+    out = []
+    for n, item in enumerate(items, start=1):
+        code = str(item.get("id") or "").strip()
+        labels = {lang: " ".join(str(item.get(f"label_{lang}") or "").split()) for lang in ("mn", "en")}
+        if not CODE_RE.match(code):
+            raise AreaProblem("bad_code", n)
+        if code in seen:
+            raise AreaProblem("duplicate_code", n, code=code)
+        if not labels["mn"] or not labels["en"]:
+            raise AreaProblem("missing_text", n)
+        if any(len(t) > MAX_LABEL for t in labels.values()):
+            raise AreaProblem("text_too_long", n, max=MAX_LABEL)
+        if item.get("applies_to") not in APPLIES_TO:
+            raise AreaProblem("bad_applies_to", n)
+        seen.add(code)
+        out.append({"id": code, "label_mn": labels["mn"], "label_en": labels["en"], "applies_to": item["applies_to"]})
+    return out
+
+
+class IndicatorList:
+    """Reads and saves the family assessment's indicators (``programmes.family_assessment``'s
+    defaults, to be confirmed by the programme, until an admin saves)."""
+
+    def __init__(self, store: Store, audit: Audit | None = None) -> None:
+        self.store = store
+        self.audit = audit or Audit(store)
+
+    def get(self) -> dict[str, Any]:
+        db = self.store.ensure("global")
+        rows = list(db.all_docs(keys=[INDICATORS_DOC], include_docs=True))
+        doc = rows[0].get("doc") if rows else None
+        return doc if doc else {"items": default_indicators()}
+
+    def save(self, items: list[dict[str, Any]], *, actor: str, rev: str | None) -> str:
+        clean = check_indicators(items)
+        current = self.get()
+        if current.get("_rev") != (rev or None):
+            raise Conflict("The indicators were changed by someone else in the meantime.")
+        doc = {"_id": INDICATORS_DOC, "type": "checklist", "name": "fes_indicators", "items": clean,
+               "changed_by": actor, "changed_at": now_iso()}
+        if rev:
+            doc["_rev"] = rev
+        result = self.store.ensure("global").bulk_docs([doc], new_edits=True)[0]
+        if "error" in result:
+            raise Conflict("The indicators were changed by someone else in the meantime.")
+        self.audit.record(actor=actor, action="checklist.changed", scope="global", doc_id=INDICATORS_DOC,
                           before=current.get("items", []), after=clean)
         return result["rev"]

@@ -1,4 +1,5 @@
-"""Families: the area's list, a family's page (its children, visits and family card), the card's steps.
+"""Families: the area's list, a family's page (its children, visits and family card), the card's steps,
+and the soum's family assessments (coverage per indicator and bag, baseline against the latest round).
 
 A family's children are the register's ``child`` documents naming it; each
 shows its newest growth visit's classes (the report index's per-child rows,
@@ -14,10 +15,12 @@ from datetime import date
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from programmes import family_assessment as fa
 from programmes.nutrition import label as class_label
 from sync import families, ids, records
 from sync.derived import derived_id
 from sync.errors import Conflict, NotFound
+from sync.facility_index import FacilityIndex
 
 from ..services import services
 from . import guard
@@ -138,15 +141,72 @@ def _visits(db, area: str, fam_id: str) -> list[dict]:
     out = []
     for sub in records.iter_docs(db, f"{area}:{ids.SUBMISSION}:"):
         data = sub.get("data") or {}
-        if data.get("family") != fam_id or not svc.access.visible(who, area, sub, sub["_id"]):
+        if fam_id not in (data.get("family"), data.get("family_id")) or not svc.access.visible(
+                who, area, sub, sub["_id"]):
             continue
         form = (sub.get("form"), sub.get("form_version"))
         if form not in titles:
             definition = svc.forms.get(*form) if form[0] else None
             titles[form] = pick((definition or {}).get("title"), str(form[0]))
         out.append({"id": sub["_id"], "form": titles[form],
-                    "date": data.get("visit_date") or str(sub.get("created_at") or "")[:10]})
+                    "date": data.get("visit_date") or data.get("date") or str(sub.get("created_at") or "")[:10]})
     return sorted(out, key=lambda v: v["date"], reverse=True)
+
+
+LOWEST, MOST_LOWEST = 10, 100
+
+
+def round_names() -> dict[str, str]:
+    return {"baseline": _("Baseline"), "follow_up": _("Follow-up")}
+
+
+@bp.get("/areas/<area>/families/assessments")
+@guard.coordinator
+def assessments(area: str):
+    """The soum coordinator's view of the family assessments: what the families have, bag by bag, at
+    baseline and at the latest round, and the families with the lowest scores, for outreach.
+
+    Read from the server's derived values (the family score, ``programmes.family_assessment``) kept in
+    the facility index, never recomputed here; families' names and bags from the register.
+    """
+    guard.area_or_404(area)
+    raw = request.args.get("lowest") or str(LOWEST)
+    if not raw.isdigit() or not 1 <= int(raw) <= MOST_LOWEST:
+        return page(400, _("The number of families to list must be a whole number from 1 to %(most)d.",
+                           most=MOST_LOWEST))
+    store = services().store
+    rows = FacilityIndex(store).values(area, {fa.FORM}) if store.exists(area) else []
+    fams = {d["_id"]: d for d in records.iter_docs(store.open(area), f"{area}:{ids.FAMILY}:")} \
+        if store.exists(area) else {}
+    bag_of = {fid: str(f.get("bag") or "") for fid, f in fams.items()}
+    rounds = fa.by_round(rows)
+    configured = families.IndicatorList(store).get().get("items", [])
+    codes = [i["id"] for i in configured]
+    seen = sorted({c for r in rows for c in (r.get("answers") or {})} - set(codes))
+    labels = {i["id"]: pick({"mn": i.get("label_mn"), "en": i.get("label_en")}, i["id"]) for i in configured}
+    indicators = [{"id": c, "label": labels.get(c, c), "flag": c in fa.FLAGS} for c in [*codes, *seen]]
+    table = {r: fa.coverage(rounds[r].values(), bag_of, [*codes, *seen]) for r in ("baseline", "latest")}
+    bags = sorted({bag_of.get(str(r.get("family_id")), "") for rs in rounds.values() for r in rs.values()})
+
+    def cell(rnd: str, code: str, bag: str | None) -> dict[str, int] | None:
+        per_bag = table[rnd][code]
+        cells = list(per_bag.values()) if bag is None else [per_bag[bag]] if bag in per_bag else []
+        if not cells:
+            return None
+        met, applicable = sum(c["met"] for c in cells), sum(c["applicable"] for c in cells)
+        return {"met": met, "applicable": applicable, "pct": round(100 * met / applicable)}
+
+    def mean(rnd: str) -> dict:
+        scores = [r["family_score"] for r in rounds[rnd].values() if r.get("family_score") is not None]
+        return {"families": len(rounds[rnd]), "pct": round(100 * sum(scores) / len(scores)) if scores else None}
+
+    low = [{**r, "family": fams.get(str(r["family_id"])) or {}, "pct": round(100 * r["family_score"])}
+           for r in fa.lowest(rows, int(raw))]
+    tree = services().areas.tree()
+    return render_template("family_assessments.html", code=area, area=tree.areas.get(area), bags=bags,
+                           indicators=indicators, cell=cell, mean={r: mean(r) for r in ("baseline", "latest")},
+                           lowest=low, limit=int(raw), most=MOST_LOWEST, round_names=round_names(),
+                           assessed=len(rows))
 
 
 @bp.get("/families/<fam_id>")
@@ -258,3 +318,62 @@ def areas_save():
         return page(409, _("Another admin changed the programme areas in the meantime. Open the page again to "
                            "see their version, then repeat your change."))
     return redirect(url_for("web.families.areas_page", saved=1))
+
+
+# -- the admins' family assessment indicators -----------------------------------------------------
+
+def applies_names() -> dict[str, str]:
+    return {"family": _("The family"), "child_0_59m": _("A child of 0-59 months"),
+            "child_3_5y": _("A child of 3-5 years"), "pregnant_woman": _("A pregnant woman")}
+
+
+def _indicator_problem_text(p: families.AreaProblem) -> str:
+    if p.code == "empty":
+        return _("Keep at least one indicator.")
+    if p.code == "too_many":
+        return _("The family assessment holds at most %(max)s indicators.", max=families.MAX_INDICATORS)
+    if p.code == "bad_applies_to":
+        return _("Row %(row)s: choose whom the indicator applies to.", row=p.row)
+    return _problem_text(p)
+
+
+@bp.get("/admin/family-indicators")
+@guard.admin
+def indicators_page():
+    doc = families.IndicatorList(services().store).get()
+    return _indicators_page(doc.get("items", []), doc.get("_rev"), saved=request.args.get("saved") == "1")
+
+
+def _indicators_page(items: list[dict], rev: str | None, *, error: str | None = None, status: int = 200,
+                     saved: bool = False):
+    rows = [*items, *({"id": "", "applies_to": ""} for _ in range(BLANK_ROWS))]
+    return render_template("family_indicators.html", rows=rows, rev=rev or "", error=error, saved=saved,
+                           applies=fa.APPLIES_TO, applies_names=applies_names()), status
+
+
+@bp.post("/admin/family-indicators")
+@guard.admin
+def indicators_save():
+    form = request.form
+    try:
+        count = int(form.get("rows") or 0)
+    except ValueError:
+        count = -1
+    if not 0 <= count <= families.MAX_INDICATORS + BLANK_ROWS:
+        return page(400, _("The form was not complete; open the page again."))
+    items = []
+    for i in range(count):
+        item = {"id": form.get(f"id_{i}", "").strip(), "label_mn": form.get(f"mn_{i}", ""),
+                "label_en": form.get(f"en_{i}", ""), "applies_to": form.get(f"applies_{i}", "")}
+        if form.get(f"drop_{i}") or not (item["id"] or item["label_mn"].strip() or item["label_en"].strip()):
+            continue
+        items.append(item)
+    rev = form.get("rev") or None
+    try:
+        families.IndicatorList(services().store, services().audit).save(items, actor=guard.user().name, rev=rev)
+    except families.AreaProblem as problem:
+        return _indicators_page(items, rev, error=_indicator_problem_text(problem), status=400)
+    except Conflict:
+        return page(409, _("Another admin changed the indicators in the meantime. Open the page again to "
+                           "see their version, then repeat your change."))
+    return redirect(url_for("web.families.indicators_page", saved=1))

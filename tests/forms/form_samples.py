@@ -217,6 +217,24 @@ SAMPLES: dict[str, tuple[dict, dict]] = {
         },
         {"vaccines.jpg": JPEG},
     ),
+    "family_assessment": (
+        {
+            "family_id": "uvs-tes:fam:01JDQ7Z3K8M2N4P6Q8R0S2T4V8",
+            "round": "baseline",
+            "date": "2025-10-15",
+            "location": {"lat": 50.4702, "lon": 93.6011},
+            "present": ["mother", "grandparent"],
+            "indicators": [
+                {"indicator": "growth_monitored", "answer": "yes", "evidence": "card_seen"},
+                {"indicator": "ecd_attendance", "answer": "na"},
+                {"indicator": "improved_latrine", "answer": "no", "evidence": "observed"},
+                {"indicator": "fes_session", "answer": "yes", "evidence": "reported"},
+            ],
+            "card_photo": "card.jpg",
+            "notes": "Өвлийн бэлтгэл хангалттай.",
+        },
+        {"card.jpg": JPEG},
+    ),
     "kindergarten_wash_visit": (
         {
             "kindergarten": "uvs-tes:kg:01JDQ7Z3K8M2N4P6Q8R0S2T4V7",

@@ -21,6 +21,7 @@ def test_the_example_and_programme_forms_are_bundled():
     assert sorted(FORMS) == [
         "child_growth",
         "child_protection_referral",
+        "family_assessment",
         "ger_kindergarten_visit",
         "growth_visit",
         "health_scorecard",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
+from fractions import Fraction
 
 import pytest
 from webworld import Web, build_web, csrf
@@ -271,3 +272,197 @@ def test_the_list_counts_families_per_programme_area_and_state(web):
         assert row, item
         assert [int(n) for n in re.findall(r"\d+", row.group(1))] == want, item["code"]
     assert sum(1 for c in cards for e in c["areas"].values() if e["status"] == "action") > 0
+
+
+# -- family assessments (the Family Empowerment Strategy's indicators) ---------------------------------
+
+FLAG = "protection_concern"  # a concern to refer: never counted in the score (programmes.md section 5)
+
+
+def assessments_of(web: Web, area: str) -> list[dict]:
+    return [d for d in records.iter_docs(web.svc.store.open(area), f"{area}:sub:")
+            if d.get("form") == "family_assessment"]
+
+
+def score(data: dict) -> Fraction | None:
+    """met / applicable written out again: yes over yes and no, N/A and the concern left out."""
+    answers = [r["answer"] for r in data["indicators"] if r["indicator"] != FLAG]
+    applicable = answers.count("yes") + answers.count("no")
+    return Fraction(answers.count("yes"), applicable) if applicable else None
+
+
+def assessment(fam_id: str, key: str, rnd: str, day: str, answers: dict[str, str]) -> dict:
+    rows = [{"indicator": code, "answer": a, **({"evidence": "observed"} if a != "na" else {})}
+            for code, a in answers.items()]
+    return {"_id": f"{TES}:sub:{key}", "type": "submission", "form": "family_assessment", "form_version": 1,
+            "author": "bolormaa", "created_at": f"{day}T10:00:00+08:00",
+            "data": {"family_id": fam_id, "round": rnd, "date": day, "present": ["mother"], "indicators": rows}}
+
+
+def test_the_demo_assesses_every_family_and_the_server_derives_each_score(web):
+    subs = assessments_of(web, TES)
+    db = web.svc.store.open(TES)
+    family_ids = {f["_id"] for f in fams(web, TES)}
+    baseline = {s["data"]["family_id"] for s in subs if s["data"]["round"] == "baseline"}
+    follow = {s["data"]["family_id"] for s in subs if s["data"]["round"] == "follow_up"}
+    assert baseline == family_ids and follow and follow < family_ids
+    codes = [i["id"] for i in families.IndicatorList(web.svc.store).get()["items"]]
+    assert codes[-1] == FLAG and len(codes) == 10
+    for sub in subs:
+        assert [r["indicator"] for r in sub["data"]["indicators"]] == codes
+        derived = records.read(db, f"{TES}:derived:{sub['_id'].split(':', 2)[2]}")
+        assert derived["about_rev"] == sub["_rev"] and derived["method"]["name"] == "fes-family-score"
+        want = score(sub["data"])
+        answers = {r["indicator"]: r["answer"] for r in sub["data"]["indicators"]}
+        scored = [a for c, a in answers.items() if c != FLAG]
+        assert derived["derived"]["family_score"] == (None if want is None else round(float(want), 4))
+        assert (derived["derived"]["met"], derived["derived"]["applicable"]) == (
+            scored.count("yes"), scored.count("yes") + scored.count("no"))
+        assert derived["derived"]["concerns"] == ([FLAG] if answers[FLAG] == "yes" else [])
+
+
+def test_a_pushed_assessment_is_scored_rescored_when_edited_and_bad_answers_are_refused(web):
+    fam = fams(web, TES)[2]["_id"]
+    doc = assessment(fam, "01JFAMASSESS0000000000000A", "follow_up", "2026-11-20",
+                     {"improved_water": "yes", "improved_latrine": "no", "home_garden": "yes", "ecd_attendance": "na",
+                      FLAG: "yes"})
+    out = push(web, "bolormaa", TES, [doc])
+    assert "rev" in out[0], out
+    db = web.svc.store.open(TES)
+    derived = records.read(db, f"{TES}:derived:01JFAMASSESS0000000000000A")
+    assert derived["about_rev"] == out[0]["rev"]
+    assert {k: derived["derived"][k] for k in ("met", "not_met", "na", "applicable", "family_score", "concerns")} == {
+        "met": 2, "not_met": 1, "na": 1, "applicable": 3, "family_score": round(2 / 3, 4), "concerns": [FLAG]}
+    # The worker edits it: every scored item unmet. The derived values follow the new revision.
+    edited = {**doc, "_rev": out[0]["rev"]}
+    edited["data"] = {**doc["data"], "indicators": [
+        {**r, "answer": "no", "evidence": "observed"} if r["indicator"] not in (FLAG, "ecd_attendance") else r
+        for r in doc["data"]["indicators"]]}
+    out = push(web, "bolormaa", TES, [edited])
+    assert "rev" in out[0], out
+    derived = records.read(db, f"{TES}:derived:01JFAMASSESS0000000000000A")
+    assert derived["about_rev"] == out[0]["rev"] and derived["derived"]["family_score"] == 0.0
+    # The coordinator's list of lowest scores has the family first (the only 0 in Tes), with its concern.
+    page = web.logged_in("oyunaa", "en").get(f"/web/areas/{TES}/families/assessments").text
+    first = re.search(r'<tr data-family="([^"]+)">(.*?)</tr>', page[page.index('class="lowest"'):], re.S)
+    assert first.group(1) == fam and "0%" in first.group(2) and ">yes<" in first.group(2)
+    # A wrong answer, a wrong round: refused by the form's rules, nothing stored or derived.
+    bad = assessment(fam, "01JFAMASSESS0000000000000B", "midline", "2026-11-21", {"improved_water": "maybe"})
+    out = push(web, "bolormaa", TES, [bad])
+    assert out[0]["error"] == "forbidden"
+    assert "round" in out[0]["reason"] and "indicators[0].answer" in out[0]["reason"]
+    assert records.read(db, bad["_id"]) is None and records.read(db, f"{TES}:derived:01JFAMASSESS0000000000000B") is None
+    # An indicator answered twice passes the form but gets no score: the reason is kept instead.
+    twice = assessment(fam, "01JFAMASSESS0000000000000C", "follow_up", "2026-11-21", {"improved_water": "yes"})
+    twice["data"]["indicators"].append({"indicator": "improved_water", "answer": "no", "evidence": "reported"})
+    assert "rev" in push(web, "bolormaa", TES, [twice])[0]
+    derived = records.read(db, f"{TES}:derived:01JFAMASSESS0000000000000C")
+    assert derived["derived"] is None and "answered twice" in derived["error"]
+    # Delete the twice-answered one again, so that the other tests' figures are the demo's and the edit's.
+    gone = push(web, "bolormaa", TES, [{"_id": twice["_id"], "_rev": records.read(db, twice["_id"])["_rev"],
+                                        "_deleted": True}])
+    assert "rev" in gone[0]
+    assert records.read(db, f"{TES}:derived:01JFAMASSESS0000000000000C") is None
+
+
+def _cell(text: str) -> tuple[int, int] | None:
+    text = re.sub(r"<[^>]+>", "", text).strip()
+    if text == "–":
+        return None
+    m = re.fullmatch(r"(\d+)% \((\d+)/(\d+)\)", text)
+    assert m, text
+    assert int(m.group(1)) == round(100 * int(m.group(2)) / int(m.group(3)))
+    return int(m.group(2)), int(m.group(3))
+
+
+def test_the_coverage_table_and_the_lowest_scores_are_recomputed_from_the_answers(web):
+    """Bag by bag, baseline against the latest round, from the submissions' own answers and the register."""
+    subs = assessments_of(web, TES)
+    bag_of = {f["_id"]: f.get("bag") or "" for f in fams(web, TES)}
+    newest: dict[str, dict[str, dict]] = {"baseline": {}, "latest": {}, "any": {}}
+    for sub in sorted(subs, key=lambda s: (s["data"]["date"], s["_id"])):
+        d = sub["data"]
+        newest["baseline" if d["round"] == "baseline" else "latest"][d["family_id"]] = d
+        newest["any"][d["family_id"]] = d
+    items = families.IndicatorList(web.svc.store).get()["items"]
+    page = web.logged_in("oyunaa", "en").get(f"/web/areas/{TES}/families/assessments")
+    assert page.status_code == 200
+    html = page.text
+    rows = dict(re.findall(r'<tr data-indicator="([^"]+)">(.*?)</tr>', html, re.S))
+    assert list(rows) == [i["id"] for i in items]
+    bags = sorted({bag_of[f] for r in ("baseline", "latest") for f in newest[r]})
+    checked = 0
+    for item in items:
+        assert item["label_en"] in rows[item["id"]]
+        cells = dict(re.findall(r'<td data-bag="([^"]*)">(.*?)</td>', rows[item["id"]], re.S))
+        assert list(cells) == [*bags, "*"]
+        for bag in [*bags, "*"]:
+            base, latest = cells[bag].split("→")
+            for rnd, shown in (("baseline", base), ("latest", latest)):
+                answers = [next(r["answer"] for r in d["indicators"] if r["indicator"] == item["id"])
+                           for f, d in newest[rnd].items() if bag in ("*", bag_of[f])
+                           and any(r["indicator"] == item["id"] for r in d["indicators"])]
+                yes, no = answers.count("yes"), answers.count("no")
+                assert _cell(shown) == ((yes, yes + no) if yes + no else None), (item["id"], bag, rnd)
+                checked += yes + no > 0
+    assert checked > 20
+    for rnd, label in (("baseline", "Baseline"), ("latest", "Latest round")):
+        scores = [score(d) for d in newest[rnd].values() if score(d) is not None]
+        pct = round(100 * float(sum(scores)) / len(scores))
+        assert f"{label}: {len(newest[rnd])} families, mean score {pct}%." in html
+    ranked = sorted(((score(d), f) for f, d in newest["any"].items() if score(d) is not None))
+    shown = re.findall(r'<tr data-family="([^"]+)">.*?data-score>(\d+)%</td><td class="num">(\d+)/(\d+)</td>',
+                       html, re.S)
+    assert [(f, int(p)) for f, p, _, _ in shown] == [(f, round(100 * float(s))) for s, f in ranked[:10]]
+    assert all(Fraction(int(m), int(a)) == s for (_, _, m, a), (s, _) in zip(shown, ranked, strict=False))
+    two = web.logged_in("oyunaa", "en").get(f"/web/areas/{TES}/families/assessments?lowest=2").text
+    assert re.findall(r'<tr data-family="([^"]+)">', two) == [f for _, f in ranked[:2]]
+    families_page = web.logged_in("oyunaa", "en").get(f"/web/areas/{TES}/families").text
+    assert f"/web/areas/{TES}/families/assessments" in families_page
+
+
+def test_the_assessments_page_refuses_bad_input_in_the_users_language_and_other_aimags(web):
+    en, mn = web.logged_in("oyunaa", "en"), web.logged_in("oyunaa", "mn")
+    for bad in ("abc", "0", "101", "-3", "2.5"):
+        resp = en.get(f"/web/areas/{TES}/families/assessments?lowest={bad}")
+        assert resp.status_code == 400 and "a whole number from 1 to 100" in resp.text, bad
+    resp = mn.get(f"/web/areas/{TES}/families/assessments?lowest=x")
+    assert resp.status_code == 400 and "1-ээс 100 хүртэлх бүхэл тоо" in resp.text
+    page = mn.get(f"/web/areas/{TES}/families/assessments")
+    assert page.status_code == 200 and "Хамгийн бага оноотой гэр бүлүүд" in page.text
+    assert "Сайжруулсан ундны усны эх үүсвэртэй" in page.text
+    assert en.get(f"/web/areas/{KHARKHORIN}/families/assessments").status_code == 404
+    assert web.logged_in("bolormaa", "en").get(f"/web/areas/{TES}/families/assessments").status_code == 404
+
+
+def post_indicators(client, items, rev):
+    token = csrf(client, "/web/admin/family-indicators")
+    form = {"csrf_token": token, "rev": rev, "rows": str(len(items))}
+    for i, (code, mn, en, applies) in enumerate(items):
+        form.update({f"id_{i}": code, f"mn_{i}": mn, f"en_{i}": en, f"applies_{i}": applies})
+    return client.post("/web/admin/family-indicators", data=form)
+
+
+def test_admins_configure_the_indicators_and_bad_rows_get_400(web):
+    """Last in the module: the changed list shows on the assessments page."""
+    store = families.IndicatorList(web.svc.store)
+    before = store.get()
+    assert "_rev" not in before and [i["id"] for i in before["items"]][:2] == ["growth_monitored", "micronutrients"]
+    assert web.logged_in("oyunaa", "en").get("/web/admin/family-indicators").status_code == 404
+    en, mn = web.logged_in("admin", "en"), web.logged_in("admin", "mn")
+    resp = post_indicators(en, [("water", "Ус", "Water", "everyone")], "")
+    assert resp.status_code == 400 and "Row 1: choose whom the indicator applies to." in resp.text
+    resp = post_indicators(mn, [("water", "Ус", "Water", "family"), ("water", "Ус", "Water", "family")], "")
+    assert resp.status_code == 400 and "хоёр удаа" in resp.text
+    resp = post_indicators(en, [("Bad Code", "Ус", "Water", "family")], "")
+    assert resp.status_code == 400 and "Row 1: the code must be" in resp.text
+    assert store.get() == before
+    rows = [(i["id"], i["label_mn"], i["label_en"], i["applies_to"]) for i in before["items"]]
+    resp = post_indicators(en, [*rows, ("warm_clothes", "Өвлийн дулаан хувцастай", "Warm winter clothes", "child_0_59m")],
+                           "")
+    assert resp.status_code == 302
+    after = store.get()
+    assert after["_id"] == families.INDICATORS_DOC and after["items"][-1]["id"] == "warm_clothes"
+    assert post_indicators(en, rows, "").status_code == 409  # a stale revision: another admin saved meanwhile
+    page = web.logged_in("oyunaa", "en").get(f"/web/areas/{TES}/families/assessments").text
+    assert "Warm winter clothes" in page
