@@ -38,6 +38,9 @@ class Settings:
     trusted_proxies: int = 0
     cache_seconds: float | None = None  # None: the store's own default
     stale_days: float = 7.0  # the sync monitor flags workers with no push or pull for this long
+    # The coordinator's case report counts high-risk cases with no follow-up done for this long.
+    # No national or Primero standard for the interval was found (programmes.md section 7): a setting.
+    case_follow_up_days: int = 7
     # Keys sealing the answers of sensitive forms at rest (sync/stores/encrypted.py): "id:base64key"
     # entries, the last one newest; from the variable, or one per line in a key file.
     encryption_keys: str = field(default="", repr=False)
@@ -70,6 +73,7 @@ class Settings:
             cache_seconds=(None if env.get("FIELDSYNC_CACHE_SECONDS", "") == ""
                            else _number(env, "FIELDSYNC_CACHE_SECONDS", 0, float)),
             stale_days=_number(env, "FIELDSYNC_STALE_DAYS", 7, float),
+            case_follow_up_days=_number(env, "FIELDSYNC_CASE_FOLLOW_UP_DAYS", 7, int),
             encryption_keys=env.get("FIELDSYNC_ENCRYPTION_KEYS") or "",
             encryption_key_file=env.get("FIELDSYNC_ENCRYPTION_KEY_FILE") or "",
         )

@@ -26,6 +26,7 @@ from sync.families import FesAreas
 from sync.forms import FormRegistry
 from sync.gate.quarantine import Quarantine
 from sync.gate.write_gate import WriteGate
+from sync.referral_cases import ReferralCases
 from sync.replica.synclog import SyncLog
 from sync.stores.base import Store
 from sync.stores.encrypted import EncryptedStore, Keyring
@@ -101,6 +102,7 @@ class Services:
         audit.context = request_facts
         synclog = SyncLog(store)
         gate.receipts = conflicts.receipts = receipts_to(synclog)  # who sent each submission revision
+        gate.referral_cases = ReferralCases(users.list, access.data_scopes)  # a referral opens its case
         gate.fes_codes = FesAreas(store).codes  # the family card's programme areas, as admins set them
         return cls(settings, store, users, areas, forms, quarantine, access, gate, synclog, auth,
                    audit, conflicts)

@@ -234,6 +234,7 @@ def _check_data(data: dict, status: Any, bad) -> None:
         _choice(item.get("type"), SERVICE_TYPES, f"{where}.type", bad)
         _choice(item.get("response", "pending"), RESPONSES, f"{where}.response", bad)
         _date(item.get("referred_at"), f"{where}.referred_at", bad, required=False)
+        _date(item.get("due_by"), f"{where}.due_by", bad, required=False)
         _text(item.get("provider", ""), f"{where}.provider", bad)
     for n, item in enumerate(lists["follow_ups"]):
         where = f"data.follow_ups[{n}]"
@@ -328,6 +329,80 @@ def counts(cases: Iterable[dict], today: date) -> dict[str, Any]:
         out["overdue_visits"] += len(late)
         out["overdue_cases"] += bool(late)
     return out
+
+
+def month_bounds(month: str) -> tuple[str, str]:
+    """``YYYY-MM`` -> its first day and the first day of the next month (ISO dates); ValueError if not a month."""
+    if not re.match(r"^\d{4}-\d{2}\Z", month or ""):
+        raise ValueError(month)
+    first = date.fromisoformat(month + "-01")
+    after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first.isoformat(), after.isoformat()
+
+
+def pending_past_due(case: dict, today: date) -> list[dict]:
+    """Services the case referred the child to, still waiting for an answer after their ``due_by``."""
+    if case.get("status") == "closed":
+        return []
+    return [s for s in (case.get("data") or {}).get("services") or []
+            if isinstance(s, dict) and s.get("response", "pending") == "pending"
+            and isinstance(s.get("due_by"), str) and s["due_by"] and s["due_by"] < today.isoformat()]
+
+
+def without_follow_up(case: dict, today: date, days: int) -> bool:
+    """A high-risk case still open with no follow-up done in the last ``days`` days (nor since it
+    opened, when it opened longer ago than that)."""
+    if case.get("status") == "closed" or case.get("risk") != "high":
+        return False
+    since = date.fromordinal(today.toordinal() - days).isoformat()
+    done = [f["done_on"] for f in (case.get("data") or {}).get("follow_ups") or []
+            if isinstance(f, dict) and isinstance(f.get("done_on"), str) and f["done_on"]]
+    if any(d >= since for d in done):
+        return False
+    return str(case.get("opened_at") or "")[:10] < since
+
+
+def report(cases: Iterable[dict], today: date, month: str, follow_up_days: int) -> dict[str, Any]:
+    """The coordinator's case report (programmes.md section 7) over an area's cases: new cases of
+    ``month`` by source and by concern, services pending past their due date, high-risk cases
+    without a recent follow-up, closures of ``month`` by reason. Counts only; ``ids`` says which
+    cases make each alarm figure, for the page to name those its reader may see."""
+    first, after = month_bounds(month)
+    out: dict[str, Any] = {"new": 0, "by_source": {}, "by_concern": {}, "pending_services": 0,
+                           "pending_cases": 0, "no_follow_up": 0, "closed": 0,
+                           "by_reason": dict.fromkeys(CLOSURE_REASONS, 0),
+                           "ids": {"pending": [], "no_follow_up": []}}
+    for case in cases:
+        data = case.get("data") if isinstance(case.get("data"), dict) else {}
+        if first <= str(case.get("opened_at") or "")[:10] < after:
+            out["new"] += 1
+            source = data.get("source") if isinstance(data.get("source"), str) and data.get("source") else "unknown"
+            out["by_source"][source] = out["by_source"].get(source, 0) + 1
+            for concern in dict.fromkeys(c for c in data.get("concerns") or [] if isinstance(c, str)):
+                out["by_concern"][concern] = out["by_concern"].get(concern, 0) + 1
+        late = pending_past_due(case, today)
+        if late:
+            out["pending_services"] += len(late)
+            out["pending_cases"] += 1
+            out["ids"]["pending"].append(case["_id"])
+        if without_follow_up(case, today, follow_up_days):
+            out["no_follow_up"] += 1
+            out["ids"]["no_follow_up"].append(case["_id"])
+        closure = data.get("closure") if isinstance(data.get("closure"), dict) else {}
+        if case.get("status") == "closed" and first <= _closed_on(case, closure) < after:
+            out["closed"] += 1
+            reason = closure.get("reason") if closure.get("reason") in CLOSURE_REASONS else "other"
+            out["by_reason"][reason] += 1
+    return out
+
+
+def _closed_on(case: dict, closure: dict) -> str:
+    """The closure's day: as the page wrote it, else the history's last closing (a device's edit)."""
+    if isinstance(closure.get("closed_on"), str) and closure["closed_on"]:
+        return closure["closed_on"][:10]
+    closings = [h.get("at") for h in (case.get("data") or {}).get("history") or []
+                if isinstance(h, dict) and h.get("status") == "closed" and isinstance(h.get("at"), str)]
+    return closings[-1][:10] if closings else ""
 
 
 def new_case(area: str, key: str, *, author: str, coordinator: str, risk: str, team: list[str] | None = None,

@@ -11,12 +11,11 @@ due in November 2026 are overdue from then on.
 
 from __future__ import annotations
 
-import random
-
 from sync import cases, ids
 from sync.accounts.users import User
 from sync.docs import check_doc
 from sync.errors import NotFound
+from sync.referral_cases import case_data
 from sync.stores.base import Store
 
 PLANS = [
@@ -28,8 +27,10 @@ PLANS = [
 ]
 
 
-def seed_cases(store: Store, tree, users: list[User], demo_ulid) -> int:
-    """Open up to three cases per soum from its referrals; returns how many were written."""
+def seed_cases(store: Store, tree, users: list[User], demo_ulid=None) -> int:
+    """Open up to three cases per soum from its referrals; returns how many were written.
+
+    ``demo_ulid`` is no longer used: a case's id is its referral's key, as the gate gives it."""
     written = 0
     for code in tree.data_scopes():
         coordinator = next((u.name for u in users if u.role == "coordinator" and code in tree.data_scopes(u.areas)),
@@ -40,10 +41,10 @@ def seed_cases(store: Store, tree, users: list[User], demo_ulid) -> int:
         prefix = f"{code}:{ids.SUBMISSION}:"
         referrals = [r["doc"] for r in db.all_docs(startkey=prefix, endkey=prefix + "\ufff0", include_docs=True)
                      if r["doc"].get("form") == "child_protection_referral"]
-        rng = random.Random(f"cases:{code}")
         docs = []
         for referral, plan in zip(referrals, PLANS, strict=False):
-            steps = _case(code, referral, coordinator, plan, demo_ulid(rng), users, tree)
+            # The id the gate gives a referral's case (sync.referral_cases): never a second one.
+            steps = _case(code, referral, coordinator, plan, ids.parse_doc_id(referral["_id"]).key, users, tree)
             doc = steps[-1]
             try:
                 db.get(doc["_id"])
@@ -71,11 +72,8 @@ def _case(code: str, referral: dict, coordinator: str, plan: tuple, key: str, us
     team = [author, *(t for t in team if t in local and t != author)]
     opened = answers["referral_time"][:10]
     steps = [cases.new_case(code, key, author=author, coordinator=coordinator, risk=risk, team=[author],
-                          referral=referral["_id"], at=f"{opened}T09:00:00.000Z", data={
-                              "child_name": answers.get("case_code", ""),
-                              "concerns": answers.get("concerns", []),
-                              "narrative": answers.get("summary", ""),
-                          })]
+                          referral=referral["_id"], at=f"{opened}T09:00:00.000Z",
+                          data=case_data(answers))]
     if team != [author]:
         steps.append(cases.changed(steps[-1], coordinator, "team", team=team, at=f"{opened}T10:00:00.000Z"))
     steps.append(cases.changed(steps[-1], author, "services", at=f"{opened}T11:00:00.000Z", services=[

@@ -195,7 +195,8 @@ def release_entry(eid: str):
     body = request_body()
     with blame("form_version"):
         done = release(svc.store, svc.forms, svc.quarantine, eid, by=user.name,
-                       form_version=body.get("form_version"), audit=svc.audit)
+                       form_version=body.get("form_version"), audit=svc.audit,
+                       referral_cases=svc.gate.referral_cases)
     return json_response(done)
 
 

@@ -19,7 +19,7 @@ from datetime import date
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from sync import cases, ids, records
+from sync import cases, ids, records, referral_cases
 from sync.accounts.users import User
 from sync.errors import BadRequest, Conflict, Forbidden, NotFound
 from sync.subindex import Filters
@@ -30,7 +30,7 @@ from . import guard
 from .errors import in_language
 
 bp = Blueprint("cases", __name__)
-REFERRAL_FORM = "child_protection_referral"
+REFERRAL_FORM = referral_cases.REFERRAL_FORM
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 MAX_NOTE = 1000
 
@@ -66,6 +66,12 @@ def action_names() -> dict[str, str]:
             "services": _("Services changed"), "follow_up_done": _("Follow-up visit done")}
 
 
+def source_names() -> dict[str, str]:
+    """Who raised the concern, as the referral form asks it (its ``reporter`` list)."""
+    return {"self": _("The child"), "family": _("Family member"), "neighbour": _("Neighbour"),
+            "teacher": _("Teacher"), "worker": _("Outreach worker's own observation"), "unknown": _("Not recorded")}
+
+
 def mode_names() -> dict[str, str]:
     return {"visit": _("Home visit"), "phone": _("Phone call")}
 
@@ -96,10 +102,17 @@ def listing():
     status = _choice("status", cases.STATUSES)
     risk = _choice("risk", cases.RISKS)
     today = _today()
+    month = (request.args.get("month") or "").strip() or today.isoformat()[:7]
+    try:
+        cases.month_bounds(month)
+    except ValueError:
+        raise BadRequest(_("A month is written as YYYY-MM.")) from None
     store = services().store
     soums, rows = soum_counts([chosen] if chosen else allowed), []
+    everything: list[dict] = []
     for code in [chosen] if chosen else allowed:
         for case in cases.area_cases(store.open(code)) if store.exists(code) else []:
+            everything.append(case)
             if not cases.may_see(who, case):
                 continue  # counted above, never listed
             if (status and case.get("status") != status) or (risk and case.get("risk") != risk):
@@ -111,7 +124,20 @@ def listing():
                              if r["case"].get("risk") in cases.RISKS else 3, r["next_due"] or "9999"))
     return render_template("cases.html", soums=soums, rows=rows, tree=services().areas.tree(), areas=allowed,
                            chosen=chosen, status=status or "", risk=risk or "", referrals=_referrals(allowed
-                           if not chosen else [chosen]), today=today.isoformat(), **_names())
+                           if not chosen else [chosen]), today=today.isoformat(),
+                           report=case_report(who, everything, today, month), month=month,
+                           concern_labels=_concern_labels(), **_names())
+
+
+def case_report(who: User, found: list[dict], today: date, month: str) -> dict:
+    """The coordinator's report over the cases of the areas shown: counts for everyone coordinating
+    them; the cases behind the alarm figures named only to those who may see each one."""
+    days = services().settings.case_follow_up_days
+    figures = cases.report(found, today, month, days)
+    by_id = {c["_id"]: c for c in found}
+    named = {key: [by_id[i] for i in docids if cases.may_see(who, by_id[i])]
+             for key, docids in figures.pop("ids").items()}
+    return {**figures, "named": named, "days": days}
 
 
 def soum_counts(areas: list[str]) -> list[dict]:
@@ -125,7 +151,7 @@ def soum_counts(areas: list[str]) -> list[dict]:
 def _names() -> dict:
     return {"status_names": status_names(), "risk_names": risk_names(), "service_names": service_names(),
             "closure_names": closure_names(), "action_names": action_names(), "mode_names": mode_names(),
-            "response_names": response_names()}
+            "response_names": response_names(), "source_names": source_names()}
 
 
 def _referrals(areas: list[str]) -> list[dict]:
@@ -160,12 +186,10 @@ def open_case():
         raise Conflict(_("A case was opened from this referral already."))
     author = referral.get("author")
     team = [author] if isinstance(author, str) and author != who.name and _works_in(author, parsed.scope) else []
-    data = referral.get("data") or {}
-    case = cases.new_case(parsed.scope, ids.new_ulid(), author=who.name, coordinator=who.name, risk=risk,
-                          team=team, referral=sid, data={
-                              "child_name": str(data.get("case_code") or ""),
-                              "concerns": [c for c in data.get("concerns") or [] if isinstance(c, str)],
-                              "narrative": str(data.get("summary") or "")[:cases.MAX_TEXT]})
+    data = referral.get("data") if isinstance(referral.get("data"), dict) else {}
+    # The id the gate would have given it (sync.referral_cases): opened by hand or not, one case.
+    case = cases.new_case(parsed.scope, parsed.key, author=who.name, coordinator=who.name, risk=risk,
+                          team=team, referral=sid, data=referral_cases.case_data(data))
     _save(who, db, None, case, "opened")
     return redirect(url_for("web.cases.detail", docid=case["_id"], saved=1))
 
@@ -366,8 +390,11 @@ def add_service(docid: str):
         provider = (request.form.get("provider") or "").strip()
         if len(provider) > MAX_NOTE:
             raise BadRequest(_("A note is at most %(most)d characters.", most=MAX_NOTE))
-        services_ = [*((case.get("data") or {}).get("services") or []),
-                     {"type": kind, "provider": provider, "referred_at": _today().isoformat(), "response": response}]
+        service = {"type": kind, "provider": provider, "referred_at": _today().isoformat(), "response": response}
+        due_by = _date("due_by", required=False)
+        if due_by:
+            service["due_by"] = due_by
+        services_ = [*((case.get("data") or {}).get("services") or []), service]
         return cases.changed(case, who.name, "services", services=services_), "services"
 
     return _change(docid, make)

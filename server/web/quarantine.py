@@ -76,7 +76,8 @@ def release_entry(eid: str):
                 raise BadRequest(_("Choose a published version of the form."))
             version = int(raw)
         done = release(svc.store, svc.forms, svc.quarantine, eid, by=guard.user().name,
-                       form_version=version, audit=svc.audit, lang=lang())
+                       form_version=version, audit=svc.audit, lang=lang(),
+                       referral_cases=svc.gate.referral_cases)
     except (BadRequest, Conflict) as exc:
         return _page(svc.quarantine.get(eid), error=in_language(exc.reason), status=exc.status)
     flash(_("Released: %(id)s is stored (%(rev)s).", id=done["id"], rev=done["rev"]))

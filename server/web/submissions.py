@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from programmes.nutrition import label as class_label
 from sync import ids, records
 from sync.errors import BadRequest, Conflict, NotFound
+from sync.referral_cases import need_to_know
 from sync.reviews import DECISIONS, STATES, review_id, state_of
 from sync.subindex import Filters
 
@@ -102,7 +103,7 @@ def _detail(docid: str, *, error: str | None = None, status: int = 200, typed: s
         sub = db.get(docid, revs_info=True, conflicts=True)
     except NotFound:
         raise NotFound("missing") from None
-    if not svc.access.visible(guard.user(), parsed.scope, sub, docid):
+    if not svc.access.visible(guard.user(), parsed.scope, sub, docid) or not _need_to_know(db, docid, sub):
         raise NotFound("missing")
     review = records.read(db, review_id(docid))
     definition = svc.forms.get(sub.get("form"), sub.get("form_version")) if isinstance(sub.get("form"), str) else None
@@ -122,6 +123,11 @@ def _detail(docid: str, *, error: str | None = None, status: int = 200, typed: s
         growth=submission_growth(docid, sub), indicators=indicator_names(), class_label=class_label),
         status)
     return resp
+
+
+def _need_to_know(db, docid: str, sub: dict) -> bool:
+    """A referral whose case is open is shown as its case is (``sync.referral_cases``)."""
+    return need_to_know(guard.user(), docid, sub, lambda cid: records.read(db, cid))
 
 
 def via_names() -> dict[str, str]:
@@ -158,7 +164,8 @@ def photo(docid: str, name: str):
     parsed, db = guard.doc_scope_or_404(docid, ids.SUBMISSION)
     svc = services()
     sub = records.read(db, docid)
-    if sub is None or not svc.access.visible(guard.user(), parsed.scope, sub, docid):
+    if sub is None or not svc.access.visible(guard.user(), parsed.scope, sub, docid) \
+            or not _need_to_know(db, docid, sub):
         abort(404)
     size = request.args.get("size", "thumb")
     if size not in ("thumb", "full"):

@@ -19,6 +19,7 @@ from sync.errors import BadRequest, Conflict, NotFound
 from sync.forms import FormRegistry
 from sync.gate.quarantine import Quarantine
 from sync.gate.write_gate import is_submission, reason_text
+from sync.referral_cases import ReferralCases
 from sync.stores.base import Store
 
 MAX_NOTE = 2000  # a discard's reason reaches the worker's device: a note, not a document
@@ -38,8 +39,11 @@ def _settle_feedback(store: Store, doc_id: str, status: str, note: str | None) -
 
 
 def release(store: Store, forms: FormRegistry, quarantine: Quarantine, eid: str, *, by: str,
-            form_version: int | None = None, audit: Audit | None = None, lang: str = "en") -> dict:
+            form_version: int | None = None, audit: Audit | None = None, lang: str = "en",
+            referral_cases: ReferralCases | None = None) -> dict:
     """Re-validate the entry's document (against ``form_version`` if given) and store it.
+
+    ``referral_cases``: a released child protection referral opens its case, as the gate's would.
 
     Still invalid: BadRequest saying why, in ``lang``; nothing is written.
     """
@@ -81,6 +85,8 @@ def release(store: Store, forms: FormRegistry, quarantine: Quarantine, eid: str,
             rev = records.write(db, on_top)
     quarantine.mark(eid, "released", by=by, released_rev=rev, form_version=fixed.get("form_version"))
     DerivedValues().refresh_quietly(db, [entry["doc_id"]])  # a released growth visit gets its z-scores
+    if referral_cases is not None:
+        referral_cases.open_quietly(db, [entry["doc_id"]])
     _settle_feedback(store, entry["doc_id"], "released", None)
     if audit is not None:
         audit.record(actor=by, action="quarantine.released", scope=scope, doc_id=entry["doc_id"],

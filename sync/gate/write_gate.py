@@ -10,7 +10,8 @@ stored all the same. Nothing a worker sends is lost.
 
 A write that puts a document in conflict (two devices edited it apart) is
 followed at once by the server's merge of disjoint edits (``sync.conflicts``),
-then by the derived values of the stored submissions (``sync.derived``).
+then by the derived values of the stored submissions (``sync.derived``) and the
+case each child protection referral opens (``sync.referral_cases``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sync.derived import DerivedValues
 from sync.forms import FormRegistry
 from sync.gate.messages import LANGUAGES, MESSAGES, bilingual, text, texts_of
 from sync.gate.quarantine import Quarantine
+from sync.referral_cases import ReferralCases
 from sync.reviews import check_batch as check_reviews
 from sync.reviews import edit_candidates, edited_submissions, is_review, mark_edited
 from sync.stores.base import Database
@@ -112,6 +114,8 @@ class WriteGate:
         # Reviews written through the gate by a device (or an admin at /db/<scope>), and reviews
         # the server reopens for a worker, go into the audit trail (Services.build sets it).
         self.audit: Audit | None = None
+        # Opens the case of each child protection referral stored (Services.build sets it).
+        self.referral_cases: ReferralCases | None = None
         # The family card's programme areas (an admin's document in global; Services.build sets it).
         self.fes_codes: Callable[[], set[str]] = lambda: {a["code"] for a in families.default_areas()}
 
@@ -195,6 +199,8 @@ class WriteGate:
             self.conflicts.after_write(db, settle, user=user.name)
         if self.derived is not None and accepted:
             self.derived.after_write(db, accepted, stored)
+        if self.referral_cases is not None and accepted:
+            self.referral_cases.after_write(db, accepted, stored)
 
         results: list[dict] = []
         stored_iter = iter(stored)

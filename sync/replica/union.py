@@ -43,6 +43,7 @@ from sync.errors import BadRequest, NotFound
 from sync.gate.messages import text
 from sync.gate.write_gate import WriteGate
 from sync.quiet import QUIET
+from sync.referral_cases import REFERRAL_FORM, need_to_know
 from sync.replica.facts import FACTS
 from sync.replica.revocation import (
     REVOKING,
@@ -129,6 +130,9 @@ class UserReplica(Database):
     def _visible(self, scope: str, docid: str, doc: dict | None) -> bool:
         if not self.access.visible(self.owner, scope, doc, docid):
             return False
+        if self.owner.role == "coordinator" and isinstance(doc, dict) and doc.get("form") == REFERRAL_FORM:
+            # A referral whose case is open is seen as its case is (sync.referral_cases).
+            return need_to_know(self.owner, docid, doc, lambda cid: self._winner(scope, cid))
         if self.owner.role == "worker" and scope != GLOBAL:
             # A review is as sensitive as the submission it reviews, whatever fields
             # the reviewer put in it: the worker sees it only with that submission.

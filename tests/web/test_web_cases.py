@@ -8,9 +8,11 @@ oyunaa (Uvs) and the workers get 404s.
 
 from __future__ import annotations
 
+import base64
 import random
 import re
-from datetime import date
+from collections import Counter
+from datetime import date, timedelta
 
 import pytest
 from webworld import Web, build_web, csrf
@@ -146,22 +148,176 @@ def test_status_risk_follow_up_and_team_changes_with_4xx_for_bad_input(web: Web)
     assert {"case.viewed", "case.status", "case.risk", "case.team", "case.follow_ups", "case.services"} <= actions
 
 
-def test_a_referral_opens_a_case_once(web: Web):
+def test_a_referral_stored_before_cases_opened_themselves_is_opened_by_hand_once(web: Web):
+    """A referral that reached the store without passing the gate (one stored before referrals
+    opened their cases) is listed without a case; opened here it gets the id the gate would give."""
     svc = web.svc
     key = demo_ulid(random.Random(99))
     referral = submission(f"{AREA}:sub:{key}", "child_protection_referral", "batbold",
                           protection_referral(random.Random(3)), "2026-11-20T10:00:00+08:00")
-    assert "error" not in svc.gate.write(svc.users.get("batbold"), svc.store.open(AREA),
-                                         [check_doc(referral, new_edits=True)], new_edits=True)[0]
+    assert "rev" in svc.store.open(AREA).bulk_docs([check_doc(referral, new_edits=True)])[0]
     client = web.logged_in("enkhjargal")
     listing = client.get(f"/web/cases?area={AREA}")
     assert referral["_id"] in listing.text
     made = post(client, "/web/cases/open", referral=referral["_id"], risk="medium")
     assert made.status_code == 302
     case = next(c for c in area_cases(web) if c.get("referral") == referral["_id"])
+    assert case["_id"] == f"{AREA}:case:{key}"
     assert (case["author"], case["coordinator"], case["team"], case["status"]) == \
         ("enkhjargal", "enkhjargal", ["batbold"], "open")
     assert post(client, "/web/cases/open", referral=referral["_id"], risk="medium").status_code == 409
     assert post(client, "/web/cases/open", referral=referral["_id"], risk="").status_code == 400
     assert post(web.logged_in("oyunaa"), "/web/cases/open", referral=referral["_id"], risk="low").status_code == 404
     assert sum(1 for c in area_cases(web) if c.get("referral") == referral["_id"]) == 1
+
+
+def auth(name: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{name}:{DEMO_PASSWORD}".encode()).decode()}
+
+
+def pushed_referral(web: Web, seed: int, **answers) -> dict:
+    """batbold's referral, pushed to /sync/batbold as a device does; the stored winner back."""
+    key = demo_ulid(random.Random(seed))
+    data = {**protection_referral(random.Random(seed)), **answers}
+    referral = submission(f"{AREA}:sub:{key}", "child_protection_referral", "batbold", data,
+                          "2026-11-21T10:00:00+08:00")
+    client = web.browser()
+    resp = client.post("/sync/batbold/_bulk_docs", json={"docs": [referral]}, headers=auth("batbold"))
+    assert resp.status_code == 201 and "rev" in resp.json[0], resp.text
+    return web.svc.store.open(AREA).get(referral["_id"])
+
+
+def test_a_pushed_referral_opens_one_case_for_its_author_and_the_soums_coordinator(web: Web):
+    referral = pushed_referral(web, 201, urgency="72h", concerns=["neglect", "out_of_school"], reported_by="teacher")
+    key = referral["_id"].rsplit(":", 1)[1]
+    opened = [c for c in area_cases(web) if c.get("referral") == referral["_id"]]
+    assert [c["_id"] for c in opened] == [f"{AREA}:case:{key}"]
+    case = opened[0]
+    # enkhjargal coordinates the soum's cases already; dolgor coordinates it too, but none of them.
+    assert (case["author"], case["coordinator"], case["team"], case["status"], case["risk"]) == \
+        ("batbold", "enkhjargal", ["batbold"], "open", "medium")
+    assert case["data"]["concerns"] == ["neglect", "out_of_school"]
+    assert (case["data"]["source"], case["data"]["narrative"]) == ("teacher", referral["data"]["summary"])
+    assert case["data"]["history"][0]["action"] == "opened"
+
+    client = web.browser()
+    # The team and the coordinator get the case and the referral; the soum's other coordinator neither.
+    for who, sees in (("batbold", True), ("enkhjargal", True), ("dolgor", False), ("tsetseg", False)):
+        for docid in (case["_id"], referral["_id"]):
+            got = client.get(f"/sync/{who}/{docid}", headers=auth(who))
+            assert got.status_code == (200 if sees else 404), (who, docid, got.status_code)
+    feed = client.get("/sync/dolgor/_changes", headers=auth("dolgor")).json
+    assert not {case["_id"], referral["_id"]} & {r["id"] for r in feed["results"]}
+    assert web.logged_in("dolgor").get(f"/web/submissions/{referral['_id']}").status_code == 404
+    assert web.logged_in("dolgor").get(f"/web/cases/{case['_id']}").status_code == 404
+    assert web.logged_in("enkhjargal").get(f"/web/submissions/{referral['_id']}").status_code == 200
+    listing = web.logged_in("enkhjargal").get(f"/web/cases?area={AREA}").text
+    assert f"/web/cases/{case['_id']}" in listing
+    assert f'name="referral" value="{referral["_id"]}"' not in listing  # not among referrals without a case
+
+
+def test_a_resent_or_edited_referral_opens_no_second_case(web: Web):
+    referral = pushed_referral(web, 202)
+    case = web.svc.store.open(AREA).get(f"{AREA}:case:{referral['_id'].rsplit(':', 1)[1]}")
+    client = web.browser()
+    again = client.post("/sync/batbold/_bulk_docs", json={"docs": [referral], "new_edits": False},
+                        headers=auth("batbold"))
+    assert again.status_code == 201
+    edited = {**referral, "data": {**referral["data"], "urgency": "routine", "summary": "Дахин засварласан тайлбар."}}
+    resp = client.post("/sync/batbold/_bulk_docs", json={"docs": [edited]}, headers=auth("batbold"))
+    assert resp.status_code == 201 and "rev" in resp.json[0], resp.text
+    assert web.svc.store.open(AREA).get(referral["_id"])["_rev"].startswith("2-")
+    assert [c["_id"] for c in area_cases(web) if c.get("referral") == referral["_id"]] == [case["_id"]]
+    assert web.svc.store.open(AREA).get(case["_id"])["_rev"] == case["_rev"]  # the team's, left alone
+    assert post(web.logged_in("enkhjargal"), "/web/cases/open", referral=referral["_id"],
+                risk="low").status_code == 409
+
+
+def test_a_refused_referral_opens_no_case(web: Web):
+    key = demo_ulid(random.Random(203))
+    bad = submission(f"{AREA}:sub:{key}", "child_protection_referral", "batbold",
+                     {**protection_referral(random.Random(203)), "urgency": "whenever"}, "2026-11-21T10:00:00+08:00")
+    resp = web.browser().post("/sync/batbold/_bulk_docs", json={"docs": [bad]}, headers=auth("batbold"))
+    assert resp.status_code == 201 and resp.json[0]["error"] == "forbidden"
+    assert resp.json[0]["messages"]["mn"] != resp.json[0]["messages"]["en"]
+    assert all(c["_id"] != f"{AREA}:case:{key}" for c in area_cases(web))
+    shapeless = web.browser().post("/sync/batbold/_bulk_docs", json={"docs": "not a list"}, headers=auth("batbold"))
+    assert shapeless.status_code == 400
+
+
+def expected_report(found: list[dict], today: date, month: str, days: int) -> dict:
+    """The report's figures, counted here from the case documents themselves."""
+    first = date.fromisoformat(month + "-01")
+    last = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    in_month = [c for c in found if first.isoformat() <= c["opened_at"][:10] < last.isoformat()]
+    by_source = Counter(c["data"].get("source") or "unknown" for c in in_month)
+    by_concern = Counter(k for c in in_month for k in set(c["data"].get("concerns") or []))
+    live = [c for c in found if c["status"] != "closed"]
+    pending = [s for c in live for s in c["data"].get("services") or []
+               if s.get("response") == "pending" and s.get("due_by") and s["due_by"] < today.isoformat()]
+    cutoff = (today - timedelta(days=days)).isoformat()
+    quiet = [c["_id"] for c in live if c["risk"] == "high" and c["opened_at"][:10] < cutoff
+             and not any((f.get("done_on") or "") >= cutoff for f in c["data"].get("follow_ups") or [])]
+    closed = Counter(c["data"]["closure"]["reason"] for c in found if c["status"] == "closed"
+                     and first.isoformat() <= c["data"]["closure"]["closed_on"] < last.isoformat())
+    return {"new": len(in_month), "by_source": dict(by_source), "by_concern": dict(by_concern),
+            "pending": len(pending), "quiet": quiet, "closed": sum(closed.values()), "by_reason": dict(closed)}
+
+
+def number(page: str, element_id: str) -> int:
+    found = re.search(rf'id="{element_id}">(\d+)<', page)
+    assert found, element_id
+    return int(found.group(1))
+
+
+def test_the_case_report_counts_for_everyone_and_names_cases_only_to_their_team(web: Web):
+    svc = web.svc
+    today = date.today()
+    month = today.isoformat()[:7]
+    days = svc.settings.case_follow_up_days
+    # A high-risk case of batbold's opened long ago, never visited, with a service overdue for an answer.
+    old = (today - timedelta(days=days + 30)).isoformat()
+    quiet = cases.new_case(AREA, "01KREPORTQUIET000000000001", author="batbold", coordinator="enkhjargal", risk="high",
+                           team=["batbold"], at=f"{old}T08:00:00.000Z",
+                           data={"child_name": "CP-QUIET", "concerns": ["labour"], "source": "neighbour",
+                                 "services": [{"type": "police", "provider": "", "referred_at": old,
+                                               "due_by": (today - timedelta(days=1)).isoformat(),
+                                               "response": "pending"}]})
+    assert "rev" in svc.store.open(AREA).bulk_docs([check_doc(quiet, new_edits=True)])[0]
+    # One case opened this month through a referral, then closed from its page as a duplicate.
+    referral = pushed_referral(web, 204, reported_by="family", concerns=["physical", "emotional"])
+    case = svc.store.open(AREA).get(f"{AREA}:case:{referral['_id'].rsplit(':', 1)[1]}")
+    coordinator = web.logged_in("enkhjargal")
+    assert post(coordinator, f"/web/cases/{case['_id']}/status", status="closed", reason="duplicate",
+                rev=case["_rev"]).status_code == 302
+
+    want = expected_report(area_cases(web), today, month, days)
+    assert want["new"] >= 1 and want["by_source"].get("family", 0) >= 1 and want["pending"] >= 1
+    assert quiet["_id"] in want["quiet"] and want["by_reason"].get("duplicate", 0) >= 1
+    for who, lang in (("enkhjargal", "en"), ("dolgor", "mn")):
+        page = web.logged_in(who, lang).get(f"/web/cases?area={AREA}&month={month}")
+        assert page.status_code == 200
+        html = page.text
+        assert (number(html, "report-new"), number(html, "report-pending"), number(html, "report-no-follow-up"),
+                number(html, "report-closed")) == (want["new"], want["pending"], len(want["quiet"]), want["closed"])
+        section = html.split('class="case-report-closures"', 1)[1].split("</table>", 1)[0]
+        assert [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', section)] == \
+            [want["by_reason"].get(r, 0) for r in cases.CLOSURE_REASONS]
+        section = html.split('class="case-report-new"', 1)[1].split("</table>", 1)[0]
+        assert sum(int(n) for n in re.findall(r'<td class="num">(\d+)</td>', section)) == want["new"]
+        section = html.split('class="case-report-concerns"', 1)[1].split("</table>", 1)[0]
+        assert sorted(int(n) for n in re.findall(r'<td class="num">(\d+)</td>', section)) == \
+            sorted(want["by_concern"].values())
+        named = '<span class="case-name">CP-QUIET</span>' in html
+        assert named == (who == "enkhjargal"), who  # dolgor: counts only
+        assert ("CP-QUIET" in html) == (who == "enkhjargal")
+        assert ("Case report for" if lang == "en" else "Тохиолдлын тайлан") in html
+    assert "Family member" in web.logged_in("enkhjargal").get(f"/web/cases?area={AREA}&month={month}").text
+
+
+@pytest.mark.parametrize("lang, words", [("en", "A month is written as YYYY-MM."),
+                                         ("mn", "Сарыг ОООО-СС хэлбэрээр бичнэ.")])
+def test_a_bad_report_month_is_a_400_in_the_pages_language(web: Web, lang: str, words: str):
+    for month in ("2026-13", "November", "2026-1"):
+        page = web.logged_in("enkhjargal", lang).get(f"/web/cases?area={AREA}&month={month}")
+        assert page.status_code == 400 and words in page.text, (month, page.status_code)
