@@ -4,12 +4,17 @@ Oyunaa (Uvs aimag's coordinator) opens "Families" from the menu on the demo
 (``fieldsync demo`` seeds each soum's families, two children of each in the
 register with their growth visits, and a family card), picks Tes, searches,
 opens a family and checks its children and card against the store, adds a
-step to the card, switches to Mongolian and back. Each page is photographed
+step to the card, switches to Mongolian and back, then opens the soum's family
+assessments (coverage per indicator and bag, the lowest scores; checked against
+figures recomputed from the seeded submissions' answers) in Mongolian and in
+English. Each page is photographed
 in both languages (docs/screenshots/ with FIELDSYNC_UPDATE_SCREENSHOTS=1).
 The account's language is English again at the end (it is kept per account).
 """
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 import pytest
 from playwright.sync_api import expect
@@ -34,8 +39,40 @@ def tes_family(site) -> tuple[dict, list[dict], dict, int]:
         svc.store.close()
 
 
+def tes_assessments(site) -> tuple[int, tuple[str, str], str]:
+    """From Tes's family_assessment answers: the indicators, the lowest-scoring family (id, name) at its
+    newest assessment, and improved_water's all-bags cell at the latest round ("met/applicable")."""
+    svc = site.peer.services()
+    try:
+        db = svc.store.open(TES)
+        names = {f["_id"]: f["name"] for f in records.iter_docs(db, f"{TES}:fam:")}
+        subs = sorted((d for d in records.iter_docs(db, f"{TES}:sub:") if d.get("form") == "family_assessment"),
+                      key=lambda d: (d["data"]["date"], d["_id"]))
+        indicators = len(families.IndicatorList(svc.store).get()["items"])
+    finally:
+        svc.store.close()
+    newest, latest = {}, {}
+    for sub in subs:
+        newest[sub["data"]["family_id"]] = sub["data"]
+        if sub["data"]["round"] == "follow_up":
+            latest[sub["data"]["family_id"]] = sub["data"]
+
+    def answers(data: dict) -> dict[str, str]:
+        return {r["indicator"]: r["answer"] for r in data["indicators"]}
+
+    scores = []
+    for fid, data in newest.items():
+        scored = [a for c, a in answers(data).items() if c != "protection_concern"]
+        if scored.count("yes") + scored.count("no"):
+            scores.append((Fraction(scored.count("yes"), scored.count("yes") + scored.count("no")), fid))
+    low = min(scores)[1]
+    water = [answers(d).get("improved_water") for d in latest.values()]
+    return indicators, (low, names[low]), f"({water.count('yes')}/{water.count('yes') + water.count('no')})"
+
+
 def test_a_coordinator_reads_a_familys_page_in_both_languages(site, chromium, screens):
     fam, children, card, count = tes_family(site)
+    indicators, (low_id, low_name), water = tes_assessments(site)
     assert children and card and count >= 2
     context = chromium.new_context(viewport={"width": 1024, "height": 800}, locale="en-US")
     page = context.new_page()
@@ -83,6 +120,19 @@ def test_a_coordinator_reads_a_familys_page_in_both_languages(site, chromium, sc
         page.get_by_role("link", name="Тэс сум").click()
         expect(page.locator("table.families tbody tr")).to_have_count(count)
         screens.take(page, "families-mn")
+        page.get_by_role("link", name="Гэр бүлийн үнэлгээ: багаар хамралт, суурь болон сүүлийн шат, хамгийн бага оноо").click()
+        expect(page.get_by_role("heading", name="Хамгийн бага оноотой гэр бүлүүд")).to_be_visible()
+        expect(page.locator("table.coverage tbody tr")).to_have_count(indicators)
+        expect(page.locator("table.lowest tbody tr").first).to_contain_text(low_name)
+        screens.take(page, "family-assessments-mn")
+        page.get_by_role("button", name="English").click()
+        expect(page.get_by_role("heading", name="Families with the lowest scores")).to_be_visible()
+        water_row = page.locator("table.coverage tr", has_text="Improved drinking-water source")
+        expect(water_row.locator('td[data-bag="*"] span[data-round="latest"]')).to_contain_text(water)
+        page.locator(f'table.lowest a[href$="/web/families/{low_id}"]').click()
+        expect(page.get_by_role("heading", name=low_name)).to_be_visible()
+        page.go_back()
+        screens.take(page, "family-assessments-en")
     finally:
         page.get_by_role("button", name="English").click()  # the next browser test finds her in English
         expect(page.locator("html")).to_have_attribute("lang", "en")

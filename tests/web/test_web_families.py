@@ -366,7 +366,7 @@ def test_a_pushed_assessment_is_scored_rescored_when_edited_and_bad_answers_are_
 
 
 def _cell(text: str) -> tuple[int, int] | None:
-    text = re.sub(r"<[^>]+>", "", text).strip()
+    text = re.sub(r"<[^>]+>", "", text).replace("&nbsp;", " ").strip()
     if text == "–":
         return None
     m = re.fullmatch(r"(\d+)% \((\d+)/(\d+)\)", text)
