@@ -1,22 +1,35 @@
-"""The bundled LQAS survey: which answers of ``lqas_interview`` make each indicator.
+"""The LQAS survey's indicators: which answers of ``lqas_interview`` make each one.
 
-An indicator is a numerator rule over one interview's answers, the
-respondents it applies to (eligibility), and the coverage target its decision
-rule is looked up with (``programmes.lqas.DecisionRules``). Each answer gives
-1 (correct), 0 (not) or None (not eligible, or no consent), which is what
-``programmes.lqas.tabulate`` counts. Kept as code beside the form, since the
-rules read several fields; a survey with other questions is another form and
-another list.
+An indicator is the respondents it applies to (eligibility), a numerator rule
+over one interview's answer to one question, and the coverage target its
+decision rule is looked up with (``programmes.lqas.DecisionRules``). Each
+interview gives 1 (correct), 0 (not) or None (not eligible, no consent, or
+not answered), which is what ``programmes.lqas.tabulate`` counts.
+
+The rules are data, not code, so that an admin can set up a survey from the
+web page (``sync.lqas_setup``) without a release: a question reference, the
+answers that count as correct (for a multiple choice, how many of them the
+respondent must name), and at most one eligibility condition ``field op
+value``. This is what the bundled survey needs (programmes.md 3.4); a survey
+whose rules need more is another form and another list. ``INDICATORS`` is the
+bundled survey's list, used until an admin saves one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import hashlib
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 FORM = "lqas_interview"
-CRITICAL_HANDWASH = {"after_toilet", "before_cooking", "before_feeding", "after_cleaning_child"}
+CRITICAL_HANDWASH = ("after_toilet", "before_cooking", "before_feeding", "after_cleaning_child")
+OPERATORS = ("=", "!=", ">=", "<=", ">", "<")
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
+MAX_INDICATORS = 40
+MAX_LABEL = 200
 
 
 @dataclass(frozen=True)
@@ -24,46 +37,182 @@ class Indicator:
     key: str
     label: dict[str, str]
     target: int  # percent
-    value: Callable[[dict[str, Any]], int | None]
+    question: str  # a field of the form
+    correct: tuple[str, ...]  # the answers (choice names) that count as correct
+    at_least: int = 1  # of ``correct`` a multiple-choice answer must name
+    eligible: tuple[str, str, Any] | None = None  # (field, operator, value); consent is always required
 
+    def is_eligible(self, data: dict[str, Any]) -> bool:
+        if data.get("consent") != "yes":
+            return False
+        if self.eligible is None:
+            return True
+        name, op, want = self.eligible
+        have = data.get(name)
+        if isinstance(want, str):
+            if not isinstance(have, str) or op not in ("=", "!="):
+                return False
+        elif isinstance(have, bool) or not isinstance(have, int | float):
+            return False
+        return {"=": have == want, "!=": have != want, ">=": have >= want, "<=": have <= want,
+                ">": have > want, "<": have < want}[op]
 
-def _yes(field: str, *, eligible: Callable[[dict[str, Any]], bool] = lambda d: True):
-    def value(data: dict[str, Any]) -> int | None:
-        if data.get("consent") != "yes" or not eligible(data) or data.get(field) not in ("yes", "no"):
+    def value(self, data: dict[str, Any]) -> int | None:
+        """1, 0, or None when the respondent is not eligible or (a single choice) did not answer."""
+        if not self.is_eligible(data):
             return None
-        return int(data[field] == "yes")
-    return value
+        answer = data.get(self.question)
+        if isinstance(answer, list):  # a multiple choice: none named is a wrong answer, not a missing one
+            named = {a for a in answer if isinstance(a, str)}
+            return int(len(named.intersection(self.correct)) >= self.at_least)
+        if not isinstance(answer, str) or not answer:
+            return None
+        return int(answer in self.correct)
 
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "label": dict(self.label), "target": self.target, "question": self.question,
+                "correct": list(self.correct), "at_least": self.at_least,
+                "eligible": None if self.eligible is None else list(self.eligible)}
 
-def _handwash(data: dict[str, Any]) -> int | None:
-    if data.get("consent") != "yes":
-        return None
-    named = data.get("handwash_times") or []
-    return int(len(CRITICAL_HANDWASH.intersection(named)) >= 2)
-
-
-def _age_from_12(data: dict[str, Any]) -> bool:
-    age = data.get("child_age_months")
-    return isinstance(age, int) and age >= 12
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> Indicator:
+        eligible = item.get("eligible")
+        return cls(item["key"], dict(item["label"]), item["target"], item["question"], tuple(item["correct"]),
+                   item.get("at_least", 1), None if not eligible else (eligible[0], eligible[1], eligible[2]))
 
 
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("fully_vaccinated", {"en": "Children 12-23 months fully vaccinated (card)",
                                    "mn": "12-23 сартай хүүхэд бүрэн вакцинжсан (карт)"},
-              80, _yes("fully_vaccinated", eligible=_age_from_12)),
+              80, "fully_vaccinated", ("yes",), eligible=("child_age_months", ">=", 12)),
     Indicator("weighed_3_months", {"en": "Child weighed in the last 3 months",
                                    "mn": "Хүүхдийг сүүлийн 3 сард жинлүүлсэн"},
-              85, _yes("weighed_3_months")),
+              85, "weighed_3_months", ("yes",)),
     Indicator("knows_ors", {"en": "Mother knows how to prepare ORS",
                             "mn": "Эх ШНУ бэлтгэхийг мэддэг"},
-              50, _yes("knows_ors")),
+              50, "knows_ors", ("yes",)),
     Indicator("handwashing", {"en": "Mother names at least 2 critical times for handwashing",
                               "mn": "Эх гар угаах чухал 2-оос доошгүй үеийг нэрлэсэн"},
-              60, _handwash),
+              60, "handwash_times", CRITICAL_HANDWASH, at_least=2),
 )
 BY_KEY = {i.key: i for i in INDICATORS}
 
 
-def indicator_values(data: dict[str, Any]) -> dict[str, int | None]:
+def indicator_values(data: dict[str, Any], indicators: tuple[Indicator, ...] = INDICATORS
+                     ) -> dict[str, int | None]:
     """Each indicator's 1/0/None for one interview's answers."""
-    return {i.key: i.value(data) for i in INDICATORS}
+    return {i.key: i.value(data) for i in indicators}
+
+
+def rules_fingerprint(indicators: tuple[Indicator, ...]) -> str:
+    """What the per-interview values depend on (not targets or labels): when it changes, counts made
+    with the old rules are wrong and the report index counts its areas again."""
+    rules = [[i.key, i.question, list(i.correct), i.at_least, i.eligible and list(i.eligible)] for i in indicators]
+    return hashlib.sha1(orjson.dumps(rules)).hexdigest()[:16]
+
+
+# -- checking an admin's list ------------------------------------------------------------------------
+
+@dataclass
+class SetupProblem(ValueError):
+    """Why a survey set-up cannot be saved: ``code`` names the rule (pages translate it), ``row`` is 1-based."""
+
+    code: str
+    row: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.code} (row {self.row}): {self.params}"
+
+
+def whole_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,9}\s*", value):
+        return int(value)
+    return None
+
+
+def check_indicators(items: list[dict[str, Any]], questions: dict[str, dict[str, Any]]) -> tuple[Indicator, ...]:
+    """The admin's indicators as checked ``Indicator``s, or the first ``SetupProblem``.
+
+    ``questions`` are the form's top-level fields by name (``{"type", "choices": [names]}``): a
+    question must be a single or multiple choice, its correct answers among its choices; an
+    eligibility field a number (compared with a number) or a single choice (= or != one of its
+    choices). Items come as the page sends them: ``correct`` a list or a comma-separated text,
+    numbers as text.
+    """
+    if not items:
+        raise SetupProblem("no_indicators")
+    if len(items) > MAX_INDICATORS:
+        raise SetupProblem("too_many_indicators", None, {"max": MAX_INDICATORS})
+    out: list[Indicator] = []
+    seen: set[str] = set()
+    for row, item in enumerate(items, start=1):
+        key = str(item.get("key") or "").strip()
+        if not KEY_RE.match(key):
+            raise SetupProblem("bad_key", row)
+        if key in seen:
+            raise SetupProblem("duplicate_key", row, {"key": key})
+        seen.add(key)
+        label = {lang: " ".join(str((item.get("label") or {}).get(lang) or "").split()) for lang in ("mn", "en")}
+        if not label["mn"] or not label["en"]:
+            raise SetupProblem("missing_label", row)
+        if any(len(t) > MAX_LABEL for t in label.values()):
+            raise SetupProblem("label_too_long", row, {"max": MAX_LABEL})
+        target = whole_number(item.get("target"))
+        if target is None or not 1 <= target <= 99:
+            raise SetupProblem("bad_target", row)
+        question = str(item.get("question") or "").strip()
+        spec = questions.get(question)
+        if spec is None or spec["type"] not in ("select_one", "select_multiple"):
+            raise SetupProblem("bad_question", row)
+        raw = item.get("correct")
+        names = raw if isinstance(raw, list) else str(raw or "").split(",")
+        correct = tuple(dict.fromkeys(str(n).strip() for n in names if str(n).strip()))
+        if not correct:
+            raise SetupProblem("no_correct", row)
+        unknown = [c for c in correct if c not in spec["choices"]]
+        if unknown:
+            raise SetupProblem("unknown_answer", row, {"answer": unknown[0][:40],
+                                                       "choices": ", ".join(spec["choices"])})
+        at_least = whole_number(item.get("at_least") if item.get("at_least") not in (None, "") else 1)
+        if at_least is None or not 1 <= at_least <= len(correct) or (
+                at_least > 1 and spec["type"] != "select_multiple"):
+            raise SetupProblem("bad_at_least", row, {"most": len(correct) if spec["type"] == "select_multiple" else 1})
+        out.append(Indicator(key, label, target, question, correct, at_least,
+                             _check_eligible(row, item.get("eligible"), questions)))
+    return tuple(out)
+
+
+def _check_eligible(row: int, eligible: Any, questions: dict[str, dict[str, Any]]) -> tuple[str, str, Any] | None:
+    if not eligible or not str(eligible[0] or "").strip():
+        return None
+    name, op, value = (str(eligible[0]).strip(), str(eligible[1] or "").strip(), eligible[2])
+    spec = questions.get(name)
+    if spec is None or spec["type"] not in ("integer", "decimal", "select_one"):
+        raise SetupProblem("bad_eligible_field", row)
+    if op not in OPERATORS:
+        raise SetupProblem("bad_operator", row)
+    if spec["type"] == "select_one":
+        value = str(value if value is not None else "").strip()
+        if op not in ("=", "!=") or value not in spec["choices"]:
+            raise SetupProblem("bad_eligible_choice", row, {"choices": ", ".join(spec["choices"])})
+        return (name, op, value)
+    number = whole_number(value)
+    if number is None:
+        raise SetupProblem("bad_eligible_number", row)
+    return (name, op, number)
+
+
+def form_questions(definitions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The top-level fields of the form's versions (the newest wins): ``name -> {"type", "choices"}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for definition in sorted(definitions, key=lambda d: d.get("version", 0)):
+        lists = definition.get("choices") or {}
+        for f in definition.get("fields") or []:
+            choices = [c["name"] for c in lists.get(f.get("list_name"), [])] if f.get("list_name") else []
+            out[f["name"]] = {"type": f.get("type"), "choices": choices, "label": f.get("label") or {}}
+    return out

@@ -3,7 +3,9 @@
 So that ``fieldsync demo`` shows the coordinator's reports filled in: in each
 soum, children measured again and again over the last months (a few of them
 not in the last 3 months, a few values typed wrong so that WHO's flags catch
-them), and one LQAS sample of 19 interviews per supervision area. Dates count
+them), and one LQAS sample of 19 interviews per supervision area, with the
+survey set-up that lists those areas and their populations (unless an admin
+has saved one). Dates count
 back from the day of seeding (the reports look at the last 3 months); keys
 come from a seeded generator and documents already there are left alone, so
 seeding again adds nothing.
@@ -20,6 +22,7 @@ from sync.demo import AREAS, _author_for, _point, demo_ulid, person, submission
 from sync.derived import DerivedValues
 from sync.docs import check_doc
 from sync.forms import FormRegistry
+from sync.lqas_setup import DEFAULT, LqasSetup
 from sync.stores.base import Store
 
 BAGS = ("1-р баг", "2-р баг", "3-р баг", "4-р баг")
@@ -95,10 +98,25 @@ def lqas_interview(rng: random.Random, sa: str, households: int, number: int, da
     return data
 
 
+def seed_lqas_setup(store: Store, forms: FormRegistry, tree) -> None:
+    """The bundled survey's indicators and n = 19, with the demo's supervision areas in each soum,
+    unless an admin has saved a set-up."""
+    from programmes.lqas_survey import FORM, form_questions
+
+    setup = LqasSetup(store)
+    if setup.doc() is not None:
+        return
+    raw = {**DEFAULT.to_json(), "areas": [{"area": code, "sa": sa, "population": households}
+                                          for code in tree.data_scopes() for sa, households in SUPERVISION_AREAS]}
+    codes = set(tree.data_scopes())
+    setup.save(raw, actor="demo", rev=None, questions=form_questions(forms.versions(FORM)), area_codes=codes)
+
+
 def seed_programmes(store: Store, forms: FormRegistry, tree, users: list,
                     children_per_soum: int = 20, today: date | None = None) -> int:
     """Growth visits and LQAS interviews in every data area; how many submissions were added."""
     today = today or date.today()
+    seed_lqas_setup(store, forms, tree)
     centres = {code: centre for code, *_, centre in AREAS}
     derived = DerivedValues()
     added = 0

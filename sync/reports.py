@@ -20,7 +20,9 @@ each area's changes feed and keeps, in the ``_reports`` system scope:
   classified, flagged, moderate and severe per indicator (dates older than the
   longest window, 24 months, merged into one bucket of children only); per
   supervision area and indicator the correct answers and the eligible
-  respondents.
+  respondents, and the fingerprint of the LQAS rules the values were made
+  with (``sync.lqas_setup``): when an admin changes a rule, the area is counted
+  again from the start, since each interview's 1/0/None may change.
 
 A report then reads one ``meta`` per area: children measured since a date are
 the buckets from that date on, so any "as of" date and window are sums of a
@@ -44,6 +46,7 @@ from programmes import lqas_survey
 from programmes.growth_visit import FORM as GROWTH_FORM
 from sync import ids, records
 from sync.errors import Conflict
+from sync.lqas_setup import LqasSetup, Survey
 from sync.stores.base import Database, Store
 
 REPORTS_SCOPE = "_reports"
@@ -117,8 +120,16 @@ class GrowthRow:
 
 
 class ReportIndex:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, survey: Survey | None = None):
         self.store = store
+        self._survey = survey
+
+    @property
+    def survey(self) -> Survey:
+        """The LQAS set-up, read once per index (a report view makes one index)."""
+        if self._survey is None:
+            self._survey = LqasSetup(self.store).get()
+        return self._survey
 
     def db(self) -> Database:
         return self.store.ensure(REPORTS_SCOPE)
@@ -164,11 +175,12 @@ class ReportIndex:
         src, idx = self.store.open(area), self.db()
         meta_id = f"{area}:meta"
         meta = records.read(idx, meta_id) or {"_id": meta_id, "type": "reports", "seq": None}
-        epoch = src.epoch()
-        if meta.get("epoch") not in (None, epoch) or (meta.get("seq") is not None and meta.get("format") != FORMAT):
+        epoch, rules = src.epoch(), self.survey.fingerprint
+        if meta.get("epoch") not in (None, epoch) or (meta.get("seq") is not None and (
+                meta.get("format") != FORMAT or meta.get("rules") != rules)):
             self._reset(area, meta)
         if meta.get("seq") is not None and meta.get("epoch") == epoch and meta.get("format") == FORMAT \
-                and not meta.get("lease_by") and meta["seq"] == src.update_seq():
+                and meta.get("rules") == rules and not meta.get("lease_by") and meta["seq"] == src.update_seq():
             return Refreshed()  # nothing new: no lease written, so a report view only reads
         if meta.get("lease_by") not in (None, _ME) and meta.get("lease_until", 0) > time.time():
             return Refreshed(done=False, busy=True)
@@ -176,7 +188,7 @@ class ReportIndex:
         meta.setdefault("lqas", {})
         meta["floor"] = max(meta.get("floor") or OLD, floor_day())
         _compact(meta["growth"], meta["floor"])
-        meta.update(epoch=epoch, format=FORMAT, lease_by=_ME, lease_until=time.time() + LEASE_SECONDS)
+        meta.update(epoch=epoch, format=FORMAT, rules=rules, lease_by=_ME, lease_until=time.time() + LEASE_SECONDS)
         try:
             records.write(idx, meta)
         except Conflict:
@@ -308,7 +320,7 @@ class ReportIndex:
             # LQAS interviews
             lq_id = f"{area}:lq:{key}"
             old_lq = recs.get(lq_id)
-            new_lq = _interview(data) if live and live.get("form") == lqas_survey.FORM else None
+            new_lq = _interview(data, self.survey.indicators) if live and live.get("form") == lqas_survey.FORM else None
             old_body = {k: v for k, v in (old_lq or {}).items() if not k.startswith("_") and k != "gen"} or None
             if old_body != new_lq:
                 _count_lqas(meta["lqas"], old_body, -1)
@@ -395,13 +407,13 @@ def _compact(growth: dict, floor: str) -> None:
                 del per_bag[OLD]
 
 
-def _interview(data: dict) -> dict | None:
+def _interview(data: dict, indicators: tuple[lqas_survey.Indicator, ...]) -> dict | None:
     sa = data.get("sa")
     if not isinstance(sa, str) or not sa.strip():
         return None
     households = data.get("sa_households")
     return {"sa": sa.strip()[:100], "hh": households if isinstance(households, int) else None,
-            "v": lqas_survey.indicator_values(data)}
+            "v": lqas_survey.indicator_values(data, indicators)}
 
 
 def _count_lqas(lqas: dict, interview: dict | None, delta: int) -> None:
@@ -468,7 +480,7 @@ def total_row(rows: list[GrowthRow], label: str) -> GrowthRow:
 @dataclass
 class LqasRow:
     sa: str
-    households: int | None
+    households: int | None  # the set-up's population, else the interviews' sampling frame
     interviews: int
     indicator: str
     target: int
@@ -478,19 +490,50 @@ class LqasRow:
     reached: bool | None
 
 
-def lqas_rows(meta: dict, rules: Any = None) -> list[LqasRow]:
-    """Per supervision area and indicator: correct of eligible against the decision rule."""
+def lqas_rows(meta: dict, rules: Any = None, survey: Survey | None = None, area: str = "") -> list[LqasRow]:
+    """Per supervision area and indicator: correct of eligible against the decision rule.
+
+    Targets and populations are the set-up's (``survey``, of ``area``) as it is now, so a changed
+    target or population shows without counting anything again. An area the set-up does not list
+    still shows, weighted by the households its interviews give.
+    """
     from programmes.lqas import classify_area
 
     rules = rules or _default_rules()
+    survey = survey or LqasSetup.default()
     out = []
     for sa, per in sorted((meta.get("lqas") or {}).items()):
+        listed = survey.find(area, sa)
         hh = max(per["hh"].items(), key=lambda kv: (kv[1], kv[0]))[0] if per["hh"] else None
-        for ind in lqas_survey.INDICATORS:
+        households = listed.population if listed else int(hh) if hh else None
+        for ind in survey.indicators:
             x, n = per["x"].get(ind.key, 0), per["n"].get(ind.key, 0)
             result = classify_area(x, n, ind.target, rules)
-            out.append(LqasRow(sa, int(hh) if hh else None, per["interviews"], ind.key, ind.target, x, n,
+            out.append(LqasRow(sa, households, per["interviews"], ind.key, ind.target, x, n,
                                result.rule.d if result.rule else None, result.reached))
+    return out
+
+
+@dataclass
+class Completeness:
+    sa: str
+    interviews: int
+    sample_size: int
+    listed: bool  # in the set-up
+
+    @property
+    def share(self) -> float:
+        return min(1.0, self.interviews / self.sample_size) if self.sample_size else 0.0
+
+
+def lqas_completeness(meta: dict, survey: Survey, area: str) -> list[Completeness]:
+    """"SA k: 17/19 interviews in": the set-up's areas of ``area`` in its order (none in yet shows
+    0), then areas with interviews that the set-up does not list, against the default sample."""
+    counts = {sa: per["interviews"] for sa, per in (meta.get("lqas") or {}).items()}
+    out = [Completeness(a.sa, counts.get(a.sa, 0), a.sample_size or survey.sample_size, True)
+           for a in survey.areas_of(area)]
+    listed = {c.sa for c in out}
+    out += [Completeness(sa, n, survey.sample_size, False) for sa, n in sorted(counts.items()) if sa not in listed]
     return out
 
 
@@ -501,12 +544,12 @@ def _default_rules():
     return DecisionRules()
 
 
-def lqas_coverage(rows: list[LqasRow]) -> dict[str, Any]:
+def lqas_coverage(rows: list[LqasRow], survey: Survey | None = None) -> dict[str, Any]:
     """Per indicator: the population-weighted coverage over the supervision areas, with its 95% CI."""
     from programmes.lqas import catchment_coverage
 
     out = {}
-    for ind in lqas_survey.INDICATORS:
+    for ind in (survey or LqasSetup.default()).indicators:
         mine = [(r.households or 0, r.x, r.n) for r in rows if r.indicator == ind.key]
         out[ind.key] = catchment_coverage(mine) if mine else None
     return out

@@ -155,9 +155,10 @@ def _pages() -> None:
 
     for page in (wash, scorecards):
         bp.register_blueprint(page.bp)
-    from . import reports  # the programme reports (growth monitoring, LQAS) and a child's chart
+    from . import lqas_admin, reports  # the programme reports, the LQAS set-up, a child's chart
 
     bp.register_blueprint(reports.bp)
+    bp.register_blueprint(lqas_admin.bp)  # the LQAS survey set-up
     from . import cases  # child protection cases (issue 19.5)
 
     bp.register_blueprint(cases.bp)

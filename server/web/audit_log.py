@@ -51,6 +51,7 @@ def action_names() -> dict[str, str]:
         "quarantine.discarded": _("Discarded a refused document"), "conflict.merged": _("Merged a conflict"),
         "conflict.resolved": _("Resolved a conflict"), "export.downloaded": _("Exported data"),
         "checklist.changed": _("Changed the WASH norms checklist"),
+        "checklist.lqas_changed": _("Changed the LQAS survey set-up"),
     }
 
 

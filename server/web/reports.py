@@ -20,19 +20,22 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 
-from programmes import growth_chart, lqas_survey
+from programmes import growth_chart
 from programmes.growth_visit import FORM as GROWTH_FORM
 from programmes.nutrition import label as class_label
 from sync import ids, records
 from sync.derived import derived_id
 from sync.errors import BadRequest, NotFound
 from sync.export_files import CONTENT_TYPES, csv_safe
+from sync.lqas_setup import Survey
 from sync.reports import (
     INDICATORS,
     MAX_MONTHS,
+    Completeness,
     GrowthRow,
     ReportIndex,
     growth_rows,
+    lqas_completeness,
     lqas_coverage,
     lqas_rows,
     total_row,
@@ -85,6 +88,8 @@ class Report:
     growth: dict[str, list[GrowthRow]]  # soum -> total row then bag rows
     lqas: dict[str, list]  # soum -> LqasRow list
     coverage: dict[str, dict]  # soum -> indicator -> Coverage | None
+    survey: Survey  # the LQAS set-up the tables were made with
+    completeness: dict[str, list[Completeness]]  # soum -> "SA k: 17/19 interviews in"
     busy: bool = False
 
 
@@ -96,16 +101,20 @@ def build(soums: list[str], months: int = DEFAULT_MONTHS) -> Report:
         busy |= step.busy or not step.done
     metas = index.metas(soums)
     as_of = date.today()
-    report = Report(as_of, months, soums, {}, {}, {}, busy)
+    survey = index.survey
+    report = Report(as_of, months, soums, {}, {}, {}, survey, {}, busy)
     for code in soums:
         meta = metas.get(code) or {}
         bags = growth_rows(meta, as_of, window_days(months))
         if bags:
             report.growth[code] = [total_row(bags, ""), *bags]
-        rows = lqas_rows(meta)
+        rows = lqas_rows(meta, survey=survey, area=code)
         if rows:
             report.lqas[code] = rows
-            report.coverage[code] = lqas_coverage(rows)
+            report.coverage[code] = lqas_coverage(rows, survey)
+        bar = lqas_completeness(meta, survey, code)
+        if bar:
+            report.completeness[code] = bar
     return report
 
 
@@ -117,8 +126,8 @@ def indicator_names() -> dict[str, str]:
     return {name: class_label(name, lang=lang()) for name in INDICATORS}
 
 
-def lqas_names() -> dict[str, str]:
-    return {i.key: pick(i.label) for i in lqas_survey.INDICATORS}
+def lqas_names(survey: Survey) -> dict[str, str]:
+    return {i.key: pick(i.label) for i in survey.indicators}
 
 
 def table(report: Report, name: str) -> tuple[list[str], list[list]]:
@@ -150,7 +159,7 @@ def table(report: Report, name: str) -> tuple[list[str], list[list]]:
     if name == "lqas":
         head = [_("Soum"), _("Supervision area"), _("Households"), _("Interviews"), _("Indicator"),
                 _("Target (%)"), _("Correct"), _("Eligible"), _("Decision rule (at least)"), _("Result")]
-        names = lqas_names()
+        names = lqas_names(report.survey)
         rows = []
         for code, lines in report.lqas.items():
             for r in lines:
@@ -161,10 +170,10 @@ def table(report: Report, name: str) -> tuple[list[str], list[list]]:
     if name == "coverage":
         head = [_("Soum"), _("Indicator"), _("Target (%)"), _("Coverage (%)"), _("95% CI low (%)"),
                 _("95% CI high (%)"), _("Supervision areas")]
-        names = lqas_names()
+        names = lqas_names(report.survey)
         rows = []
         for code, per in report.coverage.items():
-            for ind in lqas_survey.INDICATORS:
+            for ind in report.survey.indicators:
                 cov = per.get(ind.key)
                 rows.append([soum(code), names[ind.key], ind.target, _pct(cov.estimate if cov else None),
                              _pct(cov.low if cov else None), _pct(cov.high if cov else None),
