@@ -1,6 +1,7 @@
 // The worker's field app: log in once, sync with /sync/<user>, fill forms offline.
 // Views are chosen by the URL hash: #/ (home), #/form/<draft id>, #/inbox,
-// #/sub/<submission id>, #/registers/<family|kindergarten>, #/reg/<entry id>.
+// #/sub/<submission id>, #/registers/<family|kindergarten>, #/reg/<entry id>
+// (a family, a kindergarten or a child).
 // Everything reads the local replica; the network is only for replication and
 // the first log-in.
 
@@ -346,7 +347,7 @@ async function submissionView(subId) {
     for (const entry of await app.store.registerEntries([area], kind)) names.set(entry._id, entry.name || entry._id);
   }
   const answers = formDoc
-    ? answersList(definitionOf(formDoc), sub.data, { names, photo: (name) => app.store.attachment(subId, name) })
+    ? answersList(definitionOf(formDoc), sub.data, { names, area, photo: (name) => app.store.attachment(subId, name) })
     : [h('p', { class: 'muted small' }, t('form_unavailable')), h('pre', { class: 'data' }, JSON.stringify(sub.data, null, 1))];
   return { el: h('div', { class: 'card submission' },
     h('h2', {}, formDoc ? local(formDoc.title) : sub.form),

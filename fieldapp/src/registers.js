@@ -1,11 +1,15 @@
-// Registers: the families and ger-kindergartens of the worker's areas, as the
-// replica holds them (<area>:fam:<key>, <area>:kg:<key>), and the visits made to
-// each. A form links a visit to an entry through a text field whose
-// `appearance` is `register:family` (or `register:kindergarten`): its answer is
-// the entry's id. Pure functions, so Node tests run them on the bundled forms.
+// Registers: the families, ger-kindergartens and children of the worker's
+// areas, as the replica holds them (<area>:fam:<key>, <area>:kg:<key>,
+// <area>:child:<key>), and the visits made to each. A form links a visit to an
+// entry through a text field whose `appearance` is `register:family` (or
+// `register:kindergarten`): its answer is the entry's id; `register:child`
+// answers the child's key instead (growth_visit's child_id, as the server's
+// reports read it). Pure functions, so Node tests run them on the bundled forms.
 
 /** Register type by the kind in a document id. */
-export const KINDS = { fam: 'family', kg: 'kindergarten' };
+export const KINDS = { fam: 'family', kg: 'kindergarten', child: 'child' };
+/** The registers listed on their own page (a child is found through its family). */
+export const LISTED = ['family', 'kindergarten'];
 export const TYPES = Object.fromEntries(Object.entries(KINDS).map(([kind, type]) => [type, kind]));
 
 /** 'family' or 'kindergarten' for a register document id, else null. */
@@ -20,6 +24,12 @@ export function linkType(field) {
   return field && field.type === 'text' && match && TYPES[match[1]] ? match[1] : null;
 }
 
+/** What a link question answers for an entry: a child's key, any other entry's id. */
+export function linkValue(entry) {
+  const parts = String(entry._id).split(':');
+  return parts.length === 3 && parts[1] === 'child' ? parts[2] : entry._id;
+}
+
 /**
  * Names of the form's top-level fields that link to entries of `type`: where a
  * visit started from an entry writes the entry's id.
@@ -31,7 +41,7 @@ export function linkFields(definition, type) {
 /** The data a new visit of `entry` starts with: its id in every link field of the form. */
 export function prefill(definition, entry) {
   const data = {};
-  for (const name of linkFields(definition, registerType(entry._id))) data[name] = entry._id;
+  for (const name of linkFields(definition, registerType(entry._id))) data[name] = linkValue(entry);
   return data;
 }
 

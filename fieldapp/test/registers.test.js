@@ -25,13 +25,17 @@ test('the bundled forms link visits to register entries by appearance', () => {
   assert.deepEqual(linkFields(household, 'family'), ['family']);
   assert.deepEqual(linkFields(household, 'kindergarten'), []);
   assert.deepEqual(linkFields(kindergarten, 'kindergarten'), ['kindergarten']);
-  assert.deepEqual(linkFields(growth, 'family'), []);
+  assert.deepEqual(linkFields(growth, 'family'), ['family']);
+  assert.deepEqual(linkFields(growth, 'child'), ['child_id']);
+  assert.deepEqual(linkFields(household, 'child'), []);
   assert.equal(linkType({ type: 'text', appearance: 'register:family' }), 'family');
   assert.equal(linkType({ type: 'integer', appearance: 'register:family' }), null);
-  assert.equal(linkType({ type: 'text', appearance: 'register:child' }), null);
+  assert.equal(linkType({ type: 'text', appearance: 'register:child' }), 'child');
+  assert.equal(linkType({ type: 'text', appearance: 'register:person' }), null);
   assert.equal(linkType({ type: 'text', appearance: 'multiline' }), null);
   assert.equal(registerType(FAMILY), 'family');
   assert.equal(registerType('uvs-tes:kg:01J09C3Q9M79PND498QHR5HZS4'), 'kindergarten');
+  assert.equal(registerType('uvs-tes:child:uvs-tes-child-0001'), 'child');
   assert.equal(registerType('uvs-tes:sub:01J09C3Q9M79PND498QHR5HZS4'), null);
 });
 

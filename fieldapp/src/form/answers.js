@@ -19,10 +19,12 @@ export function describePoint(value) {
  * `{name, label, text}`, `{name, label, image}` (an attachment name),
  * `{name, label, link}` (a register id), `{name, label, rows}` (a group) or
  * `{name, label, entries: [rows...]}` (a repeat). `local` picks a text in the
- * chosen language from a {lang: text} object. Answers the form does not know
+ * chosen language from a {lang: text} object; `area` (the submission's) makes
+ * a `register:child` answer, the child's key, a link to <area>:child:<key>.
+ * Answers the form does not know
  * (a newer version's, say) come last, under their keys, so nothing is hidden.
  */
-export function answerRows(definition, data, local) {
+export function answerRows(definition, data, local, { area } = {}) {
   const choices = definition.choices || {};
   const choiceLabel = (field, name) => {
     const choice = (choices[field.list_name] || []).find((c) => c.name === name);
@@ -49,8 +51,9 @@ export function answerRows(definition, data, local) {
         row.text = describePoint(value);
       } else if (field.type === 'image' && typeof value === 'string') {
         row.image = value;
-      } else if (field.type === 'text' && /^register:/.test(field.appearance || '') && typeof value === 'string') {
-        row.link = value;
+      } else if (field.type === 'text' && /^register:/.test(field.appearance || '') && typeof value === 'string'
+        && (field.appearance !== 'register:child' || area)) {
+        row.link = field.appearance === 'register:child' ? `${area}:child:${value}` : value; // a child is named by its key
       } else {
         row.text = isObject(value) || Array.isArray(value) ? JSON.stringify(value) : String(value);
       }

@@ -5,8 +5,11 @@ import { answerRows } from '../form/answers.js';
 import { local } from '../i18n.js';
 import { h } from './dom.js';
 
-/** `names`: register entry names by id; `photo(name)`: a Promise of the attachment's Blob. */
-export function answersList(definition, data, { names, photo }) {
+/**
+ * `names`: register entry names by id; `photo(name)`: a Promise of the
+ * attachment's Blob; `area`: the submission's (a child link names a key).
+ */
+export function answersList(definition, data, { names, photo, area }) {
   const list = (rows) => h('dl', { class: 'answers' }, rows.map((row) => [
     h('dt', { dataset: { name: row.name } }, row.label),
     h('dd', { dataset: { name: row.name } }, value(row))]));
@@ -26,5 +29,5 @@ export function answersList(definition, data, { names, photo }) {
     }
     return row.text;
   };
-  return list(answerRows(definition, data, local));
+  return list(answerRows(definition, data, local, { area }));
 }

@@ -9,7 +9,7 @@
 import { formatInput, imageNames, parseInput, prune } from '../form/model.js';
 import { local, t, language } from '../i18n.js';
 import { ulid } from '../ids.js';
-import { linkType } from '../registers.js';
+import { linkType, linkValue } from '../registers.js';
 import { photoSettings, resizePhoto } from '../photos.js';
 import { h, clear } from './dom.js';
 
@@ -177,16 +177,21 @@ export class FormView {
     }
   }
 
-  /** A link to a register entry (its id is the answer), chosen by name among the area's entries. */
+  /**
+   * A link to a register entry, chosen by name among the area's entries: the
+   * answer is its id (a child's: its key, see registers.js linkValue).
+   */
   registerLink(field, keys, id, path, value) {
-    const entries = [...(this.registers.get(linkType(field)) || [])]
+    const type = linkType(field);
+    const entries = [...(this.registers.get(type) || [])]
       .sort((a, b) => String(a.name || '').localeCompare(String(b.name || ''), 'mn'));
-    const known = entries.some((entry) => entry._id === value);
+    const known = entries.some((entry) => linkValue(entry) === value);
+    const about = (entry) => (type === 'child' ? entry.dob : entry.bag);
     return h('select', { id, name: path, class: 'register-link', onchange: (e) => this.set(keys, field.name, e.target.value || undefined, path) },
       h('option', { value: '' }, t('choose')),
       value && !known ? h('option', { value, selected: true }, value) : null,
-      entries.map((entry) => h('option', { value: entry._id, selected: entry._id === value },
-        entry.bag ? `${entry.name} · ${entry.bag}` : entry.name || entry._id)));
+      entries.map((entry) => h('option', { value: linkValue(entry), selected: linkValue(entry) === value },
+        about(entry) ? `${entry.name} · ${about(entry)}` : entry.name || entry._id)));
   }
 
   choicesOf(field) {

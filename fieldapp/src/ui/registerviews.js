@@ -1,17 +1,20 @@
 // The register pages: families and ger-kindergartens of the worker's areas,
 // searched by name or bag, each with its visit history and a "new visit" that
-// opens a form with the link to the entry already answered. Everything is read
+// opens a form with the link to the entry already answered. A family's page
+// lists its children (and registers a new one); a child's page its growth
+// visits with the server's classes, and starts a new one. Everything is read
 // from the local replica, so the register works offline like the forms.
 
 import { latestForms, definitionOf } from '../form/model.js';
+import { childPrefill, childrenOf, childVisits, derivedId, growthRow, localDate, newChild } from '../children.js';
 import { local, t } from '../i18n.js';
 import { docId, isoNow } from '../ids.js';
-import { linkFields, newEntry, prefill, registerType, search, TYPES, visitsOf, visitSummary } from '../registers.js';
+import { LISTED, linkFields, newEntry, prefill, registerType, search, TYPES, visitsOf, visitSummary } from '../registers.js';
 import { fill, formatTime, h } from './dom.js';
 
 /** `ctx`: {store, areas, user, areaLabel(code), startDraft(formDoc, area, data)}. */
 export async function registersView(ctx, type) {
-  type = TYPES[type] ? type : 'family';
+  type = LISTED.includes(type) ? type : 'family';
   const entries = await ctx.store.registerEntries(ctx.areas, TYPES[type]);
   const summary = visitSummary(await ctx.store.areaSubmissions(ctx.areas));
   const list = h('ul', { class: 'list', id: 'register-list' });
@@ -77,6 +80,7 @@ export async function registerEntryView(ctx, id) {
   const entry = await ctx.store.get(id);
   const type = registerType(id);
   if (!entry || !type) return { el: h('p', { class: 'card' }, t('not_found')) };
+  if (type === 'child') return childView(ctx, entry);
   const area = id.split(':')[0];
   const forms = latestForms(await ctx.store.forms())
     .filter((doc) => linkFields(definitionOf(doc), type).length);
@@ -98,6 +102,7 @@ export async function registerEntryView(ctx, id) {
       facts.length ? h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : null,
       forms.map((doc) => h('button', { type: 'button', class: 'primary new-visit', dataset: { form: doc.form }, onclick: () =>
         ctx.startDraft(doc, area, prefill(definitionOf(doc), entry)) }, `+ ${t('new_visit')}: ${local(doc.title)}`))),
+    type === 'family' ? await childrenCard(ctx, entry) : null,
     h('section', { class: 'card' },
       h('h2', {}, t('visit_history')),
       visits.length ? h('ul', { class: 'list', id: 'visit-list' }, visits.map((sub) => h('li', {},
@@ -106,5 +111,108 @@ export async function registerEntryView(ctx, id) {
             sub.author !== ctx.user ? h('span', { class: 'muted small' }, ` · ${sub.author}`) : null),
           h('span', { class: 'muted small' }, outbox[sub._id] ? `⏳ ${t('waiting')}` : formatTime(sub.created_at))))))
         : h('p', { class: 'muted', id: 'no-visits' }, t('no_visits'))));
+  return { el };
+}
+
+function sexName(sex) {
+  return sex === 'f' ? t('girl') : t('boy');
+}
+
+/** A family's children (the area's child documents naming it), and a form to register one. */
+async function childrenCard(ctx, family) {
+  const area = family._id.split(':')[0];
+  const children = childrenOf(family._id, await ctx.store.registerEntries([area], 'child'));
+  const subs = await ctx.store.areaSubmissions([area]);
+  const outbox = await ctx.store.outbox();
+  return h('section', { class: 'card', id: 'children' },
+    h('h2', {}, t('family_children')),
+    children.length ? h('ul', { class: 'list', id: 'child-list' }, children.map((child) => {
+      const visits = childVisits(child, subs);
+      const last = visits[0] && visits[0].data.visit_date;
+      const about = [sexName(child.sex), `${t('born')} ${child.dob}`,
+        visits.length ? `${t('visits_n', { n: visits.length })} · ${t('last_visit')} ${last}` : t('not_measured'),
+        outbox[child._id] ? `⏳ ${t('waiting')}` : null];
+      return h('li', {}, h('a', { class: 'item child-item', href: `#/reg/${encodeURIComponent(child._id)}`, dataset: { id: child._id } },
+        h('strong', {}, child.name), h('span', { class: 'muted small' }, about.filter(Boolean).join(' · '))));
+    })) : h('p', { class: 'muted', id: 'no-children' }, t('no_children')),
+    addChildForm(ctx, family));
+}
+
+/** A new child of the family, checked by the server's rule on the device, stored and synced like a family. */
+function addChildForm(ctx, family) {
+  const errors = {};
+  const error = (name) => (errors[name] = h('p', { class: 'error', id: `child-${name}-error` }));
+  const name = h('input', { id: 'child-name', name: 'name', autocomplete: 'off', required: true });
+  const sexes = ['f', 'm'].map((value) => h('label', { class: 'choice' },
+    h('input', { type: 'radio', name: 'child-sex', value, id: `child-sex-${value}` }), ` ${sexName(value)}`));
+  const dob = h('input', { id: 'child-dob', name: 'dob', type: 'date', max: localDate() });
+  const form = h('form', { class: 'entry-form', id: 'child-form', novalidate: true, onsubmit: async (event) => {
+    event.preventDefault();
+    const sex = sexes.map((label) => label.querySelector('input')).find((input) => input.checked);
+    const made = newChild(family, { name: name.value, sex: sex ? sex.value : '', dob: dob.value },
+      docId(family._id.split(':')[0], 'child'), ctx.user, isoNow(), localDate());
+    for (const [key, el] of Object.entries(errors)) el.textContent = made.problems && made.problems[key] ? t(made.problems[key]) : '';
+    // A problem of a field the form does not show (it cannot happen from here) still says why.
+    const other = made.problems ? Object.keys(made.problems).filter((key) => !(key in errors)) : [];
+    errors.other.textContent = other.map((key) => t(made.problems[key])).join(' ');
+    if (made.problems) return;
+    await ctx.store.addEntry(made.doc);
+    location.hash = `#/reg/${encodeURIComponent(made.doc._id)}`;
+  } },
+  h('label', { for: 'child-name' }, t('child_name_label')), name, error('name'),
+  h('fieldset', { class: 'choices', id: 'child-sex' }, h('legend', {}, t('sex')), sexes), error('sex'),
+  h('label', { for: 'child-dob' }, t('dob')), dob, error('dob'),
+  error('other'),
+  h('button', { type: 'submit', class: 'primary', id: 'child-save' }, t('save_child')));
+  return h('details', { id: 'add-child' }, h('summary', {}, `+ ${t('add_child')}`), form);
+}
+
+/** A child: its register facts, its growth visits newest first with the server's classes, and a new visit. */
+async function childView(ctx, child) {
+  const area = child._id.split(':')[0];
+  const family = typeof child.family === 'string' ? await ctx.store.get(child.family) : null;
+  const forms = latestForms(await ctx.store.forms())
+    .filter((doc) => linkFields(definitionOf(doc), 'child').length);
+  const titles = new Map((await ctx.store.forms()).map((d) => [`${d.form}:${d.version}`, local(d.title)]));
+  const visits = childVisits(child, await ctx.store.areaSubmissions([area]));
+  const outbox = await ctx.store.outbox();
+  const rows = [];
+  for (const sub of visits) rows.push(growthRow(sub, await ctx.store.get(derivedId(sub._id))));
+  const number = (value, unit) => (typeof value === 'number' ? `${value} ${t(unit)}` : null);
+  const el = h('div', { class: 'register-entry child' },
+    h('section', { class: 'card' },
+      h('p', { class: 'muted small' }, family
+        ? h('a', { href: `#/reg/${encodeURIComponent(family._id)}`, id: 'child-family' }, `← ${family.name || family._id}`)
+        : h('a', { href: '#/registers/family' }, `← ${t('families')}`)),
+      h('h2', { id: 'entry-name' }, child.name || child._id),
+      h('p', { class: 'muted small' }, `${t('child')} · ${ctx.areaLabel(area)}${outbox[child._id] ? ` · ⏳ ${t('waiting')}` : ''}`),
+      h('dl', { class: 'facts' },
+        h('dt', {}, t('sex')), h('dd', { id: 'child-sex-value' }, sexName(child.sex)),
+        h('dt', {}, t('dob')), h('dd', { id: 'child-dob-value' }, child.dob || ''),
+        child.bag ? [h('dt', {}, t('bag')), h('dd', {}, child.bag)] : null),
+      forms.map((doc) => h('button', { type: 'button', class: 'primary new-visit', dataset: { form: doc.form }, onclick: () =>
+        ctx.startDraft(doc, area, childPrefill(definitionOf(doc), child)) }, `+ ${t('new_visit')}: ${local(doc.title)}`))),
+    h('section', { class: 'card' },
+      h('h2', {}, t('growth_visits')),
+      rows.length ? h('ul', { class: 'list growth', id: 'growth-list' }, rows.map((row, i) => {
+        const sub = visits[i];
+        const measured = [
+          number(row.weight_kg, 'kg') && `${t('weight')} ${number(row.weight_kg, 'kg')}`,
+          number(row.lenhei_cm, 'cm') && `${t('lenhei')} ${number(row.lenhei_cm, 'cm')}${row.position ? ` (${(row.position === 'l' ? t('lying') : t('standing'))})` : ''}`,
+          number(row.muac_mm, 'mm') && `${t('muac')} ${number(row.muac_mm, 'mm')}`,
+          row.oedema ? t('oedema') : null,
+        ].filter(Boolean).join(' · ');
+        return h('li', { class: 'growth-visit', dataset: { id: row.id } },
+          h('a', { class: 'item', href: `#/sub/${encodeURIComponent(row.id)}` },
+            h('strong', {}, row.date, sub.author !== ctx.user ? h('span', { class: 'muted small' }, ` · ${sub.author}`) : null),
+            h('span', { class: 'muted small' }, outbox[row.id] ? `⏳ ${t('waiting')}` : titles.get(`${sub.form}:${sub.form_version}`) || sub.form)),
+          h('p', { class: 'measures' }, measured),
+          row.classes ? [
+            row.referral ? h('p', { class: 'warn-box referral' }, t('class_referral_needed')) : null,
+            h('ul', { class: 'classes' }, row.classes.map((c) => h('li', { class: `class ${c.value}`, dataset: { name: c.name, value: c.value } },
+              `${t(`class_${c.name}`)}: ${t(`value_${c.value}`)}`))),
+            row.z.length ? h('p', { class: 'muted small z' }, row.z.map((z) => `${t(`z_${z.name}`)} z ${z.value.toFixed(2)}`).join(' · ')) : null,
+          ] : h('p', { class: 'muted small derived-pending' }, t('derived_pending')));
+      })) : h('p', { class: 'muted', id: 'no-growth-visits' }, t('no_growth_visits'))));
   return { el };
 }
