@@ -5,6 +5,11 @@ data (``fieldsync demo`` seeds growth visits over months and LQAS samples):
 Tes's row counts the children of Tes's growth visits in the server's store, the
 LQAS tables are there, another aimag's soums are not. A child's page draws
 the two growth charts. Both pages are photographed in both languages.
+
+The admin opens the LQAS survey set-up from the report (where each
+supervision area's interviews of its sample show), is told in English and in
+Mongolian what is wrong with a target of 120%, and saves the set-up again as
+it was; the page is photographed in both languages.
 """
 
 from __future__ import annotations
@@ -80,4 +85,47 @@ def test_a_coordinator_reads_the_reports_and_a_childs_chart_in_both_languages(si
     expect(page.get_by_role("heading", name="Сум, багаар өсөлтийн хяналт")).to_be_visible()
     expect(page.locator("table.report-growth")).to_contain_text("Бүх баг")
     screens.take(page, "reports-mn")
+    context.close()
+
+
+def test_an_admin_opens_the_lqas_set_up_from_the_report_in_both_languages(site, chromium, screens):
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.goto(site.base + "/web/login")
+    page.get_by_label("User name").fill("admin")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("form.logout")).to_be_visible()
+    page.get_by_role("button", name="English").click()
+    page.goto(f"{site.base}/web/reports?area={TES}")
+    bars = page.locator("ul.completeness li")
+    expect(bars.first).to_contain_text("SA 1-р баг: 19/19 interviews in")
+    expect(bars).to_have_count(3)  # the demo's three supervision areas of Tes, each with its 19
+    page.get_by_role("link", name="LQAS survey set-up").click()
+    expect(page.get_by_role("heading", name="LQAS survey set-up", exact=True)).to_be_visible()
+    expect(page.get_by_label("Sample size of a supervision area (default)")).to_have_value("19")
+    row = page.locator("fieldset", has=page.locator("input[value=knows_ors]"))
+    target = row.locator("input[name^=target_]")
+    expect(target).to_have_value("50")
+    target.fill("120")
+    page.get_by_role("button", name="Save the LQAS set-up").click()
+    expect(page.get_by_role("alert")).to_contain_text("the target must be a whole percent from 1 to 99")
+    screens.take(page, "lqas-setup-en")
+
+    page.get_by_role("button", name="Монгол").click()
+    page.goto(site.base + "/web/admin/lqas")
+    expect(page.get_by_role("heading", name="LQAS судалгааны тохиргоо", exact=True)).to_be_visible()
+    row = page.locator("fieldset", has=page.locator("input[value=knows_ors]"))
+    row.locator("input[name^=target_]").fill("120")
+    page.get_by_role("button", name="LQAS судалгааны тохиргоог хадгалах").click()
+    expect(page.get_by_role("alert")).to_contain_text("зорилт нь 1-ээс 99 хүртэлх бүхэл хувь байна")
+    row = page.locator("fieldset", has=page.locator("input[value=knows_ors]"))
+    row.locator("input[name^=target_]").fill("50")
+    page.get_by_role("button", name="LQAS судалгааны тохиргоог хадгалах").click()
+    expect(page.get_by_role("status")).to_contain_text("LQAS судалгааны тохиргоо хадгалагдлаа.")
+    expect(page.locator("fieldset", has=page.locator("input[value=knows_ors]")).locator("input[name^=target_]")
+           ).to_have_value("50")
+    screens.take(page, "lqas-setup-mn")
+    page.goto(f"{site.base}/web/reports?area={TES}")
+    expect(page.locator("ul.completeness li").first).to_contain_text("Хяналтын бүс 1-р баг: 19/19 ярилцлага ирсэн")
     context.close()
