@@ -102,7 +102,8 @@ class Services:
         audit.context = request_facts
         synclog = SyncLog(store)
         gate.receipts = conflicts.receipts = receipts_to(synclog)  # who sent each submission revision
-        gate.referral_cases = ReferralCases(users.list, access.data_scopes)  # a referral opens its case
+        gate.referral_cases = ReferralCases(  # a referral opens its case
+            lambda: records.iter_docs(users.db(), "user:"), access.data_scopes)
         gate.fes_codes = FesAreas(store).codes  # the family card's programme areas, as admins set them
         return cls(settings, store, users, areas, forms, quarantine, access, gate, synclog, auth,
                    audit, conflicts)

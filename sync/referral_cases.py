@@ -26,7 +26,8 @@ opens (they may have changed its risk or closed it).
 What the case takes from the referral: its author is the referral's author (the
 case worker, who sees it on the device); the coordinator is the one assigned
 to the soum itself before one assigned to its aimag, then the one already
-coordinating most of the soum's cases, then by name (``coordinator_for``):
+coordinating most of the soum's open cases, then the longest-standing account,
+then by name (``coordinator_for``):
 the soum has no setting naming its case coordinator yet, and a chosen
 coordinator can hand the case on from its page. Risk follows the referral's
 urgency (immediate danger or a child not safe tonight: high; 72 hours:
@@ -94,17 +95,24 @@ def case_data(answers: dict) -> dict[str, Any]:
     return data
 
 
-def coordinator_for(area: str, users: Iterable[User], scopes_of: Callable[[User], list[str]],
+def coordinator_for(area: str, accounts: Iterable[dict], scopes_of: Callable[[User], list[str]],
                     existing: Iterable[dict] = ()) -> str | None:
-    """The coordinator a new case of ``area`` is given (see the module docstring); None: nobody."""
+    """The coordinator a new case of ``area`` is given (see the module docstring); None: nobody.
+
+    ``accounts`` are the user documents (``_users``): their ``created_at`` says who has
+    coordinated longest, the last tie-break before the name."""
     load: dict[str, int] = {}
     for case in existing:
         if case.get("status") != "closed" and isinstance(case.get("coordinator"), str):
             load[case["coordinator"]] = load.get(case["coordinator"], 0) + 1
-    found = [u for u in users if u.role == "coordinator" and not u.disabled and area in scopes_of(u)]
-    if not found:
-        return None
-    return min(found, key=lambda u: (area not in u.areas, -load.get(u.name, 0), u.name)).name
+    found = []
+    for doc in accounts:
+        if doc.get("role") != "coordinator" or doc.get("disabled") or not isinstance(doc.get("name"), str):
+            continue
+        who = User(doc["name"], "coordinator", tuple(doc.get("areas") or ()))
+        if area in scopes_of(who):
+            found.append((area not in who.areas, -load.get(who.name, 0), str(doc.get("created_at") or ""), who.name))
+    return min(found)[-1] if found else None
 
 
 def case_from(referral: dict, coordinator: str | None, at: str | None = None) -> dict:
@@ -118,10 +126,10 @@ def case_from(referral: dict, coordinator: str | None, at: str | None = None) ->
 
 
 class ReferralCases:
-    """Opens the case of each referral the gate stored (``Services.build`` gives it the users)."""
+    """Opens the case of each referral the gate stored (``Services.build`` gives it the user documents)."""
 
-    def __init__(self, users: Callable[[], Iterable[User]], scopes_of: Callable[[User], list[str]]) -> None:
-        self.users = users
+    def __init__(self, accounts: Callable[[], Iterable[dict]], scopes_of: Callable[[User], list[str]]) -> None:
+        self.accounts = accounts
         self.scopes_of = scopes_of
 
     def after_write(self, db: Database, docs: list[dict], stored: list[dict]) -> None:
@@ -156,8 +164,7 @@ class ReferralCases:
         todo = [r for r in todo if r not in named]
         if not todo:
             return []
-        users = list(self.users())
-        coordinator = coordinator_for(db.name, users, self.scopes_of, existing)
+        coordinator = coordinator_for(db.name, self.accounts(), self.scopes_of, existing)
         docs = []
         for rid in todo:
             case = case_from(found[rid], coordinator)

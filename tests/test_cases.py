@@ -10,12 +10,18 @@ reads). Replicators' writes (new_edits=false) pass the same rules.
 from __future__ import annotations
 
 import copy
+import random
+import threading
 from pathlib import Path
 
 import pytest
 from gate_helpers import as_sent, checked, copy_of, seed_template, services_at, state
 
 from sync import cases
+from sync.demo import protection_referral, submission
+from sync.docs import check_doc
+from sync.gate.quarantine_actions import release
+from sync.referral_cases import need_to_know
 from sync.stores.encrypted import SEALED, EncryptedStore, Keyring, new_key_entry
 
 AREA = "ovr-kharkhorin"
@@ -202,3 +208,92 @@ def test_who_leaves_a_case_is_remembered_and_only_the_coordinator_changes_that(s
     case = current(svc, case["_id"])
     assert case["former"] == [] and not cases.left_case("batbold", case["_id"], case)
 
+
+
+# -- a referral opens its case (sync.referral_cases) ------------------------------------------------
+def referral(key: str, author: str = "tsetseg", **answers) -> dict:
+    data = {**protection_referral(random.Random(key)), **answers}
+    return submission(f"{AREA}:sub:{key}", "child_protection_referral", author, data, "2026-11-21T10:00:00+08:00")
+
+
+def cases_of(svc, referral_id: str) -> list[dict]:
+    return [c for c in cases.area_cases(svc.store.open(AREA)) if c.get("referral") == referral_id]
+
+
+@EDITS
+def test_a_referral_written_through_the_gate_opens_one_case_and_its_edit_none(svc, new_edits):
+    sent = referral("01KREFGATE0000000000000001", urgency="immediate", safe_now="no",
+                    safety_action="Эмээгийнд нь түр байрлуулсан.", referred_to=["police", "mdt"])
+    assert "error" not in write(svc, "tsetseg", sent, new_edits)
+    [case] = cases_of(svc, sent["_id"])
+    assert case["_id"] == f"{AREA}:case:01KREFGATE0000000000000001"
+    assert (case["author"], case["coordinator"], case["team"], case["risk"], case["status"]) == \
+        ("tsetseg", "enkhjargal", ["tsetseg"], "high", "open")
+    assert case["data"]["safety_action"] == "Эмээгийнд нь түр байрлуулсан."
+    assert cases.check_case(case, None) == []
+    stored = current(svc, sent["_id"])
+    edited = {**stored, "data": {**stored["data"], "urgency": "routine", "safe_now": "yes"}}
+    edited["data"].pop("safety_action")
+    if new_edits:
+        assert "error" not in write(svc, "tsetseg", edited, True)
+    else:
+        edited.pop("_rev")
+        assert "error" not in write(svc, "tsetseg", edited, False, parents=[stored["_rev"]])
+    assert current(svc, sent["_id"])["_rev"].startswith("2-")
+    assert [c["_rev"] for c in cases_of(svc, sent["_id"])] == [case["_rev"]]  # the team's case, untouched
+
+
+def test_the_referral_is_seen_as_its_case_once_open(svc):
+    sent = referral("01KREFSEEN0000000000000001")
+    assert "error" not in write(svc, "tsetseg", sent)
+    stored = current(svc, sent["_id"])
+    db = svc.store.open(AREA)
+
+    def read(cid: str):
+        return next((r["doc"] for r in db.all_docs(keys=[cid], include_docs=True) if r.get("doc")), None)
+
+    see = {n: svc.access.visible(user(svc, n), AREA, stored, sent["_id"])
+           and need_to_know(user(svc, n), sent["_id"], stored, read)
+           for n in ("tsetseg", "batbold", "enkhjargal", "dolgor", "admin")}
+    assert see == {"tsetseg": True, "batbold": False, "enkhjargal": True, "dolgor": False, "admin": True}
+    # Without a case (stored before referrals opened them), every coordinator of the soum still sees it,
+    # so that one can open its case.
+    assert need_to_know(user(svc, "dolgor"), sent["_id"], stored, lambda cid: None)
+
+
+def test_two_app_servers_opening_the_same_case_at_once_make_one(svc, template, tmp_path):
+    sent = referral("01KREFRACE0000000000000001")
+    db = svc.store.open(AREA)
+    assert "rev" in db.bulk_docs([check_doc(copy.deepcopy(sent), new_edits=True)])[0]  # stored, no case yet
+    other = services_at(svc.settings.data_dir)  # a second app server on the same files
+    try:
+        servers = [svc, other]
+        start = threading.Barrier(2)
+        opened: list[list[str]] = [[], []]
+
+        def run(n: int) -> None:
+            start.wait()
+            opened[n] = servers[n].gate.referral_cases.open(servers[n].store.open(AREA), [sent["_id"]])
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        other.store.close()
+    assert sorted(len(o) for o in opened) == [0, 1]  # both may ask; the store keeps one, the other hears so
+    [case] = cases_of(svc, sent["_id"])
+    assert case["_rev"].startswith("1-")
+    assert svc.gate.referral_cases.open(db, [sent["_id"]]) == []  # asked again later: nothing
+
+
+def test_a_released_referral_opens_its_case(svc):
+    sent = {**referral("01KREFHELD0000000000000001"), "form_version": 9}
+    result = write(svc, "tsetseg", sent)
+    assert result.get("error") == "forbidden"
+    assert cases_of(svc, sent["_id"]) == []
+    [entry] = [e for e in svc.quarantine.list(None) if e["doc_id"] == sent["_id"]]
+    release(svc.store, svc.forms, svc.quarantine, entry["_id"], by="admin", form_version=1,
+            referral_cases=svc.gate.referral_cases)
+    assert [c["author"] for c in cases_of(svc, sent["_id"])] == ["tsetseg"]
