@@ -35,6 +35,10 @@ DERIVATIONS: dict[str, Derivation] = {
                    scorecards.INPUTS_COLUMNS),
         Derivation(family_assessment.FORM, family_assessment.derive, family_assessment.METHOD,
                    family_assessment.COLUMNS),
+        Derivation(family_assessment.SESSION_FORM, family_assessment.summarise_session,
+                   family_assessment.TRIPLE_A_METHOD, family_assessment.SESSION_COLUMNS),
+        Derivation(family_assessment.PROJECT_FORM, family_assessment.summarise_project,
+                   family_assessment.TRIPLE_A_METHOD, family_assessment.PROJECT_COLUMNS),
     )
 }
 

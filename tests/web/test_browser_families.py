@@ -5,9 +5,9 @@ Oyunaa (Uvs aimag's coordinator) opens "Families" from the menu on the demo
 register with their growth visits, and a family card), picks Tes, searches,
 opens a family and checks its children and card against the store, adds a
 step to the card, switches to Mongolian and back, then opens the soum's family
-assessments (coverage per indicator and bag, the lowest scores; checked against
-figures recomputed from the seeded submissions' answers) in Mongolian and in
-English. Each page is photographed
+assessments (coverage per indicator and bag, the lowest scores, the awareness
+sessions and community projects; checked against figures recomputed from the
+seeded submissions' answers) in Mongolian and in English. Each page is photographed
 in both languages (docs/screenshots/ with FIELDSYNC_UPDATE_SCREENSHOTS=1).
 The account's language is English again at the end (it is kept per account).
 """
@@ -39,9 +39,10 @@ def tes_family(site) -> tuple[dict, list[dict], dict, int]:
         svc.store.close()
 
 
-def tes_assessments(site) -> tuple[int, tuple[str, str], str]:
+def tes_assessments(site) -> tuple[int, tuple[str, str], str, int]:
     """From Tes's family_assessment answers: the indicators, the lowest-scoring family (id, name) at its
-    newest assessment, and improved_water's all-bags cell at the latest round ("met/applicable")."""
+    newest assessment, improved_water's all-bags cell at the latest round ("met/applicable"); and how
+    many community projects Tes has."""
     svc = site.peer.services()
     try:
         db = svc.store.open(TES)
@@ -49,6 +50,7 @@ def tes_assessments(site) -> tuple[int, tuple[str, str], str]:
         subs = sorted((d for d in records.iter_docs(db, f"{TES}:sub:") if d.get("form") == "family_assessment"),
                       key=lambda d: (d["data"]["date"], d["_id"]))
         indicators = len(families.IndicatorList(svc.store).get()["items"])
+        projects = sum(1 for d in records.iter_docs(db, f"{TES}:sub:") if d.get("form") == "community_project")
     finally:
         svc.store.close()
     newest, latest = {}, {}
@@ -67,12 +69,12 @@ def tes_assessments(site) -> tuple[int, tuple[str, str], str]:
             scores.append((Fraction(scored.count("yes"), scored.count("yes") + scored.count("no")), fid))
     low = min(scores)[1]
     water = [answers(d).get("improved_water") for d in latest.values()]
-    return indicators, (low, names[low]), f"({water.count('yes')}/{water.count('yes') + water.count('no')})"
+    return indicators, (low, names[low]), f"({water.count('yes')}/{water.count('yes') + water.count('no')})", projects
 
 
 def test_a_coordinator_reads_a_familys_page_in_both_languages(site, chromium, screens):
     fam, children, card, count = tes_family(site)
-    indicators, (low_id, low_name), water = tes_assessments(site)
+    indicators, (low_id, low_name), water, projects = tes_assessments(site)
     assert children and card and count >= 2
     context = chromium.new_context(viewport={"width": 1024, "height": 800}, locale="en-US")
     page = context.new_page()
@@ -124,6 +126,8 @@ def test_a_coordinator_reads_a_familys_page_in_both_languages(site, chromium, sc
         expect(page.get_by_role("heading", name="Хамгийн бага оноотой гэр бүлүүд")).to_be_visible()
         expect(page.locator("table.coverage tbody tr")).to_have_count(indicators)
         expect(page.locator("table.lowest tbody tr").first).to_contain_text(low_name)
+        expect(page.locator("table.projects tbody tr")).to_have_count(projects)
+        expect(page.get_by_role("heading", name="Олон нийтийн санаачилсан төслүүд")).to_be_visible()
         screens.take(page, "family-assessments-mn")
         page.get_by_role("button", name="English").click()
         expect(page.get_by_role("heading", name="Families with the lowest scores")).to_be_visible()

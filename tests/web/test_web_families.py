@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import date
 from fractions import Fraction
 
 import pytest
@@ -433,6 +434,63 @@ def test_the_assessments_page_refuses_bad_input_in_the_users_language_and_other_
     assert "Сайжруулсан ундны усны эх үүсвэртэй" in page.text
     assert en.get(f"/web/areas/{KHARKHORIN}/families/assessments").status_code == 404
     assert web.logged_in("bolormaa", "en").get(f"/web/areas/{TES}/families/assessments").status_code == 404
+
+
+STATUSES = ("in_progress", "planned", "done", "dropped")
+
+
+def test_the_triple_a_tally_and_the_project_list_follow_the_sessions_and_projects(web):
+    """Sessions and projects per programme area, recomputed from the submissions; a project's status
+    changed by an edit shows at once; a project with a wrong status date is refused."""
+    db = web.svc.store.open(TES)
+    projects = [d for d in records.iter_docs(db, f"{TES}:sub:") if d.get("form") == "community_project"]
+    planned = next(p for p in projects if p["data"]["status"] == "planned")
+    edited = {**planned, "data": {**planned["data"], "status": "done", "status_date": date.today().isoformat()}}
+    out = push(web, "bolormaa", TES, [edited])
+    assert "rev" in out[0], out
+    bad = {**planned, "_id": f"{TES}:sub:01JFAMPROJECT000000000000X", "data": {
+        **planned["data"], "status_date": "2020-01-02", "area": "Water!"}}
+    bad.pop("_rev")
+    out = push(web, "bolormaa", TES, [bad])
+    assert out[0]["error"] == "forbidden" and "status_date" in out[0]["reason"] and "area" in out[0]["reason"]
+    sessions = [d["data"] for d in records.iter_docs(db, f"{TES}:sub:") if d.get("form") == "awareness_session"]
+    projects = [d for d in records.iter_docs(db, f"{TES}:sub:") if d.get("form") == "community_project"]
+    assert sessions and len(projects) == 3
+    want: dict[str, list[int]] = {}
+    reached: dict[str, set[str]] = {}
+    for data in sessions:
+        row = want.setdefault(data["area"], [0] * 7)
+        row[0] += 1
+        row[1] += data["attendees_women"] + data["attendees_men"]
+        reached.setdefault(data["area"], set()).update(f["family_id"] for f in data.get("families", []))
+    for p in projects:
+        want.setdefault(p["data"]["area"], [0] * 7)[3 + STATUSES.index(p["data"]["status"])] += 1
+    for area, fams_reached in reached.items():
+        want[area][2] = len(fams_reached)
+    html = web.logged_in("oyunaa", "en").get(f"/web/areas/{TES}/families/assessments").text
+    table = html[html.index('class="triple-a"'):html.index('class="projects"')]
+    shown = {code: [int(n) for n in re.findall(r'<td class="num"[^>]*>(\d+)</td>', body)]
+             for code, body in re.findall(r'<tr data-area="([^"]+)">(.*?)</tr>', table, re.S)}
+    assert shown == want
+    assert want[edited["data"]["area"]][3 + STATUSES.index("done")] >= 1
+    rows = re.findall(r'<tr data-project="([^"]+)">(.*?)</tr>', html[html.index('class="projects"'):], re.S)
+    order = sorted(projects, key=lambda p: (STATUSES.index(p["data"]["status"]), p["data"]["start_date"], p["_id"]))
+    assert [r[0] for r in rows] == [p["_id"] for p in order]
+    mine = dict(rows)[planned["_id"]]
+    assert 'data-status="done"' in mine and date.today().isoformat() in mine
+    coverage = dict(re.findall(r'<tr data-indicator="([^"]+)">(.*?)</tr>', html, re.S))
+    for p in projects:  # each target's soum-wide change is the coverage table's "All bags" cell
+        for t in (row["indicator"] for row in p["data"]["targets"]):
+            li = re.search(rf'<li data-indicator="{t}">(.*?)</li>', dict(rows)[p["_id"]], re.S).group(1)
+            whole = re.search(r'<td data-bag="\*">(.*?)</td>', coverage[t], re.S).group(1)
+            assert figures(li.split(":", 1)[1]) == figures(whole) and len(figures(whole)) == 2
+
+
+def figures(fragment: str) -> list[tuple[int, int] | None]:
+    """The baseline and latest cells of a fragment, in order, as (met, applicable)."""
+    text = re.sub(r"<[^>]+>", "", fragment).replace("&nbsp;", " ")
+    return [None if m.group(0) == "–" else (int(m.group(2)), int(m.group(3)))
+            for m in re.finditer(r"(\d+)% \((\d+)/(\d+)\)|–", text)]
 
 
 def post_indicators(client, items, rev):
