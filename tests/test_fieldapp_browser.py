@@ -13,7 +13,11 @@ a real ``fieldsync serve`` with the demo's data: one server for the module.
 * The register: a family found by name, its visit history (the demo's visits
   linked to it), one visit read with the form's labels in English, and a new
   visit started from the family with the link already answered; a new family
-  refused on the device until its name is given, then stored and synced.
+  refused on the device until its name is given, then stored and synced; the
+  family's children, one child's growth visits with the server's classes, and
+  offline a new child (refused on the device until right, in Mongolian) with a
+  growth visit started from it: both reach the server linked to the family
+  and each other, and the server's classes come back to the child's page.
 
 Screenshots of the app (phone-sized, both languages) are taken along the way,
 into docs/screenshots/fieldapp-*.png with FIELDSYNC_UPDATE_SCREENSHOTS=1.
@@ -35,6 +39,7 @@ import pytest
 import requests
 from servers import REPO, fieldsync_demo_server
 
+from programmes.nutrition import label as class_label
 from schemas import compile_form
 from sync.demo import DEMO_PASSWORD
 
@@ -341,10 +346,11 @@ def test_register_family_history_and_a_visit_started_from_it(server, context):
     admin.auth = ("admin", DEMO_PASSWORD)
     rows = admin.get(f"{base}/db/uvs-tes/_all_docs", params={"include_docs": "true"}).json()["rows"]
     families = [r["doc"] for r in rows if ":fam:" in r["id"]]
-    visits = {}
+    visits = {}  # a visit names its family in a top-level answer (household_visit's family, family_assessment's family_id)
     for r in rows:
-        if ":sub:" in r["id"] and r["doc"]["data"].get("family"):
-            visits.setdefault(r["doc"]["data"]["family"], []).append(r["id"])
+        if ":sub:" in r["id"]:
+            for value in {v for v in r["doc"]["data"].values() if isinstance(v, str) and ":fam:" in v}:
+                visits.setdefault(value, []).append(r["id"])
     family = max(families, key=lambda f: (len(visits.get(f["_id"], [])), f["_id"]))
     assert len(visits[family["_id"]]) >= 2 and len(families) >= 2
 
@@ -369,15 +375,17 @@ def test_register_family_history_and_a_visit_started_from_it(server, context):
     # One visit, read with the form's own labels (in English after the switch).
     use_english(page)
     shoot(page, "family-en")
-    page.click("#visit-list a >> nth=0")
+    household = json.loads((REPO / "schemas" / "forms" / "household_visit.json").read_text(encoding="utf-8"))
+    page.locator("#visit-list a", has_text=household["title"]["en"]).first.click()
     page.wait_for_selector("dl.answers")
     answers = page.locator(".submission").inner_text()
     assert "Does the family agree to the visit?" in answers and "consent" not in answers
     assert page.locator("dd[data-name=family] a").inner_text() == family["name"]
     page.go_back()
 
-    # A new visit from the family: its link is answered already.
+    # A new visit from the family: its link is answered already. A growth visit is started from a child instead.
     page.wait_for_selector(".new-visit[data-form=household_visit]")
+    assert page.locator(".new-visit[data-form=growth_visit]").count() == 0
     page.click(".new-visit[data-form=household_visit]")
     page.wait_for_selector(".q[data-name=family] select")
     assert question(page, "family").locator("select").input_value() == family["_id"]
@@ -408,6 +416,110 @@ def test_register_family_history_and_a_visit_started_from_it(server, context):
     page.click("#nav-registers")
     page.wait_for_selector(f"#register-list a.item[data-id='{new_id}']")
     shoot(page, "register-en")
+
+    # The family's children: the register's child documents naming it, oldest first.
+    kids = sorted((r["doc"] for r in rows if ":child:" in r["id"] and r["doc"].get("family") == family["_id"]),
+                  key=lambda c: (c["dob"], c["name"]))
+    assert kids, "the demo gives each family children"
+    page.goto(f"{base}/app/#/reg/{family['_id']}")
+    page.wait_for_selector("#child-list a.child-item")
+    assert [a.get_attribute("data-id") for a in page.locator("#child-list a.child-item").all()] == [k["_id"] for k in kids]
+    # A child's page: its growth visits (child_id = its key), newest first, with the server's classes in English.
+    kid = kids[0]
+    kid_key = kid["_id"].split(":", 2)[2]
+    growth = sorted((r["doc"] for r in rows if ":sub:" in r["id"] and r["doc"]["data"].get("child_id") == kid_key),
+                    key=lambda d: (d["data"]["visit_date"], d["created_at"], d["_id"]), reverse=True)
+    assert growth
+    page.click(f"#child-list a.child-item[data-id='{kid['_id']}']")
+    page.wait_for_selector("#growth-list li.growth-visit .classes")
+    assert page.locator("#entry-name").inner_text() == kid["name"]
+    assert [li.get_attribute("data-id") for li in page.locator("#growth-list li.growth-visit").all()] == [d["_id"] for d in growth]
+    newest = admin.get(f"{base}/db/uvs-tes/uvs-tes:derived:{growth[0]['_id'].split(':', 2)[2]}").json()["derived"]
+    shown = {li.get_attribute("data-name"): li.inner_text()
+             for li in page.locator("#growth-list li.growth-visit >> nth=0").locator(".classes li").all()}
+    want = {n: f"{class_label(n, lang='en')}: {class_label(n, newest[n], 'en')}"
+            for n in ("stunting", "wasting", "underweight", "weight_for_length", "muac_class", "acute_malnutrition")
+            if newest.get(n)}
+    assert shown == want
+    assert page.locator("#growth-list .classes li").count() > 0
+    page.evaluate("() => window.scrollTo(0, document.querySelector('#entry-name').getBoundingClientRect().top + scrollY - 150)")
+    shoot(page, "child-en")
+
+    # Offline, in Mongolian: a new child of the family, checked on the device as the server checks it.
+    page.goto(f"{base}/app/#/reg/{family['_id']}")
+    page.wait_for_selector("#children")
+    page.click("#lang")
+    page.wait_for_function("() => document.querySelector('#lang').textContent === 'English'"
+                           " && document.querySelector('#add-child summary').textContent.includes('Хүүхэд бүртгэх')")
+    context.set_offline(True)
+    page.wait_for_function("() => /Сүлжээгүй/.test(document.querySelector('#sync-state').textContent)")
+    page.click("#add-child summary")
+    page.click("#child-save")
+    assert page.locator("#child-name-error").inner_text() == "Хүүхдийн нэрийг бичнэ үү (ихдээ 200 тэмдэгт)."
+    assert page.locator("#child-sex-error").inner_text() == "Хүйсийг сонгоно уу."
+    assert page.locator("#child-dob-error").inner_text() == "Төрсөн огноо нь өнөөдрөөс хойш биш огноо байх ёстой."
+    page.fill("#child-name", "  Батбаярын   Тэмүүлэн ")
+    page.check("#child-sex-m")
+    page.fill("#child-dob", (date.today() + timedelta(days=1)).isoformat())
+    page.click("#child-save")
+    assert page.locator("#child-dob-error").inner_text() == "Төрсөн огноо нь өнөөдрөөс хойш биш огноо байх ёстой."
+    assert page.locator("#child-name-error").inner_text() == ""
+    born = (date.today() - timedelta(days=400)).isoformat()
+    page.fill("#child-dob", born)
+    page.click("#child-save")
+    page.wait_for_selector("#no-growth-visits")
+    assert page.locator("#entry-name").inner_text() == "Батбаярын Тэмүүлэн"
+    child_id = page.evaluate("() => decodeURIComponent(location.hash.slice(6))")
+    assert re.fullmatch(r"uvs-tes:child:[0-9A-HJKMNP-TV-Z]{26}", child_id), child_id
+    child_key = child_id.split(":", 2)[2]
+
+    # A growth visit from the child's page: family, child and what the register knows are answered.
+    page.click(".new-visit[data-form=growth_visit]")
+    page.wait_for_selector(".q[data-name=child_id] select")
+    assert question(page, "family").locator("select").input_value() == family["_id"]
+    assert question(page, "child_id").locator("select").input_value() == child_key
+    assert "Батбаярын Тэмүүлэн" in question(page, "child_id").locator("option:checked").inner_text()
+    assert question(page, "child_name").locator("input").input_value() == "Батбаярын Тэмүүлэн"
+    assert question(page, "dob").locator("input").input_value() == born
+    assert question(page, "sex").locator("input[value=m]").is_checked()
+    question(page, "visit_date").locator("input").fill((date.today() - timedelta(days=1)).isoformat())
+    question(page, "dob_approximate").locator("input[value=no]").check()
+    question(page, "weight_kg").locator("input").fill("7,4")
+    question(page, "position").locator("input[value=l]").check()
+    question(page, "lenhei_cm").locator("input").fill("72.5")
+    question(page, "oedema").locator("input[value=no]").check()
+    question(page, "muac_mm").locator("input").fill("112")
+    page.click("#send")
+    page.wait_for_selector(".flash")
+    assert page.locator("#waiting-count").inner_text() == "2"  # the child and its visit
+    context.set_offline(False)
+    page.click("#sync-now")
+    synced(page)
+
+    stored_child = admin.get(f"{base}/db/uvs-tes/{child_id}").json()
+    assert {k: stored_child.get(k) for k in ("type", "name", "sex", "dob", "family", "bag", "author")} == {
+        "type": "child", "name": "Батбаярын Тэмүүлэн", "sex": "m", "dob": born, "family": family["_id"],
+        "bag": family["bag"], "author": "bolormaa"}
+    after = admin.get(f"{base}/db/uvs-tes/_all_docs", params={"include_docs": "true"}).json()["rows"]
+    sent = [r["doc"] for r in after if ":sub:" in r["id"] and r["doc"].get("form") == "growth_visit"
+            and r["doc"]["data"].get("child_id") == child_key]
+    assert len(sent) == 1 and sent[0]["author"] == "bolormaa" and sent[0]["data"]["family"] == family["_id"]
+    assert sent[0]["data"]["weight_kg"] == 7.4 and sent[0]["data"]["child_name"] == "Батбаярын Тэмүүлэн"
+    derived = admin.get(f"{base}/db/uvs-tes/uvs-tes:derived:{sent[0]['_id'].split(':', 2)[2]}").json()
+    assert derived["about_rev"] == sent[0]["_rev"] and derived["derived"]["acute_malnutrition"] == "sam"
+
+    # The server's values come back with the sync: the child's page shows them in Mongolian.
+    page.goto(f"{base}/app/#/reg/{child_id}")
+    page.wait_for_selector(f"#growth-list li[data-id='{sent[0]['_id']}'] .classes")
+    assert page.locator(".referral").inner_text() == class_label("referral_needed", lang="mn")
+    acute = page.locator("#growth-list .classes li[data-name=acute_malnutrition]").inner_text()
+    assert acute == f"{class_label('acute_malnutrition', lang='mn')}: {class_label('acute_malnutrition', 'sam', 'mn')}"
+    page.evaluate("() => window.scrollTo(0, document.querySelector('#entry-name').getBoundingClientRect().top + scrollY - 150)")
+    shoot(page, "child-mn")
+    # The family's visit history has the growth visit too (it names the family).
+    page.click("#child-family")
+    page.wait_for_selector(f"#visit-list a[href$='{sent[0]['_id'].replace(':', '%3A')}']")
+    use_english(page)
 
 
 def test_app_shell_is_served_with_its_service_worker_and_manifest(server):

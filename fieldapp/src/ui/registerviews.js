@@ -82,8 +82,9 @@ export async function registerEntryView(ctx, id) {
   if (!entry || !type) return { el: h('p', { class: 'card' }, t('not_found')) };
   if (type === 'child') return childView(ctx, entry);
   const area = id.split(':')[0];
+  // A form that also names a child (growth_visit) is started from the child's page, where both are known.
   const forms = latestForms(await ctx.store.forms())
-    .filter((doc) => linkFields(definitionOf(doc), type).length);
+    .filter((doc) => linkFields(definitionOf(doc), type).length && !linkFields(definitionOf(doc), 'child').length);
   const titles = new Map((await ctx.store.forms()).map((d) => [`${d.form}:${d.version}`, local(d.title)]));
   const visits = visitsOf(id, await ctx.store.areaSubmissions([area]));
   const outbox = await ctx.store.outbox();
@@ -168,7 +169,15 @@ function addChildForm(ctx, family) {
 }
 
 /** A child: its register facts, its growth visits newest first with the server's classes, and a new visit. */
-async function childView(ctx, child) {
+async function childView(ctx, first) {
+  const el = h('div', { class: 'register-entry child' });
+  // Drawn again when a sync brings something: the server's values of a visit just sent arrive after it.
+  const draw = async () => fill(el, ...await childParts(ctx, (await ctx.store.get(first._id)) || first));
+  await draw();
+  return { el, onData: draw };
+}
+
+async function childParts(ctx, child) {
   const area = child._id.split(':')[0];
   const family = typeof child.family === 'string' ? await ctx.store.get(child.family) : null;
   const forms = latestForms(await ctx.store.forms())
@@ -179,7 +188,7 @@ async function childView(ctx, child) {
   const rows = [];
   for (const sub of visits) rows.push(growthRow(sub, await ctx.store.get(derivedId(sub._id))));
   const number = (value, unit) => (typeof value === 'number' ? `${value} ${t(unit)}` : null);
-  const el = h('div', { class: 'register-entry child' },
+  return [
     h('section', { class: 'card' },
       h('p', { class: 'muted small' }, family
         ? h('a', { href: `#/reg/${encodeURIComponent(family._id)}`, id: 'child-family' }, `← ${family.name || family._id}`)
@@ -213,6 +222,5 @@ async function childView(ctx, child) {
               `${t(`class_${c.name}`)}: ${t(`value_${c.value}`)}`))),
             row.z.length ? h('p', { class: 'muted small z' }, row.z.map((z) => `${t(`z_${z.name}`)} z ${z.value.toFixed(2)}`).join(' · ')) : null,
           ] : h('p', { class: 'muted small derived-pending' }, t('derived_pending')));
-      })) : h('p', { class: 'muted', id: 'no-growth-visits' }, t('no_growth_visits'))));
-  return { el };
+      })) : h('p', { class: 'muted', id: 'no-growth-visits' }, t('no_growth_visits')))];
 }
