@@ -26,6 +26,7 @@ import orjson
 
 FORM = "lqas_interview"
 CRITICAL_HANDWASH = ("after_toilet", "before_cooking", "before_feeding", "after_cleaning_child")
+YES_NO = ("yes", "no")
 OPERATORS = ("=", "!=", ">=", "<=", ">", "<")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 MAX_INDICATORS = 40
@@ -41,6 +42,8 @@ class Indicator:
     correct: tuple[str, ...]  # the answers (choice names) that count as correct
     at_least: int = 1  # of ``correct`` a multiple-choice answer must name
     eligible: tuple[str, str, Any] | None = None  # (field, operator, value); consent is always required
+    multiple: bool = False  # the question is a multiple choice
+    choices: tuple[str, ...] = ()  # the question's answers: any other is taken as no answer
 
     def is_eligible(self, data: dict[str, Any]) -> bool:
         if data.get("consent") != "yes":
@@ -62,38 +65,41 @@ class Indicator:
         if not self.is_eligible(data):
             return None
         answer = data.get(self.question)
-        if isinstance(answer, list):  # a multiple choice: none named is a wrong answer, not a missing one
-            named = {a for a in answer if isinstance(a, str)}
+        if self.multiple or isinstance(answer, list):  # none named (or left out) is wrong, not missing
+            named = {a for a in answer if isinstance(a, str)} if isinstance(answer, list) else set()
             return int(len(named.intersection(self.correct)) >= self.at_least)
-        if not isinstance(answer, str) or not answer:
+        if not isinstance(answer, str) or not answer or (self.choices and answer not in self.choices):
             return None
         return int(answer in self.correct)
 
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "label": dict(self.label), "target": self.target, "question": self.question,
                 "correct": list(self.correct), "at_least": self.at_least,
-                "eligible": None if self.eligible is None else list(self.eligible)}
+                "eligible": None if self.eligible is None else list(self.eligible), "multiple": self.multiple,
+                "choices": list(self.choices)}
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> Indicator:
         eligible = item.get("eligible")
         return cls(item["key"], dict(item["label"]), item["target"], item["question"], tuple(item["correct"]),
-                   item.get("at_least", 1), None if not eligible else (eligible[0], eligible[1], eligible[2]))
+                   item.get("at_least", 1), None if not eligible else (eligible[0], eligible[1], eligible[2]),
+                   bool(item.get("multiple", False)), tuple(item.get("choices") or ()))
 
 
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("fully_vaccinated", {"en": "Children 12-23 months fully vaccinated (card)",
                                    "mn": "12-23 сартай хүүхэд бүрэн вакцинжсан (карт)"},
-              80, "fully_vaccinated", ("yes",), eligible=("child_age_months", ">=", 12)),
+              80, "fully_vaccinated", ("yes",), eligible=("child_age_months", ">=", 12), choices=YES_NO),
     Indicator("weighed_3_months", {"en": "Child weighed in the last 3 months",
                                    "mn": "Хүүхдийг сүүлийн 3 сард жинлүүлсэн"},
-              85, "weighed_3_months", ("yes",)),
+              85, "weighed_3_months", ("yes",), choices=YES_NO),
     Indicator("knows_ors", {"en": "Mother knows how to prepare ORS",
                             "mn": "Эх ШНУ бэлтгэхийг мэддэг"},
-              50, "knows_ors", ("yes",)),
+              50, "knows_ors", ("yes",), choices=YES_NO),
     Indicator("handwashing", {"en": "Mother names at least 2 critical times for handwashing",
                               "mn": "Эх гар угаах чухал 2-оос доошгүй үеийг нэрлэсэн"},
-              60, "handwash_times", CRITICAL_HANDWASH, at_least=2),
+              60, "handwash_times", CRITICAL_HANDWASH, at_least=2, multiple=True,
+              choices=(*CRITICAL_HANDWASH, "other")),
 )
 BY_KEY = {i.key: i for i in INDICATORS}
 
@@ -107,7 +113,8 @@ def indicator_values(data: dict[str, Any], indicators: tuple[Indicator, ...] = I
 def rules_fingerprint(indicators: tuple[Indicator, ...]) -> str:
     """What the per-interview values depend on (not targets or labels): when it changes, counts made
     with the old rules are wrong and the report index counts its areas again."""
-    rules = [[i.key, i.question, list(i.correct), i.at_least, i.eligible and list(i.eligible)] for i in indicators]
+    rules = [[i.key, i.question, list(i.correct), i.at_least, i.eligible and list(i.eligible), i.multiple,
+              list(i.choices)] for i in indicators]
     return hashlib.sha1(orjson.dumps(rules)).hexdigest()[:16]
 
 
@@ -183,7 +190,8 @@ def check_indicators(items: list[dict[str, Any]], questions: dict[str, dict[str,
                 at_least > 1 and spec["type"] != "select_multiple"):
             raise SetupProblem("bad_at_least", row, {"most": len(correct) if spec["type"] == "select_multiple" else 1})
         out.append(Indicator(key, label, target, question, correct, at_least,
-                             _check_eligible(row, item.get("eligible"), questions)))
+                             _check_eligible(row, item.get("eligible"), questions),
+                             spec["type"] == "select_multiple", tuple(spec["choices"])))
     return tuple(out)
 
 
