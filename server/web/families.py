@@ -148,8 +148,16 @@ def _visits(db, area: str, fam_id: str) -> list[dict]:
         if form not in titles:
             definition = svc.forms.get(*form) if form[0] else None
             titles[form] = pick((definition or {}).get("title"), str(form[0]))
-        out.append({"id": sub["_id"], "form": titles[form],
+        out.append({"id": sub["_id"], "form": titles[form], "assessment": sub.get("form") == fa.FORM,
+                    "round": data.get("round"),
                     "date": data.get("visit_date") or data.get("date") or str(sub.get("created_at") or "")[:10]})
+    # A family assessment shows its family score (the server's derived value, as the soum's page reads it).
+    wanted = [derived_id(v["id"]) for v in out if v["assessment"]]
+    scores = {row["key"]: (row.get("doc") or {}).get("derived") or {}
+              for row in db.all_docs(keys=wanted, include_docs=True)} if wanted else {}
+    for v in out:
+        score = scores.get(derived_id(v["id"]), {}).get("family_score") if v["assessment"] else None
+        v["score"] = None if score is None else round(100 * score)
     return sorted(out, key=lambda v: v["date"], reverse=True)
 
 
@@ -238,7 +246,7 @@ def detail(fam_id: str, error: str | None = None, status: int = 200):
         "family.html", family=family, fam_id=fam_id, code=parsed.scope, area=tree.areas.get(parsed.scope),
         children=_children(db, parsed.scope, fam_id), visits=_visits(db, parsed.scope, fam_id), rows=rows,
         labels=labels, rev=card.get("_rev") or "", states=families.STATES, state_names=state_names(),
-        indicators=indicator_names(), error=error, saved=request.args.get("saved") == "1",
+        indicators=indicator_names(), error=error, saved=request.args.get("saved") == "1", round_names=round_names(),
         today=date.today().isoformat()), status
 
 

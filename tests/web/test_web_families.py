@@ -347,6 +347,9 @@ def test_a_pushed_assessment_is_scored_rescored_when_edited_and_bad_answers_are_
     page = web.logged_in("oyunaa", "en").get(f"/web/areas/{TES}/families/assessments").text
     first = re.search(r'<tr data-family="([^"]+)">(.*?)</tr>', page[page.index('class="lowest"'):], re.S)
     assert first.group(1) == fam and "0%" in first.group(2) and ">yes<" in first.group(2)
+    family_page = web.logged_in("oyunaa", "mn").get(f"/web/families/{fam}").text
+    mine = re.search(r'<li><a href="[^"]*01JFAMASSESS0000000000000A">.*?</li>', family_page).group(0)
+    assert "Давтан үнэлгээ" in mine and "<span data-score>Гэр бүлийн оноо 0%</span>" in mine
     # A wrong answer, a wrong round: refused by the form's rules, nothing stored or derived.
     bad = assessment(fam, "01JFAMASSESS0000000000000B", "midline", "2026-11-21", {"improved_water": "maybe"})
     out = push(web, "bolormaa", TES, [bad])
