@@ -11,6 +11,8 @@ due in November 2026 are overdue from then on.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from sync import cases, ids
 from sync.accounts.users import User
 from sync.docs import check_doc
@@ -77,7 +79,10 @@ def _case(code: str, referral: dict, coordinator: str, plan: tuple, key: str, us
     if team != [author]:
         steps.append(cases.changed(steps[-1], coordinator, "team", team=team, at=f"{opened}T10:00:00.000Z"))
     steps.append(cases.changed(steps[-1], author, "services", at=f"{opened}T11:00:00.000Z", services=[
-        {"type": t, "provider": "", "referred_at": opened, "response": r} for t, r in services]))
+        # A service still waiting for its answer was due two weeks after the referral (the report counts it).
+        {"type": t, "provider": "", "referred_at": opened, "response": r,
+         **({"due_by": (date.fromisoformat(opened) + timedelta(days=14)).isoformat()} if r == "pending" else {})}
+        for t, r in services]))
     steps.append(cases.changed(steps[-1], author, "follow_ups", at=f"{opened}T12:00:00.000Z", follow_ups=[
         {"due": due, "done_on": done, "mode": "visit", "notes": ""} for due, done in follow_ups]))
     if status in ("in_progress", "closed"):

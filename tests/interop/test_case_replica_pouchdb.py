@@ -14,6 +14,7 @@ takes off the team loses the case from his device on his next pull.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 
 import pytest
@@ -21,7 +22,7 @@ from pouch import PouchReplica
 from servers import FieldsyncPeer, couch_url_for, fieldsync_couchdb_server, fieldsync_server
 
 from sync import cases
-from sync.demo import DEMO_PASSWORD, demo_ulid, seed_demo
+from sync.demo import DEMO_PASSWORD, demo_ulid, protection_referral, seed_demo, submission
 from sync.demo_cases import seed_cases
 
 pytestmark = pytest.mark.interop
@@ -127,4 +128,43 @@ def test_only_the_team_gets_a_case_and_a_team_members_edit_reaches_the_team(serv
         assert stored_cases(server)[shared]["team"] == ["tsetseg"]
     finally:
         for device in devices.values():
+            device.close()
+
+
+def test_a_referral_pushed_from_a_device_opens_one_case_that_only_its_people_pull(server, node_driver,
+                                                                                  tmp_path_factory) -> None:
+    key = "01KPOUCHREFERRAL0000000001"
+    referral = submission(f"{AREA}:sub:{key}", "child_protection_referral", "tsetseg",
+                          {**protection_referral(random.Random(7)), "urgency": "72h", "reported_by": "neighbour"},
+                          "2026-11-22T09:00:00+08:00")
+    phone = node_driver.open_replica(tmp_path_factory.mktemp("tsetseg-referral") / "device")
+    phone.replicate_timeout = 90.0
+    devices = [phone]
+    try:
+        assert phone.put(referral)["ok"]
+        finished(phone.push(url(server, "tsetseg")))
+        opened = [c for c in stored_cases(server).values() if c.get("referral") == referral["_id"]]
+        assert [c["_id"] for c in opened] == [f"{AREA}:case:{key}"]
+        case = opened[0]
+        assert (case["author"], case["coordinator"], case["team"], case["risk"], case["data"]["source"]) == \
+            ("tsetseg", "enkhjargal", ["tsetseg"], "medium", "neighbour")
+
+        # Her phone gets the case on its next pull; the soum's coordinator gets both; dolgor, who
+        # coordinates the soum too but not this case, gets neither the case nor the referral.
+        finished(phone.pull(url(server, "tsetseg"), batch_size=200))
+        assert phone.get(case["_id"])["referral"] == referral["_id"]
+        for who, sees in (("enkhjargal", True), ("dolgor", False)):
+            device = pulled(node_driver, tmp_path_factory, server, who)
+            devices.append(device)
+            held = set(device.revs())
+            assert ({case["_id"], referral["_id"]} <= held) if sees else not ({case["_id"], referral["_id"]} & held)
+
+        # An edit of the referral on the phone, pushed, opens no second case and leaves this one alone.
+        mine = phone.get(referral["_id"])
+        assert phone.put({**mine, "data": {**mine["data"], "summary": "Дахин шалгаж, тайлбарыг засав."}})["ok"]
+        finished(phone.push(url(server, "tsetseg")))
+        again = [c for c in stored_cases(server).values() if c.get("referral") == referral["_id"]]
+        assert [(c["_id"], c["_rev"]) for c in again] == [(case["_id"], case["_rev"])]
+    finally:
+        for device in devices:
             device.close()

@@ -35,9 +35,15 @@ def test_a_coordinator_follows_up_and_closes_a_case_in_both_languages(site, chro
     page.get_by_label("User name").fill("oyunaa")
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    expect(page.locator("form.logout")).to_be_visible()
+    page.get_by_role("button", name="English").click()  # the language is the account's: another test may have left it
+    expect(page.locator("html")).to_have_attribute("lang", "en")
 
     page.get_by_role("link", name="Cases", exact=True).click()
     expect(page.get_by_role("heading", name="Child protection cases")).to_be_visible()
+    # The month's report: counts, and her overdue high-risk case named since she is on it.
+    expect(page.get_by_role("heading", name="Case report for")).to_be_visible()
+    expect(page.locator("#report-no-follow-up")).not_to_have_text("0")
     expect(page.locator("table.case-counts").get_by_role("row", name="Kharkhorin soum")).to_have_count(0)
     row = page.locator("table.cases tr", has=page.locator(f'a[href$="{case["_id"]}"]'))
     expect(row.locator(".stale-flag")).to_contain_text("Overdue since")
@@ -67,5 +73,10 @@ def test_a_coordinator_follows_up_and_closes_a_case_in_both_languages(site, chro
 
     page.get_by_role("link", name="Тохиолдлууд", exact=True).click()
     expect(page.get_by_role("heading", name="Хүүхэд хамгааллын тохиолдлууд")).to_be_visible()
+    expect(page.get_by_role("heading", name="Тохиолдлын тайлан")).to_be_visible()
+    expect(page.locator("table.case-report-closures")).to_contain_text("Аюулгүй, зорилт биелсэн")
+    assert page.locator("#report-closed").inner_text() != "0"  # the case she just closed counts
     screens.take(page, "cases-mn")
+    page.get_by_role("button", name="English").click()  # the account is left in English for the next test
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     context.close()
