@@ -105,6 +105,7 @@ def test_the_team_moves_a_case_along_open_in_progress_closed_and_reopened(svc, n
     ({"status": "closed", "closure": {"reason": "bored"}}, ["A closed case names its reason"]),
     ({"follow_ups": [{"due": "2026-13-01"}]}, ["'2026-13-01' is not a date"]),
     ({"services": [{"type": "magic"}]}, ["'magic' is not one of"]),
+    ({"services": [{"type": "health", "due_by": "soon"}]}, ["'soon' is not a date"]),
 ])
 def test_bad_states_and_answers_are_refused_and_nothing_is_written(svc, new_edits, changes, words):
     case = opened(svc, new_edits)

@@ -321,3 +321,23 @@ def test_a_bad_report_month_is_a_400_in_the_pages_language(web: Web, lang: str, 
     for month in ("2026-13", "November", "2026-1"):
         page = web.logged_in("enkhjargal", lang).get(f"/web/cases?area={AREA}&month={month}")
         assert page.status_code == 400 and words in page.text, (month, page.status_code)
+
+
+def test_a_service_referral_gets_a_due_date_and_a_bad_one_is_a_400(web: Web):
+    case = next(c for c in area_cases(web) if c["status"] != "closed" and c["coordinator"] == "enkhjargal")
+    url = f"/web/cases/{case['_id']}"
+    for lang, words in (("en", "Dates are written as YYYY-MM-DD."), ("mn", "Огноог ОООО-СС-ӨӨ хэлбэрээр бичнэ.")):
+        client = web.logged_in("enkhjargal", lang)
+        bad = post(client, url + "/services", type="health", response="pending", due_by="2027-02-30",
+                   rev=current(web, case)["_rev"])
+        assert bad.status_code == 400 and words in bad.text
+    assert current(web, case)["_rev"] == case["_rev"]
+    client = web.logged_in("enkhjargal")
+    due = (date.today() - timedelta(days=2)).isoformat()
+    assert post(client, url + "/services", type="health", response="pending", due_by=due,
+                rev=case["_rev"]).status_code == 302
+    stored = current(web, case)
+    assert stored["data"]["services"][-1]["due_by"] == due
+    assert f"answer overdue since {due}" in client.get(url).text
+    assert stored["_id"] in cases.report(area_cases(web), date.today(), date.today().isoformat()[:7],
+                                         web.svc.settings.case_follow_up_days)["ids"]["pending"]
