@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from programmes.nutrition import label as class_label
 from sync import ids, records
 from sync.errors import BadRequest, Conflict, NotFound
-from sync.referral_cases import need_to_know
+from sync.referral_cases import REFERRAL_FORM, need_to_know
 from sync.reviews import DECISIONS, STATES, review_id, state_of
 from sync.subindex import Filters
 
@@ -76,6 +76,7 @@ def listing(area: str):
     refreshed = submission_index().refresh(area, max_changes=REFRESH_BUDGET)
     page = submission_index().page(area, filters, after=request.args.get("after") or None, limit=PAGE_SIZE,
                         budget=SCAN_BUDGET)
+    page.rows = _known_rows(area, page.rows)
     forms = {}
     for doc in svc.forms.snapshot().values():
         if doc.get("status") != "draft":
@@ -123,6 +124,18 @@ def _detail(docid: str, *, error: str | None = None, status: int = 200, typed: s
         growth=submission_growth(docid, sub), indicators=indicator_names(), class_label=class_label),
         status)
     return resp
+
+
+def _known_rows(area: str, rows: list[dict]) -> list[dict]:
+    """The page's rows less the referrals whose case the reader is not on (``sync.referral_cases``):
+    their row would say who sent it and when, and a text search would tell what it says. They stay
+    in the counts per form and state."""
+    who = guard.user()
+    if who.is_admin or not any(r.get("f") == REFERRAL_FORM and r.get("a") != who.name for r in rows):
+        return rows
+    db = services().store.open(area)
+    return [r for r in rows if r.get("f") != REFERRAL_FORM or r.get("a") == who.name
+            or _need_to_know(db, f"{area}:{ids.SUBMISSION}:{r['k']}", {"form": r.get("f"), "author": r.get("a")})]
 
 
 def _need_to_know(db, docid: str, sub: dict) -> bool:

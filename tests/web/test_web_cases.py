@@ -211,6 +211,13 @@ def test_a_pushed_referral_opens_one_case_for_its_author_and_the_soums_coordinat
     assert web.logged_in("dolgor").get(f"/web/submissions/{referral['_id']}").status_code == 404
     assert web.logged_in("dolgor").get(f"/web/cases/{case['_id']}").status_code == 404
     assert web.logged_in("enkhjargal").get(f"/web/submissions/{referral['_id']}").status_code == 200
+    # Nor is it in dolgor's list of the soum's submissions, even searched for by its words.
+    word = referral["data"]["summary"].split()[0]
+    search = f"/web/areas/{AREA}/submissions?form=child_protection_referral&q={word}"
+    key_link = f"/web/submissions/{referral['_id']}"
+    assert key_link in web.logged_in("enkhjargal").get(search).text
+    listed = web.logged_in("dolgor").get(search)
+    assert listed.status_code == 200 and key_link not in listed.text
     listing = web.logged_in("enkhjargal").get(f"/web/cases?area={AREA}").text
     assert f"/web/cases/{case['_id']}" in listing
     assert f'name="referral" value="{referral["_id"]}"' not in listing  # not among referrals without a case
