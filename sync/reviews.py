@@ -33,6 +33,7 @@ from sync.audit import Audit
 from sync.clock import now_iso, parse_iso
 from sync.errors import BadRequest, Conflict, Forbidden, NotFound
 from sync.gate.messages import Text
+from sync.referral_cases import need_to_know
 from sync.stores.base import Database, Store
 
 STATES = ("received", "has_issues", "approved", "rejected", "edited")
@@ -202,8 +203,10 @@ def check_batch(user: User, access: Access, db: Database, docs: list[dict], whic
     current = {row["id"]: row["doc"] for row in db.all_docs(keys=wanted, include_docs=True) if row.get("doc")}
     out = {}
     for i in which:
-        problems = check_review(user, access, db.name, docs[i], current.get(subids[i]),
-                                current.get(docs[i]["_id"]))
+        submission = current.get(subids[i])
+        if submission is not None and not need_to_know(user, subids[i], submission, lambda cid: records.read(db, cid)):
+            submission = None  # a referral whose case this reviewer is not on: as if it did not exist
+        problems = check_review(user, access, db.name, docs[i], submission, current.get(docs[i]["_id"]))
         if problems:
             out[i] = problems
     return out
@@ -299,8 +302,9 @@ class Reviews:
             raise NotFound("missing")
         db = self.store.open(parsed.scope)
         doc = records.read(db, subid)
-        if doc is None or not self.access.visible(user, parsed.scope, doc, subid):
-            raise NotFound("missing")
+        if doc is None or not self.access.visible(user, parsed.scope, doc, subid) \
+                or not need_to_know(user, subid, doc, lambda cid: records.read(db, cid)):
+            raise NotFound("missing")  # a referral's case this user is not on (sync.referral_cases): the same
         return db, doc
 
     def get(self, user: User, subid: str) -> dict | None:

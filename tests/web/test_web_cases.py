@@ -218,6 +218,18 @@ def test_a_pushed_referral_opens_one_case_for_its_author_and_the_soums_coordinat
     assert key_link in web.logged_in("enkhjargal").get(search).text
     listed = web.logged_in("dolgor").get(search)
     assert listed.status_code == 200 and key_link not in listed.text
+    # She cannot review it either, on the page or from a device; the case's coordinator can.
+    review = {"_id": referral["_id"].replace(":sub:", ":review:"), "type": "review", "submission": referral["_id"],
+              "submission_author": "batbold", "form": referral["form"], "status": "approved",
+              "submission_rev": referral["_rev"], "comments": []}
+    dolgor = web.logged_in("dolgor")
+    assert post(dolgor, f"/web/submissions/{referral['_id']}/review", status="approved",
+                submission_rev=referral["_rev"]).status_code == 404
+    refused = client.post("/sync/dolgor/_bulk_docs", json={"docs": [review]}, headers=auth("dolgor")).json[0]
+    assert refused.get("error") == "forbidden", refused
+    assert web.svc.store.open(AREA).all_docs(keys=[review["_id"]]).__next__().get("error") == "not_found"
+    accepted = client.post("/sync/enkhjargal/_bulk_docs", json={"docs": [review]}, headers=auth("enkhjargal")).json[0]
+    assert "rev" in accepted, accepted
     listing = web.logged_in("enkhjargal").get(f"/web/cases?area={AREA}").text
     assert f"/web/cases/{case['_id']}" in listing
     assert f'name="referral" value="{referral["_id"]}"' not in listing  # not among referrals without a case
