@@ -173,6 +173,23 @@ def summary(rows: list[dict]) -> list[tuple]:
     ]
 
 
+def steady_state(db, *, timeout: float = 20.0) -> tuple:
+    """The database's counts and change rows (ids and leaves, in id order), once
+    ``STEADY_READS`` reads in a row agree. A cluster answers ``GET /db`` and ``_changes``
+    from whichever copies answer first and merges its shards' rows in no set order."""
+    deadline = time.monotonic() + timeout
+    streak, previous = 0, None
+    while True:
+        info = db.info()
+        value = (info["doc_count"], info["doc_del_count"], sorted(summary(changes(db))))
+        streak = streak + 1 if value == previous or STEADY_READS <= 1 else 1
+        if streak >= STEADY_READS:
+            return value
+        assert time.monotonic() < deadline, f"no steady state after {timeout:.0f} s: {value!r:.1500}"
+        previous = value
+        time.sleep(0.03)
+
+
 def ids_of(rows) -> list[str]:
     return [r["id"] for r in rows]
 
@@ -444,9 +461,9 @@ def test_new_edits_false_is_idempotent(db):
     ]
     assert write(db, *batch, new_edits=False) == []
     seq = db.update_seq()
-    state = (db.info()["doc_count"], db.info()["doc_del_count"], summary(changes(db)))
+    state = steady_state(db)
     assert write(db, *batch, new_edits=False) == []
-    assert (db.info()["doc_count"], db.info()["doc_del_count"], summary(changes(db))) == state
+    assert steady_state(db) == state
     assert changes(db, db.parse_since(seq)) == []
 
 
