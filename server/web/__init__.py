@@ -112,7 +112,7 @@ def _csrf_field() -> Markup:
 
 def register(app: Flask, secret_key: str) -> None:
     """Mount the web pages on ``app`` (called by ``server.create_app``, once per app)."""
-    from . import guard
+    from . import guard, nav
 
     app.secret_key = secret_key  # signs the web session cookie that carries the CSRF token
     app.config.update(
@@ -128,7 +128,8 @@ def register(app: Flask, secret_key: str) -> None:
     errors.register_app(app)
     app.jinja_env.filters["tr"] = i18n.pick
     app.jinja_env.globals.update(static_url=static_url, csrf_field=_csrf_field, lang=i18n.lang,
-                                 web_user=guard.user, languages=i18n.LANGUAGE_NAMES)
+                                 web_user=guard.user, languages=i18n.LANGUAGE_NAMES,
+                                 main_menu=nav.main_menu)
 
 
 def _pages() -> None:

@@ -38,3 +38,22 @@ class Screens:
         page.screenshot(path=str(path), full_page=True)
         self.taken.append(path)
         return path
+
+
+def menu_link(page, name: str):
+    """The main menu's link called ``name`` (exact), its group opened first if it is in a closed one.
+
+    The menu's groups are <details> disclosures: a link in a closed group is not visible and
+    cannot be clicked, so tests go through here instead of ``page.get_by_role("link", ...)``.
+    """
+    menu = page.locator("header nav.menu")
+    link = page.get_by_role("link", name=name, exact=True, include_hidden=True)  # inside a <details>
+    group = menu.locator("details").filter(has=link)
+    if group.count() and group.get_attribute("open") is None:
+        group.locator("summary").click()
+    return menu.get_by_role("link", name=name, exact=True)
+
+
+def open_menu(page, name: str) -> None:
+    """Follow the main menu's link called ``name`` (see ``menu_link``)."""
+    menu_link(page, name).click()

@@ -10,6 +10,7 @@ in both languages (docs/screenshots/ with FIELDSYNC_UPDATE_SCREENSHOTS=1).
 from __future__ import annotations
 
 import pytest
+from browser import open_menu
 from playwright.sync_api import expect
 
 from sync import cases
@@ -39,7 +40,7 @@ def test_a_coordinator_follows_up_and_closes_a_case_in_both_languages(site, chro
     page.get_by_role("button", name="English").click()  # the language is the account's: another test may have left it
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
-    page.get_by_role("link", name="Cases", exact=True).click()
+    open_menu(page, "Cases")
     expect(page.get_by_role("heading", name="Child protection cases")).to_be_visible()
     # The month's report: counts, and her overdue high-risk case named since she is on it.
     expect(page.get_by_role("heading", name="Case report for")).to_be_visible()
@@ -71,7 +72,7 @@ def test_a_coordinator_follows_up_and_closes_a_case_in_both_languages(site, chro
     assert stored["status"] == "closed" and stored["data"]["closure"]["reason"] == "goals_met"
     assert {"due": "2027-03-01", "done_on": None, "mode": "visit", "notes": ""} in stored["data"]["follow_ups"]
 
-    page.get_by_role("link", name="Тохиолдлууд", exact=True).click()
+    open_menu(page, "Тохиолдлууд")
     expect(page.get_by_role("heading", name="Хүүхэд хамгааллын тохиолдлууд")).to_be_visible()
     expect(page.get_by_role("heading", name="Тохиолдлын тайлан")).to_be_visible()
     expect(page.locator("table.case-report-closures")).to_contain_text("Аюулгүй, зорилт биелсэн")

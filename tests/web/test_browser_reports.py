@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser import open_menu
 from playwright.sync_api import expect
 
 from sync.demo import DEMO_PASSWORD
@@ -51,7 +52,7 @@ def test_a_coordinator_reads_the_reports_and_a_childs_chart_in_both_languages(si
     # oyunaa's language is kept with her account, which other browser tests of the session switch.
     expect(page.locator("form.logout")).to_be_visible()
     page.get_by_role("button", name="English").click()
-    page.get_by_role("link", name="Reports", exact=True).click()
+    open_menu(page, "Reports")
     expect(page.get_by_role("heading", name="Growth monitoring by soum and bag")).to_be_visible()
     growth = page.locator("table.report-growth")
     tes_total = growth.locator("tr", has=page.locator("td", has_text="Tes soum")).filter(has_text="All bags")

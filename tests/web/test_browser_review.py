@@ -166,3 +166,87 @@ def test_the_worker_page_and_the_login_in_both_languages(site, chromium, screens
     expect(page.get_by_role("heading", name="Олдсонгүй")).to_be_visible()
     screens.take(page, "not-found-mn")
     context.close()
+
+
+# The main menu as the demo admin sees it: its groups and their links, in each language.
+MENU = {
+    "en": ("English", "Areas", {
+        "Review": ["Conflicts", "Quarantine"],
+        "Programmes": ["Reports", "WASH", "Scorecards", "Cases", "Families"],
+        "Data": ["Exports", "Who has synced", "Audit log"],
+        "Admin": ["Forms", "Users", "Area tree", "LQAS set-up", "Family card areas",
+                  "Family assessment indicators", "WASH norms"],
+    }),
+    "mn": ("Монгол", "Нутаг дэвсгэр", {
+        "Хяналт": ["Зөрчил", "Саатуулсан баримт"],
+        "Хөтөлбөрүүд": ["Тайлан", "Ус, ариун цэвэр", "Үнэлгээний карт", "Тохиолдлууд", "Гэр бүлүүд"],
+        "Өгөгдөл": ["Экспорт", "Синк хийсэн байдал", "Аудитын бүртгэл"],
+        "Админ": ["Маягтууд", "Хэрэглэгчид", "Нутгийн бүтэц", "LQAS тохиргоо", "Гэр бүлийн картын чиглэлүүд",
+                  "Гэр бүлийн үнэлгээний үзүүлэлтүүд", "Ус, ариун цэврийн норм"],
+    }),
+}
+
+
+def test_the_main_menu_is_one_line_its_groups_open_by_keyboard_and_mark_the_current_page(site, chromium, screens):
+    """At 1280 px the grouped menu and the header's tools share one line in both languages; each
+    group opens with Enter on its summary, Tab reaches its links, Enter follows one, and the page
+    reached has its link marked aria-current="page" and its group marked; at 800 px a group's
+    links stay inside the window."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    page = context.new_page()
+    page.goto(site.base + "/web/login")
+    page.get_by_label("User name").fill("admin")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("form.logout")).to_be_visible()
+    nav = page.locator("header nav.menu")
+    for lang in ("mn", "en"):  # English last: the language stays with the account for later tests
+        button, areas, groups = MENU[lang]
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.goto(site.base + "/web/")
+        page.get_by_role("button", name=button).click()
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        expect(nav.get_by_role("link", name=areas, exact=True)).to_have_attribute("aria-current", "page")
+        expect(nav.locator("summary")).to_have_text(list(groups))
+        # One line: the Areas link, every group and the language/log-out tools share a row.
+        items = [li.bounding_box() for li in nav.locator(":scope > ul > li").all()]
+        items.append(page.locator("header .tools").bounding_box())
+        middles = [b["y"] + b["height"] / 2 for b in items]
+        assert max(middles) - min(middles) < 4, (lang, items)
+        assert page.locator("header.top").bounding_box()["height"] < 2.2 * max(b["height"] for b in items)
+
+        for group, labels in groups.items():
+            for k, label in enumerate(labels):
+                summary = nav.locator("summary", has_text=group)
+                summary.focus()
+                page.keyboard.press("Enter")
+                details = nav.locator("details", has=page.locator("summary", has_text=group))
+                expect(details).to_have_attribute("open", "")
+                # Only one group is open at a time (they share the <details> name).
+                expect(nav.locator("details[open]")).to_have_count(1)
+                for _ in range(k + 1):
+                    page.keyboard.press("Tab")
+                link = details.get_by_role("link", name=label, exact=True)
+                expect(link).to_be_focused()
+                href = link.get_attribute("href")
+                if (group, k) == (list(groups)[1], 0):
+                    screens.take(page, f"nav-{lang}")
+                with page.expect_response(lambda r: r.request.is_navigation_request()) as answer:
+                    page.keyboard.press("Enter")
+                assert answer.value.status == 200, (label, answer.value.url)
+                expect(page).to_have_url(site.base + href)
+                # Arrived: the link is the current page, its group (closed again) is marked, no other.
+                expect(nav.get_by_role("link", name=label, exact=True, include_hidden=True)).to_have_attribute(
+                    "aria-current", "page")
+                expect(nav.locator("summary[aria-current=true]")).to_have_text([group])
+                expect(nav.locator("details[open]")).to_have_count(0)
+        # At 800 px the groups may wrap, but an open group's links are inside the window.
+        page.set_viewport_size({"width": 800, "height": 700})
+        admin = nav.locator("summary", has_text=list(groups)[-1])
+        admin.click()
+        last = nav.get_by_role("link", name=groups[list(groups)[-1]][-1], exact=True)
+        expect(last).to_be_visible()
+        box = last.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 800, box
+        admin.click()
+    context.close()

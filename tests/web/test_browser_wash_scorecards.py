@@ -12,6 +12,7 @@ languages (docs/screenshots/ with FIELDSYNC_UPDATE_SCREENSHOTS=1).
 from __future__ import annotations
 
 import pytest
+from browser import open_menu
 from playwright.sync_api import expect
 
 from sync import records
@@ -46,7 +47,7 @@ def test_a_coordinator_reads_wash_levels_and_scorecard_trends_in_both_languages(
     expect(page.locator("form.logout")).to_be_visible()
     page.get_by_role("button", name="English").click()
 
-    page.get_by_role("link", name="WASH", exact=True).click()
+    open_menu(page, "WASH")
     expect(page.get_by_role("heading", name="WASH in kindergartens")).to_be_visible()
     expect(page.get_by_role("heading", name="Kharkhorin soum")).to_have_count(0)  # another aimag's soum
     tes = page.locator("section", has=page.get_by_role("heading", name="Tes soum"))
@@ -62,11 +63,11 @@ def test_a_coordinator_reads_wash_levels_and_scorecard_trends_in_both_languages(
     expect(page.get_by_role("heading", name="Үйлчилгээний түвшин цаг хугацаагаар")).to_be_visible()
     expect(page.get_by_text("Ундны усыг буцалгаж эсвэл цэвэршүүлж хэрэглэдэг (жишээ)")).to_be_visible()
     screens.take(page, "wash-kindergarten-mn")
-    page.get_by_role("link", name="Ус, ариун цэвэр", exact=True).click()
+    open_menu(page, "Ус, ариун цэвэр")
     expect(page.get_by_role("heading", name="Цэцэрлэгийн ус, ариун цэвэр, эрүүл ахуй")).to_be_visible()
     screens.take(page, "wash-report-mn")
 
-    page.get_by_role("link", name="Үнэлгээний карт", exact=True).click()
+    open_menu(page, "Үнэлгээний карт")
     expect(page.get_by_role("heading", name="Иргэдийн үнэлгээний карт")).to_be_visible()
     tes = page.locator("section", has=page.get_by_role("heading", name="Тэс сум"))
     names = sorted({c["facility_name"] for c in cycles})
@@ -82,7 +83,7 @@ def test_a_coordinator_reads_wash_levels_and_scorecard_trends_in_both_languages(
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="Cycles compared (0-100)")).to_be_visible()
     screens.take(page, "scorecard-facility-en")
-    page.get_by_role("link", name="Scorecards", exact=True).click()
+    open_menu(page, "Scorecards")
     expect(page.get_by_role("heading", name="Community scorecards")).to_be_visible()
     screens.take(page, "scorecards-report-en")
     context.close()
