@@ -38,7 +38,7 @@ def prepare(user: User, form: str, params: Params) -> tuple[Layout, Query]:
         scopes = allowed
     lay = layout(svc.forms, form, params.version, drafts=user.is_admin)
     return lay, Query(form, params.version, sorted(scopes), params.date_from, params.date_to, params.state,
-                      params.labels, params.photos)
+                      params.labels, params.photos, reader=None if user.is_admin else user)
 
 
 def download(user: User, lay: Layout, query: Query, params: Params) -> Response:

@@ -30,11 +30,13 @@ import orjson
 
 from programmes.derived import derivation_for
 from sync import ids, records
+from sync.accounts.users import User
 from sync.areas import AreaRegistry
 from sync.audit import Audit
 from sync.errors import NotFound
 from sync.forms import FormRegistry
 from sync.gate.messages import Text
+from sync.referral_cases import REFERRAL_FORM, need_to_know
 from sync.reviews import state_of
 from sync.stores.base import Store
 
@@ -67,6 +69,9 @@ class Query:
     state: str | None = None  # a review state (sync.reviews.STATES)
     labels: str | None = None  # None: field names as headers; "mn" or "en": labels
     photos: bool = False  # image cells name the photo's file in the archive
+    # Who asks, when not an admin: a referral whose case they are not on is left out, as on every
+    # other page (``sync.referral_cases.need_to_know``); None for the server's own exports (CLI).
+    reader: User | None = None
 
 
 @dataclass
@@ -266,8 +271,13 @@ def records_of(store: Store, lay: Layout, query: Query, tally: Tally | None = No
         cut = len(prefix)
         reviews = _Beside(store, scope, ids.REVIEW)
         derived_docs = _Beside(store, scope, ids.DERIVED) if lay.derived else None
+        case_docs = (_Beside(store, scope, ids.CASE)
+                 if query.form == REFERRAL_FORM and query.reader is not None and not query.reader.is_admin else None)
         for doc in records.iter_docs(store.open(scope), prefix):
             if doc.get("type") != "submission" or doc.get("form") != query.form:
+                continue
+            if case_docs is not None and not need_to_know(
+                    query.reader, doc["_id"], doc, lambda _cid, key=doc["_id"][cut:], near=case_docs: near.get(key)):
                 continue
             if query.version is not None and doc.get("form_version") != query.version:
                 continue

@@ -9,8 +9,10 @@ oyunaa (Uvs) and the workers get 404s.
 from __future__ import annotations
 
 import base64
+import io
 import random
 import re
+import zipfile
 from collections import Counter
 from datetime import date, timedelta
 
@@ -218,6 +220,13 @@ def test_a_pushed_referral_opens_one_case_for_its_author_and_the_soums_coordinat
     assert key_link in web.logged_in("enkhjargal").get(search).text
     listed = web.logged_in("dolgor").get(search)
     assert listed.status_code == 200 and key_link not in listed.text
+    # Nor in her export of the soum's referrals; the case's coordinator's export has it.
+    for who, has in (("enkhjargal", True), ("dolgor", False), ("admin", True)):
+        got = client.get(f"/api/exports/child_protection_referral?format=csv&area={AREA}", headers=auth(who))
+        assert got.status_code == 200, (who, got.text)
+        archive = zipfile.ZipFile(io.BytesIO(got.get_data()))
+        exported = b"".join(archive.read(name) for name in archive.namelist())
+        assert (referral["_id"].encode() in exported) == has, who
     # She cannot review it either, on the page or from a device; the case's coordinator can.
     review = {"_id": referral["_id"].replace(":sub:", ":review:"), "type": "review", "submission": referral["_id"],
               "submission_author": "batbold", "form": referral["form"], "status": "approved",
