@@ -24,6 +24,10 @@ reads and writes the same index), small rows derived from the area:
 
 A row holds what the list shows and filters on (form, version, author, state,
 time, a little text): ~250 bytes, so a page of 50 is one small range read.
+A sensitive form's row keeps no answer text (``"s": 1``): the store seals those
+answers (``sync.stores.encrypted``), and a plain copy of them in the index would
+hand them to whoever copies the files. A text search opens such a submission
+through the store instead (sensitive forms are few, and within the page's budget).
 Filters on form, version, author or text are checked on the rows of the range,
 at most ``budget`` rows per page (a page that runs out says where it stopped
 and continues from there), so no page ever reads an area through.
@@ -40,7 +44,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sync import ids, records
@@ -56,7 +60,7 @@ LEASE_SECONDS = 30.0
 TEXT_CHARS = 300
 NO_TIME = "0000-00-00T00:00:00"
 _ME = uuid.uuid4().hex  # this process, as the holder of a lease
-FORMAT = 2  # 2: the meta counts per form version too (the admins' forms page)
+FORMAT = 3  # 2: the meta counts per form version too (the admins' forms page); 3: sensitive rows keep no text
 
 
 @dataclass
@@ -77,7 +81,8 @@ class Filters:
     date_to: str | None = None  # YYYY-MM-DD, inclusive
     text: str | None = None
 
-    def accepts(self, row: dict) -> bool:
+    def accepts(self, row: dict, sealed_text: Callable[[dict], str] | None = None) -> bool:
+        """Whether ``row`` is wanted; ``sealed_text(row)`` gives the text of a row that keeps none."""
         if self.state and row.get("st") != self.state:
             return False
         if self.form and row.get("f") != self.form:
@@ -86,7 +91,8 @@ class Filters:
             return False
         if self.author and row.get("a") != self.author:
             return False
-        if self.text and self.text.casefold() not in row.get("t", ""):
+        if self.text and self.text.casefold() not in (
+                sealed_text(row) if row.get("s") and sealed_text is not None else row.get("t", "")):
             return False
         return True
 
@@ -173,7 +179,7 @@ class SubmissionIndex:
                 scanned += 1
                 last_id = row["id"]
                 doc = row.get("doc") or {}
-                if filters.accepts(doc):
+                if filters.accepts(doc, lambda r: self._sealed_text(area, r)):
                     if len(out) == limit:
                         return Page(out, after=out[-1]["id"], scanned=scanned)
                     out.append({**doc, "id": row["id"]})
@@ -302,10 +308,20 @@ class SubmissionIndex:
 
     def _row(self, key: str, sub: dict, review: dict | None) -> dict:
         version = sub.get("form_version")
-        return {"k": key, "f": str(sub.get("form") or ""), "v": version if isinstance(version, int) else None,
-                "a": str(sub.get("author") or ""), "st": state_of(review), "c": created_key(sub.get("created_at")),
-                "at": sub.get("created_at") if isinstance(sub.get("created_at"), str) else None,
-                "n": len(review.get("comments") or ()) if review else 0, "t": self._text(sub)}
+        row = {"k": key, "f": str(sub.get("form") or ""), "v": version if isinstance(version, int) else None,
+               "a": str(sub.get("author") or ""), "st": state_of(review), "c": created_key(sub.get("created_at")),
+               "at": sub.get("created_at") if isinstance(sub.get("created_at"), str) else None,
+               "n": len(review.get("comments") or ()) if review else 0}
+        if row["f"] in self.forms.sensitive_forms():
+            row.update(t=row["a"].casefold(), s=1)  # the answers stay sealed in the area (module docstring)
+        else:
+            row["t"] = self._text(sub)
+        return row
+
+    def _sealed_text(self, area: str, row: dict) -> str:
+        """The searched text of a sensitive form's submission, read (and opened) from the area."""
+        found = records.read(self.store.open(area), f"{area}:{ids.SUBMISSION}:{row.get('k')}")
+        return self._text(found) if found is not None else ""
 
     def _text(self, sub: dict) -> str:
         """What free text searches: the answers to the form's text questions, and the author."""
