@@ -6,7 +6,8 @@ plain text first) and above the backend, every submission of a form marked
 ``sensitive`` has its ``data`` replaced by ``sealed``: AES-256-GCM of the JSON
 of the answers, bound to the document id as associated data, so a sealed body
 copied into another document does not open. The comments of a review of such
-a submission, and a refused one kept in the quarantine, are sealed alike, and so is the
+a submission, a refused one kept in the quarantine, and the bodies of its replaced
+revisions kept for three-way merges (``sync.conflicts.bases``) are sealed alike, and so is the
 ``data`` of every child protection case (``sync.cases``; the names deciding who sees
 it stay in the clear). Its
 attachments (photos) are
@@ -184,6 +185,17 @@ class Sealer:
                 continue
             if kind == "review" and isinstance(doc.get("comments"), list) and doc["comments"]:
                 form = doc.get("form") or form_of(_reviewed(doc))
+            elif kind == "merge_bases" and isinstance(doc.get("revs"), dict):
+                # Bodies of replaced revisions, kept for three-way merges (sync.conflicts.bases):
+                # a sensitive submission's are its answers in another scope.
+                forms = {b.get("form") for b in doc["revs"].values()
+                         if isinstance(b, dict) and b.get("type") == "submission"}
+                if forms:
+                    if sensitive is None:
+                        sensitive = frozenset(self.sensitive_forms())
+                    if forms & sensitive:
+                        found.append(n)
+                continue
             else:
                 submission = _held(doc) if kind == "quarantine" else doc
                 if isinstance(submission, dict) and submission.get("type") == "submission" and "data" in submission:
@@ -200,7 +212,7 @@ class Sealer:
         doc = dict(doc)
         # A refused submission kept in the quarantine is sealed whole, with the reasons
         # (a message may quote an answer); the entry keeps ids, scope, user and status.
-        member = {"quarantine": "held", "review": "comments"}.get(doc.get("type"), "data")
+        member = {"quarantine": "held", "review": "comments", "merge_bases": "revs"}.get(doc.get("type"), "data")
         if member == "held":
             answers = {"doc": doc.pop("doc"), "reasons": doc.pop("reasons", None)}
         else:  # a submission's answers, or the comments of a review of one (free text about the case)
@@ -248,6 +260,8 @@ class Sealer:
                 doc["reasons"] = payload["held"]["reasons"]
         elif "comments" in payload:
             doc["comments"] = payload["comments"]
+        elif "revs" in payload:
+            doc["revs"] = payload["revs"]
         else:
             doc["data"] = payload["data"]
         mapping = payload.get("atts") or {}

@@ -10,8 +10,12 @@ covered by the rest of the suite, which runs on the same sealed store.
 
 from __future__ import annotations
 
-from conftest import World
+import random
 
+from conftest import World, basic
+
+from sync.conflicts.bases import MergeBases
+from sync.demo import protection_referral, submission
 from sync.subindex import Filters, SubmissionIndex
 
 
@@ -39,3 +43,25 @@ def test_the_owner_still_reads_her_case_and_its_review_through_fieldsync(world: 
     assert b"MARKER-CASE-PHOTO" in db.get_attachment(case["_id"], "photo.jpg")[1]
     review = db.get(world.secrets["review"].id)
     assert review["comments"][0]["text"].startswith("MARKER-REVIEW")
+
+
+def test_an_edited_referrals_earlier_revision_is_not_in_the_files_either(world: World) -> None:
+    """An edit makes the server keep the replaced revision's body as a merge base (sync.conflicts.bases),
+    so that a later conflict can be merged: a sensitive form's is kept sealed like the submission."""
+    client = world.app.test_client(use_cookies=False)
+    data = protection_referral(random.Random(7))
+    data["summary"] = "MARKER-EDITED-FIRST summary"
+    doc = submission("uvs-tes:sub:01KEDIT0000000000000000001", "child_protection_referral", "tuya", data,
+                     "2026-10-13T09:00:00+08:00")
+    first = client.post("/sync/tuya/_bulk_docs", json={"docs": [doc]}, headers=basic("tuya"))
+    assert first.status_code == 201 and "rev" in first.json[0], first.text
+    doc = {**doc, "_rev": first.json[0]["rev"], "data": {**data, "summary": "MARKER-EDITED-SECOND summary"}}
+    second = client.post("/sync/tuya/_bulk_docs", json={"docs": [doc]}, headers=basic("tuya"))
+    assert second.status_code == 201 and "rev" in second.json[0], second.text
+    got = client.get(f"/sync/tuya/{doc['_id']}", headers=basic("tuya")).json
+    assert got["data"]["summary"] == "MARKER-EDITED-SECOND summary"
+    kept = MergeBases(world.svc.store).lookup(doc["_id"])[0]  # opened for a merge
+    assert [body["data"]["summary"] for body in kept.values()] == ["MARKER-EDITED-FIRST summary"]
+    raw = b"".join(p.read_bytes() for p in sorted(world.data.iterdir()) if p.is_file())
+    for marker in ("MARKER-EDITED-FIRST", "MARKER-EDITED-SECOND"):
+        assert marker.encode() not in raw and marker.casefold().encode() not in raw, marker
