@@ -10,8 +10,9 @@ How a page is added (read this before writing one)
   ``web.<name>.<view>`` (``url_for("web.submissions.listing", area=...)``).
 * **Templates** are in ``server/web/templates/``; a page extends ``base.html``
   (``{% extends "base.html" %}``, blocks ``title`` and ``content``) and gets
-  the navigation, the language switch and the logout button from it. Add a
-  link to the navigation in ``base.html``'s ``nav`` block. CSS goes into the one
+  the main menu, the language switch and the logout button from it. A new
+  page adds its menu entry to ``MENU`` in ``nav.py`` (grouped; the group that
+  holds the current page is decided there, by endpoint). CSS goes into the one
   small ``static/web.css`` (no JavaScript is needed so far, no CDN ever).
 * **Access.** ``guard.py``: ``@guard.coordinator`` on a view lets in
   coordinators and admins (anyone else, workers included, gets the same 404 a

@@ -56,6 +56,7 @@ MENU: tuple[Group, ...] = (
         Entry(lazy_gettext("Exports"), "web.exports.page", owns=("web.exports",)),
         Entry(lazy_gettext("Who has synced"), "web.monitor.status", owns=("web.monitor",)),
         Entry(lazy_gettext("Audit log"), "web.audit_log.listing", owns=("web.audit_log",)),
+        Entry(lazy_gettext("API reference"), "web.api_docs.page", owns=("web.api_docs",)),
     )),
     Group("admin", lazy_gettext("Admin"), (
         Entry(lazy_gettext("Forms"), "web.admin_forms.listing", owns=("web.admin_forms",), admin=True),

@@ -173,14 +173,14 @@ MENU = {
     "en": ("English", "Areas", {
         "Review": ["Conflicts", "Quarantine"],
         "Programmes": ["Reports", "WASH", "Scorecards", "Cases", "Families"],
-        "Data": ["Exports", "Who has synced", "Audit log"],
+        "Data": ["Exports", "Who has synced", "Audit log", "API reference"],
         "Admin": ["Forms", "Users", "Area tree", "LQAS set-up", "Family card areas",
                   "Family assessment indicators", "WASH norms"],
     }),
     "mn": ("Монгол", "Нутаг дэвсгэр", {
         "Хяналт": ["Зөрчил", "Саатуулсан баримт"],
         "Хөтөлбөрүүд": ["Тайлан", "Ус, ариун цэвэр", "Үнэлгээний карт", "Тохиолдлууд", "Гэр бүлүүд"],
-        "Өгөгдөл": ["Экспорт", "Синк хийсэн байдал", "Аудитын бүртгэл"],
+        "Өгөгдөл": ["Экспорт", "Синк хийсэн байдал", "Аудитын бүртгэл", "API-ийн лавлах"],
         "Админ": ["Маягтууд", "Хэрэглэгчид", "Нутгийн бүтэц", "LQAS тохиргоо", "Гэр бүлийн картын чиглэлүүд",
                   "Гэр бүлийн үнэлгээний үзүүлэлтүүд", "Ус, ариун цэврийн норм"],
     }),
