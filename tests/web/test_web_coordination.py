@@ -10,6 +10,7 @@ for every page and action here.
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 
@@ -194,6 +195,48 @@ def test_a_discard_needs_a_note_and_the_worker_is_told(app, svc):
     assert svc.quarantine.get(eid)["status"] == "discarded"
     with pytest.raises(NotFound):
         svc.store.open(TES).get(doc["_id"])
+
+
+def test_released_against_a_version_it_fits_it_is_stored_and_each_version_keeps_its_labels(app, svc):
+    """Version 2 asks the household's size in words: a visit refused by version 1 fits it. Released
+    from the page it is stored as a version 2 submission, the worker is told, and the submission
+    page labels it with version 2's question while a version 1 visit keeps version 1's."""
+    stored_v1 = svc.forms.get("household_visit", 1)
+    v2 = copy.deepcopy({k: v for k, v in stored_v1.items()
+                        if not k.startswith("_") and k not in ("type", "status", "updated_at", "published_at")})
+    v2["version"] = svc.forms.next_version("household_visit")
+    size = next(f for f in _fields(v2["fields"]) if f["name"] == "household_size")
+    for key in ("min", "max", "constraint", "constraint_message"):
+        size.pop(key, None)
+    size.update(type="text", label={"en": "The household's size, in words", "mn": "Өрхийн хэмжээ, үгээр"})
+    svc.forms.publish(v2)
+    kept = visit()
+    push(svc, "bolormaa", [revision(kept)])
+    doc = visit(household_size="many")
+    eid = refused(svc, doc)
+    client = login(app, "oyunaa", "mn")
+    page = client.get(f"/web/quarantine/{eid}")
+    resp = client.post(f"/web/quarantine/{eid}/release", data={"csrf_token": token_of(page.text),
+                                                              "form_version": str(v2["version"])})
+    assert resp.status_code == 302, text(resp)
+    assert svc.quarantine.get(eid)["status"] == "released"
+    stored = svc.store.open(TES).get(doc["_id"])
+    assert (stored["form_version"], stored["data"]["household_size"]) == (v2["version"], "many")
+    feedback = svc.store.open(TES).get(ids.feedback_id(doc["_id"]))
+    assert feedback["status"] == "released", feedback
+    released = text(client.get(f"/web/submissions/{doc['_id']}"))
+    assert "<dt>Өрхийн хэмжээ, үгээр</dt><dd>many</dd>" in released
+    older = text(client.get(f"/web/submissions/{kept['_id']}"))
+    answer = f"<dt>Өрхөд хэдэн хүн амьдардаг вэ?</dt><dd>{kept['data']['household_size']}</dd>"
+    assert answer in older and "Өрхийн хэмжээ, үгээр" not in older
+
+
+def _fields(fields: list) -> list:
+    out = []
+    for f in fields:
+        out.append(f)
+        out.extend(_fields(f.get("fields") or []))
+    return out
 
 
 # -- the sync monitor -----------------------------------------------------------------------------
