@@ -50,9 +50,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.after_request
     def refresh_session(resp):
-        cookie = g.get("refresh_cookie")
-        if cookie:
-            set_session_cookie(resp, cookie, settings.session_seconds)
+        refreshed = g.get("refresh_cookie")
+        if refreshed:
+            set_session_cookie(resp, *refreshed)
         return resp
 
     compression.register(app)

@@ -10,6 +10,15 @@ the next try of that name wait, growing, never a lock (``sync.accounts.throttle`
 a try during the wait is answered ``429`` with ``Retry-After``, except from a
 device that already showed the right password.
 
+A worker's field app logs in once and then syncs after trips of weeks, often
+with no network for most of them: a one-hour session would ask for the
+password at every sync. So ``POST /_session`` with ``"device": true`` (the
+field app sends it) makes a *device session*: it lasts ``device_session_seconds``
+(90 days by default, refreshed while in use, like CHT's long-lived cookie), is
+ended the same way (a new password, a disabled account), and opens only the
+user's replica (``/sync/<user>``) and ``/_session``: a phone left somewhere
+does not open the web pages or the API.
+
 With ``cache_seconds`` (the CouchDB store's default) a successful Basic login
 is remembered for that long per name, password and address, so a replicator's
 stream of requests does not re-read the account and the login counters each
@@ -40,16 +49,20 @@ from sync.errors import Forbidden, TooManyRequests, Unauthorized
 from sync.ttl_cache import TtlCache
 
 COOKIE = "AuthSession"
+DEVICE_MARK = "d"  # the time field of a device session's cookie starts with it
+DEVICE_SESSION_SECONDS = 90 * 86400
 _LOGIN_SCOPES = [USERS_SCOPE, AUTH_SCOPE]  # what a Basic login reads
 
 
 class Authenticator:
     def __init__(self, users: UserDirectory, throttle: LoginThrottle, secret: str,
-                 session_seconds: int = 3600, cache_seconds: float = 0):
+                 session_seconds: int = 3600, cache_seconds: float = 0,
+                 device_session_seconds: int = DEVICE_SESSION_SECONDS):
         self.users = users
         self.throttle = throttle
         self.secret = secret.encode()
         self.session_seconds = session_seconds
+        self.device_session_seconds = device_session_seconds
         self.concurrent = bool(getattr(users.store, "concurrent_reads", False))
         self._logins = TtlCache(cache_seconds)
         # Without cache_seconds: logins kept while the accounts and the login counters
@@ -140,35 +153,44 @@ class Authenticator:
         self._record("login.succeeded", user.name, request.remote_addr or "?")
 
     # -- sessions ----------------------------------------------------------------------
-    def _sign(self, name: str, issued: int, salt: str) -> str:
-        msg = f"{name}:{issued:x}:{salt}".encode()
+    def _sign(self, name: str, stamp: str, salt: str) -> str:
+        msg = f"{name}:{stamp}:{salt}".encode()
         return hmac.new(self.secret, msg, hashlib.sha256).hexdigest()[:40]
 
-    def make_cookie(self, user: User) -> str:
-        issued = int(time.time())
+    def make_cookie(self, user: User, *, device: bool = False, issued: int | None = None) -> str:
+        """A session cookie; ``device``: a device session (module docstring). ``issued``: now."""
+        issued = int(time.time()) if issued is None else issued
         salt = self.users.session_salt(user.name) or ""
-        raw = f"{user.name}:{issued:x}:{self._sign(user.name, issued, salt)}"
+        # The time field says which kind it is ("d" + time for a device), under the signature.
+        stamp = f"{DEVICE_MARK if device else ''}{issued:x}"
+        raw = f"{user.name}:{stamp}:{self._sign(user.name, stamp, salt)}"
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
-    def from_cookie(self, value: str) -> tuple[User, int] | None:
+    def lifetime(self, device: bool) -> int:
+        return self.device_session_seconds if device else self.session_seconds
+
+    def from_cookie(self, value: str) -> tuple[User, int, bool] | None:
+        """``(user, issued, device)`` of a valid cookie; None for a forged, expired or ended one."""
         try:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-            name, issued_hex, sig = raw.rsplit(":", 2)
+            name, stamp, sig = raw.rsplit(":", 2)
+            device = stamp.startswith(DEVICE_MARK)
+            issued_hex = stamp[len(DEVICE_MARK):] if device else stamp
             # A forged time field of hundreds of digits parses, then overflows the float clock.
             if not 0 < len(issued_hex) <= 16:
                 return None
             issued = int(issued_hex, 16)
         except (ValueError, binascii.Error, UnicodeDecodeError):
             return None
-        if time.time() - issued > self.session_seconds:
+        if time.time() - issued > self.lifetime(device):
             return None
         found = self.users.with_salt(name)
         if found is None:
             return None
         user, salt = found
-        if not hmac.compare_digest(sig, self._sign(name, issued, salt)) or user.disabled:
+        if not hmac.compare_digest(sig, self._sign(name, stamp, salt)) or user.disabled:
             return None
-        return user, issued
+        return user, issued, device
 
     # -- per request ---------------------------------------------------------------------
     def current_user(self) -> User | None:
@@ -183,12 +205,21 @@ class Authenticator:
             found = self.from_cookie(request.cookies[COOKIE])
             if found is None:
                 raise Unauthorized("Your session has expired or is invalid; log in again.")
-            user, issued = found
+            user, issued, device = found
+            if device and not _device_path(request.path, user.name):
+                g.user = None  # elsewhere the field app's session is nobody's: log in there
+                return None
             g.auth_method = "cookie"
-            if time.time() - issued > self.session_seconds / 10:
-                g.refresh_cookie = self.make_cookie(user)
+            if time.time() - issued > self.lifetime(device) / 10:
+                g.refresh_cookie = (self.make_cookie(user, device=device), self.lifetime(device))
         g.user = user
         return user
+
+
+def _device_path(path: str, name: str) -> bool:
+    """What a device session opens: the user's replica and ``/_session`` (``path`` is decoded)."""
+    own = f"/sync/{name}"
+    return path in ("/_session", own, own + "/") or path.startswith(own + "/")
 
 
 _POOL: tuple[int, ThreadPoolExecutor] | None = None

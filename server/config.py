@@ -35,6 +35,7 @@ class Settings:
     max_feed_seconds: float = 3600.0
     default_changes_timeout_ms: int = 60_000
     session_seconds: int = 3600
+    device_session_seconds: int = 90 * 86400  # the field app's session (server/auth.py)
     trusted_proxies: int = 0
     cache_seconds: float | None = None  # None: the store's own default
     stale_days: float = 7.0  # the sync monitor flags workers with no push or pull for this long
@@ -69,6 +70,7 @@ class Settings:
             slow_clients=Deadlines.from_env(env),
             max_feed_seconds=_number(env, "FIELDSYNC_MAX_FEED_SECONDS", 3600, float),
             session_seconds=_number(env, "FIELDSYNC_SESSION_SECONDS", 3600, int),
+            device_session_seconds=_number(env, "FIELDSYNC_DEVICE_SESSION_SECONDS", 90 * 86400, int),
             trusted_proxies=_number(env, "FIELDSYNC_TRUSTED_PROXIES", 0, int),
             cache_seconds=(None if env.get("FIELDSYNC_CACHE_SECONDS", "") == ""
                            else _number(env, "FIELDSYNC_CACHE_SECONDS", 0, float)),

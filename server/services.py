@@ -97,7 +97,8 @@ class Services:
         conflicts = Conflicts(store, audit, forms)
         gate = WriteGate(forms, quarantine, access, conflicts, DerivedValues(),
                          max_attachment_bytes=settings.max_attachment_bytes or None)
-        auth = Authenticator(users, LoginThrottle(store), secret, settings.session_seconds, cache)
+        auth = Authenticator(users, LoginThrottle(store), secret, settings.session_seconds, cache,
+                             device_session_seconds=settings.device_session_seconds)
         auth.audit = gate.audit = audit
         audit.context = request_facts
         synclog = SyncLog(store)

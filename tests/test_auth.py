@@ -280,6 +280,50 @@ def test_a_session_in_use_is_refreshed(data_dir: Path, app: Flask) -> None:
     assert new_client(short).get("/sync/oyunaa", headers=with_cookie(refreshed)).status_code == 200
 
 
+def test_the_field_apps_device_session_outlives_a_trip_and_opens_only_its_replica(
+        data_dir: Path, app: Flask, svc: Services) -> None:
+    """A worker logs in once in the field app and syncs weeks later: its session (``"device": true``)
+    lasts 90 days where a plain one lasts the server's hour, and opens the worker's replica and
+    nothing else; a new password or a disabled account ends it as any session."""
+    svc.users.add("khulan", "worker", ["uvs-tes"], "khulan-2026")
+    short = build_app(data_dir, session_seconds=2)  # plain sessions of 2 s, device sessions of 90 days
+    answer = new_client(short).post("/_session", json={"name": "khulan", "password": "khulan-2026", "device": True})
+    assert answer.status_code == 200
+    assert f"Max-Age={90 * 86400}" in next(h for h in answer.headers.getlist("Set-Cookie") if h.startswith(COOKIE))
+    device = session_cookie(answer)
+    plain = login(new_client(short), "khulan", "khulan-2026")
+    time.sleep(2.1)
+    assert new_client(short).get("/sync/khulan", headers=with_cookie(plain)).status_code == 401
+    for path in ("/sync/khulan", "/sync/khulan/_changes?limit=1", "/_session"):
+        got = new_client(short).get(path, headers=with_cookie(device))
+        assert got.status_code == 200, (path, got.status_code)
+    assert new_client(short).get("/_session", headers=with_cookie(device)).json["userCtx"]["name"] == "khulan"
+    # Only the replica: elsewhere the cookie is nobody's.
+    assert new_client(short).get("/sync/bolormaa", headers=with_cookie(device)).status_code == 401
+    assert new_client(short).get("/api/users", headers=with_cookie(device)).status_code == 401
+    web = new_client(short).get("/web/", headers=with_cookie(device))
+    assert web.status_code == 302 and "/web/login" in web.headers["Location"]
+    # 89 days after it was made (or last refreshed) it still opens the replica; 91 days after, not.
+    user = svc.users.get("khulan")
+    day = 86400
+    for age, status in ((89 * day, 200), (91 * day, 401)):
+        aged = svc.auth.make_cookie(user, device=True, issued=int(time.time()) - age)
+        assert new_client(short).get("/sync/khulan", headers=with_cookie(aged)).status_code == status, age
+    # A plain cookie cannot pass for a device one: the kind is under the signature.
+    forged = base64.urlsafe_b64decode(plain + "=" * (-len(plain) % 4)).decode().split(":")
+    forged[1] = "d" + forged[1]
+    forged_cookie = base64.urlsafe_b64encode(":".join(forged).encode()).decode().rstrip("=")
+    assert new_client(short).get("/sync/khulan", headers=with_cookie(forged_cookie)).status_code == 401
+    # Ended as any session: a new password, or the account disabled.
+    svc.users.update("khulan", password="khulan-2027")
+    assert new_client(short).get("/sync/khulan", headers=with_cookie(device)).status_code == 401
+    again = session_cookie(new_client(short).post(
+        "/_session", json={"name": "khulan", "password": "khulan-2027", "device": True}))
+    assert new_client(short).get("/sync/khulan", headers=with_cookie(again)).status_code == 200
+    svc.users.update("khulan", disabled=True)
+    assert new_client(short).get("/sync/khulan", headers=with_cookie(again)).status_code == 401
+
+
 def test_a_password_change_ends_open_sessions(app: Flask, svc: Services, client: FlaskClient) -> None:
     cookie = login(client, "tsetseg")
     fresh = new_client(app)

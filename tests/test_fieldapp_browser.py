@@ -169,6 +169,9 @@ def test_offline_trip_with_skip_logic_repeat_constraint_and_photo(server, contex
     page = context.new_page()
     log_in(page, base)
     shoot(page, "home-mn")
+    # The app's session is a device session (server/auth.py): it outlives a trip of weeks.
+    [session] = [c for c in context.cookies() if c["name"] == "AuthSession"]
+    assert session["expires"] - datetime.now().timestamp() > 80 * 86400, session
     context.set_offline(True)
     page.wait_for_function("() => /Сүлжээгүй|Offline/.test(document.querySelector('#sync-state').textContent)")
 

@@ -40,7 +40,7 @@ async function login(name, password) {
   const resp = await fetch(`${BASE}_session`, {
     method: 'POST', credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-    body: JSON.stringify({ name, password }),
+    body: JSON.stringify({ name, password, device: true }), // a device session: long, for the replica only
   });
   if (!resp.ok) throw Object.assign(new Error('login'), { status: resp.status });
   const body = await resp.json();

@@ -21,11 +21,14 @@ def _user_ctx(user) -> dict:
 def login():
     if request.mimetype == "application/x-www-form-urlencoded":
         name, password = request.form.get("name"), request.form.get("password")
+        device = False
     elif request.mimetype in ("application/json", ""):
         body = parse_json(request.get_data(cache=False) or b"{}")
         if not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
         name, password = body.get("name"), body.get("password")
+        # The field app asks for a device session (server/auth.py): long, and for its replica only.
+        device = body.get("device") is True
     else:
         raise UnsupportedMediaType("Content-Type must be application/json or a form")
     if not isinstance(name, str) or not isinstance(password, str) or not name:
@@ -34,7 +37,7 @@ def login():
     user = svc.auth.login(name, password)
     svc.auth.logged_in(user)
     resp = json_response({"ok": True, "name": user.name, "roles": list(user.roles)})
-    set_session_cookie(resp, svc.auth.make_cookie(user), svc.settings.session_seconds)
+    set_session_cookie(resp, svc.auth.make_cookie(user, device=device), svc.auth.lifetime(device))
     return resp
 
 
