@@ -169,8 +169,9 @@ class Authenticator:
     def lifetime(self, device: bool) -> int:
         return self.device_session_seconds if device else self.session_seconds
 
-    def from_cookie(self, value: str) -> tuple[User, int, bool] | None:
-        """``(user, issued, device)`` of a valid cookie; None for a forged, expired or ended one."""
+    def from_cookie(self, value: str, *, disabled: bool = False) -> tuple[User, int, bool] | None:
+        """``(user, issued, device)`` of a valid cookie; None for a forged, expired or ended one.
+        ``disabled``: a disabled account's cookie still counts (``retired_owner`` only)."""
         try:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
             name, stamp, sig = raw.rsplit(":", 2)
@@ -188,9 +189,34 @@ class Authenticator:
         if found is None:
             return None
         user, salt = found
-        if not hmac.compare_digest(sig, self._sign(name, stamp, salt)) or user.disabled:
+        if not hmac.compare_digest(sig, self._sign(name, stamp, salt)) or (user.disabled and not disabled):
             return None
         return user, issued, device
+
+    def retired_owner(self, name: str) -> User | None:
+        """The disabled account ``name``, when this request shows its own right credentials.
+
+        A worker's device must lose what it holds when the account is disabled
+        (``sync.replica.revocation``), and a device can only be told on a sync. So
+        on its own replica, and nowhere else, a disabled account's right password
+        or a session still signed for it opens the replica of an account with no
+        areas: its next pull takes every area off the device, and what it pushes
+        goes to the quarantine (not assigned), so no unsent work is lost. The
+        password check is the one a refused login has just made (not counted as
+        a guess); a wrong one is refused as before.
+        """
+        user = None
+        creds = basic_credentials()
+        if creds is not None:
+            if creds[0] == name and self.users.disabled_with_right_password(name, creds[1]):
+                user = self.users.get(name)
+        elif request.cookies.get(COOKIE):
+            found = self.from_cookie(request.cookies[COOKIE], disabled=True)
+            if found is not None and found[0].name == name:
+                user = found[0]
+        if user is None or not user.disabled:
+            return None
+        return User(user.name, "worker", (), True, user.lang)
 
     # -- per request ---------------------------------------------------------------------
     def current_user(self) -> User | None:

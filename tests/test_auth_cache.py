@@ -105,7 +105,8 @@ def test_a_change_through_this_app_holds_at_once(app: Flask) -> None:
     assert client.get("/sync/bolormaa", headers=basic("bolormaa", PASSWORD)).status_code == 200
     off = client.patch("/api/users/bolormaa", json={"disabled": True}, headers=basic(*ADMIN))
     assert off.status_code == 200
-    assert client.get("/sync/bolormaa", headers=basic("bolormaa", PASSWORD)).status_code == 401
+    # Her replica now has no areas: it opens only to take them off her device (server/auth.py).
+    assert client.get("/sync/bolormaa", headers=basic("bolormaa", PASSWORD)).json["members"] == ["global"]
 
 
 def test_a_change_made_elsewhere_holds_within_the_bound(app: Flask, data_dir: Path) -> None:
@@ -114,10 +115,10 @@ def test_a_change_made_elsewhere_holds_within_the_bound(app: Flask, data_dir: Pa
     assert cli(data_dir, "user", "disable", "ganzorig").output == "disabled ganzorig\n"
     disabled_at = time.monotonic()
     # The app still goes by what it read (this is the cache: not a wish, a fact to bound)...
-    assert client.get("/sync/ganzorig", headers=basic("ganzorig", PASSWORD)).status_code == 200
+    assert client.get("/sync/ganzorig", headers=basic("ganzorig", PASSWORD)).json["members"] != ["global"]
     time.sleep(max(0.0, CACHE + 0.05 - (time.monotonic() - disabled_at)))
-    # ...and no longer once the bound has passed.
-    assert client.get("/sync/ganzorig", headers=basic("ganzorig", PASSWORD)).status_code == 401
+    # ...and no longer once the bound has passed: his replica has no areas left.
+    assert client.get("/sync/ganzorig", headers=basic("ganzorig", PASSWORD)).json["members"] == ["global"]
 
 
 def test_a_remembered_login_keeps_working_while_guesses_at_its_name_wait(app: Flask) -> None:

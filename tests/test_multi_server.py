@@ -143,8 +143,10 @@ def test_a_user_disabled_through_one_is_refused_by_the_other(two_servers):
     assert off.status_code == 200, off.text
     time.sleep(bound + 0.1 if bound else 0)
     for _ in range(2 * WORKERS):  # on every worker of B, by request and by session cookie
-        assert requests.get(f"{b.root}/sync/ganzorig", auth=auth).status_code == 401
-        assert requests.get(f"{b.root}/sync/ganzorig", cookies=cookie).status_code == 401
+        # His replica has no areas left: it opens only so that his device's next sync takes them off.
+        assert requests.get(f"{b.root}/sync/ganzorig", auth=auth).json()["members"] == ["global"]
+        assert requests.get(f"{b.root}/sync/ganzorig", cookies=cookie).json()["members"] == ["global"]
+        assert requests.get(f"{b.root}/_session", auth=auth).status_code == 401
 
 
 def test_a_form_published_through_one_is_accepted_by_the_other_at_once(two_servers):
@@ -235,5 +237,9 @@ def test_an_open_feed_served_by_one_ends_when_access_changes_through_the_other(t
     if cut != "coordinator-made-worker" and cut != "other-area":
         # Asked again, the server says no (on B, which remembers logins for its cache bound).
         time.sleep(cache_bound(b) + 0.1)
-        again = requests.get(f"{b.root}{path}", params={"limit": 1}, auth=auth)
-        assert again.status_code in (401, 403), again.text
+        again = requests.get(f"{b.root}{path}", params={"include_docs": "true"}, auth=auth)
+        if cut == "disabled":  # her own replica opens with no areas, to take them off her device
+            assert again.status_code == 200 and after["_id"] not in again.text, again.text
+            assert all(r["id"].startswith("global:") for r in again.json()["results"]), again.text
+        else:
+            assert again.status_code in (401, 403), again.text

@@ -192,7 +192,8 @@ def changes(db: Database) -> Response:
 
 def _standing(db: Database) -> Standing | None:
     """What a live feed re-checks while it runs: the asker's account and the replica owner's."""
-    users = [u for u in (g.get("user"), getattr(db, "owner", None)) if u is not None]
+    # A disabled account's own replica (server/auth.py, retired_owner) has no areas: nothing to re-check.
+    users = [u for u in (g.get("user"), getattr(db, "owner", None)) if u is not None and not u.disabled]
     return Standing(services().users, users) if users else None
 
 

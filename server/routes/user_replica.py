@@ -14,7 +14,7 @@ from flask import Blueprint, request
 
 from sync.accounts.access import Access
 from sync.accounts.users import check_name
-from sync.errors import Forbidden, NotFound, PreconditionFailed
+from sync.errors import Forbidden, NotFound, PreconditionFailed, Unauthorized
 from sync.replica.monitor import checkpoint_direction
 from sync.replica.union import UserReplica
 
@@ -127,7 +127,15 @@ def _request_access(access: Access) -> Access:
 
 def _replica(name: str) -> CountingReplica:
     svc = services()
-    actor = require_user(svc.auth)
+    try:
+        actor = require_user(svc.auth)
+    except Unauthorized:
+        retired = svc.auth.retired_owner(name) if name else None
+        if retired is None:
+            raise
+        # A disabled account's own device: a replica with no areas takes them off it (server/auth.py).
+        return CountingReplica(svc.store, retired, retired, _request_access(svc.access), svc.gate,
+                               seal=svc.settings.secret_key.encode())
     if name:
         check_name(name)
     if actor.name != name and not actor.is_admin:

@@ -18,8 +18,8 @@ already stored. Nothing a device pushes can thus delete a document on the
 server (the write gate refuses writes to areas the user lost in any case).
 
 Limits (docs/design.md, Revocation): a device that never syncs again keeps what
-it has; a disabled account cannot sync, so its device is reached only if the
-account is enabled again; a document's id (never its contents) may reach the
+it has (a disabled account's device is reached on its next sync: its own
+replica opens to it with no areas, ``server/auth.py``); a document's id (never its contents) may reach the
 device as a tombstone when it was edited in the lost area after the device's
 last pull of that area; and if the user gets the area back, a document comes
 back to the device when it is next edited on the server (or on a fresh

@@ -361,3 +361,58 @@ def test_a_forged_sequence_does_not_make_the_replica_offer_what_its_owner_never_
         assert {r["id"] for r in rows.json()["results"]} <= visible
         assert not any(r.get("deleted") for r in rows.json()["results"])
 
+
+
+def test_a_disabled_workers_device_loses_her_areas_on_its_next_sync(server: FieldsyncPeer, pulled) -> None:
+    """Revocation on disable (issue 17.8): her own replica, and nothing else, still opens to her right
+    password or a session signed for her, as the replica of an account with no areas: the next sync
+    takes every area off the device, her unsent work goes to the quarantine, the server is unchanged."""
+    device = pulled["bolormaa"]
+    finished(device.pull(url(server, "bolormaa"), batch_size=50))
+    before = device.revs()
+    tes = {i for i in before if i.startswith("uvs-tes:")}
+    assert len(tes) > 20
+    on_server = server_docs(server, "uvs-tes")
+    late = submission("uvs-tes:sub:01KBOLORLATE00000000000001", "household_visit", "bolormaa",
+                      household_visit(random.Random(8)), "2026-10-05T10:00:00+08:00")
+    assert device.put(late)["ok"]
+    app_session = requests.Session()  # the field app's device session, opened before she is disabled
+    assert app_session.post(f"{server.root}/_session", json={"name": "bolormaa", "password": DEMO_PASSWORD,
+                                                            "device": True}).status_code == 200
+    admin = ("admin", DEMO_PASSWORD)
+    disabled = requests.patch(f"{server.root}/api/users/bolormaa", json={"disabled": True}, auth=admin)
+    assert disabled.status_code == 200, disabled.text
+    try:
+        mine = ("bolormaa", DEMO_PASSWORD)
+        # Nowhere else: not a login, not an area's database, not the API, not another replica.
+        assert requests.post(f"{server.root}/_session", json={"name": "bolormaa", "password": DEMO_PASSWORD}
+                             ).status_code == 401
+        for path in ("/db/uvs-tes", "/api/forms", "/sync/ganzorig", "/sync/bolormaa/../ganzorig"):
+            assert requests.get(f"{server.root}{path}", auth=mine).status_code in (401, 403, 404), path
+        assert requests.get(f"{server.root}/sync/bolormaa", auth=("bolormaa", "wrong-password")).status_code == 401
+        fresh = app_session.get(f"{server.root}/sync/bolormaa/_changes")
+        assert fresh.status_code == 200 and all(r["id"].startswith("global:") for r in fresh.json()["results"])
+
+        report = device.sync(url(server, "bolormaa"), batch_size=50)
+        result = finished(report, denied=1)
+        assert report["denied"][0]["id"] == late["_id"]
+        assert result["pull"]["docs_written"] == len(tes)  # one tombstone per document of Tes
+        after = device.revs()
+        assert not tes & set(after)
+        assert {i: r for i, r in after.items() if i.startswith("global:")} == \
+            {i: r for i, r in before.items() if i.startswith("global:")}
+        assert late["_id"] in after  # her unsent visit stays on the device, and is kept on the server:
+        store = server.open_store()
+        try:
+            held = [e for e in Quarantine(store).list() if e["doc_id"] == late["_id"]]
+        finally:
+            store.close()
+        assert len(held) == 1 and held[0]["user"] == "bolormaa"
+        assert server_docs(server, "uvs-tes") == on_server
+        again = finished(device.sync(url(server, "bolormaa"), batch_size=50))  # the sweep happens once
+        assert again["pull"]["docs_written"] == 0 and again["push"]["docs_written"] == 0
+    finally:
+        enabled = requests.patch(f"{server.root}/api/users/bolormaa", json={"disabled": False}, auth=admin)
+        assert enabled.status_code == 200, enabled.text
+    assert requests.get(f"{server.root}/sync/bolormaa", auth=("bolormaa", DEMO_PASSWORD)).json()["members"] != \
+        [GLOBAL]

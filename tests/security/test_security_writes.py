@@ -23,8 +23,9 @@ from conftest import Secret, World, basic, session_cookie
 WRITERS = {
     "no credentials": Writer(lambda w: {}, "bolormaa", "case", 401),
     "a wrong password": Writer(lambda w: basic("bolormaa", "not-her-password"), "bolormaa", "case", 401),
-    "a disabled user": Writer(lambda w: basic("dorj"), "dorj", "case", 401),
-    "a disabled user's open session": Writer(lambda w: session_cookie(w.disabled_cookie), "dorj", "case", 401),
+    # A disabled account's own replica has no areas (server/auth.py, retired_owner): the gate refuses.
+    "a disabled user": Writer(lambda w: basic("dorj"), "dorj", "case", 0),
+    "a disabled user's open session": Writer(lambda w: session_cookie(w.disabled_cookie), "dorj", "case", 0),
     "another user's replica": Writer(lambda w: basic("bolormaa"), "tuya", "case", 403),
     "a document of another area": Writer(lambda w: basic("bolormaa"), "bolormaa", "other_area", 0),
     "another author's sensitive case": Writer(lambda w: basic("bolormaa"), "bolormaa", "case", 0),
