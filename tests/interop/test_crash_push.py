@@ -30,6 +30,9 @@ from pouch import PouchReplica
 from servers import FieldsyncPeer, fieldsync_server
 from submissions import inline_attachment, photo_bytes, submissions
 
+from sync.docs import md5_digest
+from sync.stores.sqlite import SQLiteStore
+
 pytestmark = pytest.mark.interop
 
 NewReplica = Callable[[], PouchReplica]
@@ -56,6 +59,25 @@ def integrity(data: Path) -> dict[str, str]:
 def server_revs(peer: FieldsyncPeer, path: str) -> dict[str, str]:
     rows = peer.session.get(f"{peer.root}{path}/_all_docs", timeout=30).json()["rows"]
     return {r["id"]: r["value"]["rev"] for r in rows}
+
+
+def assert_whole(data: Path, area: str, written: dict[str, dict], device_revs: dict[str, str]) -> int:
+    """Every document the files hold after a kill is one the device wrote, whole: the device's
+    revision, its answers, and its photo's digest and length. How many there are."""
+    store = SQLiteStore(data)
+    try:
+        held = {r["id"]: r["doc"] for r in store.open(area).all_docs(include_docs=True)}
+    finally:
+        store.close()
+    for doc_id, doc in held.items():
+        sent = written[doc_id]
+        assert doc["_rev"] == device_revs[doc_id], doc_id
+        assert doc["data"] == sent["data"] and doc["created_at"] == sent["created_at"], doc_id
+        if "_attachments" in sent:
+            photo = base64.b64decode(sent["_attachments"]["photo.jpg"]["data"])
+            kept = doc["_attachments"]["photo.jpg"]
+            assert (kept["digest"], kept["length"]) == (md5_digest(photo), len(photo)), doc_id
+    return len(held)
 
 
 def visits(area: str, round_no: int) -> list[dict[str, Any]]:
@@ -118,6 +140,7 @@ def test_kill_9_during_pushes_loses_and_duplicates_nothing(new_replica: NewRepli
             continue  # the push was over before the kill: not a kill inside a push
         kills += 1
         assert set(integrity(data).values()) == {"ok"}, f"after kill {kills}"
+        assert assert_whole(data, area, written, device.revs()) >= len(before)
         docs_written = report.get("docs_written_seen", 0)
         assert docs_written <= len(written) - len(before) + BATCH, (
             f"round {rounds} sent {docs_written} documents again though the server already had "
