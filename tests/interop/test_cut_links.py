@@ -16,6 +16,7 @@ import base64
 from collections.abc import Callable, Iterator
 
 import pytest
+import requests
 from cut_sync import CutRun, replicate_until_complete
 from cutting_proxy import CuttingProxy
 from pouch import PouchReplica
@@ -52,7 +53,7 @@ def through(proxy: CuttingProxy, db: RemoteDb) -> str:
     return db.url.replace(f"127.0.0.1:{db.peer.port}", f"127.0.0.1:{proxy.port}")
 
 
-def assert_resumed_from_checkpoints(run: CutRun) -> None:
+def assert_resumed_from_checkpoints(run: CutRun, total: int = DOCS) -> None:
     """No restart sent again more than what the target lacked plus the batch in flight, and the
     changes looked at stay within two passes.
 
@@ -62,11 +63,11 @@ def assert_resumed_from_checkpoints(run: CutRun) -> None:
     sends nothing again). Browsers run the same PouchDB code.
     """
     for n, attempt in enumerate(run.attempts):
-        assert attempt.docs_written <= DOCS - attempt.target_docs_before + BATCH, (
+        assert attempt.docs_written <= total - attempt.target_docs_before + BATCH, (
             f"attempt {n} sent {attempt.docs_written} documents while the target already had "
-            f"{attempt.target_docs_before} of {DOCS}")
+            f"{attempt.target_docs_before} of {total}")
     scanned = sum(a.changes_scanned for a in run.attempts)
-    assert scanned <= 2 * DOCS + BATCH * len(run.attempts), (
+    assert scanned <= 2 * total + BATCH * len(run.attempts), (
         f"{scanned} changes looked at over {len(run.attempts)} attempts: restarts did not resume from checkpoints")
 
 
@@ -117,3 +118,64 @@ def test_push_and_pull_finish_exactly_once_through_100_cuts(server: FieldsyncPee
         assert attachment["digest"] == md5_digest(data)
     print(f"push: {push.seconds:.1f}s, {push.retries} retries, {push_cuts} cuts; "
           f"pull: {pull.seconds:.1f}s, {pull.retries} retries, {pull_cuts} cuts")
+
+
+WORKER, WORKER_PASSWORD = "naraa", "naraa-cut-2026"
+
+
+@pytest.fixture(scope="module")
+def worker_server() -> Iterator[FieldsyncPeer]:
+    """A soum of its own and its worker, so that her replica is the pushed visits and ``global``."""
+    with fieldsync_server() as peer:
+        for args in (("area", "add", "cut", "--name", "Cut aimag", "--level", "aimag"),
+                     ("area", "add", "cut-soum", "--name", "Cut soum", "--parent", "cut", "--level", "soum",
+                      "--holds-data")):
+            assert peer.cli(*args).returncode == 0
+        made = peer.cli("user", "add", WORKER, "--role", "worker", "--area", "cut-soum", "--password-stdin",
+                        stdin=WORKER_PASSWORD + "\n")
+        assert made.returncode == 0, made.stderr
+        yield peer
+
+
+def test_a_workers_replica_pushes_and_pulls_exactly_once_through_cuts(worker_server: FieldsyncPeer,
+                                                                     new_replica: NewReplica) -> None:
+    """The same through ``/sync/<user>``, the road every device takes (the union, the write gate,
+    revocation's signed sequences), not ``/db/<scope>`` as the admin."""
+    peer = worker_server
+    docs, photos = field_data("cut-soum")
+    for doc in docs:
+        doc["author"] = WORKER  # the gate takes a worker's own submissions only
+    device = new_replica()
+    assert all(r.get("ok") for r in device.bulk_docs(docs))
+    device_revs = device.revs()
+    def replica(port: int) -> str:
+        return f"http://{WORKER}:{WORKER_PASSWORD}@127.0.0.1:{port}/sync/{WORKER}"
+
+    area = RemoteDb(peer, "cut-soum", "/db/cut-soum")
+
+    with CuttingProxy(("127.0.0.1", peer.port), max_offset=400_000, max_cuts=CUTS_PER_DIRECTION // 2,
+                      seed=3) as proxy:
+        push = replicate_until_complete(device, "to", replica(proxy.port),
+                                        batch_size=BATCH, target_docs=lambda: area.info()["doc_count"],
+                                        deadline=60)
+        assert proxy.stats.cuts == CUTS_PER_DIRECTION // 2
+    assert_resumed_from_checkpoints(push)
+    assert_holds_exactly(area.revs(), device_revs)
+    assert not [r for r in area.all_docs(include_docs=True, conflicts=True)["rows"] if r["doc"].get("_conflicts")]
+
+    held = requests.get(f"{peer.root}/sync/{WORKER}/_all_docs", auth=(WORKER, WORKER_PASSWORD)).json()["rows"]
+    expected = {r["id"]: r["value"]["rev"] for r in held}
+    assert {i: r for i, r in expected.items() if i.startswith("cut-soum:")} == device_revs
+    fresh = new_replica()
+    with CuttingProxy(("127.0.0.1", peer.port), max_offset=400_000, max_cuts=CUTS_PER_DIRECTION // 2,
+                      seed=4) as proxy:
+        pull = replicate_until_complete(fresh, "from", replica(proxy.port),
+                                        batch_size=BATCH, target_docs=lambda: fresh.info()["doc_count"],
+                                        deadline=60)
+        assert proxy.stats.cuts == CUTS_PER_DIRECTION // 2
+        assert proxy.stats.cuts_upstream and proxy.stats.cuts_downstream
+    assert_resumed_from_checkpoints(pull, total=len(expected))
+    assert fresh.revs() == expected
+    for doc_id, data in photos.items():
+        got = fresh.get(doc_id, attachments=True, conflicts=True)
+        assert "_conflicts" not in got and base64.b64decode(got["_attachments"]["photo.jpg"]["data"]) == data
