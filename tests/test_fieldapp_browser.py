@@ -172,6 +172,25 @@ def test_offline_trip_with_skip_logic_repeat_constraint_and_photo(server, contex
     # The app's session is a device session (server/auth.py): it outlives a trip of weeks.
     [session] = [c for c in context.cookies() if c["name"] == "AuthSession"]
     assert session["expires"] - datetime.now().timestamp() > 80 * 86400, session
+    # The password is kept nowhere on the phone: not in its storage, not in the replication's URL.
+    kept = page.evaluate("""async () => {
+        const parts = [JSON.stringify(Object.entries(localStorage))];
+        for (const { name } of await indexedDB.databases()) {
+            const db = await new Promise((ok, fail) => {
+                const open = indexedDB.open(name);
+                open.onsuccess = () => ok(open.result);
+                open.onerror = () => fail(open.error);
+            });
+            for (const store of db.objectStoreNames) {
+                const all = db.transaction(store).objectStore(store).getAll();
+                parts.push(await new Promise((ok) => { all.onsuccess = () => ok(JSON.stringify(all.result)); }));
+            }
+            db.close();
+        }
+        return parts.join("\\n");
+    }""")
+    assert "global:form:household_visit" in kept  # the replica itself was read, not only names
+    assert "bolormaa" in kept and DEMO_PASSWORD not in kept
     context.set_offline(True)
     page.wait_for_function("() => /Сүлжээгүй|Offline/.test(document.querySelector('#sync-state').textContent)")
 
