@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import struct
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -101,6 +102,13 @@ def log_in(page, base: str, user: str = "bolormaa") -> None:
     page.click("#login-submit")
     page.wait_for_selector("#form-list button[data-form=household_visit]")
     synced(page)
+
+
+def wait_for(check, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not so after {timeout:.0f} s: {what}"
+        time.sleep(0.2)
 
 
 def synced(page) -> None:
@@ -360,6 +368,25 @@ def test_refusal_in_mongolian_fixed_and_resent_then_a_review_arrives(server, con
     use_english(page)
     assert "Has issues" in page.locator("#inbox-list li[data-kind=review]").inner_text()
     shoot(page, "inbox-en")
+
+    # Fixed from the review: the coordinator's list shows it edited, she approves, the inbox says so.
+    page.click("#inbox-list li[data-kind=review] .fix")
+    page.wait_for_selector("#send")
+    question(page, "visit_date").locator("input").fill((date.today() - timedelta(days=2)).isoformat())
+    page.click("#send")
+    page.wait_for_selector(".flash")
+    page.click("#sync-now")
+    wait_for(lambda: reviewer.get(f"{base}/api/reviews/{subid}").json()["state"] == "edited",
+             "the review shows the worker's edit")
+    assert admin.get(f"{base}/db/{area}/{subid}").json()["_rev"].startswith("3-")
+    approved = reviewer.post(f"{base}/api/reviews/{subid}", json={"status": "approved", "comment": "Баярлалаа."})
+    assert approved.status_code == 201, approved.text
+    page.click("#sync-now")
+    page.click("#nav-inbox")
+    page.wait_for_function(
+        "() => /Approved/.test((document.querySelector('#inbox-list li[data-kind=review]') || {}).textContent)")
+    row = page.locator("#inbox-list li[data-kind=review]")
+    assert "Баярлалаа." in row.inner_text() and row.locator(".fix").count() == 0  # nothing to fix
 
 
 def test_register_family_history_and_a_visit_started_from_it(server, context):
