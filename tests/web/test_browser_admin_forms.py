@@ -5,18 +5,24 @@ sheet, row and column of it (in English, then in Mongolian); fixes it, previews
 the form in Mongolian, publishes it. A real PouchDB 9 replica of a worker in
 Tes soum pulls the new version and a submission filled in it is accepted.
 The admin then tries to republish a changed version 1 (refused with the
-reason), publishes it as version 2 and reads the diff; the audit log shows
-both publications under the admin's name. The pages are
+reason), publishes it as version 2 and reads the diff; exports the form's
+submissions of Tes as XLSX and as a CSV zip headed in Mongolian (read back
+with openpyxl and csv); the audit log shows both publications and both
+exports under the admin's name. The pages are
 photographed in both languages on the way.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import zipfile
 
 import pytest
 import requests
 from browser import open_menu
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 from xlsforms import BAD_RELEVANT, SETTINGS, survey, xlsform
 
@@ -38,9 +44,10 @@ def problem_rows(page) -> list[list[str]]:
     return [[c.strip() for c in rows.nth(i).locator("td").all_inner_texts()] for i in range(rows.count())]
 
 
-def test_an_admin_publishes_an_xlsform_and_a_worker_device_submits_to_it(site, chromium, screens, new_replica):
+def test_an_admin_publishes_an_xlsform_and_a_worker_device_submits_to_it(site, chromium, screens, new_replica,
+                                                                         tmp_path):
     settings = {**SETTINGS, "form_id": FORM}
-    context = chromium.new_context(viewport={"width": 1024, "height": 700}, locale="en-US")
+    context = chromium.new_context(viewport={"width": 1024, "height": 700}, locale="en-US", accept_downloads=True)
     page = context.new_page()
     page.goto(site.base + "/web/login")
     page.get_by_label("User name").fill("admin")
@@ -123,12 +130,44 @@ def test_an_admin_publishes_an_xlsform_and_a_worker_device_submits_to_it(site, c
     page.goto(f"{site.base}/web/admin/forms/{FORM}/1")
     expect(page.get_by_role("heading", name="Retire")).to_be_visible()
     screens.take(page, "admin-form-version-en")
+    page.get_by_role("button", name="Монгол").click()
+    expect(page.get_by_role("heading", name="Зогсоох")).to_be_visible()
+    screens.take(page, "admin-form-version-mn")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Retire")).to_be_visible()
 
-    # The audit log names the admin for each publication (the refused one is not there).
+    # The admin exports the new form's submissions of Tes (all versions), headed in Mongolian:
+    # the workbook and the CSV zip open with the device's answers and Cyrillic intact.
+    open_menu(page, "Exports")
+    page.get_by_label("Form", exact=True).select_option(FORM)
+    page.get_by_label("Tes soum").check()
+    page.get_by_label("questions in Mongolian").check()
+    page.get_by_label("Excel workbook (XLSX)").check()
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Download").click()
+    book = tmp_path / got.value.suggested_filename
+    got.value.save_as(book)
+    rows = list(load_workbook(book)[FORM].values)
+    assert len(rows) == 2 and rows[1][0] == docid, rows
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Худаг байна уу?"] == "yes" and 12 in row.values(), row
+    page.get_by_label("CSV files in a zip").check()
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Download").click()
+    archive = zipfile.ZipFile(io.BytesIO(got.value.path().read_bytes()))
+    buckets = archive.read(f"{FORM}-buckets.csv")
+    assert buckets.startswith(b"\xef\xbb\xbf")
+    litres = [list(r.values())[-1] for r in csv.DictReader(io.StringIO(buckets.decode("utf-8-sig"), newline=""))]
+    assert litres == ["20", "15"] and "Литр" in buckets.decode("utf-8-sig")  # the question, in Mongolian
+
+    # The audit log names the admin for each publication (the refused one is not there) and export.
     page.goto(f"{site.base}/web/audit?who=admin&area=global")
     mine = page.locator("tbody tr").filter(has_text=f"global:form:{FORM}:")
     expect(mine).to_have_count(2)
     expect(mine.nth(0)).to_contain_text("Published a form")
     expect(mine.nth(0)).to_contain_text(f"global:form:{FORM}:2")
     expect(mine.nth(1)).to_contain_text(f"global:form:{FORM}:1")
+    page.goto(f"{site.base}/web/audit?who=admin&area=uvs-tes")
+    exports = page.locator("tbody tr").filter(has_text="Exported data").filter(has_text=FORM)
+    expect(exports).to_have_count(2)  # the workbook and the zip
     context.close()

@@ -37,6 +37,8 @@ def test_an_admin_adds_a_user_assigns_an_area_and_the_audit_log_shows_it(site, c
     screens.take(page, "admin-users-en")
 
     page.get_by_role("link", name="Add a user").click()
+    expect(page.get_by_role("heading", name="Add a user")).to_be_visible()
+    screens.take(page, "admin-user-new-en")
     page.get_by_label("User name").fill(NEW)
     page.get_by_label("Role").select_option("worker")
     page.get_by_label(re.compile("Tes soum")).check()
@@ -51,6 +53,7 @@ def test_an_admin_adds_a_user_assigns_an_area_and_the_audit_log_shows_it(site, c
     page.get_by_label(re.compile("Naranbulag soum")).check()
     page.get_by_role("button", name="Save role and areas").click()
     expect(page.get_by_role("status")).to_contain_text("uvs-naranbulag, uvs-tes")
+    screens.take(page, "admin-user-en")
 
     # The new worker logs in with the made-up password, as her device would.
     req = urllib.request.Request(site.base + "/_session", method="POST", headers={"Content-Type": "application/json"},
@@ -74,6 +77,10 @@ def test_an_admin_adds_a_user_assigns_an_area_and_the_audit_log_shows_it(site, c
     open_menu(page, "Area tree")
     expect(page.get_by_role("heading", name="Areas and their data")).to_be_visible()
     screens.take(page, "admin-areas-en")
+    page.goto(site.base + "/web/admin/areas/uvs-tes")
+    expect(page.get_by_role("heading", name="Edit the area uvs-tes")).to_be_visible()
+    screens.take(page, "admin-area-edit-en")
+    open_menu(page, "Area tree")
 
     page.get_by_role("button", name="Монгол").click()
     expect(page.get_by_role("heading", name="Нутаг дэвсгэр ба өгөгдөл")).to_be_visible()
@@ -81,6 +88,14 @@ def test_an_admin_adds_a_user_assigns_an_area_and_the_audit_log_shows_it(site, c
     open_menu(page, "Хэрэглэгчид")
     expect(page.get_by_role("link", name=NEW)).to_be_visible()
     screens.take(page, "admin-users-mn")
+    page.get_by_role("link", name=NEW).click()
+    expect(page.get_by_role("heading", name=re.compile(NEW))).to_be_visible()
+    screens.take(page, "admin-user-mn")
+    page.goto(site.base + "/web/admin/users/new")
+    screens.take(page, "admin-user-new-mn")
+    page.goto(site.base + "/web/admin/areas/uvs-tes")
+    expect(page.locator("html")).to_have_attribute("lang", "mn")
+    screens.take(page, "admin-area-edit-mn")
     open_menu(page, "Аудитын бүртгэл")
     expect(page.locator("table.audit")).to_contain_text("Хэрэглэгчийг өөрчилсөн")
     screens.take(page, "audit-mn")
