@@ -103,15 +103,20 @@ def clients(web: Web) -> dict:
     return {who: web.logged_in(who) for who in ("admin", "oyunaa")}
 
 
+def drawn(web: Web, pools: dict, clients: dict, data, method: str):
+    """A route of ``method``, its URL with drawn path arguments (None when no URL takes them), who asks."""
+    rule = data.draw(st.sampled_from(routes(web, method)), label="route")
+    args = {a: data.draw(values_for(a, pools), label=a) for a in sorted(rule.arguments)}
+    who = data.draw(st.sampled_from(sorted(clients)), label="who")
+    return url_of(web, rule, args), who
+
+
 @FUZZ
 @given(data=st.data())
 def test_a_get_of_any_page_with_any_query_is_never_a_500(web: Web, pools, clients, data) -> None:
-    rule = data.draw(st.sampled_from(routes(web, "GET")), label="route")
-    args = {a: data.draw(values_for(a, pools), label=a) for a in sorted(rule.arguments)}
-    url = url_of(web, rule, args)
+    url, who = drawn(web, pools, clients, data, "GET")
     if url is None:
         return
-    who = data.draw(st.sampled_from(sorted(clients)), label="who")
     status, body = read(clients[who].get(url, query_string=MultiDict(data.draw(query_params, label="query"))))
     assert status < 500, (who, url, body[:300])
 
@@ -119,12 +124,9 @@ def test_a_get_of_any_page_with_any_query_is_never_a_500(web: Web, pools, client
 @FUZZ
 @given(data=st.data())
 def test_a_post_of_any_form_with_any_fields_is_never_a_500(web: Web, pools, clients, data) -> None:
-    rule = data.draw(st.sampled_from(routes(web, "POST")), label="route")
-    args = {a: data.draw(values_for(a, pools), label=a) for a in sorted(rule.arguments)}
-    url = url_of(web, rule, args)
+    url, who = drawn(web, pools, clients, data, "POST")
     if url is None:
         return
-    who = data.draw(st.sampled_from(sorted(clients)), label="who")
     client = clients[who]
     fields = [("csrf_token", csrf(client, "/web/"))] + data.draw(form_fields, label="fields")
     status, body = read(client.post(url, data=MultiDict(fields)))
