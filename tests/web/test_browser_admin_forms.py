@@ -135,6 +135,12 @@ def test_an_admin_publishes_an_xlsform_and_a_worker_device_submits_to_it(site, c
     screens.take(page, "admin-form-version-mn")
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="Retire")).to_be_visible()
+    # The preview in English too: the spreadsheet checked again (nothing is stored by a preview).
+    open_menu(page, "Forms")
+    upload(page, xlsform(survey(), settings=settings), "Check and preview")
+    expect(page.locator(".preview")).to_contain_text("Is there a well?")
+    expect(page.locator(".preview")).to_contain_text("Buckets drawn")
+    screens.take(page, "admin-form-preview-en")
 
     # The admin exports the new form's submissions of Tes (all versions), headed in Mongolian:
     # the workbook and the CSV zip open with the device's answers and Cyrillic intact.
