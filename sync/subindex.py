@@ -46,6 +46,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from sync import ids, records
 from sync.clock import parse_iso
@@ -167,6 +168,7 @@ class SubmissionIndex:
         scanned = 0
         last_id = None
         db = self.db()
+        sealed_text = partial(self._sealed_text, area)  # a sensitive row's text, read only for a text search
         while scanned < budget:
             chunk = min(budget - scanned, max(limit * 4, 100)) + 1
             got = read = 0
@@ -179,7 +181,7 @@ class SubmissionIndex:
                 scanned += 1
                 last_id = row["id"]
                 doc = row.get("doc") or {}
-                if filters.accepts(doc, lambda r: self._sealed_text(area, r)):
+                if filters.accepts(doc, sealed_text):
                     if len(out) == limit:
                         return Page(out, after=out[-1]["id"], scanned=scanned)
                     out.append({**doc, "id": row["id"]})
@@ -272,13 +274,14 @@ class SubmissionIndex:
         revs = {r["id"]: r["value"]["rev"] for r in idx.all_docs(keys=old_ids) if "value" in r
                 and not r["value"].get("deleted")} if old_ids else {}
         writes: list[dict] = []
+        sensitive = self.forms.sensitive_forms()  # once a batch: it asks whether global moved
         for key in ordered:
             sub = current.get(f"{area}:{ids.SUBMISSION}:{key}")
             review = current.get(f"{area}:{ids.REVIEW}:{key}")
             rec_id = f"{area}:rec:{key}"
             rec = recs.get(rec_id)
             old_row = rec.get("row") if rec else None
-            new_row = self._row(key, sub, review) if sub and sub.get("type") == "submission" else None
+            new_row = self._row(key, sub, review, sensitive) if sub and sub.get("type") == "submission" else None
             new_ids = [f"{area}:d:{new_row['c']}:{key}"] if new_row else []
             if new_row and new_row["st"] != UNREVIEWED:
                 new_ids.append(f"{area}:s:{new_row['st']}:{new_row['c']}:{key}")
@@ -306,13 +309,13 @@ class SubmissionIndex:
                 if "error" in result and result["error"] != "conflict":
                     raise Conflict(f"index write failed: {result}")
 
-    def _row(self, key: str, sub: dict, review: dict | None) -> dict:
+    def _row(self, key: str, sub: dict, review: dict | None, sensitive: frozenset[str]) -> dict:
         version = sub.get("form_version")
         row = {"k": key, "f": str(sub.get("form") or ""), "v": version if isinstance(version, int) else None,
                "a": str(sub.get("author") or ""), "st": state_of(review), "c": created_key(sub.get("created_at")),
                "at": sub.get("created_at") if isinstance(sub.get("created_at"), str) else None,
                "n": len(review.get("comments") or ()) if review else 0}
-        if row["f"] in self.forms.sensitive_forms():
+        if row["f"] in sensitive:
             row.update(t=row["a"].casefold(), s=1)  # the answers stay sealed in the area (module docstring)
         else:
             row["t"] = self._text(sub)
