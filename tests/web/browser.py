@@ -40,6 +40,14 @@ class Screens:
         return path
 
 
+def log_in(page, base: str, name: str, password: str) -> None:
+    """Log in through the login page (its English labels: a context with an English locale)."""
+    page.goto(base + "/web/login")
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
 def menu_link(page, name: str):
     """The main menu's link called ``name`` (exact), its group opened first if it is in a closed one.
 

@@ -21,7 +21,7 @@ import zipfile
 
 import pytest
 import requests
-from browser import open_menu
+from browser import log_in, open_menu
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 from xlsforms import BAD_RELEVANT, SETTINGS, survey, xlsform
@@ -49,10 +49,7 @@ def test_an_admin_publishes_an_xlsform_and_a_worker_device_submits_to_it(site, c
     settings = {**SETTINGS, "form_id": FORM}
     context = chromium.new_context(viewport={"width": 1024, "height": 700}, locale="en-US", accept_downloads=True)
     page = context.new_page()
-    page.goto(site.base + "/web/login")
-    page.get_by_label("User name").fill("admin")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, site.base, "admin", DEMO_PASSWORD)
     if page.locator("html").get_attribute("lang") != "en":  # the account may keep another language
         page.get_by_role("button", name="English").click()
     open_menu(page, "Forms")

@@ -12,20 +12,13 @@ import re
 import urllib.request
 
 import pytest
-from browser import open_menu
+from browser import log_in, open_menu
 from playwright.sync_api import expect
 
 from sync.demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser]
 NEW = "narantuya"
-
-
-def log_in(page, base: str, name: str, password: str) -> None:
-    page.goto(base + "/web/login")
-    page.get_by_label("User name").fill(name)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def test_an_admin_adds_a_user_assigns_an_area_and_the_audit_log_shows_it(site, chromium, screens):

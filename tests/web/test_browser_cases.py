@@ -10,7 +10,7 @@ in both languages (docs/screenshots/ with FIELDSYNC_UPDATE_SCREENSHOTS=1).
 from __future__ import annotations
 
 import pytest
-from browser import open_menu
+from browser import log_in, open_menu
 from playwright.sync_api import expect
 
 from sync import cases
@@ -32,10 +32,7 @@ def test_a_coordinator_follows_up_and_closes_a_case_in_both_languages(site, chro
     case = next(c for c in tes_cases(site) if c["status"] == "in_progress" and c["coordinator"] == "oyunaa")
     context = chromium.new_context(viewport={"width": 1024, "height": 700}, locale="en-US")
     page = context.new_page()
-    page.goto(site.base + "/web/login")
-    page.get_by_label("User name").fill("oyunaa")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, site.base, "oyunaa", DEMO_PASSWORD)
     expect(page.locator("form.logout")).to_be_visible()
     page.get_by_role("button", name="English").click()  # the language is the account's: another test may have left it
     expect(page.locator("html")).to_have_attribute("lang", "en")

@@ -13,7 +13,7 @@ import io
 import zipfile
 
 import pytest
-from browser import open_menu
+from browser import log_in, open_menu
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
@@ -35,10 +35,7 @@ def tes_visits(site) -> dict[str, dict]:
 def test_a_coordinator_downloads_xlsx_and_csv_of_her_soum(site, chromium, screens, tmp_path):
     context = chromium.new_context(viewport={"width": 1024, "height": 700}, locale="en-US", accept_downloads=True)
     page = context.new_page()
-    page.goto(site.base + "/web/login")
-    page.get_by_label("User name").fill("oyunaa")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, site.base, "oyunaa", DEMO_PASSWORD)
     open_menu(page, "Exports")
     expect(page.get_by_role("heading", name="Export submissions")).to_be_visible()
     expect(page.get_by_label("Kharkhorin soum")).to_have_count(0)  # another aimag's soum is not offered

@@ -17,7 +17,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from browser import open_menu
+from browser import log_in, open_menu
 from playwright.sync_api import expect
 
 from sync import families, records
@@ -79,10 +79,7 @@ def test_a_coordinator_reads_a_familys_page_in_both_languages(site, chromium, sc
     assert children and card and count >= 2
     context = chromium.new_context(viewport={"width": 1024, "height": 800}, locale="en-US")
     page = context.new_page()
-    page.goto(site.base + "/web/login")
-    page.get_by_label("User name").fill("oyunaa")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, site.base, "oyunaa", DEMO_PASSWORD)
     expect(page.locator("form.logout")).to_be_visible()
     page.get_by_role("button", name="English").click()  # her language is kept with her account
     try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import open_menu
+from browser import log_in, open_menu
 from playwright.sync_api import expect
 
 from sync.demo import DEMO_PASSWORD
@@ -45,10 +45,7 @@ def test_a_coordinator_reads_the_reports_and_a_childs_chart_in_both_languages(si
     assert children, "the demo seeds growth visits"
     context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     page = context.new_page()
-    page.goto(site.base + "/web/login")
-    page.get_by_label("User name").fill("oyunaa")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, site.base, "oyunaa", DEMO_PASSWORD)
     # oyunaa's language is kept with her account, which other browser tests of the session switch.
     expect(page.locator("form.logout")).to_be_visible()
     page.get_by_role("button", name="English").click()
@@ -92,10 +89,7 @@ def test_a_coordinator_reads_the_reports_and_a_childs_chart_in_both_languages(si
 def test_an_admin_opens_the_lqas_set_up_from_the_report_in_both_languages(site, chromium, screens):
     context = chromium.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
     page = context.new_page()
-    page.goto(site.base + "/web/login")
-    page.get_by_label("User name").fill("admin")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, site.base, "admin", DEMO_PASSWORD)
     expect(page.locator("form.logout")).to_be_visible()
     page.get_by_role("button", name="English").click()
     page.goto(f"{site.base}/web/reports?area={TES}")

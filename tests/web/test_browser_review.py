@@ -15,6 +15,7 @@ import random
 import re
 
 import pytest
+from browser import log_in
 from playwright.sync_api import expect
 from webworld import jpeg
 
@@ -194,10 +195,7 @@ def test_the_main_menu_is_one_line_its_groups_open_by_keyboard_and_mark_the_curr
     links stay inside the window."""
     context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     page = context.new_page()
-    page.goto(site.base + "/web/login")
-    page.get_by_label("User name").fill("admin")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, site.base, "admin", DEMO_PASSWORD)
     expect(page.locator("form.logout")).to_be_visible()
     nav = page.locator("header nav.menu")
     for lang in ("mn", "en"):  # English last: the language stays with the account for later tests

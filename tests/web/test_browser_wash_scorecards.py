@@ -12,7 +12,7 @@ languages (docs/screenshots/ with FIELDSYNC_UPDATE_SCREENSHOTS=1).
 from __future__ import annotations
 
 import pytest
-from browser import open_menu
+from browser import log_in, open_menu
 from playwright.sync_api import expect
 
 from sync import records
@@ -39,10 +39,7 @@ def test_a_coordinator_reads_wash_levels_and_scorecard_trends_in_both_languages(
     assert len(kgs) >= 1 and len(cycles) >= 2
     context = chromium.new_context(viewport={"width": 1024, "height": 700}, locale="en-US")
     page = context.new_page()
-    page.goto(site.base + "/web/login")
-    page.get_by_label("User name").fill("oyunaa")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, site.base, "oyunaa", DEMO_PASSWORD)
     # oyunaa's language is kept with her account, which other browser tests of the session switch.
     expect(page.locator("form.logout")).to_be_visible()
     page.get_by_role("button", name="English").click()
