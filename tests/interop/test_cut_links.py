@@ -141,6 +141,18 @@ def worker_server() -> Iterator[FieldsyncPeer]:
         yield peer
 
 
+def through_cuts(peer: FieldsyncPeer, device: PouchReplica, direction: str, *, seed: int,
+                 target_docs: Callable[[], int]):
+    """One replication of the worker's replica, restarted until complete, through half the cuts."""
+    with CuttingProxy(("127.0.0.1", peer.port), max_offset=400_000, max_cuts=CUTS_PER_DIRECTION // 2,
+                      seed=seed) as proxy:
+        run = replicate_until_complete(device, direction,
+                                       f"http://{WORKER}:{WORKER_PASSWORD}@127.0.0.1:{proxy.port}/sync/{WORKER}",
+                                       batch_size=BATCH, target_docs=target_docs, deadline=60)
+        assert proxy.stats.cuts == CUTS_PER_DIRECTION // 2
+    return run, proxy.stats
+
+
 def test_a_workers_replica_pushes_and_pulls_exactly_once_through_cuts(worker_server: FieldsyncPeer,
                                                                      new_replica: NewReplica) -> None:
     """The same through ``/sync/<user>``, the road every device takes (the union, the write gate,
@@ -152,17 +164,9 @@ def test_a_workers_replica_pushes_and_pulls_exactly_once_through_cuts(worker_ser
     device = new_replica()
     assert all(r.get("ok") for r in device.bulk_docs(docs))
     device_revs = device.revs()
-    def replica(port: int) -> str:
-        return f"http://{WORKER}:{WORKER_PASSWORD}@127.0.0.1:{port}/sync/{WORKER}"
-
     area = RemoteDb(peer, "cut-soum", "/db/cut-soum")
 
-    with CuttingProxy(("127.0.0.1", peer.port), max_offset=400_000, max_cuts=CUTS_PER_DIRECTION // 2,
-                      seed=3) as proxy:
-        push = replicate_until_complete(device, "to", replica(proxy.port),
-                                        batch_size=BATCH, target_docs=lambda: area.info()["doc_count"],
-                                        deadline=60)
-        assert proxy.stats.cuts == CUTS_PER_DIRECTION // 2
+    push, _ = through_cuts(peer, device, "to", seed=3, target_docs=lambda: area.info()["doc_count"])
     assert_resumed_from_checkpoints(push)
     assert_holds_exactly(area.revs(), device_revs, push)
     assert not [r for r in area.all_docs(include_docs=True, conflicts=True)["rows"] if r["doc"].get("_conflicts")]
@@ -171,13 +175,8 @@ def test_a_workers_replica_pushes_and_pulls_exactly_once_through_cuts(worker_ser
     expected = {r["id"]: r["value"]["rev"] for r in held}
     assert {i: r for i, r in expected.items() if i.startswith("cut-soum:")} == device_revs
     fresh = new_replica()
-    with CuttingProxy(("127.0.0.1", peer.port), max_offset=400_000, max_cuts=CUTS_PER_DIRECTION // 2,
-                      seed=4) as proxy:
-        pull = replicate_until_complete(fresh, "from", replica(proxy.port),
-                                        batch_size=BATCH, target_docs=lambda: fresh.info()["doc_count"],
-                                        deadline=60)
-        assert proxy.stats.cuts == CUTS_PER_DIRECTION // 2
-        assert proxy.stats.cuts_upstream and proxy.stats.cuts_downstream
+    pull, stats = through_cuts(peer, fresh, "from", seed=4, target_docs=lambda: fresh.info()["doc_count"])
+    assert stats.cuts_upstream and stats.cuts_downstream
     assert_resumed_from_checkpoints(pull, total=len(expected))
     assert fresh.revs() == expected
     for doc_id, data in photos.items():
