@@ -28,6 +28,8 @@ from ..indexes import submission_index
 from ..services import services
 from . import guard
 from .errors import in_language
+from .i18n import pick
+from .table_download import FORMATS, table_response
 
 bp = Blueprint("cases", __name__)
 REFERRAL_FORM = referral_cases.REFERRAL_FORM
@@ -107,6 +109,11 @@ def listing():
         cases.month_bounds(month)
     except ValueError:
         raise BadRequest(_("A month is written as YYYY-MM.")) from None
+    fmt, table_name = request.args.get("format") or "", request.args.get("table") or ""
+    if fmt or table_name:
+        if fmt not in FORMATS or table_name not in REPORT_TABLES:
+            raise BadRequest(_("A download names one of the report's tables (%(tables)s) and a format (csv or "
+                               "xlsx).", tables=", ".join(REPORT_TABLES)))
     store = services().store
     soums, rows = soum_counts([chosen] if chosen else allowed), []
     everything: list[dict] = []
@@ -119,6 +126,10 @@ def listing():
                 continue
             rows.append({"case": case, "code": code, "overdue": cases.overdue(case, today),
                          "next_due": cases.next_due(case)})
+    if fmt:
+        report = case_report(who, everything, today, month)
+        head, lines = report_table(table_name, soums, report)
+        return table_response(f"cases-{table_name.replace('_', '-')}-{month}", head, lines, fmt)
     rows.sort(key=lambda r: (not r["overdue"], r["case"].get("status") == "closed",
                              ("high", "medium", "low").index(r["case"].get("risk", "low"))
                              if r["case"].get("risk") in cases.RISKS else 3, r["next_due"] or "9999"))
@@ -138,6 +149,36 @@ def case_report(who: User, found: list[dict], today: date, month: str) -> dict:
     named = {key: [by_id[i] for i in docids if cases.may_see(who, by_id[i])]
              for key, docids in figures.pop("ids").items()}
     return {**figures, "named": named, "days": days}
+
+
+REPORT_TABLES = ("counts", "by_source", "by_concern", "attention", "closures")
+
+
+def report_table(name: str, soums: list[dict], report: dict) -> tuple[list[str], list[list]]:
+    """One of the case report's tables as the page shows it, for a download: counts only, never a case
+    (the names behind the alarm figures stay on the page, for those who may see each case)."""
+    if name == "counts":
+        tree, risks = services().areas.tree(), risk_names()
+        head = [_("Soum"), _("Open cases"), risks["high"], risks["medium"], risks["low"],
+                _("Cases with an overdue follow-up"), _("Overdue follow-up visits"), _("Closed cases")]
+        return head, [[pick(tree.areas[s["code"]].name, s["code"]) if s["code"] in tree.areas else s["code"],
+                       c["open"], c["by_risk"]["high"], c["by_risk"]["medium"], c["by_risk"]["low"],
+                       c["overdue_cases"], c["overdue_visits"], c["closed"]] for s in soums for c in [s["counts"]]]
+    if name == "by_source":
+        names = source_names()
+        return [_("Raised by"), _("Cases")], [[names.get(k, k), n] for k, n in sorted(report["by_source"].items())]
+    if name == "by_concern":
+        labels = _concern_labels()
+        return [_("Concern"), _("Cases")], [[pick(labels[k], k) if k in labels else k, n]
+                                           for k, n in sorted(report["by_concern"].items())]
+    if name == "attention":
+        return [_("Needs attention today"), _("Count")], [
+            [_("Service referrals still waiting for an answer after their due date"), report["pending_services"]],
+            [_("Cases with such a referral"), report["pending_cases"]],
+            [_("High-risk cases with no follow-up done in the last %(days)d days", days=report["days"]),
+             report["no_follow_up"]]]
+    return [_("Reason"), _("Cases")], [[label, report["by_reason"].get(key, 0)]
+                                       for key, label in closure_names().items()]
 
 
 def soum_counts(areas: list[str]) -> list[dict]:

@@ -27,6 +27,7 @@ from . import guard
 from .errors import in_language, page
 from .i18n import lang, pick
 from .reports import REFRESH_BUDGET, indicator_names, report_index
+from .table_download import FORMATS, table_response
 
 bp = Blueprint("families", __name__)
 PAGE = 25
@@ -182,6 +183,10 @@ def assessments(area: str):
     if not raw.isdigit() or not 1 <= int(raw) <= MOST_LOWEST:
         return page(400, _("The number of families to list must be a whole number from 1 to %(most)d.",
                            most=MOST_LOWEST))
+    fmt, table_name = request.args.get("format") or "", request.args.get("table") or ""
+    if (fmt or table_name) and (fmt not in FORMATS or table_name not in ASSESSMENT_TABLES):
+        return page(400, _("A download names one of the page's tables (%(tables)s) and a format (csv or xlsx).",
+                           tables=", ".join(ASSESSMENT_TABLES)))
     store = services().store
     found = FacilityIndex(store).values(area, {fa.FORM, fa.SESSION_FORM, fa.PROJECT_FORM}) \
         if store.exists(area) else []
@@ -218,6 +223,10 @@ def assessments(area: str):
     projects = fa.project_list(r for r in found if r["form"] == fa.PROJECT_FORM)
     cycle = {code: t for code, t in fa.triple_a(sessions, projects, area_labels).items()
              if t["sessions"] or any(t["projects"].values())}
+    if fmt:
+        head, lines = assessment_table(table_name, indicators=indicators, bags=bags, cell=cell, lowest=low,
+                                       cycle=cycle, projects=projects, area_labels=area_labels, labels=labels)
+        return table_response(f"family-{table_name.replace('_', '-')}-{area}", head, lines, fmt)
     tree = services().areas.tree()
     return render_template("family_assessments.html", code=area, area=tree.areas.get(area), bags=bags,
                            indicators=indicators, cell=cell, mean={r: mean(r) for r in ("baseline", "latest")},
@@ -225,6 +234,47 @@ def assessments(area: str):
                            assessed=len(rows), cycle=cycle, projects=projects, area_labels=area_labels,
                            labels=labels, statuses=fa.PROJECT_STATUSES, status_names=project_status_names(),
                            indicator_ids={i["id"] for i in indicators})
+
+
+ASSESSMENT_TABLES = ("coverage", "lowest", "triple_a", "projects")
+
+
+def assessment_table(name: str, *, indicators: list[dict], bags: list[str], cell, lowest: list[dict],
+                     cycle: dict, projects: list[dict], area_labels: dict, labels: dict) -> tuple[list, list[list]]:
+    """One of the assessments page's tables, in its words, for a download: one row per cell shown."""
+    rounds = round_names()
+    if name == "coverage":
+        named = {"baseline": _("Baseline"), "latest": _("Latest round")}
+        head = [_("Indicator"), _("Bag"), *(f"{named[r]}: {what}" for r in ("baseline", "latest")
+                                            for what in (_("Families that have it"), _("Families it applies to"),
+                                                         _("Coverage (%)")))]
+        rows = []
+        for ind in indicators:
+            for bag in [*bags, None]:
+                row = [ind["label"], _("All bags") if bag is None else bag or _("No bag")]
+                for rnd in ("baseline", "latest"):
+                    c = cell(rnd, ind["id"], bag)
+                    row += [c["met"], c["applicable"], c["pct"]] if c else ["", "", ""]
+                rows.append(row)
+        return head, rows
+    if name == "lowest":
+        head = [_("Family"), _("Bag"), _("Round"), _("Date"), _("Family score") + " (%)", _("Indicators met"),
+                _("Indicators that apply"), _("Concern noted")]
+        return head, [[r["family"].get("name") or r["family_id"], r["family"].get("bag") or "",
+                       rounds.get(r["round"], r["round"]), r["date"], r["pct"], r["met"], r["applicable"],
+                       _("yes") if r.get("concerns") else ""] for r in lowest]
+    statuses = project_status_names()
+    if name == "triple_a":
+        head = [_("Programme area"), _("Sessions"), _("Attendees"), _("Families reached"),
+                *(statuses[st] for st in fa.PROJECT_STATUSES)]
+        return head, [[area_labels.get(code, code), t["sessions"], t["attendees"], t["families"],
+                       *(t["projects"][st] for st in fa.PROJECT_STATUSES)] for code, t in cycle.items()]
+    head = [_("Project"), _("Programme area"), _("Bag"), _("Responsible"), _("Budget (MNT)"), _("Status"),
+            _("Date"), _("Indicators it should improve")]
+    return head, [[p["project_name"], area_labels.get(p["area"], p["area"]), p["bag"], p["responsible"],
+                   p["budget_mnt"] if p["budget_mnt"] is not None else "", statuses.get(p["status"], p["status"]),
+                   p.get("status_date") or "", "; ".join(labels.get(t, t) for t in p["targets"])]
+                  for p in projects]
 
 
 def project_status_names() -> dict[str, str]:

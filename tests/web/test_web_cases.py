@@ -9,6 +9,7 @@ oyunaa (Uvs) and the workers get 404s.
 from __future__ import annotations
 
 import base64
+import html as html_text
 import io
 import random
 import re
@@ -369,3 +370,69 @@ def test_a_service_referral_gets_a_due_date_and_a_bad_one_is_a_400(web: Web):
     assert f"answer overdue since {due}" in client.get(url).text
     assert stored["_id"] in cases.report(area_cases(web), date.today(), date.today().isoformat()[:7],
                                          web.svc.settings.case_follow_up_days)["ids"]["pending"]
+
+
+def page_table(html: str, css_class: str) -> list[list[str]]:
+    """A table of the page as text cells, one list per body row (header cells of a row included)."""
+    body = html.split(f'class="{css_class}"', 1)[1].split("</table>", 1)[0].split("<tbody>", 1)[1]
+    return [[html_text.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+
+
+def test_the_case_report_tables_download_with_the_pages_figures_and_no_case_content(web: Web):
+    """Each table of the case report as CSV and XLSX: the page's figures, in the page's words, counts only;
+    a concern or source typed like a formula (a device's case) stays text."""
+    import csv
+
+    from openpyxl import load_workbook
+
+    today = date.today()
+    month = today.isoformat()[:7]
+    odd = cases.new_case(AREA, "01KREPORTFORMULA0000000001", author="batbold", coordinator="enkhjargal", risk="low",
+                         team=["batbold"], at=f"{today.isoformat()}T08:00:00.000Z",
+                         data={"child_name": "CP-FORMULA", "concerns": ["=HYPERLINK(\"x\")"], "source": "+1+1"})
+    assert "rev" in web.svc.store.open(AREA).bulk_docs([check_doc(odd, new_edits=True)])[0]
+    for who, lang in (("dolgor", "en"), ("enkhjargal", "mn")):
+        client = web.logged_in(who, lang)
+        html = client.get(f"/web/cases?area={AREA}&month={month}").text
+        assert f"table=counts&amp;format=csv&amp;month={month}&amp;area={AREA}" in html
+        shown = {"counts": page_table(html, "case-counts"), "by_source": page_table(html, "case-report-new"),
+                 "by_concern": page_table(html, "case-report-concerns"),
+                 "attention": [r[:2] for r in page_table(html, "case-report-alarms")],
+                 "closures": page_table(html, "case-report-closures")}
+        for name, rows in shown.items():
+            resp = client.get(f"/web/cases?area={AREA}&month={month}&table={name}&format=csv")
+            assert resp.status_code == 200 and resp.data.startswith(b"\xef\xbb\xbf"), name
+            assert f'cases-{name.replace("_", "-")}-{month}.csv' in resp.headers["Content-Disposition"]
+            got = list(csv.reader(io.StringIO(resp.text.lstrip("\ufeff"))))
+            assert [[c.removeprefix("'") for c in r] for r in got[1:]] == rows, (name, who)
+            assert "CP-FORMULA" not in resp.text and ":case:" not in resp.text  # counts only, never a case
+            book = load_workbook(io.BytesIO(client.get(
+                f"/web/cases?area={AREA}&month={month}&table={name}&format=xlsx").data))
+            sheet = book[book.sheetnames[0]]
+            cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+            assert cells[0] == got[0] and [[str(v) for v in r] for r in cells[1:]] == rows, name
+            numbers = [v for r in cells[1:] for v in r[1:]]
+            assert all(isinstance(v, int) for v in numbers), name  # figures are numbers in the sheet
+        text = client.get(f"/web/cases?area={AREA}&month={month}&table=by_concern&format=csv").text
+        assert "'=HYPERLINK(\"\"x\"\")" in text
+        assert "'+1+1" in client.get(f"/web/cases?area={AREA}&month={month}&table=by_source&format=csv").text
+        book = load_workbook(io.BytesIO(client.get(f"/web/cases?area={AREA}&month={month}&table=by_concern"
+                                                   "&format=xlsx").data))
+        sheet = book[book.sheetnames[0]]
+        formula = next(c for row in sheet.iter_rows() for c in row if c.value == "=HYPERLINK(\"x\")")
+        assert formula.data_type == "s"
+    assert web.logged_in("dolgor", "en").get(f"/web/cases?area={AREA}&table=counts&format=csv").text.startswith(
+        "\ufeffSoum,Open cases,High")
+    assert web.logged_in("dolgor", "mn").get(f"/web/cases?area={AREA}&table=counts&format=csv").text.startswith(
+        "\ufeffСум")
+
+
+def test_a_case_table_download_is_for_those_who_see_the_page_and_bad_names_are_400(web: Web):
+    assert web.logged_in("oyunaa").get(f"/web/cases?area={AREA}&table=counts&format=csv").status_code == 404
+    assert web.logged_in("tsetseg").get(f"/web/cases?area={AREA}&table=counts&format=csv").status_code == 404
+    for lang, words in (("en", "A download names one of the report"), ("mn", "Татаж авах")):
+        client = web.logged_in("enkhjargal", lang)
+        for query in ("table=everything&format=csv", "table=counts&format=pdf", "table=counts", "format=csv"):
+            resp = client.get(f"/web/cases?area={AREA}&{query}")
+            assert resp.status_code == 400 and words in resp.text, (lang, query)

@@ -527,3 +527,73 @@ def test_admins_configure_the_indicators_and_bad_rows_get_400(web):
     assert post_indicators(en, rows, "").status_code == 409  # a stale revision: another admin saved meanwhile
     page = web.logged_in("oyunaa", "en").get(f"/web/areas/{TES}/families/assessments").text
     assert "Warm winter clothes" in page
+
+
+def test_the_assessment_tables_download_with_the_pages_figures(web):
+    """Each table of the assessments page as CSV and XLSX holds the page's figures in its words; a family
+    named like a formula (typed on a device) stays text in both."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    db = web.svc.store.open(TES)
+    client = web.logged_in("oyunaa", "en")
+    first = client.get(f"/web/areas/{TES}/families/assessments?lowest=3").text
+    lowest_id = re.search(r'<tr data-family="([^"]+)">', first).group(1)
+    fam = db.get(lowest_id)
+    assert "rev" in db.bulk_docs([{**fam, "name": "=1+2 " + fam["name"]}])[0]
+    html = client.get(f"/web/areas/{TES}/families/assessments?lowest=3").text
+
+    def download(name: str, fmt: str) -> list[list]:
+        resp = client.get(f"/web/areas/{TES}/families/assessments?lowest=3&table={name}&format={fmt}")
+        assert resp.status_code == 200, (name, fmt)
+        assert f'family-{name.replace("_", "-")}-{TES}.{fmt}"' in resp.headers["Content-Disposition"]
+        if fmt == "csv":
+            assert resp.data.startswith(b"\xef\xbb\xbf")
+            return list(csv.reader(io.StringIO(resp.text.lstrip("\ufeff"))))
+        sheet = load_workbook(io.BytesIO(resp.data)).active
+        return [["" if v is None else v for v in r] for r in sheet.iter_rows(values_only=True)]
+
+    tables = {n: (download(n, "csv"), download(n, "xlsx")) for n in ("coverage", "lowest", "triple_a", "projects")}
+    for name, (text, book) in tables.items():
+        assert text[0] == book[0] and len(text) == len(book) > 1, name
+        for a, b in zip(text[1:], book[1:], strict=True):
+            assert [c.removeprefix("'") for c in a] == [str(c) for c in b], name
+    # coverage: the page's cells, indicator by indicator and bag by bag (the "All bags" column last)
+    rows = dict(re.findall(r'<tr data-indicator="([^"]+)">(.*?)</tr>', html, re.S))
+    got = iter(tables["coverage"][1][1:])
+    for body in rows.values():
+        for _bag, cell in re.findall(r'<td data-bag="([^"]*)">(.*?)</td>', body, re.S):
+            line = next(got)
+            want = [_cell(part) for part in cell.split("→")]
+            assert [None if line[2 + 3 * i] == "" else (line[2 + 3 * i], line[3 + 3 * i]) for i in (0, 1)] == want
+            for i in (0, 1):
+                if want[i]:
+                    assert line[4 + 3 * i] == round(100 * want[i][0] / want[i][1])
+    assert next(got, None) is None
+    # lowest: the families, scores and indicators met as the page lists them
+    shown = re.findall(r'<tr data-family="([^"]+)">.*?data-score>(\d+)%</td><td class="num">(\d+)/(\d+)</td>',
+                       html, re.S)
+    assert [(r[4], r[5], r[6]) for r in tables["lowest"][1][1:]] == [(int(p), int(m), int(a)) for _, p, m, a in shown]
+    assert tables["lowest"][0][1][0] == "'=1+2 " + fam["name"]
+    assert tables["lowest"][1][1][0] == "=1+2 " + fam["name"]  # a string cell, never a formula
+    sheet = load_workbook(io.BytesIO(client.get(
+        f"/web/areas/{TES}/families/assessments?lowest=3&table=lowest&format=xlsx").data)).active
+    assert sheet["A2"].data_type == "s"
+    # Triple-A and projects: the page's numbers per programme area and project
+    triple = html[html.index('class="triple-a"'):html.index('class="projects"')]
+    page_numbers = [[int(n) for n in re.findall(r'<td class="num"[^>]*>(\d+)</td>', body)]
+                    for _code, body in re.findall(r'<tr data-area="([^"]+)">(.*?)</tr>', triple, re.S)]
+    assert [r[1:] for r in tables["triple_a"][1][1:]] == page_numbers
+    names = re.findall(r'<tr data-project="[^"]+"><td>(.*?)</td>', html)
+    assert [r[0] for r in tables["projects"][1][1:]] == names
+    mn = web.logged_in("oyunaa", "mn").get(f"/web/areas/{TES}/families/assessments?table=lowest&format=csv").text
+    assert mn.startswith("\ufeffӨрх,")
+    for query, lang, words in (("table=all&format=csv", "en", "A download names one of the page"),
+                               ("table=lowest&format=ods", "en", "A download names one of the page"),
+                               ("format=csv", "mn", "Татаж авах")):
+        resp = web.logged_in("oyunaa", lang).get(f"/web/areas/{TES}/families/assessments?{query}")
+        assert resp.status_code == 400 and words in resp.text, query
+    other = web.logged_in("enkhjargal", "en").get(f"/web/areas/{TES}/families/assessments?table=lowest&format=csv")
+    assert other.status_code == 404
