@@ -281,14 +281,16 @@ def reference_value(indicator: str, sex: Any, at: int | float, z: float) -> floa
     growth chart (z = -3, -2, 0, 2, 3).
 
     ``indicator`` is ``lhfa``, ``wfa``, ``bmi``, ``acfa`` (``at`` = age in days) or ``wfl``,
-    ``wfh`` (``at`` = length/height in cm, on the 0.1 cm rows). None outside the tables.
-    These are WHO's SD curves, not the restricted (SD23) z-scale beyond +/-3.
+    ``wfh`` (``at`` = length/height in cm; between the 0.1 cm rows the LMS values are
+    interpolated as for the z-scores, so a chart's curve passes where a z-score puts a point).
+    None outside the tables. These are WHO's SD curves, not the restricted (SD23) z-scale
+    beyond +/-3.
     """
     csex = normalise_sex(sex)
     if indicator not in REFERENCE_TABLES or csex is None:
         raise ValueError(f"unknown indicator {indicator!r} or sex {sex!r}")
     rows = _TABLES[indicator][_SEX_KEY[csex]]
-    row = rows.get(round(at, 1)) if indicator in ("wfl", "wfh") else rows.get(int(at))
+    row = _wfl_row(rows, float(at)) if indicator in ("wfl", "wfh") else rows.get(int(at))
     if row is None:
         return None
     lam, mu, sigma = row["l"], row["m"], row["s"]

@@ -268,7 +268,7 @@ class ChildGrowth:
     child_id: str
     area: str
     visits: list[dict]  # {"id", "data", "derived"} oldest first
-    charts: list[str]  # SVG
+    charts: list[Figure]
 
 
 def child_growth(area: str, child_id: str) -> ChildGrowth | None:
@@ -299,27 +299,54 @@ def child_growth(area: str, child_id: str) -> ChildGrowth | None:
     return ChildGrowth(child_id, area, visits, charts(visits))
 
 
-def charts(visits: list[dict]) -> list[str]:
-    """Length/height-for-age and weight-for-age of the child's visits, over WHO's curves."""
+@dataclass
+class Figure:
+    """One growth chart and what its caption says: the visits it could not draw, and why."""
+    indicator: str
+    svg: str
+    left_out: list[str]
+
+
+def _chart_texts() -> dict[str, tuple[str, str, str]]:
+    """Title, x label and y label of each chart, in the page's language."""
+    age = _("Age (months)")
+    return {"lhfa": (_("Length/height-for-age"), age, _("Length/height (cm)")),
+            "wfa": (_("Weight-for-age"), age, _("Weight (kg)")),
+            "wfl": (_("Weight-for-length (under 24 months)"), _("Length (cm)"), _("Weight (kg)")),
+            "wfh": (_("Weight-for-height (24-59 months)"), _("Height (cm)"), _("Weight (kg)")),
+            "bmi": (_("BMI-for-age"), age, _("BMI (kg/m²)")),
+            "acfa": (_("MUAC-for-age"), age, _("MUAC (mm)"))}
+
+
+def _left_out_text(indicator: str, label: str, reason: str) -> str:
+    if reason == growth_chart.OEDEMA:
+        return _("%(date)s: oedema, so no weight-based z-score is computed", date=label)
+    if reason == growth_chart.AGE:
+        return _("%(date)s: 60 months or older, beyond WHO's standards", date=label)
+    if reason == growth_chart.MUAC_AGE:
+        return _("%(date)s: under 3 months, before WHO's MUAC-for-age table starts", date=label)
+    if reason == growth_chart.RANGE and indicator == "wfl":
+        return _("%(date)s: length outside the weight-for-length table (45-110 cm)", date=label)
+    if reason == growth_chart.RANGE:
+        return _("%(date)s: height outside the weight-for-height table (65-120 cm)", date=label)
+    return _("%(date)s: no z-score", date=label)
+
+
+def charts(visits: list[dict]) -> list[Figure]:
+    """The child's charts over WHO's curves, one per index that a visit measured (``growth_chart.series``)."""
     sex = next((v["data"].get("sex") for v in reversed(visits) if v["data"].get("sex") in ("m", "f")), None)
     if sex is None:
         return []
-    height, weight = [], []
-    for v in visits:
-        d, data = v["derived"], v["data"]
-        age = d.get("age_days")
-        if not isinstance(age, int) or age < 0 or age > 1856:
-            continue
-        when = str(data.get("visit_date"))
-        if isinstance(d.get("clenhei"), int | float):
-            height.append(growth_chart.Point(age, d["clenhei"], d.get("zlen"), d.get("flen") == 1, when))
-        if isinstance(data.get("weight_kg"), int | float) and not data.get("oedema") == "yes":
-            weight.append(growth_chart.Point(age, data["weight_kg"], d.get("zwei"), d.get("fwei") == 1, when))
-    x_label = _("Age (months)")
-    return [growth_chart.svg("lhfa", sex, height, title=_("Length/height-for-age"), x_label=x_label,
-                             y_label=_("Length/height (cm)"), sd_label=_("SD")),
-            growth_chart.svg("wfa", sex, weight, title=_("Weight-for-age"), x_label=x_label,
-                             y_label=_("Weight (kg)"), sd_label=_("SD"))]
+    found = growth_chart.series({"data": v["data"], "derived": v["derived"], "label": str(v["data"].get("visit_date"))}
+                                for v in visits)
+    texts = _chart_texts()
+    out = []
+    for name, one in found.items():
+        title, x_label, y_label = texts[name]
+        out.append(Figure(name, growth_chart.svg(name, sex, one.points, title=title, x_label=x_label,
+                                                 y_label=y_label, sd_label=_("SD")),
+                          [_left_out_text(name, label, reason) for label, reason in one.left_out]))
+    return out
 
 
 @bp.get("/areas/<area>/child")

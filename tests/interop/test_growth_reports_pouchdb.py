@@ -5,7 +5,7 @@ pushes three visits of a new child over three months, the last one with a
 weight typed wrong. Logged in to the web pages as oyunaa, the Uvs coordinator,
 the child's page shows each visit's z-scores as the server derived them (WHO
 rules, ``programmes.growth_visit.derive``, run here on the pushed answers) with
-the wrong value flagged, and the growth chart; the soum's report counts the
+the wrong value flagged, and the growth charts; the soum's report counts the
 child once, by its newest visit, measured, with one more flagged value; the
 form's CSV export carries the same z-scores in its derived columns.
 """
@@ -77,14 +77,17 @@ def test_pushed_growth_visits_show_in_the_reports_the_child_page_and_the_export(
 
         expected = [derive(d["data"]) for d in docs]
         assert expected[2]["fwei"] == 1 and expected[2]["flen"] == 0  # 19.3 kg at 16 months
+        assert expected[2]["fwfl"] == 1 and expected[2]["fbmi"] == 1  # and at 76.4 cm
         page = web.get(f"{peer.root}/web/areas/{TES}/child", params={"id": CHILD}, timeout=60)
         assert page.status_code == 200
         for doc, z in zip(docs, expected, strict=True):
             assert doc["data"]["visit_date"] in page.text
             for name in ("zlen", "zwei", "zwfl"):
                 assert f"{z[name]:+.2f}" in page.text, (name, z[name])
-        assert page.text.count('class="point flagged"') == 1  # the 19.3 kg on the weight chart
-        assert page.text.count('class="growth-chart"') == 2
+        # the 19.3 kg, hollow on the weight-for-age, weight-for-length and BMI-for-age charts
+        assert page.text.count('class="point flagged"') == 3
+        # length/height-, weight-, BMI-for-age and weight-for-length (all under 24 months); no MUAC, no MUAC chart
+        assert re.findall(r'class="growth-chart"[^>]*data-indicator="(\w+)"', page.text) == ["lhfa", "wfa", "wfl", "bmi"]
 
         after = growth_total(web, peer.root)
         assert int(after["Children"]) == int(before["Children"]) + 1

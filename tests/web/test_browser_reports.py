@@ -4,7 +4,8 @@ Oyunaa (Uvs aimag's coordinator) opens "Reports" from the menu on the demo
 data (``fieldsync demo`` seeds growth visits over months and LQAS samples):
 Tes's row counts the children of Tes's growth visits in the server's store, the
 LQAS tables are there, another aimag's soums are not. A child's page draws
-the two growth charts. Both pages are photographed in both languages.
+its growth charts (all five indices, for a child measured on both sides of
+24 months with a MUAC). Both pages are photographed in both languages.
 
 The admin opens the LQAS survey set-up from the report (where each
 supervision area's interviews of its sample show), is told in English and in
@@ -15,6 +16,7 @@ it was; the page is photographed in both languages.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from browser import log_in, open_menu
@@ -26,18 +28,31 @@ pytestmark = [pytest.mark.browser]
 TES = "uvs-tes"
 
 
-def tes_children(site) -> dict[str, int]:
-    """Child id -> number of growth visits, straight from the store."""
+def tes_visits(site) -> dict[str, list[dict]]:
+    """Child id -> the data of its growth visits, straight from the store."""
     svc = site.peer.services()
     try:
-        out: dict[str, int] = {}
+        out: dict[str, list[dict]] = {}
         for r in svc.store.open(TES).all_docs(include_docs=True):
             doc = r["doc"]
             if doc.get("type") == "submission" and doc.get("form") == "growth_visit":
-                out[doc["data"]["child_id"]] = out.get(doc["data"]["child_id"], 0) + 1
+                out.setdefault(doc["data"]["child_id"], []).append(doc["data"])
         return out
     finally:
         svc.store.close()
+
+
+def tes_children(site) -> dict[str, int]:
+    """Child id -> number of growth visits."""
+    return {child: len(visits) for child, visits in tes_visits(site).items()}
+
+
+def charts_of(visits: list[dict]) -> list[str]:
+    """The charts a child's page should draw, in page order: the length table's weight-for-length under
+    731 days, the height table's from 731, MUAC-for-age only for a child whose MUAC was measured."""
+    ages = [(date.fromisoformat(v["visit_date"]) - date.fromisoformat(v["dob"])).days for v in visits]
+    return ["lhfa", "wfa"] + (["wfl"] if min(ages) < 731 else []) + (["wfh"] if max(ages) >= 731 else []) \
+        + ["bmi"] + (["acfa"] if any("muac_mm" in v for v in visits) else [])
 
 
 def test_a_coordinator_reads_the_reports_and_a_childs_chart_in_both_languages(site, chromium, screens):
@@ -69,15 +84,36 @@ def test_a_coordinator_reads_the_reports_and_a_childs_chart_in_both_languages(si
     expect(page.locator("h1 .code")).to_have_text(listed)
     assert listed in children
 
-    child = max(children, key=children.get)
+    # The child with the most visits among those measured on both sides of 24 months, with a MUAC.
+    visits = tes_visits(site)
+    child = max(children, key=lambda c: (len(charts_of(visits[c])), children[c]))
+    want = charts_of(visits[child])
+    assert {"wfl", "wfh", "acfa"} <= set(want), want  # the demo has such a child: all five indices
     page.goto(f"{site.base}/web/areas/{TES}/child?id={child}")
-    expect(page.locator("svg.growth-chart")).to_have_count(2)
+    charts = page.locator("svg.growth-chart")
+    expect(charts).to_have_count(len(want))
+    assert [charts.nth(i).get_attribute("data-indicator") for i in range(len(want))] == want
+    titles = {"lhfa": "Length/height-for-age", "wfa": "Weight-for-age", "wfl": "Weight-for-length (under 24 months)",
+              "wfh": "Weight-for-height (24-59 months)", "bmi": "BMI-for-age", "acfa": "MUAC-for-age"}
+    for i, name in enumerate(want):
+        expect(charts.nth(i).locator("text").first).to_have_text(titles[name])
+        expect(charts.nth(i).locator("polyline.sd-line")).to_have_count(5)
+    expect(page.locator("svg.growth-chart[data-indicator=wfl]")).to_contain_text("Length (cm)")
+    expect(page.locator("svg.growth-chart[data-indicator=wfh]")).to_contain_text("Height (cm)")
+    expect(page.locator("svg.growth-chart[data-indicator=acfa]")).to_contain_text("MUAC (mm)")
     expect(page.locator("table.zscores tbody tr")).to_have_count(children[child])
+    expect(page.locator("table.zscores thead")).to_contain_text("MUAC-for-age z")
     screens.take(page, "child-growth-en")
 
     page.get_by_role("button", name="Монгол").click()
     expect(page.get_by_role("heading", name="Өсөлт (ДЭМБ-ын 2006 оны z оноо)")).to_be_visible()
     expect(page.locator("svg.growth-chart").first).to_contain_text("Нас (сараар)")
+    mn_titles = {"lhfa": "Насны урт/өндөр", "wfa": "Насны жин", "wfl": "Уртын жин (24 сар хүртэл)",
+                 "wfh": "Өндрийн жин (24-59 сар)", "bmi": "Насны БЖИ", "acfa": "Насны бугалганы тойрог"}
+    for i, name in enumerate(want):
+        expect(charts.nth(i).locator("text").first).to_have_text(mn_titles[name])
+    expect(page.locator("svg.growth-chart[data-indicator=wfh]")).to_contain_text("Өндөр (см)")
+    expect(page.locator("svg.growth-chart[data-indicator=acfa]")).to_contain_text("Бугалганы тойрог (мм)")
     screens.take(page, "child-growth-mn")
     page.locator("#main").get_by_role("link", name="Тайлан", exact=True).click()  # back to the soum
     expect(page.get_by_role("heading", name="Сум, багаар өсөлтийн хяналт")).to_be_visible()

@@ -13,9 +13,11 @@ parameters get 404 and 400 in the page's language.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import math
+import re
 from datetime import date, timedelta
 from fractions import Fraction
 
@@ -24,7 +26,7 @@ import pytest
 from webworld import Web, build_web
 
 from sync import ids
-from sync.demo import USERS
+from sync.demo import DEMO_PASSWORD, USERS, submission
 from sync.demo_programmes import seed_programmes
 
 AS_OF = date.today()  # the reports are as of today
@@ -246,26 +248,69 @@ def test_bad_parameters_are_4xx_in_the_language_of_the_page(web: Web, lang: str,
 
 
 def test_a_childs_page_and_a_visit_page_draw_the_chart(web: Web):
+    """Every index the child's visits measured gets its chart, with a point for each visit that has that
+    z-score (weight-for-length under 731 days, weight-for-height from 731, MUAC only where measured)."""
     subs = [d for d in docs_of(web, TES, ids.SUBMISSION).values() if d.get("form") == "growth_visit"]
     by_child: dict[str, list[dict]] = {}
     for doc in subs:
         by_child.setdefault(doc["data"]["child_id"], []).append(doc)
     child, visits = max(by_child.items(), key=lambda kv: len(kv[1]))
+    derived = {d["about"]: d["derived"] for d in docs_of(web, TES, ids.DERIVED).values()}
     client = web.logged_in("oyunaa")
     page = client.get(f"/web/areas/{TES}/child?id={child}")
     assert page.status_code == 200
-    assert page.text.count('<svg xmlns="http://www.w3.org/2000/svg" class="growth-chart"') == 2
-    assert page.text.count('class="sd-line"') == 10  # -3, -2, 0, +2, +3 SD on both charts
-    derived = {d["about"]: d["derived"] for d in docs_of(web, TES, ids.DERIVED).values()}
+    charts = dict(re.findall(r'<svg xmlns="http://www.w3.org/2000/svg" class="growth-chart"[^>]*'
+                             r'data-indicator="(\w+)">(.*?)</svg>', page.text, re.S))
+    ages = [derived[d["_id"]]["age_days"] for d in visits]
+    want = {"lhfa": ("zlen", ages), "wfa": ("zwei", ages), "bmi": ("zbmi", ages),
+            "wfl": ("zwfl", [a for a in ages if a < 731]), "wfh": ("zwfl", [a for a in ages if a >= 731]),
+            "acfa": ("zac", [derived[d["_id"]]["age_days"] for d in visits if "muac_mm" in d["data"]])}
+    assert set(charts) == {name for name, (_, measured) in want.items() if measured}
+    for name, svg in charts.items():
+        z, _ = want[name]
+        scored = [d for d in visits if derived[d["_id"]][z] is not None
+                  and (name != "wfl" or derived[d["_id"]]["age_days"] < 731)
+                  and (name != "wfh" or derived[d["_id"]]["age_days"] >= 731)]
+        assert svg.count('<circle class="point') == len(scored), name
+        assert svg.count('class="sd-line"') == 5  # -3, -2, 0, +2, +3 SD
     for doc in visits:
         assert doc["data"]["visit_date"] in page.text
-        assert f"{derived[doc['_id']]['zlen']:+.2f}" in page.text
-    assert page.text.count('<circle class="point') == 2 * len(visits) - sum(
-        1 for d in visits if d["data"]["oedema"] == "yes")
+        for z in ("zlen", "zwei", "zwfl", "zbmi", "zac"):
+            if derived[doc["_id"]][z] is not None:
+                assert f"{derived[doc['_id']][z]:+.2f}" in page.text
     one = client.get(f"/web/submissions/{visits[0]['_id']}")
-    assert one.status_code == 200 and 'class="growth-chart"' in one.text and 'aria-current="true"' in one.text
+    assert one.status_code == 200 and 'aria-current="true"' in one.text
+    assert one.text.count('class="growth-chart"') == len(charts)
     mn = web.logged_in("oyunaa", "mn").get(f"/web/areas/{TES}/child?id={child}")
-    assert "Насны урт/өндөр" in mn.text and "Нас (сараар)" in mn.text
+    assert "Насны урт/өндөр" in mn.text and "Нас (сараар)" in mn.text and "Насны БЖИ" in mn.text
+
+
+def test_a_visit_without_a_z_score_is_not_drawn_and_the_caption_says_why(web: Web):
+    """A child's visit under oedema: no point on the weight-based charts, a caption naming the visit."""
+    subs = [d for d in docs_of(web, TES, ids.SUBMISSION).values() if d.get("form") == "growth_visit"]
+    base = next(d["data"] for d in subs if "muac_mm" in d["data"])
+    child = "tes-oedema-child"
+    born = date.fromisoformat(base["visit_date"]) - timedelta(days=400)
+    days = [AS_OF - timedelta(days=60), AS_OF - timedelta(days=30)]
+    docs = [submission(f"{TES}:sub:{ids.new_ulid()}", "growth_visit", "bolormaa",
+                       {**base, "child_id": child, "dob": born.isoformat(), "visit_date": when.isoformat(),
+                        "oedema": "yes" if n else "no"}, f"{when.isoformat()}T10:00:00+08:00")
+            for n, when in enumerate(days)]
+    auth = base64.b64encode(f"bolormaa:{DEMO_PASSWORD}".encode()).decode()
+    resp = web.app.test_client(use_cookies=False).post("/sync/bolormaa/_bulk_docs", json={"docs": docs},
+                                                       headers={"Authorization": f"Basic {auth}"})
+    assert resp.status_code == 201 and all("rev" in r for r in resp.json), resp.json
+    day = days[1]
+    page = web.logged_in("oyunaa").get(f"/web/areas/{TES}/child?id={child}")
+    assert page.status_code == 200
+    figures = dict(re.findall(r'<figure class="chart" data-indicator="(\w+)">(.*?)</figure>', page.text, re.S))
+    for name in ("wfa", "wfl" if (day - born).days < 731 else "wfh", "bmi"):
+        assert f"{day.isoformat()}: oedema, so no weight-based z-score is computed" in figures[name]
+        assert f"<title>{day.isoformat()}:" not in figures[name]
+    for name in ("lhfa", "acfa"):  # oedema leaves length and MUAC alone
+        assert f"<title>{day.isoformat()}:" in figures[name] and "<figcaption>" not in figures[name]
+    mn = web.logged_in("oyunaa", "mn").get(f"/web/areas/{TES}/child?id={child}")
+    assert f"{day.isoformat()}: хаван" in mn.text
 
 
 def test_a_bags_children_longest_unmeasured_first(web: Web):
