@@ -18,9 +18,13 @@ provider's self-evaluation and the action plan; follow-ups
 - input tracking (``scorecard_input_tracking``): each input's actual as a
   share of its entitlement, and how many inputs meet their entitlement.
 
-Cycles of a facility are matched by ``facility_key``: the type and the name
-with case and spacing ignored (there is no facility register yet). Indicators
-are the community's own words, matched the same way.
+Cycles of a facility are matched by ``facility_key``: the id of the facility's
+register document (``<area>:fac:<key>``, the forms' optional ``facility``
+answer) when the submission names one, else the type and the typed name with
+case and spacing ignored (every cycle made before the register). ``assign``
+then moves such name-only values onto the registered facility of the same
+type and name, so a soum's old cycles and its new ones stay one facility.
+Indicators are the community's own words, matched by name the same way.
 """
 
 from __future__ import annotations
@@ -48,7 +52,33 @@ def plain(text: Any) -> str:
 
 
 def facility_key(facility_type: Any, name: Any) -> str:
+    """The key of a facility known by its typed name only: type and name, case and spacing ignored."""
     return f"{facility_type}~{plain(name)}"
+
+
+def key_of(data: Mapping[str, Any]) -> str:
+    """A submission's facility: the register id it names, else its type and typed name."""
+    linked = data.get("facility")
+    if isinstance(linked, str) and linked.strip():
+        return linked.strip()
+    return facility_key(data.get("facility_type"), data.get("facility_name"))
+
+
+def assign(values: Iterable[Mapping[str, Any]], register: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Derived values with each name-only ``facility_key`` moved to the registered facility of that
+    type and name (``register``: ``{id: {"name", "facility_type"}}``), when there is exactly one.
+
+    Values that name a register id keep it, whatever name was typed with it; a name that two
+    register entries share stays name-only rather than be given to either.
+    """
+    by_name: dict[str, list[str]] = {}
+    for rid, entry in register.items():
+        by_name.setdefault(facility_key(entry.get("facility_type"), entry.get("name")), []).append(rid)
+    out = []
+    for v in values:
+        found = by_name.get(str(v.get("facility_key")))
+        out.append({**v, "facility_key": found[0]} if found and len(found) == 1 else dict(v))
+    return out
 
 
 def normalise(score: float, low: float, high: float) -> float:
@@ -105,7 +135,7 @@ def summarise_cycle(data: Mapping[str, Any]) -> dict[str, Any]:
                 "deadline": a.get("deadline"), "status": a.get("status")}
                for a in data.get("actions") or ()]
     return {
-        "facility_key": facility_key(data.get("facility_type"), data.get("facility_name")),
+        "facility_key": key_of(data), "facility": data.get("facility") or None,
         "facility_name": " ".join(str(data.get("facility_name") or "").split()),
         "facility_type": data.get("facility_type"), "cycle_no": data.get("cycle_no"),
         "meeting_date": data.get("meeting_date"), "scale_min": low, "scale_max": high,
@@ -121,7 +151,7 @@ def summarise_followup(data: Mapping[str, Any]) -> dict[str, Any]:
     """``derived`` of one scorecard_followup: which cycle it follows and the statuses it sets."""
     if not data.get("followup_date"):
         raise ValueError("a follow-up has its date")
-    return {"facility_key": facility_key(data.get("facility_type"), data.get("facility_name")),
+    return {"facility_key": key_of(data), "facility": data.get("facility") or None,
             "cycle_no": data.get("cycle_no"), "followup_date": data.get("followup_date"),
             "updates": [{"action_no": u["action_no"], "status": u["status"], "note": u.get("note")}
                         for u in data.get("updates") or ()]}
@@ -216,6 +246,6 @@ def summarise_inputs(data: Mapping[str, Any]) -> dict[str, Any]:
         inputs.append({"input": " ".join(str(row["input"]).split()), "entitlement": entitled, "actual": actual,
                        "pct": _r(actual / entitled * 100) if entitled else None, "met": actual >= entitled,
                        "remark": row.get("remark")})
-    return {"facility_key": facility_key(data.get("facility_type"), data.get("facility_name")),
+    return {"facility_key": key_of(data), "facility": data.get("facility") or None,
             "cycle_no": data.get("cycle_no"), "tracking_date": data["tracking_date"], "inputs": inputs,
             "inputs_met": sum(1 for i in inputs if i["met"]), "inputs_tracked": len(inputs)}

@@ -24,7 +24,7 @@ Actions written (the audit page filters on the part before the dot):
 ``area.added``, ``area.changed``, ``area.imported``, ``form.published``,
 ``form.retired``, ``review.recorded``, ``quarantine.released``,
 ``quarantine.discarded``, ``conflict.merged``, ``conflict.resolved``,
-``export.downloaded``, ``checklist.changed``.
+``export.downloaded``, ``checklist.changed``, ``facility.registered``.
 """
 
 from __future__ import annotations

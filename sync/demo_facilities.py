@@ -1,5 +1,6 @@
 """Demo data for the facility programmes: WASH visits of the soums' kindergartens
-and community scorecard cycles, so the WASH and scorecard pages are filled in.
+and community scorecard cycles of two registered facilities per soum, so the WASH
+and scorecard pages are filled in.
 
 Called by ``sync.demo.seed_demo`` for each soum once its register
 (kindergartens) is stored. Drawn from a generator seeded per soum, so reruns
@@ -19,6 +20,7 @@ from sync import records
 from sync.checklists import DOC_ID, WashNorms
 from sync.derived import DerivedValues
 from sync.docs import check_doc
+from sync.facility_register import check_facility
 from sync.forms import FormRegistry
 from sync.stores.base import Database, Store
 
@@ -39,6 +41,10 @@ DEMO_NORMS = [
 WASH_DATES = ("2025-10-14", "2026-03-11", "2026-10-06")
 INDICATORS = ["Хүлээлгийн хугацаа", "Ажилтны харилцаа", "Эмийн хангамж", "Ариун цэвэр"]
 FACILITIES = [("health_centre", "{soum} сумын эрүүл мэндийн төв"), ("school", "{soum} сумын ерөнхий боловсролын сургууль")]
+# Cycles from this number name their facility from the register; the first was typed by name only,
+# as every cycle was before the register, and is matched to the register entry by that name.
+LINKED_FROM = 2
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # (cycle number, meeting date, scale): the scale changes between cycles, as the toolkit allows.
 CYCLES = ((1, "2025-11-20", (1, 5)), (2, "2026-05-14", (0, 100)), (3, "2026-11-12", (1, 10)))
 GROUPS = ("women", "men", "youth")
@@ -84,12 +90,16 @@ def seed_facilities(db: Database, code: str, soum_mn: str, centre: tuple[float, 
                                     wash_visit(rng, kg, day, quality + 0.25 * visit, n), day))
             docs[-1]["data"]["location"] = _point(rng, centre)
     name = soum_mn.removesuffix(" сум")
-    for kind, pattern in FACILITIES:
+    register = facility_register(code, name, author)
+    docs.extend(register)
+    for (kind, pattern), entry in zip(FACILITIES, register, strict=True):
         level = rng.uniform(0.3, 0.6)
         for cycle_no, day, scale in CYCLES:
             data = scorecard_cycle(rng, kind, pattern.format(soum=name), cycle_no, day, scale,
                                    level + 0.1 * cycle_no)
             data["location"] = _point(rng, centre)
+            if cycle_no >= LINKED_FROM:
+                data["facility"] = entry["_id"]
             docs.append(_submission(db.name, ulid(rng), "scorecard_cycle", author, data, day))
             track = input_tracking(rng, data, day)
             track["location"] = data["location"]
@@ -101,13 +111,21 @@ def seed_facilities(db: Database, code: str, soum_mn: str, centre: tuple[float, 
                 docs.append(_submission(db.name, ulid(rng), "scorecard_followup", author, follow,
                                         follow["followup_date"]))
     for doc in docs:
-        problems = forms.check_submission(doc)
+        problems = forms.check_submission(doc) if doc["type"] == "submission" else check_facility(doc)
         if problems:  # the demo holds only what the gate would accept
             raise ValueError(f"demo submission {doc['_id']} is invalid: {problems}")
     results = db.bulk_docs([check_doc(d, new_edits=True) for d in docs])
     written = [r["id"] for r in results if "rev" in r]
-    DerivedValues().refresh(db, [d["_id"] for d in docs])
-    return len(written)
+    DerivedValues().refresh(db, [d["_id"] for d in docs if d["type"] == "submission"])
+    return sum(1 for docid in written if ":sub:" in docid)
+
+
+def facility_register(code: str, soum: str, author: str) -> list[dict]:
+    """The soum's two scored facilities as register documents (their own seeded ids)."""
+    rng = random.Random(f"facility-register:{code}")
+    return [{"_id": f"{code}:fac:01J{''.join(rng.choice(CROCKFORD) for _ in range(23))}", "type": "facility",
+             "name": pattern.format(soum=soum), "facility_type": kind, "bag": "1-р баг", "author": author,
+             "created_at": "2025-11-01T09:00:00+08:00"} for kind, pattern in FACILITIES]
 
 
 def _submission(area: str, key: str, form: str, author: str, data: dict, day: str) -> dict:
@@ -199,7 +217,7 @@ def input_tracking(rng: random.Random, cycle: dict, day: str) -> dict:
         if actual < entitled:
             row["remark"] = "Төсөв хүрэлцээгүй."
         inputs.append(row)
-    return {"facility_type": cycle["facility_type"], "facility_name": cycle["facility_name"],
+    return {**_link(cycle), "facility_type": cycle["facility_type"], "facility_name": cycle["facility_name"],
             "cycle_no": cycle["cycle_no"], "tracking_date": before, "sources": ["records", "interview"],
             "inputs": inputs}
 
@@ -209,9 +227,13 @@ def followup(rng: random.Random, cycle: dict, before: str) -> dict:
     day = date.fromisoformat(before).replace(day=1).isoformat()
     updates = [{"action_no": a["action_no"], "status": rng.choice(["done", "done", "in_progress"])}
                for a in cycle["actions"]]
-    return {"facility_type": cycle["facility_type"], "facility_name": cycle["facility_name"],
+    return {**_link(cycle), "facility_type": cycle["facility_type"], "facility_name": cycle["facility_name"],
             "cycle_no": cycle["cycle_no"], "followup_date": day, "evidence": ["site_visit", "interview"],
             "updates": updates}
 
 
-__all__ = ["DOC_ID", "seed_facilities", "seed_norms"]
+def _link(cycle: dict) -> dict:
+    return {"facility": cycle["facility"]} if cycle.get("facility") else {}
+
+
+__all__ = ["DOC_ID", "facility_register", "seed_facilities", "seed_norms"]

@@ -24,7 +24,8 @@ KINDERGARTEN = "kg"
 CASE = "case"  # <area>:case:<ulid>, a child protection case: its team only (sync/cases.py)
 CHILD = "child"  # <area>:child:<key>, a child of the register; growth visits name <key> (sync/families.py)
 FES = "fes"  # <area>:fes:<family key>, the family card (sync/families.py)
-FIELD_KINDS = {SUBMISSION, FAMILY, KINDERGARTEN, CHILD, FES}
+FACILITY = "fac"  # <area>:fac:<ulid>, a facility scored by community scorecards (sync/facility_register.py)
+FIELD_KINDS = {SUBMISSION, FAMILY, KINDERGARTEN, CHILD, FES, FACILITY}
 
 
 @dataclass(frozen=True)

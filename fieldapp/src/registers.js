@@ -1,13 +1,14 @@
-// Registers: the families, ger-kindergartens and children of the worker's
-// areas, as the replica holds them (<area>:fam:<key>, <area>:kg:<key>,
-// <area>:child:<key>), and the visits made to each. A form links a visit to an
+// Registers: the families, ger-kindergartens, children and scored facilities
+// of the worker's areas, as the replica holds them (<area>:fam:<key>,
+// <area>:kg:<key>, <area>:child:<key>, <area>:fac:<key>), and the visits made
+// to each (a facility's: its scorecard cycles, `register:facility`). A form links a visit to an
 // entry through a text field whose `appearance` is `register:family` (or
 // `register:kindergarten`): its answer is the entry's id; `register:child`
 // answers the child's key instead (growth_visit's child_id, as the server's
 // reports read it). Pure functions, so Node tests run them on the bundled forms.
 
 /** Register type by the kind in a document id. */
-export const KINDS = { fam: 'family', kg: 'kindergarten', child: 'child' };
+export const KINDS = { fam: 'family', kg: 'kindergarten', child: 'child', fac: 'facility' };
 /** The registers listed on their own page (a child is found through its family). */
 export const LISTED = ['family', 'kindergarten'];
 export const TYPES = Object.fromEntries(Object.entries(KINDS).map(([kind, type]) => [type, kind]));

@@ -36,7 +36,7 @@ def kinds() -> dict[str, str]:
     """What the filter offers: the part of an action before its dot."""
     return {"login": _("Logins"), "user": _("Users"), "area": _("Areas"), "form": _("Forms"),
             "review": _("Reviews"), "quarantine": _("Quarantine"), "conflict": _("Conflicts"),
-            "export": _("Exports"), "checklist": _("Checklists")}
+            "export": _("Exports"), "checklist": _("Checklists"), "facility": _("Facilities")}
 
 
 def action_names() -> dict[str, str]:
@@ -52,6 +52,7 @@ def action_names() -> dict[str, str]:
         "conflict.resolved": _("Resolved a conflict"), "export.downloaded": _("Exported data"),
         "checklist.changed": _("Changed the WASH norms checklist"),
         "checklist.lqas_changed": _("Changed the LQAS survey set-up"),
+        "facility.registered": _("Registered a facility"),
     }
 
 

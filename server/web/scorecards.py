@@ -1,6 +1,8 @@
 """Community scorecards: trends per soum, and each facility's cycles compared.
 
-Scores are the server's derived values of each ``scorecard_cycle``
+Facilities come from the area's register (``sync.facility_register``), which a
+coordinator adds to here; cycles that name no registered facility are grouped by
+their typed name. Scores are the server's derived values of each ``scorecard_cycle``
 (``programmes.scorecards``: normalised 0-100, so cycles on different scales
 compare); actions take their latest status from the ``scorecard_followup``
 submissions. The comparison chart is SVG drawn here, no script.
@@ -10,15 +12,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from programmes import scorecards as csc
+from sync import facility_register
+from sync.clock import now_iso
 from sync.errors import NotFound
 from sync.facility_index import FacilityIndex
 
 from ..services import services
 from . import guard
+from .errors import in_language
+from .i18n import lang
 from .table_download import FORMATS, table_response
 
 bp = Blueprint("scorecards", __name__)
@@ -38,9 +44,18 @@ def group_names() -> dict[str, str]:
     return {"women": _("Women"), "men": _("Men"), "youth": _("Youth"), "leaders": _("Leaders"), "other": _("Other")}
 
 
-def _facilities(code: str, today: date) -> dict[str, dict]:
-    """An area's facilities: their cycles (by number), the comparison, the latest cycle's actions."""
-    values = FacilityIndex(services().store).values(code, {csc.CYCLE_FORM, csc.FOLLOWUP_FORM, csc.INPUTS_FORM})
+def _facilities(code: str, today: date) -> tuple[dict[str, dict], list[dict]]:
+    """An area's facilities with cycles (their cycles by number, the comparison, the latest cycle's
+    actions), and the registered facilities that have none yet.
+
+    Cycles, follow-ups and input tracking are grouped by ``facility_key``: the register id they
+    name, else their typed type and name, moved onto the registered facility of that type and name
+    when there is one (``csc.assign``). A registered facility is shown by its register name.
+    """
+    store = services().store
+    register = facility_register.facilities(store, code)
+    values = csc.assign(FacilityIndex(store).values(code, {csc.CYCLE_FORM, csc.FOLLOWUP_FORM, csc.INPUTS_FORM}),
+                        register)
     cycles = [v for v in values if v["form"] == csc.CYCLE_FORM]
     followups = [v for v in values if v["form"] == csc.FOLLOWUP_FORM]
     tracked: dict[tuple, list[dict]] = {}
@@ -53,7 +68,11 @@ def _facilities(code: str, today: date) -> dict[str, dict]:
     for f in out.values():
         f["cycles"].sort(key=lambda c: (c.get("cycle_no") or 0, str(c.get("meeting_date"))))
         latest = f["cycles"][-1]
-        f["name"], f["type"] = latest["facility_name"], latest["facility_type"]
+        entry = register.get(f["key"])
+        f["registered"] = entry is not None
+        f["name"] = entry.get("name") if entry else latest["facility_name"]
+        f["type"] = entry.get("facility_type") if entry else latest["facility_type"]
+        f["bag"] = entry.get("bag") if entry else None
         f["compare"] = csc.compare(f["cycles"])
         f["actions"] = {c["cycle_no"]: csc.action_statuses(c, followups, today) for c in f["cycles"]}
         # each cycle's latest input tracking
@@ -64,7 +83,10 @@ def _facilities(code: str, today: date) -> dict[str, dict]:
         previous = [c for c in f["cycles"] if c["cycle_no"] != latest["cycle_no"]]
         f["previous_completion"] = csc.completion(f["actions"][previous[-1]["cycle_no"]]) if previous else None
         f["overdue"] = sum(1 for actions in f["actions"].values() for a in actions if a["overdue"])
-    return dict(sorted(out.items(), key=lambda kv: kv[1]["name"]))
+    waiting = sorted(({"key": rid, "name": d.get("name") or rid, "type": d.get("facility_type"), "bag": d.get("bag"),
+                       "registered": True, "cycles": []} for rid, d in register.items() if rid not in out),
+                     key=lambda f: csc.plain(f["name"]))
+    return dict(sorted(out.items(), key=lambda kv: kv[1]["name"])), waiting
 
 
 @bp.get("/scorecards")
@@ -75,15 +97,42 @@ def report():
     if chosen:
         guard.area_or_404(chosen)
     today = date.today()
-    soums = [{"code": code, "facilities": list(_facilities(code, today).values())}
-             for code in ([chosen] if chosen else allowed)]
-    for soum in soums:
-        soum["trend"] = csc.soum_trend(f["compare"] for f in soum["facilities"])
+    return _report(allowed, chosen, today)
+
+
+def _report(allowed: list[str], chosen: str, today: date, *, error: str | None = None,
+            typed: dict | None = None, status: int = 200):
+    soums = []
+    for code in ([chosen] if chosen else allowed):
+        scored, waiting = _facilities(code, today)
+        soums.append({"code": code, "facilities": list(scored.values()), "waiting": waiting,
+                      "trend": csc.soum_trend(f["compare"] for f in scored.values())})
     tree = services().areas.tree()
     if request.args.get("format") in FORMATS:
         return _table(soums, request.args["format"])
     return render_template("scorecards_report.html", soums=soums, tree=tree, areas=allowed, chosen=chosen,
-                           type_names=type_names())
+                           type_names=type_names(), types=facility_register.TYPES, error=error,
+                           typed=typed or {}), status
+
+
+@bp.post("/scorecards/<area>/facilities")
+@guard.coordinator
+def add_facility(area: str):
+    """A coordinator registers a facility of the area, written through the write gate as a device's."""
+    guard.area_or_404(area)
+    form, who = request.form, guard.user()
+    typed = {"area": area, "name": form.get("name") or "", "facility_type": form.get("facility_type") or "",
+             "bag": form.get("bag") or ""}
+    doc = facility_register.new_facility(area, name=typed["name"], facility_type=typed["facility_type"],
+                                         bag=typed["bag"], author=who.name, now=now_iso())
+    db = services().store.ensure(area)
+    result = services().gate.write(who, db, [doc], new_edits=True)[0]
+    if "error" in result:
+        reason = (result.get("messages") or {}).get(lang()) or in_language(result.get("reason") or "")
+        return _report(guard.areas(), area, date.today(), error=reason, typed=typed, status=400)
+    services().audit.record(actor=who.name, action="facility.registered", scope=area, doc_id=doc["_id"],
+                            rev=result.get("rev"), name=doc["name"], facility_type=doc["facility_type"])
+    return redirect(url_for("web.scorecards.facility", area=area, key=doc["_id"], saved=1))
 
 
 def _table(soums: list[dict], fmt: str) -> Response:
@@ -105,14 +154,21 @@ def _table(soums: list[dict], fmt: str) -> Response:
 @guard.coordinator
 def facility(area: str, key: str):
     guard.area_or_404(area)
-    found = _facilities(area, date.today()).get(key)
+    scored, waiting = _facilities(area, date.today())
+    found = scored.get(key) or next((f for f in waiting if f["key"] == key), None)
     if found is None:
         raise NotFound("missing")
+    if not found["cycles"]:
+        return render_template("scorecard_facility.html", f=found, area=services().areas.tree().areas.get(area),
+                               code=area, chart=None, type_names=type_names(), groups=[],
+                               status_names=status_names(), group_names=group_names(),
+                               saved=bool(request.args.get("saved")))
     tree = services().areas.tree()
     return render_template("scorecard_facility.html", f=found, area=tree.areas.get(area), code=area,
                            chart=bar_chart(found["compare"]), type_names=type_names(),
                            groups=sorted({g for ind in found["latest"]["indicators"] for g in ind["groups"]}),
-                           status_names=status_names(), group_names=group_names())
+                           status_names=status_names(), group_names=group_names(),
+                           saved=bool(request.args.get("saved")))
 
 
 def bar_chart(comparison: dict) -> dict:

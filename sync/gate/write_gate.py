@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from sync import cases, families, ids, records
+from sync import cases, facility_register, families, ids, records
 from sync.accounts.access import Access
 from sync.accounts.users import User
 from sync.audit import SERVER, Audit
@@ -137,6 +137,7 @@ class WriteGate:
         to_review: list[int] = []
         to_case: list[int] = []
         to_register: list[int] = []
+        to_facility: list[int] = []
         docs = list(docs)
         for i, doc in enumerate(docs):
             reasons = None
@@ -162,6 +163,8 @@ class WriteGate:
                 to_case.append(i)
             elif families.is_register(doc) and not doc.get("_deleted"):
                 to_register.append(i)
+            elif facility_register.is_facility(doc) and not doc.get("_deleted"):
+                to_facility.append(i)
             verdicts.append(reasons)
         if to_review and self.access is not None:
             # States, comments, and a submission that exists and the writer may see (sync.reviews).
@@ -173,6 +176,10 @@ class WriteGate:
         if to_register:  # children and family cards: fields, Triple-A states and steps (sync.families)
             codes = self.fes_codes() if any(families.is_card(docs[i]) for i in to_register) else set()
             for i, problems in families.check_batch(db, docs, to_register, codes).items():
+                verdicts[i] = bilingual(problems, None)
+        for i in to_facility:  # the scorecards' facility register: name, type (sync.facility_register)
+            problems = facility_register.check_facility(docs[i])
+            if problems:
                 verdicts[i] = bilingual(problems, None)
         if to_check:
             checked = self.forms.check_submissions([docs[i] for i in to_check], forms=forms, arrived=arrived)

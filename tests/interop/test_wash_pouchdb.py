@@ -1,4 +1,5 @@
-"""A real PouchDB 9 replica registers a ger-kindergarten and pushes its WASH visit; the pages show it.
+"""A real PouchDB 9 replica registers a ger-kindergarten and pushes its WASH visit, registers a
+facility and pushes its scorecard cycles; the pages show them.
 
 On each store (SQLite, Apache CouchDB, a CouchDB cluster): ``fieldsync demo``
 then ``fieldsync serve``; bolormaa's device registers a new ger-kindergarten
@@ -7,7 +8,9 @@ coordinator, the kindergarten's page shows the visit with the service levels
 the server derived, and the soum's WASH table (CSV) counts one kindergarten
 more, at the derived overall level. The levels expected are worked out here
 from the answers as JMP's ladder reads (programmes.md 4.1), not by calling
-the server's code.
+the server's code. The facility's two cycles name it from the register, each
+with its name typed otherwise: the scorecard table has them as one facility,
+under the register's name. One demo server per store serves both tests.
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ from servers import BACKENDS, FieldsyncPeer, couch_url_for, fieldsync_demo_on
 from test_growth_reports_pouchdb import web_login
 
 from sync.demo import submission
-from sync.demo_facilities import wash_visit
+from sync.demo_facilities import scorecard_cycle, wash_visit
 
 pytestmark = pytest.mark.interop
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(scope="module", params=BACKENDS)
 def demo_server(request) -> Iterator[FieldsyncPeer]:
     url = couch_url_for(request, request.param) if request.param != "sqlite" else None
     with fieldsync_demo_on(request.param, url) as peer:
@@ -86,3 +89,40 @@ def test_a_pushed_wash_visit_shows_on_the_kindergartens_page_and_in_the_soums_ta
     assert len(grew) == 1 and grew <= {"advanced", "basic"}, (before["overall"], after["overall"])
     for service in ("water", "sanitation", "hygiene"):
         assert any(int(after[service][lv]) == int(before[service][lv]) + 1 for lv in ("advanced", "basic")), service
+
+
+def scorecard_rows(web: requests.Session, root: str) -> list[dict[str, str]]:
+    resp = web.get(f"{root}/web/scorecards", params={"area": TES, "format": "csv"}, timeout=60)
+    assert resp.status_code == 200, resp.text[:300]
+    return list(csv.DictReader(io.StringIO(resp.content.decode("utf-8-sig"))))
+
+
+def test_pushed_cycles_naming_a_registered_facility_are_one_facility_under_its_register_name(demo_server,
+                                                                                           new_replica):
+    root = demo_server.root
+    web = web_login(root, "oyunaa")
+    fac_id = f"{TES}:fac:{new_key()}"
+    name = "Тэс сумын 2-р сургууль"
+    docs = [{"_id": fac_id, "type": "facility", "name": name, "facility_type": "school", "bag": "2-р баг",
+             "author": "bolormaa", "created_at": "2026-11-01T09:00:00+08:00"}]
+    for cycle_no, typed, day, scale in ((1, "2-р сургууль", "2026-05-14", (1, 5)),
+                                        (2, "  ТЭС 2 СУРГУУЛЬ", "2026-11-12", (0, 100))):
+        data = scorecard_cycle(random.Random(cycle_no), "school", typed, cycle_no, day, scale, 0.5)
+        data.update(facility=fac_id, location={"lat": 49.63, "lon": 95.81, "accuracy": 8})
+        docs.append(submission(f"{TES}:sub:{new_key()}", "scorecard_cycle", "bolormaa", data, f"{day}T10:00:00+08:00"))
+    device = new_replica()
+    device.bulk_docs(docs)
+    pushed = device.push(f"http://bolormaa:{PASSWORD}@127.0.0.1:{demo_server.port}/sync/bolormaa")
+    assert (pushed["errors"], pushed["denied"]) == ([], [])
+    assert pushed["result"]["docs_written"] == 3
+
+    rows = wait_until(lambda: scorecard_rows(web, root),
+                      lambda rows: len([r for r in rows if r["facility"] == name]) == 2,
+                      what="the scorecard table with the facility's two cycles")
+    mine = sorted((int(r["cycle_no"]), r["facility_type"], r["scale"]) for r in rows if r["facility"] == name)
+    assert mine == [(1, "school", "1-5"), (2, "school", "0-100")]
+    assert not [r for r in rows if r["facility"] in ("2-р сургууль", "ТЭС 2 СУРГУУЛЬ")]
+    page = web.get(f"{root}/web/scorecards/{TES}/facilities/{fac_id}", timeout=60)
+    assert page.status_code == 200 and f"<h1>{name}</h1>" in page.text and "in the facility register" in page.text
+    # one row of the soum's table links it, by its register id
+    assert web.get(f"{root}/web/scorecards", params={"area": TES}, timeout=60).text.count(fac_id) == 1

@@ -139,3 +139,52 @@ def test_inputs_are_compared_with_their_entitlements():
     assert (got["inputs_met"], got["inputs_tracked"]) == (2, 3)
     with pytest.raises(ValueError):
         csc.summarise_inputs({"inputs": []})
+
+
+# -- the facility register: matching by key, old name-only cycles by name ---------------------------
+
+FAC = "uvs-tes:fac:01JFACILITY000000000000000"
+REGISTER = {FAC: {"name": "Тэс сумын ЭМТ", "facility_type": "health_centre"},
+            "uvs-tes:fac:01JSCHOOL0000000000000000A": {"name": "Тэс сургууль", "facility_type": "school"},
+            "uvs-tes:fac:01JSCHOOL0000000000000000B": {"name": "тэс  СУРГУУЛЬ", "facility_type": "school"}}
+
+
+def _groups(values: list[dict]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for v in values:
+        out.setdefault(v["facility_key"], []).append(v["cycle_no"])
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def test_two_cycles_typed_differently_but_naming_one_facility_are_one_facility():
+    c2 = csc.summarise_cycle({**CYCLE_1, "cycle_no": 2, "facility": FAC, "facility_name": "Эрүүл мэндийн төв"})
+    c3 = csc.summarise_cycle({**CYCLE_1, "cycle_no": 3, "facility": FAC, "facility_name": "ЭМТ, Тэс",
+                              "facility_type": "family_health_centre"})  # even the type typed otherwise
+    assert c2["facility_key"] == c3["facility_key"] == FAC and c2["facility"] == FAC
+    # without the register entry they still group by the key they name
+    assert _groups(csc.assign([c2, c3], {})) == {FAC: [2, 3]}
+    follow = csc.summarise_followup({"facility": FAC, "facility_type": "school", "facility_name": "x",
+                                     "cycle_no": 2, "followup_date": "2026-06-01",
+                                     "updates": [{"action_no": 1, "status": "done"}]})
+    inputs = csc.summarise_inputs({"facility": FAC, "facility_type": "school", "facility_name": "y", "cycle_no": 2,
+                                   "tracking_date": "2026-05-01", "inputs": []})
+    assert follow["facility_key"] == inputs["facility_key"] == FAC
+    actions = csc.action_statuses(c2, [follow], today=date(2026, 1, 1))
+    assert actions[0]["status"] == "done"  # the follow-up typed another name and still applies
+
+
+def test_old_name_only_cycles_group_by_name_and_join_the_registered_facility_of_that_name():
+    old1 = csc.summarise_cycle(CYCLE_1)  # " Тэс  сумын ЭМТ " typed, no register link
+    old2 = csc.summarise_cycle({**CYCLE_1, "cycle_no": 2, "facility_name": "тэс сумын эмт"})
+    linked = csc.summarise_cycle({**CYCLE_1, "cycle_no": 3, "facility": FAC, "facility_name": "ЭМТ"})
+    assert old1["facility"] is None and old1["facility_key"] == old2["facility_key"] == "health_centre~тэс сумын эмт"
+    # no register (as before it existed): the two old cycles are one facility by name, the linked one its own
+    assert _groups(csc.assign([old1, old2, linked], {})) == {"health_centre~тэс сумын эмт": [1, 2], FAC: [3]}
+    # the register holds a health centre of that name: all three are one facility
+    assert _groups(csc.assign([old1, old2, linked], REGISTER)) == {FAC: [1, 2, 3]}
+    # a name typed for another type is another facility; a name two register entries share stays by name
+    school = csc.summarise_cycle({**CYCLE_1, "facility_type": "school", "facility_name": "Тэс сургууль"})
+    other = csc.summarise_cycle({**CYCLE_1, "facility_type": "school", "facility_name": "Тэс сумын ЭМТ"})
+    got = _groups(csc.assign([school, other], REGISTER))
+    assert got == {"school~тэс сургууль": [1], "school~тэс сумын эмт": [1]}
+    assert csc.assign([old1], REGISTER)[0]["facility_key"] == FAC and old1["facility_key"] != FAC  # not changed in place

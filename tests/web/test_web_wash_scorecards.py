@@ -193,7 +193,9 @@ def test_the_scorecard_report_gives_each_cycle_normalised_with_its_actions(web):
 def test_a_facility_page_compares_its_cycles_in_a_table_and_bars(web):
     client = web.logged_in("enkhjargal", "mn")
     report = client.get("/web/scorecards").text
-    link = re.search(r'href="(/web/scorecards/ovr-kharkhorin/facilities/health_centre[^"]+)"', report).group(1)
+    # the health centre is a register entry: its link names the register id, its name is the register's
+    link = re.search(r'href="(/web/scorecards/ovr-kharkhorin/facilities/ovr-kharkhorin:fac:[^"]+)">'
+                     r'Хархорин сумын эрүүл мэндийн төв<', report).group(1)
     page = client.get(link)
     assert page.status_code == 200
     assert "Мөчлөгүүдийн харьцуулалт (0-100)" in page.text and "хуваарь 0-100" in page.text
@@ -323,3 +325,78 @@ def test_an_admin_saves_the_checklist_and_the_change_is_audited(web, tmp_path: P
     assert "Drinking water is boiled" in client.get(f"/web/wash/kindergartens/{TES}:kg:KG0{TES.upper()}").text
     audit = web.logged_in("admin", "mn").get("/web/audit?what=checklist")
     assert audit.status_code == 200 and "Ус, ариун цэврийн нормын хяналтын хуудсыг өөрчилсөн" in audit.text
+
+
+# -- the facility register ---------------------------------------------------------------------------
+
+def test_cycles_naming_a_registered_facility_are_one_facility_whatever_name_was_typed(web):
+    """Tes's health centre: cycle 1 typed by name only (matched to the register entry by that name),
+    cycles 2-3 naming the entry; a new cycle 4 names it with a name typed quite otherwise."""
+    import random
+
+    from sync.demo_facilities import facility_register, scorecard_cycle
+    from sync.derived import DerivedValues
+    entry = facility_register(TES, "Тэс", "bolormaa")[0]
+    assert entry["facility_type"] == "health_centre"
+    client = web.logged_in("oyunaa", "en")
+    before = [r for r in csv.DictReader(io.StringIO(client.get(f"/web/scorecards?area={TES}&format=csv")
+                                                    .text.lstrip("\ufeff")))]
+    assert sorted(int(r["cycle_no"]) for r in before if r["facility"] == entry["name"]) == [1, 2, 3]
+    data = scorecard_cycle(random.Random(4), "health_centre", "ЭМТ (Тэс)", 4, "2026-11-30", (1, 5), 0.7)
+    data.update(location={"lat": 49.6, "lon": 95.8}, facility=entry["_id"])
+    doc = {"_id": f"{TES}:sub:CYCLE4TYPEDOTHERWISE", "type": "submission", "form": "scorecard_cycle",
+           "form_version": 1, "author": "bolormaa", "created_at": "2026-11-30T11:00:00+08:00", "data": data}
+    assert web.svc.forms.check_submission(doc) == []
+    db = web.svc.store.open(TES)
+    db.bulk_docs([doc])
+    DerivedValues().refresh(db, [doc["_id"]])
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/web/scorecards?area={TES}&format=csv").text.lstrip("\ufeff"))))
+    assert sorted(int(r["cycle_no"]) for r in rows if r["facility"] == entry["name"]) == [1, 2, 3, 4]
+    assert not [r for r in rows if r["facility"] == "ЭМТ (Тэс)"]  # no facility of the typed name
+    page = client.get(f"/web/scorecards?area={TES}").text
+    assert page.count(f'/web/scorecards/{TES}/facilities/{entry["_id"]}"') == 1
+    facility_page = client.get(f"/web/scorecards/{TES}/facilities/{entry['_id']}")
+    assert facility_page.status_code == 200
+    assert f"<h1>{entry['name']}</h1>" in facility_page.text and "in the facility register" in facility_page.text
+    assert facility_page.text.count("<rect") == 4 * (1 + 4)  # four cycles x (overall + four indicators)
+    db.bulk_docs([{**records.read(db, doc["_id"]), "_deleted": True}])  # the other tests see the demo's cycles
+    DerivedValues().refresh(db, [doc["_id"]])
+
+
+def post_facility(client, area: str, **fields) -> object:
+    token = csrf(client, "/web/scorecards")
+    return client.post(f"/web/scorecards/{area}/facilities", data={"csrf_token": token, **fields})
+
+
+def test_a_coordinator_registers_a_facility_which_is_listed_before_its_first_cycle(web):
+    from sync import facility_register
+    store = web.svc.store
+    before = set(facility_register.facilities(store, TES))
+    mn = web.logged_in("oyunaa", "mn")
+    resp = post_facility(mn, TES, name="  ", facility_type="school", bag="")
+    assert resp.status_code == 400 and "Байгууллагын нэрийг бичнэ үү (ихдээ 150 тэмдэгт)." in resp.text
+    en = web.logged_in("oyunaa", "en")
+    resp = post_facility(en, TES, name="Тэс 2-р сургууль", facility_type="hospital", bag="3-р баг")
+    assert resp.status_code == 400 and "The type of facility must be one of" in resp.text
+    assert 'value="Тэс 2-р сургууль"' in resp.text and 'value="3-р баг"' in resp.text  # what was typed is kept
+    assert set(facility_register.facilities(store, TES)) == before  # nothing written
+    other = web.logged_in("enkhjargal")
+    assert post_facility(other, TES, name="X", facility_type="school").status_code == 404
+    assert post_facility(web.logged_in("bolormaa"), TES, name="X", facility_type="school").status_code == 404
+    assert set(facility_register.facilities(store, TES)) == before
+
+    resp = post_facility(en, TES, name=" Тэс  2-р сургууль ", facility_type="school", bag="3-р баг")
+    assert resp.status_code == 302
+    (made,) = set(facility_register.facilities(store, TES)) - before
+    doc = facility_register.facilities(store, TES)[made]
+    assert (doc["name"], doc["facility_type"], doc["bag"], doc["author"]) == ("Тэс 2-р сургууль", "school", "3-р баг",
+                                                                              "oyunaa")
+    page = en.get(resp.headers["Location"])
+    assert page.status_code == 200 and "The facility is registered." in page.text
+    assert "No scorecard cycle has been received for this facility yet." in page.text
+    report = mn.get(f"/web/scorecards?area={TES}").text
+    waiting = report[report.index("Бүртгэлтэй боловч мөчлөггүй байгууллага"):]
+    assert f'/web/scorecards/{TES}/facilities/{made}">Тэс 2-р сургууль<' in waiting
+    assert other.get(f"/web/scorecards/{TES}/facilities/{made}").status_code == 404
+    entries = [d for d in records.iter_docs(store.open("_audit"), f"{TES}:") if d.get("action") == "facility.registered"]
+    assert [(e["actor"], e["doc_id"]) for e in entries] == [("oyunaa", made)]
