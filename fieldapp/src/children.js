@@ -112,6 +112,26 @@ export function newChild(family, typed, id, user, now, today) {
   return { doc };
 }
 
+/**
+ * A register child corrected (name, sex, birth date, bag, family) as the next
+ * revision of the same document: `{doc}` (with the `_rev` it was made from) or
+ * `{problems}` as newChild gives them, checked by the same rule. The rest of
+ * the document (author, created_at) stays as it was.
+ */
+export function editChild(child, typed, today) {
+  const doc = {};
+  for (const [key, value] of Object.entries(child)) if (!key.startsWith('_') || key === '_id' || key === '_rev') doc[key] = value;
+  doc.name = String(typed.name ?? '').trim().replace(/\s+/g, ' ');
+  if (typed.sex) doc.sex = typed.sex; else delete doc.sex;
+  if (typed.dob) doc.dob = typed.dob; else delete doc.dob;
+  if (typed.family) doc.family = typed.family; else delete doc.family;
+  const bag = String(typed.bag ?? '').trim().replace(/\s+/g, ' ');
+  if (bag) doc.bag = bag; else delete doc.bag;
+  const problems = checkChild(doc, today);
+  if (problems.length) return { problems: Object.fromEntries(problems.map((p) => [p.field, `child_${p.key}`])) };
+  return { doc };
+}
+
 /** The register key of a child document id (what a growth visit's child_id answers). */
 export function childKey(id) {
   const parsed = parseId(id);

@@ -237,6 +237,7 @@ const TEXTS = {
     case_team_by_coordinator: 'Тохиолдлын баг, зохицуулагчийг зөвхөн хариуцсан зохицуулагч өөрчилнө.',
     case_author_fixed: 'Тохиолдлын зохиогч өөрчлөгдөхгүй.',
     case_no_delete: 'Тохиолдлыг устгахгүй, хаана.',
+    case_conflict: 'Тохиолдол энэ хооронд өөрчлөгдсөн; шинэчилсэн хувилбарт дахин бүртгэнэ үү.',
     // Family assessment pre-filled, register entries corrected
     from_last_round: 'Өмнөх үнэлгээнээс: шалгана уу',
     from_growth: 'Өсөлтийн бүртгэлээс ({measured}/{children} хүүхэд 91 хоногт хэмжигдсэн): шалгана уу',
@@ -488,6 +489,7 @@ const TEXTS = {
     case_team_by_coordinator: 'Only the case\'s coordinator changes its team and its coordinator.',
     case_author_fixed: 'A case\'s author does not change.',
     case_no_delete: 'A case is closed, not deleted.',
+    case_conflict: 'The case changed meanwhile; record the visit again on the new version.',
     // Family assessment pre-filled, register entries corrected
     from_last_round: 'From the last round: check',
     from_growth: 'From the growth records ({measured} of {children} children measured in 91 days): check',

@@ -1,10 +1,12 @@
 // The worker's field app: log in once, sync with /sync/<user>, fill forms offline.
 // Views are chosen by the URL hash: #/ (home), #/form/<draft id>, #/inbox,
 // #/sub/<submission id>, #/registers/<family|kindergarten>, #/reg/<entry id>
-// (a family, a kindergarten or a child).
+// (a family, a kindergarten or a child), #/cases, #/case/<case id>.
 // Everything reads the local replica; the network is only for replication and
 // the first log-in.
 
+import { FORM as ASSESSMENT, householdMembers, indicatorLabels } from './assessment.js';
+import { localDate } from './children.js';
 import { CompiledForm } from './form/validate.js';
 import { definitionOf, latestForms } from './form/model.js';
 import { initLanguage, language, local, setLanguage, t } from './i18n.js';
@@ -13,6 +15,7 @@ import { SyncController } from './sync.js';
 import { clear, fill, formatTime, h } from './ui/dom.js';
 import { answersList } from './ui/answersview.js';
 import { FormView } from './ui/formview.js';
+import { caseView, casesView } from './ui/caseviews.js';
 import { registerEntryView, registersView } from './ui/registerviews.js';
 import { registerType, TYPES } from './registers.js';
 
@@ -90,6 +93,7 @@ function header() {
     ? h('nav', {},
       h('a', { href: '#/', class: navClass('home') }, t('home')),
       h('a', { href: '#/registers/family', class: navClass('registers'), id: 'nav-registers' }, t('registers')),
+      h('a', { href: '#/cases', class: navClass('cases'), id: 'nav-cases' }, t('cases')),
       h('a', { href: '#/inbox', class: navClass('inbox'), id: 'nav-inbox' }, t('inbox'), h('span', { class: 'badge', id: 'inbox-count' })))
     : null;
   return h('header', {},
@@ -209,16 +213,17 @@ async function homeView() {
   return { el, onData: draw };
 }
 
-/** A new draft of `formDoc` in `area` (answers `data` already given), opened. */
-async function startDraft(formDoc, area, data = {}) {
-  const draft = app.store.newDraft(formDoc, area, { data });
+/** A new draft of `formDoc` in `area` (answers `data` already given; `extra.marks`: pre-filled ones to check), opened. */
+async function startDraft(formDoc, area, data = {}, extra = {}) {
+  const draft = app.store.newDraft(formDoc, area, { ...extra, data });
   await app.store.saveDraft(draft, new Map());
   location.hash = `#/form/${encodeURIComponent(draft._id)}`;
 }
 
-/** What the register views need of the app. */
+/** What the register and case views need of the app. */
 function registerContext() {
   return { store: app.store, areas: app.areas, user: app.session.name, areaLabel, startDraft,
+    syncNow: () => { if (app.sync && navigator.onLine) app.sync.start(); },
     get query() { return app.registerQuery; }, set query(q) { app.registerQuery = q; } };
 }
 
@@ -239,8 +244,11 @@ async function formView(draftId) {
   const photos = await app.store.draftPhotos(draft);
   const saved = h('span', { class: 'muted small', id: 'draft-saved' });
   let saving = Promise.resolve();
+  const checklist = draft.form === ASSESSMENT ? await app.store.get('global:checklist:fes_indicators') : null;
   const view = new FormView({
     compiled, definition, draft, photos, registers: await registerChoices(draft.area),
+    markText: (source) => (source === 'growth' ? growthText(draft.growth) : t('from_last_round')),
+    indicatorLabels: draft.form === ASSESSMENT ? indicatorLabels(checklist) : null,
     onSave: () => {
       saving = saving.then(() => app.store.saveDraft(draft, photos)).then(() => {
         saved.textContent = `${t('draft_saved')} ${formatTime(new Date().toISOString())}`;
@@ -255,6 +263,7 @@ async function formView(draftId) {
       h('h2', {}, local(definition.title)),
       h('p', { class: 'muted small' }, `${areaLabel(draft.area)} · ${t('version')} ${draft.form_version}`),
       feedback && feedback.status === 'refused' ? reasons(feedback) : null),
+    draft.form === ASSESSMENT ? await householdCard(draft) : null,
     view.root,
     h('div', { class: 'actions' },
       summary,
@@ -262,6 +271,12 @@ async function formView(draftId) {
         const problems = view.revealAll();
         if (problems.length) {
           summary.textContent = t('fix_errors', { n: problems.length });
+          return;
+        }
+        const unchecked = view.unconfirmed();
+        if (unchecked.length) {
+          summary.textContent = t('unconfirmed', { n: unchecked.length });
+          unchecked[0].el.scrollIntoView({ block: 'center' });
           return;
         }
         await view.save();
@@ -282,6 +297,26 @@ async function formView(draftId) {
         location.hash = '#/';
       } }, t('delete_draft'))));
   return { el, leave: () => (view.saveTimer ? view.save().then(() => saving) : saving) };
+}
+
+function growthText(growth) {
+  if (!growth || !growth.children) return t('from_growth_none');
+  return t('from_growth', { measured: growth.measured, children: growth.children });
+}
+
+/** The family's members the register knows (its children), above a family assessment. */
+async function householdCard(draft) {
+  const familyId = draft.data && draft.data.family_id;
+  const family = typeof familyId === 'string' ? await app.store.get(familyId) : null;
+  if (!family) return null;
+  const members = householdMembers(family, await app.store.registerEntries([draft.area], 'child'), localDate());
+  return h('section', { class: 'card', id: 'household' },
+    h('h3', {}, t('household')),
+    h('p', {}, h('strong', {}, family.name || family._id), typeof family.members === 'number' ? ` · ${t('members')}: ${family.members}` : ''),
+    members.length ? h('ul', { class: 'list', id: 'household-list' }, members.map((m) => h('li', { dataset: { id: m.id } },
+      `${m.name} · ${m.sex === 'f' ? t('girl') : t('boy')} · ${t('born')} ${m.dob}`,
+      m.months !== null ? ` · ${t('months_old', { n: m.months })}` : '')))
+      : h('p', { class: 'muted' }, t('no_household')));
 }
 
 function reasons(feedback) {
@@ -387,6 +422,12 @@ async function route() {
   } else if (hash.startsWith('#/reg/')) {
     app.viewName = 'registers';
     app.view = await registerEntryView(registerContext(), decodeURIComponent(hash.slice(6)));
+  } else if (hash.startsWith('#/cases')) {
+    app.viewName = 'cases';
+    app.view = await casesView(registerContext());
+  } else if (hash.startsWith('#/case/')) {
+    app.viewName = 'cases';
+    app.view = await caseView(registerContext(), decodeURIComponent(hash.slice(7)));
   } else if (hash.startsWith('#/sub/')) {
     app.viewName = 'sub';
     app.view = await submissionView(decodeURIComponent(hash.slice(6)));

@@ -100,6 +100,23 @@ export function newEntry(type, typed, id, user, now) {
   return { doc };
 }
 
+/**
+ * A family or kindergarten corrected (name, bag, household members or
+ * children): the next revision of the same document, checked as a new entry
+ * is; its other fields (location, author, created_at...) stay as they were.
+ */
+export function editEntry(type, current, typed) {
+  const made = newEntry(type, typed, current._id, current.author, current.created_at);
+  if (made.problems) return made;
+  const doc = {};
+  for (const [key, value] of Object.entries(current)) if (!key.startsWith('_') || key === '_id' || key === '_rev') doc[key] = value;
+  const countField = type === 'family' ? 'members' : 'children';
+  doc.name = made.doc.name;
+  if (made.doc.bag) doc.bag = made.doc.bag; else delete doc.bag;
+  if (countField in made.doc) doc[countField] = made.doc[countField]; else delete doc[countField];
+  return { doc };
+}
+
 /** Visit count and latest visit per entry id, from one pass over the submissions. */
 export function visitSummary(submissions) {
   const out = new Map();

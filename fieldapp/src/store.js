@@ -8,6 +8,7 @@
 
 import PouchDB from 'pouchdb-browser';
 
+import { tombstoneRev } from './cases.js';
 import { docId, feedbackId, isoNow, reviewId, ulid } from './ids.js';
 
 const OUTBOX = '_local/outbox';
@@ -74,6 +75,61 @@ export class Store {
       ids[doc._id] = result.rev;
     });
     return doc._id;
+  }
+
+  /**
+   * Store a new revision of a document the replica holds (a corrected child or
+   * family, a case's follow-up): `doc` carries the `_rev` it was made from, so
+   * an edit that arrived in between is a 409, not overwritten. It goes with
+   * the next sync, counted as waiting.
+   */
+  async putRevision(doc) {
+    const result = await this.db.put(doc);
+    await this.updateOutbox((ids) => {
+      ids[doc._id] = result.rev;
+    });
+    return result.rev;
+  }
+
+  /**
+   * The child protection cases on the device (the replica holds only those the
+   * worker is on). A case the worker was taken off leaves with the sync (the
+   * server sends a deleted revision); if an edit of hers was still unsent, that
+   * edit stays as a leaf beside the deletion and would win: such a case is
+   * left out too, recognised by the server's tombstone among its deleted leaves.
+   */
+  async cases(areas) {
+    const out = [];
+    for (const area of areas) {
+      for (const doc of await this.range(`${area}:case:`)) {
+        if (doc.type === 'case' && !(await this.revoked(doc._id))) out.push(doc);
+      }
+    }
+    return out;
+  }
+
+  /** One case, or null when it is not (or no longer) on the device for this worker. */
+  async caseDoc(id) {
+    const doc = await this.get(id);
+    if (!doc || doc.type !== 'case' || await this.revoked(id)) return null;
+    return doc;
+  }
+
+  /** Whether the server took this document off the device (a revocation tombstone among its deleted leaves). */
+  async revoked(id) {
+    let doc;
+    try {
+      doc = await this.db.get(id, { deleted_conflicts: true });
+    } catch (err) {
+      if (err.status === 404) return true;
+      throw err;
+    }
+    for (const rev of doc._deleted_conflicts || []) {
+      const leaf = await this.db.get(id, { rev, revs: true });
+      const path = leaf._revisions;
+      if (path && path.ids.length > 1 && rev === tombstoneRev(id, `${path.start - 1}-${path.ids[1]}`)) return true;
+    }
+    return false;
   }
 
   /** A submission's attachment as a Blob, or null. */

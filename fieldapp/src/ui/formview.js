@@ -9,6 +9,7 @@
 import { formatInput, imageNames, parseInput, prune } from '../form/model.js';
 import { local, t, language } from '../i18n.js';
 import { ulid } from '../ids.js';
+import { shiftMarks } from '../assessment.js';
 import { linkType, linkValue } from '../registers.js';
 import { photoSettings, resizePhoto } from '../photos.js';
 import { h, clear } from './dom.js';
@@ -22,13 +23,17 @@ export class FormView {
    * `draft` ({data, ...}) and `photos` (Map name -> Blob) are edited in place;
    * `onSave` is called (debounced) after each change.
    */
-  constructor({ compiled, definition, draft, photos, onSave, registers = new Map() }) {
+  constructor({ compiled, definition, draft, photos, onSave, registers = new Map(), markText = null, indicatorLabels = null }) {
     this.compiled = compiled;
     this.definition = definition;
     this.draft = draft;
     this.photos = photos;
     this.onSave = onSave;
     this.registers = registers; // register entries by type ('family': [...]) for link questions
+    // Answers pre-filled from what the device knew (draft.marks: source by question path), shown
+    // marked until the worker confirms or changes each; markText(source) says where each came from.
+    this.markText = markText;
+    this.indicatorLabels = indicatorLabels; // an indicator code's label, under the code (family_assessment)
     this.choices = definition.choices || {};
     this.touched = new Set();
     this.showAll = false;
@@ -105,6 +110,18 @@ export class FormView {
     wrapper.append(title);
     if (hint) wrapper.append(h('p', { class: 'hint' }, hint));
     if (field.type !== 'note') wrapper.append(this.input(field, keys, id, path));
+    const value = this.container(keys)[field.name];
+    if (this.indicatorLabels && field.name === 'indicator' && typeof value === 'string' && this.indicatorLabels.get(value)) {
+      wrapper.append(h('p', { class: 'hint indicator-label' }, local(this.indicatorLabels.get(value))));
+    }
+    const node = this.nodes[this.nodes.length - 1];
+    if (this.draft.marks && this.draft.marks[path]) {
+      node.mark = h('p', { class: 'prefilled', dataset: { source: this.draft.marks[path] } },
+        h('span', {}, this.markText ? this.markText(this.draft.marks[path]) : this.draft.marks[path]), ' ',
+        h('button', { type: 'button', class: 'secondary small confirm', onclick: () => this.confirm(path) }, `✓ ${t('confirm')}`));
+      wrapper.append(node.mark);
+      wrapper.classList.add('is-prefilled');
+    }
     wrapper.append(errors);
     return wrapper;
   }
@@ -119,7 +136,7 @@ export class FormView {
       const card = h('div', { class: 'entry' },
         h('div', { class: 'entry-head' },
           h('strong', {}, `${label || field.name} ${i + 1}`),
-          h('button', { type: 'button', class: 'link danger', onclick: () => this.removeEntry(entries, i) }, t('remove_entry'))));
+          h('button', { type: 'button', class: 'link danger', onclick: () => this.removeEntry(entries, i, this.path(keys, field.name)) }, t('remove_entry'))));
       this.fields(field.fields, card, entryKeys);
       box.append(card);
     });
@@ -134,8 +151,9 @@ export class FormView {
     this.render();
   }
 
-  removeEntry(entries, i) {
+  removeEntry(entries, i, repeatPath) {
     entries.splice(i, 1);
+    if (this.draft.marks) this.draft.marks = shiftMarks(this.draft.marks, repeatPath, i);
     this.changed();
     this.render();
   }
@@ -144,6 +162,7 @@ export class FormView {
     const answers = this.container(keys);
     if (value === undefined) delete answers[name];
     else answers[name] = value;
+    if (this.draft.marks && this.draft.marks[path]) delete this.draft.marks[path]; // changed: the worker's own answer now
     this.touched.add(path);
     this.changed();
     this.refresh();
@@ -319,9 +338,26 @@ export class FormView {
       clear(node.errors);
       for (const message of messages) node.errors.append(h('p', {}, message));
       node.el.classList.toggle('invalid', messages.length > 0);
+      if (node.mark) {
+        const marked = Boolean(this.draft.marks && this.draft.marks[node.path]);
+        node.mark.hidden = !marked;
+        node.el.classList.toggle('is-prefilled', marked);
+      }
     }
     this.problems = problems;
     return problems;
+  }
+
+  /** A pre-filled answer the worker has checked: no longer marked. */
+  confirm(path) {
+    if (this.draft.marks) delete this.draft.marks[path];
+    this.changed();
+    this.refresh();
+  }
+
+  /** The pre-filled answers still to check, among the questions shown. */
+  unconfirmed() {
+    return this.nodes.filter((n) => n.mark && !n.el.hidden && this.draft.marks && this.draft.marks[n.path]);
   }
 
   /** Show every problem (after the worker pressed Send); scrolls to the first. */

@@ -6,10 +6,11 @@
 // from the local replica, so the register works offline like the forms.
 
 import { latestForms, definitionOf } from '../form/model.js';
-import { childPrefill, childrenOf, childVisits, derivedId, growthRow, localDate, newChild } from '../children.js';
+import { assessmentPrefill, FORM as ASSESSMENT } from '../assessment.js';
+import { childPrefill, childrenOf, childVisits, derivedId, editChild, growthRow, localDate, newChild } from '../children.js';
 import { local, t } from '../i18n.js';
 import { docId, isoNow } from '../ids.js';
-import { LISTED, linkFields, newEntry, prefill, registerType, search, TYPES, visitsOf, visitSummary } from '../registers.js';
+import { editEntry, LISTED, linkFields, newEntry, prefill, registerType, search, TYPES, visitsOf, visitSummary } from '../registers.js';
 import { fill, formatTime, h } from './dom.js';
 
 /** `ctx`: {store, areas, user, areaLabel(code), startDraft(formDoc, area, data)}. */
@@ -101,8 +102,15 @@ export async function registerEntryView(ctx, id) {
       h('h2', { id: 'entry-name' }, entry.name || id),
       h('p', { class: 'muted small' }, `${t(type)} · ${ctx.areaLabel(area)}`),
       facts.length ? h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : null,
-      forms.map((doc) => h('button', { type: 'button', class: 'primary new-visit', dataset: { form: doc.form }, onclick: () =>
-        ctx.startDraft(doc, area, prefill(definitionOf(doc), entry)) }, `+ ${t('new_visit')}: ${local(doc.title)}`))),
+      forms.map((doc) => h('button', { type: 'button', class: 'primary new-visit', dataset: { form: doc.form }, onclick: async () => {
+        if (doc.form !== ASSESSMENT) return ctx.startDraft(doc, area, prefill(definitionOf(doc), entry));
+        // A family assessment starts from what the device knows of the family (assessment.js).
+        const made = assessmentPrefill(definitionOf(doc), entry, {
+          submissions: await ctx.store.areaSubmissions([area]), children: await ctx.store.registerEntries([area], 'child'),
+          checklist: await ctx.store.get('global:checklist:fes_indicators'), today: localDate() });
+        return ctx.startDraft(doc, area, made.data, { marks: made.marks, growth: made.growth });
+      } }, `+ ${t('new_visit')}: ${local(doc.title)}`)),
+      editEntryForm(ctx, type, entry)),
     type === 'family' ? await childrenCard(ctx, entry) : null,
     h('section', { class: 'card' },
       h('h2', {}, t('visit_history')),
@@ -113,6 +121,31 @@ export async function registerEntryView(ctx, id) {
           h('span', { class: 'muted small' }, outbox[sub._id] ? `⏳ ${t('waiting')}` : formatTime(sub.created_at))))))
         : h('p', { class: 'muted', id: 'no-visits' }, t('no_visits'))));
   return { el };
+}
+
+/** Correct a family's or kindergarten's name, bag and count: the next revision of its document. */
+function editEntryForm(ctx, type, entry) {
+  const field = (name, label, value, attrs = {}) => {
+    const error = h('p', { class: 'error', id: `edit-${name}-error` });
+    const input = h('input', { id: `edit-${name}`, name, autocomplete: 'off', value: value ?? '', ...attrs });
+    return { input, error, el: [h('label', { for: `edit-${name}` }, label), input, error] };
+  };
+  const countField = type === 'family' ? 'members' : 'children';
+  const name = field('name', t(type === 'family' ? 'entry_family_name' : 'entry_kindergarten_name'), entry.name);
+  const bag = field('bag', t('bag'), entry.bag);
+  const count = field('count', t(countField), typeof entry[countField] === 'number' ? String(entry[countField]) : '', { inputmode: 'numeric' });
+  const form = h('form', { class: 'entry-form', id: 'edit-entry-form', novalidate: true, onsubmit: async (event) => {
+    event.preventDefault();
+    const current = (await ctx.store.get(entry._id)) || entry;
+    const made = editEntry(type, current, { name: name.input.value, bag: bag.input.value, count: count.input.value });
+    for (const [key, f] of Object.entries({ name, bag, count })) f.error.textContent = made.problems && made.problems[key] ? t(made.problems[key]) : '';
+    if (made.problems) return;
+    await ctx.store.putRevision(made.doc);
+    if (ctx.syncNow) ctx.syncNow();
+    window.dispatchEvent(new HashChangeEvent('hashchange')); // drawn again from the replica
+  } }, name.el, bag.el, count.el,
+  h('button', { type: 'submit', class: 'primary', id: 'edit-save' }, t('save_changes')));
+  return h('details', { id: 'edit-entry' }, h('summary', {}, `✎ ${t('correct_entry')}`), form);
 }
 
 function sexName(sex) {
@@ -168,6 +201,46 @@ function addChildForm(ctx, family) {
   return h('details', { id: 'add-child' }, h('summary', {}, `+ ${t('add_child')}`), form);
 }
 
+/**
+ * Correct a child (name, sex, birth date, bag, family): the next revision of
+ * its document, checked on the device by the server's own rule before it is
+ * stored, and synced through the gate like a new child.
+ */
+function editChildForm(ctx, child, families) {
+  const errors = {};
+  const error = (name) => (errors[name] = h('p', { class: 'error', id: `edit-child-${name}-error` }));
+  const name = h('input', { id: 'edit-child-name', autocomplete: 'off', value: child.name || '' });
+  const sexes = ['f', 'm'].map((value) => h('label', { class: 'choice' },
+    h('input', { type: 'radio', name: 'edit-child-sex', value, id: `edit-child-sex-${value}`, checked: child.sex === value }), ` ${sexName(value)}`));
+  const dob = h('input', { id: 'edit-child-dob', type: 'date', max: localDate(), value: child.dob || '' });
+  const bag = h('input', { id: 'edit-child-bag', autocomplete: 'off', value: child.bag || '' });
+  const family = h('select', { id: 'edit-child-family' },
+    [...families].sort((a, b) => String(a.name || '').localeCompare(String(b.name || ''), 'mn')).map((f) =>
+      h('option', { value: f._id, selected: f._id === child.family }, f.bag ? `${f.name} · ${f.bag}` : f.name || f._id)),
+    families.some((f) => f._id === child.family) ? null : h('option', { value: child.family || '', selected: true }, child.family || t('choose')));
+  const form = h('form', { class: 'entry-form', id: 'edit-child-form', novalidate: true, onsubmit: async (event) => {
+    event.preventDefault();
+    const sex = sexes.map((label) => label.querySelector('input')).find((input) => input.checked);
+    const current = (await ctx.store.get(child._id)) || child;
+    const made = editChild(current, { name: name.value, sex: sex ? sex.value : '', dob: dob.value, bag: bag.value, family: family.value }, localDate());
+    for (const [key, el] of Object.entries(errors)) el.textContent = made.problems && made.problems[key] ? t(made.problems[key]) : '';
+    const other = made.problems ? Object.keys(made.problems).filter((key) => !(key in errors)) : [];
+    errors.other.textContent = other.map((key) => t(made.problems[key])).join(' ');
+    if (made.problems) return;
+    await ctx.store.putRevision(made.doc);
+    if (ctx.syncNow) ctx.syncNow();
+    window.dispatchEvent(new HashChangeEvent('hashchange')); // drawn again from the replica
+  } },
+  h('label', { for: 'edit-child-name' }, t('child_name_label')), name, error('name'),
+  h('fieldset', { class: 'choices' }, h('legend', {}, t('sex')), sexes), error('sex'),
+  h('label', { for: 'edit-child-dob' }, t('dob')), dob, error('dob'),
+  h('label', { for: 'edit-child-bag' }, t('bag')), bag, error('bag'),
+  h('label', { for: 'edit-child-family' }, t('family')), family, error('family'),
+  error('other'),
+  h('button', { type: 'submit', class: 'primary', id: 'edit-child-save' }, t('save_changes')));
+  return h('details', { id: 'edit-child' }, h('summary', {}, `✎ ${t('correct_child')}`), form);
+}
+
 /** A child: its register facts, its growth visits newest first with the server's classes, and a new visit. */
 async function childView(ctx, first) {
   const el = h('div', { class: 'register-entry child' });
@@ -200,7 +273,8 @@ async function childParts(ctx, child) {
         h('dt', {}, t('dob')), h('dd', { id: 'child-dob-value' }, child.dob || ''),
         child.bag ? [h('dt', {}, t('bag')), h('dd', {}, child.bag)] : null),
       forms.map((doc) => h('button', { type: 'button', class: 'primary new-visit', dataset: { form: doc.form }, onclick: () =>
-        ctx.startDraft(doc, area, childPrefill(definitionOf(doc), child)) }, `+ ${t('new_visit')}: ${local(doc.title)}`))),
+        ctx.startDraft(doc, area, childPrefill(definitionOf(doc), child)) }, `+ ${t('new_visit')}: ${local(doc.title)}`)),
+      editChildForm(ctx, child, await ctx.store.registerEntries([area], 'fam'))),
     h('section', { class: 'card' },
       h('h2', {}, t('growth_visits')),
       rows.length ? h('ul', { class: 'list growth', id: 'growth-list' }, rows.map((row, i) => {
