@@ -18,6 +18,14 @@ a real ``fieldsync serve`` with the demo's data: one server for the module.
   offline a new child (refused on the device until right, in Mongolian) with a
   growth visit started from it: both reach the server linked to the family
   and each other, and the server's classes come back to the child's page.
+* Cases, a family assessment, a correction: the worker's child protection
+  cases (overdue first), a follow-up visit refused on the device until right
+  (in Mongolian), then stored on the server's case through the gate; a case she
+  is taken off leaves the phone while its page is open; a family assessment
+  pre-filled (family, round, the last round's answers and the growth item from
+  the growth records, each marked until checked, the household's children),
+  sent and stored as answered; a child and a family corrected, the child
+  refused on the device until right, both stored as the next revision.
 
 Screenshots of the app (phone-sized, both languages) are taken along the way,
 into docs/screenshots/fieldapp-*.png with FIELDSYNC_UPDATE_SCREENSHOTS=1.
@@ -40,9 +48,12 @@ import pytest
 import requests
 from servers import REPO, fieldsync_demo_server
 
+from programmes import family_assessment
 from programmes.nutrition import label as class_label
 from schemas import compile_form
+from sync import cases
 from sync.demo import DEMO_PASSWORD
+from sync.ids import feedback_id
 
 CHROMIUM = "/usr/bin/chromium"
 APP_DIST = REPO / "fieldapp" / "dist" / "index.html"
@@ -569,6 +580,214 @@ def test_register_family_history_and_a_visit_started_from_it(server, context):
     page.click("#child-family")
     page.wait_for_selector(f"#visit-list a[href$='{sent[0]['_id'].replace(':', '%3A')}']")
     use_english(page)
+
+
+def _months(dob: str, day: date) -> int:
+    born = date.fromisoformat(dob)
+    return (day.year - born.year) * 12 + day.month - born.month - (day.day < born.day)
+
+
+def _stored(admin, base: str, docid: str, check, what: str) -> dict:
+    """The server's document once ``check`` holds for it (the push may still be under way)."""
+    found = {}
+
+    def ready() -> bool:
+        found["doc"] = admin.get(f"{base}/db/uvs-tes/{docid}").json()
+        return check(found["doc"])
+
+    wait_for(ready, what)
+    return found["doc"]
+
+
+def test_cases_follow_up_assessment_prefill_and_a_child_corrected(server, context):
+    """Cases on the worker's phone (overdue first), a follow-up recorded in Mongolian that reaches the
+    server's case through the gate, a case she is taken off leaving the phone; a family assessment
+    pre-filled from the last round and the growth records; a child corrected (refused until right)."""
+    base = server.root
+    today = date.today()
+    admin = requests.Session()
+    admin.auth = ("admin", DEMO_PASSWORD)
+    rows = admin.get(f"{base}/db/uvs-tes/_all_docs", params={"include_docs": "true"}).json()["rows"]
+    docs = [r["doc"] for r in rows]
+    mine = [d for d in docs if d.get("type") == "case" and "bolormaa" in cases.members(d)]
+    late = [d for d in mine if cases.overdue(d, today)]
+    assert mine and late, "the demo gives bolormaa cases, one with an overdue follow-up"
+    # A case she is only on the team of: the coordinator takes her off it below.
+    team_only = cases.new_case("uvs-tes", "01KBTEAMONLY00000000000000", author="oyunaa", coordinator="oyunaa",
+                               risk="medium", team=["bolormaa"], at=f"{today.isoformat()}T09:00:00.000Z",
+                               data={"child_name": "CP-2026-900", "concerns": ["neglect"]})
+    put = admin.put(f"{base}/db/uvs-tes/{team_only['_id']}", json=team_only)
+    assert put.status_code == 201, put.text
+
+    page = context.new_page()
+    log_in(page, base)
+    page.click("#nav-cases")
+    page.wait_for_selector(f"#case-list a.case-item[data-id='{team_only['_id']}']")
+    listed = [a.get_attribute("data-id") for a in page.locator("#case-list a.case-item").all()]
+    assert sorted(listed) == sorted([d["_id"] for d in mine] + [team_only["_id"]])
+    assert set(listed[:len(late)]) == {d["_id"] for d in late}  # overdue first, marked
+    assert page.locator("#case-list a.case-item.overdue").count() == len(late)
+    assert "хугацаа хэтэрсэн" in page.locator("#case-list a.case-item.overdue").first.inner_text()
+    shoot(page, "cases-mn")
+
+    # A follow-up visit, checked on the device, written as the case's next revision, synced through the gate.
+    case = late[0]
+    pending = next(n for n, v in enumerate(case["data"]["follow_ups"]) if not v.get("done_on"))
+    page.click(f"#case-list a.case-item[data-id='{case['_id']}']")
+    page.wait_for_selector("#case-code")
+    assert page.locator("#case-code").inner_text() == case["data"]["child_name"]
+    assert page.locator("#follow-up-list li.overdue").count() == len(cases.overdue(case, today))
+    page.click("#record-follow-up summary")
+    page.fill("#fu-date", (today + timedelta(days=1)).isoformat())
+    page.click("#fu-save")
+    assert page.locator("#fu-date-error").inner_text() == "Огноо өнөөдрөөс хойш байж болохгүй."
+    assert page.locator("#fu-mode-error").inner_text() == "Айлчлалын хэлбэрийг сонгоно уу."
+    page.select_option("#fu-planned", str(pending))
+    page.fill("#fu-date", today.isoformat())
+    page.check("#fu-mode-phone")
+    page.fill("#fu-notes", "Ээжтэй утсаар ярьсан; хүүхэд сургуульдаа явж байна.")
+    page.fill("#fu-next", (today + timedelta(days=14)).isoformat())
+    page.click("#fu-save")
+    page.wait_for_selector("#case-message")
+    assert page.locator(f"#follow-up-list li[data-n='{pending}']").inner_text().count(today.isoformat()) == 1
+    synced(page)
+    stored = _stored(admin, base, case["_id"], lambda d: len(d["data"]["history"]) > len(case["data"]["history"]),
+                     "the follow-up reached the server's case")
+    assert stored["data"]["follow_ups"][pending] == {**case["data"]["follow_ups"][pending], "done_on": today.isoformat(),
+                                                     "mode": "phone",
+                                                     "notes": "Ээжтэй утсаар ярьсан; хүүхэд сургуульдаа явж байна."}
+    assert stored["data"]["follow_ups"][-1] == {"due": (today + timedelta(days=14)).isoformat(), "done_on": None,
+                                                "mode": "phone", "notes": ""}
+    assert stored["data"]["history"][:-1] == case["data"]["history"]
+    assert {k: stored["data"]["history"][-1][k] for k in ("by", "action")} == {"by": "bolormaa", "action": "follow_up_done"}
+    assert stored["updated_by"] == "bolormaa" and stored["status"] == case["status"]
+    assert admin.get(f"{base}/db/uvs-tes/{feedback_id(case['_id'])}").status_code == 404  # not refused
+    use_english(page)
+    page.wait_for_selector("#case-history")
+    assert page.locator("#case-history li").last.inner_text().endswith("Follow-up visit done")
+    page.locator("#follow-up-list").scroll_into_view_if_needed()
+    shoot(page, "cases-en")
+
+    # Taken off a case: the server's tombstone takes it off the phone, the open page says so.
+    page.goto(f"{base}/app/#/case/{team_only['_id']}")
+    page.wait_for_selector("#record-follow-up")
+    current = admin.get(f"{base}/db/uvs-tes/{team_only['_id']}").json()
+    off = cases.changed(current, "oyunaa", "team", team=[])
+    assert off["former"] == ["bolormaa"]
+    assert admin.put(f"{base}/db/uvs-tes/{team_only['_id']}", json=off).status_code == 201
+    page.click("#sync-now")
+    page.wait_for_selector("#case-gone")
+    page.click("#nav-cases")
+    page.wait_for_selector("#case-list")
+    assert page.locator(f"#case-list a[data-id='{team_only['_id']}']").count() == 0
+    assert page.locator("#case-list a.case-item").count() == len(mine)
+
+    # A family assessment from a family's page: pre-filled, each answer marked until checked.
+    assessed = [d for d in docs if d.get("type") == "submission" and d.get("form") == "family_assessment"]
+    family_id = max({d["data"]["family_id"] for d in assessed},
+                    key=lambda f: (sum(1 for c in docs if c.get("type") == "child" and c.get("family") == f), f))
+    family = next(d for d in docs if d["_id"] == family_id)
+    last = max((d for d in assessed if d["data"]["family_id"] == family_id),
+               key=lambda d: (d["data"]["date"], d["created_at"], d["_id"]))
+    kids = sorted((d for d in docs if d.get("type") == "child" and d.get("family") == family_id),
+                  key=lambda c: (c["dob"], c["name"]))
+    young = [k for k in kids if _months(k["dob"], today) < 60]
+    since = (today - timedelta(days=91)).isoformat()
+    measured = [k for k in young if any(
+        d.get("type") == "submission" and d.get("form") == "growth_visit" and d["data"].get("child_id") == k["_id"].split(":", 2)[2]
+        and since <= d["data"].get("visit_date", "") <= today.isoformat() for d in docs)]
+    growth_answer = "na" if not young else "yes" if len(measured) == len(young) else "no"
+    page.click("#lang")  # back to Mongolian
+    page.goto(f"{base}/app/#/reg/{family_id}")
+    page.click(".new-visit[data-form=family_assessment]")
+    page.wait_for_selector(".q[data-name=indicators] .entry")
+    assert question(page, "family_id").locator("select").input_value() == family_id
+    assert question(page, "round").locator("input[value=follow_up]").is_checked()
+    assert [li.get_attribute("data-id") for li in page.locator("#household-list li").all()] == [k["_id"] for k in kids]
+    codes = [i for i, *_ in family_assessment.DEFAULT_INDICATORS]
+    before = {r["indicator"]: r for r in last["data"]["indicators"]}
+    entries = page.locator(".q[data-name=indicators] .entry")
+    assert entries.count() == len(codes)
+    for n, code in enumerate(codes):
+        assert page.locator(f"#f-indicators_{n}__indicator").input_value() == code
+        answer = page.locator(f".q[data-path='indicators[{n}].answer']")
+        want = growth_answer if code == "growth_monitored" else before[code]["answer"]
+        assert answer.locator(f"input[value={want}]").is_checked(), code
+        note = answer.locator(".prefilled").inner_text()
+        assert note.startswith("Өсөлтийн бүртгэлээс" if code == "growth_monitored" else "Өмнөх үнэлгээнээс"), note
+    if young:
+        assert f"{len(measured)}/{len(young)} хүүхэд" in page.locator(".q[data-path='indicators[0].answer'] .prefilled").inner_text()
+    question(page, "date").locator("input").fill(today.isoformat())
+    question(page, "present").locator("input[value=mother]").check()
+    page.locator(".q[data-name=indicators]").scroll_into_view_if_needed()
+    shoot(page, "assessment-mn")
+    page.click("#send")
+    assert page.locator("#send-problems").inner_text().startswith("Урьдчилан бөглөсөн")
+    assert page.locator(".flash").count() == 0
+    # The worker changes one answer (its mark goes) and confirms the others one by one.
+    changed = codes.index("home_garden")
+    new_answer = "no" if before["home_garden"]["answer"] == "yes" else "yes"
+    page.locator(f".q[data-path='indicators[{changed}].answer'] input[value={new_answer}]").check()
+    assert page.locator(f".q[data-path='indicators[{changed}].answer'] .prefilled").is_hidden()
+    use_english(page)
+    page.wait_for_selector(".prefilled .confirm")
+    assert "From the last round: check" in page.locator(".q[data-path='indicators[1].answer'] .prefilled").inner_text()
+    page.locator(".q[data-name=indicators]").scroll_into_view_if_needed()
+    shoot(page, "assessment-en")
+    confirms = page.locator(".q.is-prefilled:not([hidden]) .prefilled:not([hidden]) .confirm")
+    while confirms.count():
+        confirms.first.click()
+    page.click("#send")
+    page.wait_for_selector(".flash")
+    synced(page)
+    sent = []
+    wait_for(lambda: sent.extend(
+        d["doc"] for d in admin.get(f"{base}/db/uvs-tes/_all_docs", params={"include_docs": "true"}).json()["rows"]
+        if d["doc"].get("type") == "submission" and d["doc"].get("form") == "family_assessment"
+        and d["doc"]["data"]["family_id"] == family_id
+        and d["doc"]["data"]["date"] == today.isoformat()) or sent, "the assessment reached the server")
+    answers = {r["indicator"]: r["answer"] for r in sent[0]["data"]["indicators"]}
+    assert sent[0]["data"]["round"] == "follow_up" and answers["growth_monitored"] == growth_answer
+    assert answers == {c: growth_answer if c == "growth_monitored" else new_answer if c == "home_garden"
+                       else before[c]["answer"] for c in codes}
+    assert admin.get(f"{base}/db/uvs-tes/{feedback_id(sent[0]['_id'])}").status_code == 404
+
+    # A child corrected: refused on the device until right, then the same document's next revision on the server.
+    kid = kids[-1]
+    page.goto(f"{base}/app/#/reg/{kid['_id']}")
+    page.click("#edit-child summary")
+    page.fill("#edit-child-name", "   ")
+    page.fill("#edit-child-dob", (today + timedelta(days=1)).isoformat())
+    page.click("#edit-child-save")
+    assert page.locator("#edit-child-name-error").inner_text() == "Enter the child's name (at most 200 characters)."
+    assert page.locator("#edit-child-dob-error").inner_text() == "The birth date must be a date not after today."
+    fixed_dob = (date.fromisoformat(kid["dob"]) - timedelta(days=3)).isoformat()
+    page.fill("#edit-child-name", f"  {kid['name']}  Жаргал ")
+    page.fill("#edit-child-dob", fixed_dob)
+    page.check("#edit-child-sex-" + ("m" if kid["sex"] == "f" else "f"))
+    page.click("#edit-child-save")
+    page.wait_for_function("(name) => document.querySelector('#entry-name').textContent === name",
+                           arg=f"{kid['name']} Жаргал")
+    assert page.locator("#child-dob-value").inner_text() == fixed_dob
+    page.evaluate("() => window.scrollTo(0, 0)")
+    shoot(page, "child-edit-en")
+    synced(page)
+    corrected = _stored(admin, base, kid["_id"], lambda d: d.get("name") == f"{kid['name']} Жаргал",
+                        "the corrected child reached the server")
+    assert int(corrected["_rev"].split("-")[0]) == int(kid["_rev"].split("-")[0]) + 1
+    assert {k: corrected.get(k) for k in ("dob", "sex", "family", "author", "created_at")} == {
+        "dob": fixed_dob, "sex": "m" if kid["sex"] == "f" else "f", "family": family_id,
+        "author": kid.get("author"), "created_at": kid.get("created_at")}
+    assert admin.get(f"{base}/db/uvs-tes/{feedback_id(kid['_id'])}").status_code == 404
+    # The family too: its household size corrected.
+    page.goto(f"{base}/app/#/reg/{family_id}")
+    page.click("#edit-entry summary")
+    page.fill("#edit-count", "9")
+    page.click("#edit-save")
+    page.wait_for_selector("#edit-entry")
+    synced(page)
+    _stored(admin, base, family_id, lambda d: d.get("members") == 9 and d.get("name") == family["name"],
+            "the corrected family reached the server")
 
 
 def test_app_shell_is_served_with_its_service_worker_and_manifest(server):

@@ -251,7 +251,6 @@ const TEXTS = {
     correct_child: 'Хүүхдийн мэдээллийг засах',
     correct_entry: 'Бүртгэлийг засах',
     save_changes: 'Өөрчлөлтийг хадгалах',
-    family: 'Өрх',
     corrected: 'Засвар хадгалагдлаа; дараагийн синкээр илгээгдэнэ.',
   },
   en: {
@@ -503,7 +502,6 @@ const TEXTS = {
     correct_child: "Correct the child's details",
     correct_entry: 'Correct the entry',
     save_changes: 'Save the changes',
-    family: 'Family',
     corrected: 'Saved; it goes with the next sync.',
   },
 };

@@ -47,6 +47,18 @@ async function concernLabels(store) {
 export async function caseView(ctx, id) {
   const el = h('div', { class: 'case-page' });
   let message = null;
+  // The follow-up form is kept while the case stays the same revision: a sync drawing the page
+  // again (any document arriving) must not wipe what is being typed.
+  let form = null;
+  const editor = (doc) => {
+    if (!form || form.rev !== doc._rev) {
+      form = { rev: doc._rev, el: followUpForm(ctx, doc, (text) => {
+        message = text;
+        return draw();
+      }) };
+    }
+    return form.el;
+  };
   const draw = async () => {
     const doc = await ctx.store.caseDoc(id);
     if (!doc) {
@@ -96,10 +108,7 @@ export async function caseView(ctx, id) {
         late.has(v) ? h('strong', { class: 'overdue-mark' }, ` ⚠ ${t('overdue')}`) : null,
         v.notes ? h('p', { class: 'small' }, v.notes) : null)))
           : h('p', { class: 'muted' }, t('no_follow_ups')),
-        mayChange(ctx.user, doc) ? followUpForm(ctx, doc, (text) => {
-          message = text;
-          return draw();
-        }) : h('p', { class: 'muted small' }, t('read_only_case'))),
+        mayChange(ctx.user, doc) ? editor(doc) : h('p', { class: 'muted small' }, t('read_only_case'))),
       h('section', { class: 'card' },
         h('h2', {}, t('history')),
         h('ol', { class: 'history', id: 'case-history' }, history.map((entry) => h('li', {},

@@ -245,12 +245,14 @@ function editChildForm(ctx, child, families) {
 async function childView(ctx, first) {
   const el = h('div', { class: 'register-entry child' });
   // Drawn again when a sync brings something: the server's values of a visit just sent arrive after it.
-  const draw = async () => fill(el, ...await childParts(ctx, (await ctx.store.get(first._id)) || first));
+  // The correction form is made once: a sync drawing the page again must not wipe what is being typed.
+  const editor = editChildForm(ctx, first, await ctx.store.registerEntries([first._id.split(':')[0]], 'fam'));
+  const draw = async () => fill(el, ...await childParts(ctx, (await ctx.store.get(first._id)) || first, editor));
   await draw();
   return { el, onData: draw };
 }
 
-async function childParts(ctx, child) {
+async function childParts(ctx, child, editor) {
   const area = child._id.split(':')[0];
   const family = typeof child.family === 'string' ? await ctx.store.get(child.family) : null;
   const forms = latestForms(await ctx.store.forms())
@@ -274,7 +276,7 @@ async function childParts(ctx, child) {
         child.bag ? [h('dt', {}, t('bag')), h('dd', {}, child.bag)] : null),
       forms.map((doc) => h('button', { type: 'button', class: 'primary new-visit', dataset: { form: doc.form }, onclick: () =>
         ctx.startDraft(doc, area, childPrefill(definitionOf(doc), child)) }, `+ ${t('new_visit')}: ${local(doc.title)}`)),
-      editChildForm(ctx, child, await ctx.store.registerEntries([area], 'fam'))),
+      editor),
     h('section', { class: 'card' },
       h('h2', {}, t('growth_visits')),
       rows.length ? h('ul', { class: 'list growth', id: 'growth-list' }, rows.map((row, i) => {
