@@ -751,6 +751,19 @@ def test_cases_follow_up_assessment_prefill_and_a_child_corrected(server, contex
     assert answers == {c: growth_answer if c == "growth_monitored" else new_answer if c == "home_garden"
                        else before[c]["answer"] for c in codes}
     assert admin.get(f"{base}/db/uvs-tes/{feedback_id(sent[0]['_id'])}").status_code == 404
+    # Begun from the home page, the form is pre-filled once the family is chosen: from today's round now.
+    page.click("#nav-home")
+    page.click("#form-list button[data-form=family_assessment]")
+    page.wait_for_selector(".q[data-name=family_id] select")
+    assert page.locator(".q[data-name=indicators] .entry").count() <= 1
+    question(page, "family_id").locator("select").select_option(family_id)
+    page.wait_for_function("(n) => document.querySelectorAll('.q[data-name=indicators] .entry').length === n",
+                           arg=len(codes))
+    assert question(page, "round").locator("input[value=follow_up]").is_checked()
+    changed_row = page.locator(f".q[data-path='indicators[{changed}].answer']")
+    assert changed_row.locator(f"input[value={new_answer}]").is_checked()
+    assert changed_row.locator(".prefilled").inner_text().startswith("From the last round")
+    assert page.locator("#household-list li").count() == len(kids)
 
     # A child corrected: refused on the device until right, then the same document's next revision on the server.
     kid = kids[-1]
@@ -759,6 +772,7 @@ def test_cases_follow_up_assessment_prefill_and_a_child_corrected(server, contex
     page.fill("#edit-child-name", "   ")
     page.fill("#edit-child-dob", (today + timedelta(days=1)).isoformat())
     page.click("#edit-child-save")
+    page.wait_for_function("() => document.querySelector('#edit-child-name-error').textContent !== ''")  # checked after a read
     assert page.locator("#edit-child-name-error").inner_text() == "Enter the child's name (at most 200 characters)."
     assert page.locator("#edit-child-dob-error").inner_text() == "The birth date must be a date not after today."
     fixed_dob = (date.fromisoformat(kid["dob"]) - timedelta(days=3)).isoformat()

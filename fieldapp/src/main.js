@@ -5,7 +5,7 @@
 // Everything reads the local replica; the network is only for replication and
 // the first log-in.
 
-import { FORM as ASSESSMENT, householdMembers, indicatorLabels } from './assessment.js';
+import { assessmentPrefill, FORM as ASSESSMENT, householdMembers, indicatorLabels } from './assessment.js';
 import { localDate } from './children.js';
 import { CompiledForm } from './form/validate.js';
 import { definitionOf, latestForms } from './form/model.js';
@@ -91,7 +91,7 @@ const main = h('main', {});
 function header() {
   const nav = app.session
     ? h('nav', {},
-      h('a', { href: '#/', class: navClass('home') }, t('home')),
+      h('a', { href: '#/', class: navClass('home'), id: 'nav-home' }, t('home')),
       h('a', { href: '#/registers/family', class: navClass('registers'), id: 'nav-registers' }, t('registers')),
       h('a', { href: '#/cases', class: navClass('cases'), id: 'nav-cases' }, t('cases')),
       h('a', { href: '#/inbox', class: navClass('inbox'), id: 'nav-inbox' }, t('inbox'), h('span', { class: 'badge', id: 'inbox-count' })))
@@ -245,10 +245,28 @@ async function formView(draftId) {
   const saved = h('span', { class: 'muted small', id: 'draft-saved' });
   let saving = Promise.resolve();
   const checklist = draft.form === ASSESSMENT ? await app.store.get('global:checklist:fes_indicators') : null;
+  const household = h('div', {}, draft.form === ASSESSMENT ? await householdCard(draft) : null);
   const view = new FormView({
     compiled, definition, draft, photos, registers: await registerChoices(draft.area),
     markText: (source) => (source === 'growth' ? growthText(draft.growth) : t('from_last_round')),
     indicatorLabels: draft.form === ASSESSMENT ? indicatorLabels(checklist) : null,
+    // A family assessment begun without its family (from the home page) is pre-filled once the family is chosen,
+    // as long as no indicator has been answered yet.
+    onAnswer: draft.form === ASSESSMENT ? async (name, value) => {
+      if (name !== 'family_id') return;
+      const family = typeof value === 'string' ? await app.store.get(value) : null;
+      fill(household, family ? await householdCard(draft) : null);
+      const answered = Array.isArray(draft.data.indicators) && draft.data.indicators.some((row) => row && row.answer);
+      if (!family || answered) return;
+      const made = assessmentPrefill(definition, family, {
+        submissions: await app.store.areaSubmissions([draft.area]), children: await app.store.registerEntries([draft.area], 'child'),
+        checklist, today: localDate() });
+      Object.assign(draft.data, made.data);
+      draft.marks = made.marks;
+      draft.growth = made.growth;
+      view.render();
+      view.save();
+    } : null,
     onSave: () => {
       saving = saving.then(() => app.store.saveDraft(draft, photos)).then(() => {
         saved.textContent = `${t('draft_saved')} ${formatTime(new Date().toISOString())}`;
@@ -263,7 +281,7 @@ async function formView(draftId) {
       h('h2', {}, local(definition.title)),
       h('p', { class: 'muted small' }, `${areaLabel(draft.area)} · ${t('version')} ${draft.form_version}`),
       feedback && feedback.status === 'refused' ? reasons(feedback) : null),
-    draft.form === ASSESSMENT ? await householdCard(draft) : null,
+    household,
     view.root,
     h('div', { class: 'actions' },
       summary,

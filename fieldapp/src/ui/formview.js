@@ -23,7 +23,7 @@ export class FormView {
    * `draft` ({data, ...}) and `photos` (Map name -> Blob) are edited in place;
    * `onSave` is called (debounced) after each change.
    */
-  constructor({ compiled, definition, draft, photos, onSave, registers = new Map(), markText = null, indicatorLabels = null }) {
+  constructor({ compiled, definition, draft, photos, onSave, registers = new Map(), markText = null, indicatorLabels = null, onAnswer = null }) {
     this.compiled = compiled;
     this.definition = definition;
     this.draft = draft;
@@ -33,6 +33,7 @@ export class FormView {
     // Answers pre-filled from what the device knew (draft.marks: source by question path), shown
     // marked until the worker confirms or changes each; markText(source) says where each came from.
     this.markText = markText;
+    this.onAnswer = onAnswer; // called with (name, value) when a top-level question is answered
     this.indicatorLabels = indicatorLabels; // an indicator code's label, under the code (family_assessment)
     this.choices = definition.choices || {};
     this.touched = new Set();
@@ -166,6 +167,7 @@ export class FormView {
     this.touched.add(path);
     this.changed();
     this.refresh();
+    if (this.onAnswer && keys.length === 0) this.onAnswer(name, value);
   }
 
   input(field, keys, id, path) {
