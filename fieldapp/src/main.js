@@ -356,15 +356,19 @@ async function inboxView() {
         const sub = await app.store.get(item.about);
         // A refused register entry (a child the server's date finds born tomorrow, say): named, not fixable here.
         const entry = registerType(item.about);
-        const title = entry ? `${t(entry)}: ${(sub && sub.name) || item.about}`
-          : sub ? titles.get(`${sub.form}:${sub.form_version}`) || sub.form : item.about;
+        // A case's follow-up the gate refused: named by its code, opened on its page (not a form to fix).
+        const isCase = String(item.about).split(':')[1] === 'case';
+        const title = isCase ? `${t('cases')}: ${(sub && sub.data && sub.data.child_name) || item.about}`
+          : entry ? `${t(entry)}: ${(sub && sub.name) || item.about}`
+            : sub ? titles.get(`${sub.form}:${sub.form_version}`) || sub.form : item.about;
         if (item.kind === 'feedback') {
           const status = item.doc.status;
           return h('li', { class: `msg ${status}`, dataset: { kind: 'feedback', about: item.about } },
             h('div', { class: 'msg-head' }, h('strong', {}, title), h('span', { class: `tag ${status}` }, t(status) || status)),
             status === 'refused' ? reasons(item.doc) : null,
             item.doc.note ? h('p', {}, item.doc.note) : null,
-            status === 'refused' && sub && !entry ? fixButton(item.about) : null);
+            status === 'refused' && sub && !entry && !isCase ? fixButton(item.about) : null,
+            isCase && sub ? h('a', { class: 'button secondary small', href: `#/case/${encodeURIComponent(item.about)}` }, t('cases')) : null);
         }
         const state = item.doc.status || 'received';
         return h('li', { class: `msg review ${state}`, dataset: { kind: 'review', about: item.about } },
