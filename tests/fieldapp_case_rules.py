@@ -61,7 +61,7 @@ def _current() -> dict:
 CURRENT = _current()
 
 
-def _visit(**change: Any) -> dict:
+def follow_up_revision(**change: Any) -> dict:
     """The revision the app writes for a follow-up done on 2026-12-05, then ``change`` (None: take out;
     a dotted name: inside ``data``)."""
     visits = copy.deepcopy(CURRENT["data"]["follow_ups"])
@@ -85,7 +85,7 @@ def _with_visit(**fields: Any) -> dict:
             visit.pop(key, None)
         else:
             visit[key] = value
-    return _visit(data_follow_ups=[*_visit()["data"]["follow_ups"], visit])
+    return follow_up_revision(data_follow_ups=[*follow_up_revision()["data"]["follow_ups"], visit])
 
 
 def _with_service(**fields: Any) -> dict:
@@ -95,11 +95,11 @@ def _with_service(**fields: Any) -> dict:
             service.pop(key, None)
         else:
             service[key] = value
-    return _visit(data_services=[*CURRENT["data"]["services"], service])
+    return follow_up_revision(data_services=[*CURRENT["data"]["services"], service])
 
 
 def _history(change) -> dict:
-    doc = _visit()
+    doc = follow_up_revision()
     history = copy.deepcopy(doc["data"]["history"])
     change(history)
     doc["data"]["history"] = history
@@ -110,7 +110,7 @@ def _status(status: str, before: str, closure: Any = ...) -> tuple[dict, dict]:
     old = dict(CURRENT, status=before)
     if before == "closed":
         old["data"] = dict(old["data"], closure={"reason": "goals_met", "note": ""})
-    doc = _visit(status=status)
+    doc = follow_up_revision(status=status)
     doc["data"].pop("closure", None)
     if closure is not ...:
         doc["data"]["closure"] = closure
@@ -122,54 +122,54 @@ def rows() -> list[tuple[str, dict, dict | None, str]]:
     new = {k: v for k, v in CURRENT.items() if k != "_rev"}
     astral = "\U0001D400"
     out: list[tuple[str, dict, dict | None, str]] = [
-        ("a follow-up done, by the team", _visit(), CURRENT, WORKER),
-        ("the same by the coordinator", _visit(), CURRENT, "oyunaa"),
-        ("the same by a worker off the case", _visit(), CURRENT, "tsetseg"),
-        ("the author taken off the team", _visit(team=["dulmaa"]), dict(CURRENT, team=["dulmaa"]), WORKER),
+        ("a follow-up done, by the team", follow_up_revision(), CURRENT, WORKER),
+        ("the same by the coordinator", follow_up_revision(), CURRENT, "oyunaa"),
+        ("the same by a worker off the case", follow_up_revision(), CURRENT, "tsetseg"),
+        ("the author taken off the team", follow_up_revision(team=["dulmaa"]), dict(CURRENT, team=["dulmaa"]), WORKER),
         ("a new case by its author", new, None, WORKER),
         ("a new case by someone else", new, None, "tsetseg"),
         ("a new case not open", dict(new, status="in_progress"), None, WORKER),
         ("a new case over a deleted one", new, dict(CURRENT, _deleted=True), WORKER),
         ("deleted by the team", {"_id": ID, "_rev": "3-a1b2c3", "_deleted": True}, CURRENT, WORKER),
         ("a new case deleted", {"_id": ID, "_deleted": True}, None, WORKER),
-        ("_deleted [] is false in Python", _visit(_deleted=[]), CURRENT, WORKER),
-        ("the author changed", _visit(author="dulmaa"), CURRENT, WORKER),
-        ("the author taken out", _visit(author=...), CURRENT, WORKER),
-        ("the team changed by the team", _visit(team=[WORKER]), CURRENT, WORKER),
-        ("the team changed by the coordinator", _visit(team=[WORKER]), CURRENT, "oyunaa"),
-        ("the team in another order", _visit(team=["dulmaa", WORKER]), CURRENT, WORKER),
-        ("the coordinator changed by the team", _visit(coordinator="dulmaa"), CURRENT, WORKER),
-        ("former added by the team", _visit(former=["tsetseg"]), CURRENT, WORKER),
-        ("type submission", _visit(type="submission"), CURRENT, WORKER),
-        ("type missing", _visit(type=...), CURRENT, WORKER),
-        ("unknown fields in code-point order", _visit(**{"zeta": 1, "Alpha": 2, "\uffff": 3, "\U0001F600": 4,
+        ("_deleted [] is false in Python", follow_up_revision(_deleted=[]), CURRENT, WORKER),
+        ("the author changed", follow_up_revision(author="dulmaa"), CURRENT, WORKER),
+        ("the author taken out", follow_up_revision(author=...), CURRENT, WORKER),
+        ("the team changed by the team", follow_up_revision(team=[WORKER]), CURRENT, WORKER),
+        ("the team changed by the coordinator", follow_up_revision(team=[WORKER]), CURRENT, "oyunaa"),
+        ("the team in another order", follow_up_revision(team=["dulmaa", WORKER]), CURRENT, WORKER),
+        ("the coordinator changed by the team", follow_up_revision(coordinator="dulmaa"), CURRENT, WORKER),
+        ("former added by the team", follow_up_revision(former=["tsetseg"]), CURRENT, WORKER),
+        ("type submission", follow_up_revision(type="submission"), CURRENT, WORKER),
+        ("type missing", follow_up_revision(type=...), CURRENT, WORKER),
+        ("unknown fields in code-point order", follow_up_revision(**{"zeta": 1, "Alpha": 2, "\uffff": 3, "\U0001F600": 4,
                                                         "_deleted_conflicts": ["4-x"], "_local_seq": 5}), CURRENT, WORKER),
-        ("risk High", _visit(risk="High"), CURRENT, WORKER),
-        ("risk missing", _visit(risk=...), CURRENT, WORKER),
-        ("risk null", _visit(risk=None), CURRENT, WORKER),
-        ("status missing", _visit(status=...), CURRENT, WORKER),
-        ("status 1", _visit(status=1), CURRENT, WORKER),
-        ("coordinator upper case", _visit(coordinator="Oyunaa"), CURRENT, "oyunaa"),
-        ("coordinator 64 characters", _visit(coordinator="a" * 64), CURRENT, "oyunaa"),
-        ("coordinator 65 characters", _visit(coordinator="a" * 65), CURRENT, "oyunaa"),
-        ("coordinator with a newline", _visit(coordinator="oyunaa\n"), CURRENT, "oyunaa"),
-        ("team twice the same", _visit(team=[WORKER, WORKER]), CURRENT, "oyunaa"),
-        ("team of 21", _visit(team=[f"w{n}" for n in range(21)]), CURRENT, "oyunaa"),
-        ("team not a list", _visit(team="bolormaa"), CURRENT, "oyunaa"),
-        ("team with a number", _visit(team=[WORKER, 7]), CURRENT, "oyunaa"),
-        ("former null", _visit(former=None), CURRENT, "oyunaa"),
-        ("former of 201", _visit(former=[f"w{n}" for n in range(201)]), CURRENT, "oyunaa"),
-        ("data a list", _visit(data=[]), CURRENT, WORKER),
-        ("data null", _visit(data=None), CURRENT, WORKER),
-        ("narrative 4000 letters beyond U+FFFF", _visit(data_narrative=astral * 4000), CURRENT, WORKER),
-        ("narrative 4001 letters", _visit(data_narrative="Ө" * 4001), CURRENT, WORKER),
-        ("narrative a number", _visit(data_narrative=5), CURRENT, WORKER),
-        ("child_name null", _visit(data_child_name=None), CURRENT, WORKER),
-        ("services null", _visit(data_services=None), CURRENT, WORKER),
-        ("concerns a string", _visit(data_concerns="neglect"), CURRENT, WORKER),
-        ("follow_ups of 201", _visit(data_follow_ups=[{"due": "2026-12-01"}] * 201), CURRENT, WORKER),
-        ("follow_ups a dict", _visit(data_follow_ups={}), CURRENT, WORKER),
-        ("a service not an object", _visit(data_services=["police"]), CURRENT, WORKER),
+        ("risk High", follow_up_revision(risk="High"), CURRENT, WORKER),
+        ("risk missing", follow_up_revision(risk=...), CURRENT, WORKER),
+        ("risk null", follow_up_revision(risk=None), CURRENT, WORKER),
+        ("status missing", follow_up_revision(status=...), CURRENT, WORKER),
+        ("status 1", follow_up_revision(status=1), CURRENT, WORKER),
+        ("coordinator upper case", follow_up_revision(coordinator="Oyunaa"), CURRENT, "oyunaa"),
+        ("coordinator 64 characters", follow_up_revision(coordinator="a" * 64), CURRENT, "oyunaa"),
+        ("coordinator 65 characters", follow_up_revision(coordinator="a" * 65), CURRENT, "oyunaa"),
+        ("coordinator with a newline", follow_up_revision(coordinator="oyunaa\n"), CURRENT, "oyunaa"),
+        ("team twice the same", follow_up_revision(team=[WORKER, WORKER]), CURRENT, "oyunaa"),
+        ("team of 21", follow_up_revision(team=[f"w{n}" for n in range(21)]), CURRENT, "oyunaa"),
+        ("team not a list", follow_up_revision(team="bolormaa"), CURRENT, "oyunaa"),
+        ("team with a number", follow_up_revision(team=[WORKER, 7]), CURRENT, "oyunaa"),
+        ("former null", follow_up_revision(former=None), CURRENT, "oyunaa"),
+        ("former of 201", follow_up_revision(former=[f"w{n}" for n in range(201)]), CURRENT, "oyunaa"),
+        ("data a list", follow_up_revision(data=[]), CURRENT, WORKER),
+        ("data null", follow_up_revision(data=None), CURRENT, WORKER),
+        ("narrative 4000 letters beyond U+FFFF", follow_up_revision(data_narrative=astral * 4000), CURRENT, WORKER),
+        ("narrative 4001 letters", follow_up_revision(data_narrative="Ө" * 4001), CURRENT, WORKER),
+        ("narrative a number", follow_up_revision(data_narrative=5), CURRENT, WORKER),
+        ("child_name null", follow_up_revision(data_child_name=None), CURRENT, WORKER),
+        ("services null", follow_up_revision(data_services=None), CURRENT, WORKER),
+        ("concerns a string", follow_up_revision(data_concerns="neglect"), CURRENT, WORKER),
+        ("follow_ups of 201", follow_up_revision(data_follow_ups=[{"due": "2026-12-01"}] * 201), CURRENT, WORKER),
+        ("follow_ups a dict", follow_up_revision(data_follow_ups={}), CURRENT, WORKER),
+        ("a service not an object", follow_up_revision(data_services=["police"]), CURRENT, WORKER),
         ("a service of no known type", _with_service(type="shelter"), CURRENT, WORKER),
         ("a service without a response", _with_service(response=...), CURRENT, WORKER),
         ("a service with response null", _with_service(response=None), CURRENT, WORKER),
@@ -197,31 +197,31 @@ def rows() -> list[tuple[str, dict, dict | None, str]]:
         ("a visit notes null", _with_visit(notes=None), CURRENT, WORKER),
         ("a visit notes 4000 letters beyond U+FFFF", _with_visit(notes=astral * 4000), CURRENT, WORKER),
         ("a visit notes 4001 letters", _with_visit(notes="a" * 4001), CURRENT, WORKER),
-        ("a visit not an object", _visit(data_follow_ups=[*CURRENT["data"]["follow_ups"], "2026-12-05"]), CURRENT,
+        ("a visit not an object", follow_up_revision(data_follow_ups=[*CURRENT["data"]["follow_ups"], "2026-12-05"]), CURRENT,
          WORKER),
         ("history: an entry rewritten", _history(lambda h: h[0].update(by="dulmaa")), CURRENT, WORKER),
         ("history: an entry taken out", _history(lambda h: h.pop(0)), CURRENT, WORKER),
         ("history: an entry added between", _history(lambda h: h.insert(1, {"at": "x"})), CURRENT, WORKER),
         ("history: keys in another order", _history(lambda h: h.__setitem__(0, dict(reversed(h[0].items())))),
          CURRENT, WORKER),
-        ("history: null", _visit(data_history=None), CURRENT, WORKER),
-        ("history: empty", _visit(data_history=[]), CURRENT, WORKER),
-        ("history: a string", _visit(data_history="x"), CURRENT, WORKER),
-        ("history: 1000 entries", _visit(data_history=[*CURRENT["data"]["history"], *[{"n": 1}] * 997]), CURRENT,
+        ("history: null", follow_up_revision(data_history=None), CURRENT, WORKER),
+        ("history: empty", follow_up_revision(data_history=[]), CURRENT, WORKER),
+        ("history: a string", follow_up_revision(data_history="x"), CURRENT, WORKER),
+        ("history: 1000 entries", follow_up_revision(data_history=[*CURRENT["data"]["history"], *[{"n": 1}] * 997]), CURRENT,
          WORKER),
-        ("history: 1001 entries", _visit(data_history=[*CURRENT["data"]["history"], *[{"n": 1}] * 998]), CURRENT,
+        ("history: 1001 entries", follow_up_revision(data_history=[*CURRENT["data"]["history"], *[{"n": 1}] * 998]), CURRENT,
          WORKER),
     ]
     # Python's == between JSON values: True == 1 and 1 == 1.0.
     old = copy.deepcopy(CURRENT)
     old["data"]["history"][0]["risk_score"] = 1
-    doc = _visit()
+    doc = follow_up_revision()
     doc["data"]["history"][0]["risk_score"] = True
     out.append(("history: 1 kept as true (equal in Python)", doc, old, WORKER))
-    doc = _visit()
+    doc = follow_up_revision()
     doc["data"]["history"][0]["risk_score"] = 1.5
     out.append(("history: 1 changed to 1.5", doc, old, WORKER))
-    doc = _visit()
+    doc = follow_up_revision()
     doc["data"]["history"][0]["risk_score"] = "1"
     out.append(("history: 1 changed to '1'", doc, old, WORKER))
     for status, before, closure, what in [

@@ -636,6 +636,7 @@ def test_cases_follow_up_assessment_prefill_and_a_child_corrected(server, contex
     page.click(f"#case-list a.case-item[data-id='{case['_id']}']")
     page.wait_for_selector("#case-code")
     assert page.locator("#case-code").inner_text() == case["data"]["child_name"]
+    assert page.locator("#case-team").inner_text().split(", ") == list(dict.fromkeys([case["coordinator"], *case["team"]]))
     assert page.locator("#follow-up-list li.overdue").count() == len(cases.overdue(case, today))
     page.click("#record-follow-up summary")
     page.fill("#fu-date", (today + timedelta(days=1)).isoformat())

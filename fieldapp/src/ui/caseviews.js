@@ -83,6 +83,8 @@ export async function caseView(ctx, id) {
         h('dl', { class: 'facts' },
           h('dt', {}, t('status_label')), h('dd', { id: 'case-status' }, t(`status_${doc.status}`)),
           h('dt', {}, t('risk_label')), h('dd', { id: 'case-risk', class: `risk ${doc.risk}` }, t(`risk_${doc.risk}`)),
+          h('dt', {}, t('case_team_label')), h('dd', { id: 'case-team' },
+            [...new Set([doc.coordinator, ...(Array.isArray(doc.team) ? doc.team : [])])].filter(Boolean).join(', ')),
           h('dt', {}, t('concerns')), h('dd', { id: 'case-concerns' },
             (Array.isArray(data.concerns) ? data.concerns : []).map((c) => concerns.get(c) || c).join(', ')),
           data.narrative ? [h('dt', {}, t('notes')), h('dd', {}, data.narrative)] : null)),
