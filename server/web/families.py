@@ -1,8 +1,10 @@
 """Families: the area's list, a family's page (its children, visits and family card), the card's steps,
 and the soum's family assessments (coverage per indicator and bag, baseline against the latest round).
 
-A family's children are the register's ``child`` documents naming it; each
-shows its newest growth visit's classes (the report index's per-child rows,
+A family's household members are the register's ``child`` documents naming
+it; each shows its age today and its newest growth visit's date and classes,
+and the growth records answer the assessment's growth item beside the
+worker's answer (``sync.household``, from the report index's per-child rows,
 ``sync.reports``). The family card (``sync.families``) is changed through the
 write gate, so a coordinator's step is held to the same rules as a worker's
 device: enumerated states, allowed steps, history only added to.
@@ -17,7 +19,7 @@ from flask_babel import gettext as _
 
 from programmes import family_assessment as fa
 from programmes.nutrition import label as class_label
-from sync import families, ids, records
+from sync import families, household, ids, records
 from sync.derived import derived_id
 from sync.errors import Conflict, NotFound
 from sync.facility_index import FacilityIndex
@@ -26,7 +28,7 @@ from ..services import services
 from . import guard
 from .errors import in_language, page
 from .i18n import lang, pick
-from .reports import REFRESH_BUDGET, indicator_names, report_index
+from .reports import REFRESH_BUDGET, report_index
 from .table_download import FORMATS, table_response
 
 bp = Blueprint("families", __name__)
@@ -111,28 +113,33 @@ def _family(fam_id: str):
     return parsed, db, family
 
 
-def _children(db, area: str, fam_id: str) -> list[dict]:
-    """The family's children, each with its newest growth visit's date and classes."""
+def _members(area: str, fam_id: str) -> list[household.Member]:
+    """The family's household members from the register, with their growth visits (the report index)."""
     index = report_index()
     index.refresh(area, max_changes=REFRESH_BUDGET)
+    return household.members(services().store, area, fam_id, index=index)
+
+
+def _growth_records(members: list[household.Member], visits: list[dict], today: date) -> list[dict]:
+    """What the growth records say about the growth item, at the newest assessment and today,
+    beside the worker's answer at that assessment."""
     out = []
-    for child in records.iter_docs(db, f"{area}:{ids.CHILD}:"):
-        if child.get("family") != fam_id or child.get("type") != "child":
-            continue
-        key = child["_id"].split(":", 2)[2]
-        visits = index.child_visits(area, key)
-        latest = None
-        if visits:
-            found = {r["key"]: r.get("doc") for r in db.all_docs(keys=[visits[-1], derived_id(visits[-1])],
-                                                                   include_docs=True)}
-            sub, der = found.get(visits[-1]), found.get(derived_id(visits[-1])) or {}
-            if sub:
-                derived = der.get("derived") or {}
-                latest = {"date": (sub.get("data") or {}).get("visit_date"), "visits": len(visits),
-                          "classes": {n: class_label(n, derived[n], lang()) for n in indicator_names()
-                                      if derived.get(n)}}
-        out.append({"doc": child, "key": key, "latest": latest})
-    return sorted(out, key=lambda c: str(c["doc"].get("dob") or ""))
+    newest = next((v for v in visits if v["assessment"] and _day(v["date"])), None)
+    if newest is not None:
+        found = household.records_answer(members, _day(newest["date"]))
+        worker = newest["answers"].get(household.GROWTH_ITEM)
+        out.append({"when": "assessment", "visit": newest, "records": found, "worker": worker,
+                    "agreement": household.agreement(worker, found.answer)})
+    out.append({"when": "today", "visit": None, "records": household.records_answer(members, today),
+                "worker": None, "agreement": None})
+    return out
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _visits(db, area: str, fam_id: str) -> list[dict]:
@@ -150,15 +157,22 @@ def _visits(db, area: str, fam_id: str) -> list[dict]:
             definition = svc.forms.get(*form) if form[0] else None
             titles[form] = pick((definition or {}).get("title"), str(form[0]))
         out.append({"id": sub["_id"], "form": titles[form], "assessment": sub.get("form") == fa.FORM,
-                    "round": data.get("round"),
+                    "round": data.get("round"), "rows": data.get("indicators") if sub.get("form") == fa.FORM else None,
                     "date": data.get("visit_date") or data.get("date") or str(sub.get("created_at") or "")[:10]})
-    # A family assessment shows its family score (the server's derived value, as the soum's page reads it).
+    # A family assessment shows its family score (the server's derived value, as the soum's page reads it)
+    # and keeps its answers (the derived reading of them; the raw rows when it has none).
     wanted = [derived_id(v["id"]) for v in out if v["assessment"]]
     scores = {row["key"]: (row.get("doc") or {}).get("derived") or {}
               for row in db.all_docs(keys=wanted, include_docs=True)} if wanted else {}
     for v in out:
-        score = scores.get(derived_id(v["id"]), {}).get("family_score") if v["assessment"] else None
+        derived = scores.get(derived_id(v["id"]), {}) if v["assessment"] else {}
+        score = derived.get("family_score")
         v["score"] = None if score is None else round(100 * score)
+        answers = derived.get("answers")
+        if not isinstance(answers, dict):
+            answers = {r.get("indicator"): r.get("answer") for r in v.pop("rows", None) or () if isinstance(r, dict)}
+        v.pop("rows", None)
+        v["answers"] = answers
     return sorted(out, key=lambda v: v["date"], reverse=True)
 
 
@@ -292,12 +306,25 @@ def detail(fam_id: str, error: str | None = None, status: int = 200):
     rows = [{"code": c, "label": labels.get(c, c), "entry": card_areas.get(c)} for c in labels]
     rows += [{"code": c, "label": c, "entry": e} for c, e in sorted(card_areas.items()) if c not in labels]
     tree = services().areas.tree()
+    today = date.today()
+    members = _members(parsed.scope, fam_id)
+    visits = _visits(db, parsed.scope, fam_id)
     return render_template(
         "family.html", family=family, fam_id=fam_id, code=parsed.scope, area=tree.areas.get(parsed.scope),
-        children=_children(db, parsed.scope, fam_id), visits=_visits(db, parsed.scope, fam_id), rows=rows,
+        children=members, visits=visits, rows=rows, growth_records=_growth_records(members, visits, today),
+        answer_names=answer_names(), agreement_names=agreement_names(), as_of=today, class_label=class_label,
+        lang=lang,
         labels=labels, rev=card.get("_rev") or "", states=families.STATES, state_names=state_names(),
-        indicators=indicator_names(), error=error, saved=request.args.get("saved") == "1", round_names=round_names(),
-        today=date.today().isoformat()), status
+        indicators={n: class_label(n, lang=lang()) for n in household.CLASSES}, error=error,
+        saved=request.args.get("saved") == "1", round_names=round_names(), today=today.isoformat()), status
+
+
+def answer_names() -> dict[str, str]:
+    return {"yes": _("Yes"), "no": _("No"), "na": _("Does not apply")}
+
+
+def agreement_names() -> dict[str, str]:
+    return {"agree": _("Agree"), "disagree": _("Disagree"), "unanswered": _("The worker did not answer")}
 
 
 @bp.post("/families/<fam_id>/card")

@@ -3,7 +3,10 @@
 Oyunaa (Uvs aimag's coordinator) opens "Families" from the menu on the demo
 (``fieldsync demo`` seeds each soum's families, two children of each in the
 register with their growth visits, and a family card), picks Tes, searches,
-opens a family and checks its children and card against the store, adds a
+opens a family and checks its household members (age today, newest growth visit) and what
+the growth records say about "growth monitored in the last 3 months" at its newest
+assessment and today beside the worker's answer (the rule written out again here from the
+store), and its card against the store, adds a
 step to the card, switches to Mongolian and back, then opens the soum's family
 assessments (coverage per indicator and bag, the lowest scores, the awareness
 sessions and community projects; checked against figures recomputed from the
@@ -14,6 +17,8 @@ The account's language is English again at the end (it is kept per account).
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
 from fractions import Fraction
 
 import pytest
@@ -38,6 +43,38 @@ def tes_family(site) -> tuple[dict, list[dict], dict, int]:
         return fam, children, records.read(db, families.card_id(fam["_id"])), len(fams)
     finally:
         svc.store.close()
+
+
+def growth_of(site, fam: dict, children: list[dict]) -> tuple[dict[str, list[str]], tuple[str, str | None] | None]:
+    """Each child's growth visit dates (by register key), and the family's newest assessment: (date, the
+    worker's growth_monitored answer or None when left out), straight from the store."""
+    svc = site.peer.services()
+    try:
+        subs = list(records.iter_docs(svc.store.open(TES), f"{TES}:sub:"))
+    finally:
+        svc.store.close()
+    keys = {c["_id"].split(":", 2)[2] for c in children}
+    visits = {k: sorted(d["data"]["visit_date"] for d in subs
+                        if d.get("form") == "growth_visit" and d["data"].get("child_id") == k) for k in keys}
+    mine = sorted(((d["data"]["date"], d["_id"]), d["data"]) for d in subs
+                  if d.get("form") == "family_assessment" and d["data"].get("family_id") == fam["_id"])
+    if not mine:
+        return visits, None
+    data = mine[-1][1]
+    answer = next((r.get("answer") for r in data["indicators"] if r["indicator"] == "growth_monitored"), None)
+    return visits, (data["date"], answer)
+
+
+def records_say(children: list[dict], visits: dict[str, list[str]], on: date) -> str:
+    """The growth item by the records, written out again: every child of 0-59 months (WHO's days / 30.4375)
+    on ``on`` has a growth visit in the 91 days up to it -> yes; one has none -> no; no such child -> na."""
+    applies = [c for c in children if date.fromisoformat(c["dob"]) <= on
+               and (on - date.fromisoformat(c["dob"])).days / 30.4375 < 60]
+    if not applies:
+        return "na"
+    first = (on - timedelta(days=90)).isoformat()
+    return "yes" if all(any(first <= d <= on.isoformat() for d in visits[c["_id"].split(":", 2)[2]])
+                        for c in applies) else "no"
 
 
 def tes_assessments(site) -> tuple[int, tuple[str, str], str, int]:
@@ -75,6 +112,8 @@ def tes_assessments(site) -> tuple[int, tuple[str, str], str, int]:
 
 def test_a_coordinator_reads_a_familys_page_in_both_languages(site, chromium, screens):
     fam, children, card, count = tes_family(site)
+    visits, newest = growth_of(site, fam, children)
+    assert all(visits.values()), "the demo's register children have growth visits"
     indicators, (low_id, low_name), water, projects = tes_assessments(site)
     assert children and card and count >= 2
     context = chromium.new_context(viewport={"width": 1024, "height": 800}, locale="en-US")
@@ -95,8 +134,27 @@ def test_a_coordinator_reads_a_familys_page_in_both_languages(site, chromium, sc
         expect(page.get_by_role("heading", name=fam["name"])).to_be_visible()
         rows = page.locator("table.family-children tbody tr")
         expect(rows).to_have_count(len(children))
+        today = date.today()
         for child in children:
-            expect(rows.filter(has_text=child["name"])).to_contain_text(child["dob"])
+            row = rows.filter(has_text=child["name"])
+            expect(row).to_contain_text(child["dob"])
+            months = int((today - date.fromisoformat(child["dob"])).days / 30.4375)
+            expect(row.locator("td[data-age]")).to_have_text(str(months))
+            key = child["_id"].split(":", 2)[2]
+            expect(row).to_contain_text(f"{visits[key][-1]} ({len(visits[key])} visits)")
+            expect(row.get_by_role("link", name=child["name"])).to_have_attribute("href", re.compile(f"child\\?id={key}$"))
+        # The growth item by the records, at the newest assessment and today, beside the worker's answer.
+        expect(page.get_by_role("heading", name="Growth monitored in the last 3 months: the records")).to_be_visible()
+        said = {"yes": "Yes", "no": "No", "na": "Does not apply"}
+        checks = [("today", today, None)] + ([("assessment", date.fromisoformat(newest[0]), newest[1])] if newest else [])
+        for when, on, worker in checks:
+            row = page.locator(f'table.growth-records tr[data-when="{when}"]')
+            expect(row.locator("td[data-records]")).to_have_text(said[records_say(children, visits, on)])
+            if when == "assessment":
+                agreement = ("unanswered" if worker is None else
+                             "agree" if worker == records_say(children, visits, on) else "disagree")
+                expect(row.locator("[data-agreement]")).to_have_attribute("data-agreement", agreement)
+                expect(row.locator("td").nth(3)).to_have_text(said.get(worker, "not answered"))
         expect(page.locator("table.family-card ol.history li")).to_have_count(
             sum(len(e["history"]) for e in card["areas"].values()))
         fresh = next(a for a in families.default_areas() if a["code"] not in card["areas"])
@@ -115,6 +173,9 @@ def test_a_coordinator_reads_a_familys_page_in_both_languages(site, chromium, sc
         page.get_by_role("button", name="Монгол").click()
         expect(page.get_by_role("heading", name="Гэр бүлийн карт")).to_be_visible()
         expect(page.locator("table.family-card tr", has_text=fresh["text"]["mn"])).to_contain_text("Мэдлэг олгох")
+        expect(page.get_by_role("heading", name="Өрхийн гишүүд")).to_be_visible()
+        expect(page.locator("table.family-children thead")).to_contain_text("Өнөөдрийн нас (сараар)")
+        expect(page.locator('table.growth-records tr[data-when="today"]')).to_contain_text("өнөөдөр")
         screens.take(page, "family-mn")
         open_menu(page, "Гэр бүлүүд")
         page.get_by_role("link", name="Тэс сум").click()

@@ -10,15 +10,16 @@ the page's language, writing nothing. Coordinators of another aimag and workers 
 from __future__ import annotations
 
 import base64
+import random
 import re
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 
 import pytest
 from webworld import Web, build_web, csrf
 
 from sync import families, records
-from sync.demo import DEMO_PASSWORD, seed_demo
+from sync.demo import DEMO_PASSWORD, growth_visit, seed_demo, submission
 
 TES, KHARKHORIN = "uvs-tes", "ovr-kharkhorin"
 
@@ -597,3 +598,82 @@ def test_the_assessment_tables_download_with_the_pages_figures(web):
         assert resp.status_code == 400 and words in resp.text, query
     other = web.logged_in("enkhjargal", "en").get(f"/web/areas/{TES}/families/assessments?table=lowest&format=csv")
     assert other.status_code == 404
+
+
+def test_the_family_page_shows_the_household_and_what_the_growth_records_say(web):
+    """A family pushed by a worker's device: three register children (13, 49 and 65 months old today),
+    growth visits, and an assessment 100 days ago whose growth item is answered yes, then edited to no,
+    then left out. The page lists the members with their age today, newest visit and classes, and beside
+    the worker's answer what the records say at that day and today (sync.household's rule)."""
+    today = date.today()
+    fam = f"{TES}:fam:01KHOUSEHOLDFAMILY000000001"
+    kids = {"01KHOUSEKID0000000000000001": ("Ану", "f", 400, [10, 200]),
+            "01KHOUSEKID0000000000000002": ("Тэмүүлэн", "m", 1500, [120]),
+            "01KHOUSEKID0000000000000003": ("Болд", "m", 2000, [])}
+    docs = [{"_id": fam, "type": "family", "name": "Ганбатын гэр бүл", "bag": "1-р баг", "members": 5}]
+    visits = {}
+    for n, (key, (name, sex, age, ago)) in enumerate(kids.items()):
+        dob = (today - timedelta(days=age)).isoformat()
+        docs.append({"_id": f"{TES}:child:{key}", "type": "child", "name": name, "sex": sex, "dob": dob, "family": fam})
+        for m, days in enumerate(ago):
+            day = today - timedelta(days=days)
+            data = {**growth_visit(random.Random(n * 10 + m), day=day, child_id=key), "dob": dob, "sex": sex,
+                    "family": fam, "child_name": name}
+            sid = f"{TES}:sub:01KHOUSEVISIT{n * 10 + m:013d}"
+            visits.setdefault(key, []).append(sid)
+            docs.append(submission(sid, "growth_visit", "bolormaa", data, f"{day.isoformat()}T10:00:00+08:00"))
+    day = (today - timedelta(days=100)).isoformat()
+    answers = {"growth_monitored": "yes", "improved_water": "yes", "improved_latrine": "no"}
+    docs.append(assessment(fam, "01KHOUSEASSESS000000000001", "baseline", day, answers))
+    out = push(web, "bolormaa", TES, docs)
+    assert all("rev" in r for r in out), out
+    db = web.svc.store.open(TES)
+
+    def rows(text: str) -> dict[str, str]:
+        return dict(re.findall(r'<tr data-(?:child|when)="([^"]+)">(.*?)</tr>', text, re.S))
+
+    page = web.logged_in("oyunaa", "en").get(f"/web/families/{fam}")
+    assert page.status_code == 200
+    found = rows(page.text)
+    ages = {key: str(int(age / 30.4375)) for key, (_, _, age, _) in kids.items()}
+    assert ages == dict(zip(kids, ("13", "49", "65"), strict=True))
+    for key, (name, sex, _age, ago) in kids.items():
+        row = found[key]
+        assert name in row and ("Girl" if sex == "f" else "Boy") in row
+        assert re.search(r"<td class=\"num\" data-age>(\d+)</td>", row).group(1) == ages[key]
+        if not ago:
+            assert "not measured" in row and "child?id=" not in row
+            continue
+        assert f'child?id={key}"' in row
+        assert (today - timedelta(days=min(ago))).isoformat() in row and f"({len(ago)} visits)" in row
+        newest = db.get(visits[key][0].replace(":sub:", ":derived:"))["derived"]
+        for klass in ("stunting", "wasting", "underweight"):
+            if newest.get(klass):
+                assert f"{klass.capitalize()}: {newest[klass].capitalize()}" in row
+    # At the assessment (100 days ago): Ану's visit 200 days ago is outside its 91 days, Тэмүүлэн's
+    # (120 days ago) inside, Болд is over 59 months: the records say no, the worker said yes.
+    at = found["assessment"]
+    assert day in at and 'data-records="no"' in at and 'data-agreement="disagree"' in at and ">Yes<" in at
+    assert f"Ану: not measured since {(today - timedelta(days=200)).isoformat()}" in at
+    assert "Тэмүүлэн: measured" in at and "Болд" not in at
+    # Today: Ану measured 10 days ago, Тэмүүлэн's last visit 120 days ago: still no.
+    now = found["today"]
+    assert today.isoformat() in now and 'data-records="no"' in now and "Ану: measured" in now
+    assert f"Тэмүүлэн: not measured since {(today - timedelta(days=120)).isoformat()}" in now
+    assert "data-agreement" not in now
+
+    # The worker edits the answer to no: the records agree. Then leaves it out: not answered.
+    sid = f"{TES}:sub:01KHOUSEASSESS000000000001"
+    for answer, agreement, text in (("no", "agree", "Agree"), (None, "unanswered", "The worker did not answer")):
+        current = db.get(sid)
+        given = {**answers, "growth_monitored": answer} if answer else {
+            k: v for k, v in answers.items() if k != "growth_monitored"}
+        edited = {**assessment(fam, "01KHOUSEASSESS000000000001", "baseline", day, given), "_rev": current["_rev"]}
+        assert "rev" in push(web, "bolormaa", TES, [edited])[0]
+        at = rows(web.logged_in("oyunaa", "en").get(f"/web/families/{fam}").text)["assessment"]
+        assert f'data-agreement="{agreement}"' in at and text in at and 'data-records="no"' in at
+    # The score is the worker's: with the item left out, 1 met of 2 (the records do not fill it in).
+    assert db.get(sid.replace(":sub:", ":derived:"))["derived"]["family_score"] == 0.5
+    mn = rows(web.logged_in("oyunaa", "mn").get(f"/web/families/{fam}").text)
+    assert "Ажилтан хариулаагүй" in mn["assessment"] and "Үгүй" in mn["today"]
+    assert "Охин" in mn["01KHOUSEKID0000000000000001"]
