@@ -10,14 +10,16 @@ that visit's derived document: a few keyed reads per family, never the soum's
 submissions.
 
 The records' answer at a date ``on`` (``records_answer``): the children who
-apply are those born by ``on`` and under 60 months at it by WHO's rule (age in
-days / 30.4375 < 60, as the z-scores count it: on the fifth birthday a child
-is 59.99 months and still counts); each is measured when a growth visit is
-dated in the 91 days up to ``on`` (``on`` and the 90 days before, the window
-of the growth report's "last 3 months"). ``yes`` when every child who applies
-was measured, ``no`` when one was not, ``na`` when no child applies. Visits
-after ``on`` do not count: what the records say at an assessment's date is
-what a worker could have seen that day.
+apply are those born by ``on`` and under 60 completed calendar months at it
+(the day before the fifth birthday counts, the birthday does not), the age the
+field app's pre-fill (``fieldapp/src/assessment.js``) and the demo's answers
+count, so that a worker's pre-filled answer and the page's comparison apply
+the item to the same children; each is measured when a growth visit is dated
+in the 91 days up to ``on`` (``on`` and the 90 days before, the window of the
+growth report's "last 3 months"). ``yes`` when every child who applies was
+measured, ``no`` when one was not, ``na`` when no child applies. Visits after
+``on`` do not count: what the records say at an assessment's date is what a
+worker could have seen that day.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from programmes.growth import DAYS_PER_MONTH, MAX_AGE_MONTHS
 from sync import ids, records
 from sync.derived import derived_id
 from sync.reports import WINDOW_DAYS, ReportIndex, child_doc_id
@@ -35,6 +36,7 @@ from sync.stores.base import Store
 GROWTH_ITEM = "growth_monitored"
 CLASSES = ("stunting", "wasting", "underweight", "acute_malnutrition")
 YES, NO, NA = "yes", "no", "na"
+UNDER_MONTHS = 60  # the item applies to children of 0-59 months
 
 
 def _day(value: Any) -> date | None:
@@ -62,13 +64,16 @@ class Member:
         return None if born is None or born > on else (on - born).days
 
     def age_months(self, on: date) -> int | None:
-        """Completed months at ``on`` as WHO counts them (days / 30.4375); None before the birth."""
-        days = self.age_days(on)
-        return None if days is None else int(days / DAYS_PER_MONTH)
+        """Completed calendar months at ``on`` (a month is complete on the day of the month of the
+        birth); None before the birth."""
+        born = self.dob
+        if born is None or born > on:
+            return None
+        return (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
 
     def under_five(self, on: date) -> bool:
-        days = self.age_days(on)
-        return days is not None and days / DAYS_PER_MONTH < MAX_AGE_MONTHS
+        months = self.age_months(on)
+        return months is not None and months < UNDER_MONTHS
 
     def last_visit(self, on: date) -> str | None:
         """The newest visit dated on or before ``on``."""

@@ -26,9 +26,9 @@ from sync.reports import ReportIndex
 AREA = "uvs-tes"
 FAMILY = f"{AREA}:fam:01KFAMILY00000000000000001"
 OTHER = f"{AREA}:fam:01KFAMILY00000000000000002"
-FIVE_ON = date(2026, 10, 15)  # "five" is 1826 days old that day: 59.99 months, the last day it counts
+FIVE_ON = date(2026, 10, 15)  # the day before "five"'s fifth birthday: 59 months, the last day it counts
 CHILDREN = {  # key -> (dob, family, visit dates)
-    "five": (FIVE_ON - timedelta(days=1826), FAMILY, ["2026-05-01"]),
+    "five": (date(2021, 10, 16), FAMILY, ["2026-05-01"]),
     "young": (date(2025, 1, 10), FAMILY, ["2026-06-01", "2026-09-01"]),
     "newborn": (date(2026, 11, 1), FAMILY, ["2026-11-10"]),
     "cousin": (date(2024, 3, 3), OTHER, ["2026-08-01"]),
@@ -77,7 +77,8 @@ def test_the_members_are_the_familys_register_children_with_their_visits(svc):
     young = found[1]
     newest = db.get(f"{AREA}:derived:01KHOUSE{11:018d}")["derived"]
     assert young.classes == {n: newest[n] for n in household.CLASSES if newest.get(n) is not None}
-    assert young.age_months(date(2026, 11, 30)) == int((date(2026, 11, 30) - date(2025, 1, 10)).days / 30.4375) == 22
+    assert young.age_months(date(2026, 11, 30)) == 22 and young.age_months(date(2026, 11, 9)) == 21
+    assert found[0].age_months(FIVE_ON) == 59 and found[0].age_months(FIVE_ON + timedelta(days=1)) == 60
     assert found[2].age_months(date(2026, 10, 31)) is None  # not born yet
     assert household.members(svc.store, AREA, f"{AREA}:fam:nobody") == []
 
@@ -86,7 +87,7 @@ def test_the_members_are_the_familys_register_children_with_their_visits(svc):
     # "young" last measured 2026-09-01: the window of 2026-11-30 is 09-01..11-30, of 12-01 is 09-02..12-01
     (date(2026, 11, 30), "yes", {"young": True, "newborn": True}),
     (date(2026, 12, 1), "no", {"young": False, "newborn": True}),
-    # "five" is 1826 days old on 10-15 (counts, not measured since May), 1827 on 10-16 (no longer counts)
+    # "five" is 59 months on 10-15 (counts, not measured since May), 60 on its birthday 10-16 (no longer)
     (FIVE_ON, "no", {"five": False, "young": True}),
     (FIVE_ON + timedelta(days=1), "yes", {"young": True}),
     # a visit after the day does not count: "young" is first measured on 06-01

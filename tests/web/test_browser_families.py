@@ -65,11 +65,15 @@ def growth_of(site, fam: dict, children: list[dict]) -> tuple[dict[str, list[str
     return visits, (data["date"], answer)
 
 
+def months_old(dob: str, on: date) -> int:
+    born = date.fromisoformat(dob)
+    return (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
+
+
 def records_say(children: list[dict], visits: dict[str, list[str]], on: date) -> str:
-    """The growth item by the records, written out again: every child of 0-59 months (WHO's days / 30.4375)
+    """The growth item by the records, written out again: every child of 0-59 completed calendar months
     on ``on`` has a growth visit in the 91 days up to it -> yes; one has none -> no; no such child -> na."""
-    applies = [c for c in children if date.fromisoformat(c["dob"]) <= on
-               and (on - date.fromisoformat(c["dob"])).days / 30.4375 < 60]
+    applies = [c for c in children if date.fromisoformat(c["dob"]) <= on and months_old(c["dob"], on) < 60]
     if not applies:
         return "na"
     first = (on - timedelta(days=90)).isoformat()
@@ -138,8 +142,7 @@ def test_a_coordinator_reads_a_familys_page_in_both_languages(site, chromium, sc
         for child in children:
             row = rows.filter(has_text=child["name"])
             expect(row).to_contain_text(child["dob"])
-            months = int((today - date.fromisoformat(child["dob"])).days / 30.4375)
-            expect(row.locator("td[data-age]")).to_have_text(str(months))
+            expect(row.locator("td[data-age]")).to_have_text(str(months_old(child["dob"], today)))
             key = child["_id"].split(":", 2)[2]
             expect(row).to_contain_text(f"{visits[key][-1]} ({len(visits[key])} visits)")
             expect(row.get_by_role("link", name=child["name"])).to_have_attribute("href", re.compile(f"child\\?id={key}$"))
