@@ -257,3 +257,64 @@ def catchment_coverage(areas: Iterable[tuple[float, int, int]], z: float = Z_95)
     se = math.sqrt(variance)
     return Coverage(estimate, se, max(0.0, estimate - z * se), min(1.0, estimate + z * se), total,
                     len(used), left_out)
+
+
+# -- an admin's table -----------------------------------------------------------------------------
+
+TARGET_GRID = tuple(range(10, 100, 5))  # the printed tables' columns (programmes.md 3.2)
+TABLE_NS = range(12, 31)  # the rows of the stored table, and of the page by default
+
+
+@dataclass
+class RulesProblem(ValueError):
+    """Why a decision-rule table cannot be saved: ``code`` names the rule (pages translate it) and
+    ``n``/``target`` the cell; ``other`` the neighbouring cell it disagrees with, if any."""
+
+    code: str
+    n: int
+    target: int
+    d: Any = None
+    other: tuple[int, int, int] | None = None  # (n, target, d) of the neighbour
+
+    def __str__(self) -> str:
+        return f"{self.code} at n={self.n}, target {self.target}%: d={self.d!r} (against {self.other})"
+
+
+def check_overrides(overrides: Mapping[tuple[int, int], Any], base: DecisionRules | None = None
+                    ) -> dict[tuple[int, int], int]:
+    """An admin's cells ``(n, target) -> d`` checked against the table they change, or the first
+    ``RulesProblem`` (cells in order of n, then target).
+
+    Each d is a whole number from 0 to n. A table's d does not go down as the target rises (a higher
+    target asks for more correct answers) nor as n rises (more respondents, more correct ones
+    needed): each overridden cell is compared with its neighbours in the table as it would be after
+    the change, the next and previous target of the printed columns (and of the other cells set
+    for that n) and n - 1, n + 1. Only pairs with an overridden cell are judged: the binomial
+    defaults themselves step down once (n = 29 and 30, from 30% to 35%, where beta starts to count)
+    and an admin cannot be asked to fix that.
+    """
+    base = base or DecisionRules()
+    cells: dict[tuple[int, int], int] = {}
+    for (n, target) in sorted(overrides):
+        d = overrides[(n, target)]
+        _check_cell(n, target)
+        if isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= n:
+            raise RulesProblem("bad_d", n, target, d)
+        cells[(n, target)] = d
+    merged = DecisionRules(cells, base.table)
+
+    def d_at(n: int, target: int) -> int:
+        return merged.rule(n, target).d
+
+    for (n, target), d in sorted(cells.items()):
+        targets = sorted({*TARGET_GRID, *(t for (m, t) in cells if m == n), target})
+        i = targets.index(target)
+        if i > 0 and d_at(n, targets[i - 1]) > d:
+            raise RulesProblem("down_with_target", n, target, d, (n, targets[i - 1], d_at(n, targets[i - 1])))
+        if i + 1 < len(targets) and d_at(n, targets[i + 1]) < d:
+            raise RulesProblem("down_with_target", n, target, d, (n, targets[i + 1], d_at(n, targets[i + 1])))
+        if n > 1 and d_at(n - 1, target) > d:
+            raise RulesProblem("down_with_n", n, target, d, (n - 1, target, d_at(n - 1, target)))
+        if n < 1000 and d_at(n + 1, target) < d:
+            raise RulesProblem("down_with_n", n, target, d, (n + 1, target, d_at(n + 1, target)))
+    return cells

@@ -9,9 +9,10 @@ not answered), which is what ``programmes.lqas.tabulate`` counts.
 The rules are data, not code, so that an admin can set up a survey from the
 web page (``sync.lqas_setup``) without a release: a question reference, the
 answers that count as correct (for a multiple choice, how many of them the
-respondent must name), and at most one eligibility condition ``field op
-value``. This is what the bundled survey needs (programmes.md 3.4); a survey
-whose rules need more is another form and another list. ``INDICATORS`` is the
+respondent must name), and eligibility conditions ``field op value`` that must
+all hold (each on any question of the form: "child 12-23 months *and* born in
+the soum"). A survey whose numerator needs more than one question is another
+form and another list. ``INDICATORS`` is the
 bundled survey's list, used until an admin saves one.
 """
 
@@ -31,6 +32,9 @@ OPERATORS = ("=", "!=", ">=", "<=", ">", "<")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 MAX_INDICATORS = 40
 MAX_LABEL = 200
+MAX_CONDITIONS = 8
+
+Condition = tuple[str, str, Any]  # (field, operator, value)
 
 
 @dataclass(frozen=True)
@@ -41,24 +45,12 @@ class Indicator:
     question: str  # a field of the form
     correct: tuple[str, ...]  # the answers (choice names) that count as correct
     at_least: int = 1  # of ``correct`` a multiple-choice answer must name
-    eligible: tuple[str, str, Any] | None = None  # (field, operator, value); consent is always required
+    eligible: tuple[Condition, ...] = ()  # all must hold; consent is always required
     multiple: bool = False  # the question is a multiple choice
     choices: tuple[str, ...] = ()  # the question's answers: any other is taken as no answer
 
     def is_eligible(self, data: dict[str, Any]) -> bool:
-        if data.get("consent") != "yes":
-            return False
-        if self.eligible is None:
-            return True
-        name, op, want = self.eligible
-        have = data.get(name)
-        if isinstance(want, str):
-            if not isinstance(have, str) or op not in ("=", "!="):
-                return False
-        elif isinstance(have, bool) or not isinstance(have, int | float):
-            return False
-        return {"=": have == want, "!=": have != want, ">=": have >= want, "<=": have <= want,
-                ">": have > want, "<": have < want}[op]
+        return data.get("consent") == "yes" and all(holds(c, data) for c in self.eligible)
 
     def value(self, data: dict[str, Any]) -> int | None:
         """1, 0, or None when the respondent is not eligible or (a single choice) did not answer."""
@@ -75,21 +67,44 @@ class Indicator:
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "label": dict(self.label), "target": self.target, "question": self.question,
                 "correct": list(self.correct), "at_least": self.at_least,
-                "eligible": None if self.eligible is None else list(self.eligible), "multiple": self.multiple,
+                "eligible": [list(c) for c in self.eligible], "multiple": self.multiple,
                 "choices": list(self.choices)}
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> Indicator:
-        eligible = item.get("eligible")
         return cls(item["key"], dict(item["label"]), item["target"], item["question"], tuple(item["correct"]),
-                   item.get("at_least", 1), None if not eligible else (eligible[0], eligible[1], eligible[2]),
+                   item.get("at_least", 1), conditions_of(item.get("eligible")),
                    bool(item.get("multiple", False)), tuple(item.get("choices") or ()))
+
+
+def conditions_of(eligible: Any) -> tuple[Condition, ...]:
+    """Both stored shapes: a set-up saved before several conditions were possible holds one
+    ``[field, op, value]`` (or null); now a list of them."""
+    if not eligible:
+        return ()
+    if isinstance(eligible[0], str):
+        return ((eligible[0], eligible[1], eligible[2]),)
+    return tuple((c[0], c[1], c[2]) for c in eligible)
+
+
+def holds(condition: Condition, data: dict[str, Any]) -> bool:
+    """One condition on one interview; an answer missing or of another type does not hold."""
+    name, op, want = condition
+    have = data.get(name)
+    if isinstance(want, str):
+        if not isinstance(have, str) or op not in ("=", "!="):
+            return False
+    elif isinstance(have, bool) or not isinstance(have, int | float):
+        return False
+    return {"=": have == want, "!=": have != want, ">=": have >= want, "<=": have <= want,
+            ">": have > want, "<": have < want}[op]
 
 
 INDICATORS: tuple[Indicator, ...] = (
     Indicator("fully_vaccinated", {"en": "Children 12-23 months fully vaccinated (card)",
                                    "mn": "12-23 сартай хүүхэд бүрэн вакцинжсан (карт)"},
-              80, "fully_vaccinated", ("yes",), eligible=("child_age_months", ">=", 12), choices=YES_NO),
+              80, "fully_vaccinated", ("yes",), eligible=(("child_age_months", ">=", 12),),
+              choices=YES_NO),
     Indicator("weighed_3_months", {"en": "Child weighed in the last 3 months",
                                    "mn": "Хүүхдийг сүүлийн 3 сард жинлүүлсэн"},
               85, "weighed_3_months", ("yes",), choices=YES_NO),
@@ -113,9 +128,19 @@ def indicator_values(data: dict[str, Any], indicators: tuple[Indicator, ...] = I
 def rules_fingerprint(indicators: tuple[Indicator, ...]) -> str:
     """What the per-interview values depend on (not targets or labels): when it changes, counts made
     with the old rules are wrong and the report index counts its areas again."""
-    rules = [[i.key, i.question, list(i.correct), i.at_least, i.eligible and list(i.eligible), i.multiple,
+    rules = [[i.key, i.question, list(i.correct), i.at_least, _eligible_print(i.eligible), i.multiple,
               list(i.choices)] for i in indicators]
     return hashlib.sha1(orjson.dumps(rules)).hexdigest()[:16]
+
+
+def _eligible_print(conditions: tuple[Condition, ...]) -> Any:
+    # None and one condition print as they did when one was the most, so an unchanged set-up keeps
+    # its fingerprint (and the report index its counts) across the upgrade.
+    if not conditions:
+        return None
+    if len(conditions) == 1:
+        return list(conditions[0])
+    return [list(c) for c in conditions]
 
 
 # -- checking an admin's list ------------------------------------------------------------------------
@@ -195,24 +220,45 @@ def check_indicators(items: list[dict[str, Any]], questions: dict[str, dict[str,
     return tuple(out)
 
 
-def _check_eligible(row: int, eligible: Any, questions: dict[str, dict[str, Any]]) -> tuple[str, str, Any] | None:
-    if not eligible or not str(eligible[0] or "").strip():
-        return None
-    name, op, value = (str(eligible[0]).strip(), str(eligible[1] or "").strip(), eligible[2])
+def _check_eligible(row: int, eligible: Any, questions: dict[str, dict[str, Any]]) -> tuple[Condition, ...]:
+    """The conditions of one indicator (either stored shape; rows whose question is empty are left
+    out), each checked; a problem names the indicator's row and the condition's (1-based)."""
+    if not eligible:
+        return ()
+    if not isinstance(eligible, list | tuple):
+        raise SetupProblem("bad_eligible_field", row, {"condition": 1})
+    items = [eligible] if isinstance(eligible[0], str | None) else list(eligible)
+    out: list[Condition] = []
+    number = 0
+    for item in items:
+        if not isinstance(item, list | tuple) or len(item) != 3:
+            raise SetupProblem("bad_eligible_field", row, {"condition": number + 1})
+        if not str(item[0] or "").strip() and not str(item[1] or "").strip() and item[2] in (None, ""):
+            continue  # an empty condition row
+        number += 1
+        if number > MAX_CONDITIONS:
+            raise SetupProblem("too_many_conditions", row, {"max": MAX_CONDITIONS})
+        out.append(_check_condition(row, number, item, questions))
+    return tuple(out)
+
+
+def _check_condition(row: int, number: int, item: Any, questions: dict[str, dict[str, Any]]) -> Condition:
+    name, op, value = (str(item[0] or "").strip(), str(item[1] or "").strip(), item[2])
+    where = {"condition": number}
     spec = questions.get(name)
     if spec is None or spec["type"] not in ("integer", "decimal", "select_one"):
-        raise SetupProblem("bad_eligible_field", row)
+        raise SetupProblem("bad_eligible_field", row, where)
     if op not in OPERATORS:
-        raise SetupProblem("bad_operator", row)
+        raise SetupProblem("bad_operator", row, where)
     if spec["type"] == "select_one":
         value = str(value if value is not None else "").strip()
         if op not in ("=", "!=") or value not in spec["choices"]:
-            raise SetupProblem("bad_eligible_choice", row, {"choices": ", ".join(spec["choices"])})
+            raise SetupProblem("bad_eligible_choice", row, {**where, "choices": ", ".join(spec["choices"])})
         return (name, op, value)
-    number = whole_number(value)
-    if number is None:
-        raise SetupProblem("bad_eligible_number", row)
-    return (name, op, number)
+    whole = whole_number(value)
+    if whole is None:
+        raise SetupProblem("bad_eligible_number", row, where)
+    return (name, op, whole)
 
 
 def form_questions(definitions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -27,6 +27,18 @@ from sync.stores.base import Store
 
 BAGS = ("1-р баг", "2-р баг", "3-р баг", "4-р баг")
 SUPERVISION_AREAS = (("1-р баг", 140), ("2-р баг", 95), ("3-р баг", 210))
+# Catchment areas beside the soums: an aimag-wide survey over every supervision area of Uvs's soums,
+# and a part of one soum's bags.
+CATCHMENTS = (("uvs_aimag", {"mn": "Увс аймаг (бүх сумын баг)", "en": "Uvs aimag (every soum's bags)"}),
+              ("tes_north", {"mn": "Тэс сумын 1, 2-р баг", "en": "Tes soum, 1st and 2nd bags"}))
+
+
+def demo_catchments(code: str, parent: str | None, sa: str) -> str:
+    """The codes of the demo's catchment areas a supervision area is in (as its row on the page)."""
+    codes = ["uvs_aimag"] if parent == "uvs" else []
+    if code == "uvs-tes" and sa in ("1-р баг", "2-р баг"):
+        codes.append("tes_north")
+    return ", ".join(codes)
 
 
 def child_visits(rng: random.Random, child_id: str, today: date, centre: tuple[float, float],
@@ -99,15 +111,19 @@ def lqas_interview(rng: random.Random, sa: str, households: int, number: int, da
 
 
 def seed_lqas_setup(store: Store, forms: FormRegistry, tree) -> None:
-    """The bundled survey's indicators and n = 19, with the demo's supervision areas in each soum,
-    unless an admin has saved a set-up."""
+    """The bundled survey's indicators and n = 19, with the demo's supervision areas in each soum and
+    its catchment areas, unless an admin has saved a set-up."""
     from programmes.lqas_survey import FORM, form_questions
 
     setup = LqasSetup(store)
     if setup.doc() is not None:
         return
-    raw = {**DEFAULT.to_json(), "areas": [{"area": code, "sa": sa, "population": households}
-                                          for code in tree.data_scopes() for sa, households in SUPERVISION_AREAS]}
+    raw = {**DEFAULT.to_json(),
+           "areas": [{"area": code, "sa": sa, "population": households,
+                      "catchments": demo_catchments(code, tree.areas[code].parent, sa)}
+                     for code in tree.data_scopes() for sa, households in SUPERVISION_AREAS],
+           "catchments": [{"code": code, "name": name} for code, name in CATCHMENTS
+                          if any(tree.areas[c].parent == "uvs" for c in tree.data_scopes())]}
     codes = set(tree.data_scopes())
     setup.save(raw, actor="demo", rev=None, questions=form_questions(forms.versions(FORM)), area_codes=codes)
 

@@ -46,7 +46,7 @@ from programmes import lqas_survey
 from programmes.growth_visit import FORM as GROWTH_FORM
 from sync import ids, records
 from sync.errors import Conflict
-from sync.lqas_setup import LqasSetup, Survey
+from sync.lqas_setup import Catchment, LqasSetup, Survey
 from sync.stores.base import Database, Store
 
 REPORTS_SCOPE = "_reports"
@@ -488,6 +488,7 @@ class LqasRow:
     n: int
     d: int | None
     reached: bool | None
+    source: str | None = None  # where d came from: "override" (the deployment's table), else binomial
 
 
 def lqas_rows(meta: dict, rules: Any = None, survey: Survey | None = None, area: str = "") -> list[LqasRow]:
@@ -510,7 +511,8 @@ def lqas_rows(meta: dict, rules: Any = None, survey: Survey | None = None, area:
             x, n = per["x"].get(ind.key, 0), per["n"].get(ind.key, 0)
             result = classify_area(x, n, ind.target, rules)
             out.append(LqasRow(sa, households, per["interviews"], ind.key, ind.target, x, n,
-                               result.rule.d if result.rule else None, result.reached))
+                               result.rule.d if result.rule else None, result.reached,
+                               result.rule.source if result.rule else None))
     return out
 
 
@@ -553,3 +555,34 @@ def lqas_coverage(rows: list[LqasRow], survey: Survey | None = None) -> dict[str
         mine = [(r.households or 0, r.x, r.n) for r in rows if r.indicator == ind.key]
         out[ind.key] = catchment_coverage(mine) if mine else None
     return out
+
+
+@dataclass
+class CatchmentCoverage:
+    catchment: Catchment
+    coverage: dict[str, Any]  # indicator -> Coverage | None
+    with_data: int  # supervision areas of the catchment with interviews in
+
+    @property
+    def areas(self) -> int:
+        return len(self.catchment.members)
+
+
+def lqas_catchment(metas: dict[str, dict], survey: Survey, catchment: Catchment) -> CatchmentCoverage:
+    """A catchment area's coverage per indicator, pooled over its supervision areas (of any soums) as a
+    soum's is: each weighted by its population in the set-up, with the stratified 95% CI. ``metas``
+    must hold the aggregate of every soum of the catchment; an area with no interview in (or no
+    eligible respondent for an indicator) is left out of that indicator's weights."""
+    from programmes.lqas import catchment_coverage
+
+    members = []
+    for area, sa in catchment.members:
+        listed = survey.find(area, sa)
+        per = ((metas.get(area) or {}).get("lqas") or {}).get(sa)
+        members.append((listed.population if listed else 0, per))
+    out = {}
+    for ind in survey.indicators:
+        strata = [(population, per["x"].get(ind.key, 0), per["n"].get(ind.key, 0))
+                  for population, per in members if per]
+        out[ind.key] = catchment_coverage(strata) if strata else None
+    return CatchmentCoverage(catchment, out, sum(1 for _, per in members if per))

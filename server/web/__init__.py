@@ -157,10 +157,15 @@ def _pages() -> None:
 
     for page in (wash, scorecards):
         bp.register_blueprint(page.bp)
-    from . import lqas_admin, reports  # the programme reports, the LQAS set-up, a child's chart
+    from . import (  # the programme reports, the LQAS set-up, a child's chart
+        lqas_admin,
+        lqas_rules_admin,
+        reports,
+    )
 
     bp.register_blueprint(reports.bp)
     bp.register_blueprint(lqas_admin.bp)  # the LQAS survey set-up
+    bp.register_blueprint(lqas_rules_admin.bp)  # the LQAS decision-rule table
     from . import cases  # child protection cases (issue 19.5)
 
     bp.register_blueprint(cases.bp)

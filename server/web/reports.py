@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import Blueprint, Response, render_template, request
@@ -22,19 +22,23 @@ from flask_babel import gettext as _
 
 from programmes import growth_chart
 from programmes.growth_visit import FORM as GROWTH_FORM
+from programmes.lqas import DecisionRules
 from programmes.nutrition import label as class_label
 from sync import ids, records
 from sync.derived import derived_id
 from sync.errors import BadRequest, NotFound
 from sync.export_files import CONTENT_TYPES, csv_safe
-from sync.lqas_setup import Survey
+from sync.lqas_decision_rules import DecisionRuleTable
+from sync.lqas_setup import Catchment, Survey
 from sync.reports import (
     INDICATORS,
     MAX_MONTHS,
+    CatchmentCoverage,
     Completeness,
     GrowthRow,
     ReportIndex,
     growth_rows,
+    lqas_catchment,
     lqas_completeness,
     lqas_coverage,
     lqas_rows,
@@ -49,7 +53,7 @@ from .i18n import lang, pick
 bp = Blueprint("reports", __name__)
 REFRESH_BUDGET = 1000  # changes a report view counts at most before it shows the figures (~1 s)
 DEFAULT_MONTHS = 3
-TABLES = ("growth", "lqas", "coverage")
+TABLES = ("growth", "lqas", "coverage", "catchments")
 MAX_CHILD_ID = 200
 
 
@@ -91,24 +95,36 @@ class Report:
     survey: Survey  # the LQAS set-up the tables were made with
     completeness: dict[str, list[Completeness]]  # soum -> "SA k: 17/19 interviews in"
     busy: bool = False
+    rules: DecisionRules | None = None  # the decision rules in use (binomial, or the deployment's table)
+    catchments: list[CatchmentCoverage] = field(default_factory=list)  # the set-up's, that one may see
+    withheld: list[Catchment] = field(default_factory=list)  # touching the areas, but not all one's own
 
 
 def build(soums: list[str], months: int = DEFAULT_MONTHS) -> Report:
+    """The report over ``soums``. A catchment area of the set-up that has a supervision area in them is
+    pooled whole (its other soums read too) when the user may see every one of its soums, and only
+    named as withheld otherwise: its figure is made of areas she may not see."""
     index = report_index()
+    survey = index.survey
+    mine = set(guard.areas())
+    touching = [c for c in survey.catchments if c.soums & set(soums)]
+    seen = [c for c in touching if c.soums <= mine]
+    wanted = list(dict.fromkeys([*soums, *(code for c in seen for code in sorted(c.soums))]))
     busy = False
-    for code in soums:
+    for code in wanted:
         step = index.refresh(code, max_changes=REFRESH_BUDGET)
         busy |= step.busy or not step.done
-    metas = index.metas(soums)
+    metas = index.metas(wanted)
     as_of = date.today()
-    survey = index.survey
-    report = Report(as_of, months, soums, {}, {}, {}, survey, {}, busy)
+    rules, _rev = DecisionRuleTable(services().store).get()
+    report = Report(as_of, months, soums, {}, {}, {}, survey, {}, busy, rules,
+                    [lqas_catchment(metas, survey, c) for c in seen], [c for c in touching if c not in seen])
     for code in soums:
         meta = metas.get(code) or {}
         bags = growth_rows(meta, as_of, window_days(months))
         if bags:
             report.growth[code] = [total_row(bags, ""), *bags]
-        rows = lqas_rows(meta, survey=survey, area=code)
+        rows = lqas_rows(meta, rules, survey=survey, area=code)
         if rows:
             report.lqas[code] = rows
             report.coverage[code] = lqas_coverage(rows, survey)
@@ -158,14 +174,17 @@ def table(report: Report, name: str) -> tuple[list[str], list[list]]:
         return head, rows
     if name == "lqas":
         head = [_("Soum"), _("Supervision area"), _("Households"), _("Interviews"), _("Indicator"),
-                _("Target (%)"), _("Correct"), _("Eligible"), _("Decision rule (at least)"), _("Result")]
+                _("Target (%)"), _("Correct"), _("Eligible"), _("Decision rule (at least)"),
+                _("Decision rule from"), _("Result")]
         names = lqas_names(report.survey)
         rows = []
         for code, lines in report.lqas.items():
             for r in lines:
                 result = "" if r.reached is None else _("Reached") if r.reached else _("Not reached")
+                source = "" if r.source is None else _("the deployment's table") if r.source == "override" \
+                    else _("binomial")
                 rows.append([soum(code), r.sa, r.households or "", r.interviews, names[r.indicator], r.target,
-                             r.x, r.n, "" if r.d is None else r.d, result])
+                             r.x, r.n, "" if r.d is None else r.d, source, result])
         return head, rows
     if name == "coverage":
         head = [_("Soum"), _("Indicator"), _("Target (%)"), _("Coverage (%)"), _("95% CI low (%)"),
@@ -178,6 +197,18 @@ def table(report: Report, name: str) -> tuple[list[str], list[list]]:
                 rows.append([soum(code), names[ind.key], ind.target, _pct(cov.estimate if cov else None),
                              _pct(cov.low if cov else None), _pct(cov.high if cov else None),
                              cov.areas if cov else 0])
+        return head, rows
+    if name == "catchments":
+        head = [_("Catchment area"), _("Indicator"), _("Target (%)"), _("Coverage (%)"), _("95% CI low (%)"),
+                _("95% CI high (%)"), _("Supervision areas with interviews"), _("Supervision areas in the catchment")]
+        names = lqas_names(report.survey)
+        rows = []
+        for found in report.catchments:
+            for ind in report.survey.indicators:
+                cov = found.coverage.get(ind.key)
+                rows.append([pick(found.catchment.name, found.catchment.code), names[ind.key], ind.target,
+                             _pct(cov.estimate if cov else None), _pct(cov.low if cov else None),
+                             _pct(cov.high if cov else None), found.with_data, found.areas])
         return head, rows
     raise NotFound("missing")
 

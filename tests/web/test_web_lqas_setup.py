@@ -176,7 +176,7 @@ def test_the_demo_seeds_the_bundled_survey_and_its_areas(web: Web):
     assert (fields[f"question_{i}"], fields[f"target_{i}"], fields[f"at_least_{i}"]) == ("handwash_times", "60", "2")
     assert fields[f"correct_{i}"] == "after_toilet, before_cooking, before_feeding, after_cleaning_child"
     v = row_of(fields, "key", "fully_vaccinated")
-    assert (fields[f"elig_field_{v}"], fields[f"elig_op_{v}"], fields[f"elig_value_{v}"]) == (
+    assert (fields[f"elig_field_{v}_0"], fields[f"elig_op_{v}_0"], fields[f"elig_value_{v}_0"]) == (
         "child_age_months", ">=", "12")
     assert int(fields["area_rows"]) == len(codes) * len(SUPERVISION_AREAS) + 3
 
@@ -233,7 +233,7 @@ def test_bad_input_is_a_400_in_the_admins_language_and_nothing_is_written(web: W
         elif name == "population":
             fields[f"population_{area}"] = value
         elif name == "elig_value":
-            fields[f"elig_value_{vac}"] = value
+            fields[f"elig_value_{vac}_0"] = value
         elif name == "sa_copy":  # the first blank row repeats a listed area
             blank = int(fields["area_rows"]) - 1
             fields.update({f"area_{blank}": fields[f"area_{area}"], f"sa_{blank}": "2-р баг",
@@ -323,7 +323,7 @@ def test_a_changed_eligibility_rule_counts_the_interviews_again(web: Web):
     admin = web.logged_in("admin", "mn")
     fields = page_form(admin)
     i = row_of(fields, "key", "weighed_3_months")
-    fields.update({f"elig_field_{i}": "child_age_months", f"elig_op_{i}": ">=", f"elig_value_{i}": "6"})
+    fields.update({f"elig_field_{i}_0": "child_age_months", f"elig_op_{i}_0": ">=", f"elig_value_{i}_0": "6"})
     assert admin.post(PAGE, data=fields).status_code == 302
     counts = tally(web, TES, weighed_from_months=6)
     rows = [r for r in download(coordinator, f"/web/reports/lqas.csv?area={TES}")
