@@ -24,7 +24,8 @@ Actions written (the audit page filters on the part before the dot):
 ``area.added``, ``area.changed``, ``area.imported``, ``form.published``,
 ``form.retired``, ``review.recorded``, ``quarantine.released``,
 ``quarantine.discarded``, ``conflict.merged``, ``conflict.resolved``,
-``export.downloaded``, ``checklist.changed``, ``facility.registered``.
+``export.downloaded``, ``checklist.changed``, ``checklist.lqas_changed``,
+``checklist.lqas_rules_changed``, ``facility.registered``.
 """
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ def action_names() -> dict[str, str]:
         "checklist.changed": _("Changed the WASH norms checklist"),
         "checklist.lqas_changed": _("Changed the LQAS survey set-up"),
         "facility.registered": _("Registered a facility"),
+        "checklist.lqas_rules_changed": _("Changed the LQAS decision rules"),
     }
 
 

@@ -214,3 +214,61 @@ def test_areas_without_eligible_respondents_are_left_out_of_the_weights():
         catchment_coverage([(-5, 1, 19)])
     with pytest.raises(ValueError, match="impossible"):
         catchment_coverage([(5, 20, 19)])
+
+
+# -- an admin's table -----------------------------------------------------------------------------
+
+def test_an_admins_table_is_checked_cell_by_cell_against_the_table_it_changes():
+    from programmes.lqas import RulesProblem, check_overrides
+
+    # n = 19 row of programmes.md: 75% -> 12, 80% -> 13, 85% -> 14; n = 18 and 20 at 80%: 12 and 14
+    # (recomputed here from the binomial, not read from the module's table).
+    def best(n: int, target: int) -> int:
+        hi, lo = distribution(n, Fraction(target, 100)), distribution(n, Fraction(target - 30, 100))
+        errors = [(sum(hi[:d]), sum(lo[d:]), d) for d in range(n + 1)]
+        fits = [(a + b, d) for a, b, d in errors if a <= Fraction(1, 10) and b <= Fraction(1, 10)]
+        return min(fits)[1] if fits else min((max(a, b), a + b, d) for a, b, d in errors)[2]
+
+    assert (best(19, 75), best(19, 80), best(19, 85), best(18, 80), best(20, 80)) == (12, 13, 14, 12, 14)
+    # A national table's 12 at 80% (as the 75% cell): fits.
+    assert check_overrides({(19, 80): 12}) == {(19, 80): 12}
+    # 15 at 80% is more than the 14 at 85%: the rule would go down as the target rises.
+    with pytest.raises(RulesProblem) as caught:
+        check_overrides({(19, 80): 15})
+    assert (caught.value.code, caught.value.other) == ("down_with_target", (19, 85, 14))
+    # 14 (as 85%, and as n = 20 at 80%) fits; 15 with 85% raised to 15 still exceeds n = 20's 14.
+    assert check_overrides({(19, 80): 14}) == {(19, 80): 14}
+    with pytest.raises(RulesProblem) as caught:
+        check_overrides({(19, 80): 15, (19, 85): 15})
+    assert (caught.value.code, caught.value.other) == ("down_with_n", (20, 80, 14))
+    # 11 at 80% is less than the 12 at 75%.
+    with pytest.raises(RulesProblem) as caught:
+        check_overrides({(19, 80): 11})
+    assert (caught.value.code, caught.value.other) == ("down_with_target", (19, 75, 12))
+    # 12 at n = 20 (with 75% lowered to 12 beside it) is less than the 13 at n = 19: more respondents
+    # may not need fewer correct.
+    with pytest.raises(RulesProblem) as caught:
+        check_overrides({(20, 75): 12, (20, 80): 12})
+    assert (caught.value.code, caught.value.other) == ("down_with_n", (19, 80, 13))
+    # A target off the printed columns is compared with its neighbours among them: 82% sits between 80 and 85.
+    assert check_overrides({(19, 82): 14}) == {(19, 82): 14}
+    with pytest.raises(RulesProblem) as caught:
+        check_overrides({(19, 82): 12})
+    assert (caught.value.code, caught.value.other) == ("down_with_target", (19, 80, 13))
+    for bad in (20, -1, 13.0, True, "13"):
+        with pytest.raises(RulesProblem) as caught:
+            check_overrides({(19, 80): bad})
+        assert caught.value.code == "bad_d"
+
+
+def test_the_binomial_defaults_own_step_down_is_not_laid_on_an_admin():
+    from programmes.lqas import RulesProblem, check_overrides
+
+    # n = 29: 6 at 30% (alpha only, beta undefined) and 5 at 35% (both errors): the defaults step down.
+    assert (compute_rule(29, 30).d, compute_rule(29, 35).d) == (6, 5)
+    # An admin's cell elsewhere in that row is judged only against its own neighbours.
+    assert check_overrides({(29, 60): compute_rule(29, 60).d + 1}) == {(29, 60): compute_rule(29, 60).d + 1}
+    # But a cell set beside the step is judged with it.
+    with pytest.raises(RulesProblem) as caught:
+        check_overrides({(29, 35): 4})
+    assert caught.value.code == "down_with_target" and caught.value.other[:2] == (29, 30)

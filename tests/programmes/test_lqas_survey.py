@@ -121,3 +121,69 @@ def test_the_list_as_a_whole():
     assert [i.key for i in check_indicators([i.to_json() for i in INDICATORS], QUESTIONS)] == [
         i.key for i in INDICATORS]
     assert check_indicators([i.to_json() for i in INDICATORS], QUESTIONS) == INDICATORS
+
+
+# -- several eligibility conditions ---------------------------------------------------------------
+
+SEVERAL = {"key": "ors_6_11_weighed", "label": {"mn": "ШНУ 6-11 сар", "en": "ORS, 6-11 months, weighed"},
+           "target": "50", "question": "knows_ors", "correct": "yes",
+           "eligible": [["child_age_months", ">=", "6"], ["child_age_months", "<", "12"],
+                        ["weighed_3_months", "=", "yes"]]}
+
+
+def test_several_conditions_must_all_hold_each_on_its_own_question():
+    ind = check_indicators([SEVERAL], QUESTIONS)[0]
+    assert ind.eligible == (("child_age_months", ">=", 6), ("child_age_months", "<", 12),
+                            ("weighed_3_months", "=", "yes"))
+    base = {"consent": "yes", "weighed_3_months": "yes", "knows_ors": "yes"}
+    # (age, weighed, knows ORS) -> worked out by hand: eligible only at 6..11 months and weighed.
+    cases = [(5, "yes", "yes", None), (6, "yes", "yes", 1), (11, "yes", "no", 0), (12, "yes", "yes", None),
+             (8, "no", "yes", None), (8, None, "yes", None), ("8", "yes", "yes", None), (9, "yes", "maybe", None)]
+    for age, weighed, ors, want in cases:
+        data = {**base, "child_age_months": age, "weighed_3_months": weighed, "knows_ors": ors}
+        assert ind.value(data) == want, (age, weighed, ors)
+    assert ind.value({**base, "consent": "no", "child_age_months": 8}) is None
+    # Ten mothers tallied: eligible 6..11 and weighed -> ages 6, 7, 9, 11 (4), of whom 3 know ORS.
+    mothers = [(3, "yes", "yes"), (6, "yes", "yes"), (7, "yes", "no"), (8, "no", "yes"), (9, "yes", "yes"),
+               (11, "yes", "yes"), (12, "yes", "yes"), (15, "no", "no"), (20, "yes", "yes"), (10, "no", "yes")]
+    values = [ind.value({**base, "child_age_months": a, "weighed_3_months": w, "knows_ors": o}) for a, w, o in mothers]
+    assert (sum(v for v in values if v is not None), sum(v is not None for v in values)) == (3, 4)
+    assert Indicator.from_json(orjson.loads(orjson.dumps(ind.to_json()))) == ind
+
+
+def test_a_set_up_saved_with_one_condition_reads_as_before_and_keeps_its_fingerprint():
+    import hashlib
+
+    old = {**INDICATORS[0].to_json(), "eligible": ["child_age_months", ">=", 12]}  # as stored before
+    none = {**INDICATORS[1].to_json(), "eligible": None}
+    assert Indicator.from_json(old) == INDICATORS[0] and Indicator.from_json(none) == INDICATORS[1]
+    assert check_indicators([old, none], QUESTIONS) == INDICATORS[:2]
+    # The fingerprint as it was computed when one condition was the most (written out again here):
+    # an unchanged set-up is not counted again after the upgrade.
+    rules = [[i.key, i.question, list(i.correct), i.at_least,
+              list(i.eligible[0]) if i.eligible else None, i.multiple, list(i.choices)] for i in INDICATORS]
+    assert rules_fingerprint(INDICATORS) == hashlib.sha1(orjson.dumps(rules)).hexdigest()[:16]
+    # A second condition, or another value in one, is another rule.
+    vaccinated = INDICATORS[0]
+    two = dataclasses.replace(vaccinated, eligible=(*vaccinated.eligible, ("respondent_type", "=", "mother_12_23")))
+    other = dataclasses.replace(two, eligible=(two.eligible[0], ("respondent_type", "=", "mother_0_11")))
+    prints = {rules_fingerprint((i, *INDICATORS[1:])) for i in (vaccinated, two, other)}
+    assert len(prints) == 3
+
+
+def test_a_bad_condition_is_named_by_its_row_and_number_and_empty_condition_rows_are_left_out():
+    kept = check_indicators([{**SEVERAL, "eligible": [["", "", ""], *SEVERAL["eligible"], ["", "", ""]]}],
+                            QUESTIONS)[0]
+    assert len(kept.eligible) == 3
+    for k, bad, code in ((2, ["child_age_months", "<", "twelve"], "bad_eligible_number"),
+                         (3, ["weighed_3_months", ">", "yes"], "bad_eligible_choice"),
+                         (1, ["handwash_times", "=", "other"], "bad_eligible_field"),
+                         (2, ["child_age_months", "", "12"], "bad_operator")):
+        conditions = list(SEVERAL["eligible"])
+        conditions[k - 1] = bad
+        with pytest.raises(SetupProblem) as caught:
+            check_indicators([GOOD, {**SEVERAL, "eligible": conditions}], QUESTIONS)
+        assert (caught.value.code, caught.value.row, caught.value.params["condition"]) == (code, 2, k)
+    with pytest.raises(SetupProblem) as caught:
+        check_indicators([{**SEVERAL, "eligible": [["child_age_months", ">=", str(k)] for k in range(9)]}], QUESTIONS)
+    assert (caught.value.code, caught.value.params["max"]) == ("too_many_conditions", 8)
