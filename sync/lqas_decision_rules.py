@@ -63,12 +63,14 @@ class DecisionRuleTable:
         before = DecisionRules.from_config({"overrides": (current or {}).get("overrides", [])}).overrides
         merged = dict(before) if keep_others else {}
         for (n, target), d in cells.items():
-            if d is None:
+            # A cell left at its binomial value is no override (the page posts every cell it shows,
+            # and the binomial table's own step at n = 29, 30 is not the admin's to answer for).
+            if d is None or (isinstance(d, int) and not isinstance(d, bool) and 1 <= n <= 1000
+                             and 1 <= target <= 100 and d == binomial_d(n, target)):
                 merged.pop((n, target), None)
                 continue
             merged[(n, target)] = d
-        checked = check_overrides(merged)
-        kept = {k: d for k, d in checked.items() if d != binomial_d(*k)}  # a default is not an override
+        kept = check_overrides(merged)
         if len(kept) > MAX_CELLS:
             raise RulesProblem("too_many_cells", *max(kept), len(kept))
         return self._write(current, rev, kept, before, actor)

@@ -24,6 +24,7 @@ from eventual import wait_until
 from protocol_helpers import close_app, make_backend_app
 from servers import BACKENDS
 
+from programmes.lqas import compute_rule
 from programmes.lqas_survey import FORM, INDICATORS, form_questions, rules_fingerprint
 from sync.demo import submission
 from sync.demo_programmes import lqas_interview
@@ -169,8 +170,14 @@ def test_the_decision_rule_table_saves_refuses_and_resets(svc):
     table = DecisionRuleTable(svc.store, svc.audit)
     rules, rev = table.get()
     assert rev is None and rules.overrides == {}
+    # The page posts every cell it shows: the binomial table as it is saves no override (its own step
+    # down at n = 29, 30 from 30% to 35% is not refused).
+    rev0 = table.save({(n, t): compute_rule(n, t).d for n in range(12, 31) for t in range(10, 100, 5)},
+                      actor="admin", rev=None)
+    rules, _ = wait_until(table.get, lambda got: got[1] == rev0, what="the table saved")
+    assert rules.overrides == {}
     # 12 at n = 19, 80% (a national table's); 12 at 75% is the binomial value itself: not an override.
-    rev1 = table.save({(19, 80): 12, (19, 75): 12}, actor="admin", rev=None)
+    rev1 = table.save({(19, 80): 12, (19, 75): 12}, actor="admin", rev=rev0)
     rules, rev = wait_until(table.get, lambda got: got[1] == rev1, what="the table saved")
     assert rules.overrides == {(19, 80): 12}
     assert rules.rule(19, 80).source == "override" and rules.rule(19, 85).source == "table"
@@ -181,7 +188,7 @@ def test_the_decision_rule_table_saves_refuses_and_resets(svc):
     assert lqas_rows(meta, None, DEFAULT)[0].reached is False  # binomial: 13
 
     with pytest.raises(Conflict):
-        table.save({(19, 85): 13}, actor="admin", rev=None)  # edited before the first save
+        table.save({(19, 85): 13}, actor="admin", rev=rev0)  # edited before the last save
     from programmes.lqas import RulesProblem
 
     with pytest.raises(RulesProblem):
@@ -194,7 +201,10 @@ def test_the_decision_rule_table_saves_refuses_and_resets(svc):
     rev3 = table.reset(actor="admin", rev=rev2)
     rules, _ = wait_until(table.get, lambda got: got[1] == rev3, what="the reset")
     assert rules.overrides == {}
-    entries = wait_until(lambda: audit_rules(svc), lambda e: len(e) == 3, what="three audit entries")
-    entries.sort(key=lambda e: e["at"])
-    assert [len(e["after"]["overrides"]) for e in entries] == [1, 2, 0]
-    assert entries[-1]["before"]["overrides"] == [{"n": 19, "target": 80, "d": 12}, {"n": 20, "target": 80, "d": 13}]
+    entries = wait_until(lambda: audit_rules(svc), lambda e: len(e) == 4, what="four audit entries")
+    # (before, after) of each save: the chain of the four, whatever order the trail reads them in
+    chain = sorted((len(e["before"]["overrides"]), len(e["after"]["overrides"])) for e in entries)
+    assert chain == [(0, 0), (0, 1), (1, 2), (2, 0)]
+    reset = next(e for e in entries if len(e["before"]["overrides"]) == 2)
+    assert reset["before"]["overrides"] == [{"n": 19, "target": 80, "d": 12}, {"n": 20, "target": 80, "d": 13}]
+    assert all(e["actor"] == "admin" for e in entries)

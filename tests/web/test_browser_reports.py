@@ -8,9 +8,13 @@ its growth charts (all five indices, for a child measured on both sides of
 24 months with a MUAC). Both pages are photographed in both languages.
 
 The admin opens the LQAS survey set-up from the report (where each
-supervision area's interviews of its sample show), is told in English and in
-Mongolian what is wrong with a target of 120%, and saves the set-up again as
-it was; the page is photographed in both languages.
+supervision area's interviews of its sample show, and the demo's catchment
+areas are pooled), is told in English and in Mongolian what is wrong with a
+target of 120%, adds a second eligibility condition and is told which row and
+condition is wrong, and saves the set-up again as it was. On the decision-rule
+table she is told a cell is out of range (English), sets a cell of a national
+table (Mongolian), sees the report use and name it, and resets the table to
+the binomial rules. Both pages are photographed in both languages.
 """
 
 from __future__ import annotations
@@ -132,6 +136,13 @@ def test_an_admin_opens_the_lqas_set_up_from_the_report_in_both_languages(site, 
     bars = page.locator("ul.completeness li")
     expect(bars.first).to_contain_text("SA 1-р баг: 19/19 interviews in")
     expect(bars).to_have_count(3)  # the demo's three supervision areas of Tes, each with its 19
+    expect(page.locator("#lqas-rules-used")).to_contain_text("binomial decision rules")
+    catchments = page.locator("table.report-catchments")
+    expect(page.get_by_role("heading", name="LQAS coverage by catchment area")).to_be_visible()
+    # The demo's two catchment areas: the aimag's nine supervision areas and two of Tes's bags.
+    expect(catchments.locator("tbody tr").filter(has_text="Uvs aimag (every soum's bags)").first.locator("td").nth(6)
+           ).to_have_text("9")
+    expect(catchments.locator("tbody tr").filter(has_text="Tes soum, 1st and 2nd bags")).to_have_count(4)
     page.get_by_role("link", name="LQAS survey set-up").click()
     expect(page.get_by_role("heading", name="LQAS survey set-up", exact=True)).to_be_visible()
     expect(page.get_by_label("Sample size of a supervision area (default)")).to_have_value("19")
@@ -141,7 +152,32 @@ def test_an_admin_opens_the_lqas_set_up_from_the_report_in_both_languages(site, 
     target.fill("120")
     page.get_by_role("button", name="Save the LQAS set-up").click()
     expect(page.get_by_role("alert")).to_contain_text("the target must be a whole percent from 1 to 99")
+    # A second condition for the vaccination indicator: a row added, filled wrongly, named in the error.
+    page.goto(site.base + "/web/admin/lqas")
+    vaccinated = page.locator("fieldset", has=page.locator("input[value=fully_vaccinated]"))
+    expect(vaccinated.locator("p.lqas-condition")).to_have_count(2)  # its condition and an empty row
+    vaccinated.get_by_role("button", name="Add a condition").click()
+    vaccinated = page.locator("fieldset", has=page.locator("input[value=fully_vaccinated]"))
+    expect(vaccinated.locator("p.lqas-condition")).to_have_count(3)
+    vaccinated.get_by_label("Indicator 1, condition 2: question").select_option("respondent_type")
+    vaccinated.get_by_label("Indicator 1, condition 2: comparison").select_option(">=")
+    vaccinated.get_by_label("Indicator 1, condition 2: value").fill("mother_0_11")
+    page.get_by_role("button", name="Save the LQAS set-up").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Indicator row 1, condition 2: a single-choice question is tested with = or ≠ and one of its answers")
+    expect(page.get_by_label("Indicator 1, condition 2: value")).to_have_value("mother_0_11")
     screens.take(page, "lqas-setup-en")
+
+    page.get_by_role("link", name="LQAS decision rules").click()
+    expect(page.get_by_role("heading", name="LQAS decision rules")).to_be_visible()
+    expect(page.locator("#lqas-rules-in-use")).to_have_text("In use: the binomial decision rules.")
+    cell = page.get_by_label("n = 19, target 80%", exact=True)
+    expect(cell).to_have_value("13")
+    cell.fill("25")
+    page.get_by_role("button", name="Save the decision rules").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "n = 19, target 80%: the decision rule must be a whole number from 0 to 19.")
+    screens.take(page, "lqas-rules-en")
 
     page.get_by_role("button", name="Монгол").click()
     page.goto(site.base + "/web/admin/lqas")
@@ -156,7 +192,25 @@ def test_an_admin_opens_the_lqas_set_up_from_the_report_in_both_languages(site, 
     expect(page.get_by_role("status")).to_contain_text("LQAS судалгааны тохиргоо хадгалагдлаа.")
     expect(page.locator("fieldset", has=page.locator("input[value=knows_ors]")).locator("input[name^=target_]")
            ).to_have_value("50")
+    expect(page.get_by_role("heading", name="Хамрах бүсүүд")).to_be_visible()
+    expect(page.locator("input[name^=ca_code_][value=tes_north]")).to_be_visible()
     screens.take(page, "lqas-setup-mn")
+
+    # A national table's cell: 12 of 19 at 80% (and 12 at n = 18, below it, already binomial).
+    page.get_by_role("link", name="LQAS шийдвэрийн дүрэм").first.click()
+    page.get_by_label("n = 19, зорилт 80%", exact=True).fill("12")
+    page.get_by_role("button", name="Шийдвэрийн дүрмийг хадгалах").click()
+    expect(page.get_by_role("status")).to_have_text("Шийдвэрийн дүрэм хадгалагдлаа.")
+    expect(page.locator("#lqas-rules-in-use")).to_contain_text("байгууллагын хүснэгт, админ 1 нүдийг тогтоосон")
+    expect(page.locator("td.override")).to_have_count(1)
+    expect(page.get_by_label("n = 19, зорилт 80%", exact=True)).to_have_value("12")
+    screens.take(page, "lqas-rules-mn")
     page.goto(f"{site.base}/web/reports?area={TES}")
     expect(page.locator("ul.completeness li").first).to_contain_text("Хяналтын бүс 1-р баг: 19/19 ярилцлага ирсэн")
+    expect(page.locator("#lqas-rules-used")).to_contain_text("Шийдвэрийн дүрэм: байгууллагын хүснэгт")
+    expect(page.locator("table.report-catchments")).to_contain_text("Тэс сумын 1, 2-р баг")
+    page.goto(site.base + "/web/admin/lqas/rules")
+    page.get_by_role("button", name="Биномиал дүрэм рүү буцаах").click()
+    expect(page.get_by_role("status")).to_have_text("Шийдвэрийн дүрэм дахин биномиал боллоо.")
+    expect(page.locator("td.override")).to_have_count(0)
     context.close()
