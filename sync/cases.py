@@ -331,6 +331,54 @@ def counts(cases: Iterable[dict], today: date) -> dict[str, Any]:
     return out
 
 
+def state_on(case: dict, day: str) -> tuple[str, str] | None:
+    """A case's status and risk at the end of ``day`` (ISO), from its history (added to only, the gate
+    checks): the opening and each change of status or risk up to that day. None if it was not open yet.
+    A case without history (written around the gate) stands as it is now from its ``opened_at``."""
+    history = [h for h in (case.get("data") or {}).get("history") or [] if isinstance(h, dict)]
+    if not history:
+        opened = str(case.get("opened_at") or "")[:10]
+        return (case.get("status"), case.get("risk")) if opened and opened <= day else None
+    status = risk = None
+    seen = False
+    for entry in history:
+        if str(entry.get("at") or "")[:10] > day:
+            break
+        seen = True
+        status = entry.get("status", status)
+        risk = entry.get("risk", risk)
+    if not seen:
+        return None
+    return status or "open", risk or case.get("risk")
+
+
+def counts_on(cases: Iterable[dict], day: date) -> dict[str, Any]:
+    """``counts`` as the cases stood at the end of a past ``day``: status and risk from each case's
+    history (``state_on``); overdue follow-ups from the visits the cases hold now, due before the day
+    and not done by it (the history says when the list changed, not how, so a visit added after the
+    day with an earlier due date counts and one taken out since does not)."""
+    iso = day.isoformat()
+    by_risk = dict.fromkeys(RISKS, 0)
+    out = {"open": 0, "by_risk": by_risk, "overdue_cases": 0, "overdue_visits": 0, "closed": 0}
+    for case in cases:
+        state = state_on(case, iso)
+        if state is None:
+            continue
+        status, risk = state
+        if status == "closed":
+            out["closed"] += 1
+            continue
+        out["open"] += 1
+        if risk in by_risk:
+            by_risk[risk] += 1
+        late = [f for f in (case.get("data") or {}).get("follow_ups") or []
+                if isinstance(f, dict) and isinstance(f.get("due"), str) and f["due"] < iso
+                and not (isinstance(f.get("done_on"), str) and f["done_on"] and f["done_on"] <= iso)]
+        out["overdue_visits"] += len(late)
+        out["overdue_cases"] += bool(late)
+    return out
+
+
 def month_bounds(month: str) -> tuple[str, str]:
     """``YYYY-MM`` -> its first day and the first day of the next month (ISO dates); ValueError if not a month."""
     if not re.match(r"^\d{4}-\d{2}\Z", month or ""):

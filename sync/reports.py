@@ -51,12 +51,13 @@ from sync.stores.base import Database, Store
 
 REPORTS_SCOPE = "_reports"
 LEASE_SECONDS = 30.0
-FORMAT = 2  # 2: the bags' lists of children (<area>:cb:)
+FORMAT = 3  # 2: the bags' lists of children (<area>:cb:); 3: superseded visits (<area>:sup:), LQAS by day
 INDICATORS = {"stunting": "flen", "wasting": "fwfl", "underweight": "fwei"}  # class -> its flag
 WINDOW_DAYS = 91  # "the last 3 months": the day and the 90 before it
 
 
 MAX_MONTHS = 24  # the longest window a report may ask for
+MAX_BACK_MONTHS = 24  # how far back a report "as of" a past day may go
 OLD = "0000-00-00"  # the bucket of children whose newest visit is older than any window
 
 
@@ -67,7 +68,12 @@ def window_days(months: int) -> int:
 
 def floor_day(today: date | None = None) -> str:
     """Newest visits before this day can never be "measured": their buckets are merged into ``OLD``."""
-    return ((today or date.today()) - timedelta(days=window_days(MAX_MONTHS))).isoformat()
+    return ((today or date.today()) - timedelta(days=window_days(MAX_MONTHS) + window_days(MAX_BACK_MONTHS))).isoformat()
+
+
+def earliest_as_of(today: date | None = None) -> date:
+    """The oldest day a report may be asked "as of": its longest window still lies above ``floor_day``."""
+    return (today or date.today()) - timedelta(days=window_days(MAX_BACK_MONTHS))
 _ME = uuid.uuid4().hex
 
 
@@ -186,6 +192,7 @@ class ReportIndex:
             return Refreshed(done=False, busy=True)
         meta.setdefault("growth", {})
         meta.setdefault("lqas", {})
+        meta.setdefault("lqas_days", {})
         meta["floor"] = max(meta.get("floor") or OLD, floor_day())
         _compact(meta["growth"], meta["floor"])
         meta.update(epoch=epoch, format=FORMAT, rules=rules, lease_by=_ME, lease_until=time.time() + LEASE_SECONDS)
@@ -242,7 +249,8 @@ class ReportIndex:
     def _reset(self, area: str, meta: dict) -> None:
         """Start a new generation: rows of older ones count as absent (a cluster may still show a
         deleted row for a moment, and a row left from an interrupted batch must not count)."""
-        meta.update(seq=None, growth={}, lqas={}, gen=meta.get("gen", 0) + 1)
+        meta.update(seq=None, growth={}, lqas={}, lqas_days={}, gen=meta.get("gen", 0) + 1)
+        meta.pop("floor", None)  # counted again from the start: the floor is today's
         try:
             self._drop_area(area)  # the old rows are garbage now; removing them only saves space
         except Conflict:
@@ -289,6 +297,7 @@ class ReportIndex:
                 children[did] = found or {"_id": did, **({"_rev": rev_of[did]} if did in rev_of else {}),
                                           "type": "report-child", "child": child, "visits": {}, "gen": gen}
                 children[did]["_old"] = _newest(children[did].get("visits") or {})
+                children[did]["_before"] = dict(children[did].get("visits") or {})
             return children[did]
 
         for key in ordered:
@@ -325,6 +334,8 @@ class ReportIndex:
             if old_body != new_lq:
                 _count_lqas(meta["lqas"], old_body, -1)
                 _count_lqas(meta["lqas"], new_lq, +1)
+                _count_lqas_day(meta.setdefault("lqas_days", {}), old_body, -1)
+                _count_lqas_day(meta["lqas_days"], new_lq, +1)
                 rev = {"_rev": rev_of[lq_id]} if lq_id in rev_of else {}
                 if new_lq:
                     writes[lq_id] = {"_id": lq_id, **rev, **new_lq, "gen": gen}
@@ -336,9 +347,14 @@ class ReportIndex:
         look = sorted({*listed_ids.values(), *new_ids.values()})
         listed = {r["id"]: r["value"]["rev"] for r in idx.all_docs(keys=look)
                   if "value" in r and not r["value"].get("deleted")} if look else {}
+        replaced: dict[str, dict] = {}  # day -> bag -> date of the visit replaced that day -> counts
         for did, row in children.items():
             old = row.pop("_old")
             new = _newest(row["visits"])
+            for day, gone in _superseded(row.pop("_before")):
+                _count_day(replaced.setdefault(day, {}), gone, -1)
+            for day, gone in _superseded(row["visits"]):
+                _count_day(replaced.setdefault(day, {}), gone, +1)
             _count_growth(meta["growth"], old, -1, meta["floor"])
             _count_growth(meta["growth"], new, +1, meta["floor"])
             if row["visits"]:
@@ -352,10 +368,45 @@ class ReportIndex:
             if new_id and (new_id != old_id or new != old):
                 writes[new_id] = {"_id": new_id, **({"_rev": listed[new_id]} if new_id in listed else {}),
                                   "child": row["child"], **new, "gen": gen}
+        writes.update(self._replaced_writes(area, idx, replaced, gen))
         if writes:
             for result in idx.bulk_docs(list(writes.values()), new_edits=True):
                 if "error" in result:
                     raise Conflict(f"report index write failed: {result}")
+
+    def _replaced_writes(self, area: str, idx: Database, replaced: dict[str, dict], gen: int) -> dict[str, dict]:
+        """The ``<area>:sup:<day>`` rows changed by ``replaced`` (per day, what was added and taken away)."""
+        changed = {day: per_bag for day, per_bag in replaced.items() if _nonzero(per_bag)}
+        if not changed:
+            return {}
+        keys = [f"{area}:sup:{day}" for day in sorted(changed)]
+        found = {r["id"]: r["doc"] for r in idx.all_docs(keys=keys, include_docs=True) if r.get("doc")}
+        out = {}
+        for day, per_bag in changed.items():
+            rid = f"{area}:sup:{day}"
+            doc = found.get(rid)
+            growth = (doc or {}).get("growth") or {} if (doc or {}).get("gen", 0) == gen else {}
+            for bag, days in per_bag.items():
+                for d, counts in days.items():
+                    _count_day(growth, {"b": bag, "d": d, "c": counts}, +1)
+            rev = {"_rev": doc["_rev"]} if doc else {}
+            if growth:
+                out[rid] = {"_id": rid, **rev, "type": "report-superseded", "growth": growth, "gen": gen}
+            elif rev:
+                out[rid] = {"_id": rid, **rev, "_deleted": True}
+        return out
+
+    def superseded(self, metas: dict[str, dict], after: date) -> dict[str, list[dict]]:
+        """Per area, the visits replaced by a newer one after ``after`` (``<area>:sup:<day>``, day > after):
+        what a report as of ``after`` counts in place of the children's newer visits. One range read per
+        area; as of today, only visits dated in the future (a device's clock ahead) are there."""
+        out = {}
+        for area, meta in metas.items():
+            start = f"{area}:sup:{(after + timedelta(days=1)).isoformat()}"
+            gen = meta.get("gen", 0)
+            rows = self.db().all_docs(startkey=start, endkey=f"{area}:sup:\uffff", include_docs=True)
+            out[area] = [r["doc"] for r in rows if r.get("doc") and r["doc"].get("gen", 0) == gen]
+        return out
 
     def _drop_area(self, area: str) -> None:
         idx = self.db()
@@ -396,6 +447,33 @@ def _count_growth(growth: dict, visit: dict | None, delta: int, floor: str = OLD
         del growth[visit["b"]]
 
 
+def _superseded(visits: dict) -> list[tuple[str, dict]]:
+    """A child's visits that a later-dated one replaced, with the day each was replaced: the visit was
+    the child's newest from its own day up to the day before that (a visit sharing its day with a later
+    key was never the newest, as in ``_newest``)."""
+    ordered = sorted(visits.items(), key=lambda kv: (kv[1]["d"], kv[0]))
+    return [(nxt["d"], v) for (_k, v), (_n, nxt) in zip(ordered, ordered[1:], strict=False) if nxt["d"] > v["d"]]
+
+
+def _count_day(growth: dict, visit: dict, delta: int) -> None:
+    """Add (or take away) a visit's counts under its bag and its own day (no merging: a replaced
+    visit's day is looked at only by reports as of a day before it was replaced)."""
+    per_bag = growth.setdefault(visit["b"], {})
+    bucket = per_bag.setdefault(visit["d"], {})
+    for name, n in visit["c"].items():
+        bucket[name] = bucket.get(name, 0) + delta * n
+        if bucket[name] == 0:
+            del bucket[name]
+    if not bucket:
+        del per_bag[visit["d"]]
+    if not per_bag:
+        del growth[visit["b"]]
+
+
+def _nonzero(per_bag: dict) -> bool:
+    return any(days for days in per_bag.values())
+
+
 def _compact(growth: dict, floor: str) -> None:
     """Merge the buckets older than ``floor`` into ``OLD``: the aggregate stays as large as the longest
     window (a few thousand buckets), however many years of visits the area holds."""
@@ -412,8 +490,36 @@ def _interview(data: dict, indicators: tuple[lqas_survey.Indicator, ...]) -> dic
     if not isinstance(sa, str) or not sa.strip():
         return None
     households = data.get("sa_households")
+    day = data.get("interview_date")
     return {"sa": sa.strip()[:100], "hh": households if isinstance(households, int) else None,
-            "v": lqas_survey.indicator_values(data, indicators)}
+            "v": lqas_survey.indicator_values(data, indicators), "d": day[:10] if isinstance(day, str) else ""}
+
+
+def _count_lqas_day(days: dict, interview: dict | None, delta: int) -> None:
+    """The same tallies per interview day, so a report as of a past day sums the days up to it."""
+    if interview is None:
+        return
+    day = interview.get("d") or ""
+    _count_lqas(days.setdefault(day, {}), interview, delta)
+    if not days[day]:
+        del days[day]
+
+
+def lqas_as_of(meta: dict, as_of: date) -> dict:
+    """The LQAS tallies of the interviews made on or before ``as_of`` (an interview without a day
+    counts on every day), shaped as ``meta["lqas"]``."""
+    out: dict[str, dict] = {}
+    until = as_of.isoformat()
+    for day, per_sa in (meta.get("lqas_days") or {}).items():
+        if day > until:
+            continue
+        for sa, per in per_sa.items():
+            into = out.setdefault(sa, {"interviews": 0, "hh": {}, "x": {}, "n": {}})
+            into["interviews"] += per["interviews"]
+            for part in ("hh", "x", "n"):
+                for k, v in per[part].items():
+                    into[part][k] = into[part].get(k, 0) + v
+    return out
 
 
 def _count_lqas(lqas: dict, interview: dict | None, delta: int) -> None:
@@ -440,31 +546,39 @@ def _count_lqas(lqas: dict, interview: dict | None, delta: int) -> None:
 
 # -- the report's figures, from the aggregates -----------------------------------------------------
 
-def growth_rows(meta: dict, as_of: date, window_days: int = WINDOW_DAYS) -> list[GrowthRow]:
-    """Per bag: children known, those whose newest visit is in the window ending ``as_of``, their counts.
+def growth_rows(meta: dict, as_of: date, window_days: int = WINDOW_DAYS,
+                superseded: Iterable[dict] = ()) -> list[GrowthRow]:
+    """Per bag: children known on ``as_of``, those whose newest visit on or before it is in the window
+    ending that day, and that visit's counts.
 
-    ``as_of`` is meant to be today: the aggregate knows each child by its newest visit
-    only, so a day before a child's newest visit cannot be reported (the child's earlier
-    visits are not in the buckets). A visit dated after ``as_of`` (a device's clock ahead)
-    is left out until that day comes.
+    A child counts by its newest visit if that is dated on or before ``as_of`` (``meta``'s buckets),
+    else by the visit that was its newest on that day: ``superseded`` holds the visits replaced
+    after ``as_of`` (``ReportIndex.superseded``), by bag and day. So any day is a sum of buckets, as
+    far back as ``earliest_as_of`` (older days than ``floor_day`` are one bucket of children only).
     """
     since = (as_of - timedelta(days=window_days - 1)).isoformat()
     until = as_of.isoformat()
-    out = []
-    for bag, buckets in sorted((meta.get("growth") or {}).items()):
-        row = GrowthRow(bag)
+    rows: dict[str, GrowthRow] = {}
+
+    def add(bag: str, day: str, counts: dict) -> None:
+        row = rows.setdefault(bag, GrowthRow(bag))
+        row.children += counts.get("children", 0)
+        if day >= since:
+            row.measured += counts.get("children", 0)
+            for name, n in counts.items():
+                if name != "children":
+                    row.counts[name] = row.counts.get(name, 0) + n
+
+    for bag, buckets in (meta.get("growth") or {}).items():
         for day, counts in buckets.items():
-            if day > until:
-                continue
-            row.children += counts.get("children", 0)
-            if day >= since:
-                row.measured += counts.get("children", 0)
-                for name, n in counts.items():
-                    if name != "children":
-                        row.counts[name] = row.counts.get(name, 0) + n
-        if row.children:
-            out.append(row)
-    return out
+            if day <= until:
+                add(bag, day, counts)
+    for doc in superseded:
+        for bag, buckets in (doc.get("growth") or {}).items():
+            for day, counts in buckets.items():
+                if day <= until:
+                    add(bag, day, counts)
+    return [rows[bag] for bag in sorted(rows) if rows[bag].children]
 
 
 def total_row(rows: list[GrowthRow], label: str) -> GrowthRow:

@@ -27,6 +27,7 @@ from sync.subindex import Filters
 from ..indexes import submission_index
 from ..services import services
 from . import guard
+from .as_of import as_of as requested_day
 from .errors import in_language
 from .i18n import pick
 from .table_download import FORMATS, table_response
@@ -114,8 +115,9 @@ def listing():
         if fmt not in FORMATS or table_name not in REPORT_TABLES:
             raise BadRequest(_("A download names one of the report's tables (%(tables)s) and a format (csv or "
                                "xlsx).", tables=", ".join(REPORT_TABLES)))
+    day = requested_day(today)
     store = services().store
-    soums, rows = soum_counts([chosen] if chosen else allowed), []
+    soums, rows = soum_counts([chosen] if chosen else allowed, day), []
     everything: list[dict] = []
     for code in [chosen] if chosen else allowed:
         for case in cases.area_cases(store.open(code)) if store.exists(code) else []:
@@ -137,6 +139,9 @@ def listing():
                            chosen=chosen, status=status or "", risk=risk or "", referrals=_referrals(allowed
                            if not chosen else [chosen]), today=today.isoformat(),
                            report=case_report(who, everything, today, month), month=month,
+                           counts_as_of=day if day < today else None, as_of=day.isoformat() if day < today else "",
+                           download_args={"month": month, **({"area": chosen} if chosen else {}),
+                                          **({"as_of": day.isoformat()} if day < today else {})},
                            concern_labels=_concern_labels(), **_names())
 
 
@@ -181,12 +186,14 @@ def report_table(name: str, soums: list[dict], report: dict) -> tuple[list[str],
                                        for key, label in closure_names().items()]
 
 
-def soum_counts(areas: list[str]) -> list[dict]:
+def soum_counts(areas: list[str], day: date | None = None) -> list[dict]:
     """Open cases by risk and overdue follow-ups per area: counts only, for anyone coordinating it
-    (the soum report shows them too)."""
+    (the soum report shows them too); as they stand today, or as they stood at the end of a past ``day``
+    (``cases.counts_on``)."""
     store, today = services().store, _today()
-    return [{"code": code, "counts": cases.counts(cases.area_cases(store.open(code)) if store.exists(code) else [],
-                                                  today)} for code in areas]
+    count = cases.counts if day is None or day >= today else cases.counts_on
+    return [{"code": code, "counts": count(cases.area_cases(store.open(code)) if store.exists(code) else [],
+                                           day or today)} for code in areas]
 
 
 def _names() -> dict:

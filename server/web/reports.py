@@ -37,7 +37,9 @@ from sync.reports import (
     Completeness,
     GrowthRow,
     ReportIndex,
+    earliest_as_of,
     growth_rows,
+    lqas_as_of,
     lqas_catchment,
     lqas_completeness,
     lqas_coverage,
@@ -48,6 +50,7 @@ from sync.reports import (
 
 from ..services import services
 from . import guard
+from .as_of import as_of as requested_day
 from .i18n import lang, pick
 
 bp = Blueprint("reports", __name__)
@@ -86,7 +89,7 @@ def _areas() -> tuple[list[str], str | None]:
 
 @dataclass
 class Report:
-    as_of: date  # today: the aggregates count each child by its newest visit (see sync.reports)
+    as_of: date  # the day the figures stand on (``?as_of=``, today by default)
     months: int
     soums: list[str]
     growth: dict[str, list[GrowthRow]]  # soum -> total row then bag rows
@@ -100,10 +103,12 @@ class Report:
     withheld: list[Catchment] = field(default_factory=list)  # touching the areas, but not all one's own
 
 
-def build(soums: list[str], months: int = DEFAULT_MONTHS) -> Report:
-    """The report over ``soums``. A catchment area of the set-up that has a supervision area in them is
-    pooled whole (its other soums read too) when the user may see every one of its soums, and only
-    named as withheld otherwise: its figure is made of areas she may not see."""
+def build(soums: list[str], months: int = DEFAULT_MONTHS, as_of: date | None = None) -> Report:
+    """The report over ``soums`` as of ``as_of`` (today by default): one read of the aggregates and one
+    range read of the visits replaced since that day, per area (``sync.reports``). A catchment area of
+    the set-up that has a supervision area in them is pooled whole (its other soums read too) when the
+    user may see every one of its soums, and only named as withheld otherwise: its figure is made of
+    areas she may not see."""
     index = report_index()
     survey = index.survey
     mine = set(guard.areas())
@@ -115,13 +120,17 @@ def build(soums: list[str], months: int = DEFAULT_MONTHS) -> Report:
         step = index.refresh(code, max_changes=REFRESH_BUDGET)
         busy |= step.busy or not step.done
     metas = index.metas(wanted)
-    as_of = date.today()
+    today = date.today()
+    as_of = as_of or today
+    replaced = index.superseded({c: metas.get(c) or {} for c in soums}, as_of)
+    if as_of < today:  # the LQAS tallies of the interviews made by then
+        metas = {code: {**meta, "lqas": lqas_as_of(meta, as_of)} for code, meta in metas.items()}
     rules, _rev = DecisionRuleTable(services().store).get()
     report = Report(as_of, months, soums, {}, {}, {}, survey, {}, busy, rules,
                     [lqas_catchment(metas, survey, c) for c in seen], [c for c in touching if c not in seen])
     for code in soums:
         meta = metas.get(code) or {}
-        bags = growth_rows(meta, as_of, window_days(months))
+        bags = growth_rows(meta, as_of, window_days(months), replaced.get(code, ()))
         if bags:
             report.growth[code] = [total_row(bags, ""), *bags]
         rows = lqas_rows(meta, rules, survey=survey, area=code)
@@ -217,14 +226,14 @@ def table(report: Report, name: str) -> tuple[list[str], list[list]]:
 @guard.coordinator
 def page():
     soums, picked = _areas()
-    report = build(soums, _months())
+    report = build(soums, _months(), requested_day())
     tree = services().areas.tree()
     tables = {name: table(report, name) for name in TABLES}
     from .cases import risk_names, soum_counts  # child protection: counts only
 
     return render_template("reports.html", report=report, tables=tables, tree=tree, picked=picked, choices=_choices(),
-                           indicators=indicator_names(), query=_query(), soums=soum_counts(soums),
-                           risk_names=risk_names())
+                           indicators=indicator_names(), query=_query(), soums=soum_counts(soums, report.as_of),
+                           risk_names=risk_names(), today=date.today(), earliest=earliest_as_of())
 
 
 def _choices() -> list[str]:
@@ -240,7 +249,7 @@ def _choices() -> list[str]:
 
 
 def _query() -> dict[str, str]:
-    return {k: v for k, v in request.args.items() if k in ("area", "months") and v}
+    return {k: v for k, v in request.args.items() if k in ("area", "months", "as_of") and v}
 
 
 @bp.get("/reports/<name>.<fmt>")
@@ -249,7 +258,7 @@ def download(name: str, fmt: str):
     if name not in TABLES or fmt not in ("csv", "xlsx"):
         raise NotFound("missing")
     soums, _picked = _areas()
-    report = build(soums, _months())
+    report = build(soums, _months(), requested_day())
     head, rows = table(report, name)
     filename = f"{name}-{report.as_of.isoformat()}.{fmt}"
     body = _csv(head, rows) if fmt == "csv" else _xlsx(name, head, rows)
