@@ -164,8 +164,10 @@ def table(report: Report, name: str) -> tuple[list[str], list[list]]:
         return pick(area.name, code) if area else code
 
     if name == "growth":
-        head = [_("Soum"), _("Bag"), _("Children"), _("Measured in the last %(months)d months", months=report.months),
-                _("Share measured (%)")]
+        measured = (_("Measured in the last %(months)d months", months=report.months) if report.as_of == date.today()
+                    else _("Measured in the %(months)d months up to %(day)s", months=report.months,
+                           day=report.as_of.isoformat()))
+        head = [_("Soum"), _("Bag"), _("Children"), measured, _("Share measured (%)")]
         for label in indicator_names().values():
             head += [_("%(indicator)s: classified", indicator=label), _("%(indicator)s: flagged", indicator=label),
                      _("%(indicator)s: moderate", indicator=label), _("%(indicator)s: severe", indicator=label),

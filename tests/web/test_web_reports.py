@@ -349,3 +349,64 @@ def test_a_bags_children_longest_unmeasured_first(web: Web):
     assert empty.status_code == 200 and "No child of this bag has a growth visit." in empty.text
     mn = web.logged_in("oyunaa", "mn").get(f"/web/areas/{TES}/children", query_string={"bag": bag})
     assert f"{bag}-ийн хүүхдүүд" in mn.text
+
+
+def test_the_report_as_of_past_days_counts_each_child_by_its_visit_then(web: Web):
+    """?as_of=: the figures of several past days (one at a child's visit, the window's edge) equal a
+    count of the seeded visits dated up to each day; LQAS counts the interviews made by then."""
+    client = web.logged_in("oyunaa")
+    visits = sorted({d["data"]["visit_date"] for d in docs_of(web, TES, ids.SUBMISSION).values()
+                     if d.get("form") == "growth_visit"})
+    edge = date.fromisoformat(visits[len(visits) // 2]) + timedelta(days=90)  # that visit on the window's first day
+    days = {AS_OF - timedelta(days=n) for n in (1, 19, 21, 45, 120, 300)} | {min(edge, AS_OF)}
+    changed = 0
+    for day in sorted(days):
+        want = expected_growth(web, TES, day)
+        rows = download(client, f"/web/reports/growth.csv?area={TES}&as_of={day.isoformat()}")
+        head = rows[0]
+        label = "Measured in the last 3 months" if day == AS_OF else f"Measured in the 3 months up to {day}"
+        assert label in head
+        got = {("" if r[1] == "All bags" else r[1]): dict(zip(head, r, strict=True)) for r in rows[1:]}
+        assert set(got) == set(want) if want else rows[1:] == []
+        for bag, exp in want.items():
+            assert (int(got[bag]["Children"]), int(got[bag][label])) == (exp["children"], exp["measured"]), (day, bag)
+            for name in ("Stunting", "Wasting", "Underweight"):
+                key = name.lower()
+                assert [int(got[bag][f"{name}: {c}"]) for c in ("classified", "flagged", "moderate", "severe")] == \
+                    [exp.get(f"{key}.{c}", 0) for c in ("n", "flagged", "moderate", "severe")], (day, bag, name)
+        changed += want != expected_growth(web, TES, AS_OF)
+        page = client.get(f"/web/reports?area={TES}&as_of={day.isoformat()}")
+        assert page.status_code == 200 and f'value="{day.isoformat()}"' in page.text
+        assert ("as they stood at the end of" in page.text) == (day != AS_OF)
+        lqas = download(client, f"/web/reports/lqas.csv?area={TES}&as_of={day.isoformat()}")
+        survey_day = AS_OF - timedelta(days=20)  # the demo's interviews (sync.demo_programmes)
+        assert (len(lqas) > 1) == (day >= survey_day), day
+        if day >= survey_day:
+            want_lqas = expected_lqas(web, TES)
+            assert sorted((r[1], int(r[6]), int(r[7])) for r in lqas[1:] if int(r[7])) == \
+                sorted((sa, x, n) for (sa, _), (x, n) in want_lqas.items() if n)
+    assert changed >= 3  # the past days differ from today's figures
+    assert 'href="/web/reports/growth.csv?area=uvs-tes&amp;as_of=' in client.get(
+        f"/web/reports?area={TES}&as_of={(AS_OF - timedelta(days=45)).isoformat()}").text
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("en", ("Write the day of the report as YYYY-MM-DD.", "cannot be read as of a day still to come",
+            "A report goes back to")),
+    ("mn", ("Тайлангийн өдрийг ОООО-СС-ӨӨ хэлбэрээр бичнэ үү.", "ирээгүй байгаа өдрөөр",
+            "Тайланг хамгийн эртдээ"))])
+def test_a_bad_or_future_as_of_day_is_a_400_in_the_pages_language(web: Web, lang: str, words: tuple[str, ...]):
+    client = web.logged_in("oyunaa", lang)
+    bad, future, old = words
+    tomorrow = (AS_OF + timedelta(days=1)).isoformat()
+    for path in ("/web/reports?as_of=2026-13-01", "/web/reports?as_of=yesterday", "/web/reports?as_of=2026-2-01",
+                 "/web/reports/growth.csv?as_of=2026-02-30", "/web/cases?as_of=01-02-2026"):
+        resp = client.get(path)
+        assert resp.status_code == 400 and bad in resp.text, (path, resp.text[:300])
+    for path in (f"/web/reports?as_of={tomorrow}", f"/web/reports/lqas.xlsx?as_of={tomorrow}",
+                 f"/web/cases?as_of={tomorrow}"):
+        resp = client.get(path)
+        assert resp.status_code == 400 and future in resp.text, path
+    resp = client.get(f"/web/reports?as_of={(AS_OF - timedelta(days=800)).isoformat()}")
+    assert resp.status_code == 400 and old in resp.text
+    assert client.get(f"/web/reports?as_of={AS_OF.isoformat()}").status_code == 200
