@@ -22,9 +22,9 @@ from sync.lqas_setup import LqasSetup
 from sync.reports import INDICATORS, ReportIndex, growth_rows, lqas_as_of, window_days
 
 
-def expected(svc, day: date, days: int) -> dict[str, tuple]:
+def expected(world, day: date, days: int) -> dict[str, tuple]:
     """Per bag: (children, measured, {count name: n}) from the documents, as of ``day``."""
-    db = svc.store.open(AREA)
+    db = world.store.open(AREA)
     docs = {r["id"]: r["doc"] for r in db.all_docs(include_docs=True) if r.get("doc")}
     newest: dict[str, tuple[str, str]] = {}
     for sid, doc in docs.items():
@@ -58,17 +58,17 @@ def expected(svc, day: date, days: int) -> dict[str, tuple]:
     return {bag: (r[0], r[1], r[2]) for bag, r in out.items()}
 
 
-def indexed(svc, day: date, days: int) -> dict[str, tuple]:
-    index = ReportIndex(svc.store)
+def indexed(world, day: date, days: int) -> dict[str, tuple]:
+    index = ReportIndex(world.store)
     index.refresh_all(AREA)
     metas = index.metas([AREA])
     rows = growth_rows(metas[AREA], day, days, index.superseded(metas, day)[AREA])
     return {r.bag: (r.children, r.measured, r.counts) for r in rows}
 
 
-def expected_lqas(svc, day: date) -> dict[str, dict]:
-    db = svc.store.open(AREA)
-    indicators = LqasSetup(svc.store).get().indicators
+def expected_lqas(world, day: date) -> dict[str, dict]:
+    db = world.store.open(AREA)
+    indicators = LqasSetup(world.store).get().indicators
     out: dict[str, dict] = {}
     for r in db.all_docs(include_docs=True):
         doc = r.get("doc") or {}
@@ -83,8 +83,8 @@ def expected_lqas(svc, day: date) -> dict[str, dict]:
     return out
 
 
-def indexed_lqas(svc, day: date) -> dict[str, dict]:
-    index = ReportIndex(svc.store)
+def indexed_lqas(world, day: date) -> dict[str, dict]:
+    index = ReportIndex(world.store)
     index.refresh_all(AREA)
     got = lqas_as_of(index.metas([AREA])[AREA], day)
     return {sa: {"interviews": p["interviews"], "x": p["x"], "n": p["n"]} for sa, p in got.items()}
@@ -97,19 +97,19 @@ def interview(i: int, sa: str, ago: int) -> dict:
                       f"{data['interview_date']}T10:00:00+08:00")
 
 
-def check(svc, days_ago: list[int], windows: tuple[int, ...] = (91, 30)) -> int:
+def check(world, days_ago: list[int], windows: tuple[int, ...] = (91, 30)) -> int:
     checked = 0
     for ago in days_ago:
         day = TODAY - timedelta(days=ago)
         for days in windows:
-            want = expected(svc, day, days)
-            assert indexed(svc, day, days) == want, (day, days)
+            want = expected(world, day, days)
+            assert indexed(world, day, days) == want, (day, days)
             checked += sum(w[1] for w in want.values())
-        assert indexed_lqas(svc, day) == expected_lqas(svc, day), day
+        assert indexed_lqas(world, day) == expected_lqas(world, day), day
     return checked
 
 
-def test_figures_as_of_past_days_follow_edits_and_deletions(svc):
+def test_figures_as_of_past_days_follow_edits_and_deletions(svc):  # noqa: F811 (the store fixture)
     # Children measured before and after the days asked; p's two visits share a day (the later key
     # wins); q is measured only after every day asked but the last.
     plan = [(1, "a", "1-р баг", 300), (2, "a", "1-р баг", 120), (3, "a", "2-р баг", 10),

@@ -23,6 +23,7 @@ from sync.facility_index import FacilityIndex
 
 from ..services import services
 from . import guard
+from .as_of import as_of as requested_day
 from .errors import in_language
 from .i18n import lang
 from .table_download import FORMATS, table_response
@@ -44,6 +45,9 @@ def group_names() -> dict[str, str]:
     return {"women": _("Women"), "men": _("Men"), "youth": _("Youth"), "leaders": _("Leaders"), "other": _("Other")}
 
 
+DATES = {csc.CYCLE_FORM: "meeting_date", csc.FOLLOWUP_FORM: "followup_date", csc.INPUTS_FORM: "tracking_date"}
+
+
 def _facilities(code: str, today: date) -> tuple[dict[str, dict], list[dict]]:
     """An area's facilities with cycles (their cycles by number, the comparison, the latest cycle's
     actions), and the registered facilities that have none yet.
@@ -51,11 +55,14 @@ def _facilities(code: str, today: date) -> tuple[dict[str, dict], list[dict]]:
     Cycles, follow-ups and input tracking are grouped by ``facility_key``: the register id they
     name, else their typed type and name, moved onto the registered facility of that type and name
     when there is one (``csc.assign``). A registered facility is shown by its register name.
+    As they stood on ``today``: a past day counts the cycles, follow-ups and input tracking dated up
+    to it (the register as it is now).
     """
     store = services().store
     register = facility_register.facilities(store, code)
-    values = csc.assign(FacilityIndex(store).values(code, {csc.CYCLE_FORM, csc.FOLLOWUP_FORM, csc.INPUTS_FORM}),
-                        register)
+    until = today.isoformat()
+    values = csc.assign([v for v in FacilityIndex(store).values(code, set(DATES))
+                         if str(v.get(DATES[v["form"]]) or "") <= until], register)
     cycles = [v for v in values if v["form"] == csc.CYCLE_FORM]
     followups = [v for v in values if v["form"] == csc.FOLLOWUP_FORM]
     tracked: dict[tuple, list[dict]] = {}
@@ -96,8 +103,7 @@ def report():
     chosen = request.args.get("area") or ""
     if chosen:
         guard.area_or_404(chosen)
-    today = date.today()
-    return _report(allowed, chosen, today)
+    return _report(allowed, chosen, requested_day())
 
 
 def _report(allowed: list[str], chosen: str, today: date, *, error: str | None = None,
@@ -112,7 +118,7 @@ def _report(allowed: list[str], chosen: str, today: date, *, error: str | None =
         return _table(soums, request.args["format"])
     return render_template("scorecards_report.html", soums=soums, tree=tree, areas=allowed, chosen=chosen,
                            type_names=type_names(), types=facility_register.TYPES, error=error,
-                           typed=typed or {}), status
+                           typed=typed or {}, as_of=today, today=date.today()), status
 
 
 @bp.post("/scorecards/<area>/facilities")

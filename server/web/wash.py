@@ -8,6 +8,8 @@ the report at its latest visit. The national norms checklist is the admins'
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -20,6 +22,7 @@ from sync.register_names import register_names
 
 from ..services import services
 from . import guard
+from .as_of import as_of as requested_day
 from .errors import page
 from .table_download import FORMATS, table_response
 
@@ -42,11 +45,14 @@ def service_names() -> dict[str, str]:
             "overall": _("All three"), "other": _("Other")}
 
 
-def _soum(code: str) -> dict:
-    """One area's kindergartens: each with its visits (oldest first), and the tally of their latest."""
+def _soum(code: str, day: date | None = None) -> dict:
+    """One area's kindergartens: each with its visits (oldest first), and the tally of their latest;
+    as of ``day``, only the visits made on or before it (the register is today's)."""
     store = services().store
     names = register_names(store, code, ids.KINDERGARTEN)
-    visits = wash.latest_per_kindergarten(FacilityIndex(store).values(code, {wash.FORM}))
+    until = day.isoformat() if day else "9999"
+    visits = wash.latest_per_kindergarten(v for v in FacilityIndex(store).values(code, {wash.FORM})
+                                          if str(v.get("visit_date") or "") <= until)
     rows = []
     for kg, history in visits.items():
         latest = history[-1]
@@ -69,11 +75,13 @@ def report():
     if chosen:
         guard.area_or_404(chosen)
     codes = [chosen] if chosen else allowed
+    day = requested_day()
     tree = services().areas.tree()
-    soums = [_soum(code) for code in codes]
+    soums = [_soum(code, day) for code in codes]
     if request.args.get("format") in FORMATS:
         return _table(soums, request.args["format"])
     return render_template("wash_report.html", soums=soums, tree=tree, areas=allowed, chosen=chosen,
+                           as_of=day, today=date.today(),
                            levels=wash.LEVELS, services=(*wash.SERVICES, "overall"),
                            level_names=level_names(), service_names=service_names(), type_names=type_names())
 

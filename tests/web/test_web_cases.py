@@ -436,3 +436,69 @@ def test_a_case_table_download_is_for_those_who_see_the_page_and_bad_names_are_4
         for query in ("table=everything&format=csv", "table=counts&format=pdf", "table=counts", "format=csv"):
             resp = client.get(f"/web/cases?area={AREA}&{query}")
             assert resp.status_code == 400 and words in resp.text, (lang, query)
+
+
+def expected_counts_on(found: list[dict], day: str) -> list[int]:
+    """The case counts at the end of ``day``, replayed here from each case's history."""
+    out = Counter()
+    for case in found:
+        past = [h for h in case["data"].get("history") or [] if h["at"][:10] <= day]
+        if not past:
+            continue
+        status = next((h["status"] for h in reversed(past) if "status" in h), "open")
+        risk = next((h["risk"] for h in reversed(past) if "risk" in h), case["risk"])
+        if status == "closed":
+            out["closed"] += 1
+            continue
+        out["open"] += 1
+        out[risk] += 1
+        late = [f for f in case["data"].get("follow_ups") or []
+                if f["due"] < day and not (f.get("done_on") and f["done_on"] <= day)]
+        out["overdue_cases"] += bool(late)
+        out["overdue_visits"] += len(late)
+    return [out[k] for k in ("open", "high", "medium", "low", "overdue_cases", "overdue_visits", "closed")]
+
+
+def test_the_case_counts_as_of_a_past_day_replay_each_cases_history(web: Web):
+    """A case opened at medium risk, raised to high, then closed; its follow-up visit was overdue
+    for a while before it was done: the soum report as of days in between counts it as it stood."""
+    today = date.today()
+
+    def ago(n: int) -> str:
+        return (today - timedelta(days=n)).isoformat()
+
+    case = cases.new_case(AREA, "01KASOFCASE000000000000001", author="batbold", coordinator="enkhjargal",
+                          risk="medium", team=["batbold"], at=f"{ago(60)}T08:00:00.000Z",
+                          data={"child_name": "CP-ASOF", "concerns": ["neglect"], "source": "teacher"})
+    case = cases.changed(case, "enkhjargal", "follow_ups", at=f"{ago(59)}T09:00:00.000Z",
+                         follow_ups=[{"due": ago(50), "done_on": None, "mode": "visit", "notes": ""}])
+    case = cases.changed(case, "enkhjargal", "risk", at=f"{ago(40)}T09:00:00.000Z", risk="high")
+    case = cases.changed(case, "enkhjargal", "follow_up_done", at=f"{ago(30)}T09:00:00.000Z",
+                         follow_ups=[{"due": ago(50), "done_on": ago(30), "mode": "visit", "notes": ""}])
+    case = cases.changed(case, "enkhjargal", "status", at=f"{ago(10)}T09:00:00.000Z", status="closed",
+                         closure={"reason": "goals_met", "note": "", "closed_on": ago(10)})
+    assert "rev" in web.svc.store.open(AREA).bulk_docs([check_doc(case, new_edits=True)])[0]
+    found = area_cases(web)
+    rows = {}
+    for n in (0, 5, 10, 11, 30, 31, 45, 55, 60, 61, 200):
+        day = ago(n)
+        page = web.logged_in("dolgor", "en").get(f"/web/reports?area={AREA}&as_of={day}")
+        assert page.status_code == 200, page.text[:300]
+        section = page.text.split('<table class="case-counts">', 1)[1].split("</table>", 1)[0]
+        got = [int(x) for x in re.findall(r'<td class="num">(\d+)</td>', section)]
+        assert got == expected_counts_on(found, day), day
+        assert ("each case's status and risk from its history" in page.text) == (n > 0)
+        rows[n] = got
+        listing = web.logged_in("dolgor", "en").get(f"/web/cases?area={AREA}&as_of={day}").text
+        section = listing.split('<table class="case-counts">', 1)[1].split("</table>", 1)[0]
+        assert [int(x) for x in re.findall(r'<td class="num">(\d+)</td>', section)] == got
+        csv_rows = web.logged_in("dolgor", "en").get(
+            f"/web/cases?area={AREA}&as_of={day}&table=counts&format=csv").text.splitlines()
+        assert csv_rows[1].split(",")[1:] == [str(x) for x in got], day
+    assert rows[0] == expected_counts_on(found, ago(0)) == [
+        *(lambda c: [c["open"], c["by_risk"]["high"], c["by_risk"]["medium"], c["by_risk"]["low"],
+                     c["overdue_cases"], c["overdue_visits"], c["closed"]])(cases.counts(found, today))]
+    # the case itself: medium and overdue at 45 days, high and overdue at 31, high not overdue at 30,
+    # closed at 10, not there at 61
+    assert rows[45][2] - rows[55][2] == 0 and rows[61][0] == rows[60][0] - 1
+    assert rows[31][4] == rows[30][4] + 1 and rows[10][6] == rows[11][6] + 1

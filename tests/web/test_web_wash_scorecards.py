@@ -74,10 +74,12 @@ def ladder(data: dict) -> dict[str, str]:
     return out
 
 
-def expected_wash(web: Web, area: str) -> dict[str, dict[str, int]]:
+def expected_wash(web: Web, area: str, as_of: str = "9999") -> dict[str, dict[str, int]]:
     latest: dict[str, dict] = {}
     for sub in submissions(web, area, "kindergarten_wash_visit"):
         d = sub["data"]
+        if d["visit_date"] > as_of:
+            continue
         if d["kindergarten"] not in latest or d["visit_date"] > latest[d["kindergarten"]]["visit_date"]:
             latest[d["kindergarten"]] = d
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -138,11 +140,14 @@ def test_a_kindergarten_page_shows_each_visit_and_the_norms_in_the_page_language
 
 # -- scorecards, recomputed from the raw scores ---------------------------------------------------
 
-def expected_cycles(web: Web, area: str) -> dict[tuple[str, int], dict]:
-    follow = submissions(web, area, "scorecard_followup")
+def expected_cycles(web: Web, area: str, as_of: str | None = None) -> dict[tuple[str, int], dict]:
+    as_of = as_of or date.today().isoformat()
+    follow = [f for f in submissions(web, area, "scorecard_followup") if f["data"]["followup_date"] <= as_of]
     out = {}
     for sub in submissions(web, area, "scorecard_cycle"):
         d = sub["data"]
+        if d["meeting_date"] > as_of:
+            continue
         lo, hi = d["scale_min"], d["scale_max"]
         per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
         for row in d["community_scores"]:
@@ -153,7 +158,7 @@ def expected_cycles(web: Web, area: str) -> dict[tuple[str, int], dict]:
             if f["data"]["facility_name"] == d["facility_name"] and f["data"]["cycle_no"] == d["cycle_no"]:
                 status.update({u["action_no"]: u["status"] for u in f["data"]["updates"]})
         overdue = sum(1 for a in d["actions"] if status[a["action_no"]] in ("planned", "in_progress")
-                      and a["deadline"] < date.today().isoformat())
+                      and a["deadline"] < as_of)
         out[(d["facility_name"], d["cycle_no"])] = {
             "overall": sum(indicator_means) / len(indicator_means), "scale": f"{lo}-{hi}",
             "done": sum(1 for s in status.values() if s == "done"), "agreed": len(status), "overdue": overdue}
@@ -400,3 +405,47 @@ def test_a_coordinator_registers_a_facility_which_is_listed_before_its_first_cyc
     assert other.get(f"/web/scorecards/{TES}/facilities/{made}").status_code == 404
     entries = [d for d in records.iter_docs(store.open("_audit"), f"{TES}:") if d.get("action") == "facility.registered"]
     assert [(e["actor"], e["doc_id"]) for e in entries] == [("oyunaa", made)]
+
+
+def test_wash_and_scorecards_as_of_a_past_day_count_what_was_visited_and_met_by_then(web):
+    """?as_of=: each kindergarten at its latest visit on or before the day; the cycles and follow-ups
+    dated up to it, overdue against that day; both downloads say the same."""
+    from datetime import timedelta
+
+    wash_days = sorted({s["data"]["visit_date"] for s in submissions(web, TES, "kindergarten_wash_visit")})
+    client = web.logged_in("oyunaa")
+    seen = set()
+    before = (date.fromisoformat(wash_days[0]) - timedelta(days=1)).isoformat()
+    for day in [before, wash_days[0], wash_days[1], (date.fromisoformat(wash_days[-1]) - timedelta(days=1)).isoformat()]:
+        expected = expected_wash(web, TES, day)
+        rows = list(csv.DictReader(io.StringIO(client.get(f"/web/wash?area={TES}&as_of={day}&format=csv")
+                                               .text.lstrip("\ufeff"))))
+        for row in rows:
+            got = {level: int(row[level]) for level in ("advanced", "basic", "limited", "none")}
+            assert got == {level: expected[row["service"]].get(level, 0) for level in got}, (day, row["service"])
+        seen.add(str([sorted(r.items()) for r in rows]))
+        page = client.get(f"/web/wash?area={TES}&as_of={day}")
+        assert page.status_code == 200 and "As it stood at the end of" in page.text
+        assert f"as_of={day}&amp;format=csv" in page.text
+    assert len(seen) > 2  # the days differ
+    client = web.logged_in("enkhjargal")
+    meetings = sorted({s["data"]["meeting_date"] for s in submissions(web, KHARKHORIN, "scorecard_cycle")})
+    for day in [meetings[0], meetings[len(meetings) // 2], (date.fromisoformat(meetings[-1]) - timedelta(days=1))
+                .isoformat()]:
+        expected = expected_cycles(web, KHARKHORIN, day)
+        rows = list(csv.DictReader(io.StringIO(client.get(f"/web/scorecards?area={KHARKHORIN}&as_of={day}"
+                                                          "&format=csv").text.lstrip("\ufeff"))))
+        got = {(r["facility"], int(r["cycle_no"])): r for r in rows}
+        assert set(got) == set(expected) and 0 < len(expected) < 6, day
+        for key, exp in expected.items():
+            row = got[key]
+            assert float(row["overall_0_100"]) == pytest.approx(exp["overall"], abs=0.051), key
+            assert (int(row["actions_done"]), int(row["actions_agreed"]), int(row["actions_overdue"])) == (
+                exp["done"], exp["agreed"], exp["overdue"]), (day, key)
+    for lang, words in (("en", "Write the day of the report as YYYY-MM-DD."),
+                        ("mn", "Тайлангийн өдрийг ОООО-СС-ӨӨ хэлбэрээр бичнэ үү.")):
+        for path in ("/web/wash?as_of=2026-02-31", "/web/scorecards?as_of=soon&format=csv"):
+            resp = web.logged_in("oyunaa", lang).get(path)
+            assert resp.status_code == 400 and words in resp.text, path
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    assert web.logged_in("oyunaa").get(f"/web/scorecards?as_of={tomorrow}").status_code == 400
