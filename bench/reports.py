@@ -16,12 +16,16 @@ process through Flask's test client, logged in as the aimag's coordinator,
 ``--rounds`` times each, the two soums in turns (a busy machine slows both
 alike).
 
+The same page and CSV are also timed as of a past day (``?as_of=``, ``--back``
+days before today, 90 by default): the aggregate plus the visits a newer one
+replaced since that day (``<area>:sup:<day>``, one range read per area).
+
 The peer, in the same script: the same growth figures computed the way a
 report without the aggregates would, reading the soum through
-(``all_docs`` with the documents, newest visit per child, classes counted),
-at both sizes.
+(``all_docs`` with the documents, newest visit per child on or before the
+day, classes counted), at both sizes, as of today and as of the past day.
 
-    .venv/bin/python bench/reports.py [--sizes 500 50000] [--rounds 20]
+    .venv/bin/python bench/reports.py [--sizes 500 50000] [--rounds 20] [--back 90]
 """
 
 from __future__ import annotations
@@ -88,8 +92,9 @@ def fill(svc, children: int) -> int:
     return written
 
 
-def full_scan(svc) -> dict[str, int]:
-    """The peer: the soum's growth figures from reading it through."""
+def full_scan(svc, as_of: date | None = None) -> dict[str, int]:
+    """The peer: the soum's growth figures as of a day (today by default) from reading it through."""
+    as_of = as_of or date.today()
     db = svc.store.open(AREA)
     newest: dict[str, tuple[str, str]] = {}
     derived: dict[str, dict] = {}
@@ -98,13 +103,14 @@ def full_scan(svc) -> dict[str, int]:
         doc = row["doc"]
         if doc.get("type") == "derived":
             derived[doc["about"]] = doc.get("derived") or {}
-        elif doc.get("type") == "submission" and doc.get("form") == "growth_visit":
+        elif doc.get("type") == "submission" and doc.get("form") == "growth_visit" \
+                and doc["data"]["visit_date"] <= as_of.isoformat():
             subs[row["id"]] = doc
             mark = (doc["data"]["visit_date"], row["id"])
             child = doc["data"]["child_id"]
             if child not in newest or mark > newest[child]:
                 newest[child] = mark
-    since = (date.today() - timedelta(days=90)).isoformat()
+    since = (as_of - timedelta(days=90)).isoformat()
     counts = {"children": len(newest), "measured": 0}
     for day, sid in newest.values():
         if day >= since:
@@ -147,7 +153,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs=2, default=[500, 50_000])
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--back", type=int, default=90, help="the past day: this many days before today")
     args = parser.parse_args()
+    past = date.today() - timedelta(days=args.back)
     worlds = []
     for n in args.sizes:
         print(f"-- {n:,} children in {AREA}", flush=True)
@@ -156,25 +164,36 @@ def main() -> None:
         print(f"   {w['docs']:,} documents written in {w['load_s']:.1f} s; aggregates built in {w['index_s']:.1f} s "
               f"({w['changes']:,} changes, {w['changes'] / max(w['index_s'], 1e-9):,.0f}/s); "
               f"the page counts {w['shown_children']:,} children", flush=True)
-    paths = {"report page": f"/web/reports?area={AREA}", "growth CSV": f"/web/reports/growth.csv?area={AREA}"}
-    times: dict[tuple[int, str], list[float]] = {(w["n"], p): [] for w in worlds for p in [*paths, "full scan (peer)"]}
+        as_of = w["client"].get(f"/web/reports/growth.csv?area={AREA}&as_of={past.isoformat()}")
+        assert as_of.status_code == 200, as_of.status_code
+        print(f"   as of {past}: the page counts {as_of.text.splitlines()[1].split(',')[2]} children, "
+              f"{len(ReportIndex(w['svc'].store).superseded(ReportIndex(w['svc'].store).metas([AREA]), past)[AREA])} "
+              "days of replaced visits read", flush=True)
+    paths = {"report page": f"/web/reports?area={AREA}", "growth CSV": f"/web/reports/growth.csv?area={AREA}",
+             f"page as of -{args.back}d": f"/web/reports?area={AREA}&as_of={past.isoformat()}",
+             f"CSV as of -{args.back}d": f"/web/reports/growth.csv?area={AREA}&as_of={past.isoformat()}"}
+    peers = {"full scan (peer)": None, f"full scan as of -{args.back}d": past}
+    times: dict[tuple[int, str], list[float]] = {(w["n"], p): [] for w in worlds for p in [*paths, *peers]}
     for _ in range(args.rounds):
         for name, path in paths.items():
             for w in worlds:
                 times[(w["n"], name)].append(timed(lambda w=w, path=path: w["client"].get(path).get_data()))
     for _ in range(max(2, args.rounds // 5)):
         for w in worlds:
-            times[(w["n"], "full scan (peer)")].append(timed(lambda w=w: full_scan(w["svc"])))
+            for name, day in peers.items():
+                times[(w["n"], name)].append(timed(lambda w=w, day=day: full_scan(w["svc"], day)))
     small, large = worlds
     print(f"\n{'':22}{small['n']:>12,} ch. p50{large['n']:>12,} ch. p50{'ratio':>10}")
-    for name in [*paths, "full scan (peer)"]:
+    for name in [*paths, *peers]:
         a = statistics.median(times[(small["n"], name)])
         b = statistics.median(times[(large["n"], name)])
         print(f"{name:22}{a:>15.1f} ms{b:>15.1f} ms{b / a:>9.2f}x")
-    page = statistics.median(times[(large["n"], "report page")])
-    scan = statistics.median(times[(large["n"], "full scan (peer)")])
-    print(f"\nat {large['n']:,} children the report page takes {page:.1f} ms; reading the soum through to count "
-          f"the same figures takes {scan:.0f} ms ({scan / page:.0f}x the page)")
+    for page_name, peer in (("report page", "full scan (peer)"),
+                            (f"page as of -{args.back}d", f"full scan as of -{args.back}d")):
+        page = statistics.median(times[(large["n"], page_name)])
+        scan = statistics.median(times[(large["n"], peer)])
+        print(f"at {large['n']:,} children the {page_name} takes {page:.1f} ms; reading the soum through to count "
+              f"the same figures takes {scan:.0f} ms ({scan / page:.0f}x the page)")
 
 
 if __name__ == "__main__":

@@ -559,25 +559,20 @@ def growth_rows(meta: dict, as_of: date, window_days: int = WINDOW_DAYS,
     since = (as_of - timedelta(days=window_days - 1)).isoformat()
     until = as_of.isoformat()
     rows: dict[str, GrowthRow] = {}
-
-    def add(bag: str, day: str, counts: dict) -> None:
-        row = rows.setdefault(bag, GrowthRow(bag))
-        row.children += counts.get("children", 0)
-        if day >= since:
-            row.measured += counts.get("children", 0)
-            for name, n in counts.items():
-                if name != "children":
-                    row.counts[name] = row.counts.get(name, 0) + n
-
-    for bag, buckets in (meta.get("growth") or {}).items():
-        for day, counts in buckets.items():
-            if day <= until:
-                add(bag, day, counts)
-    for doc in superseded:
-        for bag, buckets in (doc.get("growth") or {}).items():
+    parts = [meta.get("growth") or {}, *((doc.get("growth") or {}) for doc in superseded)]
+    for growth in parts:
+        for bag, buckets in growth.items():
+            row = rows.get(bag) or rows.setdefault(bag, GrowthRow(bag))
+            totals = row.counts
             for day, counts in buckets.items():
-                if day <= until:
-                    add(bag, day, counts)
+                if day > until:
+                    continue
+                row.children += counts.get("children", 0)
+                if day >= since:
+                    row.measured += counts.get("children", 0)
+                    for name, n in counts.items():
+                        if name != "children":
+                            totals[name] = totals.get(name, 0) + n
     return [rows[bag] for bag in sorted(rows) if rows[bag].children]
 
 

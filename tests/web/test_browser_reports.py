@@ -5,7 +5,9 @@ data (``fieldsync demo`` seeds growth visits over months and LQAS samples):
 Tes's row counts the children of Tes's growth visits in the server's store, the
 LQAS tables are there, another aimag's soums are not. A child's page draws
 its growth charts (all five indices, for a child measured on both sides of
-24 months with a MUAC). Both pages are photographed in both languages.
+24 months with a MUAC). She then picks a past day in the report's date
+picker: Tes's row counts the children measured by that day, and a day still to
+come is refused. The pages are photographed in both languages.
 
 The admin opens the LQAS survey set-up from the report (where each
 supervision area's interviews of its sample show, and the demo's catchment
@@ -20,7 +22,7 @@ the binomial rules. Both pages are photographed in both languages.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from browser import log_in, open_menu
@@ -46,9 +48,10 @@ def tes_visits(site) -> dict[str, list[dict]]:
         svc.store.close()
 
 
-def tes_children(site) -> dict[str, int]:
-    """Child id -> number of growth visits."""
-    return {child: len(visits) for child, visits in tes_visits(site).items()}
+def tes_children(site, as_of: str = "9999") -> dict[str, int]:
+    """Child id -> number of growth visits made by ``as_of``."""
+    counts = {child: sum(v["visit_date"] <= as_of for v in visits) for child, visits in tes_visits(site).items()}
+    return {child: n for child, n in counts.items() if n}
 
 
 def charts_of(visits: list[dict]) -> list[str]:
@@ -77,6 +80,25 @@ def test_a_coordinator_reads_the_reports_and_a_childs_chart_in_both_languages(si
     expect(page.locator("table.report-coverage")).to_contain_text("Mother knows how to prepare ORS")
     expect(page.get_by_text("Kharkhorin soum")).to_have_count(0)
     screens.take(page, "reports-en")
+
+    # The report as of a past day, picked in the date field: the children measured by then.
+    past = (date.today() - timedelta(days=150)).isoformat()
+    then = tes_children(site, past)
+    assert 0 < len(then) < len(children), "the demo's visits span months"
+    page.get_by_label("As of").fill(past)
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("status").filter(has_text=f"as they stood at the end of {past}")).to_be_visible()
+    expect(page.get_by_label("As of")).to_have_value(past)
+    tes_total = page.locator("table.report-growth tr", has=page.locator("td", has_text="Tes soum")).filter(
+        has_text="All bags")
+    expect(tes_total.locator("td").nth(2)).to_have_text(str(len(then)))
+    expect(page.locator("table.report-growth thead")).to_contain_text(f"Measured in the 3 months up to {past}")
+    screens.take(page, "reports-as-of-en")
+    page.get_by_label("As of").fill((date.today() + timedelta(days=1)).isoformat())
+    page.get_by_label("As of").evaluate("e => e.removeAttribute('max')")  # the field's own limit, lifted
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_text("cannot be read as of a day still to come")).to_be_visible()
+    page.go_back()
 
     # A bag of Tes: its children listed, the longest unmeasured first; one of them opens.
     tes_row = growth.locator("tr", has=page.locator("td", has_text="Tes soum")).nth(1)
@@ -123,6 +145,13 @@ def test_a_coordinator_reads_the_reports_and_a_childs_chart_in_both_languages(si
     expect(page.get_by_role("heading", name="Сум, багаар өсөлтийн хяналт")).to_be_visible()
     expect(page.locator("table.report-growth")).to_contain_text("Бүх баг")
     screens.take(page, "reports-mn")
+    page.get_by_label("Өдрийн байдлаар").fill(past)
+    page.get_by_role("button", name="Харуулах").click()
+    expect(page.get_by_role("status").filter(has_text=f"{past}-ны өдрийн эцсийн байдлаарх тоо")).to_be_visible()
+    tes_total = page.locator("table.report-growth tr", has=page.locator("td", has_text="Тэс сум")).filter(
+        has_text="Бүх баг")
+    expect(tes_total.locator("td").nth(2)).to_have_text(str(len(then)))
+    screens.take(page, "reports-as-of-mn")
     context.close()
 
 
