@@ -13,20 +13,24 @@ each area's changes feed and keeps, in the ``_reports`` system scope:
   an edit changes the child id, and to take it away when the visit is deleted;
 * ``<area>:cb:<bag>\x1f<date>:<hash>``: the bag's list of children by the date
   of their newest visit (the longest unmeasured first), with that visit;
+* ``<area>:sup:<day>``: the visits that stopped being their child's newest on
+  ``day`` (a later-dated visit came), by bag and by their own date, with their
+  counts: what a report as of a day before ``day`` counts for those children;
 * ``<area>:lq:<key>``: one LQAS interview's supervision area, its households
-  (the sampling frame's figure) and each indicator's 1/0/None;
+  (the sampling frame's figure), its day and each indicator's 1/0/None;
 * ``<area>:meta``: how far the feed has been read and the aggregate: per bag
   and date of the children's newest visit, the counts of children, of those
   classified, flagged, moderate and severe per indicator (dates older than the
-  longest window, 24 months, merged into one bucket of children only); per
-  supervision area and indicator the correct answers and the eligible
-  respondents, and the fingerprint of the LQAS rules the values were made
+  longest window behind the oldest day a report may ask, 48 months, merged into
+  one bucket of children only); per supervision area and indicator the correct
+  answers and the eligible respondents, in all and per interview day, and the fingerprint of the LQAS rules the values were made
   with (``sync.lqas_setup``): when an admin changes a rule, the area is counted
   again from the start, since each interview's 1/0/None may change.
 
-A report then reads one ``meta`` per area: children measured since a date are
-the buckets from that date on, so any "as of" date and window are sums of a
-few hundred numbers, whatever the number of children. Refreshing reads only
+A report then reads one ``meta`` per area, and the ``sup`` rows after its day
+(none for today but visits dated ahead): a child counts by its newest visit
+dated up to the day, so any "as of" day and window are sums of buckets, whatever
+the number of children. Refreshing reads only
 what changed (bounded per request), and one app server at a time refreshes an
 area (a lease in ``meta``, a revision-checked write), as ``sync.subindex``.
 """
