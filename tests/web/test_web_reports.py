@@ -410,3 +410,22 @@ def test_a_bad_or_future_as_of_day_is_a_400_in_the_pages_language(web: Web, lang
     resp = client.get(f"/web/reports?as_of={(AS_OF - timedelta(days=800)).isoformat()}")
     assert resp.status_code == 400 and old in resp.text
     assert client.get(f"/web/reports?as_of={AS_OF.isoformat()}").status_code == 200
+
+
+def test_catchment_coverage_as_of_a_day_pools_the_interviews_made_by_then(web: Web):
+    """The demo's interviews are all on one day: the day before, no catchment has an interview in; that
+    day, every supervision area of the aimag-wide catchment has, as today."""
+    client = web.logged_in("oyunaa")
+    survey_day = AS_OF - timedelta(days=20)  # the demo's interviews (sync.demo_programmes)
+
+    def rows(day: date) -> list[dict]:
+        got = download(client, f"/web/reports/catchments.csv?area={TES}&as_of={day.isoformat()}")
+        return [dict(zip(got[0], r, strict=True)) for r in got[1:]]
+
+    today = rows(AS_OF)
+    assert today and {r["Supervision areas with interviews"] for r in today} != {"0"}
+    assert rows(survey_day) == today
+    before = rows(survey_day - timedelta(days=1))
+    assert [r["Catchment area"] for r in before] == [r["Catchment area"] for r in today]
+    assert {r["Supervision areas with interviews"] for r in before} == {"0"}
+    assert {r["Coverage (%)"] for r in before} == {""}
