@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from programmes.lqas import TABLE_NS, TARGET_GRID, DecisionRules, RulesProblem
 from programmes.lqas_survey import whole_number
 from sync.errors import BadRequest, Conflict
-from sync.lqas_decision_rules import DecisionRuleTable, binomial_d
+from sync.lqas_decision_rules import MAX_CELLS, DecisionRuleTable, binomial_d
 from sync.lqas_setup import MAX_SAMPLE, LqasSetup
 
 from ..services import services
@@ -39,7 +39,7 @@ def problem_text(p: RulesProblem) -> str:
         "down_with_n": _("n = %(n)s, target %(target)s%%: %(d)s does not fit beside %(other)s at n = %(other_n)s; "
                          "the decision rule may not go down as the sample size rises.",
                          n=p.n, target=p.target, d=p.d, other=other_d, other_n=other_n),
-        "too_many_cells": _("The table may differ from the binomial rules in at most %(max)s cells.", max=2000),
+        "too_many_cells": _("The table may differ from the binomial rules in at most %(max)s cells.", max=MAX_CELLS),
     }
     return texts.get(p.code, _("The decision rules could not be saved."))
 
