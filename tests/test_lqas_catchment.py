@@ -12,7 +12,7 @@ from fractions import Fraction
 import pytest
 
 from programmes.lqas_survey import INDICATORS
-from sync.lqas_setup import Catchment, Survey, SupervisionArea
+from sync.lqas_setup import Catchment, SupervisionArea, Survey
 from sync.reports import lqas_catchment
 
 TES, NARAN = "uvs-tes", "uvs-naranbulag"
