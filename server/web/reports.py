@@ -6,7 +6,10 @@ area, brought up to date from the area's changes feed, at most
 Each table downloads as CSV (UTF-8 with a byte-order mark, for Excel's
 Cyrillic) or XLSX, in the language of the page. A coordinator sees the areas
 she coordinates; any other area, and the pages for anyone but coordinators and
-admins, answer 404 as a missing page does.
+admins, answer 404 as a missing page does. The LQAS tables classify with the
+deployment's decision rules (``sync.lqas_decision_rules``) and pool the
+coverage per soum and per catchment area of the set-up; a catchment area is
+pooled only for someone who coordinates all of its soums.
 """
 
 from __future__ import annotations
