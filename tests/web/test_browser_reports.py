@@ -15,7 +15,7 @@ areas are pooled), is told in English and in Mongolian what is wrong with a
 target of 120%, adds a second eligibility condition and is told which row and
 condition is wrong, and saves the set-up again as it was. On the decision-rule
 table she is told a cell is out of range (English), sets a cell of a national
-table (Mongolian), sees the report use and name it, and resets the table to
+table (Mongolian), sees the report use and name it (the rows it judged too), and resets the table to
 the binomial rules. Both pages are photographed in both languages.
 """
 
@@ -166,6 +166,8 @@ def test_an_admin_opens_the_lqas_set_up_from_the_report_in_both_languages(site, 
     expect(bars.first).to_contain_text("SA 1-р баг: 19/19 interviews in")
     expect(bars).to_have_count(3)  # the demo's three supervision areas of Tes, each with its 19
     expect(page.locator("#lqas-rules-used")).to_contain_text("binomial decision rules")
+    expect(page.locator("table.report-lqas thead")).to_contain_text("Decision rule from")
+    expect(page.locator("table.report-lqas tbody")).not_to_contain_text("the deployment's table")
     catchments = page.locator("table.report-catchments")
     expect(page.get_by_role("heading", name="LQAS coverage by catchment area")).to_be_visible()
     # The demo's two catchment areas: the aimag's nine supervision areas and two of Tes's bags.
@@ -225,18 +227,27 @@ def test_an_admin_opens_the_lqas_set_up_from_the_report_in_both_languages(site, 
     expect(page.locator("input[name^=ca_code_][value=tes_north]")).to_be_visible()
     screens.take(page, "lqas-setup-mn")
 
-    # A national table's cell: 12 of 19 at 80% (and 12 at n = 18, below it, already binomial).
+    # A national table's cell: 13 of 19 at 85% (binomial 14; 13 as at 80%, and at n = 18).
     page.get_by_role("link", name="LQAS шийдвэрийн дүрэм").first.click()
-    page.get_by_label("n = 19, зорилт 80%", exact=True).fill("12")
+    page.get_by_label("n = 19, зорилт 85%", exact=True).fill("13")
     page.get_by_role("button", name="Шийдвэрийн дүрмийг хадгалах").click()
     expect(page.get_by_role("status")).to_have_text("Шийдвэрийн дүрэм хадгалагдлаа.")
     expect(page.locator("#lqas-rules-in-use")).to_contain_text("байгууллагын хүснэгт, админ 1 нүдийг тогтоосон")
     expect(page.locator("td.override")).to_have_count(1)
-    expect(page.get_by_label("n = 19, зорилт 80%", exact=True)).to_have_value("12")
+    expect(page.get_by_label("n = 19, зорилт 85%", exact=True)).to_have_value("13")
     screens.take(page, "lqas-rules-mn")
     page.goto(f"{site.base}/web/reports?area={TES}")
     expect(page.locator("ul.completeness li").first).to_contain_text("Хяналтын бүс 1-р баг: 19/19 ярилцлага ирсэн")
     expect(page.locator("#lqas-rules-used")).to_contain_text("Шийдвэрийн дүрэм: байгууллагын хүснэгт")
+    # The rows judged by the admin's cell (19 eligible, target 85%: the demo's Tes 1st bag was weighed
+    # 19 of 19) say so, with its 13.
+    judged = page.locator("table.report-lqas tbody tr").filter(has_text="байгууллагын хүснэгт")
+    expect(judged.first).to_be_visible()
+    for i in range(judged.count()):
+        cells = judged.nth(i).locator("td")
+        expect(cells.nth(5)).to_have_text("85")
+        expect(cells.nth(7)).to_have_text("19")
+        expect(cells.nth(8)).to_have_text("13")
     expect(page.locator("table.report-catchments")).to_contain_text("Тэс сумын 1, 2-р баг")
     page.goto(site.base + "/web/admin/lqas/rules")
     page.get_by_role("button", name="Биномиал дүрэм рүү буцаах").click()
