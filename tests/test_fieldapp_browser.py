@@ -669,19 +669,63 @@ def test_cases_follow_up_assessment_prefill_and_a_child_corrected(server, contex
     page.locator("#follow-up-list").scroll_into_view_if_needed()
     shoot(page, "cases-en")
 
-    # Taken off a case: the server's tombstone takes it off the phone, the open page says so.
+    # A visit recorded offline while the coordinator changed the case: the gate refuses it (the history is only
+    # added to), the page shows the server's revision again, with the refusal and its reason.
+    context.set_offline(True)
+    page.wait_for_function("() => /Offline/.test(document.querySelector('#sync-state').textContent)")
+    page.click("#record-follow-up summary")
+    page.fill("#fu-date", today.isoformat())
+    page.check("#fu-mode-visit")
+    page.click("#fu-save")
+    page.wait_for_selector("#case-message")
+    coordinated = cases.changed(admin.get(f"{base}/db/uvs-tes/{case['_id']}").json(), "oyunaa", "risk", risk="medium")
+    put = admin.put(f"{base}/db/uvs-tes/{case['_id']}", json=coordinated)
+    assert put.status_code == 201
+    put_rev = put.json()["rev"]
+    context.set_offline(False)
+    page.click("#sync-now")
+    page.wait_for_selector("#case-refusal")
+    page.wait_for_function("() => document.querySelector('#case-risk').textContent === 'Medium'")
+    assert "history is only added to" in page.locator("#case-refusal").inner_text()
+    assert page.locator("#case-history li").last.inner_text().endswith("Risk changed · Risk: Medium")
+    on_server = admin.get(f"{base}/db/uvs-tes/{case['_id']}", params={"conflicts": "true"}).json()
+    assert on_server["_rev"] == put_rev and "_conflicts" not in on_server  # her refused revision is not stored
+    page.click("#case-refusal-dismiss")
+    page.wait_for_selector("#case-refusal", state="detached")
+
+    # Taken off a case while offline with a visit of it unsent: the gate refuses the visit, the server's
+    # tombstone takes the case off the phone all the same (her unsent edit would otherwise win), the open page says so.
     page.goto(f"{base}/app/#/case/{team_only['_id']}")
     page.wait_for_selector("#record-follow-up")
+    context.set_offline(True)
+    page.wait_for_function("() => /Offline/.test(document.querySelector('#sync-state').textContent)")
+    page.click("#record-follow-up summary")
+    page.fill("#fu-date", today.isoformat())
+    page.check("#fu-mode-visit")
+    page.click("#fu-save")
+    page.wait_for_selector("#case-message")
+    assert page.locator("#waiting-count").inner_text() == "1"
     current = admin.get(f"{base}/db/uvs-tes/{team_only['_id']}").json()
     off = cases.changed(current, "oyunaa", "team", team=[])
     assert off["former"] == ["bolormaa"]
     assert admin.put(f"{base}/db/uvs-tes/{team_only['_id']}", json=off).status_code == 201
+    context.set_offline(False)
     page.click("#sync-now")
     page.wait_for_selector("#case-gone")
+    assert admin.get(f"{base}/db/uvs-tes/{team_only['_id']}").json()["_rev"] != current["_rev"]  # hers not stored
+    assert admin.get(f"{base}/db/uvs-tes/{team_only['_id']}").json()["team"] == []
     page.click("#nav-cases")
     page.wait_for_selector("#case-list")
     assert page.locator(f"#case-list a[data-id='{team_only['_id']}']").count() == 0
     assert page.locator("#case-list a.case-item").count() == len(mine)
+    # The server writes no feedback about a case: the device kept the gate's reason, and the inbox shows it.
+    page.click("#nav-inbox")
+    refusal = page.locator(f"#inbox-list li[data-about='{team_only['_id']}']")
+    assert "Only the case's team and its coordinator may change case" in refusal.inner_text()
+    assert page.locator("#inbox-count").inner_text() == "1"
+    refusal.locator("#case-refusal-dismiss").click()
+    page.wait_for_selector(f"#inbox-list li[data-about='{team_only['_id']}']", state="detached")
+    synced(page)  # nothing left waiting: the refused visit is not counted as still to send
 
     # A family assessment from a family's page: pre-filled, each answer marked until checked.
     assessed = [d for d in docs if d.get("type") == "submission" and d.get("form") == "family_assessment"]

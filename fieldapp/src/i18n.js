@@ -238,6 +238,9 @@ const TEXTS = {
     case_team_by_coordinator: 'Тохиолдлын баг, зохицуулагчийг зөвхөн хариуцсан зохицуулагч өөрчилнө.',
     case_author_fixed: 'Тохиолдлын зохиогч өөрчлөгдөхгүй.',
     case_no_delete: 'Тохиолдлыг устгахгүй, хаана.',
+    case_refused: 'Таны илгээсэн өөрчлөлтийг сервер хүлээж аваагүй',
+    case_refused_help: 'Энэ өөрчлөлт серверт хадгалагдаагүй. Шаардлагатай бол айлчлалыг дахин бүртгэнэ үү.',
+    dismiss: 'Ойлголоо',
     case_conflict: 'Тохиолдол энэ хооронд өөрчлөгдсөн; шинэчилсэн хувилбарт дахин бүртгэнэ үү.',
     // Family assessment pre-filled, register entries corrected
     from_last_round: 'Өмнөх үнэлгээнээс: шалгана уу',
@@ -490,6 +493,9 @@ const TEXTS = {
     case_team_by_coordinator: 'Only the case\'s coordinator changes its team and its coordinator.',
     case_author_fixed: 'A case\'s author does not change.',
     case_no_delete: 'A case is closed, not deleted.',
+    case_refused: 'The server refused a change you sent',
+    case_refused_help: 'The change is not on the server. Record the visit again if it is still needed.',
+    dismiss: 'Understood',
     case_conflict: 'The case changed meanwhile; record the visit again on the new version.',
     // Family assessment pre-filled, register entries corrected
     from_last_round: 'From the last round: check',

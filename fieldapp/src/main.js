@@ -15,7 +15,7 @@ import { SyncController } from './sync.js';
 import { clear, fill, formatTime, h } from './ui/dom.js';
 import { answersList } from './ui/answersview.js';
 import { FormView } from './ui/formview.js';
-import { caseView, casesView } from './ui/caseviews.js';
+import { caseView, casesView, refusalBox } from './ui/caseviews.js';
 import { registerEntryView, registersView } from './ui/registerviews.js';
 import { registerType, TYPES } from './registers.js';
 
@@ -130,7 +130,7 @@ async function renderStatus() {
     s.state === 'error' && !s.needsLogin ? h('p', { class: 'small muted' }, t('sync_error')) : null,
   );
   const items = await app.store.inbox(app.areas);
-  const open = items.filter(needsAction).length;
+  const open = items.filter(needsAction).length + Object.keys(await app.store.refused()).length;
   const badge = document.getElementById('inbox-count');
   if (badge) badge.textContent = open ? String(open) : '';
 }
@@ -223,7 +223,10 @@ async function startDraft(formDoc, area, data = {}, extra = {}) {
 /** What the register and case views need of the app. */
 function registerContext() {
   return { store: app.store, areas: app.areas, user: app.session.name, areaLabel, startDraft,
-    syncNow: () => { if (app.sync && navigator.onLine) app.sync.start(); },
+    syncNow: () => {
+      renderStatus(); // one more waiting
+      if (app.sync && navigator.onLine) app.sync.start();
+    },
     get query() { return app.registerQuery; }, set query(q) { app.registerQuery = q; } };
 }
 
@@ -351,24 +354,29 @@ async function inboxView() {
   const draw = async () => {
     const items = await app.store.inbox(app.areas);
     const titles = new Map((await app.store.forms()).map((d) => [`${d.form}:${d.version}`, local(d.title)]));
+    // Cases' refusals, which the device kept itself (the server writes no feedback about a case).
+    const refusals = await Promise.all(Object.entries(await app.store.refused()).map(async ([id, refusal]) => {
+      const shown = await app.store.caseDoc(id);
+      const code = (shown && shown.data && shown.data.child_name) || id.split(':')[2];
+      return h('li', { class: 'msg refused case-refused', dataset: { kind: 'case', about: id } },
+        h('div', { class: 'msg-head' }, h('strong', {}, `${t('cases')}: ${code}`), h('span', { class: 'tag refused' }, t('refused'))),
+        refusalBox(registerContext(), id, refusal, draw),
+        shown ? h('a', { class: 'button secondary small', href: `#/case/${encodeURIComponent(id)}` }, t('cases')) : null);
+    }));
     fill(el, h('section', { class: 'card' }, h('h2', {}, t('inbox')),
-      items.length ? h('ul', { class: 'inbox', id: 'inbox-list' }, await Promise.all(items.map(async (item) => {
+      items.length || refusals.length ? h('ul', { class: 'inbox', id: 'inbox-list' }, refusals, await Promise.all(items.map(async (item) => {
         const sub = await app.store.get(item.about);
         // A refused register entry (a child the server's date finds born tomorrow, say): named, not fixable here.
         const entry = registerType(item.about);
-        // A case's follow-up the gate refused: named by its code, opened on its page (not a form to fix).
-        const isCase = String(item.about).split(':')[1] === 'case';
-        const title = isCase ? `${t('cases')}: ${(sub && sub.data && sub.data.child_name) || item.about}`
-          : entry ? `${t(entry)}: ${(sub && sub.name) || item.about}`
-            : sub ? titles.get(`${sub.form}:${sub.form_version}`) || sub.form : item.about;
+        const title = entry ? `${t(entry)}: ${(sub && sub.name) || item.about}`
+          : sub ? titles.get(`${sub.form}:${sub.form_version}`) || sub.form : item.about;
         if (item.kind === 'feedback') {
           const status = item.doc.status;
           return h('li', { class: `msg ${status}`, dataset: { kind: 'feedback', about: item.about } },
             h('div', { class: 'msg-head' }, h('strong', {}, title), h('span', { class: `tag ${status}` }, t(status) || status)),
             status === 'refused' ? reasons(item.doc) : null,
             item.doc.note ? h('p', {}, item.doc.note) : null,
-            status === 'refused' && sub && !entry && !isCase ? fixButton(item.about) : null,
-            isCase && sub ? h('a', { class: 'button secondary small', href: `#/case/${encodeURIComponent(item.about)}` }, t('cases')) : null);
+            status === 'refused' && sub && !entry ? fixButton(item.about) : null);
         }
         const state = item.doc.status || 'received';
         return h('li', { class: `msg review ${state}`, dataset: { kind: 'review', about: item.about } },

@@ -12,6 +12,7 @@ import { tombstoneRev } from './cases.js';
 import { docId, feedbackId, isoNow, reviewId, ulid } from './ids.js';
 
 const OUTBOX = '_local/outbox';
+const REFUSED = '_local/refused'; // cases' revisions the write gate refused: {id: {rev, reason, messages, at}}
 
 export class Store {
   constructor(user) {
@@ -91,6 +92,30 @@ export class Store {
     return result.rev;
   }
 
+  /** Remember that the gate refused revision `rev` of case `id`, with its reason (the server writes no feedback for a case). */
+  async markRefused(id, rev, answer) {
+    await this.updateLocal(REFUSED, (ids) => {
+      ids[id] = { rev, reason: answer.reason || '', messages: answer.messages || null, at: isoNow() };
+    });
+  }
+
+  /** Cases' refused revisions by case id. */
+  async refused() {
+    try {
+      return (await this.db.get(REFUSED)).ids || {};
+    } catch (err) {
+      if (err.status === 404) return {};
+      throw err;
+    }
+  }
+
+  /** The worker read a case's refusal: it leaves the inbox (the refused revision stays a hidden leaf). */
+  async dismissRefusal(id) {
+    await this.updateLocal(REFUSED, (ids) => {
+      delete ids[id];
+    });
+  }
+
   /**
    * The child protection cases on the device (the replica holds only those the
    * worker is on). A case the worker was taken off leaves with the sync (the
@@ -100,36 +125,49 @@ export class Store {
    */
   async cases(areas) {
     const out = [];
+    const refused = await this.refused();
     for (const area of areas) {
       for (const doc of await this.range(`${area}:case:`)) {
-        if (doc.type === 'case' && !(await this.revoked(doc._id))) out.push(doc);
+        const shown = doc.type === 'case' ? await this.caseDoc(doc._id, refused) : null;
+        if (shown) out.push(shown);
       }
     }
     return out;
   }
 
-  /** One case, or null when it is not (or no longer) on the device for this worker. */
-  async caseDoc(id) {
-    const doc = await this.get(id);
-    if (!doc || doc.type !== 'case' || await this.revoked(id)) return null;
-    return doc;
+  /**
+   * One case as the device should show it, or null when it is not (or no
+   * longer) on the device for this worker. Among the case's revisions that are
+   * leaves, a revision the gate refused is passed over for the server's own
+   * (PouchDB may pick either as the winner of the conflict), so the next
+   * follow-up builds on what the server holds.
+   */
+  async caseDoc(id, refused = null) {
+    let leaves;
+    try {
+      leaves = (await this.db.get(id, { open_revs: 'all', revs: true })).map((leaf) => leaf.ok).filter(Boolean);
+    } catch (err) {
+      if (err.status === 404) return null;
+      throw err;
+    }
+    if (isRevoked(id, leaves)) return null;
+    const refusedRev = ((refused || await this.refused())[id] || {}).rev;
+    const live = leaves.filter((doc) => !doc._deleted && doc.type === 'case')
+      .sort((a, b) => revOrder(b._rev) - revOrder(a._rev) || (a._rev < b._rev ? 1 : -1));
+    const shown = live.find((doc) => doc._rev !== refusedRev) || live[0];
+    if (!shown) return null;
+    delete shown._revisions;
+    return shown;
   }
 
-  /** Whether the server took this document off the device (a revocation tombstone among its deleted leaves). */
+  /** Whether the server took this document off the device (a revocation tombstone among its leaves). */
   async revoked(id) {
-    let doc;
     try {
-      doc = await this.db.get(id, { deleted_conflicts: true });
+      return isRevoked(id, (await this.db.get(id, { open_revs: 'all', revs: true })).map((leaf) => leaf.ok).filter(Boolean));
     } catch (err) {
       if (err.status === 404) return true;
       throw err;
     }
-    for (const rev of doc._deleted_conflicts || []) {
-      const leaf = await this.db.get(id, { rev, revs: true });
-      const path = leaf._revisions;
-      if (path && path.ids.length > 1 && rev === tombstoneRev(id, `${path.start - 1}-${path.ids[1]}`)) return true;
-    }
-    return false;
   }
 
   /** A submission's attachment as a Blob, or null. */
@@ -266,14 +304,18 @@ export class Store {
     }
   }
 
-  async updateOutbox(change) {
+  updateOutbox(change) {
+    return this.updateLocal(OUTBOX, change);
+  }
+
+  async updateLocal(name, change) {
     for (let attempt = 0; attempt < 5; attempt++) {
       let doc;
       try {
-        doc = await this.db.get(OUTBOX);
+        doc = await this.db.get(name);
       } catch (err) {
         if (err.status !== 404) throw err;
-        doc = { _id: OUTBOX, ids: {} };
+        doc = { _id: name, ids: {} };
       }
       change(doc.ids);
       try {
@@ -301,4 +343,22 @@ export class Store {
   reviewOf(subId) {
     return this.get(reviewId(subId));
   }
+}
+
+/** A revision's generation (the number before the dash). */
+function revOrder(rev) {
+  return parseInt(String(rev).split('-', 1)[0], 10) || 0;
+}
+
+/**
+ * Whether a document's leaves include the server's revocation tombstone (a
+ * deleted revision whose id is the digest sync/replica/revocation.py gives the
+ * child of the revision the device held): the document left the device, even
+ * if an unsent edit of it would still win in PouchDB.
+ */
+function isRevoked(id, leaves) {
+  return leaves.some((doc) => {
+    const path = doc._deleted && doc._revisions;
+    return Boolean(path && path.ids.length > 1 && doc._rev === tombstoneRev(id, `${path.start - 1}-${path.ids[1]}`));
+  });
 }

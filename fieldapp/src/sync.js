@@ -117,9 +117,16 @@ export class SyncController extends EventTarget {
         settle();
       });
       replication.on('denied', (err) => {
-        // A refused document: the server keeps it and explains in a feedback document.
-        const doc = err && err.doc;
-        if (doc && doc.id) this.store.markPushed([{ _id: doc.id, _rev: doc.rev }]);
+        // A refused document (the _bulk_docs answer's entry: id, rev, reason, messages): no longer waiting.
+        // The server explains a submission in a feedback document; a case's refusal has none, so the
+        // device keeps the server's reason itself (Store.markRefused) for the case's page and the inbox.
+        const item = err && (err.doc || err);
+        const id = item && (item.id || item._id);
+        const rev = item && (item.rev || item._rev);
+        if (!id) return;
+        this.store.markPushed([{ _id: id, _rev: rev }])
+          .then(() => (String(id).split(':')[1] === 'case' ? this.store.markRefused(id, rev, item) : null))
+          .then(() => this.dispatchEvent(new Event('data')));
       });
       replication.on('error', (err) => {
         run.failed[direction] = err;

@@ -8,7 +8,7 @@
 import { caseRows, mayChange, MODES, overdue, recordFollowUp } from '../cases.js';
 import { localDate } from '../children.js';
 import { latestForms } from '../form/model.js';
-import { local, t } from '../i18n.js';
+import { language, local, t } from '../i18n.js';
 import { isoNow } from '../ids.js';
 import { fill, formatTime, h } from './dom.js';
 
@@ -67,6 +67,7 @@ export async function caseView(ctx, id) {
       return;
     }
     const outbox = await ctx.store.outbox();
+    const refusal = (await ctx.store.refused())[id];
     const concerns = await concernLabels(ctx.store);
     const data = doc.data && typeof doc.data === 'object' ? doc.data : {};
     const today = localDate();
@@ -80,6 +81,7 @@ export async function caseView(ctx, id) {
         h('h2', { id: 'case-code' }, data.child_name || id.split(':')[2]),
         h('p', { class: 'muted small' }, ctx.areaLabel(id.split(':')[0]), outbox[id] ? ` · ⏳ ${t('waiting')}` : ''),
         message ? h('p', { class: 'flash', role: 'status', id: 'case-message' }, message) : null,
+        refusal ? refusalBox(ctx, id, refusal, draw) : null,
         h('dl', { class: 'facts' },
           h('dt', {}, t('status_label')), h('dd', { id: 'case-status' }, t(`status_${doc.status}`)),
           h('dt', {}, t('risk_label')), h('dd', { id: 'case-risk', class: `risk ${doc.risk}` }, t(`risk_${doc.risk}`)),
@@ -123,6 +125,18 @@ export async function caseView(ctx, id) {
   };
   await draw();
   return { el, onData: draw };
+}
+
+/** The write gate refused a change of this case the device sent (the server keeps no feedback for a case). */
+export function refusalBox(ctx, id, refusal, after) {
+  return h('div', { class: 'refusal case-refusal', id: 'case-refusal' },
+    h('p', {}, h('strong', {}, t('case_refused')), ` (${formatTime(refusal.at)})`),
+    h('p', { class: 'reason' }, (refusal.messages && (refusal.messages[language()] || refusal.messages.en)) || refusal.reason),
+    h('p', { class: 'small' }, t('case_refused_help')),
+    h('button', { type: 'button', class: 'secondary small', id: 'case-refusal-dismiss', onclick: async () => {
+      await ctx.store.dismissRefusal(id);
+      await after();
+    } }, t('dismiss')));
 }
 
 function formatDay(value) {
