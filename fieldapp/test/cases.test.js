@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-import { caseRows, checkCase, nextDue, overdue, recordFollowUp, tombstoneRev, writeDenial } from '../src/cases.js';
+import { caseRows, checkCase, MODES, nextDue, overdue, recordFollowUp, RESPONSES, RISKS, SERVICE_TYPES, STATUSES, tombstoneRev, writeDenial } from '../src/cases.js';
 import { TEXTS } from '../src/i18n.js';
 
 const rules = JSON.parse(readFileSync(new URL('./case_rules.json', import.meta.url), 'utf8'));
@@ -36,6 +36,14 @@ test('every refusal has a text in both languages', () => {
     const keys = [...checkCase(c.doc, c.existing).map((p) => p.key), writeDenial(c.user, c.doc, c.existing)].filter(Boolean);
     for (const key of keys) assert.ok(TEXTS.mn[`case_${key}`] && TEXTS.en[`case_${key}`], key);
   }
+});
+
+test('every status, risk, service, answer, mode and history action the server writes has a name in both languages', () => {
+  const keys = [...STATUSES.map((v) => `status_${v}`), ...RISKS.map((v) => `risk_${v}`), ...SERVICE_TYPES.map((v) => `service_${v}`),
+    ...RESPONSES.map((v) => `response_${v}`), ...MODES.map((v) => `mode_${v}`),
+    // server/web/cases.py action_names and the device's own follow-up
+    ...['opened', 'status', 'risk', 'team', 'follow_ups', 'services', 'follow_up_done'].map((v) => `action_${v}`)];
+  for (const key of keys) assert.ok(TEXTS.mn[key] && TEXTS.en[key], key);
 });
 
 test('a follow-up recorded on the device is what the gate accepts, as the case page writes it', () => {
