@@ -209,18 +209,26 @@ class ReportIndex:
             while result.changes < max_changes:
                 feed = src.changes(meta.get("seq") if meta.get("seq") is not None else 0, limit=batch)
                 keys: set[str] = set()
+                revs: dict[str, str] = {}  # the revisions the feed announced
                 rows = 0
                 for row in feed:
                     rows += 1
                     parsed = ids.parse_doc_id(row["id"])
                     if parsed is not None and parsed.kind in (ids.SUBMISSION, ids.DERIVED):
                         keys.add(parsed.key)
+                        if row.get("changes"):
+                            revs[row["id"]] = row["changes"][0].get("rev")
                 if rows == 0:
                     if feed.last_seq is not None:
                         meta["seq"] = feed.last_seq
                     break
                 try:
-                    self._apply(area, src, idx, keys, meta)
+                    self._apply(area, src, idx, keys, meta, revs)
+                except _Behind:
+                    # A cluster answered the read from a copy older than the feed: nothing written and
+                    # the feed not moved on, so the next view reads these changes again.
+                    result.done, result.busy = False, True
+                    break
                 except Conflict:
                     # A row changed under us (another server past its lease, or a cluster read
                     # behind a write), and some rows of the batch may be written: counts and rows
@@ -270,12 +278,17 @@ class ReportIndex:
             if step.busy:
                 time.sleep(0.2)
 
-    def _apply(self, area: str, src: Database, idx: Database, keys: set[str], meta: dict) -> None:
+    def _apply(self, area: str, src: Database, idx: Database, keys: set[str], meta: dict,
+               revs: dict[str, str] | None = None) -> None:
         if not keys:
             return
         ordered = sorted(keys)
         wanted = [f"{area}:{ids.SUBMISSION}:{k}" for k in ordered] + [f"{area}:{ids.DERIVED}:{k}" for k in ordered]
-        current = {r["id"]: r["doc"] for r in src.all_docs(keys=wanted, include_docs=True) if r.get("doc")}
+        found = list(src.all_docs(keys=wanted, include_docs=True))
+        read = {r["id"]: (r.get("value") or {}).get("rev") for r in found if "value" in r}
+        if any(_generation(read.get(docid)) < _generation(rev) for docid, rev in (revs or {}).items()):
+            raise _Behind(area)  # before anything is counted or written (a newer one is fine: counted now)
+        current = {r["id"]: r["doc"] for r in found if r.get("doc")}
         rec_ids = [f"{area}:visit:{k}" for k in ordered] + [f"{area}:lq:{k}" for k in ordered]
         gen = meta.get("gen", 0)
         found_recs = [r["doc"] for r in idx.all_docs(keys=rec_ids, include_docs=True) if r.get("doc")]
@@ -420,6 +433,15 @@ class ReportIndex:
             if not rows:
                 return
             idx.bulk_docs([{"_id": r["id"], "_rev": r["value"]["rev"], "_deleted": True} for r in rows])
+
+
+def _generation(rev: str | None) -> int:
+    head = (rev or "0").split("-", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+class _Behind(Exception):
+    """The documents read are older than the changes feed said (a lagging cluster copy)."""
 
 
 def _listed_id(area: str, visit: dict, child_doc: str) -> str:

@@ -185,3 +185,36 @@ def test_a_batch_that_meets_a_conflict_is_counted_again_from_the_start(svc, monk
                                                                                  "2-р баг": (1, 1)}
     monkeypatch.setattr(reports.ReportIndex, "_apply", real)
     assert {k: meta[k] for k in ("growth", "lqas")} == {k: rebuilt(svc)[k] for k in ("growth", "lqas")}
+
+
+def test_a_read_older_than_the_feed_is_not_counted_and_read_again(svc, monkeypatch):
+    """Fault injected: the documents' read answers an older copy than the changes feed announced (a
+    cluster's lagging node). Nothing is counted from it, the feed is not moved on, and the next
+    refresh counts the change, exactly."""
+    first = write(svc, [visit(31, "j", "1-р баг", 300)])
+    index = ReportIndex(svc.store)
+    index.refresh_all(AREA)
+    moved = dict(first[0], data={**first[0]["data"], "visit_date": (TODAY - timedelta(days=3)).isoformat()})
+    old_copy = {r["id"]: r for r in svc.store.open(AREA).all_docs(keys=[moved["_id"]], include_docs=True)}
+    write(svc, [moved])
+    db_class = type(svc.store.open(AREA))
+    real = db_class.all_docs
+    lagging = [True]
+
+    def stale(self, *args, **kwargs):
+        rows = list(real(self, *args, **kwargs))
+        if lagging[0] and self.name == AREA and kwargs.get("keys"):
+            rows = [old_copy.get(r["id"], r) for r in rows]
+        return rows
+
+    monkeypatch.setattr(db_class, "all_docs", stale)
+    step = index.refresh(AREA)
+    assert (step.done, step.busy) == (False, True)
+    meta = index.metas([AREA])[AREA]
+    assert {r.bag: (r.children, r.measured) for r in growth_rows(meta, TODAY)} == {"1-р баг": (1, 0)}
+    lagging[0] = False
+    index.refresh_all(AREA)
+    meta = index.metas([AREA])[AREA]
+    assert {r.bag: (r.children, r.measured) for r in growth_rows(meta, TODAY)} == {"1-р баг": (1, 1)}
+    monkeypatch.setattr(db_class, "all_docs", real)
+    assert {k: meta[k] for k in ("growth", "lqas")} == {k: rebuilt(svc)[k] for k in ("growth", "lqas")}
