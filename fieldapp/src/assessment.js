@@ -45,7 +45,7 @@ export function familyAssessments(familyId, submissions) {
  * children counted and measured, for the worker to check.
  */
 export function growthMonitored(children, submissions, today) {
-  const since = addDays(today, -GROWTH_DAYS);
+  const since = addDays(today, -(GROWTH_DAYS - 1)); // today and the 90 days before, as the server's report
   const young = children.filter((c) => isDate(c.dob) && c.dob <= today && monthsOld(c.dob, today) < 60);
   const measured = young.filter((child) => childVisits(child, submissions)
     .some((sub) => isDate(sub.data.visit_date) && sub.data.visit_date >= since && sub.data.visit_date <= today));

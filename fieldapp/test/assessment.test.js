@@ -18,17 +18,17 @@ const child = (key, dob, family = FAMILY._id) => ({ _id: `uvs-tes:child:${key}`,
 const growth = (key, day) => ({ _id: `uvs-tes:sub:G${key}${day}`, type: 'submission', form: 'growth_visit', data: { child_id: key, visit_date: day } });
 const assessment = (id, date, rows, family = FAMILY._id) => ({ _id: `uvs-tes:sub:${id}`, type: 'submission', form: 'family_assessment', created_at: `${date}T10:00:00+08:00`, data: { family_id: family, round: 'baseline', date, indicators: rows } });
 
-test('months are counted as whole calendar months, and 91 days back is a date', () => {
+test('months are counted as whole calendar months, and 90 days back is a date', () => {
   assert.equal(monthsOld('2021-12-07', TODAY), 59);
   assert.equal(monthsOld('2021-12-06', TODAY), 60);
   assert.equal(monthsOld('2026-11-07', TODAY), 0);
-  assert.equal(addDays(TODAY, -91), '2026-09-06');
+  assert.equal(addDays(TODAY, -90), '2026-09-07');
   assert.equal(addDays('2024-03-01', -1), '2024-02-29');
 });
 
 test('the growth item from the growth visits of the children of 0-59 months in the last 91 days', () => {
   const kids = [child('A', '2024-05-01'), child('B', '2021-12-06'), child('C', '2025-01-10')]; // B is 60 months: left out
-  const visits = [growth('A', '2026-09-06'), growth('B', '2026-12-01'), growth('C', '2026-09-05')];
+  const visits = [growth('A', '2026-09-07'), growth('B', '2026-12-01'), growth('C', '2026-09-06')]; // the window: today and the 90 days before, the server's (sync/household.py)
   assert.deepEqual(growthMonitored(kids, visits, TODAY), { answer: 'no', evidence: 'card_seen', children: 2, measured: 1 });
   visits.push(growth('C', '2026-12-06'));
   assert.deepEqual(growthMonitored(kids, visits, TODAY), { answer: 'yes', evidence: 'card_seen', children: 2, measured: 2 });
