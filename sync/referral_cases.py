@@ -205,3 +205,37 @@ def need_to_know(user: User, docid: str, doc: dict | None, read: Callable[[str],
     if case is None or case.get("_deleted"):
         return True
     return user.name in cases.members(case)
+
+
+def referral_about(docid: str, doc: dict | None) -> tuple[str, Any] | None:
+    """``(referral id, its author)`` when ``doc`` is a referral, or the review or derived document
+    of one (their ``form`` and ``submission_author`` say so, as the gate checks); None otherwise.
+
+    What a referral tells, its review and its derived values tell too (the reviewer's comments
+    quote it): all three are seen exactly as the referral is."""
+    if not isinstance(doc, dict) or doc.get("form") != REFERRAL_FORM:
+        return None
+    parsed = ids.parse_doc_id(docid)
+    if parsed is None:
+        return None
+    if parsed.kind == ids.SUBMISSION:
+        return docid, doc.get("author")
+    if parsed.kind in (ids.REVIEW, ids.DERIVED):
+        return f"{parsed.scope}:{ids.SUBMISSION}:{parsed.key}", doc.get("submission_author")
+    return None
+
+
+def family(referral_id: str) -> list[str]:
+    """The referral and the documents beside it that tell what it tells: its review, its derived values."""
+    parsed = ids.parse_doc_id(referral_id)
+    if parsed is None or parsed.kind != ids.SUBMISSION:
+        return []
+    return [referral_id, f"{parsed.scope}:{ids.REVIEW}:{parsed.key}", f"{parsed.scope}:{ids.DERIVED}:{parsed.key}"]
+
+
+def referral_of_case(case_docid: str) -> str | None:
+    """The referral whose case this is by its key (``case_id``'s inverse); None for another id."""
+    parsed = ids.parse_doc_id(case_docid)
+    if parsed is None or parsed.kind != ids.CASE:
+        return None
+    return f"{parsed.scope}:{ids.SUBMISSION}:{parsed.key}"

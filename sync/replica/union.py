@@ -34,16 +34,16 @@ from typing import Any
 
 import orjson
 
-from sync import ids
+from sync import cases, ids
 from sync.accounts.access import Access
 from sync.accounts.users import User
 from sync.alongside import alongside
-from sync.cases import left_case
+from sync.cases import is_case_id, left_case
 from sync.errors import BadRequest, NotFound
 from sync.gate.messages import text
 from sync.gate.write_gate import WriteGate
 from sync.quiet import QUIET
-from sync.referral_cases import REFERRAL_FORM, need_to_know
+from sync.referral_cases import case_id, family, referral_about, referral_of_case
 from sync.replica.facts import FACTS
 from sync.replica.revocation import (
     REVOKING,
@@ -58,6 +58,7 @@ from sync.stores.base import Changes, Database, Doc, Store, bulk_get_result
 from sync.ttl_cache import TtlCache
 
 CHECKPOINT_SCOPE = "_checkpoints"
+CASE_MARK = f":{ids.CASE}:"  # a cheap test before parsing an id
 FACTS_CHUNK = 100  # changes rows whose winners' facts are looked up together
 _RECENT_SEQS = TtlCache(1.0)  # (store, scope) -> update_seq, for info(); see _recent_update_seq
 # (store, epoch, doc id) -> its winning revision as a worker's _changes listed it; see bulk_get.
@@ -128,11 +129,14 @@ class UserReplica(Database):
 
     # -- visibility -------------------------------------------------------------------
     def _visible(self, scope: str, docid: str, doc: dict | None) -> bool:
+        if not self.owner.is_admin and scope != GLOBAL and isinstance(doc, dict) and not doc.get("_deleted"):
+            about = referral_about(docid, doc)
+            if about is None and self.owner.role == "coordinator" and "form" not in doc:
+                about = self._about_by_submission(scope, docid)  # a review or derived document without form
+            if about is not None:
+                return self._sees_referral(scope, docid, doc, *about)
         if not self.access.visible(self.owner, scope, doc, docid):
             return False
-        if self.owner.role == "coordinator" and isinstance(doc, dict) and doc.get("form") == REFERRAL_FORM:
-            # A referral whose case is open is seen as its case is (sync.referral_cases).
-            return need_to_know(self.owner, docid, doc, lambda cid: self._winner(scope, cid))
         if self.owner.role == "worker" and scope != GLOBAL:
             # A review is as sensitive as the submission it reviews, whatever fields
             # the reviewer put in it: the worker sees it only with that submission.
@@ -140,8 +144,28 @@ class UserReplica(Database):
             if parsed is not None and parsed.kind == ids.REVIEW:
                 sub_id = f"{parsed.scope}:{ids.SUBMISSION}:{parsed.key}"
                 sub = self._winner(scope, sub_id)
-                return sub is not None and self.access.visible(self.owner, scope, sub, sub_id)
+                return sub is not None and self._visible(scope, sub_id, sub)
         return True
+
+    def _sees_referral(self, scope: str, docid: str, doc: dict, referral_id: str, author: Any) -> bool:
+        """A referral, its review and its derived document, once its case is open, are seen as the
+        case is: its author, coordinator and team (``sync.referral_cases.need_to_know``); the
+        referral's author always. Without a case, the rule for sensitive forms (coordinators of
+        the area and the author). Only these documents pay a read of the case."""
+        if author == self.owner.name:
+            return True
+        cid = case_id(referral_id)
+        case = self._winner(scope, cid) if cid else None
+        if case is None or case.get("_deleted"):
+            return self.access.visible(self.owner, scope, doc, docid)
+        return self.owner.name in cases.members(case)
+
+    def _about_by_submission(self, scope: str, docid: str) -> tuple[str, Any] | None:
+        parsed = ids.parse_doc_id(docid)
+        if parsed is None or parsed.kind not in (ids.REVIEW, ids.DERIVED):
+            return None
+        sub_id = f"{parsed.scope}:{ids.SUBMISSION}:{parsed.key}"
+        return referral_about(sub_id, self._winner(scope, sub_id))
 
     def _needs_doc(self, scope: str) -> bool:
         return not self.owner.is_admin and (scope == GLOBAL or self._needs_body)
@@ -765,6 +789,7 @@ class _UnionRead:
         need_doc = replica._needs_doc(scope)
         filtered = need_doc or not replica.owner.is_admin
         sent = 0
+        start = vector.get(scope, 0)  # what the device has read of this member already
         while True:
             page = None if limit is None else max(limit - sent, replica.member_page)
             # The owner's rules read each row's winning revision: known revisions come from
@@ -796,16 +821,27 @@ class _UnionRead:
                     doc = facts.get(row["id"]) if facts is not None else row.get("doc")
                     if need_doc and self.include_docs and doc is not None:
                         FACTS.put((db.epoch(), row["id"], doc["_rev"]), doc)
+                    # A case that opened, or that the owner was taken off, takes its referral (and the
+                    # referral's review) off the owner's device with it: they are seen as the case is.
+                    extra = (self._taken_back(scope, row["id"], doc, start)
+                             if filtered and start and doc is not None and not row.get("deleted")
+                             and CASE_MARK in row["id"] and is_case_id(row["id"]) else [])
                     if filtered and not replica._visible(scope, row["id"], doc):
                         # A child protection case the owner was taken off (sync.cases.left_case).
                         left = not row.get("deleted") and left_case(replica.owner.name, row["id"], doc)
                         if not left and (scope not in replica._revoking or doc is None or doc.get("_deleted")
                                          or row.get("deleted") or scope_of(row["id"]) != scope):
-                            continue
-                        # Seen under the former role: taken off the device (facts carry no _rev).
-                        row = self._tombstone_row(row["id"], [c["rev"] for c in row["changes"]])
-                    yield {**row, "seq": replica._encode(vector)}
-                    sent += 1
+                            row = None
+                        else:
+                            # Seen under the former role: taken off the device (facts carry no _rev).
+                            row = self._tombstone_row(row["id"], [c["rev"] for c in row["changes"]])
+                    group = [*extra, row] if row is not None else extra
+                    if not group:
+                        continue
+                    seq = replica._encode(vector)  # the group shares its case's position: never split
+                    for one in group:
+                        yield {**one, "seq": seq}
+                    sent += len(group)
                     if limit is not None and sent >= limit:
                         answer.close()
                         return sent
@@ -815,6 +851,42 @@ class _UnionRead:
             if page is None or count < page:
                 replica._revoking.discard(scope)  # read to its end under the new role
                 return sent
+
+    def _taken_back(self, scope: str, case_docid: str, case: dict, start: Any) -> list[dict]:
+        """Tombstone rows of the referral of this case (and of its review, its derived document)
+        that the owner's device may hold and the owner may no longer see: a coordinator of the
+        area pulled it before the case opened, or the owner was taken off the case.
+
+        Nothing is read for those on the case (they keep it), for a worker who never was on it
+        (a worker saw the referral only as its author or on the team), or for a case deleted.
+        Documents first written after the device's last pull of the area (``start``) are passed
+        over: the device cannot hold them. Like every revocation tombstone, these exist only
+        in this feed (``sync.replica.revocation``).
+        """
+        replica = self.replica
+        owner = replica.owner
+        if case.get("_deleted") or owner.name in cases.members(case):
+            return []
+        if owner.role != "coordinator" and owner.name not in (case.get("former") or []):
+            return []
+        referral_id = referral_of_case(case_docid)
+        wanted = family(referral_id) if referral_id else []
+        if self.wanted is not None:
+            wanted = [d for d in wanted if d in self.wanted]
+        if not wanted:
+            return []
+        db = replica.dbs[scope]
+        leaves: dict[str, list[str]] = {}
+        for row in db.all_docs(keys=wanted, include_docs=True, conflicts=True):
+            doc = row.get("doc")
+            if not doc or doc.get("_deleted") or referral_about(row["key"], doc) is None:
+                continue
+            if not replica._visible(scope, row["key"], doc):
+                leaves[row["key"]] = [doc["_rev"], *(doc.get("_conflicts") or [])]
+        if not leaves:
+            return []
+        fresh = {r["id"] for r in db.changes(start, doc_ids=list(leaves)) if r["changes"][0]["rev"].startswith("1-")}
+        return [self._tombstone_row(docid, revs) for docid, revs in leaves.items() if docid not in fresh]
 
     def _tombstone_row(self, docid: str, parents: list[str]) -> dict:
         """One deleted child per leaf listed (the winner first): a conflicting revision the
