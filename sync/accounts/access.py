@@ -12,6 +12,10 @@ Roles (DESIGN.md, Access):
 * child protection cases (``<area>:case:<key>``, ``sync.cases``) are the
   exception for both: only the case's author, its assigned coordinator and
   its team see one; other workers and coordinators of the area do not.
+  Once a case is open, its referral (with the referral's review and
+  derived document) is seen as the case is: ``sync.referral_cases`` and the
+  replica's filter (``UserReplica._sees_referral``) apply that on top of
+  this, a worker on the team included.
 * admin: everything.
 
 Every "no" here is a reason a person can act on, in English and Mongolian

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 import requests
+from eventual import wait_until
 from pouch import PouchReplica
 from servers import BACKENDS, FieldsyncPeer, couch_url_for, fieldsync_demo_on
 
@@ -94,10 +95,21 @@ def visible_revs(peer: FieldsyncPeer, user: str) -> dict[str, str]:
         store.close()
 
 
+def case_people(doc: dict) -> set:
+    team = doc.get("team") if isinstance(doc.get("team"), list) else []
+    return {doc.get("author"), doc.get("coordinator"), *team}
+
+
 def user_sees(user: str, role: str, doc: dict, docs: dict[str, dict]) -> bool:
-    if doc["_id"].split(":", 2)[1] == "case":  # a child protection case: its people only, any role
-        team = doc.get("team") if isinstance(doc.get("team"), list) else []
-        return user in {doc.get("author"), doc.get("coordinator"), *team}
+    area, kind, key = doc["_id"].split(":", 2)
+    if kind == "case":  # a child protection case: its people only, any role
+        return user in case_people(doc)
+    case = docs.get(f"{area}:case:{key}")
+    if kind in ("sub", "review", "derived") and doc.get("form") == "child_protection_referral" \
+            and case is not None and not case.get("_deleted"):
+        # a referral (its review, its derived document) once its case is open: its author and the case's people
+        author = doc.get("author") if kind == "sub" else doc.get("submission_author")
+        return user == author or user in case_people(case)
     return role != "worker" or worker_sees(user, doc, docs)
 
 
@@ -322,8 +334,20 @@ def test_a_worker_given_the_soum_back_gets_a_document_back_once_it_is_edited(ser
 
 
 def test_a_coordinator_made_a_worker_keeps_only_what_a_worker_sees(server: FieldsyncPeer, pulled) -> None:
-    """Revocation on a role change: the cases of other workers (and their reviews) leave the device."""
+    """Revocation on a role change: the cases of other workers (and their reviews) leave the device.
+
+    The referrals whose cases she still coordinates stay (seen as their cases are); one stored
+    before referrals opened their cases, without one, is a colleague's sensitive submission."""
     device = pulled["oyunaa"]
+    alone = submission("uvs-tes:sub:01KNOCASEREFERRAL000000001", "child_protection_referral", "bolormaa",
+                       protection_referral(random.Random(3)), "2026-10-14T10:00:00+08:00")
+    store = server.open_store()
+    try:
+        assert "rev" in store.open("uvs-tes").bulk_docs([check_doc(alone, new_edits=True)])[0]
+    finally:
+        store.close()
+    wait_until(lambda: finished(device.pull(url(server, "oyunaa"), batch_size=50)) and alone["_id"] in device.revs(),
+               what="the referral without a case on her device")
     before = device.revs()
     tes = server_docs(server, "uvs-tes")
     admin = ("admin", DEMO_PASSWORD)
