@@ -190,7 +190,8 @@ class ReportIndex:
                 meta.get("format") != FORMAT or meta.get("rules") != rules)):
             self._reset(area, meta)
         if meta.get("seq") is not None and meta.get("epoch") == epoch and meta.get("format") == FORMAT \
-                and meta.get("rules") == rules and not meta.get("lease_by") and meta["seq"] == src.update_seq():
+                and meta.get("rules") == rules and not meta.get("lease_by") and meta["seq"] == src.update_seq() \
+                and meta.get("swept") == date.today().isoformat():
             return Refreshed()  # nothing new: no lease written, so a report view only reads
         if meta.get("lease_by") not in (None, _ME) and meta.get("lease_until", 0) > time.time():
             return Refreshed(done=False, busy=True)
@@ -206,6 +207,9 @@ class ReportIndex:
             return Refreshed(done=False, busy=True)
         result = Refreshed()
         try:
+            if meta.get("swept") != date.today().isoformat():
+                self._sweep_replaced(area, idx)
+                meta["swept"] = date.today().isoformat()
             while result.changes < max_changes:
                 feed = src.changes(meta.get("seq") if meta.get("seq") is not None else 0, limit=batch)
                 keys: set[str] = set()
@@ -393,7 +397,8 @@ class ReportIndex:
 
     def _replaced_writes(self, area: str, idx: Database, replaced: dict[str, dict], gen: int) -> dict[str, dict]:
         """The ``<area>:sup:<day>`` rows changed by ``replaced`` (per day, what was added and taken away)."""
-        changed = {day: per_bag for day, per_bag in replaced.items() if _nonzero(per_bag)}
+        horizon = earliest_as_of().isoformat()  # a row of a day up to it is never read (``superseded``)
+        changed = {day: per_bag for day, per_bag in replaced.items() if day > horizon and _nonzero(per_bag)}
         if not changed:
             return {}
         keys = [f"{area}:sup:{day}" for day in sorted(changed)]
@@ -412,6 +417,18 @@ class ReportIndex:
             elif rev:
                 out[rid] = {"_id": rid, **rev, "_deleted": True}
         return out
+
+    def _sweep_replaced(self, area: str, idx: Database) -> None:
+        """Drop the ``sup`` rows of days no report may ask any more (once a day, under the lease), as the
+        aggregate merges its old buckets: the rows stay as many as the days of ``MAX_BACK_MONTHS``."""
+        end = f"{area}:sup:{earliest_as_of().isoformat()}\uffff"
+        while True:
+            rows = list(idx.all_docs(startkey=f"{area}:sup:", endkey=end, limit=500))
+            if not rows:
+                return
+            done = idx.bulk_docs([{"_id": r["id"], "_rev": r["value"]["rev"], "_deleted": True} for r in rows])
+            if len(rows) < 500 or any("error" in d for d in done):
+                return  # a row changed meanwhile: swept again tomorrow
 
     def superseded(self, metas: dict[str, dict], after: date) -> dict[str, list[dict]]:
         """Per area, the visits replaced by a newer one after ``after`` (``<area>:sup:<day>``, day > after):

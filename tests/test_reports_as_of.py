@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from test_report_aggregates import AREA, TODAY, svc, visit, write  # noqa: F401  (svc: the store fixture)
 
 from programmes import lqas_survey
+from sync import records
 from sync.demo import submission
 from sync.demo_programmes import lqas_interview
 from sync.lqas_setup import LqasSetup
@@ -148,3 +149,38 @@ def test_figures_as_of_past_days_follow_edits_and_deletions(svc):  # noqa: F811 
     after = {d["_id"]: d["growth"] for d in index.superseded(metas, TODAY - timedelta(days=window_days(24)))[AREA]}
     assert before == after and before
     assert check(svc, [0, 40, 121])
+
+
+def test_rows_of_days_no_report_may_ask_are_dropped_once_a_day(svc, monkeypatch):  # noqa: F811
+    """The replaced-visit rows of days up to the oldest day a report may ask are swept away (and not
+    written again), as the aggregate merges its old buckets; the days still asked keep their figures."""
+    import sync.reports as reports
+
+    write(svc, [visit(n, child, "1-р баг", ago) for n, child, ago in
+                ((41, "m", 300), (42, "m", 200), (43, "m", 100), (44, "n", 250), (45, "n", 20))])
+    index = ReportIndex(svc.store)
+    index.refresh_all(AREA)
+    horizon = TODAY - timedelta(days=150)
+    days = sorted(d["_id"].rsplit(":", 1)[1] for d in index.superseded(index.metas([AREA]), horizon
+                                                                      - timedelta(days=400))[AREA])
+    assert days == [(TODAY - timedelta(days=n)).isoformat() for n in (200, 100, 20)]
+    want = {ago: expected(svc, TODAY - timedelta(days=ago), 91) for ago in (0, 60, 120, 150)}
+    monkeypatch.setattr(reports, "earliest_as_of", lambda today=None: horizon)
+    meta = records.read(index.db(), f"{AREA}:meta")
+    records.write(index.db(), {**meta, "swept": None})  # as on the next day
+    index.refresh_all(AREA)
+    metas = index.metas([AREA])
+    left = [d["_id"].rsplit(":", 1)[1] for d in index.superseded(metas, horizon - timedelta(days=400))[AREA]]
+    assert left == [(TODAY - timedelta(days=n)).isoformat() for n in (100, 20)]
+    assert metas[AREA]["swept"] == date.today().isoformat()
+    for ago, figures in want.items():
+        assert indexed(svc, TODAY - timedelta(days=ago), 91) == figures, ago
+    # m's 300-day-old visit is deleted: the change of the 200-day-old row is not written back
+    gone = svc.store.open(AREA).get(f"{AREA}:sub:01KTEST{41:019d}")
+    write(svc, [{"_id": gone["_id"], "_rev": gone["_rev"], "_deleted": True}])
+    index.refresh_all(AREA)
+    left = [d["_id"].rsplit(":", 1)[1] for d in index.superseded(index.metas([AREA]), horizon
+                                                                 - timedelta(days=400))[AREA]]
+    assert left == [(TODAY - timedelta(days=n)).isoformat() for n in (100, 20)]
+    for ago in want:
+        assert indexed(svc, TODAY - timedelta(days=ago), 91) == expected(svc, TODAY - timedelta(days=ago), 91)
