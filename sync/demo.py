@@ -159,7 +159,7 @@ def growth_visit(rng: random.Random, centre=(47.9, 106.9), day: date | None = No
 
 def protection_referral(rng: random.Random, centre=(47.9, 106.9)) -> dict:
     """Data of a valid child_protection_referral v1 submission (a sensitive form)."""
-    return {
+    data = {
         "referral_time": "2026-10-12T14:30:00+08:00", "location": _point(rng, centre),
         "case_code": f"CP-2026-{rng.randint(0, 999):03d}", "child_sex": rng.choice(["girl", "boy"]),
         "child_age": rng.randint(3, 15), "reported_by": "worker", "concerns": ["neglect"],
@@ -168,6 +168,8 @@ def protection_referral(rng: random.Random, centre=(47.9, 106.9)) -> dict:
                       "contact_outcome": "Нийгмийн ажилтанд мэдэгдсэн."}],
         "consent_obtained": "no", "summary": "Хүүхэд өдөржин ганцаараа үлддэг; гэр бүлтэй ярилцсан.",
     }
+    data["bag"] = f"{int(data['case_code'][-3:]) % 5 + 1}-р баг"  # from a number already drawn: no draw more
+    return data
 
 
 def submission(docid: str, form: str, author: str, data: dict, created_at: str) -> dict:

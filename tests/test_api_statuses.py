@@ -201,6 +201,13 @@ CASES: dict[str, dict[int, Case]] = {
         403: lambda w: w.call("GET", f"/api/exports/{HV}", WORKER),
         404: lambda w: w.call("GET", "/api/exports/nothing_like_it", COORDINATOR),
     },
+    "GET /api/case-exports": {
+        200: lambda w: w.call("GET", f"/api/case-exports?format=csv&area={TES}", COORDINATOR),
+        400: lambda w: w.call("GET", "/api/case-exports?labels=mn", COORDINATOR),
+        401: lambda w: w.call("GET", "/api/case-exports", None),
+        403: lambda w: w.call("GET", "/api/case-exports", WORKER),
+        404: lambda w: w.call("GET", "/api/case-exports?area=ovr-kharkhorin", COORDINATOR),
+    },
     "GET /api/openapi.json": {
         200: lambda w: w.call("GET", "/api/openapi.json", None),
     },

@@ -25,3 +25,9 @@ class ExportQuery(ApiQuery):
     state = Text(validate=one_of(STATES), metadata={"description": "only submissions in this review state"})
     labels = Text(validate=one_of(LABELS), metadata={"description": "headers: field names, or mn/en labels"})
     photos = QueryFlag(metadata={"description": "put the photos into the zip (XLSX then comes zipped with them)"})
+
+
+class CaseExportQuery(ApiQuery):
+    format = Text(validate=one_of(FORMATS), metadata={"description": "csv (one file, the default) or xlsx"})
+    area = Text(metadata={"description": "an area code, repeated for several; an aimag covers its soums; "
+                                         "left out: every area the caller may export"})

@@ -1,4 +1,5 @@
-"""The export page: a form's submissions as a CSV zip or an XLSX, for the areas one coordinates.
+"""The export page: a form's submissions as a CSV zip or an XLSX, for the areas one coordinates,
+and the de-identified table of child protection cases (``server/case_exports.py``).
 
 The page is a plain form posted back to itself (CSRF-checked like every form
 under ``/web``); a good request answers with the download, streamed as it is
@@ -15,6 +16,7 @@ from sync.errors import BadRequest
 from sync.export_query import bad, parse
 from sync.reviews import STATES
 
+from .. import case_exports
 from ..exports import download, prepare
 from ..services import services
 from . import guard
@@ -42,10 +44,10 @@ def _choices() -> tuple[dict[str, object], list]:
     return dict(sorted(forms.items())), [tree.areas[c] for c in sorted(codes, key=place)]
 
 
-def _page(got, error: str | None = None, status: int = 200):
+def _page(got, error: str | None = None, status: int = 200, case_error: str | None = None):
     forms, areas = _choices()
     return render_template("exports.html", forms=forms, areas=areas, got=got, picked=set(got.getlist("area")),
-                           states=STATES, state_labels=state_labels(), error=error), status
+                           states=STATES, state_labels=state_labels(), error=error, case_error=case_error), status
 
 
 @bp.get("/exports")
@@ -67,3 +69,15 @@ def export():
         return _page(got, error=in_language(exc.reason), status=400)
     lay, query = prepare(guard.user(), form, params)
     return download(guard.user(), lay, query, params)
+
+
+@bp.post("/exports/cases")
+@guard.coordinator
+def export_cases():
+    got = request.form
+    try:
+        params = parse(got.get, got.getlist)
+        case_exports.check_applicable([k for k in got if k not in ("csrf_token", "format", "area")])
+    except BadRequest as exc:
+        return _page(got, status=400, case_error=in_language(exc.reason))
+    return case_exports.download(guard.user(), params)

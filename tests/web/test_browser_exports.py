@@ -3,7 +3,8 @@
 Oyunaa (Uvs aimag's coordinator) opens "Exports" from the menu, picks the household
 visits of Tes with Mongolian headers, downloads the XLSX, then the CSV zip; both are
 read back (openpyxl, csv) and compared with Tes's submissions in the server's store.
-The page is photographed in English and Mongolian.
+Then the de-identified case table of Tes (XLSX): its columns, one row per case of
+the soum, no case's id in it. The page is photographed in English and Mongolian.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from browser import log_in, open_menu
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
+from sync import cases
+from sync.case_export import COLUMNS
 from sync.demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser]
@@ -72,4 +75,20 @@ def test_a_coordinator_downloads_xlsx_and_csv_of_her_soum(site, chromium, screen
     members = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     assert len(members) == sum(len(d["data"]["members"]) for d in expected.values())
     assert {m["Нэр"] for m in members} == {m["member_name"] for d in expected.values() for m in d["data"]["members"]}
+
+    page.get_by_label("Нутаг", exact=True).select_option(TES)
+    page.get_by_label("XLSX (Excel), нэг хуудас").check()
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Тохиолдлын хүснэгтийг авах").click()
+    assert got.value.suggested_filename.endswith(".xlsx")
+    rows = list(load_workbook(io.BytesIO(got.value.path().read_bytes())).active.values)
+    svc = site.peer.services()
+    try:
+        tes_cases = cases.area_cases(svc.store.open(TES))
+    finally:
+        svc.store.close()
+    assert list(rows[0]) == COLUMNS and len(rows) - 1 == len(tes_cases) > 0
+    assert {r[1] for r in rows[1:]} == {TES}
+    cells = {str(v) for r in rows[1:] for v in r}
+    assert not cells & {c["_id"] for c in tes_cases} and not cells & {c["author"] for c in tes_cases}
     context.close()
