@@ -283,6 +283,7 @@ class DefinitionSchema(Schema):
     status = mf.String(load_default="draft", validate=validate.OneOf(STATUSES))
     sensitive = StrictBoolean(load_default=False)
     retired_at = mf.String(validate=_iso_datetime)
+    closed_at = mf.String(validate=_iso_datetime)  # closed while its programme module is off (sync.modules)
     grace_days = WholeNumber(validate=validate.Range(min=0, max=3650))
     photos = mf.Nested(PhotoSchema)
     choices = mf.Dict(
@@ -319,6 +320,10 @@ class DefinitionSchema(Schema):
             raise ValidationError("A retired form needs retired_at.", "retired_at")
         if status != "retired" and "retired_at" in data:
             raise ValidationError("retired_at is only for a retired form.", "retired_at")
+        if status == "closed" and "closed_at" not in data:
+            raise ValidationError("A closed form needs closed_at.", "closed_at")
+        if status != "closed" and "closed_at" in data:
+            raise ValidationError("closed_at is only for a closed form.", "closed_at")
         if "grace_days" in data and "retired_at" not in data:
             raise ValidationError(
                 "grace_days counts from retired_at, which is missing.", "grace_days"

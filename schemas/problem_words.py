@@ -98,6 +98,8 @@ _MN: list[tuple[str, str]] = [
     (r"A form needs at least one field\.", "Маягт дор хаяж нэг талбартай байх ёстой."),
     (r"A retired form needs retired_at\.", "Зогсоосон маягтад retired_at хэрэгтэй."),
     (r"retired_at is only for a retired form\.", "retired_at нь зөвхөн зогсоосон маягтад байна."),
+    (r"A closed form needs closed_at\.", "Хаасан маягтад closed_at хэрэгтэй."),
+    (r"closed_at is only for a closed form\.", "closed_at нь зөвхөн хаасан маягтад байна."),
     (r"grace_days counts from retired_at, which is missing\.",
      "grace_days нь retired_at-аас тоологдоно, гэтэл retired_at алга."),
     (r"Must be an ISO 8601 date or date-time, e\.g\. (?P<ex>\S+)\.",

@@ -14,7 +14,7 @@ LIST_NAME = FIELD_NAME
 LANGUAGE = re.compile(r"[a-z]{2,3}")
 CHOICE_NAME = re.compile(r"\S{1,100}")
 
-STATUSES = ("draft", "published", "retired")
+STATUSES = ("draft", "published", "retired", "closed")
 
 QUESTION_TYPES = (
     "text",

@@ -19,6 +19,7 @@ from sync.areas import AreaRegistry
 from sync.docs import check_doc
 from sync.errors import Conflict
 from sync.forms import FormRegistry
+from sync.modules import ModuleSwitch
 from sync.stores.base import Store
 
 DEMO_PASSWORD = "fieldsync-demo"
@@ -194,6 +195,8 @@ def seed_demo(store: Store, areas: AreaRegistry, forms: FormRegistry, users: Use
     for definition in bundled_forms():
         if forms.get(definition["form"], definition["version"]) is None:
             forms.publish(definition)
+    # Every programme module on, so each page has something to show (a fresh store has them all on).
+    ModuleSwitch(store, forms).switch_all_on(actor="demo")
     made = []
     for name, role, assigned in USERS:
         existing = users.get(name)

@@ -15,13 +15,24 @@ from sync.scopes import GLOBAL
 
 
 def publish(forms: FormRegistry, audit: Audit, definition: dict, *, by: str, draft: bool = False) -> dict:
-    """Store ``definition`` as a draft or a published version; raises as ``FormRegistry.publish``."""
+    """Store ``definition`` as a draft or a published version; raises as ``FormRegistry.publish``.
+
+    A new version of a form whose programme module is switched off is closed at once, as the
+    module's other versions are (``sync.modules``): publishing it does not reopen the module."""
+    from sync.modules import FORM_MODULE, ModuleSwitch  # noqa: PLC0415 - sync.modules imports sync.forms
+
     before = _status(forms, definition)
     doc = forms.publish(definition, status="draft" if draft else "published")
     if draft or before != doc["status"]:  # publishing the same version again changes nothing
         audit.record(actor=by, action="form.drafted" if draft else "form.published", scope=GLOBAL,
                      doc_id=doc["_id"], form=doc["form"], version=doc["version"], before=before,
                      after=doc["status"])
+    module = FORM_MODULE.get(doc["form"])
+    if doc["status"] == "published" and module and module in ModuleSwitch(forms.store, forms, audit).off():
+        for closed in forms.close(doc["form"]):
+            audit.record(actor=by, action="form.closed", scope=GLOBAL, doc_id=closed["_id"], form=closed["form"],
+                         version=closed["version"], module=module)
+            doc = closed if closed["_id"] == doc["_id"] else doc
     return doc
 
 

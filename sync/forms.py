@@ -3,7 +3,11 @@
 Each version is its own document, ``global:form:<name>:<version>``, so that
 devices replicate every version they may still hold submissions for, and a new
 version never touches an old one. A published version's fields never change;
-only its status may move on to ``retired``.
+only its status may move on to ``retired``, or to ``closed`` and back while
+its programme module is switched off (``sync.modules``): a closed version is
+not offered to devices for new submissions (the field app offers published
+versions only) and the gate refuses one started after ``closed_at``, but its
+submissions are kept, shown and exported as before.
 """
 
 from __future__ import annotations
@@ -101,6 +105,29 @@ class FormRegistry:
             doc.update(status="retired", retired_at=now_iso(), grace_days=grace_days, updated_at=now_iso())
             records.write(self.db(), doc)
             out.append(doc)
+        self._checked_at = float("-inf")
+        return out
+
+    def close(self, name: str) -> list[dict]:
+        """Close a form's published versions (its module was switched off); the versions closed."""
+        out = []
+        for doc in self.versions(name):
+            if doc.get("status") == "published":
+                doc = {**doc, "status": "closed", "closed_at": now_iso(), "updated_at": now_iso()}
+                records.write(self.db(), doc)
+                out.append(doc)
+        self._checked_at = float("-inf")
+        return out
+
+    def reopen(self, name: str) -> list[dict]:
+        """Publish a form's closed versions again (its module was switched on); the versions reopened."""
+        out = []
+        for doc in self.versions(name):
+            if doc.get("status") == "closed":
+                doc = {k: v for k, v in doc.items() if k != "closed_at"} | {"status": "published",
+                                                                            "updated_at": now_iso()}
+                records.write(self.db(), doc)
+                out.append(doc)
         self._checked_at = float("-inf")
         return out
 
@@ -246,6 +273,12 @@ class FormRegistry:
                 return [{"field": "form_version",
                          "message": text("retired", name=name, version=version,
                                          date=form.get("retired_at", "")[:10])}]
+        if form.get("status") == "closed":
+            created, closed_at = parse_iso(doc.get("created_at")), parse_iso(form.get("closed_at"))
+            if created is None or closed_at is None or created > closed_at:  # started after the switch-off
+                return [{"field": "form_version",
+                         "message": text("closed", name=name, version=version,
+                                         date=str(form.get("closed_at", ""))[:10])}]
         try:
             return self._validator(form)
         except FormDefinitionError as exc:  # a stored form that no longer compiles is our bug

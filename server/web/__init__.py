@@ -113,7 +113,7 @@ def _csrf_field() -> Markup:
 
 def register(app: Flask, secret_key: str) -> None:
     """Mount the web pages on ``app`` (called by ``server.create_app``, once per app)."""
-    from . import guard, nav
+    from . import guard, modules_gate, nav
 
     app.secret_key = secret_key  # signs the web session cookie that carries the CSRF token
     app.config.update(
@@ -130,7 +130,7 @@ def register(app: Flask, secret_key: str) -> None:
     app.jinja_env.filters["tr"] = i18n.pick
     app.jinja_env.globals.update(static_url=static_url, csrf_field=_csrf_field, lang=i18n.lang,
                                  web_user=guard.user, languages=i18n.LANGUAGE_NAMES,
-                                 main_menu=nav.main_menu)
+                                 main_menu=nav.main_menu, module_on=modules_gate.module_on)
 
 
 def _pages() -> None:
@@ -172,6 +172,13 @@ def _pages() -> None:
     from . import families  # the child register and the family card (issue 19.2)
 
     bp.register_blueprint(families.bp)
+    from . import (  # programme modules switched on and off per deployment
+        admin_modules,
+        modules_gate,
+    )
+
+    bp.register_blueprint(admin_modules.bp)
+    bp.before_request(modules_gate.refuse_switched_off)
     errors.register_blueprint(bp)
 
 

@@ -44,7 +44,8 @@ REFRESH_CHANGES = 500
 
 
 def status_names() -> dict[str, str]:
-    return {"draft": _("Draft"), "published": _("Published"), "retired": _("Retired")}
+    return {"draft": _("Draft"), "published": _("Published"), "retired": _("Retired"),
+            "closed": _("Closed (its module is off)")}
 
 
 def type_names() -> dict[str, str]:

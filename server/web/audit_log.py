@@ -36,7 +36,8 @@ def kinds() -> dict[str, str]:
     """What the filter offers: the part of an action before its dot."""
     return {"login": _("Logins"), "user": _("Users"), "area": _("Areas"), "form": _("Forms"),
             "review": _("Reviews"), "quarantine": _("Quarantine"), "conflict": _("Conflicts"),
-            "export": _("Exports"), "checklist": _("Checklists"), "facility": _("Facilities")}
+            "export": _("Exports"), "checklist": _("Checklists"), "facility": _("Facilities"),
+            "module": _("Modules")}
 
 
 def action_names() -> dict[str, str]:
@@ -54,6 +55,9 @@ def action_names() -> dict[str, str]:
         "checklist.lqas_changed": _("Changed the LQAS survey set-up"),
         "facility.registered": _("Registered a facility"),
         "checklist.lqas_rules_changed": _("Changed the LQAS decision rules"),
+        "module.switched": _("Switched programme modules on or off"),
+        "form.closed": _("Closed a form (its module was switched off)"),
+        "form.reopened": _("Reopened a form (its module was switched on)"),
     }
 
 

@@ -10,7 +10,8 @@ log sits under Data, not Admin, because coordinators read it too (their areas' e
 The menu is built here, not in the template, so which group holds the current page is
 decided once, by endpoint: the admin pages of WASH and of the family card share their
 blueprint with programme pages, and must light up Admin, not Programmes.
-A new page adds its entry to ``MENU``.
+A new page adds its entry to ``MENU``; a programme module's entry names its module, and is
+left out while an admin has the module switched off (``sync.modules``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Entry:
     # Further pages that belong to this entry: whole blueprints ("web.cases") or endpoints.
     owns: tuple[str, ...] = ()
     admin: bool = False
+    module: str | None = None  # a programme module (sync.modules): the entry is left out while it is off
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,10 @@ MENU: tuple[Group, ...] = (
     )),
     Group("programmes", lazy_gettext("Programmes"), (
         Entry(lazy_gettext("Reports"), "web.reports.page", owns=("web.reports",)),
-        Entry(lazy_gettext("WASH"), "web.wash.report", owns=("web.wash",)),
-        Entry(lazy_gettext("Scorecards"), "web.scorecards.report", owns=("web.scorecards",)),
-        Entry(lazy_gettext("Cases"), "web.cases.listing", owns=("web.cases",)),
-        Entry(lazy_gettext("Families"), "web.families.index", owns=("web.families",)),
+        Entry(lazy_gettext("WASH"), "web.wash.report", owns=("web.wash",), module="wash"),
+        Entry(lazy_gettext("Scorecards"), "web.scorecards.report", owns=("web.scorecards",), module="scorecards"),
+        Entry(lazy_gettext("Cases"), "web.cases.listing", owns=("web.cases",), module="cases"),
+        Entry(lazy_gettext("Families"), "web.families.index", owns=("web.families",), module="families"),
     )),
     Group("data", lazy_gettext("Data"), (
         Entry(lazy_gettext("Exports"), "web.exports.page", owns=("web.exports",)),
@@ -63,11 +65,13 @@ MENU: tuple[Group, ...] = (
         Entry(lazy_gettext("Users"), "web.admin_users.listing", owns=("web.admin_users",), admin=True),
         Entry(lazy_gettext("Area tree"), "web.admin_areas.listing", owns=("web.admin_areas",), admin=True),
         Entry(lazy_gettext("LQAS set-up"), "web.lqas_admin.setup", owns=("web.lqas_admin", "web.lqas_rules"),
-              admin=True),
-        Entry(lazy_gettext("Family card areas"), "web.families.areas_page", owns=("web.families.areas_save",), admin=True),
+              admin=True, module="lqas"),
+        Entry(lazy_gettext("Family card areas"), "web.families.areas_page", owns=("web.families.areas_save",), admin=True,
+              module="families"),
         Entry(lazy_gettext("Family assessment indicators"), "web.families.indicators_page",
-              owns=("web.families.indicators_save",), admin=True),
-        Entry(lazy_gettext("WASH norms"), "web.wash.norms", owns=("web.wash.norms_save",), admin=True),
+              owns=("web.families.indicators_save",), admin=True, module="families"),
+        Entry(lazy_gettext("WASH norms"), "web.wash.norms", owns=("web.wash.norms_save",), admin=True, module="wash"),
+        Entry(lazy_gettext("Modules"), "web.admin_modules.page_view", owns=("web.admin_modules",), admin=True),
     )),
 )
 
@@ -115,11 +119,15 @@ def main_menu(user: User | None) -> tuple[Link | None, list[ShownGroup]]:
     """The Areas link and the groups this user may open (empty groups left out), current marked."""
     if user is None or user.role not in ("coordinator", "admin"):
         return None, []
+    from .modules_gate import off  # noqa: PLC0415 - it reads services(), which imports the pages
+
     endpoint, blueprint = request.endpoint, request.blueprint
     owner = _owner(endpoint, blueprint)
+    switched_off = off()
     groups = []
     for group in MENU:
-        links = [_link(e, owner, endpoint) for e in group.entries if user.is_admin or not e.admin]
+        links = [_link(e, owner, endpoint) for e in group.entries
+                 if (user.is_admin or not e.admin) and e.module not in switched_off]
         if links:
             groups.append(ShownGroup(group.key, group.label, links))
     return _link(AREAS, owner, endpoint), groups

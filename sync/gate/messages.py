@@ -97,6 +97,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "mn": "{name!r} маягтын {version}-р хувилбарыг {date}-нд хэрэглээнээс гаргасан; "
               "төхөөрөмж дээрх маягтаа шинэчилнэ үү.",
     },
+    "closed": {
+        "en": "Form {name!r} version {version} is closed since {date}: its programme module is switched off "
+              "in this deployment, so new submissions are not accepted.",
+        "mn": "{name!r} маягтын {version}-р хувилбарыг {date}-наас хаасан: хөтөлбөрийн модулийг нь энэ "
+              "системд унтраасан тул шинэ илгээлт хүлээж авахгүй.",
+    },
     "unusable": {
         "en": "Form {name!r} v{version} cannot be used: {error}",
         "mn": "{name!r} маягтын v{version} хувилбарыг ашиглах боломжгүй: {error}",
