@@ -29,7 +29,7 @@ def publish(forms: FormRegistry, audit: Audit, definition: dict, *, by: str, dra
                      after=doc["status"])
     module = FORM_MODULE.get(doc["form"])
     if doc["status"] == "published" and module and module in ModuleSwitch(forms.store, forms, audit).off():
-        for closed in forms.close(doc["form"]):
+        for closed in forms.close(doc["form"], doc["version"]):
             audit.record(actor=by, action="form.closed", scope=GLOBAL, doc_id=closed["_id"], form=closed["form"],
                          version=closed["version"], module=module)
             doc = closed if closed["_id"] == doc["_id"] else doc

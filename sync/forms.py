@@ -108,10 +108,10 @@ class FormRegistry:
         self._checked_at = float("-inf")
         return out
 
-    def close(self, name: str) -> list[dict]:
-        """Close a form's published versions (its module was switched off); the versions closed."""
+    def close(self, name: str, version: int | None = None) -> list[dict]:
+        """Close a form's published versions, or one (its module was switched off); those closed."""
         out = []
-        for doc in self.versions(name):
+        for doc in self._current(name, version):
             if doc.get("status") == "published":
                 doc = {**doc, "status": "closed", "closed_at": now_iso(), "updated_at": now_iso()}
                 records.write(self.db(), doc)
@@ -122,7 +122,7 @@ class FormRegistry:
     def reopen(self, name: str) -> list[dict]:
         """Publish a form's closed versions again (its module was switched on); the versions reopened."""
         out = []
-        for doc in self.versions(name):
+        for doc in self._current(name, None):
             if doc.get("status") == "closed":
                 doc = {k: v for k, v in doc.items() if k != "closed_at"} | {"status": "published",
                                                                             "updated_at": now_iso()}
@@ -130,6 +130,15 @@ class FormRegistry:
                 out.append(doc)
         self._checked_at = float("-inf")
         return out
+
+    def _current(self, name: str, version: int | None) -> list[dict]:
+        """The form's versions (or one) each read by id: a range read on a CouchDB cluster may come
+        from a copy that lags a status just written (a module switched off and on again at once)."""
+        if version is not None:
+            docids = [form_doc_id(name, version)]
+        else:
+            docids = [d["_id"] for d in self.versions(name)]
+        return [doc for doc in (records.read(self.db(), docid) for docid in docids) if doc is not None]
 
     # -- reading ----------------------------------------------------------------
     def all(self) -> Iterator[dict]:
