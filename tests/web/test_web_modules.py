@@ -28,9 +28,10 @@ PAGES = {
     "cases": ["/web/cases"],
     "families": ["/web/families", f"/web/areas/{TES}/families", f"/web/areas/{TES}/families/assessments"],
     "growth": [f"/web/areas/{TES}/children?bag=1", f"/web/areas/{TES}/child?id=x", "/web/reports/growth.csv"],
-    "lqas": ["/web/reports/lqas.csv", "/web/reports/coverage.xlsx"],
+    "lqas": ["/web/reports/lqas.csv", "/web/reports/coverage.xlsx", "/web/reports/catchments.csv"],
 }
-ADMIN_PAGES = {"lqas": "/web/admin/lqas", "wash": "/web/admin/wash-norms", "families": "/web/admin/family-card"}
+ADMIN_PAGES = {"lqas": "/web/admin/lqas", "lqas-rules": "/web/admin/lqas/rules", "wash": "/web/admin/wash-norms",
+               "families": "/web/admin/family-card"}
 MENU = {"en": {"wash": "WASH", "scorecards": "Scorecards", "cases": "Cases", "families": "Families",
                "lqas": "LQAS set-up"},
         "mn": {"wash": "Ус, ариун цэвэр", "scorecards": "Үнэлгээний карт", "cases": "Тохиолдлууд", "families": "Гэр бүлүүд",
@@ -132,7 +133,7 @@ def test_modules_off_leave_the_menu_and_pages_and_come_back_when_switched_on(web
         shown = menu(client.get("/web/").text)
         assert all(label in shown for label in MENU[lang].values()), (lang, shown)
         for path in ("/web/wash", "/web/scorecards", "/web/cases", "/web/families", "/web/admin/lqas",
-                     "/web/admin/wash-norms", "/web/reports/growth.csv"):
+                     "/web/admin/lqas/rules", "/web/admin/wash-norms", "/web/reports/growth.csv"):
             assert client.get(path).status_code == 200, path
         reports = client.get("/web/reports").text
         assert all(marker in reports for marker in SECTIONS.values())
