@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from sync.errors import Forbidden
+from sync.errors import BadRequest, Forbidden
 from sync.export_query import parse
+from sync.gate.messages import texts_of
 
 from .. import case_exports
 from ..api_schemas import exports as schemas
@@ -56,10 +57,14 @@ def export(form: str):
            content_type="text/csv",
            errors={401: "not logged in", 403: "a worker", 404: "an area that is not the caller's"})
 def export_cases():
-    """Another export parameter (version, from, to, state, labels, photos) is a 400 naming it."""
+    """Another export parameter (version, from, to, state, labels, photos) is a 400 naming it; a 400
+    carries ``messages``, its reason in English and Mongolian, as the gate's refusals do."""
     user = require_user(services().auth)
     if user.role not in ("coordinator", "admin"):
         raise Forbidden("Only coordinators and admins export cases.")
-    params = parse(request.args.get, request.args.getlist)
-    case_exports.check_applicable([k for k in request.args if request.args.get(k)])
+    try:
+        params = parse(request.args.get, request.args.getlist)
+        case_exports.check_applicable([k for k in request.args if request.args.get(k)])
+    except BadRequest as exc:
+        raise BadRequest(exc.reason, extra={**(exc.extra or {}), "messages": texts_of(exc.reason)}) from None
     return case_exports.download(user, params)

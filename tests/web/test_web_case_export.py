@@ -169,20 +169,22 @@ def test_a_coordinator_gets_every_case_of_her_soums_not_only_hers_and_an_admin_e
         [("export.downloaded", "cases_deidentified", [AREA], len(dolgor_rows))]
 
 
-@pytest.mark.parametrize(("query", "parameter", "words"), [
-    ("format=pdf", "format", "'pdf' is not a format"),
-    ("state=approved", "state", "does not apply to the case export"),
-    ("from=2026-11-01", "from", "does not apply to the case export"),
-    ("area=Uvs!", "area", "'Uvs!' is not an area code"),
+@pytest.mark.parametrize(("query", "parameter", "words", "mn"), [
+    ("format=pdf", "format", "'pdf' is not a format", "'pdf' гэсэн хэлбэр байхгүй"),
+    ("state=approved", "state", "does not apply to the case export", "тохиолдлын экспортод хамаарахгүй"),
+    ("from=2026-11-01", "from", "does not apply to the case export", "тохиолдлын экспортод хамаарахгүй"),
+    ("area=Uvs!", "area", "'Uvs!' is not an area code", "'Uvs!' нь нутгийн код биш"),
 ])
-def test_a_bad_parameter_is_a_400_that_names_it(world, query, parameter, words):
-    """/api answers in English, as all of /api does (the page answers in the reader's language, below)."""
+def test_a_bad_parameter_is_a_400_that_names_it_in_both_languages(world, query, parameter, words, mn):
+    """``reason`` is English, as everywhere in /api; ``messages`` has it in English and Mongolian."""
     app, _ = world
     resp = get(app, f"/api/case-exports?{query}", user="oyunaa")
     assert resp.status_code == 400, resp.text
     assert (resp.json["error"], resp.json["parameter"], list(resp.json["fields"])) == ("bad_request", parameter,
                                                                                        [parameter])
     assert resp.json["reason"].startswith(f"{parameter}: ") and words in resp.json["reason"]
+    assert resp.json["messages"]["en"] == resp.json["reason"]
+    assert resp.json["messages"]["mn"].startswith(f"{parameter}: ") and mn in resp.json["messages"]["mn"]
 
 
 def test_another_aimag_is_404_and_a_worker_403(world):
