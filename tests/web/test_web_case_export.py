@@ -9,6 +9,7 @@ module documents), a coordinator gets the rows of every case of her soums
 (on the case or not) and no other soum, an admin every soum; workers 403,
 another aimag 404, a parameter that does not apply or a bad format 400 in
 English and Mongolian on the page and the API. Cases are sealed at rest here.
+On every store (SQLite, one CouchDB node, the 3-node cluster).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ import random
 import zipfile
 
 import pytest
+from eventual import wait_until
 from gate_helpers import basic
 from openpyxl import load_workbook
 from protocol_helpers import close_app, make_backend_app
+from servers import BACKENDS
 from webworld import CSRF_RE
 
-from sync import cases
+from sync import cases, records
 from sync.accounts.throttle import LoginThrottle
 from sync.case_export import COLUMNS
 from sync.demo import DEMO_PASSWORD, protection_referral, seed_demo, submission
@@ -43,9 +46,9 @@ SECRETS = ["Батбаяр Должин", "MARKER-NARRATIVE", "99112233", "2015-
            "MARKER-PROVIDER", "MARKER-CLOSE", "CP-2026-777", KEY, "tsetseg", "enkhjargal"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=BACKENDS)
 def world(request, tmp_path_factory):
-    app = make_backend_app(request, "sqlite", tmp_path_factory.mktemp("case-export") / "data",
+    app = make_backend_app(request, request.param, tmp_path_factory.mktemp("case-export") / "data",
                            encryption_keys=new_key_entry("cases"), secret_key="case-export-test-secret")
     svc = app.extensions["fieldsync"]
     svc.auth.throttle = LoginThrottle(svc.store, slow_after=10_000, lock_after=10_000)
@@ -62,7 +65,7 @@ def world(request, tmp_path_factory):
                           "2026-11-20T09:00:00+08:00")
     db = svc.store.open(AREA)
     assert "error" not in svc.gate.write(svc.users.get("tsetseg"), db, [referral], new_edits=True)[0]
-    case = db.get(CASE)  # opened by the gate, as every referral's is
+    case = wait_until(lambda: records.read(db, CASE), what="the case opened by the gate")  # as every referral's is
     case["data"]["dob"] = "2015-03-04"  # what a device might add: never exported
     changed = cases.changed(case, "enkhjargal", "services", at="2026-11-21T09:00:00.000Z", services=[
         {"type": "police", "provider": "MARKER-PROVIDER", "referred_at": "2026-11-20", "response": "pending",
@@ -74,6 +77,7 @@ def world(request, tmp_path_factory):
     changed = cases.changed(changed, "enkhjargal", "status", at="2026-11-30T09:00:00.000Z", status="closed",
                             closure={"reason": "moved", "note": "MARKER-CLOSE", "closed_on": "2026-11-30"})
     assert "error" not in svc.gate.write(svc.users.get("enkhjargal"), db, [changed], new_edits=True)[0]
+    wait_until(lambda: records.read(db, CASE), lambda c: c["status"] == "closed", what="the case closed")
     yield app, svc
     close_app(app)
 
@@ -153,7 +157,9 @@ def test_a_coordinator_gets_every_case_of_her_soums_not_only_hers_and_an_admin_e
     app, svc = world
     svc.users.add("dolgor", "coordinator", [AREA], DEMO_PASSWORD)  # on no case
     try:
-        _, dolgor_rows = csv_table(get(app, "/api/case-exports", user="dolgor").get_data())
+        got = wait_until(lambda: get(app, "/api/case-exports", user="dolgor"), lambda r: r.status_code == 200,
+                         what="dolgor's export")
+        _, dolgor_rows = csv_table(got.get_data())
     finally:
         svc.users.update("dolgor", disabled=True)
     assert {r["case"] for r in dolgor_rows} == set(soums_cases(svc, [AREA]))
@@ -162,9 +168,12 @@ def test_a_coordinator_gets_every_case_of_her_soums_not_only_hers_and_an_admin_e
     _, every = csv_table(get(app, "/api/case-exports", user="admin").get_data())
     assert {r["case"] for r in every} == set(soums_cases(svc, svc.areas.tree().data_scopes()))
     # Each download is in the trail of each area it covers, with who took it.
-    entry = next(e for e in svc.audit.entries(AREA, limit=20) if e["action"] == "export.downloaded")
+    entry = wait_until(lambda: next((e for e in svc.audit.entries(AREA, limit=20)
+                                     if e["action"] == "export.downloaded"), {}),
+                       lambda e: e.get("actor") == "admin", what="the admin's export in the trail")
     assert (entry["actor"], entry["export"], entry["format"]) == ("admin", "cases_deidentified", "csv")
-    dolgors = [e for e in svc.audit.entries(AREA, limit=50) if e["actor"] == "dolgor"]
+    dolgors = wait_until(lambda: [e for e in svc.audit.entries(AREA, limit=50) if e["actor"] == "dolgor"],
+                         what="dolgor's export in the trail")
     assert [(e["action"], e["export"], e["areas"], e["rows"]) for e in dolgors] == \
         [("export.downloaded", "cases_deidentified", [AREA], len(dolgor_rows))]
 
