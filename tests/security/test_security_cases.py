@@ -12,6 +12,7 @@ endpoints, so the refusals are not a broken endpoint. Sealed at rest too.
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from server import create_app
 from server.config import Settings
 from sync import cases
 from sync.accounts.throttle import LoginThrottle
-from sync.demo import DEMO_PASSWORD, seed_demo
+from sync.demo import DEMO_PASSWORD, protection_referral, seed_demo, submission
 from sync.docs import check_doc
 from sync.stores.encrypted import new_key_entry
 
@@ -176,6 +177,51 @@ def test_a_case_in_conflict_is_shown_only_to_those_who_may_see_it(world) -> None
         assert page.status_code == 404
         reveals_nothing(page.get_data(), rev)
     assert _web(app, "oyunaa").get(f"/web/conflicts/{q(CASE)}").status_code == 200
+
+
+REFERRAL = f"{AREA}:sub:01KREFREVIEWED000000000001"
+REVIEW = f"{AREA}:review:01KREFREVIEWED000000000001"
+GHOST_REVIEW = f"{AREA}:review:01KZZZZZZZZZZZZZZZZZZZZZZY"
+
+
+@pytest.fixture(scope="module")
+def reviewed(world) -> str:
+    """tuya's referral, reviewed by oyunaa before its case opened (stored as before referrals opened
+    their cases); then its case opens: oyunaa coordinates it, tuya is its team, sarnai is not on it."""
+    _app, svc, _rev, _ = world
+    referral = submission(REFERRAL, "child_protection_referral", "tuya", protection_referral(random.Random(9)),
+                          "2026-11-02T10:00:00+08:00")
+    at = "2026-11-02T12:00:00+08:00"
+    review = {"_id": REVIEW, "type": "review", "submission": REFERRAL, "submission_author": "tuya",
+              "form": "child_protection_referral", "form_version": 1, "status": "has_issues", "created_at": at,
+              "comments": [{"by": "oyunaa", "at": at, "text": "MARKER-REVIEW-COMMENT"}],
+              "history": [{"status": "has_issues", "by": "oyunaa", "at": at}], "updated_at": at,
+              "updated_by": "oyunaa"}
+    db = svc.store.open(AREA)
+    assert all("rev" in r for r in db.bulk_docs([check_doc(referral, new_edits=True),
+                                                 check_doc(review, new_edits=True)]))
+    opened = svc.gate.referral_cases.open(db, [REFERRAL])
+    assert [db.get(c)["coordinator"] for c in opened] == ["oyunaa"]
+    return db.get(REVIEW)["_rev"]
+
+
+@pytest.mark.parametrize("read", READS.values(), ids=READS.keys())
+@pytest.mark.parametrize("who", ["sarnai", "bolormaa"], ids=["a coordinator of the aimag off the case",
+                                                             "a worker of the soum"])
+def test_a_review_of_a_referral_reads_as_missing_to_those_off_its_case(world, reviewed, who: str, read) -> None:
+    """Written before the case opened, the review follows its referral: seen as the case is."""
+    app = world[0]
+    status, body = ask(app, who, *read.build(f"/sync/{who}", REVIEW, reviewed))
+    ghost_status, ghost_body = ask(app, who, *read.build(f"/sync/{who}", GHOST_REVIEW, reviewed))
+    assert status == read.missing
+    assert (status, body) == (ghost_status, ghost_body.replace(GHOST_REVIEW.encode(), REVIEW.encode()))
+    assert b"MARKER-REVIEW-COMMENT" not in body
+    if read is READS["GET doc"]:
+        for member in ("oyunaa", "tuya"):  # the case's coordinator, the referral's author
+            status, body = ask(app, member, *read.build(f"/sync/{member}", REVIEW, reviewed))
+            assert status == 200 and b"MARKER-REVIEW-COMMENT" in body
+        status, body = ask(app, who, "GET", f"/sync/{who}/_changes", {"query_string": {"include_docs": "true"}})
+        assert status == 200 and REVIEW.encode() not in body and REFERRAL.encode() not in body
 
 
 def test_the_files_hold_no_case_answers(world) -> None:
