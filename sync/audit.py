@@ -25,7 +25,8 @@ Actions written (the audit page filters on the part before the dot):
 ``form.retired``, ``review.recorded``, ``quarantine.released``,
 ``quarantine.discarded``, ``conflict.merged``, ``conflict.resolved``,
 ``export.downloaded``, ``checklist.changed``, ``checklist.lqas_changed``,
-``checklist.lqas_rules_changed``, ``facility.registered``.
+``checklist.lqas_rules_changed``, ``facility.registered``, ``module.switched``,
+``form.closed``, ``form.reopened``.
 """
 
 from __future__ import annotations

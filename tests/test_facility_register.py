@@ -9,6 +9,7 @@ area's facility, in English and Mongolian, and stores nothing of what it refuses
 from __future__ import annotations
 
 import pytest
+from eventual import wait_until
 from gate_helpers import TES, basic, new_key
 from protocol_helpers import close_app, make_backend_app
 from servers import BACKENDS
@@ -44,8 +45,9 @@ def test_workers_and_coordinators_register_facilities_and_the_gate_refuses_bad_o
     by_coordinator = facility(name="Тэс сургууль", facility_type="school", author="oyunaa")
     assert all("rev" in r for r in push(app, "bolormaa", [by_worker])), by_worker
     assert all("rev" in r for r in push(app, "oyunaa", [by_coordinator]))
-    assert set(facility_register.facilities(app.extensions["fieldsync"].store, TES)) >= {
-        by_worker["_id"], by_coordinator["_id"]}
+    wait_until(lambda: set(facility_register.facilities(app.extensions["fieldsync"].store, TES)),
+               lambda ids: ids >= {by_worker["_id"], by_coordinator["_id"]},
+               what="both facilities in the register's key range")  # a range read: a cluster's copy may lag
 
     nameless = facility(name="   ")
     hospital = facility(facility_type="hospital")

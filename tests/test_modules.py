@@ -84,7 +84,7 @@ def test_the_setting_refuses_bad_saves_and_writes_nothing(app):
         switch.save({**everything, "wash": "off"}, actor="admin", rev=None)
     with pytest.raises(Conflict):
         switch.save({**everything, "wash": False}, actor="admin", rev="1-stale")
-    assert switch.get() == {} and not audited(app, "module.switched")
+    assert switch.get() == {} and not audited(app, "module.switched")  # (nothing was written to lag behind)
     assert {f["status"] for f in svc.forms.versions(WASH)} == {"published"}
 
 
@@ -102,9 +102,11 @@ def test_a_module_off_closes_its_forms_and_on_again_reopens_them(app):
     assert all(f["closed_at"] for f in wash)
     others = [f for m in MODULES if m.name != "wash" for name in m.forms for f in svc.forms.versions(name)]
     assert others and {f["status"] for f in others} == {"published"}
-    (entry,) = audited(app, "module.switched")
+    (entry,) = wait_until(lambda: audited(app, "module.switched"), lambda es: len(es) == 1,
+                          what="the switch in the audit trail")  # a range read: a cluster's copy may lag
     assert entry["actor"] == "admin" and entry["before"]["wash"] is True and entry["after"]["wash"] is False
-    assert [e["form"] for e in audited(app, "form.closed")] == [WASH]
+    wait_until(lambda: [e["form"] for e in audited(app, "form.closed")], lambda forms: forms == [WASH],
+               what="the form's closing in the audit trail")
     with pytest.raises(Conflict):  # a second admin's page, read before the switch
         switch.save({m.name: True for m in MODULES}, actor="admin", rev=None)
 
@@ -135,8 +137,22 @@ def test_a_module_off_closes_its_forms_and_on_again_reopens_them(app):
                       lambda vs: len(vs) == 2 and {f["status"] for f in vs} == {"published"},
                       what="both WASH versions published again")
     assert not any("closed_at" in f for f in wash)
-    assert sorted(e["version"] for e in audited(app, "form.reopened")) == [1, 2]
+    wait_until(lambda: sorted(e["version"] for e in audited(app, "form.reopened")), lambda vs: vs == [1, 2],
+               what="both versions' reopening in the audit trail")
     again = visit(datetime.now(UTC).isoformat(timespec="seconds"))
     assert "rev" in push(app, "bolormaa", [again])[0]
     assert {before["_id"], in_flight["_id"], again["_id"]} <= exported_ids(app)
     assert records.read(svc.store.open("global"), DOC_ID)["on"]["wash"] is True
+
+
+def test_fieldsync_demo_switches_every_module_on(app):
+    svc = app.extensions["fieldsync"]
+    switch = ModuleSwitch(svc.store, svc.forms, svc.audit)
+    switch.save({m.name: m.name != "cases" for m in MODULES}, actor="admin", rev=switch.get().get("_rev"))
+    assert switch.off() == {"cases"}
+    assert records.read(svc.forms.db(), "global:form:child_protection_referral:1")["status"] == "closed"
+    seed_demo(svc.store, svc.areas, svc.forms, svc.users, per_soum=0)
+    assert switch.off() == set()
+    assert records.read(svc.forms.db(), "global:form:child_protection_referral:1")["status"] == "published"
+    wait_until(lambda: audited(app, "module.switched"), lambda es: es and es[-1]["actor"] == "demo",
+               what="the demo's switch in the audit trail")

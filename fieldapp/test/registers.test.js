@@ -143,3 +143,17 @@ test('a new register entry is checked before it is stored', async () => {
     { name: 'entry_name_long', count: 'entry_count_bad' });
   assert.equal(newEntry('family', { name: 'Ө'.repeat(100) }, id, 'b', 'now').doc.name.length, 100);
 });
+
+test('the scorecard forms link a cycle to a facility of the register by its id', () => {
+  const FACILITY = 'uvs-tes:fac:01J09C3Q9M79PND498QHR5HZS4';
+  for (const name of ['scorecard_cycle', 'scorecard_followup', 'scorecard_input_tracking']) {
+    const form = load(name);
+    assert.deepEqual(linkFields(form, 'facility'), ['facility'], name);
+    assert.equal(form.fields.find((f) => f.name === 'facility').required, undefined, name); // optional
+  }
+  assert.equal(registerType(FACILITY), 'facility');
+  const entry = { _id: FACILITY, type: 'facility', name: 'Тэс сумын ЭМТ', facility_type: 'health_centre' };
+  assert.deepEqual(prefill(load('scorecard_cycle'), entry), { facility: FACILITY });
+  const cycle = { _id: 'uvs-tes:sub:01JCYCLE', created_at: '2026-11-12', data: { facility: FACILITY, cycle_no: 2 } };
+  assert.deepEqual(visitsOf(FACILITY, [cycle]).map((s) => s._id), ['uvs-tes:sub:01JCYCLE']);
+});
