@@ -18,7 +18,11 @@ from ``_changes`` and ``_all_docs``, ``not_found`` for reads, all revisions
 
 A scope in a client's sequence that the user may no longer read (an area lost)
 is swept once: its documents are offered as deleted revisions that exist only
-here, so that they leave the device (``sync.replica.revocation``).
+here, so that they leave the device (``sync.replica.revocation``). The same
+tombstones take a child protection case off the devices of those taken off it
+(``sync.cases.left_case``), and, when a feed lists a case, its referral and the
+referral's review and derived document off the devices of those who may no
+longer see them (``_UnionRead._taken_back``).
 """
 
 from __future__ import annotations
