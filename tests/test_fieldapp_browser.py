@@ -288,16 +288,25 @@ def test_offline_trip_with_skip_logic_repeat_constraint_and_photo(server, contex
 
     console = []
     again.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    pushed = []  # the push's _bulk_docs bodies go gzipped (fieldapp/src/gzip_fetch.js): the server says it takes them
-    again.on("request", lambda r: pushed.append(r.all_headers().get("content-encoding"))
-             if r.method == "POST" and r.url.endswith("/_bulk_docs") else None)
-    context.set_offline(False)
-    again.click("#sync-now")  # and at once the Sync button: the live sync it replaces must not lose the count
-    try:
-        synced(again)
-    except AssertionError as err:
-        raise AssertionError(f"{err}; console: {console[-30:]}") from None
+    # The push's _bulk_docs bodies go gzipped (fieldapp/src/gzip_fetch.js): the server says it takes them.
+    # The handler only keeps each request; their headers are read once the sync is done. all_headers()
+    # waits for Chromium's raw headers, which Playwright has only with the response: called in the handler,
+    # it held the append back until then, and a sync seen finished first left the list empty (a flaky test).
+    bulk_docs = []
 
+    def is_bulk_docs(request) -> bool:
+        return request.method == "POST" and request.url.endswith("/_bulk_docs")
+
+    again.on("request", lambda r: bulk_docs.append(r) if is_bulk_docs(r) else None)
+    with again.expect_request(is_bulk_docs):  # and the first one's event has reached this side
+        context.set_offline(False)
+        again.click("#sync-now")  # and at once the Sync button: the live sync it replaces must not lose the count
+        try:
+            synced(again)
+        except AssertionError as err:
+            raise AssertionError(f"{err}; console: {console[-30:]}") from None
+
+    pushed = [r.all_headers().get("content-encoding") for r in bulk_docs]
     assert "gzip" in pushed, pushed
     sent = again.locator("#sent-list a").first.get_attribute("href")
     subid = sent.split("/", 2)[2].replace("%3A", ":")
