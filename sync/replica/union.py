@@ -826,7 +826,8 @@ class _UnionRead:
                     if need_doc and self.include_docs and doc is not None:
                         FACTS.put((db.epoch(), row["id"], doc["_rev"]), doc)
                     # A case that opened, or that the owner was taken off, takes its referral (and the
-                    # referral's review) off the owner's device with it: they are seen as the case is.
+                    # referral's review) off the owner's device with it, and one the owner was put
+                    # on brings them: they are seen as the case is.
                     extra = (self._taken_back(scope, row["id"], doc, start)
                              if filtered and start and doc is not None and not row.get("deleted")
                              and CASE_MARK in row["id"] and is_case_id(row["id"]) else [])
@@ -857,21 +858,25 @@ class _UnionRead:
                 return sent
 
     def _taken_back(self, scope: str, case_docid: str, case: dict, start: Any) -> list[dict]:
-        """Tombstone rows of the referral of this case (and of its review, its derived document)
-        that the owner's device may hold and the owner may no longer see: a coordinator of the
-        area pulled it before the case opened, or the owner was taken off the case.
+        """Rows of the referral of this case (and of its review, its derived document) that the
+        case's change may have changed for the owner: tombstones of those the owner's device may
+        hold and the owner may no longer see (a coordinator of the area pulled it before the case
+        opened, or the owner was taken off the case), and the documents themselves for someone
+        now on the case (put on the team, handed the case), whose device passed them over when
+        they were hidden and would not be shown them again until they change.
 
-        Nothing is read for those on the case (they keep it), for a worker who never was on it
-        (a worker saw the referral only as its author or on the team), or for a case deleted.
-        Documents first written after the device's last pull of the area (``start``) are passed
-        over: the device cannot hold them. Like every revocation tombstone, these exist only
-        in this feed (``sync.replica.revocation``).
+        Nothing is read for a worker who never was on the case, for the referral's author (who
+        always sees it), or for a case deleted. Tombstones pass over documents first written
+        after the device's last pull of the area (``start``): the device cannot hold them. Like
+        every revocation tombstone, they exist only in this feed (``sync.replica.revocation``);
+        a document the device has already is skipped by its replicator (``_revs_diff``).
         """
         replica = self.replica
         owner = replica.owner
-        if case.get("_deleted") or owner.name in cases.members(case):
+        if case.get("_deleted") or owner.name == case.get("author"):
             return []
-        if owner.role != "coordinator" and owner.name not in (case.get("former") or []):
+        member = owner.name in cases.members(case)
+        if not member and owner.role != "coordinator" and owner.name not in (case.get("former") or []):
             return []
         referral_id = referral_of_case(case_docid)
         wanted = family(referral_id) if referral_id else []
@@ -881,16 +886,30 @@ class _UnionRead:
             return []
         db = replica.dbs[scope]
         leaves: dict[str, list[str]] = {}
+        shown: list[dict] = []
         for row in db.all_docs(keys=wanted, include_docs=True, conflicts=True):
             doc = row.get("doc")
             if not doc or doc.get("_deleted") or referral_about(row["key"], doc) is None:
                 continue
+            if doc.get("author", doc.get("submission_author")) == owner.name:
+                continue  # the referral's author holds it from the start
             if not replica._visible(scope, row["key"], doc):
                 leaves[row["key"]] = [doc["_rev"], *(doc.get("_conflicts") or [])]
+            elif member:
+                shown.append(self._doc_row(doc))
         if not leaves:
-            return []
+            return shown
         fresh = {r["id"] for r in db.changes(start, doc_ids=list(leaves)) if r["changes"][0]["rev"].startswith("1-")}
-        return [self._tombstone_row(docid, revs) for docid, revs in leaves.items() if docid not in fresh]
+        return [*shown, *(self._tombstone_row(docid, revs) for docid, revs in leaves.items() if docid not in fresh)]
+
+    def _doc_row(self, doc: dict) -> dict:
+        """A changes row of ``doc``'s winning revision (its other leaves too for ``style=all_docs``)."""
+        conflicts = doc.get("_conflicts") or []
+        revs = [doc["_rev"], *conflicts] if self.style == "all_docs" else [doc["_rev"]]
+        row: dict[str, Any] = {"id": doc["_id"], "changes": [{"rev": r} for r in revs]}
+        if self.include_docs:
+            row["doc"] = doc if self.conflicts or not conflicts else {k: v for k, v in doc.items() if k != "_conflicts"}
+        return row
 
     def _tombstone_row(self, docid: str, parents: list[str]) -> dict:
         """One deleted child per leaf listed (the winner first): a conflicting revision the
