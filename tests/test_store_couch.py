@@ -619,3 +619,16 @@ def test_lists_cut_off_half_way_go_on_from_where_they_broke(couchdb_url, store):
         through.close()
         proxy.shutdown()
         proxy.server_close()
+
+
+def test_difference_pouchdb_server_info_has_no_deleted_count(pouchdb_server_store):
+    """CouchDB 3's ``GET /db`` carries ``doc_del_count``; pouchdb-server leaves it out.
+    The store answers 0 rather than no key: a coordinator's replica sums it over its
+    members and answered 500 on pouchdb-server."""
+    store = pouchdb_server_store
+    db = store.create("info")
+    put(db, {"_id": "a"})
+    raw = store.client.json("GET", f"/{db.dbname}")
+    assert "doc_del_count" not in raw
+    info = db.info()
+    assert info["doc_del_count"] == 0 and info["doc_count"] == 1 and info["db_name"] == "info"

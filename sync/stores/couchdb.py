@@ -171,6 +171,9 @@ class CouchDatabase(Database):
     def info(self) -> dict:
         info = self._json("GET")
         info["db_name"] = self.name  # the scope, as clients address it; not the prefixed name
+        # pouchdb-server leaves the deleted count out; the store's contract (and a
+        # coordinator's replica, which sums it over its members) needs a number.
+        info.setdefault("doc_del_count", 0)
         return info
 
     def update_seq(self) -> Seq:
