@@ -129,3 +129,12 @@ def quarantine_db(svc: Services) -> Database:
 
 def basic(name: str, password: str = PASSWORD) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode()}
+
+
+def push_as(app: Any, user: str, docs: list[dict]) -> list[dict]:
+    """``docs`` pushed through ``user``'s own replica, as her device would (the demo's
+    password), on the Flask test client; the per-document answers of ``_bulk_docs``."""
+    resp = app.test_client().post(f"/sync/{user}/_bulk_docs", json={"docs": docs},
+                                  headers=basic(user, DEMO_PASSWORD))
+    assert resp.status_code == 201, resp.text
+    return resp.get_json()

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import pytest
 from eventual import wait_until
-from gate_helpers import TES, basic, new_key
+from gate_helpers import TES, new_key, push_as
 from protocol_helpers import close_app, make_backend_app
 from servers import BACKENDS
 
 from sync import facility_register, records
-from sync.demo import DEMO_PASSWORD, seed_demo
+from sync.demo import seed_demo
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -27,11 +27,6 @@ def app(request, tmp_path_factory):
     close_app(app)
 
 
-def push(app, user: str, docs: list[dict]) -> list[dict]:
-    resp = app.test_client().post(f"/sync/{user}/_bulk_docs", json={"docs": docs},
-                                  headers=basic(user, DEMO_PASSWORD))
-    assert resp.status_code == 201, resp.text
-    return resp.get_json()
 
 
 def facility(area: str = TES, **fields) -> dict:
@@ -43,8 +38,8 @@ def test_workers_and_coordinators_register_facilities_and_the_gate_refuses_bad_o
     db = app.extensions["fieldsync"].store.open(TES)
     by_worker = facility(bag="2-р баг", author="bolormaa", created_at="2026-11-02T10:00:00+08:00")
     by_coordinator = facility(name="Тэс сургууль", facility_type="school", author="oyunaa")
-    assert all("rev" in r for r in push(app, "bolormaa", [by_worker])), by_worker
-    assert all("rev" in r for r in push(app, "oyunaa", [by_coordinator]))
+    assert all("rev" in r for r in push_as(app, "bolormaa", [by_worker])), by_worker
+    assert all("rev" in r for r in push_as(app, "oyunaa", [by_coordinator]))
     wait_until(lambda: set(facility_register.facilities(app.extensions["fieldsync"].store, TES)),
                lambda ids: ids >= {by_worker["_id"], by_coordinator["_id"]},
                what="both facilities in the register's key range")  # a range read: a cluster's copy may lag
@@ -53,7 +48,7 @@ def test_workers_and_coordinators_register_facilities_and_the_gate_refuses_bad_o
     hospital = facility(facility_type="hospital")
     extra = facility(children=30)
     long_bag = facility(bag="б" * 101)
-    out = push(app, "bolormaa", [nameless, hospital, extra, long_bag])
+    out = push_as(app, "bolormaa", [nameless, hospital, extra, long_bag])
     assert [r.get("error") for r in out] == ["forbidden"] * 4, out
     assert "name: The facility's name is required (at most 150 characters)." in out[0]["reason"]
     assert "Байгууллагын нэрийг бичнэ үү" in out[0]["messages"]["mn"]
@@ -66,11 +61,11 @@ def test_workers_and_coordinators_register_facilities_and_the_gate_refuses_bad_o
 
     # an edit is checked as a new one is: renaming to nothing is refused, a real rename stored
     stored = records.read(db, by_worker["_id"])
-    assert push(app, "bolormaa", [{**stored, "name": ""}])[0]["error"] == "forbidden"
-    assert "rev" in push(app, "bolormaa", [{**stored, "name": "Тэс сумын ЭМТ"}])[0]
+    assert push_as(app, "bolormaa", [{**stored, "name": ""}])[0]["error"] == "forbidden"
+    assert "rev" in push_as(app, "bolormaa", [{**stored, "name": "Тэс сумын ЭМТ"}])[0]
     assert records.read(db, by_worker["_id"])["name"] == "Тэс сумын ЭМТ"
 
     # another soum's facility: not this worker's area, whatever its fields
-    out = push(app, "bolormaa", [facility(area="ovr-kharkhorin")])
+    out = push_as(app, "bolormaa", [facility(area="ovr-kharkhorin")])
     assert out[0]["error"] == "forbidden"
     assert records.read(app.extensions["fieldsync"].store.open("ovr-kharkhorin"), out[0]["id"]) is None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from gate_helpers import TES, basic
+from gate_helpers import TES, basic, push_as
 from protocol_helpers import close_app, make_backend_app
 from servers import BACKENDS
 
@@ -35,11 +35,6 @@ def app(request, tmp_path_factory):
     close_app(app)
 
 
-def push(app, user: str, docs: list[dict]) -> list[dict]:
-    resp = app.test_client().post(f"/sync/{user}/_bulk_docs", json={"docs": docs},
-                                  headers=basic(user, DEMO_PASSWORD))
-    assert resp.status_code == 201, resp.text
-    return resp.get_json()
 
 
 def listed(app, **query) -> tuple[list[str], str | None]:
@@ -79,12 +74,12 @@ def test_children_and_card_steps_through_the_gate(app):
              "sex": "m", "dob": "2023-05-01", "family": fam}
     step1 = {"_id": card_id, "type": "fes", "family": fam, "areas": {"wash": {"status": "awareness", "history": [
         {"status": "awareness", "date": "2026-10-01", "note": "session", "by": "bolormaa"}]}}}
-    out = push(app, "bolormaa", [child, step1])
+    out = push_as(app, "bolormaa", [child, step1])
     assert all("rev" in r for r in out), out
     card = records.read(db, card_id)
     jump = {**card, "areas": {"wash": {"status": "awareness", "history": [
         *card["areas"]["wash"]["history"], {"status": "action", "date": "2026-10-02"}]}}}
-    out = push(app, "bolormaa", [jump])
+    out = push_as(app, "bolormaa", [jump])
     assert out[0]["error"] == "forbidden" and "From awareness the next step is awareness / assessment, not action." \
         in out[0]["reason"]
     assert "awareness төлвөөс дараагийн алхам нь" in out[0]["messages"]["mn"]
@@ -92,13 +87,13 @@ def test_children_and_card_steps_through_the_gate(app):
     for status, day in (("assessment", "2026-10-20"), ("action", "2026-11-15"), ("awareness", "2027-01-10")):
         card = records.read(db, card_id)
         history = [*card["areas"]["wash"]["history"], {"status": status, "date": day}]
-        out = push(app, "bolormaa", [{**card, "areas": {"wash": {"status": status, "history": history}}}])
+        out = push_as(app, "bolormaa", [{**card, "areas": {"wash": {"status": status, "history": history}}}])
         assert "rev" in out[0], out
     final = records.read(db, card_id)["areas"]["wash"]
     assert [h["status"] for h in final["history"]] == ["awareness", "assessment", "action", "awareness"]
     assert final["status"] == "awareness"
     dropped = {**records.read(db, card_id)}
     dropped["areas"] = {"wash": {"status": "awareness", "history": final["history"][-1:]}}
-    out = push(app, "bolormaa", [dropped])
+    out = push_as(app, "bolormaa", [dropped])
     assert "cannot be changed or removed" in out[0]["reason"]
     assert records.read(db, card_id)["areas"]["wash"] == final

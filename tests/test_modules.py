@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from eventual import wait_until
-from gate_helpers import TES, basic, new_key
+from gate_helpers import TES, basic, new_key, push_as
 from protocol_helpers import close_app, make_backend_app
 from servers import BACKENDS
 
@@ -43,11 +43,6 @@ def app(request, tmp_path_factory):
     close_app(app)
 
 
-def push(app, user: str, docs: list[dict]) -> list[dict]:
-    resp = app.test_client().post(f"/sync/{user}/_bulk_docs", json={"docs": docs},
-                                  headers=basic(user, DEMO_PASSWORD))
-    assert resp.status_code == 201, resp.text
-    return resp.get_json()
 
 
 def visit(created_at: str) -> dict:
@@ -93,7 +88,7 @@ def test_a_module_off_closes_its_forms_and_on_again_reopens_them(app):
     switch = ModuleSwitch(svc.store, svc.forms, svc.audit)
     now = datetime.now(UTC)
     before = visit((now - timedelta(days=2)).isoformat(timespec="seconds"))
-    assert "rev" in push(app, "bolormaa", [before])[0]
+    assert "rev" in push_as(app, "bolormaa", [before])[0]
 
     rev = switch.save({m.name: m.name != "wash" for m in MODULES}, actor="admin", rev=switch.get().get("_rev"))
     assert switch.off() == {"wash"} and switch.get()["_rev"] == rev
@@ -115,7 +110,7 @@ def test_a_module_off_closes_its_forms_and_on_again_reopens_them(app):
     in_flight = visit((now - timedelta(hours=1)).isoformat(timespec="seconds"))
     db = svc.store.open(TES)
     edited = {**records.read(db, before["_id"]), "data": {**before["data"], "issues": "Ус хөлдсөн."}}
-    out = push(app, "bolormaa", [late, in_flight, edited])
+    out = push_as(app, "bolormaa", [late, in_flight, edited])
     assert out[0]["error"] == "forbidden", out
     assert f"Form '{WASH}' version 1 is closed since {date.today().isoformat()}" in out[0]["reason"]
     assert "хөтөлбөрийн модулийг нь энэ системд унтраасан" in out[0]["messages"]["mn"]
@@ -140,7 +135,7 @@ def test_a_module_off_closes_its_forms_and_on_again_reopens_them(app):
     wait_until(lambda: sorted(e["version"] for e in audited(app, "form.reopened")), lambda vs: vs == [1, 2],
                what="both versions' reopening in the audit trail")
     again = visit(datetime.now(UTC).isoformat(timespec="seconds"))
-    assert "rev" in push(app, "bolormaa", [again])[0]
+    assert "rev" in push_as(app, "bolormaa", [again])[0]
     assert {before["_id"], in_flight["_id"], again["_id"]} <= exported_ids(app)
     assert records.read(svc.store.open("global"), DOC_ID)["on"]["wash"] is True
 
