@@ -176,7 +176,7 @@ class Body:
                 return None
             framing = _Chunked(limit)
         else:
-            if len(lengths) != 1 or not lengths[0].isdigit():
+            if len(lengths) != 1 or not (lengths[0].isascii() and lengths[0].isdigit()):
                 return None
             length = int(lengths[0])
             if length == 0 or length > limit:

@@ -105,7 +105,7 @@ def gunzip(wsgi_app: Callable[..., Any], limits: Limits) -> Callable[..., Any]:
             limit = limits.for_request(environ.get("REQUEST_METHOD", "").encode(),
                                        environ.get("PATH_INFO", "").encode("latin-1", "replace"))
             declared = environ.get("CONTENT_LENGTH", "").strip()
-            length = int(declared) if declared.isdigit() else None
+            length = int(declared) if (declared.isascii() and declared.isdigit()) else None
             if length is not None and length > limit:
                 raise _Refused(413, "too_large", "The request body is larger than this server accepts")
             if length == 0 or (length is None and not environ.get("wsgi.input_terminated")):

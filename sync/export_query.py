@@ -59,7 +59,7 @@ def parse(get: Callable[[str], str | None], getlist: Callable[[str], list[str]])
         p.fmt = fmt
     version = _one(get, "version")
     if version is not None and version != "all":
-        if not version.isdigit() or len(version) > 6 or int(version) < 1:
+        if not (version.isascii() and version.isdigit()) or len(version) > 6 or int(version) < 1:
             raise bad("version", "the form version is a whole number from 1 (or empty for all versions).",
                       "маягтын хувилбар нь 1-ээс эхэлсэн бүхэл тоо (бүх хувилбарт хоосон орхино).")
         p.version = int(version)

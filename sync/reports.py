@@ -454,7 +454,7 @@ class ReportIndex:
 
 def _generation(rev: str | None) -> int:
     head = (rev or "0").split("-", 1)[0]
-    return int(head) if head.isdigit() else 0
+    return int(head) if (head.isascii() and head.isdigit()) else 0
 
 
 class _Behind(Exception):

@@ -254,7 +254,7 @@ def publish_draft(name: str, version: int):
 def retire(name: str, version: int):
     doc = _stored_or_404(name, version)
     raw = (request.form.get("grace_days") or "").strip()
-    if not raw.isdigit() or len(raw) > 5 or int(raw) > MAX_GRACE_DAYS:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 5 or int(raw) > MAX_GRACE_DAYS:
         return _version_page(doc, error=_("The grace period is a whole number of days from 0 to %(max)s.",
                                           max=MAX_GRACE_DAYS), status=400)
     if doc.get("status") != "published":

@@ -194,7 +194,7 @@ def assessments(area: str):
     """
     guard.area_or_404(area)
     raw = request.args.get("lowest") or str(LOWEST)
-    if not raw.isdigit() or not 1 <= int(raw) <= MOST_LOWEST:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MOST_LOWEST:
         return page(400, _("The number of families to list must be a whole number from 1 to %(most)d.",
                            most=MOST_LOWEST))
     fmt, table_name = request.args.get("format") or "", request.args.get("table") or ""

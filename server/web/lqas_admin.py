@@ -146,7 +146,7 @@ def _page(shown: dict[str, Any], rev: str | None, *, error: str | None = None, s
 
 def _count(name: str, most: int) -> int | None:
     value = request.form.get(name) or ""
-    return int(value) if value.isdigit() and int(value) <= most else None
+    return int(value) if value.isascii() and value.isdigit() and int(value) <= most else None
 
 
 @bp.post("/admin/lqas")

@@ -72,7 +72,7 @@ def release_entry(eid: str):
     try:
         version = None
         if raw:
-            if not raw.isdigit() or len(raw) > 7:
+            if not (raw.isascii() and raw.isdigit()) or len(raw) > 7:
                 raise BadRequest(_("Choose a published version of the form."))
             version = int(raw)
         done = release(svc.store, svc.forms, svc.quarantine, eid, by=guard.user().name,

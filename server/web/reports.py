@@ -72,7 +72,7 @@ def _months() -> int:
     value = request.args.get("months") or ""
     if not value:
         return DEFAULT_MONTHS
-    if not value.isdigit() or not 1 <= int(value) <= MAX_MONTHS:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_MONTHS:
         raise BadRequest(_("Say the months as a whole number from 1 to %(most)d.", most=MAX_MONTHS))
     return int(value)
 

@@ -46,7 +46,7 @@ def _filters() -> Filters:
         raise BadRequest(_("There is no review state “%(state)s”.", state=state[:40]))
     version = args.get("version") or None
     if version is not None:
-        if not version.isdigit() or len(version) > 6:
+        if not (version.isascii() and version.isdigit()) or len(version) > 6:
             raise BadRequest(_("The form version is a whole number."))
         version = int(version)
     dates = {}

@@ -74,7 +74,7 @@ def encode_seq(vector: dict[str, Any], epochs: dict[str, str] | None = None) -> 
     hint = 0
     for seq in vector.values():
         head = str(seq).split("-", 1)[0]
-        hint += int(head) if head.isdigit() else 0
+        hint += int(head) if (head.isascii() and head.isdigit()) else 0
     body = {s: [(epochs or {}).get(s, ""), seq] for s, seq in vector.items()}
     blob = base64.urlsafe_b64encode(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).rstrip(b"=")
     return f"{hint}-{blob.decode()}"

@@ -237,7 +237,7 @@ def test_other_aimags_workers_and_strangers_see_nothing(web: Web):
 def test_bad_parameters_are_4xx_in_the_language_of_the_page(web: Web, lang: str, message: str):
     client = web.logged_in("oyunaa", lang)
     for path in ("/web/reports?months=0", "/web/reports/growth.csv?months=three", "/web/reports?months=25",
-                 "/web/reports/lqas.xlsx?months=-1"):
+                 "/web/reports/lqas.xlsx?months=-1", "/web/reports?months=%C2%B2"):  # "²" is a digit int() refuses
         resp = client.get(path)
         assert resp.status_code == 400 and message in resp.text, (path, resp.text[:500])
     assert client.get(f"/web/areas/{TES}/child").status_code == 400
