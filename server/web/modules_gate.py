@@ -23,7 +23,8 @@ from . import i18n
 BLUEPRINTS = {"web.wash": "wash", "web.scorecards": "scorecards", "web.cases": "cases",
               "web.families": "families", "web.lqas_admin": "lqas", "web.lqas_rules": "lqas"}
 # Pages of a module inside a shared blueprint, by endpoint.
-ENDPOINTS = {"web.reports.child": "growth", "web.reports.children": "growth"}
+ENDPOINTS = {"web.reports.child": "growth", "web.reports.children": "growth",
+             "web.exports.export_cases": "cases"}
 # The reports' downloads, by table name.
 TABLES = {"growth": "growth", "lqas": "lqas", "coverage": "lqas", "catchments": "lqas"}
 

@@ -117,6 +117,12 @@ def test_modules_off_leave_the_menu_and_pages_and_come_back_when_switched_on(web
             # the submissions of a switched-off module's form: kept, listed, shown
             assert client.get(f"/web/submissions/{referral['_id']}").status_code in (200,)
             assert referral["_id"].split(":")[-1] in client.get(f"/web/areas/{TES}/submissions").text
+            # the de-identified case export goes with the cases: neither on the page nor served
+            exports = client.get("/web/exports")
+            assert exports.status_code == 200 and "/web/exports/cases" not in exports.text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', exports.text).group(1)
+            resp = client.post("/web/exports/cases", data={"csrf_token": token, "format": "csv"})
+            assert resp.status_code == 404 and OFF_TEXT[lang] in resp.text, (lang, name, resp.status_code)
     worker = web.logged_in("bolormaa")
 
     def bare(text: str) -> str:  # but for its own address (the language switch's) and the form token
@@ -137,6 +143,7 @@ def test_modules_off_leave_the_menu_and_pages_and_come_back_when_switched_on(web
             assert client.get(path).status_code == 200, path
         reports = client.get("/web/reports").text
         assert all(marker in reports for marker in SECTIONS.values())
+        assert "/web/exports/cases" in client.get("/web/exports").text
     assert {f["status"] for m in MODULES for name in m.forms for f in web.svc.forms.versions(name)} == {"published"}
     entries = [d for d in records.iter_docs(web.svc.store.open("_audit"), "global:") if d.get("action") == "module.switched"]
     assert [sorted(k for k, v in e["after"].items() if not v) for e in entries] == [
