@@ -225,6 +225,22 @@ def referral_about(docid: str, doc: dict | None) -> tuple[str, Any] | None:
     return None
 
 
+def may_read(user: User, docid: str, doc: dict | None, read: Callable[[str], dict | None]) -> bool:
+    """Whether ``user``, who coordinates the document's area, may read it past the area rule:
+    a case only by its people, a referral (its review, its derived values) as its case is.
+
+    For the pages and endpoints that show any document of an area (the conflicts), so that
+    they keep the need to know the submission pages and the replicas keep."""
+    parsed = ids.parse_doc_id(docid)
+    if parsed is not None and parsed.kind == ids.CASE:
+        return cases.may_see(user, doc)
+    about = referral_about(docid, doc)
+    if about is None:
+        return True
+    referral, author = about
+    return need_to_know(user, referral, {"form": REFERRAL_FORM, "author": author}, read)
+
+
 def family(referral_id: str) -> list[str]:
     """The referral and the documents beside it that tell what it tells: its review, its derived values."""
     parsed = ids.parse_doc_id(referral_id)

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from sync import ids
+from sync import ids, records
 from sync.accounts.users import User
 from sync.errors import Conflict, Forbidden, NotFound
+from sync.referral_cases import may_read
 from sync.stores.base import Database
 
 from ..api_schemas import conflicts as schemas
@@ -53,12 +54,23 @@ def scopes_of(user: User, area: str | None = None) -> list[str]:
 
 
 def scope_db(user: User, docid: str) -> Database:
-    """The area scope of ``docid`` when the user coordinates it; 404 otherwise."""
+    """The area scope of ``docid`` when the user coordinates it and may read the document (a
+    case, or a referral whose case is open, only by its people: ``may_read``); 404 otherwise."""
     parsed = ids.parse_doc_id(docid)
     svc = services()
     if parsed is None or parsed.scope not in svc.access.data_scopes(user) or not svc.store.exists(parsed.scope):
         raise NotFound("missing")
-    return svc.store.open(parsed.scope)
+    db = svc.store.open(parsed.scope)
+    if not may_read(user, docid, records.read(db, docid), lambda cid: records.read(db, cid)):
+        raise NotFound("missing")
+    return db
+
+
+def readable(user: User):
+    """The listing's filter: what ``scope_db`` would open for ``user``."""
+    store = services().store
+    return lambda docid, doc: may_read(user, docid, doc,
+                                       lambda cid: records.read(store.open(docid.split(":", 1)[0]), cid))
 
 
 @bp.get("/conflicts")
@@ -70,7 +82,7 @@ def list_conflicts():
     query = request_query()
     limit = min(query["limit"], MAX_PAGE)
     entries = services().conflicts.listing(scopes_of(user, query.get("area")), after=query.get("after"),
-                                           limit=limit + 1)
+                                           limit=limit + 1, visible=readable(user))
     more = len(entries) > limit
     entries = entries[:limit]
     shown = [{k: e.get(k) for k in ("doc_id", "scope", "winner", "conflicts", "overlapping", "reason",

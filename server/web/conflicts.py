@@ -16,10 +16,11 @@ import orjson
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from sync import cases, ids, records
+from sync import ids, records
 from sync.conflicts.fields import MISSING, Path
 from sync.conflicts.resolver import ConflictView
 from sync.errors import BadRequest, Conflict, CouchError, NotFound
+from sync.referral_cases import may_read
 
 from ..services import services
 from . import guard
@@ -37,7 +38,7 @@ def listing():
     area = request.args.get("area") or None
     scopes = [guard.area_or_404(area)] if area else guard.areas()
     after = request.args.get("after") or None
-    entries = services().conflicts.listing(scopes, after=after, limit=PAGE + 1)
+    entries = services().conflicts.listing(scopes, after=after, limit=PAGE + 1, visible=_may_read)
     more = entries[PAGE:]
     entries = entries[:PAGE]
     tree = services().areas.tree()
@@ -47,11 +48,17 @@ def listing():
                            kind_name=kind_name)
 
 
+def _may_read(docid: str, doc: dict) -> bool:
+    db = services().store.open(docid.split(":", 1)[0])
+    return may_read(guard.user(), docid, doc, lambda cid: records.read(db, cid))
+
+
 def _db_or_404(docid: str):
-    """The document's area; a child protection case in conflict only for those who may see it
-    (``sync.cases``), as its own pages are."""
-    parsed, db = guard.doc_scope_or_404(docid)
-    if parsed.kind == ids.CASE and not cases.may_see(guard.user(), records.read(db, docid)):
+    """The document's area; a child protection case, or a referral whose case is open (its
+    review too), only for those who may see it (``sync.referral_cases.may_read``), as their
+    own pages are."""
+    _parsed, db = guard.doc_scope_or_404(docid)
+    if not may_read(guard.user(), docid, records.read(db, docid), lambda cid: records.read(db, cid)):
         raise NotFound("missing")
     return db
 

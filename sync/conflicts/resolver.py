@@ -223,8 +223,10 @@ class Conflicts:
         ok = [f["ok"] for f in found if "ok" in f]
         return nearest, (ok[0] if ok else None)
 
-    def listing(self, scopes: list[str], *, after: str | None = None, limit: int = 50) -> list[dict]:
-        """Index entries of ``scopes`` in id order, checked against the store (stale ones dropped)."""
+    def listing(self, scopes: list[str], *, after: str | None = None, limit: int = 50,
+                visible: Callable[[str, dict], bool] | None = None) -> list[dict]:
+        """Index entries of ``scopes`` in id order, checked against the store (stale ones dropped);
+        ``visible(id, winner)`` leaves out what the reader may not see (a case not hers)."""
         out: list[dict] = []
         for scope in sorted(scopes):
             if after and after.split(":", 1)[0] > scope or not self.store.exists(scope):
@@ -242,7 +244,8 @@ class Conflicts:
             for entry, row in zip(pending, rows, strict=True):
                 doc = row.get("doc")
                 if doc and doc.get("_conflicts"):
-                    out.append({**entry, "winner": doc["_rev"], "conflicts": doc["_conflicts"]})
+                    if visible is None or visible(entry["_id"], doc):
+                        out.append({**entry, "winner": doc["_rev"], "conflicts": doc["_conflicts"]})
                 else:
                     stale.append(entry["_id"])
             if stale:

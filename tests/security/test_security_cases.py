@@ -224,6 +224,40 @@ def test_a_review_of_a_referral_reads_as_missing_to_those_off_its_case(world, re
         assert status == 200 and REVIEW.encode() not in body and REFERRAL.encode() not in body
 
 
+def test_a_referral_in_conflict_is_listed_and_shown_only_to_those_who_may_see_it(world, reviewed) -> None:
+    """The conflicts pages and /api/conflicts show whole revisions and write a resolution: they
+    keep the referral's need to know (and the case's, for the API too) as the submission pages do."""
+    app, svc, _rev, _ = world
+    db = svc.store.open(AREA)
+    referral = db.get(REFERRAL, revs=True)
+    for h, summary in (("a", "MARKER-CP-TWIN phone A"), ("b", "MARKER-CP-TWIN phone B")):  # the author's two phones
+        twin = {k: v for k, v in referral.items() if k != "_revisions"}
+        twin.update(_rev=f"2-{h * 32}", _revisions={"start": 2, "ids": [h * 32, *referral["_revisions"]["ids"]]},
+                    data={**referral["data"], "summary": summary})
+        assert svc.gate.write(svc.users.get("tuya"), db, [check_doc(twin, new_edits=False)], new_edits=False) == []
+    assert db.get(REFERRAL, conflicts=True).get("_conflicts")
+    key = REFERRAL.rsplit(":", 1)[1]
+    for who in ("sarnai", "enkhjargal"):
+        for path in (f"/api/conflicts?area={AREA}", "/api/conflicts"):
+            status, body = ask(app, who, "GET", path, {})
+            assert key.encode() not in body and b"MARKER-CP-TWIN" not in body, (who, path, status)
+        page = _web(app, who).get(f"/web/conflicts?area={AREA}")
+        assert key not in page.get_data(as_text=True)
+        for doc in (REFERRAL, CASE):
+            status, body = ask(app, who, "GET", f"/api/conflicts/{q(doc)}", {})
+            assert status == 404 and b"MARKER-CP" not in body and b"CP-2026-991" not in body, (who, doc)
+            page = _web(app, who).get(f"/web/conflicts/{q(doc)}")
+            assert page.status_code == 404 and b"MARKER-CP" not in page.get_data()
+        status, _body = ask(app, who, "POST", f"/api/conflicts/{q(CASE)}/resolve",
+                            {"json": {"revs": [], "picks": {}}})
+        assert status == 404, who
+    status, body = ask(app, "oyunaa", "GET", f"/api/conflicts?area={AREA}", {})
+    assert status == 200 and key.encode() in body
+    status, body = ask(app, "oyunaa", "GET", f"/api/conflicts/{q(REFERRAL)}", {})
+    assert status == 200 and b"MARKER-CP-TWIN" in body
+    assert key in _web(app, "oyunaa").get(f"/web/conflicts?area={AREA}").get_data(as_text=True)
+
+
 def test_the_files_hold_no_case_answers(world) -> None:
     _app, svc, _rev, data = world
     svc.store.close()  # everything on disk (SQLite's write-ahead log checkpointed)
