@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
@@ -78,6 +79,19 @@ def _days(first: str, last: str) -> int | str:
         return ""
 
 
+# A bag as soums number them ("3-р баг", "bag 3"). The referral's `bag` is a free text answer, so
+# anything else (a bag's own name, or an address typed there) is "other": no typed text is exported.
+_BAG = re.compile(r"\d{1,2}\s*(?:-?\s*(?:р|r|th|st|nd|rd))?\s*(?:баг|bag)|(?:баг|bag)\s*\d{1,2}", re.IGNORECASE)
+
+
+def bag(value: Any) -> str:
+    """The referral's bag when it reads as a numbered bag, "other" for any other text, "" for none."""
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    value = " ".join(value.split())
+    return value if _BAG.fullmatch(value) else "other"
+
+
 def _coded(value: Any, allowed: tuple[str, ...]) -> str:
     """A value from its list, else ``other``: a device's free text never slips into a coded column."""
     if not isinstance(value, str) or not value:
@@ -111,7 +125,7 @@ def row(case: dict, referral: dict | None, key: bytes, today: date) -> list:
     return [
         pseudonym(key, case["_id"]),
         parsed.scope if parsed else "",
-        answers.get("bag").strip()[:100] if isinstance(answers.get("bag"), str) else "",
+        bag(answers.get("bag")),
         _coded(answers.get("child_sex"), SEXES),
         age_band(answers.get("child_age")),
         case.get("risk") if case.get("risk") in cases.RISKS else "",

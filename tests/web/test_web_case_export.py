@@ -32,7 +32,7 @@ from protocol_helpers import close_app, make_backend_app
 from servers import BACKENDS
 from webworld import CSRF_RE
 
-from sync import cases, records
+from sync import case_export, cases, records
 from sync.accounts.throttle import LoginThrottle
 from sync.case_export import COLUMNS
 from sync.demo import DEMO_PASSWORD, protection_referral, seed_demo, submission
@@ -237,3 +237,12 @@ def test_the_export_page_downloads_the_table_in_both_languages(world, lang, titl
     assert 'id="case-export-error"' in bad_format.text
     assert client.post("/web/exports/cases", data={"csrf_token": token, "area": "uvs-tes"}).status_code == 404
     assert client.post("/web/exports/cases", data={"format": "csv"}).status_code == 400  # no CSRF token
+
+
+@pytest.mark.parametrize(("typed", "exported"), [
+    ("3-р баг", "3-р баг"), (" 12-р  баг ", "12-р баг"), ("bag 4", "bag 4"), ("", ""), (None, ""),
+    ("Батбаяр Должин, хашаа 12 утас 99112233", "other"), ("99112233 баг", "other"), ("Хөх нуур баг", "other")])
+def test_the_bag_column_is_a_numbered_bag_or_other_never_typed_text(typed, exported):
+    """The referral's `bag` is a free text answer: a name or phone typed there must not reach the table."""
+    assert case_export.bag(typed) == exported
+
