@@ -101,7 +101,8 @@ def test_a_coordinator_resolves_an_overlapping_conflict_per_field(app, svc):
     doc = server_doc(svc, first["_id"])
     assert "_conflicts" not in doc and (doc["remarks"], doc["members"]) == ("Таблетаас: 6 ам бүл.", 5)
     assert "Хадгаллаа" in client.get(resp.headers["Location"]).text
-    [entry] = [e for e in svc.audit.entries(TES, limit=1000) if e["doc_id"] == first["_id"]]
+    [entry] = wait_until(lambda: [e for e in svc.audit.entries(TES, limit=1000) if e["doc_id"] == first["_id"]],
+                         what="the resolution's audit entry")  # a cluster's range read may lag the write
     assert (entry["actor"], entry["action"], entry["note"]) == ("oyunaa", "conflict.resolved",
                                                                 "Таблет сүүлд бичсэн")
 
