@@ -18,9 +18,9 @@ from flask import Response
 
 from sync.accounts.users import User
 from sync.case_export import COLUMNS, pseudonym_key, rows
-from sync.errors import NotFound
 from sync.export_query import Params, bad
 
+from .exports import scopes_for
 from .services import services
 from .web.table_download import table_response
 
@@ -35,25 +35,10 @@ def check_applicable(present: list[str]) -> None:
                       "тохиолдлын экспортод хамаарахгүй (зөвхөн format, area хамаарна).")
 
 
-def areas_for(user: User, params: Params) -> list[str]:
-    svc = services()
-    tree = svc.areas.tree()
-    allowed = set(svc.access.data_scopes(user))
-    if not params.areas:
-        return sorted(allowed)
-    scopes: set[str] = set()
-    for code in params.areas:
-        covered = set(tree.data_scopes([code])) if code in tree.areas else set()
-        if code not in tree.areas or not (user.is_admin or (covered and covered <= allowed)):
-            raise NotFound("missing")
-        scopes |= covered
-    return sorted(scopes)
-
-
 def download(user: User, params: Params) -> Response:
     """The table as CSV or XLSX, after the export is in the audit trail."""
     svc = services()
-    scopes = areas_for(user, params)
+    scopes = scopes_for(user, params)
     today = date.today()
     table = list(rows(svc.store, scopes, pseudonym_key(svc.settings.secret_key), today))
     for scope in scopes or [None]:

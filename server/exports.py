@@ -22,22 +22,28 @@ from sync.export_query import Params
 from .services import services
 
 
-def prepare(user: User, form: str, params: Params) -> tuple[Layout, Query]:
-    """The tables and the query of an export ``user`` may make; NotFound for anything else."""
+def scopes_for(user: User, params: Params) -> list[str]:
+    """The data areas an export by ``user`` reads: hers, or those under ``params.areas``
+    when she may export all of them; NotFound for any other area."""
     svc = services()
     tree = svc.areas.tree()
     allowed = set(svc.access.data_scopes(user))
-    if params.areas:
-        scopes: set[str] = set()
-        for code in params.areas:
-            covered = set(tree.data_scopes([code])) if code in tree.areas else set()
-            if code not in tree.areas or not (user.is_admin or (covered and covered <= allowed)):
-                raise NotFound("missing")
-            scopes |= covered
-    else:
-        scopes = allowed
+    if not params.areas:
+        return sorted(allowed)
+    scopes: set[str] = set()
+    for code in params.areas:
+        covered = set(tree.data_scopes([code])) if code in tree.areas else set()
+        if code not in tree.areas or not (user.is_admin or (covered and covered <= allowed)):
+            raise NotFound("missing")
+        scopes |= covered
+    return sorted(scopes)
+
+
+def prepare(user: User, form: str, params: Params) -> tuple[Layout, Query]:
+    """The tables and the query of an export ``user`` may make; NotFound for anything else."""
+    svc = services()
     lay = layout(svc.forms, form, params.version, drafts=user.is_admin)
-    return lay, Query(form, params.version, sorted(scopes), params.date_from, params.date_to, params.state,
+    return lay, Query(form, params.version, scopes_for(user, params), params.date_from, params.date_to, params.state,
                       params.labels, params.photos, reader=None if user.is_admin else user)
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from programmes.lqas import DecisionRules, RulesProblem, check_overrides
+from sync import records
 from sync.audit import Audit
 from sync.clock import now_iso
 from sync.errors import Conflict
@@ -42,8 +43,7 @@ class DecisionRuleTable:
         self.audit = audit or Audit(store)
 
     def doc(self) -> dict[str, Any] | None:
-        rows = list(self.store.ensure("global").all_docs(keys=[DOC_ID], include_docs=True))
-        return rows[0].get("doc") if rows else None
+        return records.read(self.store.ensure("global"), DOC_ID)
 
     def get(self) -> tuple[DecisionRules, str | None]:
         """The rules in use (binomial with the admin's cells over them) and the document's revision."""

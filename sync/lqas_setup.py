@@ -33,6 +33,7 @@ from typing import Any
 from programmes import lqas_survey
 from programmes.lqas import DEFAULT_N
 from programmes.lqas_survey import KEY_RE, MAX_LABEL, Indicator, SetupProblem, whole_number
+from sync import records
 from sync.audit import Audit
 from sync.clock import now_iso
 from sync.errors import Conflict
@@ -193,8 +194,7 @@ class LqasSetup:
         self.audit = audit or Audit(store)
 
     def doc(self) -> dict[str, Any] | None:
-        rows = list(self.store.ensure("global").all_docs(keys=[DOC_ID], include_docs=True))
-        return rows[0].get("doc") if rows else None
+        return records.read(self.store.ensure("global"), DOC_ID)
 
     @staticmethod
     def default() -> Survey:
