@@ -367,6 +367,49 @@ def test_a_soum_added_under_a_coordinators_aimag_is_read_from_its_beginning(app:
 # -- writes -------------------------------------------------------------------------------------------
 
 
+def test_bulk_get_answers_every_revision_asked_for_as_the_store_does(app: Flask, svc: Services) -> None:
+    """A replicator asks for what ``_changes`` listed, nearly always the winners, and the union
+    reads those by id; the rest must still come back as the store itself answers them: a
+    revision since replaced (``latest``), both sides of a conflict, a deleted document, an id
+    asked for twice. A colleague's case stays missing whatever is asked."""
+    db = svc.store.open("ovr-kharkhorin")
+    edited, conflicted, deleted = (new_submission("ovr-kharkhorin", "tsetseg", n=900 + i) for i in range(3))
+    first = {d["_id"]: r["rev"] for d, r in zip((edited, conflicted, deleted),
+                                               db.bulk_docs([edited, conflicted, deleted]), strict=True)}
+    edited_rev = db.bulk_docs([{**edited, "_rev": first[edited["_id"]], "data": {**edited["data"],
+                                                                                 "remarks": "second visit"}}])[0]["rev"]
+    db.bulk_docs([{**deleted, "_rev": first[deleted["_id"]], "_deleted": True}])
+    gen1 = first[conflicted["_id"]].split("-")[1]
+    leaves = [f"2-{c * 32}" for c in "ab"]
+    db.bulk_docs([{**conflicted, "_rev": rev, "_revisions": [rev, f"1-{gen1}"],
+                   "data": {**conflicted["data"], "remarks": rev}} for rev in leaves], new_edits=False)
+    tombstone = db.open_revs(deleted["_id"], None)[0]["ok"]["_rev"]
+    case = next(r["doc"] for r in db.all_docs(include_docs=True) if r["doc"].get("form") == "child_protection_referral")
+    asked = [
+        {"id": edited["_id"], "rev": first[edited["_id"]]},  # replaced since: latest gives the edit
+        {"id": edited["_id"]},  # the same id again, without a revision: the winner
+        {"id": conflicted["_id"], "rev": leaves[0]},  # the loser
+        {"id": conflicted["_id"], "rev": leaves[1]},  # the winner, asked beside its loser
+        {"id": deleted["_id"], "rev": tombstone},
+        {"id": case["_id"], "rev": case["_rev"]},
+    ]
+
+    response = Device(app, "batbold").request("POST", "/_bulk_get", query_string={"revs": "true", "latest": "true"},
+                                              json={"docs": asked})
+
+    assert response.status_code == 200
+    results = response.json["results"]
+    expected = list(db.bulk_get(asked[:5], revisions=True, latest=True))
+    assert [r["docs"] for r in results[:5]] == [r["docs"] for r in expected]
+    assert results[0]["docs"][0]["ok"]["_rev"] == edited_rev
+    assert [r["docs"][0]["ok"]["_rev"] for r in results[2:4]] == leaves
+    assert results[4]["docs"][0]["ok"].get("_deleted") is True
+    assert "ok" not in results[5]["docs"][0] and "ok" in next(db.bulk_get(asked[5:]))["docs"][0]
+    alone = Device(app, "batbold").request("POST", "/_bulk_get", query_string={"revs": "true"},
+                                           json={"docs": [{"id": conflicted["_id"], "rev": leaves[0]}]})
+    assert alone.json["results"][0]["docs"] == next(db.bulk_get(asked[2:3], revisions=True))["docs"]
+
+
 def test_writes_are_routed_by_their_id_prefix(app: Flask, svc: Services) -> None:
     docs = [new_submission("ovr-bat-ulzii", "batbold", n=200), new_submission("ovr-kharkhorin", "batbold", n=201)]
     response = Device(app, "batbold").request("POST", "/_bulk_docs", json={"docs": docs})
