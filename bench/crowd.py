@@ -32,6 +32,12 @@ CPU seconds of each server process tree during the crowd, which stays
 meaningful on a busy machine when wall times do not, and (fieldsync) the
 requests a device's sync made, by endpoint, from the access log.
 
+Each device connects from a loopback address of its own (``127.0.x.y``), as
+devices in the field come from many addresses; ``--one-address`` has them all
+use 127.0.0.1, where fieldsync's bound of connections per address
+(``FIELDSYNC_MAX_CONNECTIONS_PER_ADDRESS``, 256 per worker) sees one client
+holding several hundred connections and answers some of them 503.
+
 By default the servers meet the devices for the first time, so fieldsync checks
 every device's password (argon2, tens of ms of CPU each); ``--warm`` has every
 device log in once before, as after an earlier sync. ``--py-spy DIR`` samples
@@ -163,18 +169,25 @@ def _report_problem(report: dict[str, Any], expected: int | None) -> str | None:
     return None
 
 
-def run_device(replica: PouchReplica, url: str, docs: int, go: threading.Event, args: argparse.Namespace
-               ) -> Outcome:
+def device_address(n: int) -> str:
+    """The loopback address device ``n`` connects from: devices in the field come from many
+    addresses (a server's per-address bound must not see the crowd as one client)."""
+    return f"127.0.{1 + n // 250}.{1 + n % 250}"
+
+
+def run_device(replica: PouchReplica, url: str, docs: int, go: threading.Event, args: argparse.Namespace,
+               address: str | None = None) -> Outcome:
     out = Outcome()
     go.wait()
     started = time.perf_counter()
+    remote = {"local_address": address} if address else None
     try:
-        push = replica.push(url, batch_size=args.batch_size, timeout=args.timeout)
+        push = replica.push(url, batch_size=args.batch_size, timeout=args.timeout, remote_options=remote)
         out.push_seconds = time.perf_counter() - started
         out.pushed = (push.get("result") or {}).get("docs_written", 0)
         problem = _report_problem(push, docs)
         if problem is None:
-            pull = replica.pull(url, batch_size=args.batch_size, timeout=args.timeout)
+            pull = replica.pull(url, batch_size=args.batch_size, timeout=args.timeout, remote_options=remote)
             out.pulled = (pull.get("result") or {}).get("docs_written", 0)
             problem = _report_problem(pull, None)
         out.failure = problem and f"{problem}"
@@ -205,7 +218,9 @@ def crowd(target: str, urls: list[str], drivers: list[NodeDriver], tmp: Path, so
     rss = PeakRss(pids[target], interval=0.1)
     pids = {**pids, "devices (node)": drivers[0]._proc.pid} if len(drivers) == 1 else pids
     with ThreadPoolExecutor(max_workers=args.devices) as pool, rss:
-        futures = [pool.submit(run_device, r, urls[n], args.docs, go, args) for n, r in enumerate(replicas)]
+        futures = [pool.submit(run_device, r, urls[n], args.docs, go, args,
+                               None if args.one_address else device_address(n))
+                   for n, r in enumerate(replicas)]
         time.sleep(0.5)
         spy = (start_py_spy(pids[target], args.py_spy, target, args.py_spy_gil)
                if args.py_spy and not target.startswith("direct") else None)
@@ -382,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--adapter", choices=["leveldb", "memory"], default="leveldb",
                         help="the devices' PouchDB adapter (default leveldb, as on a device)")
     parser.add_argument("--drivers", type=int, default=1, help="Node processes driving the devices")
+    parser.add_argument("--one-address", action="store_true",
+                        help="every device connects from 127.0.0.1 (default: each from its own loopback address)")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (fieldsync serve's default)")
     parser.add_argument("--threads", type=int, default=None, help="threads per worker (fieldsync serve's default)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import socket
 import threading
 import time
@@ -320,6 +321,30 @@ def test_one_address_holds_a_bounded_number_of_connections(peer: FieldsyncPeer) 
     with connect(peer, "127.0.4.1") as again:  # the closed ones were counted off
         again.sendall(b"GET /_up HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert answer_of(again).startswith(b"HTTP/1.1 200")
+
+
+def test_an_address_at_its_bound_gives_up_its_longest_idle_kept_alive_connection(peer: FieldsyncPeer) -> None:
+    """Many devices behind one address (a carrier's NAT) keep connections alive between requests:
+    a new connection is served by closing the one idle longest, not refused."""
+    held = [connect(peer, "127.0.4.2") for _ in range(40)]
+    try:
+        for sock in held:  # each finishes a request and stays open, idle
+            sock.sendall(b"GET /_up HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_one_answer(sock).startswith(b"HTTP/1.1 200")
+            time.sleep(0.01)
+        with connect(peer, "127.0.4.2") as extra:
+            extra.sendall(b"GET /_up HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert answer_of(extra).startswith(b"HTTP/1.1 200")
+        # One idle connection was closed at once (the keep-alive deadline is 15 s away)...
+        closed, _, _ = select.select(held, [], [], 1)
+        assert len(closed) == 1 and closed[0].recv(100) == b""
+        # ...and the others still serve.
+        other = next(sock for sock in held if sock is not closed[0])
+        other.sendall(b"GET /_up HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert answer_of(other).startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def _readable(sock: socket.socket) -> bool:

@@ -95,6 +95,18 @@ function fieldappModule(name) {
   return fieldappModules.get(name);
 }
 
+const localAgents = new Map();
+function localAgent(address) {
+  if (!localAgents.has(address)) {
+    // As Node's global agent (keep-alive, most recently used socket first), with idle sockets
+    // closed before a server's keep-alive deadline (fieldsync's 5 s) can close them under a request.
+    localAgents.set(address, new (require('http').Agent)({
+      keepAlive: true, scheduling: 'lifo', timeout: 4000, localAddress: address,
+    }));
+  }
+  return localAgents.get(address);
+}
+
 /** A remote database. skip_setup: a test must see a missing database, not create one. */
 function remote(url, options) {
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) {
@@ -115,6 +127,15 @@ function remote(url, options) {
       response.buffer = async () => Buffer.from(await response.arrayBuffer());
       return response;
     };
+  }
+  if (opts.local_address) {
+    // Connect from this loopback address (any of 127/8 is this machine): a benchmark's
+    // crowd of devices comes from as many addresses as devices, as in the field, not
+    // from one address that a server's per-address bound would see as one client.
+    const agent = localAgent(opts.local_address);
+    delete opts.local_address;
+    const nodeFetch = require('node-fetch');
+    opts.fetch = (resource, init) => nodeFetch(resource, { ...init, agent });
   }
   if (opts.native_fetch) {
     // Node's own fetch (undici), as a browser's: node-fetch 2 (PouchDB's default in
