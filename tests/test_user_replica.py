@@ -369,10 +369,11 @@ def test_a_soum_added_under_a_coordinators_aimag_is_read_from_its_beginning(app:
 
 
 def test_bulk_get_answers_every_revision_asked_for_as_the_store_does(app: Flask, svc: Services) -> None:
-    """A replicator asks for what ``_changes`` listed, nearly always the winners, and the union
-    reads those by id; the rest must still come back as the store itself answers them: a
-    revision since replaced (``latest``), both sides of a conflict, a deleted document, an id
-    asked for twice. A colleague's case stays missing whatever is asked."""
+    """A replicator asks for what ``_changes`` listed, nearly always the winners; whatever else
+    it asks for must come back as the store itself answers it (the union decides visibility
+    on each document's winner, so any shortcut for winners must keep this): a revision
+    since replaced (``latest``), both sides of a conflict, a deleted document, an id asked
+    for twice. A colleague's case stays missing whatever is asked."""
     db = svc.store.open("ovr-kharkhorin")
     edited, conflicted, deleted = (new_submission("ovr-kharkhorin", "tsetseg", n=900 + i) for i in range(3))
     first = {d["_id"]: r["rev"] for d, r in zip((edited, conflicted, deleted),
