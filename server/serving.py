@@ -206,14 +206,18 @@ class Worker(ThreadWorker):
         """
         for conn in self._waiting:
             if conn.ip == ip and conn.initialized and not conn.head and conn.body is None:
-                del self._waiting[conn]
-                try:
-                    self.poller.unregister(conn.sock)
-                except (OSError, KeyError, ValueError):
-                    pass
+                self._stop_waiting(conn)
                 self._close(conn)
                 return True
         return False
+
+    def _stop_waiting(self, conn) -> None:  # type: ignore[no-untyped-def]
+        """Out of ``_waiting`` and the poller (which may have dropped it already)."""
+        del self._waiting[conn]
+        try:
+            self.poller.unregister(conn.sock)
+        except (OSError, KeyError, ValueError):
+            pass
 
     def _wait_for_head(self, conn) -> None:  # type: ignore[no-untyped-def]
         """The poller waits for the connection's request head, no thread held."""
@@ -339,11 +343,7 @@ class Worker(ThreadWorker):
         self._next_sweep = now + 0.25
         expired = [c for c in self._waiting if force or c.deadline <= now]
         for conn in expired:
-            del self._waiting[conn]
-            try:
-                self.poller.unregister(conn.sock)
-            except (OSError, KeyError, ValueError):
-                pass
+            self._stop_waiting(conn)
             if conn.body is not None:
                 self._body_memory -= conn.body.held(conn.head)
                 self._body_disk -= conn.body.spilled

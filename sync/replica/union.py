@@ -587,26 +587,25 @@ class UserReplica(Database):
                     hidden.add(i)
         for i, item in enumerate(items):
             if i in hidden:
-                tomb = self._tombstone(item["id"], item.get("rev"))
-                if tomb is None:
-                    yield bulk_get_result(item["id"], [{"missing": item.get("rev") or "undefined"}])
-                    continue
-                if not revisions:
-                    tomb.pop("_revisions")
-                yield bulk_get_result(item["id"], [{"ok": tomb}])
-                continue
-            answer = answers[i]
-            if item.get("rev") and not any("ok" in d for d in answer.get("docs", ())):
+                yield self._tombstone_result(item, revisions) or bulk_get_result(
+                    item["id"], [{"missing": item.get("rev") or "undefined"}])
+            elif item.get("rev") and not any("ok" in d for d in answers[i].get("docs", ())):
                 # A revocation tombstone a feed showed, asked for where the document still looks
                 # visible: another process, whose account memo (a second on CouchDB) still gave
                 # the user the area or the case, or one that learnt it later. Answered as the
                 # feed promised: "missing" would make PouchDB abort the whole pull.
-                tomb = self._tombstone(item["id"], item["rev"])
-                if tomb is not None:
-                    if not revisions:
-                        tomb.pop("_revisions")
-                    answer = bulk_get_result(item["id"], [{"ok": tomb}])
-            yield answer
+                yield self._tombstone_result(item, revisions) or answers[i]
+            else:
+                yield answers[i]
+
+    def _tombstone_result(self, item: dict, revisions: bool) -> dict | None:
+        """The ``_bulk_get`` result of the revocation tombstone ``item`` asks for, if it names one."""
+        tomb = self._tombstone(item["id"], item.get("rev"))
+        if tomb is None:
+            return None
+        if not revisions:
+            tomb.pop("_revisions")
+        return bulk_get_result(item["id"], [{"ok": tomb}])
 
     def _winners_seconds(self) -> float:
         return getattr(self.store, "default_cache_seconds", 0)

@@ -99,7 +99,8 @@ const localAgents = new Map();
 function localAgent(address) {
   if (!localAgents.has(address)) {
     // As Node's global agent (keep-alive, most recently used socket first), with idle sockets
-    // closed before a server's keep-alive deadline (fieldsync's 5 s) can close them under a request.
+    // closed after 4 s, before a server's keep-alive deadline (gunicorn's default 5 s, fieldsync's 15 s)
+    // can close them under a request.
     localAgents.set(address, new (require('http').Agent)({
       keepAlive: true, scheduling: 'lifo', timeout: 4000, localAddress: address,
     }));
