@@ -156,8 +156,12 @@ class CuttingProxy:
                     if budget is not None and len(data) >= budget:
                         if self._cut(ends[1 - source], data[:budget - 1], source):
                             return
+                        # The quota ran out meanwhile: nothing was sent, so all of it passes on.
+                        # (It used to drop the head here, and TCP never loses bytes mid-stream:
+                        # a request or an answer missing its first bytes desynchronised the two
+                        # ends of a kept-alive connection, and a device then took one answer for
+                        # another.)
                         budgets[source] = None
-                        data = data[budget - 1:]
                     elif budget is not None:
                         budgets[source] = budget - len(data)
                     if not _send_all(ends[1 - source], data):

@@ -1,5 +1,6 @@
-// How long the app waits before retrying a replication the link broke (PouchDB's
-// back_off_function): apart from PouchDB so that Node's tests can import it.
+// How long the app waits before starting again a replication the link broke
+// (sync.js cancels the failed run and starts a new one): apart from PouchDB so that
+// Node's tests can import it.
 
 export const FIRST_RETRY_MS = 1000;
 export const MAX_RETRY_MS = 5 * 60 * 1000;

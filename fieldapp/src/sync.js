@@ -71,13 +71,14 @@ export class SyncController extends EventTarget {
   }
 
   replicate(pushBatchSize) {
-    const options = { live: true, retry: true, back_off_function: (delay) => backoff(delay) };
     const remote = this.remote();
     const run = {
-      push: this.store.db.replicate.to(remote, { ...options, batch_size: pushBatchSize }),
-      pull: this.store.db.replicate.from(remote, { ...options, batch_size: PULL_BATCH_SIZE }),
+      push: null,
+      pull: null,
       paused: { push: false, pull: false },
       failed: { push: null, pull: null },
+      delay: { push: 0, pull: 0 },
+      timers: {},
     };
     this.handle = run;
     const current = () => this.handle === run;
@@ -94,9 +95,21 @@ export class SyncController extends EventTarget {
         this.set('active');
       }
     };
-    for (const direction of ['push', 'pull']) {
-      const replication = run[direction];
+    // Not PouchDB's `retry: true`: PouchDB does not stop a run that failed. Its batch in hand
+    // goes on and, once written, asks for changes again past the batches the failure dropped;
+    // its checkpoint then claims them, so those documents were never sent (or fetched) again.
+    // A failed run is cancelled here, and a new one starts after the back-off, from the
+    // checkpoints the failed run really earned.
+    const begin = (direction) => {
+      const options = direction === 'push'
+        ? { live: true, batch_size: pushBatchSize }
+        : { live: true, batch_size: PULL_BATCH_SIZE };
+      const replication = direction === 'push'
+        ? this.store.db.replicate.to(remote, options)
+        : this.store.db.replicate.from(remote, options);
+      run[direction] = replication;
       replication.on('change', (info) => {
+        run.delay[direction] = 0;
         if (direction === 'push') {
           // Even from a replication just replaced (the Sync button): what it sent has gone.
           this.store.markPushed(info.docs || []).then(() => this.dispatchEvent(new Event('data')));
@@ -114,6 +127,7 @@ export class SyncController extends EventTarget {
       replication.on('paused', (err) => {
         run.paused[direction] = true;
         run.failed[direction] = err || null;
+        if (!err) run.delay[direction] = 0;
         settle();
       });
       replication.on('denied', (err) => {
@@ -129,10 +143,18 @@ export class SyncController extends EventTarget {
           .then(() => this.dispatchEvent(new Event('data')));
       });
       replication.on('error', (err) => {
+        if (!replication.cancelled) replication.cancel();
         run.failed[direction] = err;
         settle();
+        if (!current() || (err && (err.status === 401 || err.status === 403) && !err.id)) return;
+        run.delay[direction] = backoff(run.delay[direction]);
+        run.timers[direction] = setTimeout(() => {
+          if (current()) begin(direction);
+        }, run.delay[direction]);
       });
-    }
+    };
+    begin('push');
+    begin('pull');
   }
 
   /**
@@ -164,8 +186,10 @@ export class SyncController extends EventTarget {
     if (this.handle) {
       const run = this.handle;
       this.handle = null;
-      run.push.cancel();
-      run.pull.cancel();
+      for (const direction of ['push', 'pull']) {
+        clearTimeout(run.timers[direction]);
+        if (run[direction]) run[direction].cancel();
+      }
     }
   }
 

@@ -216,6 +216,12 @@ class Tracker {
       this.denied.push({ direction: err && err.direction || this.dir, ...errorJson(e), id: e && e.id });
     });
     rep.on('error', (err) => {
+      // PouchDB does not stop a replication that failed: the batch in hand goes on, and when it
+      // is written it asks for changes again, past the batches the failure dropped, and its
+      // checkpoint then claims them (pouchdb-replication's abortReplication empties `batches`
+      // but leaves the current batch's finishBatch -> getChanges running). A device that starts
+      // again after a failure must cancel the failed run first, as fieldapp/src/sync.js does.
+      if (!rep.cancelled) rep.cancel();
       this.errors.push(errorJson(err));
       this.state = 'error';
       this.result = err && err.result ? err.result : null;

@@ -178,7 +178,10 @@ def test_a_workers_replica_pushes_and_pulls_exactly_once_through_cuts(worker_ser
     pull, stats = through_cuts(peer, fresh, "from", seed=4, target_docs=lambda: fresh.info()["doc_count"])
     assert stats.cuts_upstream and stats.cuts_downstream
     assert_resumed_from_checkpoints(pull, total=len(expected))
-    assert fresh.revs() == expected
+    held_now = fresh.revs()
+    missing = sorted(set(expected) - set(held_now))
+    assert held_now == expected, (f"{len(missing)} missing, e.g. {missing[:3]}; attempts: {pull.attempts}; "
+                                  f"last report: { {k: v for k, v in (pull.final or {}).items() if k != 'checkpoints'} }")
     for doc_id, data in photos.items():
         got = fresh.get(doc_id, attachments=True, conflicts=True)
         assert "_conflicts" not in got and base64.b64decode(got["_attachments"]["photo.jpg"]["data"]) == data
