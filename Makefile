@@ -38,6 +38,11 @@ install: $(STAMP) tests/interop/node_modules/.installed fieldapp/dist/index.html
 demo: $(STAMP) fieldapp/dist/index.html
 	$(VENV)/bin/fieldsync demo --serve
 
+# pytest runs in two processes (pytest-xdist), a file's tests together in one of them: most tests
+# wait on servers (CouchDB, fieldsync, PouchDB, chromium), so one process left a 2-core machine
+# half idle. Each process starts its own CouchDB node and cluster. `make test PYTEST_ARGS=-n0`
+# runs them in one.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 # pytest exits 5 when it collected nothing: that is a failure, not a pass.
 test: install
 	$(VENV)/bin/ruff check .

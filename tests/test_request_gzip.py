@@ -93,7 +93,7 @@ def test_a_gzip_bomb_is_413_and_stores_nothing(app: Flask) -> None:
 
 @pytest.mark.parametrize(("body", "headers", "status", "error"), [
     (b"not gzip at all", GZ, 400, "bad_request"),
-    (gzip.compress(b'{"docs": []}')[:-6], GZ, 400, "bad_request"),  # cut short
+    (gzip.compress(b'{"docs": []}', mtime=0)[:-6], GZ, 400, "bad_request"),  # cut short
     (b"", GZ, 400, "bad_request"),
     (b'{"docs": []}', {**GZ, "Content-Encoding": "br"}, 415, "bad_content_type"),
 ])
