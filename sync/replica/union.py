@@ -65,8 +65,6 @@ CHECKPOINT_SCOPE = "_checkpoints"
 CASE_MARK = f":{ids.CASE}:"  # a cheap test before parsing an id
 FACTS_CHUNK = 100  # changes rows whose winners' facts are looked up together
 _RECENT_SEQS = TtlCache(1.0)  # (store, scope) -> update_seq, for info(); see _recent_update_seq
-# (store, epoch, doc id) -> its winning revision as a worker's _changes listed it; see bulk_get.
-_RECENT_WINNERS = TtlCache(1.0, max_entries=50_000)
 
 
 def encode_seq(vector: dict[str, Any], epochs: dict[str, str] | None = None) -> str:
@@ -553,32 +551,14 @@ class UserReplica(Database):
             else:
                 hidden.add(i)
         answers: dict[int, dict] = {}
+        opts = {"revisions": revisions, "attachments": attachments, "latest": latest}
         for scope, idxs in by_scope.items():
             db = self.dbs[scope]
-            winners: dict[str, str | None] = {}
-            if self._needs_doc(scope):  # the winners not known here are read beside the _bulk_get
-                epoch = db.epoch()
-                winners = {d: self._recent_winner(epoch, d) for d in dict.fromkeys(items[i]["id"] for i in idxs)}
-                unknown = [d for d, rev in winners.items() if rev is None]
-                if unknown:
-                    read_winners = alongside(self.store, lambda db=db, keys=unknown: list(db.all_docs(keys=keys)))
-            got = list(db.bulk_get([items[i] for i in idxs], revisions=revisions, attachments=attachments,
-                                   latest=latest))
-            answers.update(zip(idxs, got, strict=True))
             if not self._needs_doc(scope):
+                answers.update(zip(idxs, db.bulk_get([items[i] for i in idxs], **opts), strict=True))
                 continue
-            # Visibility is decided on each document's winner. The revisions just read
-            # are usually the winners themselves (a replicator asks for what _changes
-            # listed): what the rules need of them is taken from the answer.
-            for result in got:
-                for entry in result.get("docs", ()):
-                    doc = entry.get("ok")
-                    if doc is not None:
-                        FACTS.put((epoch, result["id"], doc["_rev"]), doc)
-            if unknown:
-                for row in read_winners():
-                    if "value" in row:
-                        winners[row["key"]] = row["value"]["rev"]
+            got, winners = self._bulk_get_with_winners(db, [items[i] for i in idxs], opts)
+            answers.update(zip(idxs, got, strict=True))
             facts = self._winner_facts(scope, {d: r for d, r in winners.items() if r is not None})
             for i in idxs:
                 docid = items[i]["id"]
@@ -607,32 +587,52 @@ class UserReplica(Database):
             tomb.pop("_revisions")
         return bulk_get_result(item["id"], [{"ok": tomb}])
 
-    def _winners_seconds(self) -> float:
-        return getattr(self.store, "default_cache_seconds", 0)
+    def _bulk_get_with_winners(self, db: Database, items: list[dict], opts: dict[str, bool]
+                               ) -> tuple[list[dict], dict[str, str | None]]:
+        """The answers to ``items``, and each document's winning revision (visibility is decided
+        on the winner).
 
-    def _recent_winner(self, epoch: str, docid: str) -> str | None:
-        """A winning revision this process's ``_changes`` listed at most ``cache_seconds`` ago.
-
-        A replicator asks ``_bulk_get`` for exactly the revisions the ``_changes``
-        before it listed, and on CouchDB finding each one's winner again was a
-        round trip per batch (``_all_docs`` with keys, the costliest request a
-        crowd of workers made fieldsync send). A winner that changed within that
-        bound is judged as the changes feed judged it, the staleness the store's
-        other short memos (accounts, forms, checkpoints' revisions) already allow.
-        SQLite (``cache_seconds`` 0) always reads it.
+        A replicator asks for the revisions the ``_changes`` before it listed, which are
+        nearly always the winners themselves: so each document asked for once is read
+        by id (its winner) rather than by revision, and where that winner is the
+        revision asked for it is the answer too. Only the rest (a loser of a conflict,
+        a revision since replaced, a tombstone, an id asked for twice) is read again by
+        revision, with its winner looked up beside it. On CouchDB the lookup of
+        winners (``_all_docs`` with keys, a document opened per key) had cost as much
+        as the ``_bulk_get`` itself on every pulled batch.
         """
-        seconds = self._winners_seconds()
-        if not seconds:
-            return None
-        if _RECENT_WINNERS.seconds != seconds:
-            _RECENT_WINNERS.seconds = seconds
-        return _RECENT_WINNERS.get((id(self.store), epoch, docid))
-
-    def _saw_winners(self, epoch: str, rows: list[dict]) -> None:
-        if not self._winners_seconds():
-            return
-        for row in rows:
-            _RECENT_WINNERS.put((id(self.store), epoch, row["id"]), row["changes"][0]["rev"])
+        count: dict[str, int] = {}
+        for item in items:
+            count[item["id"]] = count.get(item["id"], 0) + 1
+        single = [n for n, item in enumerate(items) if count[item["id"]] == 1]
+        got: dict[int, dict] = {}
+        winners: dict[str, str | None] = {}
+        if single:
+            by_id = [{"id": items[n]["id"], "atts_since": items[n].get("atts_since")} for n in single]
+            for n, result in zip(single, db.bulk_get(by_id, **{**opts, "latest": False}), strict=True):
+                winner = (result.get("docs") or [{}])[0].get("ok")
+                if winner is None or winner.get("_deleted"):
+                    continue
+                winners[items[n]["id"]] = winner["_rev"]
+                if items[n].get("rev") in (None, winner["_rev"]):
+                    got[n] = result
+        rest = [n for n in range(len(items)) if n not in got]
+        if rest:
+            unknown = [d for d in dict.fromkeys(items[n]["id"] for n in rest) if d not in winners]
+            read_winners = (alongside(self.store, lambda keys=unknown: list(db.all_docs(keys=keys)))
+                            if unknown else None)
+            got.update(zip(rest, db.bulk_get([items[n] for n in rest], **opts), strict=True))
+            if read_winners is not None:
+                for row in read_winners():
+                    if "value" in row:
+                        winners[row["key"]] = row["value"]["rev"]
+        epoch = db.epoch()
+        for result in got.values():
+            for entry in result.get("docs", ()):
+                doc = entry.get("ok")
+                if doc is not None:
+                    FACTS.put((epoch, result["id"], doc["_rev"]), doc)
+        return [got[n] for n in range(len(items))], winners
 
     def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
         by_scope: dict[str, dict[str, list[str]]] = {}
@@ -827,8 +827,6 @@ class _UnionRead:
             while chunk := list(itertools.islice(rows, FACTS_CHUNK if by_facts else 1)):
                 facts = (replica._winner_facts(scope, {r["id"]: r["changes"][0]["rev"] for r in chunk})
                          if by_facts else None)
-                if need_doc and self.style == "main_only":
-                    replica._saw_winners(db.epoch(), chunk)
                 for row in chunk:
                     count += 1
                     vector[scope] = row["seq"]
