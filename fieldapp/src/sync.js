@@ -34,8 +34,12 @@ export class SyncController extends EventTarget {
     window.addEventListener('offline', this.onOffline);
   }
 
-  remote() {
-    return new PouchDB(this.url, { skip_setup: true, fetch: this.fetch });
+  /** gate: once gate.closed is set, a request this remote starts fails at once (see begin()). */
+  remote(gate = null) {
+    const fetch = gate
+      ? (url, opts) => (gate.closed ? Promise.reject(new Error('cancelled')) : this.fetch(url, opts))
+      : this.fetch;
+    return new PouchDB(this.url, { skip_setup: true, fetch });
   }
 
   set(state, error = null) {
@@ -75,6 +79,7 @@ export class SyncController extends EventTarget {
     const run = {
       push: null,
       pull: null,
+      gates: { push: null, pull: null },
       paused: { push: false, pull: false },
       failed: { push: null, pull: null },
       delay: { push: 0, pull: 0 },
@@ -99,14 +104,19 @@ export class SyncController extends EventTarget {
     // goes on and, once written, asks for changes again past the batches the failure dropped;
     // its checkpoint then claims them, so those documents were never sent (or fetched) again.
     // A failed run is cancelled here, and a new one starts after the back-off, from the
-    // checkpoints the failed run really earned.
+    // checkpoints the failed run really earned. Each run has a remote of its own whose
+    // requests fail once the run is over: its batch in hand would otherwise write its
+    // checkpoint over a later run's (no loss, but the next sync would look again).
     const begin = (direction) => {
+      const gate = { closed: false };
+      run.gates[direction] = gate;
+      const target = this.remote(gate);
       const options = direction === 'push'
         ? { live: true, batch_size: pushBatchSize }
         : { live: true, batch_size: PULL_BATCH_SIZE };
       const replication = direction === 'push'
-        ? this.store.db.replicate.to(remote, options)
-        : this.store.db.replicate.from(remote, options);
+        ? this.store.db.replicate.to(target, options)
+        : this.store.db.replicate.from(target, options);
       run[direction] = replication;
       replication.on('change', (info) => {
         run.delay[direction] = 0;
@@ -143,6 +153,7 @@ export class SyncController extends EventTarget {
           .then(() => this.dispatchEvent(new Event('data')));
       });
       replication.on('error', (err) => {
+        gate.closed = true;
         if (!replication.cancelled) replication.cancel();
         run.failed[direction] = err;
         settle();
@@ -188,6 +199,7 @@ export class SyncController extends EventTarget {
       this.handle = null;
       for (const direction of ['push', 'pull']) {
         clearTimeout(run.timers[direction]);
+        if (run.gates[direction]) run.gates[direction].closed = true;
         if (run[direction]) run[direction].cancel();
       }
     }

@@ -33,6 +33,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ DEVICE_FIELDS = {"first_seen", "last_push_at", "last_pull_at", "checkpoints", "t
 MAX_REFUSALS = 10  # the latest refused documents a device's record names, with their reasons
 MAX_FAILURES = 5  # writes failed in a row after which what is pending is given up (the store is gone)
 MAX_RECEIPTS = 100_000  # receipts kept waiting while the store cannot be written
+OWN_WRITES_SECONDS = 5.0  # how long a reader in this process lays its own writes over the store's answer
 RECEIPT_WAIT = 10.0  # seconds a pushed revision's receipt waits for its push checkpoint at most
 log = logging.getLogger("fieldsync")
 
@@ -123,6 +125,8 @@ class SyncLog:
         # (user, device key) -> the push checkpoint it last read or wrote: a replicator reads
         # its checkpoint before it pushes, so it names the push under way.
         self._replicating: dict[tuple[str, str], str] = {}
+        # doc id -> (the log document as this process last wrote it, when): see _with_own_writes.
+        self._written: dict[str, tuple[dict, float]] = {}
 
     def record(self, user: str, *, user_agent: str | None, device_id: str | None,
                read: int = 0, written: int = 0, refused: int = 0, pushed: bool = False,
@@ -267,6 +271,7 @@ class SyncLog:
                 have = {row["id"] for row in db.all_docs(keys=[d["_id"] for d in closed]) if "value" in row}
                 docs.extend(d for d in closed if d["_id"] not in have)
             results = db.bulk_docs([check_doc(doc, new_edits=True) for doc in docs], new_edits=True)
+            self._remember_written(docs, results)
             retry = {ids[r["id"]] for r in results if r.get("error") == "conflict" and r["id"] in ids}
             batch = {k: batch[k] for k in retry}
             if not batch:
@@ -342,17 +347,42 @@ class SyncLog:
             doc["checkpoints"] = {r: seen[r] for r in newest}
         return doc, closed
 
+    def _remember_written(self, docs: list[dict], results: list[dict]) -> None:
+        clock = time.monotonic()
+        with self._lock:
+            for doc, result in zip(docs, results, strict=True):
+                if "rev" in result and "error" not in result:
+                    self._written[doc["_id"]] = ({**doc, "_rev": result["rev"]}, clock)
+            if len(self._written) > 1000:
+                self._written = {i: w for i, w in self._written.items() if clock - w[1] < OWN_WRITES_SECONDS}
+
+    def _with_own_writes(self, prefix: str) -> Iterator[dict]:
+        """The log's documents under ``prefix``, with what this process wrote in the last
+        ``OWN_WRITES_SECONDS`` laid over them.
+
+        A reader in this process flushes first, then reads; on a CouchDB cluster that read
+        may be answered by a copy that has not got the write yet (tens of milliseconds),
+        and the request just counted would be missing from the coordinator's page.
+        """
+        clock = time.monotonic()
+        with self._lock:
+            mine = {i: doc for i, (doc, at) in self._written.items()
+                    if i.startswith(prefix) and clock - at < OWN_WRITES_SECONDS}
+        for doc in records.iter_docs(self.store.ensure(SYNCLOG_SCOPE), prefix):
+            own = mine.pop(doc["_id"], None)
+            yield own if own is not None and _generation(own) > _generation(doc) else doc
+        yield from (mine[i] for i in sorted(mine))
+
     # -- reading ----------------------------------------------------------------------
     def sessions(self, user: str | None = None) -> Iterator[dict]:
         self.flush()
-        db = self.store.ensure(SYNCLOG_SCOPE)
         for prefix in ("cur:", "log:"):
-            yield from records.iter_docs(db, prefix + (f"{user}:" if user else ""))
+            yield from self._with_own_writes(prefix + (f"{user}:" if user else ""))
 
     def devices(self, user: str) -> list[dict]:
         """The user's devices (their ``cur:`` records), including what is not yet written."""
         self.flush()
-        return list(records.iter_docs(self.store.ensure(SYNCLOG_SCOPE), f"cur:{user}:"))
+        return list(self._with_own_writes(f"cur:{user}:"))
 
     def receipts(self, docid: str) -> dict[str, dict]:
         """Who sent each revision of ``docid`` and when, by revision (what is pending included:
@@ -370,11 +400,15 @@ class SyncLog:
         """Each user's latest push or pull (a device's open record holds its latest)."""
         self.flush()
         out: dict[str, str] = {}
-        for doc in records.iter_docs(self.store.ensure(SYNCLOG_SCOPE), "cur:"):
+        for doc in self._with_own_writes("cur:"):
             u, at = doc.get("user"), last_synced(doc)
             if u and at and at > out.get(u, ""):
                 out[u] = at
         return out
+
+
+def _generation(doc: dict) -> int:
+    return int(str(doc.get("_rev", "0")).split("-", 1)[0] or 0)
 
 
 def last_synced(device: dict) -> str | None:

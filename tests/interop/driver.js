@@ -108,8 +108,12 @@ function localAgent(address) {
   return localAgents.get(address);
 }
 
-/** A remote database. skip_setup: a test must see a missing database, not create one. */
-function remote(url, options) {
+/**
+ * A remote database. skip_setup: a test must see a missing database, not create one.
+ * gate: when given, a request the remote starts once gate.closed is set fails at once
+ * (see the replicate op: a failed run must not write a checkpoint after the next one).
+ */
+function remote(url, options, gate = null) {
   if (typeof url !== 'string' || !/^https?:\/\//.test(url)) {
     throw new DriverError('bad_request', `remote must be an http(s) URL, got ${JSON.stringify(url)}`);
   }
@@ -150,6 +154,12 @@ function remote(url, options) {
       return response;
     };
   }
+  if (gate && opts.fetch) {
+    const inner = opts.fetch;
+    opts.fetch = (resource, init) => (gate.closed
+      ? Promise.reject(new Error('this replication was cancelled'))
+      : inner(resource, init));
+  }
   return new PouchDB(url, opts);
 }
 
@@ -183,7 +193,7 @@ function start(db, dir, target, opts) {
  * that prove which changes were scanned, so tests can check resumption.
  */
 class Tracker {
-  constructor(rep, dir) {
+  constructor(rep, dir, gate = null) {
     this.rep = rep;
     this.dir = dir;
     this.denied = [];
@@ -221,6 +231,7 @@ class Tracker {
       // checkpoint then claims them (pouchdb-replication's abortReplication empties `batches`
       // but leaves the current batch's finishBatch -> getChanges running). A device that starts
       // again after a failure must cancel the failed run first, as fieldapp/src/sync.js does.
+      if (gate) gate.closed = true;
       if (!rep.cancelled) rep.cancel();
       this.errors.push(errorJson(err));
       this.state = 'error';
@@ -349,11 +360,15 @@ const ops = {
     const db = replica(args);
     const dir = direction(args);
     // target_db: another local replica, for the no-network ceiling of the benchmark.
-    const target = args.target_db ? replica({ db: args.target_db }) : remote(args.remote, args.remote_options);
+    // A failed run is cancelled (Tracker), and its remote refuses what the run still starts:
+    // its batch in hand would otherwise write its checkpoint over a later run's.
+    const gate = { closed: false };
+    const target = args.target_db ? replica({ db: args.target_db })
+      : remote(args.remote, args.remote_options, gate);
     const opts = replicationOptions(args);
     if (opts.live) throw new DriverError('bad_request', 'live replications go through live_start');
     const rep = start(db, dir, target, opts);
-    const tracker = new Tracker(rep, dir);
+    const tracker = new Tracker(rep, dir, gate);
     if (args.abort_after_docs) {
       tracker.onChange = () => {
         if (tracker.docsWritten >= args.abort_after_docs && !rep.cancelled) rep.cancel();
@@ -363,6 +378,7 @@ const ops = {
     try {
       await withTimeout(tracker.done, ms, `replicate ${dir} ${args.remote || args.target_db}`);
     } catch (err) {
+      gate.closed = true;
       rep.cancel();
       err.partial = await tracker.report();
       throw err;
