@@ -45,7 +45,11 @@ def log_in(page, base: str, name: str, password: str) -> None:
     page.goto(base + "/web/login")
     page.get_by_label("User name").fill(name)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    # The form's answer (the next page, or the login page again with its error) has loaded
+    # before the test goes on: under load a test read the login page still, as ``menu_link``
+    # did, and waited 30 s for a menu link that page never had.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
 
 
 def menu_link(page, name: str):
