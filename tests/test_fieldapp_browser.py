@@ -927,12 +927,7 @@ def test_a_pull_cut_short_while_batches_wait_resumes_without_a_gap(server, conte
 
     page.route(f"**/sync/{user}/_changes*", changes)
     page.route(f"**/sync/{user}/_bulk_get*", bulk_get)
-    page.goto(f"{server.root}/app/")
-    page.fill("#login-name", user)
-    page.fill("#login-password", DEMO_PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_selector("#form-list button[data-form=household_visit]")
-    synced(page)
+    log_in(page, server.root, user)
     assert seen["cut"] == 1
     held = device_revs(page, user)
     missing = sorted(set(expected) - set(held))

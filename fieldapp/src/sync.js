@@ -77,9 +77,7 @@ export class SyncController extends EventTarget {
   replicate(pushBatchSize) {
     const remote = this.remote();
     const run = {
-      push: null,
-      pull: null,
-      gates: { push: null, pull: null },
+      ends: { push: null, pull: null }, // each direction's way to end its current run
       paused: { push: false, pull: false },
       failed: { push: null, pull: null },
       delay: { push: 0, pull: 0 },
@@ -109,7 +107,6 @@ export class SyncController extends EventTarget {
     // checkpoint over a later run's (no loss, but the next sync would look again).
     const begin = (direction) => {
       const gate = { closed: false };
-      run.gates[direction] = gate;
       const target = this.remote(gate);
       const options = direction === 'push'
         ? { live: true, batch_size: pushBatchSize }
@@ -117,7 +114,10 @@ export class SyncController extends EventTarget {
       const replication = direction === 'push'
         ? this.store.db.replicate.to(target, options)
         : this.store.db.replicate.from(target, options);
-      run[direction] = replication;
+      run.ends[direction] = () => {
+        gate.closed = true;
+        if (!replication.cancelled) replication.cancel();
+      };
       replication.on('change', (info) => {
         run.delay[direction] = 0;
         if (direction === 'push') {
@@ -153,8 +153,7 @@ export class SyncController extends EventTarget {
           .then(() => this.dispatchEvent(new Event('data')));
       });
       replication.on('error', (err) => {
-        gate.closed = true;
-        if (!replication.cancelled) replication.cancel();
+        run.ends[direction]();
         run.failed[direction] = err;
         settle();
         if (!current() || (err && (err.status === 401 || err.status === 403) && !err.id)) return;
@@ -199,8 +198,7 @@ export class SyncController extends EventTarget {
       this.handle = null;
       for (const direction of ['push', 'pull']) {
         clearTimeout(run.timers[direction]);
-        if (run.gates[direction]) run.gates[direction].closed = true;
-        if (run[direction]) run[direction].cancel();
+        if (run.ends[direction]) run.ends[direction]();
       }
     }
   }

@@ -43,6 +43,7 @@ from sync import records
 from sync.clock import now, parse_iso
 from sync.docs import check_doc
 from sync.replica.receipts import RECEIPTS_SCOPE, Sender, of_document, pick_replication, receipt
+from sync.revtree import rev_gen
 from sync.stores.base import Store
 
 SYNCLOG_SCOPE = "_synclog"
@@ -370,7 +371,7 @@ class SyncLog:
                     if i.startswith(prefix) and clock - at < OWN_WRITES_SECONDS}
         for doc in records.iter_docs(self.store.ensure(SYNCLOG_SCOPE), prefix):
             own = mine.pop(doc["_id"], None)
-            yield own if own is not None and _generation(own) > _generation(doc) else doc
+            yield own if own is not None and rev_gen(own["_rev"]) > rev_gen(doc["_rev"]) else doc
         yield from (mine[i] for i in sorted(mine))
 
     # -- reading ----------------------------------------------------------------------
@@ -405,10 +406,6 @@ class SyncLog:
             if u and at and at > out.get(u, ""):
                 out[u] = at
         return out
-
-
-def _generation(doc: dict) -> int:
-    return int(str(doc.get("_rev", "0")).split("-", 1)[0] or 0)
 
 
 def last_synced(device: dict) -> str | None:

@@ -193,7 +193,8 @@ function start(db, dir, target, opts) {
  * that prove which changes were scanned, so tests can check resumption.
  */
 class Tracker {
-  constructor(rep, dir, gate = null) {
+  // end: how a failed run is ended (the replicate op also shuts its remote).
+  constructor(rep, dir, end = () => rep.cancel()) {
     this.rep = rep;
     this.dir = dir;
     this.denied = [];
@@ -231,8 +232,7 @@ class Tracker {
       // checkpoint then claims them (pouchdb-replication's abortReplication empties `batches`
       // but leaves the current batch's finishBatch -> getChanges running). A device that starts
       // again after a failure must cancel the failed run first, as fieldapp/src/sync.js does.
-      if (gate) gate.closed = true;
-      if (!rep.cancelled) rep.cancel();
+      if (!rep.cancelled) end();
       this.errors.push(errorJson(err));
       this.state = 'error';
       this.result = err && err.result ? err.result : null;
@@ -368,7 +368,11 @@ const ops = {
     const opts = replicationOptions(args);
     if (opts.live) throw new DriverError('bad_request', 'live replications go through live_start');
     const rep = start(db, dir, target, opts);
-    const tracker = new Tracker(rep, dir, gate);
+    const end = () => {
+      gate.closed = true;
+      rep.cancel();
+    };
+    const tracker = new Tracker(rep, dir, end);
     if (args.abort_after_docs) {
       tracker.onChange = () => {
         if (tracker.docsWritten >= args.abort_after_docs && !rep.cancelled) rep.cancel();
@@ -378,8 +382,7 @@ const ops = {
     try {
       await withTimeout(tracker.done, ms, `replicate ${dir} ${args.remote || args.target_db}`);
     } catch (err) {
-      gate.closed = true;
-      rep.cancel();
+      end();
       err.partial = await tracker.report();
       throw err;
     }
