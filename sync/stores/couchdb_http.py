@@ -131,6 +131,11 @@ def error_from(resp: requests.Response) -> CouchError:
     if not isinstance(reason, str):
         reason = str(reason)
     cls = _BY_STATUS.get(status, CouchError)
+    if error == "nodedown":
+        # A cluster node answers 412 "progress not possible" when a shard range has no
+        # live copy it can reach: a passing fault (a node restarting), not a precondition
+        # the client got wrong. Relayed as a 412, PouchDB stops replicating for good.
+        cls, status = StoreUnavailable, StoreUnavailable.status
     kwargs: dict[str, Any] = {}
     if isinstance(error, str) and error:
         kwargs["error"] = error
@@ -384,9 +389,14 @@ class CouchClient:
                 continue
             if resp.status_code >= 400:
                 try:
-                    raise error_from(resp)
+                    exc = error_from(resp)
                 finally:
                     resp.close()
+                if isinstance(exc, StoreUnavailable) and idempotent and attempt < self._attempts():
+                    self._failed(index, tried, attempt)  # a node that cannot reach its peers
+                    attempt += 1
+                    continue
+                raise exc
             return resp
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
