@@ -699,6 +699,10 @@ class SQLiteDatabase(Database):
             chunk = keys[start : start + PAGE]
             with self._conn() as conn:
                 wanted = [k for k in chunk if isinstance(k, str)]
+                if include_docs and not conflicts and not attachments:
+                    out = self._winner_rows(conn, chunk, wanted)
+                    yield from out
+                    continue
                 # Without documents only the winners are needed: the stored leaves (winner
                 # first) say them without parsing whole trees (/sync/<user> asks this of
                 # every pulled batch, to decide visibility on the winners).
@@ -721,6 +725,34 @@ class SQLiteDatabase(Database):
                                                   attachments=attachments)
                     out.append(row)
             yield from out
+
+    def _winner_rows(self, conn: sqlite3.Connection, chunk: list, wanted: list[str]) -> list[dict]:
+        """``all_docs`` rows with their winners' bodies, for keys ``chunk``: the stored leaves say
+        each winner and whether it is deleted, and the bodies come in one read, so no revision
+        tree is parsed (a worker's ``/sync/<user>`` pull asks this of the rows it has not seen,
+        to decide what the worker may see)."""
+        winners = self._winners(conn, wanted)
+        bodies = self._bodies(conn, [(d, rev) for d, (rev, deleted) in winners.items() if not deleted])
+        out = []
+        for key in chunk:
+            found = winners.get(key) if isinstance(key, str) else None
+            if found is None:
+                out.append({"key": key, "error": "not_found"})
+                continue
+            rev, deleted = found
+            row: dict = {"id": key, "key": key, "value": {"rev": rev}}
+            if deleted:
+                row["value"]["deleted"] = True
+                row["doc"] = None
+            else:
+                doc: Doc = {"_id": key, "_rev": rev}
+                doc.update(bodies.get((key, rev)) or {})
+                atts = doc.get("_attachments")
+                if atts:
+                    doc["_attachments"] = {name: {**meta, "stub": True} for name, meta in atts.items()}
+                row["doc"] = doc
+            out.append(row)
+        return out
 
     # -- _local ------------------------------------------------------------
     def get_local(self, docid: str) -> Doc:
