@@ -546,6 +546,27 @@ def test_every_node_dead_is_store_unavailable_after_each_was_tried():
     assert exc.value.status == 503
 
 
+# -- how scope databases are laid out ---------------------------------------------------------------
+
+
+def test_area_scopes_keep_one_shard_and_checkpoints_are_spread(store):
+    """An area's feed must come in write order, so its database has one shard. The users'
+    checkpoints are written by every device after every batch and read by id only: spread
+    over SPREAD_SHARDS shards, a crowd's checkpoint writes do not queue on one writer."""
+    from sync.scopes import CHECKPOINTS
+    from sync.stores.couchdb import SPREAD_SHARDS
+
+    area, checkpoints = store.create("soum-a"), store.create(CHECKPOINTS)
+    checkpoints.put_local("naraa/cp", {"last_seq": "7"})
+    assert checkpoints.get_local("naraa/cp")["last_seq"] == "7"
+    if not ON_COUCHDB:
+        return  # pouchdb-server has no shards to count; it must still take both databases
+    shards = {name: store.client.json("GET", f"/{store.dbname(name)}/_shards")["shards"]
+              for name in (area.name, CHECKPOINTS)}
+    assert len(shards["soum-a"]) == 1
+    assert len(shards[CHECKPOINTS]) == SPREAD_SHARDS
+
+
 # -- choosing the backend -------------------------------------------------------------------------
 
 

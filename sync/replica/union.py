@@ -57,11 +57,11 @@ from sync.replica.revocation import (
     tombstone_doc,
     tombstone_rev,
 )
-from sync.scopes import GLOBAL
+from sync.scopes import CHECKPOINTS, GLOBAL
 from sync.stores.base import Changes, Database, Doc, Store, bulk_get_result
 from sync.ttl_cache import TtlCache
 
-CHECKPOINT_SCOPE = "_checkpoints"
+CHECKPOINT_SCOPE = CHECKPOINTS
 CASE_MARK = f":{ids.CASE}:"  # a cheap test before parsing an id
 FACTS_CHUNK = 100  # changes rows whose winners' facts are looked up together
 _RECENT_SEQS = TtlCache(1.0)  # (store, scope) -> update_seq, for info(); see _recent_update_seq
