@@ -9,7 +9,6 @@
 'use strict';
 const fs = require('fs');
 const PouchDB = require('pouchdb');
-const nodeFetch = require('node-fetch');
 
 const [mode, url, path, docsFile] = process.argv.slice(2);
 const requests = [];
@@ -25,7 +24,7 @@ function kindOf(resource, init) {
 function timedFetch(resource, init) {
   const entry = { kind: kindOf(resource, init), start: performance.now(), end: null };
   requests.push(entry);
-  return nodeFetch(resource, init).then((response) => {
+  return PouchDB.fetch(resource, init).then((response) => {  // PouchDB's own fetch
     entry.end = performance.now();
     for (const reader of ['json', 'text', 'buffer']) {
       const read = response[reader].bind(response);

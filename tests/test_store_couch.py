@@ -352,7 +352,8 @@ def test_object_stream_refuses_a_truncated_body():
 
 
 class _Flaky(BaseHTTPRequestHandler):
-    """Answers 503 to the first ``fail`` requests of each path, then 200 (or a 400 for /bad)."""
+    """Answers 503 to the first ``fail`` requests of each path, then 200; a 400 for /bad, and
+    a cluster's 412 ``nodedown`` instead of the 503s for /nodedown..."""
 
     hits: dict[str, int] = {}
     fail = 2
@@ -428,6 +429,26 @@ def test_a_clusters_nodedown_is_a_passing_fault_not_a_precondition(flaky_url):
     with pytest.raises(StoreUnavailable):
         client.json("POST", "/nodedown/write", body={"docs": []}, idempotent=False)
     assert _Flaky.hits["/nodedown/write"] == 1
+
+
+def test_a_node_answering_nodedown_is_left_for_the_next(flaky_url, monkeypatch):
+    """A node that cannot reach its peers (or is in maintenance mode) answers nodedown to
+    every read: the next node, which can, answers instead and stays in use."""
+    monkeypatch.setattr(_Flaky, "fail", 0)
+
+    class _Down(_Flaky):
+        fail = 10**6  # /nodedown... answered nodedown for good
+
+    down = ThreadingHTTPServer(("127.0.0.1", 0), _Down)
+    threading.Thread(target=down.serve_forever, daemon=True).start()
+    try:
+        client = CouchClient(f"http://127.0.0.1:{down.server_address[1]},{flaky_url}", retries=0,
+                             backoff=0.01)
+        assert client.json("GET", "/nodedown/read") == {"ok": True}
+        assert client.root == flaky_url
+    finally:
+        down.shutdown()
+        down.server_close()
 
 
 def test_connections_are_pooled_and_a_closed_client_opens_new_ones(flaky_url, monkeypatch):
@@ -551,8 +572,8 @@ def test_every_node_dead_is_store_unavailable_after_each_was_tried():
 
 def test_area_scopes_keep_one_shard_and_checkpoints_are_spread(store):
     """An area's feed must come in write order, so its database has one shard. The users'
-    checkpoints are written by every device after every batch and read by id only: spread
-    over SPREAD_SHARDS shards, a crowd's checkpoint writes do not queue on one writer."""
+    checkpoints are written by every device after every batch and never read as a feed:
+    spread over SPREAD_SHARDS shards, a crowd's checkpoint writes do not queue on one writer."""
     from sync.scopes import CHECKPOINTS
     from sync.stores.couchdb import SPREAD_SHARDS
 

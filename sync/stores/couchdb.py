@@ -793,7 +793,8 @@ class CouchStore(Store):
     ``url`` may carry credentials (``http://admin:secret@couchdb:5984``); a server
     admin is needed to create databases and list them. ``prefix`` defaults to
     ``FIELDSYNC_COUCHDB_PREFIX`` or ``fieldsync-``. ``shards`` is CouchDB's ``q``
-    for new scope databases (None: the server's default); see the module docstring.
+    for new scope databases (None: the server's default), except the scopes of
+    ``sync.scopes.SPREAD``, which get ``SPREAD_SHARDS``; see the module docstring.
     """
 
     EXISTS_TTL = 5.0  # seconds a database seen to exist is trusted without asking again

@@ -11,7 +11,12 @@ Why retries are shaped this way:
   safe to repeat (reads, ``new_edits=false`` writes, which are idempotent). An
   interactive ``_bulk_docs`` may have been partly applied before a 500, so it
   reports the error instead of guessing.
-* A ``4xx`` is CouchDB's considered answer and is never retried.
+* A ``4xx`` is CouchDB's considered answer and is never retried, except a
+  cluster node's ``412 nodedown`` (no copy of a shard range it can reach, or the
+  node is in maintenance mode): a passing fault, retried as a ``5xx`` is and
+  reported as a ``503`` if it lasts. A long-poll is not retried, for ``5xx`` or
+  ``nodedown``: its caller answers "nothing yet" or fails the feed, and the
+  replicator polls again.
 
 Several nodes of one cluster may be given (``http://a:5984,http://b:5984``):
 any node answers for the whole cluster, so requests go to one of them and,
@@ -133,8 +138,9 @@ def error_from(resp: requests.Response) -> CouchError:
     cls = _BY_STATUS.get(status, CouchError)
     if error == "nodedown":
         # A cluster node answers 412 "progress not possible" when a shard range has no
-        # live copy it can reach: a passing fault (a node restarting), not a precondition
-        # the client got wrong. Relayed as a 412, PouchDB stops replicating for good.
+        # live copy it can reach, and 412 nodedown while it is in maintenance mode: a
+        # passing fault, not a precondition the client got wrong, and another node may
+        # answer. Relayed as a 412, PouchDB would stop replicating for good.
         cls, status = StoreUnavailable, StoreUnavailable.status
     kwargs: dict[str, Any] = {}
     if isinstance(error, str) and error:

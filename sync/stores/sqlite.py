@@ -701,30 +701,36 @@ class SQLiteDatabase(Database):
                 wanted = [k for k in chunk if isinstance(k, str)]
                 if include_docs and not conflicts and not attachments:
                     out = self._winner_rows(conn, chunk, wanted)
-                    yield from out
-                    continue
-                # Without documents only the winners are needed: the stored leaves (winner
-                # first) say them without parsing whole trees (/sync/<user> asks this of
-                # every pulled batch, to decide visibility on the winners).
-                trees = self._load_many(conn, wanted) if include_docs else self._winners(conn, wanted)
-                out = []
-                for key in chunk:
-                    tree = trees.get(key) if isinstance(key, str) else None
-                    if tree is None:
-                        out.append({"key": key, "error": "not_found"})
-                        continue
-                    rev, deleted = tree.winner() if include_docs else tree
-                    row: dict = {"id": key, "key": key, "value": {"rev": rev}}
-                    if deleted:
-                        row["value"]["deleted"] = True
-                        if include_docs:
-                            row["doc"] = None
-                    elif include_docs:
-                        body = self._body(conn, key, rev) or {}
-                        row["doc"] = self._render(conn, key, rev, tree, body, conflicts=conflicts,
-                                                  attachments=attachments)
-                    out.append(row)
-            yield from out
+                else:
+                    out = self._tree_rows(conn, chunk, wanted, include_docs, conflicts, attachments)
+            yield from out  # after the connection is back in the pool
+
+    def _tree_rows(self, conn: sqlite3.Connection, chunk: list, wanted: list[str], include_docs: bool,
+                   conflicts: bool, attachments: bool) -> list[dict]:
+        """``all_docs`` rows for keys ``chunk`` from the documents' trees, or (without documents)
+        from their stored leaves."""
+        # Without documents only the winners are needed: the stored leaves (winner
+        # first) say them without parsing whole trees (/sync/<user> asks this of
+        # every pulled batch, to decide visibility on the winners).
+        trees = self._load_many(conn, wanted) if include_docs else self._winners(conn, wanted)
+        out = []
+        for key in chunk:
+            tree = trees.get(key) if isinstance(key, str) else None
+            if tree is None:
+                out.append({"key": key, "error": "not_found"})
+                continue
+            rev, deleted = tree.winner() if include_docs else tree
+            row: dict = {"id": key, "key": key, "value": {"rev": rev}}
+            if deleted:
+                row["value"]["deleted"] = True
+                if include_docs:
+                    row["doc"] = None
+            elif include_docs:
+                body = self._body(conn, key, rev) or {}
+                row["doc"] = self._render(conn, key, rev, tree, body, conflicts=conflicts,
+                                          attachments=attachments)
+            out.append(row)
+        return out
 
     def _winner_rows(self, conn: sqlite3.Connection, chunk: list, wanted: list[str]) -> list[dict]:
         """``all_docs`` rows with their winners' bodies, for keys ``chunk``: the stored leaves say
