@@ -10,6 +10,8 @@ pouchdb-server, or Apache CouchDB when ``FIELDSYNC_TEST_COUCHDB_URL`` is set).
 from __future__ import annotations
 
 import random
+import threading
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -101,6 +103,42 @@ def test_an_interrupted_migration_resumes_and_both_sides_match(source, tmp_path)
     assert conflicted["_conflicts"], "the losing branch travels too"
     assert dst.get_local("device-checkpoint")["last_seq"] == 7
     assert verify_scope(src, dst) == []
+
+
+def test_verification_reports_what_the_target_lacks_once_it_stopped_arriving(source, tmp_path):
+    """A revision the target never got is reported (after the settling time), with the counts."""
+    src = source.store.open("uvs-tes")
+    dst = SQLiteStore(tmp_path / "dst").ensure("uvs-tes")
+    copy_scope(src, dst)
+    gone = next(r for r in src.changes(0) if ":sub:" in r["id"] and r["id"] != "uvs-tes:sub:01JCONFLICT0000000000000001")
+    dst.bulk_docs([{"_id": gone["id"], "_rev": gone["changes"][0]["rev"], "_deleted": True}])  # target-only edit
+    stale = SQLiteStore(tmp_path / "stale").ensure("uvs-tes")
+    started = time.monotonic()
+    problems = verify_scope(src, stale, settle=0.5)
+    assert time.monotonic() - started >= 0.5, "differences are looked at again before they are reported"
+    assert f"uvs-tes: {gone['id']} lacks {gone['changes'][0]['rev']}" in problems
+    assert any("doc_count" in p for p in problems)
+    assert verify_scope(src, dst, settle=0.2) == [
+        f"uvs-tes: doc_count {src.info()['doc_count']} in the source, {src.info()['doc_count'] - 1} in the target",
+        f"uvs-tes: doc_del_count {src.info()['doc_del_count']} in the source, "
+        f"{src.info()['doc_del_count'] + 1} in the target",
+    ]
+
+
+def test_verification_waits_for_a_write_that_lags_instead_of_reporting_it(source, tmp_path):
+    """A cluster copy that has not yet got a batch looks like a target lacking it: what arrives
+    while verification settles is not reported."""
+    src = source.store.open("uvs-tes")
+    dst = SQLiteStore(tmp_path / "dst").ensure("uvs-tes")
+    copy_scope(src, dst)
+    late = SQLiteStore(tmp_path / "late").ensure("uvs-tes")
+    arrives = threading.Timer(0.6, copy_scope, (src, late))
+    arrives.start()
+    try:
+        assert verify_scope(src, late, settle=30) == []
+    finally:
+        arrives.join()
+    assert verify_scope(src, dst, settle=0) == []
 
 
 def test_running_it_again_after_it_finished_copies_nothing_new(source, tmp_path):

@@ -17,7 +17,7 @@ resume without a full re-sync.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sync.docs import check_doc
@@ -142,8 +142,35 @@ def _all_changes(db: Database) -> Iterator[dict]:
     return db.changes(0, style="all_docs")
 
 
-def verify_scope(src: Database, dst: Database) -> list[str]:
-    """Differences between the scopes: missing revisions, digests or counts ([] when equal)."""
+def verify_scope(src: Database, dst: Database, *, settle: float = 20.0) -> list[str]:
+    """Differences between the scopes: missing revisions, digests or counts ([] when equal).
+
+    A CouchDB cluster's copies of a shard may lag a write by moments (a batch answered
+    ``202`` reached fewer than a quorum of them; the rest get it from the others), and a
+    read may come from a copy that lags. What differs is looked at again for up to
+    ``settle`` seconds, and only what still differs then is reported: otherwise a
+    migration to a cluster under load reported revisions as lacking that had arrived.
+    """
+    deadline = time.monotonic() + settle
+    rows: Iterable[dict] = _all_changes(src)
+    while True:
+        problems = _count_problems(src, dst)
+        differing: list[dict] = []
+        page: list[dict] = []
+        for row in rows:
+            page.append(row)
+            if len(page) >= BATCH:
+                problems += _row_problems(src, dst, page, differing)
+                page = []
+        if page:
+            problems += _row_problems(src, dst, page, differing)
+        if not problems or time.monotonic() > deadline:
+            return problems
+        rows = differing  # only these are read again
+        time.sleep(0.25)
+
+
+def _count_problems(src: Database, dst: Database) -> list[str]:
     problems = []
     si, di = src.info(), dst.info()
     for key in ("doc_count", "doc_del_count"):
@@ -151,32 +178,31 @@ def verify_scope(src: Database, dst: Database) -> list[str]:
             continue  # pouchdb-server does not report it; every tombstone is still checked below
         if si[key] != di[key]:
             problems.append(f"{src.name}: {key} {si[key]} in the source, {di[key]} in the target")
-    page: list[dict] = []
+    return problems
 
-    def check(rows: list[dict]) -> None:
-        wanted = {r["id"]: [c["rev"] for c in r["changes"]] for r in rows}
-        missing = dst.revs_diff(wanted)
-        for docid, diff in missing.items():
-            problems.append(f"{src.name}: {docid} lacks {', '.join(diff['missing'])}")
-        items = [{"id": docid, "rev": rev} for docid, revs in wanted.items() for rev in revs]
-        ours = {(r["id"], d["ok"]["_rev"]): d["ok"] for r in src.bulk_get(items) for d in r["docs"] if "ok" in d}
-        theirs = {(r["id"], d["ok"]["_rev"]): d["ok"] for r in dst.bulk_get(items) for d in r["docs"] if "ok" in d}
-        for key, doc in ours.items():
-            other = theirs.get(key)
-            if other is None:
-                continue
-            a = {n: m.get("digest") for n, m in (doc.get("_attachments") or {}).items()}
-            b = {n: m.get("digest") for n, m in (other.get("_attachments") or {}).items()}
-            if a != b:
-                problems.append(f"{src.name}: {key[0]} {key[1]} attachment digests differ")
 
-    for row in _all_changes(src):
-        page.append(row)
-        if len(page) >= BATCH:
-            check(page)
-            page = []
-    if page:
-        check(page)
+def _row_problems(src: Database, dst: Database, rows: list[dict], differing: list[dict]) -> list[str]:
+    """What the target lacks or holds otherwise of ``rows`` (source changes); the rows with a
+    difference are added to ``differing``."""
+    problems = []
+    wanted = {r["id"]: [c["rev"] for c in r["changes"]] for r in rows}
+    bad: set[str] = set()
+    for docid, diff in dst.revs_diff(wanted).items():
+        problems.append(f"{src.name}: {docid} lacks {', '.join(diff['missing'])}")
+        bad.add(docid)
+    items = [{"id": docid, "rev": rev} for docid, revs in wanted.items() for rev in revs]
+    ours = {(r["id"], d["ok"]["_rev"]): d["ok"] for r in src.bulk_get(items) for d in r["docs"] if "ok" in d}
+    theirs = {(r["id"], d["ok"]["_rev"]): d["ok"] for r in dst.bulk_get(items) for d in r["docs"] if "ok" in d}
+    for key, doc in ours.items():
+        other = theirs.get(key)
+        if other is None:
+            continue
+        a = {n: m.get("digest") for n, m in (doc.get("_attachments") or {}).items()}
+        b = {n: m.get("digest") for n, m in (other.get("_attachments") or {}).items()}
+        if a != b:
+            problems.append(f"{src.name}: {key[0]} {key[1]} attachment digests differ")
+            bad.add(key[0])
+    differing.extend(r for r in rows if r["id"] in bad)
     return problems
 
 
