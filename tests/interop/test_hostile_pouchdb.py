@@ -32,6 +32,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from eventual import wait_until
 from gate_helpers import PASSWORD, feedback_id, visit
 from markupsafe import escape
 from pouch import PouchReplica
@@ -122,11 +123,16 @@ def test_an_oversize_photo_is_refused_once_with_feedback_and_never_sent_again(
     assert (feedback["status"], feedback["about"]) == ("refused", big["_id"])
     assert feedback["summary"] == denied["messages"]
 
-    # The sync monitor names the document and the limit, in both languages.
-    status = requests.get(f"{peer.root}/api/sync-status", auth=peer.auth, timeout=30).json()
-    [worker] = [u for u in status if u["name"] == "bolormaa"]
-    named = [r for d in worker["devices"] for r in d["last_refusals"] if r["id"] == big["_id"]]
-    assert named and named[0]["messages"] == denied["messages"]
+    # The sync monitor names the document and the limit, in both languages. The push was
+    # counted by whichever gunicorn worker took it, which writes its sync log within
+    # flush_seconds (sync/replica/synclog.py): the page is looked at again until then.
+    def refusals() -> list[dict]:
+        status = requests.get(f"{peer.root}/api/sync-status", auth=peer.auth, timeout=30).json()
+        [worker] = [u for u in status if u["name"] == "bolormaa"]
+        return [r for d in worker["devices"] for r in d["last_refusals"] if r["id"] == big["_id"]]
+
+    named = wait_until(refusals, what="the refusal on the sync monitor", interval=0.25)
+    assert named[0]["messages"] == denied["messages"]
     for lang, label in (("en", "Last refused:"), ("mn", "Сүүлд татгалзсан:")):
         page = monitor_page(peer, lang)
         assert label in page and str(escape(denied["messages"][lang])) in page
