@@ -50,6 +50,8 @@ def log_in(page, base: str, name: str, password: str) -> None:
     # did, and waited 30 s for a menu link that page never had.
     with page.expect_navigation():
         page.get_by_role("button", name="Log in").click()
+    assert "/web/login" not in page.url or not page.get_by_label("Password").count(), (
+        f"still on the login page after logging in as {name}: {page.locator('body').inner_text()[:300]!r}")
 
 
 def menu_link(page, name: str):
@@ -59,6 +61,7 @@ def menu_link(page, name: str):
     cannot be clicked, so tests go through here instead of ``page.get_by_role("link", ...)``.
     """
     menu = page.locator("header nav.menu")
+    menu.wait_for(state="attached")  # the page with the menu is there (count() below does not wait)
     link = page.get_by_role("link", name=name, exact=True, include_hidden=True)  # inside a <details>
     group = menu.locator("details").filter(has=link)
     if group.count() and group.get_attribute("open") is None:
