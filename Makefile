@@ -23,7 +23,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
 
 # The workers' field app (fieldapp/): npm packages, then its bundle in fieldapp/dist, served at /app.
-FIELDAPP_SRC := $(shell find fieldapp/src fieldapp/static -type f 2>/dev/null) fieldapp/build.mjs
+FIELDAPP_SRC := $(shell find fieldapp/src fieldapp/static -type f 2>/dev/null) fieldapp/build.mjs fieldapp/tools/pouchdb_checkpoint.cjs
 fieldapp/node_modules/.installed: fieldapp/package.json fieldapp/package-lock.json
 	cd fieldapp && npm ci --no-audit --no-fund
 	touch $@

@@ -8,7 +8,8 @@
 // bench/device_timeline.py with NODE_PATH at tests/interop/node_modules.
 'use strict';
 const fs = require('fs');
-const PouchDB = require('pouchdb');
+// The device's PouchDB as the field app bundles it (fieldapp/tools/pouchdb_checkpoint.cjs).
+const PouchDB = require('../fieldapp/tools/pouchdb_checkpoint.cjs').requireFixed(require.resolve('pouchdb'));
 
 const [mode, url, path, docsFile] = process.argv.slice(2);
 const requests = [];

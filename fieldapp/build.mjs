@@ -11,6 +11,8 @@ import { deflateSync, gzipSync } from 'node:zlib';
 
 import * as esbuild from 'esbuild';
 
+import checkpointFix from './tools/pouchdb_checkpoint.cjs';
+
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DIST = join(HERE, 'dist');
 const STATIC = join(HERE, 'static');
@@ -19,7 +21,20 @@ const SHELL_LIMIT = 500 * 1024;
 rmSync(DIST, { recursive: true, force: true });
 mkdirSync(DIST, { recursive: true });
 
+// PouchDB goes into the bundle with its checkpointer fixed (tools/pouchdb_checkpoint.cjs).
+const fixed = [];
+const pouchdbCheckpoint = {
+  name: 'pouchdb-checkpoint',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]pouchdb-browser[\\/]lib[\\/]index(\.es)?\.js$/ }, (args) => {
+      fixed.push(args.path);
+      return { contents: checkpointFix.fixCheckpointer(readFileSync(args.path, 'utf8'), args.path), loader: 'js' };
+    });
+  },
+};
+
 await esbuild.build({
+  plugins: [pouchdbCheckpoint],
   entryPoints: [join(HERE, 'src', 'main.js')],
   bundle: true,
   minify: true,
@@ -29,6 +44,8 @@ await esbuild.build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+if (fixed.length !== 1) throw new Error(`PouchDB's checkpointer fixed in ${fixed.length} files, not 1: ${fixed}`);
 
 for (const name of ['app.css', 'icon.svg', 'manifest.webmanifest']) copyFileSync(join(STATIC, name), join(DIST, name));
 writeFileSync(join(DIST, 'icon-192.png'), icon(192));

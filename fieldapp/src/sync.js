@@ -8,6 +8,7 @@ import PouchDB from 'pouchdb-browser';
 import { backoff } from './backoff.js';
 import { gzipFetch } from './gzip_fetch.js';
 import { PULL_BATCH_SIZE, PUSH_BATCH_SIZE, pushBatchSizeFor } from './push_options.js';
+import { pinReplicationId } from './replication_id.js';
 
 const LAST_SYNC = 'fieldsync.lastSync';
 
@@ -24,6 +25,8 @@ export class SyncController extends EventTarget {
     this.needsLogin = false;
     // One wrapper for every replication: once the server said it takes gzip, it stays known.
     this.fetch = gzipFetch();
+    // The server's replication id, once read: the runs after the first need no request for it.
+    this.replicationIds = new Map();
     this.lastSync = localStorage.getItem(`${LAST_SYNC}.${store.user}`);
     this.onOnline = () => this.start();
     this.onOffline = () => {
@@ -39,7 +42,8 @@ export class SyncController extends EventTarget {
     const fetch = gate
       ? (url, opts) => (gate.closed ? Promise.reject(new Error('cancelled')) : this.fetch(url, opts))
       : this.fetch;
-    return new PouchDB(this.url, { skip_setup: true, fetch });
+    // One line of checkpoints whatever the link does (replication_id.js).
+    return pinReplicationId(new PouchDB(this.url, { skip_setup: true, fetch }), this.url, fetch, this.replicationIds);
   }
 
   set(state, error = null) {

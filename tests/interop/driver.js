@@ -14,7 +14,8 @@
 'use strict';
 
 const readline = require('readline');
-const PouchDB = require('pouchdb');
+// PouchDB with its checkpointer fixed, as the field app bundles it (fieldapp/tools/pouchdb_checkpoint.cjs).
+const PouchDB = require('../../fieldapp/tools/pouchdb_checkpoint.cjs').requireFixed(require.resolve('pouchdb'));
 PouchDB.plugin(require('pouchdb-adapter-memory'));
 
 // Anything a library prints must not corrupt the stdout protocol stream.
@@ -160,7 +161,17 @@ function remote(url, options, gate = null) {
       ? Promise.reject(new Error('this replication was cancelled'))
       : inner(resource, init));
   }
-  return new PouchDB(url, opts);
+  const db = new PouchDB(url, opts);
+  // As the field app: a run whose read of the server's uuid fails on the network fails, instead of
+  // naming its checkpoints after the URL (fieldapp/src/replication_id.js).
+  const idFetch = opts.fetch || ((resource, init) => (gate && gate.closed
+    ? Promise.reject(new Error('this replication was cancelled'))
+    : globalThis.fetch(resource, init)));
+  db.id = async (callback) => {
+    const { pinReplicationId } = await fieldappModule('replication_id.js');
+    return pinReplicationId(db, url, idFetch).id(callback);
+  };
+  return db;
 }
 
 /** Replication options from JSON: a filter can come as JS source (filter_js). */
