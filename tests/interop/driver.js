@@ -96,6 +96,8 @@ function fieldappModule(name) {
   return fieldappModules.get(name);
 }
 
+const replicationIds = new Map(); // server root + database -> replication id, as the field app keeps them
+
 const localAgents = new Map();
 function localAgent(address) {
   if (!localAgents.has(address)) {
@@ -163,13 +165,13 @@ function remote(url, options, gate = null) {
   }
   const db = new PouchDB(url, opts);
   // As the field app: a run whose read of the server's uuid fails on the network fails, instead of
-  // naming its checkpoints after the URL (fieldapp/src/replication_id.js).
+  // naming its checkpoints after the URL, and the id once read is kept (fieldapp/src/replication_id.js).
   const idFetch = opts.fetch || ((resource, init) => (gate && gate.closed
     ? Promise.reject(new Error('this replication was cancelled'))
     : globalThis.fetch(resource, init)));
   db.id = async (callback) => {
     const { pinReplicationId } = await fieldappModule('replication_id.js');
-    return pinReplicationId(db, url, idFetch).id(callback);
+    return pinReplicationId(db, url, idFetch, replicationIds).id(callback);
   };
   return db;
 }
