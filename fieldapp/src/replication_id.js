@@ -23,12 +23,7 @@ export function pinReplicationId(db, url, fetchFn, known = null) {
   const read = async () => {
     if (known && known.has(key)) return known.get(key);
     const response = await fetchFn(root, { headers }); // a network failure fails the run
-    let body = null;
-    try {
-      body = await response.json();
-    } catch {
-      body = null; // not JSON: a proxy's page, say
-    }
+    const body = await response.json().catch(() => null); // not JSON: a proxy's page, say
     if (!(body && typeof body.uuid === 'string' && body.uuid)) return `${root}${name}/`; // PouchDB's own fallback
     const id = body.uuid + name;
     if (known) known.set(key, id);

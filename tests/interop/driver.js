@@ -157,18 +157,14 @@ function remote(url, options, gate = null) {
       return response;
     };
   }
-  if (gate && opts.fetch) {
-    const inner = opts.fetch;
-    opts.fetch = (resource, init) => (gate.closed
-      ? Promise.reject(new Error('this replication was cancelled'))
-      : inner(resource, init));
-  }
+  const gated = (inner) => (gate
+    ? (resource, init) => (gate.closed ? Promise.reject(new Error('this replication was cancelled')) : inner(resource, init))
+    : inner);
+  if (opts.fetch) opts.fetch = gated(opts.fetch);
   const db = new PouchDB(url, opts);
   // As the field app: a run whose read of the server's uuid fails on the network fails, instead of
   // naming its checkpoints after the URL, and the id once read is kept (fieldapp/src/replication_id.js).
-  const idFetch = opts.fetch || ((resource, init) => (gate && gate.closed
-    ? Promise.reject(new Error('this replication was cancelled'))
-    : globalThis.fetch(resource, init)));
+  const idFetch = opts.fetch || gated(globalThis.fetch);
   db.id = async (callback) => {
     const { pinReplicationId } = await fieldappModule('replication_id.js');
     return pinReplicationId(db, url, idFetch, replicationIds).id(callback);

@@ -49,7 +49,7 @@ def field_data(area: str) -> tuple[list[dict], dict[str, bytes]]:
     return docs, photos
 
 
-def through(proxy: CuttingProxy, db: RemoteDb) -> str:
+def through(proxy: CuttingProxy | DroppingProxy, db: RemoteDb) -> str:
     """The database's URL as the device sees it: across the cutting link."""
     return db.url.replace(f"127.0.0.1:{db.peer.port}", f"127.0.0.1:{proxy.port}")
 
