@@ -15,19 +15,28 @@
  * Make `db` (a remote PouchDB at `url`) name its replications as PouchDB does when the
  * server's root answers: `uuid + database name`, the same ids devices already hold
  * checkpoints under. `known` (a Map shared between a device's remotes) keeps an id once
- * read, so the runs after the first need no request for it.
+ * read, so the runs after the first need no request for it, and runs that start together
+ * make one.
  */
 export function pinReplicationId(db, url, fetchFn, known = null) {
   const { root, name, headers } = parts(url);
   const key = `${root}${name}`;
-  const read = async () => {
-    if (known && known.has(key)) return known.get(key);
+  const ask = async () => {
     const response = await fetchFn(root, { headers }); // a network failure fails the run
     const body = await response.json().catch(() => null); // not JSON: a proxy's page, say
-    if (!(body && typeof body.uuid === 'string' && body.uuid)) return `${root}${name}/`; // PouchDB's own fallback
-    const id = body.uuid + name;
-    if (known) known.set(key, id);
-    return id;
+    if (!(body && typeof body.uuid === 'string' && body.uuid)) return { id: `${root}${name}/`, keep: false }; // PouchDB's own fallback
+    return { id: body.uuid + name, keep: true };
+  };
+  // The answer is shared while it is asked for (the push and the pull start together) and
+  // kept once it is a uuid; a failure or a URL-named answer is asked for again next time.
+  const read = () => {
+    if (!known) return ask().then((answer) => answer.id);
+    if (!known.has(key)) {
+      const asking = ask();
+      known.set(key, asking);
+      asking.then((answer) => { if (!answer.keep) known.delete(key); }, () => known.delete(key));
+    }
+    return known.get(key).then((answer) => answer.id);
   };
   db.id = (callback) => {
     const promise = read();

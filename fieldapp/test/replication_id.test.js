@@ -56,6 +56,14 @@ test('once read, the id is kept for the server: the next run asks nothing', asyn
   assert.equal(await pinReplicationId(remote(), `http://127.0.0.1:${port}/sync/bold`, fetch, known).id(), 'f00dbold');
 });
 
+test('runs that start together (the push and the pull) ask the root once', async () => {
+  const known = new Map();
+  const url = `http://127.0.0.1:${port}/sync/naraa`;
+  const ids = await Promise.all([1, 2].map(() => pinReplicationId(remote(), url, fetch, known).id()));
+  assert.deepEqual(ids, ['f00dnaraa', 'f00dnaraa']);
+  assert.equal(seen.length, 1);
+});
+
 test('a root cut by the link fails the run rather than starting a second line of checkpoints', async () => {
   answer = 'cut';
   const db = pinReplicationId(remote(), `http://127.0.0.1:${port}/sync/naraa`, fetch, new Map());
