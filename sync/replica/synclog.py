@@ -128,6 +128,8 @@ class SyncLog:
         self._replicating: dict[tuple[str, str], str] = {}
         # doc id -> (the log document as this process last wrote it, when): see _with_own_writes.
         self._written: dict[str, tuple[dict, float]] = {}
+        # receipt id -> (the receipt this process wrote, when): laid over what receipts() reads.
+        self._receipts_written: dict[str, tuple[dict, float]] = {}
 
     def record(self, user: str, *, user_agent: str | None, device_id: str | None,
                read: int = 0, written: int = 0, refused: int = 0, pushed: bool = False,
@@ -306,7 +308,10 @@ class SyncLog:
                 replication = pick_replication(checkpoints.get((user, key), {}), stamp)
             docs.setdefault((docid, rev), receipt(user, docid, rev, sender, stamp, key, replication))
         db = self.store.open(RECEIPTS_SCOPE)
-        for result in db.bulk_docs([check_doc(d, new_edits=True) for d in docs.values()], new_edits=True):
+        written = list(docs.values())
+        results = db.bulk_docs([check_doc(d, new_edits=True) for d in written], new_edits=True)
+        self._remember_written(written, results, self._receipts_written)
+        for result in results:
             if result.get("error") not in (None, "conflict"):  # a conflict: it has its receipt already
                 raise RuntimeError(f"receipt {result.get('id')}: {result.get('reason')}")
 
@@ -348,14 +353,17 @@ class SyncLog:
             doc["checkpoints"] = {r: seen[r] for r in newest}
         return doc, closed
 
-    def _remember_written(self, docs: list[dict], results: list[dict]) -> None:
+    def _remember_written(self, docs: list[dict], results: list[dict],
+                          into: dict[str, tuple[dict, float]] | None = None) -> None:
+        written = self._written if into is None else into
         clock = time.monotonic()
         with self._lock:
             for doc, result in zip(docs, results, strict=True):
                 if "rev" in result and "error" not in result:
-                    self._written[doc["_id"]] = ({**doc, "_rev": result["rev"]}, clock)
-            if len(self._written) > 1000:
-                self._written = {i: w for i, w in self._written.items() if clock - w[1] < OWN_WRITES_SECONDS}
+                    written[doc["_id"]] = ({**doc, "_rev": result["rev"]}, clock)
+            if len(written) > 1000:
+                for i in [i for i, (_, at) in written.items() if clock - at >= OWN_WRITES_SECONDS]:
+                    del written[i]
 
     def _with_own_writes(self, prefix: str) -> Iterator[dict]:
         """The log's documents under ``prefix``, with what this process wrote in the last
@@ -390,7 +398,11 @@ class SyncLog:
         a receipt still waiting for its push checkpoint is shown as it stands)."""
         self.flush()
         found = of_document(self.store, docid)
-        with self._lock:
+        clock = time.monotonic()
+        with self._lock:  # what this process wrote a moment ago, which a cluster copy may not have yet
+            for doc, at in self._receipts_written.values():
+                if doc["doc_id"] == docid and clock - at < OWN_WRITES_SECONDS:
+                    found.setdefault(doc["rev"], doc)
             waiting = [list(r) for r in self._receipts if r[1] == docid and r[2] not in found]
         for user, _, rev, sender, at, replication in waiting:
             key = device_key(sender.device_id, sender.user_agent) if sender.via == "sync" else None
