@@ -62,6 +62,7 @@ CHROMIUM = "/usr/bin/chromium"
 APP_DIST = REPO / "fieldapp" / "dist" / "index.html"
 SHOTS = REPO / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
+SMALL_PHONE = {"width": 360, "height": 740}
 TES = {"latitude": 50.47, "longitude": 93.6, "accuracy": 12}
 TIMEOUT = 60_000  # ms: the machine running the suite may be busy
 
@@ -107,6 +108,22 @@ def shoot(page, name: str) -> None:
     folder = page.context.shots_dir
     page.screenshot(path=str(folder / f"fieldapp-{name}.png"), full_page=False)
     assert (folder / f"fieldapp-{name}.png").stat().st_size > 5000
+
+
+def assert_tabs_fit(page, viewport: dict) -> None:
+    """Every tab of the header, the inbox count included, lies whole on a ``viewport`` screen
+    (the nav scrolls sideways where it does not, and a tab past the edge reads as missing)."""
+    before = page.viewport_size
+    page.set_viewport_size(viewport)
+    try:
+        edges = page.evaluate("""() => [...document.querySelectorAll('header nav a, header nav .badge')]
+            .map(el => [el.id || el.className, el.getBoundingClientRect().right])""")
+        nav = page.evaluate("() => { const n = document.querySelector('header nav');"
+                            " return [n.scrollWidth, n.clientWidth]; }")
+    finally:
+        page.set_viewport_size(before)
+    assert len(edges) == 5 and all(right <= viewport["width"] for _, right in edges), edges
+    assert nav[0] <= nav[1], f"the tabs need {nav[0]} px, the screen has {nav[1]}"
 
 
 def log_in(page, base: str, user: str = "bolormaa") -> None:
@@ -348,6 +365,7 @@ def test_refusal_in_mongolian_fixed_and_resent_then_a_review_arrives(server, con
     page.wait_for_selector(".flash")
     page.click("#sync-now")
     page.wait_for_function("() => document.querySelector('#inbox-count').textContent === '1'")
+    assert_tabs_fit(page, SMALL_PHONE)
     page.click("#nav-inbox")
     page.wait_for_selector("#inbox-list li[data-kind=feedback]")
     text = page.locator("#inbox-list li[data-kind=feedback]").inner_text()
