@@ -360,8 +360,14 @@ def test_a_coordinator_made_a_worker_keeps_only_what_a_worker_sees(server: Field
     # The other gunicorn worker may still hold her account as it was for FIELDSYNC_CACHE_SECONDS
     # (1 s on CouchDB, docs/deploy.md), and a page it serves reads the area as her old role: her
     # device syncs again, as it would on its next trip, until it holds what a worker sees.
-    wait_until(lambda: finished(device.sync(url(server, "oyunaa"), batch_size=50)) and device.revs(),
-               lambda revs: revs == as_worker, what="her device as a worker's", interval=1.0)
+    def difference() -> dict[str, dict[str, str | None]]:
+        finished(device.sync(url(server, "oyunaa"), batch_size=50))
+        held = device.revs()
+        return {i: {"device": held.get(i), "worker sees": as_worker.get(i)}
+                for i in set(held) | set(as_worker) if held.get(i) != as_worker.get(i)}
+
+    wait_until(difference, lambda diff: not diff, what="her device as a worker's (where it differs)",
+               interval=1.0)
     assert device.revs() == as_worker
     assert server_docs(server, "uvs-tes") == tes
 
