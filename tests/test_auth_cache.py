@@ -6,7 +6,8 @@ verified Basic login, an account and the form list for ``FIELDSYNC_CACHE_SECONDS
 made through the same app is seen at once; one made elsewhere (another app
 server, the command line) within that bound. These tests run the cache on
 SQLite files, where the bound can be shown with a command-line change, and
-count the store reads a request costs.
+count the store reads a request costs; one runs on Apache CouchDB, whose
+followed changes feeds end a remembered account as soon as they show a change.
 """
 
 from __future__ import annotations
@@ -18,14 +19,18 @@ from pathlib import Path
 from unittest.mock import patch
 
 import pytest
+from eventual import wait_until
 from flask import Flask
+from servers import couch_url_for
 from test_auth import ADMIN, SECRET, basic, cli
 
 from server import create_app
+from server.auth import Authenticator
 from server.config import Settings
 from server.services import Services
 from sync import records
-from sync.accounts.throttle import LoginThrottle
+from sync.accounts.throttle import AUTH_SCOPE, LoginThrottle
+from sync.accounts.users import USERS_SCOPE, UserDirectory
 from sync.demo import household_visit, submission
 from sync.forms import FormRegistry
 from sync.ids import new_ulid
@@ -189,3 +194,36 @@ def test_a_form_published_elsewhere_is_accepted_at_once_and_looked_up_once_per_b
     assert reads["n"] == 1
     unknown = dict(docs[0], form_version=9)
     assert svc.forms.check_submission(unknown)[0]["field"] == "form_version"
+
+
+def test_on_couchdb_a_role_changed_elsewhere_holds_once_the_change_is_seen(request: pytest.FixtureRequest) -> None:
+    """Two app servers on one Apache CouchDB, each remembering accounts for a minute: a login is
+    kept while ``_users`` is unchanged, and once this server sees the change made through the
+    other, the next login reads the account again, not the minute-old copy it remembered (which
+    it then kept under the new marker for good: a coordinator made worker synced on as one)."""
+    url = couch_url_for(request, "couchdb")
+    prefix = f"authc{new_ulid()[-8:].lower()}-"
+    servers = []
+    for _ in range(2):
+        store = CouchStore(url, prefix=prefix)
+        users = UserDirectory(store, SECRET, cache_seconds=60)
+        servers.append((store, users, Authenticator(users, LoginThrottle(store), SECRET, cache_seconds=60)))
+    (here, here_users, auth), (there, there_users, _) = servers
+    try:
+        there_users.add("oyunaa", "coordinator", ["uvs-tes"], PASSWORD)
+        here.ensure(AUTH_SCOPE)
+        wait_until(lambda: here.change_marker([USERS_SCOPE, AUTH_SCOPE]), lambda m: m is not None,
+                   what="this server following _users and _auth")
+        login = Flask(__name__).test_request_context("/", environ_base={"REMOTE_ADDR": "10.0.9.1"})
+        with login:
+            assert auth.login("oyunaa", PASSWORD).role == "coordinator"
+            assert here_users.account("oyunaa")["role"] == "coordinator"  # remembered for a minute
+            there_users.update("oyunaa", role="worker")
+            wait_until(lambda: auth.login("oyunaa", PASSWORD).role, lambda role: role == "worker",
+                       what="her login as a worker on this server", timeout=20)
+            assert here_users.account("oyunaa")["role"] == "worker"
+    finally:
+        for name in there.names():
+            there.delete(name)
+        for store, _, _ in servers:
+            store.close()

@@ -10,7 +10,9 @@ The account itself is read from the store whenever it may have changed, so a
 disabled user is refused at once on every app server, unless the directory is
 given ``cache_seconds`` (the CouchDB store's default, see ``sync.ttl_cache``):
 then another app server may take up to that long to notice, while a change
-made through this one is seen at once.
+made through this one is seen at once. A store that follows its changes feeds
+(CouchDB, ``sync.stores.couchdb_watch``) ends the memo as soon as ``_users``
+changes, which is what a login kept while that marker stands relies on.
 """
 
 from __future__ import annotations
@@ -176,10 +178,19 @@ class UserDirectory:
         """The stored account document of a well-formed name (None: no such account)."""
         if not isinstance(name, str) or not NAME_RE.match(name):
             return None
-        doc = self._accounts.get(name)
-        if doc is None:
-            doc = self._doc(name)
-            self._accounts.put(name, doc)
+        if not self._accounts:
+            return self._doc(name)
+        # Where the store watches its changes (CouchDB), the memo holds only while ``_users`` is
+        # unchanged: the authenticator keeps a login for as long as that marker stands, and a
+        # login checked against an account a second old was kept under the new marker for good
+        # (a coordinator made worker went on syncing as a coordinator through that process).
+        marker = self.store.change_marker([USERS_SCOPE]) if getattr(self.store, "watches_changes", False) else None
+        found = self._accounts.get(name)
+        if found is not None and found[0] == marker:
+            return found[1]
+        doc = self._doc(name)
+        if doc is not None:
+            self._accounts.put(name, (marker, doc))
         return doc
 
     def verify(self, name: str, password: str, *, account: dict | None | object = _READ) -> User | None:
