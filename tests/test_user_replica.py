@@ -435,6 +435,16 @@ def test_a_revocation_tombstone_asked_of_a_process_that_still_shows_the_document
     assert given["ok"]["_revisions"]["ids"][1] == visit["_rev"].split("-", 1)[1]  # a child of the winner
     assert made_up["error"]["error"] == "not_found"
 
+    # The same through open_revs, which the CouchDB replicator of a laptop may use instead.
+    response = Device(app, "batbold").request(
+        "GET", f"/{visit['_id']}", query_string={"open_revs": json.dumps([a["rev"] for a in asked]), "revs": "true"},
+        headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    given, made_up = response.json
+    assert given["ok"]["_rev"] == swept and given["ok"]["_deleted"] is True
+    assert given["ok"]["_revisions"]["ids"][1] == visit["_rev"].split("-", 1)[1]
+    assert made_up == {"missing": "9-" + "0" * 32}
+
 
 def test_writes_are_routed_by_their_id_prefix(app: Flask, svc: Services) -> None:
     docs = [new_submission("ovr-bat-ulzii", "batbold", n=200), new_submission("ovr-kharkhorin", "batbold", n=201)]

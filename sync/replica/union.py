@@ -538,7 +538,18 @@ class UserReplica(Database):
                     tomb.pop("_revisions")
                 found.append({"ok": tomb} if tomb is not None else {"missing": r})
             return found
-        return self.dbs[scope].open_revs(docid, revs, **opts)
+        found = self.dbs[scope].open_revs(docid, revs, **opts)
+        if revs is None or not any("missing" in f for f in found):
+            return found
+        # A revocation tombstone another process's feed listed, asked of a process that still
+        # shows the document: given, as _bulk_get gives it (bulk_get below).
+        out = []
+        for f in found:
+            tomb = self._tombstone(docid, f["missing"]) if "missing" in f else None
+            if tomb is not None and not opts.get("revisions"):
+                tomb.pop("_revisions")
+            out.append({"ok": tomb} if tomb is not None else f)
+        return out
 
     def bulk_get(self, items: list[dict], *, revisions: bool = False, attachments: bool = False,
                  latest: bool = False) -> Iterator[dict]:
