@@ -526,30 +526,21 @@ class UserReplica(Database):
         return self.dbs[scope].get(docid, **opts)
 
     def open_revs(self, docid: str, revs: list[str] | None, **opts) -> list[dict]:
+        revisions = bool(opts.get("revisions"))
         try:
             scope = self._reachable(docid)
         except NotFound:
             if revs is None:
                 raise
-            found = []
-            for r in revs:
-                tomb = self._tombstone(docid, r)
-                if tomb is not None and not opts.get("revisions"):
-                    tomb.pop("_revisions")
-                found.append({"ok": tomb} if tomb is not None else {"missing": r})
-            return found
+            return [{"ok": tomb} if (tomb := self._given_tombstone(docid, r, revisions)) else {"missing": r}
+                    for r in revs]
         found = self.dbs[scope].open_revs(docid, revs, **opts)
         if revs is None or not any("missing" in f for f in found):
             return found
         # A revocation tombstone another process's feed listed, asked of a process that still
         # shows the document: given, as _bulk_get gives it (bulk_get below).
-        out = []
-        for f in found:
-            tomb = self._tombstone(docid, f["missing"]) if "missing" in f else None
-            if tomb is not None and not opts.get("revisions"):
-                tomb.pop("_revisions")
-            out.append({"ok": tomb} if tomb is not None else f)
-        return out
+        return [{"ok": tomb} if "missing" in f and (tomb := self._given_tombstone(docid, f["missing"], revisions))
+                else f for f in found]
 
     def bulk_get(self, items: list[dict], *, revisions: bool = False, attachments: bool = False,
                  latest: bool = False) -> Iterator[dict]:
@@ -591,12 +582,15 @@ class UserReplica(Database):
 
     def _tombstone_result(self, item: dict, revisions: bool) -> dict | None:
         """The ``_bulk_get`` result of the revocation tombstone ``item`` asks for, if it names one."""
-        tomb = self._tombstone(item["id"], item.get("rev"))
-        if tomb is None:
-            return None
-        if not revisions:
+        tomb = self._given_tombstone(item["id"], item.get("rev"), revisions)
+        return None if tomb is None else bulk_get_result(item["id"], [{"ok": tomb}])
+
+    def _given_tombstone(self, docid: str, rev: Any, revisions: bool) -> dict | None:
+        """The revocation tombstone ``rev`` names, as a read answers it (its history if asked for)."""
+        tomb = self._tombstone(docid, rev)
+        if tomb is not None and not revisions:
             tomb.pop("_revisions")
-        return bulk_get_result(item["id"], [{"ok": tomb}])
+        return tomb
 
     def _bulk_get_with_winners(self, db: Database, items: list[dict], opts: dict[str, bool]
                                ) -> tuple[list[dict], dict[str, str | None]]:
