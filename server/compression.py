@@ -26,10 +26,12 @@ _SKIP_TYPES = ("image/", "video/", "audio/", "application/zip", "application/gzi
                "application/vnd.openxmlformats")  # XLSX and the like are zip archives
 
 
-def _gzip_stream(chunks: Iterable[bytes]) -> Iterator[bytes]:
+def _gzip_stream(chunks: Iterable[bytes | str]) -> Iterator[bytes]:
     comp = zlib.compressobj(6, zlib.DEFLATED, 31)
     try:
         for chunk in chunks:
+            if isinstance(chunk, str):  # a generator of text, which Werkzeug itself would encode
+                chunk = chunk.encode()
             if chunk:
                 data = comp.compress(chunk) + comp.flush(zlib.Z_SYNC_FLUSH)
                 if data:

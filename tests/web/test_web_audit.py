@@ -10,6 +10,7 @@ included, while a disabled user's entries stay.
 from __future__ import annotations
 
 import csv
+import gzip
 import html
 import io
 import re
@@ -151,6 +152,10 @@ def test_the_csv_opens_in_excel_with_cyrillic_intact(app, svc):
     rows = list(csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig"))))
     assert {r["action"] for r in rows} == {"quarantine.discarded"}
     assert NOTE in rows[0]["details"] and rows[0]["actor"] == "oyunaa" and rows[0]["scope"] == "uvs-tes"
+    # As a browser asks for it (every browser accepts gzip): the same file, compressed.
+    zipped = login(app, "oyunaa").get("/web/audit.csv?area=uvs-tes", headers={"Accept-Encoding": "gzip"})
+    assert zipped.status_code == 200 and zipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.data) == resp.data
 
 
 def test_no_endpoint_writes_the_audit_trail_admins_included(app, svc):
