@@ -299,7 +299,7 @@ def _save(who: User, db, before: dict | None, after: dict, action: str) -> None:
     if problems:
         raise BadRequest("; ".join(f"{p['field']}: {in_language(p['message'])}" for p in problems))
     svc = services()
-    result = svc.gate.write(who, db, [after], new_edits=True)[0]
+    result = svc.gate.write(who, db, [after], new_edits=True, hold_refused=False)[0]
     if result.get("error") == "conflict":
         raise Conflict(_("The case was changed meanwhile; open it again and repeat the change."))
     if "error" in result:

@@ -347,7 +347,7 @@ def step(fam_id: str):
     history = [*(entry.get("history") or []), {"status": status, "date": when, "note": note, "by": who.name}]
     areas[code] = {"status": status, "history": history}
     after.update(areas=areas, author=after.get("author") or who.name, updated_at=date.today().isoformat())
-    result = services().gate.write(who, db, [after], new_edits=True)[0]
+    result = services().gate.write(who, db, [after], new_edits=True, hold_refused=False)[0]
     if result.get("error") == "conflict":
         return detail(fam_id, error=_("The family card was changed meanwhile; open it again and repeat the step."),
                       status=409)

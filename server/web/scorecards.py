@@ -132,7 +132,7 @@ def add_facility(area: str):
     doc = facility_register.new_facility(area, name=typed["name"], facility_type=typed["facility_type"],
                                          bag=typed["bag"], author=who.name, now=now_iso())
     db = services().store.ensure(area)
-    result = services().gate.write(who, db, [doc], new_edits=True)[0]
+    result = services().gate.write(who, db, [doc], new_edits=True, hold_refused=False)[0]
     if "error" in result:
         reason = (result.get("messages") or {}).get(lang()) or in_language(result.get("reason") or "")
         return _report(guard.areas(), area, date.today(), error=reason, typed=typed, status=400)

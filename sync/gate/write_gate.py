@@ -120,12 +120,16 @@ class WriteGate:
         self.fes_codes: Callable[[], set[str]] = lambda: {a["code"] for a in families.default_areas()}
 
     def write(self, user: User, db: Database, docs: list[dict], *, new_edits: bool,
-              audit_reviews: bool = True, known: dict[str, dict] | None = None) -> list[dict]:
+              audit_reviews: bool = True, known: dict[str, dict] | None = None,
+              hold_refused: bool = True) -> list[dict]:
         """``_bulk_docs`` through the gate; the answer is shaped as CouchDB's.
 
         ``audit_reviews=False``: the caller records the reviews itself (``Reviews.record``,
         which knows what the reviewer read). ``known``: the current winners of every id of
-        ``docs`` (absent: no live document), just read by the caller, so not read again."""
+        ``docs`` (absent: no live document), just read by the caller, so not read again.
+        ``hold_refused=False``: a web form, whose refusal the person who typed it reads at
+        once; a refused document is then not kept in the quarantine, nor given feedback (a
+        device's is, since nobody may see its answer until the next sync)."""
         scope = db.name
         existing = self._existing(db, docs, known) if not user.is_admin else {}
         verdicts: list[list[dict] | None] = []
@@ -218,13 +222,14 @@ class WriteGate:
                     results.append(next(stored_iter))
                 continue
             texts = reason_texts(doc, reasons, about_form=i not in denied)
-            entry = self._refuse(user, scope, db, withheld(doc), reasons, new_edits, existing.get(doc["_id"]), texts)
             # ``reason`` is what CouchDB clients read; ``messages`` rides along (PouchDB keeps
             # an error's other members), for a device to show its user's language.
             result = {"id": doc["_id"], "error": "forbidden", "reason": texts["en"], "messages": texts}
             if doc.get("_rev") and not new_edits:
                 result["rev"] = doc["_rev"]
-            result["quarantine"] = entry
+            if hold_refused:
+                result["quarantine"] = self._refuse(user, scope, db, withheld(doc), reasons, new_edits,
+                                                    existing.get(doc["_id"]), texts)
             if new_edits:
                 results.append(result)
             else:

@@ -193,6 +193,7 @@ def test_a_coordinator_adds_steps_and_wrong_ones_get_400_in_the_page_language(we
     fam = fams(web, TES)[3]["_id"]
     db = web.svc.store.open(TES)
     before = records.read(db, families.card_id(fam))
+    stored = {r["id"]: r["value"]["rev"] for r in db.all_docs()}
     fresh = [c for c in sorted(families.FesAreas(web.svc.store).codes()) if c not in before["areas"]][0]
     mn = web.logged_in("oyunaa", "mn")
     resp = step(mn, fam, rev=before["_rev"], area=fresh, status="action", date="2026-11-01", note="")
@@ -205,6 +206,8 @@ def test_a_coordinator_adds_steps_and_wrong_ones_get_400_in_the_page_language(we
     resp = step(en, fam, rev="1-stale", area=fresh, status="awareness", date="2026-11-01")
     assert resp.status_code == 409
     assert records.read(db, families.card_id(fam)) == before  # nothing half-written
+    # Nor anything beside it: the coordinator read the refusal, so no quarantine entry, no feedback.
+    assert {r["id"]: r["value"]["rev"] for r in db.all_docs()} == stored
     resp = step(en, fam, rev=before["_rev"], area=fresh, status="awareness", date="2026-11-01", note="FES session")
     assert resp.status_code == 302
     after = records.read(db, families.card_id(fam))

@@ -377,6 +377,7 @@ def test_a_coordinator_registers_a_facility_which_is_listed_before_its_first_cyc
     from sync import facility_register
     store = web.svc.store
     before = set(facility_register.facilities(store, TES))
+    stored = {r["id"]: r["value"]["rev"] for r in store.open(TES).all_docs()}
     mn = web.logged_in("oyunaa", "mn")
     resp = post_facility(mn, TES, name="  ", facility_type="school", bag="")
     assert resp.status_code == 400 and "Байгууллагын нэрийг бичнэ үү (ихдээ 150 тэмдэгт)." in resp.text
@@ -385,6 +386,7 @@ def test_a_coordinator_registers_a_facility_which_is_listed_before_its_first_cyc
     assert resp.status_code == 400 and "The type of facility must be one of" in resp.text
     assert 'value="Тэс 2-р сургууль"' in resp.text and 'value="3-р баг"' in resp.text  # what was typed is kept
     assert set(facility_register.facilities(store, TES)) == before  # nothing written
+    assert {r["id"]: r["value"]["rev"] for r in store.open(TES).all_docs()} == stored  # no quarantine, no feedback
     other = web.logged_in("enkhjargal")
     assert post_facility(other, TES, name="X", facility_type="school").status_code == 404
     assert post_facility(web.logged_in("bolormaa"), TES, name="X", facility_type="school").status_code == 404
