@@ -56,7 +56,8 @@ _MN: list[tuple[str, str]] = [
     (r"Must be greater than or equal to (?P<a>\S+) and less than or equal to (?P<b>\S+)\.",
      "{a}-аас {b} хүртэл байх ёстой."),
     (r"Must be true or false\.", "true эсвэл false байх ёстой."),
-    (r"The file is not valid JSON: (?P<err>.*)", "Файл зөв JSON биш: {err}"),
+    (r"The file is not valid JSON \(line (?P<line>\d+), column (?P<col>\d+)\)\.",
+     "Файл зөв JSON биш ({line}-р мөр, {col}-р багана)."),
     (r"A form definition is a JSON object\.", "Маягтын тодорхойлолт нь JSON объект байна."),
     # -- schemas.definition
     (r"'(?P<input>.*)' is not a language code such as en or mn\.",

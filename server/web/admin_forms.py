@@ -123,7 +123,9 @@ def _read(name: str, raw: bytes) -> dict:
         try:
             parsed = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise FormDefinitionError([{"path": "", "message": f"The file is not valid JSON: {exc}"}]) from None
+            # Where, not the parser's English: the admin reads the page in Mongolian.
+            where = f"line {exc.lineno}, column {exc.colno}"
+            raise FormDefinitionError([{"path": "", "message": f"The file is not valid JSON ({where})."}]) from None
         return load_definition(parsed)
     raise BadRequest(_("Only an XLSForm (.xlsx) or a JSON form definition (.json) can be uploaded."))
 

@@ -437,7 +437,7 @@ def add_service(docid: str):
         response = _choice("response", cases.RESPONSES, required=True)
         provider = (request.form.get("provider") or "").strip()
         if len(provider) > MAX_NOTE:
-            raise BadRequest(_("A note is at most %(most)d characters.", most=MAX_NOTE))
+            raise BadRequest(_("The provider's name is at most %(most)d characters.", most=MAX_NOTE))
         service = {"type": kind, "provider": provider, "referred_at": _today().isoformat(), "response": response}
         due_by = _date("due_by", required=False)
         if due_by:

@@ -82,8 +82,9 @@ def test_a_json_definition_with_mistakes_names_each_path(web: Web):
     found = cells(resp.text)
     assert found == [["fields[0].type", "'integr' гэсэн төрөл байхгүй; дараахын нэгийг хэрэглэнэ үү: text, integer, "
                       "decimal, date, datetime, select_one, select_multiple, geopoint, image, note, group, repeat."]]
-    resp = upload(client, b"{not json", "wells.json")
-    assert resp.status_code == 400 and "Файл зөв JSON биш" in resp.text
+    resp = upload(client, b'{"form": "wells_json",\n', "wells.json")
+    assert resp.status_code == 400 and "Файл зөв JSON биш (2-р мөр, 1-р багана)." in resp.text
+    assert "unexpected" not in resp.text  # the parser's English stays out of a Mongolian page
     broken = io.BytesIO()  # a zip whose workbook XML is cut off
     with zipfile.ZipFile(broken, "w") as z:
         z.writestr("[Content_Types].xml", "<Types")

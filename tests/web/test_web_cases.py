@@ -119,6 +119,10 @@ def test_status_risk_follow_up_and_team_changes_with_4xx_for_bad_input(web: Web)
     assert post(client, url + "/team", team=["oyunaa"], rev=case["_rev"]).status_code == 400
     assert current(web, case)["_rev"] == case["_rev"]
     assert post(client, url + "/services", type="magic", response="pending", rev=case["_rev"]).status_code == 400
+    long = post(web.logged_in("enkhjargal", "mn"), url + "/services", type="legal", response="pending",
+                provider="х" * 1001, rev=case["_rev"])
+    assert long.status_code == 400 and "Үйлчилгээ үзүүлэгчийн нэр ихдээ 1000 тэмдэгт" in long.text  # not "the note"
+    assert current(web, case)["_rev"] == case["_rev"]
     assert post(client, url + "/services", type="legal", response="accepted", provider="Сумын өмгөөлөгч",
                 rev=case["_rev"]).status_code == 302
     case = current(web, case)
