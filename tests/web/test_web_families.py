@@ -200,7 +200,9 @@ def test_a_coordinator_adds_steps_and_wrong_ones_get_400_in_the_page_language(we
     assert resp.status_code == 400 and "төлвөөс дараагийн алхам нь awareness" in resp.text
     en = web.logged_in("oyunaa", "en")
     resp = step(en, fam, rev=before["_rev"], area=fresh, status="awareness", date="2026-13-45", note="")
-    assert resp.status_code == 400 and "The history must be a list" in resp.text
+    assert resp.status_code == 400 and "Dates are written as YYYY-MM-DD, for example 2026-11-30." in resp.text
+    resp = step(mn, fam, rev=before["_rev"], area=fresh, status="awareness", date="2026-11-01", note="т" * 1001)
+    assert resp.status_code == 400 and "Тэмдэглэл ихдээ 1000 тэмдэгт байна." in resp.text
     resp = step(en, fam, rev=before["_rev"], area="astrology", status="awareness", date="2026-11-01")
     assert resp.status_code == 400 and "is not a programme area" in resp.text
     resp = step(en, fam, rev="1-stale", area=fresh, status="awareness", date="2026-11-01")
