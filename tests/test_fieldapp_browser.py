@@ -707,7 +707,7 @@ def test_cases_follow_up_assessment_prefill_and_a_child_corrected(server, contex
     page.fill("#fu-date", today.isoformat())
     page.check("#fu-mode-visit")
     page.click("#fu-save")
-    page.wait_for_selector("#case-message")
+    page.wait_for_selector("#case-message:has-text('Visit saved')")  # this save's (the first one's was in Mongolian)
     coordinated = cases.changed(admin.get(f"{base}/db/uvs-tes/{case['_id']}").json(), "oyunaa", "risk", risk="medium")
     put = admin.put(f"{base}/db/uvs-tes/{case['_id']}", json=coordinated)
     assert put.status_code == 201

@@ -12,6 +12,8 @@ import { language, local, t } from '../i18n.js';
 import { isoNow } from '../ids.js';
 import { fill, formatTime, h } from './dom.js';
 
+const MESSAGE_MS = 4000; // how long a save's message stays on the case page
+
 /** `ctx`: {store, areas, user, areaLabel(code)}. */
 export async function casesView(ctx) {
   const el = h('div', {});
@@ -46,14 +48,17 @@ async function concernLabels(store) {
 
 export async function caseView(ctx, id) {
   const el = h('div', { class: 'case-page' });
-  let message = null;
+  // What a save says ("saved, waiting to be sent") stays through the redraws a sync makes at once
+  // (the saved case going up, the server's revision coming down): cleared by the first redraw, it
+  // was at times never drawn, the save's own redraw finishing after the sync's.
+  let message = null; // { text, until }
   // The follow-up form is kept while the case stays the same revision: a sync drawing the page
   // again (any document arriving) must not wipe what is being typed.
   let form = null;
   const editor = (doc) => {
     if (!form || form.rev !== doc._rev) {
       form = { rev: doc._rev, el: followUpForm(ctx, doc, (text) => {
-        message = text;
+        message = { text, until: Date.now() + MESSAGE_MS };
         return draw();
       }) };
     }
@@ -80,7 +85,7 @@ export async function caseView(ctx, id) {
         h('p', { class: 'muted small' }, h('a', { href: '#/cases' }, `← ${t('cases')}`)),
         h('h2', { id: 'case-code' }, data.child_name || id.split(':')[2]),
         h('p', { class: 'muted small' }, ctx.areaLabel(id.split(':')[0]), outbox[id] ? ` · ⏳ ${t('waiting')}` : ''),
-        message ? h('p', { class: 'flash', role: 'status', id: 'case-message' }, message) : null,
+        message && Date.now() < message.until ? h('p', { class: 'flash', role: 'status', id: 'case-message' }, message.text) : null,
         refusal ? refusalBox(ctx, id, refusal, draw) : null,
         h('dl', { class: 'facts' },
           h('dt', {}, t('status_label')), h('dd', { id: 'case-status' }, t(`status_${doc.status}`)),
@@ -121,7 +126,6 @@ export async function caseView(ctx, id) {
           entry.status ? ` · ${t(`status_${entry.status}`)}` : '',
           entry.risk ? ` · ${t('risk_label')}: ${t(`risk_${entry.risk}`)}` : '',
           entry.note ? h('p', { class: 'small' }, entry.note) : null)))));
-    message = null;
   };
   await draw();
   return { el, onData: draw };
