@@ -341,9 +341,7 @@ def step(fam_id: str):
     code, status, note = form.get("area") or "", form.get("status") or "", (form.get("note") or "").strip()
     when = form.get("date") or ""
     # What the form itself can say plainly; the gate's rule names the whole history instead.
-    try:
-        date.fromisoformat(when)
-    except ValueError:
+    if _day(when) is None:
         return detail(fam_id, error=_("Dates are written as YYYY-MM-DD, for example 2026-11-30."), status=400)
     if len(note) > families.MAX_NOTE:
         return detail(fam_id, error=_("A note is at most %(most)d characters.", most=families.MAX_NOTE), status=400)

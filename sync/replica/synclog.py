@@ -42,7 +42,14 @@ from datetime import datetime, timedelta
 from sync import records
 from sync.clock import now, parse_iso
 from sync.docs import check_doc
-from sync.replica.receipts import RECEIPTS_SCOPE, Sender, of_document, pick_replication, receipt
+from sync.replica.receipts import (
+    RECEIPTS_SCOPE,
+    Sender,
+    of_document,
+    pick_replication,
+    receipt,
+    receipt_id,
+)
 from sync.revtree import rev_gen
 from sync.stores.base import Store
 
@@ -373,14 +380,18 @@ class SyncLog:
         may be answered by a copy that has not got the write yet (tens of milliseconds),
         and the request just counted would be missing from the coordinator's page.
         """
-        clock = time.monotonic()
-        with self._lock:
-            mine = {i: doc for i, (doc, at) in self._written.items()
-                    if i.startswith(prefix) and clock - at < OWN_WRITES_SECONDS}
+        mine = self._recent(self._written, prefix)
         for doc in records.iter_docs(self.store.ensure(SYNCLOG_SCOPE), prefix):
             own = mine.pop(doc["_id"], None)
             yield own if own is not None and rev_gen(own["_rev"]) > rev_gen(doc["_rev"]) else doc
         yield from (mine[i] for i in sorted(mine))
+
+    def _recent(self, written: dict[str, tuple[dict, float]], prefix: str) -> dict[str, dict]:
+        """What this process wrote under ``prefix`` in the last ``OWN_WRITES_SECONDS``, by id."""
+        clock = time.monotonic()
+        with self._lock:
+            return {i: doc for i, (doc, at) in written.items()
+                    if i.startswith(prefix) and clock - at < OWN_WRITES_SECONDS}
 
     # -- reading ----------------------------------------------------------------------
     def sessions(self, user: str | None = None) -> Iterator[dict]:
@@ -398,11 +409,10 @@ class SyncLog:
         a receipt still waiting for its push checkpoint is shown as it stands)."""
         self.flush()
         found = of_document(self.store, docid)
-        clock = time.monotonic()
-        with self._lock:  # what this process wrote a moment ago, which a cluster copy may not have yet
-            for doc, at in self._receipts_written.values():
-                if doc["doc_id"] == docid and clock - at < OWN_WRITES_SECONDS:
-                    found.setdefault(doc["rev"], doc)
+        # What this process wrote a moment ago, which a cluster's copy may not have yet.
+        for doc in self._recent(self._receipts_written, receipt_id(docid, "")).values():
+            found.setdefault(doc["rev"], doc)
+        with self._lock:
             waiting = [list(r) for r in self._receipts if r[1] == docid and r[2] not in found]
         for user, _, rev, sender, at, replication in waiting:
             key = device_key(sender.device_id, sender.user_agent) if sender.via == "sync" else None
