@@ -21,6 +21,7 @@ interleave the targets; the median of each figure is printed, with CPU seconds
 per 1000 documents of each server process tree.
 
     .venv/bin/python bench/user_sync.py [--docs 10000] [--rounds 3]
+    .venv/bin/python bench/user_sync.py --targets couchdb --rounds 1 --py-spy /tmp/spy --py-spy-phase pull
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "interop"), str(ROOT / "bench")]
 
-from crowd import couchdb_pid, with_creds  # noqa: E402
+from crowd import couchdb_pid, start_py_spy, stop_py_spy, with_creds  # noqa: E402
 from measure import PeakRss, tree_cpu  # noqa: E402
 from pouch import NodeDriver  # noqa: E402
 from servers import (  # noqa: E402
@@ -111,11 +112,15 @@ def run_round(side: Side, round_no: int, driver: NodeDriver, tmp: Path, args: ar
         figures: dict[str, float] = {}
         for phase, replica in (("push", source), ("pull", fresh)):
             cpu0 = {name: tree_cpu(pid) for name, pid in side.pids.items()}
+            spy = (start_py_spy(side.pids["fieldsync"], args.py_spy, f"{side.name}-{phase}", gil=True)
+                   if args.py_spy and side.peer is not None and phase == args.py_spy_phase else None)
             with PeakRss(next(iter(side.pids.values()))) as rss:
                 run = (lambda r=replica: r.push(url, batch_size=args.batch_size, timeout=args.timeout)) \
                     if phase == "push" else \
                     (lambda r=replica: r.pull(url, batch_size=args.batch_size, timeout=args.timeout))
                 seconds = replicate(f"{side.name} {phase}", run, args.docs)
+            if spy is not None:
+                stop_py_spy(spy)
             figures[phase] = args.docs / seconds
             for name, pid in side.pids.items():
                 figures[f"{phase} cpu {name}"] = (tree_cpu(pid) - cpu0[name]) / args.docs * 1000
@@ -139,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="threads per worker (fieldsync serve's default)")
     parser.add_argument("--couchdb-url", default=None, help="an Apache CouchDB 3.x instead of starting one here")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds allowed per replication")
+    parser.add_argument("--py-spy", default=None, metavar="DIR",
+                        help="sample fieldsync's processes (where Python holds the CPU) during one phase")
+    parser.add_argument("--py-spy-phase", choices=["push", "pull"], default="pull")
     args = parser.parse_args(argv)
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     if bad := [t for t in targets if t not in TARGETS]:

@@ -48,6 +48,7 @@ from sync.gate.messages import text
 from sync.gate.write_gate import WriteGate
 from sync.quiet import QUIET
 from sync.referral_cases import case_id, family, referral_about, referral_of_case
+from sync.replica.bodies import BODIES, LISTED, keepable, pushed_body
 from sync.replica.facts import FACTS
 from sync.replica.revocation import (
     REVOKING,
@@ -456,15 +457,20 @@ class UserReplica(Database):
     def _remember_written(self, scope: str, batch: list[Doc], results: list[dict], new_edits: bool) -> None:
         """What the visibility rules read of each revision stored: the next pulls need not read it."""
         epoch = self.dbs[scope].epoch()
+        for doc in batch:  # a winner a feed listed may be one no longer (_kept_winners)
+            LISTED.drop((epoch, doc["_id"]))
         if new_edits:
             for doc, result in zip(batch, results, strict=True):
                 if result.get("ok") and result.get("rev"):
                     FACTS.put((epoch, doc["_id"], result["rev"]), doc)
             return
         failed = {(r.get("id"), r.get("rev")) for r in results}
+        keeps = self.store.remote
         for doc in batch:
             if doc.get("_rev") and (doc["_id"], doc["_rev"]) not in failed and (doc["_id"], None) not in failed:
                 FACTS.put((epoch, doc["_id"], doc["_rev"]), doc)
+                if keeps and (body := pushed_body(doc)) is not None:
+                    BODIES.put((epoch, doc["_id"], doc["_rev"]), body)
 
     def _not_yet_stored(self, docs: list[Doc], known: dict[str, dict[str, Doc]]) -> list[Doc]:
         """Drop replicated revisions the server already holds: storing them is a no-op anyway.
@@ -544,6 +550,9 @@ class UserReplica(Database):
 
     def bulk_get(self, items: list[dict], *, revisions: bool = False, attachments: bool = False,
                  latest: bool = False) -> Iterator[dict]:
+        """As ``Database.bulk_get``, but a body answered from what this server keeps
+        (``sync.replica.bodies``) comes as an ``orjson.Fragment``: JSON to send as it is.
+        The ``/sync/<user>`` route, its one caller, only sends what it gets."""
         by_scope: dict[str, list[int]] = {}
         hidden: set[int] = set()
         for i, item in enumerate(items):
@@ -609,9 +618,10 @@ class UserReplica(Database):
         count: dict[str, int] = {}
         for item in items:
             count[item["id"]] = count.get(item["id"], 0) + 1
-        single = [n for n, item in enumerate(items) if count[item["id"]] == 1]
-        got: dict[int, dict] = {}
-        winners: dict[str, str | None] = {}
+        keeps = self.store.remote and opts["revisions"] and not opts["attachments"]
+        got, winners = self._kept_winners(db, items, count) if keeps else ({}, {})
+        kept = set(got)
+        single = [n for n, item in enumerate(items) if count[item["id"]] == 1 and n not in got]
         if single:
             by_id = [{"id": items[n]["id"], "atts_since": items[n].get("atts_since")} for n in single]
             for n, result in zip(single, db.bulk_get(by_id, **{**opts, "latest": False}), strict=True):
@@ -632,12 +642,41 @@ class UserReplica(Database):
                     if "value" in row:
                         winners[row["key"]] = row["value"]["rev"]
         epoch = db.epoch()
-        for result in got.values():
+        for n, result in got.items():
+            if n in kept:
+                continue
             for entry in result.get("docs", ()):
                 doc = entry.get("ok")
                 if doc is not None:
                     FACTS.put((epoch, result["id"], doc["_rev"]), doc)
+                    if keeps and keepable(doc):
+                        BODIES.put((epoch, result["id"], doc["_rev"]), doc)
         return [got[n] for n in range(len(items))], winners
+
+    def _kept_winners(self, db: Database, items: list[dict], count: dict[str, int]
+                      ) -> tuple[dict[int, dict], dict[str, str | None]]:
+        """The answers to the items whose revision is a body this process keeps
+        (``sync.replica.bodies``) and the winner a changes read in this process listed
+        for the document a moment ago, with those winners: no read at all.
+
+        The listing stands in for reading the winners again (``_all_docs`` by keys
+        costs CouchDB more than the ``_bulk_get`` it would spare, one lookup per key):
+        a replicator asks for what the feed it just read listed, and the feed showed
+        the document to this owner by that winner. Visibility is still decided on it
+        here. Everything else is read as before.
+        """
+        epoch = db.epoch()
+        got: dict[int, dict] = {}
+        winners: dict[str, str | None] = {}
+        for n, item in enumerate(items):
+            docid, rev = item["id"], item.get("rev")
+            if count[docid] != 1 or not rev or LISTED.get((epoch, docid)) != rev:
+                continue
+            raw = BODIES.raw((epoch, docid, rev))
+            if raw is not None:
+                got[n] = {"id": docid, "docs": [{"ok": orjson.Fragment(raw)}]}
+                winners[docid] = rev
+        return got, winners
 
     def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
         by_scope: dict[str, dict[str, list[str]]] = {}
@@ -807,6 +846,8 @@ class _UnionRead:
         db = replica.dbs[scope]
         need_doc = replica._needs_doc(scope)
         filtered = need_doc or not replica.owner.is_admin
+        lists = replica.store.remote and need_doc  # the winners _bulk_get may answer from kept bodies
+        epoch = db.epoch() if lists else ""
         sent = 0
         start = vector.get(scope, 0)  # what the device has read of this member already
         while True:
@@ -835,6 +876,8 @@ class _UnionRead:
                 for row in chunk:
                     count += 1
                     vector[scope] = row["seq"]
+                    if lists and not row.get("deleted"):
+                        LISTED.put((epoch, row["id"]), row["changes"][0]["rev"])
                     doc = facts.get(row["id"]) if facts is not None else row.get("doc")
                     if need_doc and self.include_docs and doc is not None:
                         FACTS.put((db.epoch(), row["id"], doc["_rev"]), doc)

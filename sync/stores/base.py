@@ -309,6 +309,9 @@ class Store(ABC):
     # form list it read (sync.ttl_cache): 0 reads them on every request, which
     # costs nothing much when the store is a local file.
     default_cache_seconds: float = 0.0
+    # Every read is a round trip to another server: an app server keeps the revision
+    # bodies it has seen (sync.replica.bodies) rather than reading them again.
+    remote: bool = False
 
     @abstractmethod
     def open(self, name: str) -> Database:

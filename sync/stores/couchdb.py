@@ -800,6 +800,7 @@ class CouchStore(Store):
     EXISTS_TTL = 5.0  # seconds a database seen to exist is trusted without asking again
     concurrent_reads = True  # every read is a round trip: callers may send independent ones together
     watches_changes = True  # change_marker costs no round trip (sync.stores.couchdb_watch)
+    remote = True
     default_cache_seconds = 1.0  # see sync.ttl_cache: what a round trip per request would cost
 
     def __init__(
