@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ulid import ULID
 
@@ -38,7 +39,10 @@ class DocId:
         return f"{self.scope}:{self.kind}:{self.key}"
 
 
+@lru_cache(maxsize=20_000)
 def parse_doc_id(docid: str) -> DocId | None:
+    # Remembered: a pushed document's id is parsed a dozen times on its way (routing, access,
+    # conflicts, reviews, derived values, receipts), 2 us each; a DocId cannot be changed.
     m = ID_RE.match(docid)
     return DocId(m.group(1), m.group(2), m.group(3)) if m else None
 
