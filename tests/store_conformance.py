@@ -754,6 +754,19 @@ def test_revs_diff_reports_missing_and_possible_ancestors(db):
     assert "possible_ancestors" not in diff["unknown"]
 
 
+def test_present_names_exactly_the_ids_with_a_document_where_a_store_can_tell(db):
+    """The write gate reads only what ``present`` names (None: it reads every id): an id
+    left out that has a document would skip the check of who owns it."""
+    replicate(db, "conflicted", [rev(2, "b"), rev(1, "a")])
+    replicate(db, "conflicted", [rev(2, "c"), rev(1, "a")])
+    put(db, {"_id": "plain"})
+    put(db, {"_id": "gone", "_rev": put(db, {"_id": "gone"}), "_deleted": True})
+    replicate(db, "deep", [rev(40, "d"), rev(39, "c")])
+    found = db.present(["conflicted", "plain", "gone", "deep", "never", "never-2"])
+    assert found is None or found == {"conflicted", "plain", "gone", "deep"}
+    assert db.present([]) in (None, set())
+
+
 def test_revs_diff_offers_only_older_leaves_as_ancestors(db):
     replicate(db, "doc", [rev(3, "c"), rev(2, "b"), rev(1, "a")])
     diff = db.revs_diff({"doc": [rev(2, "x")]})

@@ -485,7 +485,9 @@ class UserReplica(Database):
         written): they are read here instead, into ``known[scope]``, and settle most
         revisions without ``_revs_diff`` (an id with no document at all, or whose winner is
         the revision pushed); on CouchDB a push batch was a ``_revs_diff`` and an
-        ``_all_docs`` before its ``_bulk_docs``, now mostly the ``_all_docs`` alone.
+        ``_all_docs`` before its ``_bulk_docs``, now mostly the ``_all_docs`` alone. That
+        ``_all_docs`` by keys looks each key up alone, so CouchDB is first asked which ids
+        it holds at all (``Database.present``, one ``_revs_diff``), and only those are read.
         """
         by_scope: dict[str, dict[str, list[str]]] = {}
         for doc in docs:
@@ -502,7 +504,9 @@ class UserReplica(Database):
             elif not self.actor.is_admin:  # (the gate reads no winners for an admin)
                 ids_here = list(dict.fromkeys(d["_id"] for d in docs if scope_of(d["_id"]) == scope))
                 winners, present = known.setdefault(scope, {}), set()
-                for row in db.all_docs(keys=ids_here, include_docs=True):
+                there = db.present(ids_here)  # on CouchDB: read only the documents it holds
+                to_read = ids_here if there is None else [d for d in ids_here if d in there]
+                for row in db.all_docs(keys=to_read, include_docs=True) if to_read else ():
                     if "value" in row:
                         present.add(row["key"])
                         stored |= {(row["key"], r) for r in wanted.get(row["key"], ()) if r == row["value"]["rev"]}

@@ -176,6 +176,11 @@ class Database(ABC):
     def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
         """``_revs_diff``: per id, the ``missing`` revisions and ``possible_ancestors``."""
 
+    def present(self, ids: list[str]) -> set[str] | None:
+        """Those of ``ids`` that have a document (a tombstone counts), when the store can
+        tell that more cheaply than reading them; None: read them."""
+        return None
+
     @abstractmethod
     def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
         """An attachment's metadata (``content_type``, ``digest``, ``length``) and bytes."""

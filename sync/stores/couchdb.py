@@ -429,6 +429,9 @@ class CouchDatabase(Database):
             return {}
         return couchdb_revs.revs_diff(self, request)
 
+    def present(self, ids: list[str]) -> set[str] | None:
+        return couchdb_revs.present(self, ids)
+
     def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
         meta, chunks = self.open_attachment(docid, name, rev)
         return meta, b"".join(chunks)

@@ -381,6 +381,9 @@ class EncryptedDatabase(Database):
     def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
         return self._inner.revs_diff(request)
 
+    def present(self, ids: list[str]) -> set[str] | None:
+        return self._inner.present(ids)
+
     def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
         meta, data = self._inner.get_attachment(docid, name, rev)
         body = self._inner.get(docid, rev=rev) if rev else self._inner.get(docid)

@@ -1,14 +1,20 @@
-"""Revision bodies kept by an app server on the CouchDB store (``sync.replica.bodies``).
+"""What an app server on the CouchDB store reads of CouchDB for a device's push and pull.
 
 A worker's pull asks ``_bulk_get`` for the revisions its ``_changes`` just
 listed; on CouchDB each was read from CouchDB again. An app server now keeps
-the bodies it has seen (pushed with their whole path, or read) and answers a
-listed winner from them. What a device gets must not change:
+the bodies it has seen (``sync.replica.bodies``: pushed with their whole path,
+or read) and answers a listed winner from them. What a device gets must not
+change:
 
 * the answer is the one CouchDB itself gives, ``_revisions`` included, and
   CouchDB is not asked for it;
 * a revision replaced by a write through this server, a colleague's case, a
   body with attachments and a path the device stemmed are answered as before.
+
+A push has the write gate read the winners of what it sends (who owns what);
+CouchDB is first asked which of them exist at all (``Database.present``, one
+``_revs_diff``), and only those are read: a colleague's submission is still
+refused.
 """
 
 from __future__ import annotations
@@ -58,18 +64,31 @@ def app(tmp_path_factory: pytest.TempPathFactory, couchdb_node_url: str) -> Iter
 
 
 @pytest.fixture
-def couch_bulk_gets(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
-    """The ``_bulk_get`` requests fieldsync sends CouchDB (each body), counted on the way through."""
-    seen: list[dict] = []
+def couch_asked(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
+    """The requests fieldsync sends CouchDB (path and body), listed on the way through."""
+    seen: list[tuple[str, dict]] = []
     send = CouchClient.request
 
-    def counting(self, method: str, path: str, *args: Any, **kwargs: Any):
-        if path.endswith("/_bulk_get"):
-            seen.append(kwargs.get("body") or {})
+    def listing(self, method: str, path: str, *args: Any, **kwargs: Any):
+        seen.append((path, kwargs.get("body") or {}))
         return send(self, method, path, *args, **kwargs)
 
-    monkeypatch.setattr(CouchClient, "request", counting)
+    monkeypatch.setattr(CouchClient, "request", listing)
     return seen
+
+
+@pytest.fixture
+def couch_bulk_gets(couch_asked: list[tuple[str, dict]]) -> Any:
+    """The ``_bulk_get`` bodies fieldsync sends CouchDB."""
+
+    class BulkGets:
+        def clear(self) -> None:
+            couch_asked.clear()
+
+        def bodies(self) -> list[dict]:
+            return [body for path, body in couch_asked if path.endswith("/_bulk_get")]
+
+    return BulkGets()
 
 
 def device(app: Flask, name: str):
@@ -107,7 +126,7 @@ def listed(call, since: str) -> tuple[list[dict], str]:
 
 
 def test_a_pushed_revision_listed_by_the_feed_is_answered_as_couchdb_answers_it_without_asking_it(
-        app: Flask, couch_bulk_gets: list[dict]) -> None:
+        app: Flask, couch_bulk_gets: Any) -> None:
     walker = device(app, "walker")
     _, since = listed(walker, "0")
     docs = [pushed("walker"), pushed("walker", generations=3)]
@@ -120,15 +139,14 @@ def test_a_pushed_revision_listed_by_the_feed_is_answered_as_couchdb_answers_it_
     results = walker("POST", "/_bulk_get", query_string={"revs": "true", "latest": "true"},
                      json={"docs": asked})["results"]
 
-    assert couch_bulk_gets == []  # answered from what this server kept of the push
+    assert couch_bulk_gets.bodies() == []  # answered from what this server kept of the push
     store = app.extensions["fieldsync"].store.open(AREA)
     from_couch = list(store.bulk_get(asked, revisions=True, latest=True))
     assert [r["docs"] for r in results] == [r["docs"] for r in from_couch]
     assert {r["docs"][0]["ok"]["_revisions"]["start"] for r in results} == {1, 3}
 
 
-def test_what_is_not_kept_or_no_longer_the_winner_is_read_from_couchdb(app: Flask, couch_bulk_gets: list[dict]
-                                                                      ) -> None:
+def test_what_is_not_kept_or_no_longer_the_winner_is_read_from_couchdb(app: Flask, couch_bulk_gets: Any) -> None:
     svc = app.extensions["fieldsync"]
     walker = device(app, "walker")
     _, since = listed(walker, "0")
@@ -147,7 +165,7 @@ def test_what_is_not_kept_or_no_longer_the_winner_is_read_from_couchdb(app: Flas
     results = walker("POST", "/_bulk_get", query_string={"revs": "true", "latest": "true"},
                      json={"docs": asked})["results"]
 
-    asked_of_couch = {d["id"] for body in couch_bulk_gets for d in body["docs"]}
+    asked_of_couch = {d["id"] for body in couch_bulk_gets.bodies() for d in body["docs"]}
     assert asked_of_couch == {stemmed["_id"], edited["_id"], photo["_id"]}  # the plain one came from the kept body
     by_id = {r["id"]: r["docs"] for r in results}
     assert by_id[edited["_id"]][0]["ok"]["_rev"] == newer  # latest, as CouchDB answers it
@@ -157,8 +175,7 @@ def test_what_is_not_kept_or_no_longer_the_winner_is_read_from_couchdb(app: Flas
     assert by_id == expected
 
 
-def test_a_body_kept_from_a_coordinators_pull_is_not_given_to_a_worker_who_may_not_see_it(
-        app: Flask, couch_bulk_gets: list[dict]) -> None:
+def test_a_body_kept_from_a_coordinators_pull_is_not_given_to_a_worker_who_may_not_see_it(app: Flask) -> None:
     """The kept bodies and the listed winners are the server's, not a user's: each request still
     decides visibility for its own user (a colleague's child protection referral)."""
     runner, boss, walker = device(app, "runner"), device(app, "boss"), device(app, "walker")
@@ -174,6 +191,27 @@ def test_a_body_kept_from_a_coordinators_pull_is_not_given_to_a_worker_who_may_n
     answer = walker("POST", "/_bulk_get", query_string={"revs": "true"}, json={"docs": [item]})["results"][0]
 
     assert "ok" not in answer["docs"][0] and answer["docs"][0]["error"]["error"] == "not_found"
+
+
+def test_a_push_reads_only_the_documents_couchdb_has_and_a_colleagues_stays_hers(
+        app: Flask, couch_asked: list[tuple[str, dict]]) -> None:
+    runner, walker = device(app, "runner"), device(app, "walker")
+    hers = pushed("runner")
+    assert runner("POST", "/_bulk_docs", json={"docs": [hers], "new_edits": False}) == []
+    mine = [pushed("walker") for _ in range(3)]
+    # A second branch on her submission, named as his: it could win, and so take it over.
+    branch = {**hers, "author": "walker", "_rev": f"2-{rev_id('walker-branch')}",
+              "_revisions": {"start": 2, "ids": [rev_id("walker-branch"), hers["_revisions"]["ids"][0]]}}
+    couch_asked.clear()
+
+    refused = walker("POST", "/_bulk_docs", json={"docs": [*mine, branch], "new_edits": False})
+
+    assert [(r["id"], r["error"]) for r in refused] == [(hers["_id"], "forbidden")]
+    read = [body["keys"] for path, body in couch_asked if path.endswith("/_all_docs")]
+    assert read == [[hers["_id"]]]  # his three new ones were not looked up one by one
+    store = app.extensions["fieldsync"].store.open(AREA)
+    assert store.get(hers["_id"])["author"] == "runner"
+    assert [d["_id"] for d in mine if store.get(d["_id"])["author"] == "walker"] == [d["_id"] for d in mine]
 
 
 def test_what_a_pushed_body_is_kept_as() -> None:
