@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sync import area_csv, records
 from sync.clock import now_iso
 from sync.errors import BadRequest, Conflict, NotFound
+from sync.quiet import QUIET
 from sync.scopes import GLOBAL
 from sync.stores.base import Store
 
@@ -94,7 +95,9 @@ class AreaRegistry:
         if cached is not None and time.monotonic() - self._checked_at < self.cache_seconds:
             return cached[1]
         db = self.store.ensure(GLOBAL)
-        seq = db.update_seq()
+        seq = QUIET.update_seq(self.store, GLOBAL, db.update_seq)  # not asked while global is unchanged
+        if seq is None:
+            seq = db.update_seq()
         self._checked_at = time.monotonic()
         with self._lock:
             if self._cache and self._cache[0] == seq:

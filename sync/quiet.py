@@ -14,6 +14,10 @@ store's ``default_cache_seconds`` all the same (1 s: the bound the store's
 other memos keep), in case a feed missed a change (a test saw one on a
 3-node cluster that no second read showed).
 
+A changes read that found rows is answered again the same way while the
+marker holds: every device's first pull reads ``global`` from 0, 200 of them
+in a crowd (``bench/crowd.py``), each the same few dozen rows.
+
 Only ``global``, which every user's replica reads and nobody writes while
 devices sync: following an area's feed as well would cost a long-poll per
 area and process, and an area's feed moves with every push to it.
@@ -35,6 +39,8 @@ class QuietScopes:
         # (store, scope) -> (marker, update_seq) and (marker, {since: last_seq of an empty read}).
         self._seqs: dict[tuple[int, str], tuple[Hashable, Any]] = {}
         self._empty: dict[tuple[int, str], tuple[Hashable, dict[str, Any]]] = {}
+        # (store, scope) -> (marker, {read's parameters: (rows, last_seq)})
+        self._answers: dict[tuple[int, str], tuple[Hashable, dict[Hashable, tuple[list[dict], Any]]]] = {}
         self._lock = threading.Lock()
 
     def marker(self, store: Store, scope: str) -> Hashable | None:
@@ -73,6 +79,31 @@ class QuietScopes:
             return None
         return Changes(_nothing(found[1][str(since)]))
 
+    def answer(self, marker: Hashable | None, store: Store, scope: str, key: Hashable) -> Changes | None:
+        """A changes read this process made under the same marker, answered again (a copy of
+        each row); None: read it. Every device's first pull reads ``global`` from 0."""
+        if marker is None:
+            return None
+        with self._lock:
+            found = self._answers.get((id(store), scope))
+            kept = found[1].get(key) if found is not None and found[0] == marker else None
+        if kept is None:
+            return None
+        rows, last_seq = kept
+        return Changes(_replay(rows, last_seq))
+
+    def keep(self, marker: Hashable | None, store: Store, scope: str, key: Hashable,
+             rows: list[dict], last_seq: Seq) -> None:
+        """A whole changes read (``rows``, then ``last_seq``), ``marker`` being taken before it."""
+        if marker is None:
+            return
+        with self._lock:
+            found = self._answers.get((id(store), scope))
+            if found is None or found[0] != marker:
+                found = self._answers[(id(store), scope)] = (marker, {})
+            if len(found[1]) < 64:  # (global's pages: few, and small)
+                found[1][key] = (rows, last_seq)
+
     def saw_no_changes(self, marker: Hashable | None, store: Store, scope: str, since: Seq, last_seq: Seq) -> None:
         """A changes read from ``since`` found no row, ``marker`` being taken before it."""
         if marker is None:
@@ -85,6 +116,12 @@ class QuietScopes:
             if len(found[1]) < 1000:  # (the sequences users resume global from: few)
                 found[1][str(since)] = last_seq
                 found[1][str(last_seq)] = last_seq
+
+
+def _replay(rows: list[dict], last_seq: Seq):  # noqa: ANN202 - rows, then the read's last_seq
+    for row in rows:
+        yield dict(row)
+    return last_seq
 
 
 def _nothing(last_seq: Seq):  # noqa: ANN202 - a generator returning the read's last_seq

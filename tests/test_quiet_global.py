@@ -22,6 +22,7 @@ from server.config import Settings
 from sync.quiet import QUIET
 from sync.replica.union import UserReplica
 from sync.scopes import GLOBAL
+from sync.stores.couchdb_http import CouchClient
 
 
 @pytest.fixture
@@ -97,3 +98,32 @@ def test_a_change_written_through_this_process_reaches_the_very_next_read(node_w
         ids, since = _pull(replica, since)
         assert ids == [f"global:area:{code}"]
         assert replica.info()["update_seq"] != before
+
+
+def test_first_pulls_of_global_are_one_read_until_it_changes(node_world, monkeypatch) -> None:
+    """Every device's first pull reads ``global`` from 0 (a crowd: 200 times the same rows): read
+    once while the followed feed says nothing changed, each later reader gets the same rows;
+    a change through this process is in the very next first pull."""
+    svc, worker, _ = node_world
+    seen: list[str] = []
+    send = CouchClient.request
+
+    def listing(self, method: str, path: str, *args, **kwargs):
+        seen.append(path)
+        return send(self, method, path, *args, **kwargs)
+
+    monkeypatch.setattr(CouchClient, "request", listing)
+    deadline, first, reads = time.monotonic() + 10, None, []
+    while time.monotonic() < deadline:  # until two pulls fall in one period of the answer's memo
+        seen.clear()
+        first = _pull(UserReplica(svc.store, worker, worker, svc.access, svc.gate), "0")[0]
+        second = _pull(UserReplica(svc.store, worker, worker, svc.access, svc.gate), "0")[0]
+        reads = [p for p in seen if p.endswith(f"{GLOBAL}/_changes")]
+        assert second == first and "global:area:qa" in first
+        if len(reads) == 1:
+            break
+    assert len(reads) == 1, seen
+    area = svc.store.open(GLOBAL).get("global:area:qa")
+    twin = {k: v for k, v in area.items() if not k.startswith("_")} | {"_id": "global:area:qy", "code": "qy"}
+    svc.store.open(GLOBAL).bulk_docs([twin])
+    assert "global:area:qy" in _pull(UserReplica(svc.store, worker, worker, svc.access, svc.gate), "0")[0]

@@ -791,6 +791,16 @@ class UserReplica(Database):
                 yield {**doc, "_id": "_local/" + doc["_id"][len(prefix):]}
 
 
+def _listed(rows: list[dict], read: Changes) -> Changes:
+    """``read``'s rows, already taken from it, as a changes read again."""
+
+    def again():  # noqa: ANN202 - rows, then the read's last_seq
+        yield from rows
+        return read.last_seq
+
+    return Changes(again())
+
+
 class _UnionRead:
     """One changes read of a user's replica: each member read in turn from its vector entry."""
 
@@ -862,10 +872,18 @@ class _UnionRead:
             by_facts = need_doc and not self.include_docs
             since = vector.get(scope, 0)
             marker = QUIET.marker(replica.store, scope)  # before the read it vouches for
-            answer = QUIET.no_changes(marker, replica.store, scope, since) or db.changes(
-                since, limit=page, style=self.style, include_docs=self.include_docs,
-                conflicts=self.conflicts, attachments=self.attachments, doc_ids=ids)
+            read_key = (str(since), page, self.style, self.include_docs, self.conflicts, self.attachments,
+                        None if ids is None else tuple(ids))
+            answer = (QUIET.no_changes(marker, replica.store, scope, since)
+                      or QUIET.answer(marker, replica.store, scope, read_key))
             try:
+                if answer is None:
+                    answer = db.changes(since, limit=page, style=self.style, include_docs=self.include_docs,
+                                        conflicts=self.conflicts, attachments=self.attachments, doc_ids=ids)
+                    if marker is not None:  # global, small: read whole, kept for the next reader
+                        got = list(answer)
+                        QUIET.keep(marker, replica.store, scope, read_key, got, answer.last_seq)
+                        answer = QUIET.answer(marker, replica.store, scope, read_key) or _listed(got, answer)
                 first = next(answer, None)
             except BadRequest:
                 if vector.get(scope, 0) in (0, None):
