@@ -12,7 +12,7 @@ change:
   body with attachments and a path the device stemmed are answered as before.
 
 A push has the write gate read the winners of what it sends (who owns what);
-CouchDB is first asked which of them exist at all (``Database.present``, one
+CouchDB is first asked which of them exist at all (``Database.leaves``, one
 ``_revs_diff``), and only those are read: a colleague's submission is still
 refused.
 """
@@ -173,6 +173,34 @@ def test_what_is_not_kept_or_no_longer_the_winner_is_read_from_couchdb(app: Flas
     assert by_id[photo["_id"]][0]["ok"]["_attachments"]["photo.jpg"]["stub"] is True
     expected = {r["id"]: r["docs"] for r in store.bulk_get(asked, revisions=True, latest=True)}
     assert by_id == expected
+
+
+def test_a_feed_read_through_another_process_costs_one_look_at_the_leaves(app: Flask, couch_asked) -> None:
+    """gunicorn's other worker served the feed, so this one has not seen the winners listed: a
+    kept revision that is its document's only leaf is answered from the kept body after one
+    ``_revs_diff``; one with a conflicting branch is read from CouchDB as before."""
+    walker = device(app, "walker")
+    _, since = listed(walker, "0")
+    single, forked = pushed("walker"), pushed("walker", generations=2)
+    branch = {**forked, "_rev": f"2-{rev_id('other branch')}", "data": {**forked["data"], "remarks": "other"},
+              "_revisions": {"start": 2, "ids": [rev_id("other branch"), forked["_revisions"]["ids"][1]]}}
+    assert walker("POST", "/_bulk_docs", json={"docs": [single, forked, branch], "new_edits": False}) == []
+    rows, _ = listed(walker, since)
+    asked = [{"id": r["id"], "rev": rev} for r in rows if r["id"].startswith(AREA) for rev in
+             [c["rev"] for c in r["changes"]] if rev in (single["_rev"], forked["_rev"])]
+    assert len(asked) == 2
+    LISTED.drop_where(lambda _key: True)  # as if the feed had been read through the other worker
+    couch_asked.clear()
+
+    results = walker("POST", "/_bulk_get", query_string={"revs": "true", "latest": "true"},
+                     json={"docs": asked})["results"]
+
+    paths = [path.rsplit("/", 1)[1] for path, _ in couch_asked]
+    assert paths.count("_revs_diff") == 1
+    read = [d["id"] for path, body in couch_asked if path.endswith("/_bulk_get") for d in body["docs"]]
+    assert set(read) == {forked["_id"]}  # two leaves: read as before, the kept body not trusted
+    store = app.extensions["fieldsync"].store.open(AREA)
+    assert [r["docs"] for r in results] == [r["docs"] for r in store.bulk_get(asked, revisions=True, latest=True)]
 
 
 def test_a_body_kept_from_a_coordinators_pull_is_not_given_to_a_worker_who_may_not_see_it(app: Flask) -> None:

@@ -487,7 +487,7 @@ class UserReplica(Database):
         the revision pushed); on CouchDB a push batch was a ``_revs_diff`` and an
         ``_all_docs`` before its ``_bulk_docs``, now mostly the ``_all_docs`` alone. That
         ``_all_docs`` by keys looks each key up alone, so CouchDB is first asked which ids
-        it holds at all (``Database.present``, one ``_revs_diff``), and only those are read.
+        it holds at all (``Database.leaves``, one ``_revs_diff``), and only those are read.
         """
         by_scope: dict[str, dict[str, list[str]]] = {}
         for doc in docs:
@@ -504,7 +504,7 @@ class UserReplica(Database):
             elif not self.actor.is_admin:  # (the gate reads no winners for an admin)
                 ids_here = list(dict.fromkeys(d["_id"] for d in docs if scope_of(d["_id"]) == scope))
                 winners, present = known.setdefault(scope, {}), set()
-                there = db.present(ids_here)  # on CouchDB: read only the documents it holds
+                there = db.leaves(ids_here)  # on CouchDB: read only the documents it holds
                 to_read = ids_here if there is None else [d for d in ids_here if d in there]
                 for row in db.all_docs(keys=to_read, include_docs=True) if to_read else ():
                     if "value" in row:
@@ -660,26 +660,41 @@ class UserReplica(Database):
     def _kept_winners(self, db: Database, items: list[dict], count: dict[str, int]
                       ) -> tuple[dict[int, dict], dict[str, str | None]]:
         """The answers to the items whose revision is a body this process keeps
-        (``sync.replica.bodies``) and the winner a changes read in this process listed
-        for the document a moment ago, with those winners: no read at all.
+        (``sync.replica.bodies``) and the document's winner, with those winners.
 
-        The listing stands in for reading the winners again (``_all_docs`` by keys
-        costs CouchDB more than the ``_bulk_get`` it would spare, one lookup per key):
-        a replicator asks for what the feed it just read listed, and the feed showed
-        the document to this owner by that winner. Visibility is still decided on it
-        here. Everything else is read as before.
+        A winner a changes read in this process listed a moment ago is taken as it is:
+        a replicator asks for what the feed it just read listed, and the feed showed the
+        document to this owner by that winner. For the other kept ones (the feed was read
+        through another process) the store is asked for the documents' leaves
+        (``Database.leaves``: one ``_revs_diff`` on CouchDB, no body read): a revision that
+        is its document's only leaf is its winner. Reading the winners themselves
+        (``_all_docs`` by keys) cost CouchDB more than the ``_bulk_get`` it would spare.
+        Visibility is still decided on the winner here; everything else is read as before.
         """
         epoch = db.epoch()
         got: dict[int, dict] = {}
         winners: dict[str, str | None] = {}
+        kept: dict[int, bytes] = {}
+        unlisted: list[int] = []
         for n, item in enumerate(items):
             docid, rev = item["id"], item.get("rev")
-            if count[docid] != 1 or not rev or LISTED.get((epoch, docid)) != rev:
+            if count[docid] != 1 or not rev:
                 continue
             raw = BODIES.raw((epoch, docid, rev))
-            if raw is not None:
-                got[n] = {"id": docid, "docs": [{"ok": orjson.Fragment(raw)}]}
-                winners[docid] = rev
+            if raw is None:
+                continue
+            kept[n] = raw
+            if LISTED.get((epoch, docid)) != rev:
+                unlisted.append(n)
+        if unlisted:
+            leaves = db.leaves([items[n]["id"] for n in unlisted]) or {}
+            for n in unlisted:
+                if leaves.get(items[n]["id"]) != [items[n]["rev"]]:
+                    del kept[n]
+        for n, raw in kept.items():
+            docid = items[n]["id"]
+            got[n] = {"id": docid, "docs": [{"ok": orjson.Fragment(raw)}]}
+            winners[docid] = items[n]["rev"]
         return got, winners
 
     def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:

@@ -176,9 +176,10 @@ class Database(ABC):
     def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
         """``_revs_diff``: per id, the ``missing`` revisions and ``possible_ancestors``."""
 
-    def present(self, ids: list[str]) -> set[str] | None:
-        """Those of ``ids`` that have a document (a tombstone counts), when the store can
-        tell that more cheaply than reading them; None: read them."""
+    def leaves(self, ids: list[str]) -> dict[str, list[str]] | None:
+        """Every leaf revision (tombstones included) of those of ``ids`` that have a
+        document, when the store can tell that more cheaply than reading them; None:
+        read them."""
         return None
 
     @abstractmethod

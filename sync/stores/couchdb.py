@@ -70,6 +70,7 @@ from sync.ttl_cache import TtlCache
 
 PAGE = 500  # rows per _changes / _all_docs request
 ATT_PAGE = 50  # rows per request when documents come with their attachments
+_ABSENT = ""  # in local_revs: a _local document read a moment ago and found absent
 SPREAD_SHARDS = 8  # CouchDB's q for the scopes of sync.scopes.SPREAD (see the module docstring)
 BULK_GET_PAGE = 100
 OPEN_REVS_PAGE = 100  # revisions per open_revs URL (CouchDB limits a request line to 8 KB)
@@ -429,8 +430,8 @@ class CouchDatabase(Database):
             return {}
         return couchdb_revs.revs_diff(self, request)
 
-    def present(self, ids: list[str]) -> set[str] | None:
-        return couchdb_revs.present(self, ids)
+    def leaves(self, ids: list[str]) -> dict[str, list[str]] | None:
+        return couchdb_revs.leaves(self, ids)
 
     def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
         meta, chunks = self.open_attachment(docid, name, rev)
@@ -740,7 +741,9 @@ class CouchDatabase(Database):
         try:
             doc = self._json("GET", self._local_path(docid))
         except NotFound:
-            self.store.local_revs.drop(key)
+            # Remembered too: a replicator reads a checkpoint it has never written, then
+            # writes it, and that first write need not read it again to know it is new.
+            self.store.local_revs.put(key, _ABSENT)
             raise
         self.store.local_revs.put(key, doc.get("_rev"))
         return doc
@@ -749,7 +752,9 @@ class CouchDatabase(Database):
         given = body.get("_rev")
         key = (self.dbname, docid)
         current = self.store.local_revs.get(key)
-        if current is None or current != given:
+        if current == _ABSENT and given in (None, "0-0"):
+            current = None
+        elif current is None or current != given:
             current = self._local_rev(docid)
         if current is None and given not in (None, "0-0"):
             raise Conflict()

@@ -62,10 +62,10 @@ def revs_diff(db: Any, request: dict[str, list[str]]) -> dict[str, dict]:
 _PROBE = "2147483647-" + "0" * 32
 
 
-def present(db: Any, ids: list[str]) -> set[str]:
-    """Which of ``ids`` CouchDB holds a document for (a tombstone counts), from one
-    ``_revs_diff`` asking each for a revision no document reaches: CouchDB lists an
-    existing document's leaves as its ``possible_ancestors``.
+def leaves(db: Any, ids: list[str]) -> dict[str, list[str]]:
+    """Every leaf of those of ``ids`` CouchDB holds a document for (tombstones included),
+    from one ``_revs_diff`` asking each for a revision no document reaches: CouchDB lists
+    an existing document's leaves as its ``possible_ancestors``.
 
     CouchDB answers ``_revs_diff`` per shard, in one pass over the ids; ``_all_docs``
     with keys looks each key up alone, five times the cost for a batch of a hundred
@@ -73,9 +73,9 @@ def present(db: Any, ids: list[str]) -> set[str]:
     nearly all of it is new).
     """
     if not ids:
-        return set()
+        return {}
     answer = db._json("POST", "/_revs_diff", body={docid: [_PROBE] for docid in ids})
-    return {docid for docid, entry in answer.items() if entry.get("possible_ancestors")}
+    return {docid: entry["possible_ancestors"] for docid, entry in answer.items() if entry.get("possible_ancestors")}
 
 
 def _leaves(db: Any, ids: list[str]) -> dict[str, list[str]]:

@@ -381,8 +381,8 @@ class EncryptedDatabase(Database):
     def revs_diff(self, request: dict[str, list[str]]) -> dict[str, dict]:
         return self._inner.revs_diff(request)
 
-    def present(self, ids: list[str]) -> set[str] | None:
-        return self._inner.present(ids)
+    def leaves(self, ids: list[str]) -> dict[str, list[str]] | None:
+        return self._inner.leaves(ids)
 
     def get_attachment(self, docid: str, name: str, rev: str | None = None) -> tuple[dict, bytes]:
         meta, data = self._inner.get_attachment(docid, name, rev)
