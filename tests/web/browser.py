@@ -70,10 +70,10 @@ def menu_link(page, name: str):
     shown = menu.get_by_role("link", name=name, exact=True)
     if not group.count():
         return shown
-    # A clean-clone run waited 30 s for the link of a group left closed. Likely (not shown):
-    # the group was looked for before the menu was parsed as far as the link, found absent and
-    # so not opened; the link is now waited for first. The group is also opened again until
-    # its link shows, and what the menu was is said if it never does.
+    # A clean-clone run waited 30 s for the link of a group left closed, right after logging in;
+    # the cause was not found (the group counted as absent, or its opening undone). The link is
+    # now waited for before the group is looked for, the group is opened again until its link
+    # shows, and what the menu was is said if it never does.
     for _ in range(3):
         if group.get_attribute("open") is None:
             group.locator("summary").click()
