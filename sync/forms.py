@@ -87,7 +87,7 @@ class FormRegistry:
         if current is not None:
             doc["_rev"] = current["_rev"]
         records.write(db, doc)
-        self._checked_at = float("-inf")
+        self._changed()
         return doc
 
     def retire(self, name: str, version: int | None = None, *, grace_days: int = 30) -> list[dict]:
@@ -105,7 +105,7 @@ class FormRegistry:
             doc.update(status="retired", retired_at=now_iso(), grace_days=grace_days, updated_at=now_iso())
             records.write(self.db(), doc)
             out.append(doc)
-        self._checked_at = float("-inf")
+        self._changed()
         return out
 
     def close(self, name: str, version: int | None = None) -> list[dict]:
@@ -116,7 +116,7 @@ class FormRegistry:
                 doc = {**doc, "status": "closed", "closed_at": now_iso(), "updated_at": now_iso()}
                 records.write(self.db(), doc)
                 out.append(doc)
-        self._checked_at = float("-inf")
+        self._changed()
         return out
 
     def reopen(self, name: str) -> list[dict]:
@@ -128,7 +128,7 @@ class FormRegistry:
                                                                             "updated_at": now_iso()}
                 records.write(self.db(), doc)
                 out.append(doc)
-        self._checked_at = float("-inf")
+        self._changed()
         return out
 
     def _current(self, name: str, version: int | None) -> list[dict]:
@@ -150,8 +150,26 @@ class FormRegistry:
     def next_version(self, name: str) -> int:
         return max((d["version"] for d in self.versions(name)), default=0) + 1
 
+    def _changed(self) -> None:
+        """A form written through this registry: every version it reads next is read again
+        (the list, even where global's sequence is the one it was read at, and by id)."""
+        self._checked_at = float("-inf")
+        self._snapshot = None
+        self._looked_up.clear()
+
     def get(self, name: str, version: int) -> dict | None:
-        return self.snapshot().get(form_doc_id(name, version))
+        """Form version ``name`` ``version`` (any status), or None.
+
+        One the snapshot lacks is read by id (``_read_by_id``), at most once a second: a
+        version just published may be missing from a range read on a CouchDB cluster, and
+        a page must not show a submission of it without its labels (a clean-clone run did,
+        right after a quarantined visit was released against a new version).
+        """
+        docid = form_doc_id(name, version)
+        found = self.snapshot().get(docid)
+        if found is None:
+            found = self._read_by_id(docid, time.monotonic() - 1.0)
+        return found
 
     def snapshot(self, *, max_age: float | None = None) -> dict[str, dict]:
         """Every form document by id, re-read only when ``global`` has changed.
@@ -256,7 +274,10 @@ class FormRegistry:
         form = records.read(self.db(), docid)
         self._looked_up[docid] = (time.monotonic(), form)
         if form is not None and form.get("status") != "draft":
-            self._checked_at = float("-inf")  # the snapshot is behind: read it again next time
+            # The snapshot is behind: read it again next time, even where global's sequence is
+            # the one it was read at (a lagging copy answered the range read after the write).
+            self._checked_at = float("-inf")
+            self._snapshot = None
         return form
 
     def _form_of(self, doc: dict, forms: dict[str, dict] | None,

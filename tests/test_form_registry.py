@@ -176,6 +176,18 @@ def test_another_app_server_sees_a_new_version_at_once(svc):
     assert other.get("household_visit", 1)["status"] == "retired"
 
 
+def test_a_version_its_remembered_list_lacks_is_read_by_id(svc):
+    """A server keeping its form list for a minute (on a CouchDB cluster the list can also come
+    from a copy without the newest write) still finds a version published a moment ago: a
+    page labelling a submission of it asks for it by name and version."""
+    remembering = FormRegistry(svc.store, cache_seconds=60)
+    assert "household_visit:1" not in " ".join(remembering.snapshot())  # read now, kept for a minute
+    svc.forms.publish(household_visit())
+    assert remembering.get("household_visit", 1)["status"] == "published"
+    assert "household_visit:1" in " ".join(remembering.snapshot())  # and the list is read again
+    assert remembering.get("household_visit", 2) is None
+
+
 def test_an_app_server_compiles_the_published_versions_as_it_starts(svc):
     """The first pushed batch after a start must not wait for compiling: warm()
     compiles what may be submitted against (published), not drafts or retired versions."""
