@@ -90,7 +90,7 @@ class QuietScopes:
         if kept is None:
             return None
         rows, last_seq = kept
-        return Changes(_replay(rows, last_seq))
+        return replay(rows, last_seq)
 
     def keep(self, marker: Hashable | None, store: Store, scope: str, key: Hashable,
              rows: list[dict], last_seq: Seq) -> None:
@@ -118,10 +118,15 @@ class QuietScopes:
                 found[1][str(last_seq)] = last_seq
 
 
-def _replay(rows: list[dict], last_seq: Seq):  # noqa: ANN202 - rows, then the read's last_seq
-    for row in rows:
-        yield dict(row)
-    return last_seq
+def replay(rows: list[dict], last_seq: Seq) -> Changes:
+    """A changes read already taken whole, read again: a copy of each row, then ``last_seq``."""
+
+    def again():  # noqa: ANN202 - rows, then the read's last_seq
+        for row in rows:
+            yield dict(row)
+        return last_seq
+
+    return Changes(again())
 
 
 def _nothing(last_seq: Seq):  # noqa: ANN202 - a generator returning the read's last_seq

@@ -102,10 +102,6 @@ class RevisionBodies:
         raw = self.raw(key)
         return None if raw is None else orjson.loads(raw)
 
-    def has(self, key: Key) -> bool:
-        with self._lock:
-            return key in self._entries
-
     def put(self, key: Key, doc: dict[str, Any]) -> None:
         """Keep ``doc`` (a keepable body of the revision ``key`` names)."""
         if not self.budget:

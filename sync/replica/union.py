@@ -46,7 +46,7 @@ from sync.cases import is_case_id, left_case
 from sync.errors import BadRequest, NotFound
 from sync.gate.messages import text
 from sync.gate.write_gate import WriteGate
-from sync.quiet import QUIET
+from sync.quiet import QUIET, replay
 from sync.referral_cases import case_id, family, referral_about, referral_of_case
 from sync.replica.bodies import BODIES, LISTED, keepable, pushed_body
 from sync.replica.facts import FACTS
@@ -806,16 +806,6 @@ class UserReplica(Database):
                 yield {**doc, "_id": "_local/" + doc["_id"][len(prefix):]}
 
 
-def _listed(rows: list[dict], read: Changes) -> Changes:
-    """``read``'s rows, already taken from it, as a changes read again."""
-
-    def again():  # noqa: ANN202 - rows, then the read's last_seq
-        yield from rows
-        return read.last_seq
-
-    return Changes(again())
-
-
 class _UnionRead:
     """One changes read of a user's replica: each member read in turn from its vector entry."""
 
@@ -898,7 +888,7 @@ class _UnionRead:
                     if marker is not None:  # global, small: read whole, kept for the next reader
                         got = list(answer)
                         QUIET.keep(marker, replica.store, scope, read_key, got, answer.last_seq)
-                        answer = QUIET.answer(marker, replica.store, scope, read_key) or _listed(got, answer)
+                        answer = replay(got, answer.last_seq)
                 first = next(answer, None)
             except BadRequest:
                 if vector.get(scope, 0) in (0, None):
